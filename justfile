@@ -1,0 +1,27 @@
+# mlpsweep tasks. `just` with no arguments lists them.
+# Tests, sweeps and benchmarks share one cargo profile (see Cargo.toml), so
+# the candle + polars dependency tree is compiled once.
+
+default:
+    @just --list
+
+# Run every test (unit, integration, doc).
+test:
+    cargo test --all-targets
+
+# Train every trial of a study and write its report: just sweep experiments/depth_vs_width.toml
+sweep FILE *ARGS:
+    cargo run --quiet -- run {{FILE}} {{ARGS}}
+
+# Show the trials a study expands to, and which are stored: just plan experiments/depth_vs_width.toml
+plan FILE *ARGS:
+    cargo run --quiet -- plan {{FILE}} {{ARGS}}
+
+# Rebuild a results folder's report without training: just report results/depth_vs_width
+report DIR:
+    cargo run --quiet -- report {{DIR}}
+
+# Formatting check and lints (clippy compiles the dependency tree once more).
+lint:
+    cargo fmt --check
+    cargo clippy --all-targets -- -D warnings

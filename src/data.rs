@@ -1,0 +1,529 @@
+//! Data sets: seeded generators, CSV files and the shipped tabular sets;
+//! validation splits and standardisation.
+//!
+//! Input: a [`DataSpec`]. Output: a [`Dataset`] with a training split and
+//! an optional validation split, as row-major `f32` features. Everything
+//! random draws from a `ChaCha8Rng` seeded by `data.seed` (stream 0 for the
+//! training draw, 1 for a fresh validation draw, 2 for split shuffles), so
+//! the data set is drawn once per study and is identical in every trial.
+
+use std::collections::BTreeMap;
+use std::f64::consts::PI;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+
+use crate::experiment::{DataKind, DataSpec, LabelColumn, Task, ValSplit};
+
+/// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
+/// embedded so the binary works from any folder.
+const DIGITS: &str = include_str!("../data/digits.csv");
+const IRIS: &str = include_str!("../data/iris.csv");
+const WINE: &str = include_str!("../data/wine.csv");
+const BREAST_CANCER: &str = include_str!("../data/breast_cancer.csv");
+
+/// Targets of one split.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Targets {
+    /// Class indices in `0..classes`.
+    Classes(Vec<u32>),
+    /// Real-valued regression targets.
+    Values(Vec<f32>),
+}
+
+/// One split: `n` rows of `d` features, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Features, `n × d`, row-major.
+    pub x: Vec<f32>,
+    /// One target per row.
+    pub y: Targets,
+}
+
+impl Split {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match &self.y {
+            Targets::Classes(c) => c.len(),
+            Targets::Values(v) => v.len(),
+        }
+    }
+
+    /// Whether the split has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn select(&self, d: usize, rows: &[usize]) -> Split {
+        let x = rows.iter().flat_map(|&r| self.x[r * d..(r + 1) * d].iter().copied()).collect();
+        let y = match &self.y {
+            Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
+            Targets::Values(v) => Targets::Values(rows.iter().map(|&r| v[r]).collect()),
+        };
+        Split { x, y }
+    }
+}
+
+/// A loaded data set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Classification or regression.
+    pub task: Task,
+    /// Input features per row.
+    pub n_features: usize,
+    /// Network outputs: the number of classes, or 1 for regression.
+    pub n_outputs: usize,
+    /// Training split.
+    pub train: Split,
+    /// Validation split, unless `val = "none"`.
+    pub val: Option<Split>,
+}
+
+/// A data problem, named by the `[data]` key it comes from.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct DataError {
+    /// Dotted key, e.g. `data.label_column`.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn err(key: &str, message: impl Into<String>) -> DataError {
+    DataError { key: key.into(), message: message.into() }
+}
+
+fn randn(rng: &mut ChaCha8Rng) -> f64 {
+    rng.sample(StandardNormal)
+}
+
+/// `linspace(a, b, n)` with both ends included, as NumPy's default.
+fn linspace(a: f64, b: f64, n: usize, i: usize) -> f64 {
+    if n <= 1 { a } else { a + (b - a) * i as f64 / (n - 1) as f64 }
+}
+
+/// CS231n's spiral: for class j, r = linspace(0, 1, N),
+/// t = linspace(4j, 4(j+1), N) + noise·randn(N), x = (r sin t, r cos t).
+pub fn spiral(n: usize, classes: usize, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut x = Vec::with_capacity(n * classes * 2);
+    let mut y = Vec::with_capacity(n * classes);
+    for j in 0..classes {
+        for i in 0..n {
+            let r = linspace(0.0, 1.0, n, i);
+            let t = linspace(4.0 * j as f64, 4.0 * (j + 1) as f64, n, i) + noise * randn(rng);
+            x.extend([(r * t.sin()) as f32, (r * t.cos()) as f32]);
+            y.push(j as u32);
+        }
+    }
+    Split { x, y: Targets::Classes(y) }
+}
+
+fn two_class(points: Vec<([f64; 2], u32)>, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut x = Vec::with_capacity(points.len() * 2);
+    let mut y = Vec::with_capacity(points.len());
+    for ([a, b], label) in points {
+        x.push((a + noise * randn(rng)) as f32);
+        x.push((b + noise * randn(rng)) as f32);
+        y.push(label);
+    }
+    Split { x, y: Targets::Classes(y) }
+}
+
+/// scikit-learn's `make_circles`: an outer unit circle (class 0) and an
+/// inner one of radius `factor` (class 1), `n` points each, plus noise.
+pub fn circles(n: usize, factor: f64, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut pts = Vec::with_capacity(2 * n);
+    for (label, radius) in [(0, 1.0), (1, factor)] {
+        for i in 0..n {
+            let t = 2.0 * PI * i as f64 / n as f64;
+            pts.push(([radius * t.cos(), radius * t.sin()], label));
+        }
+    }
+    two_class(pts, noise, rng)
+}
+
+/// scikit-learn's `make_moons`: two interleaving half circles, plus noise.
+pub fn moons(n: usize, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut pts = Vec::with_capacity(2 * n);
+    for i in 0..n {
+        let t = linspace(0.0, PI, n, i);
+        pts.push(([t.cos(), t.sin()], 0));
+    }
+    for i in 0..n {
+        let t = linspace(0.0, PI, n, i);
+        pts.push(([1.0 - t.cos(), 1.0 - t.sin() - 0.5], 1));
+    }
+    two_class(pts, noise, rng)
+}
+
+/// XOR: `n` points per class, uniform in [-1, 1]², class 1 where x·y < 0;
+/// then Gaussian noise on the coordinates.
+pub fn xor(n: usize, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut pts = Vec::with_capacity(2 * n);
+    let mut count = [0usize; 2];
+    while count[0] < n || count[1] < n {
+        let (a, b): (f64, f64) = (rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0));
+        let label = usize::from(a * b < 0.0);
+        if count[label] < n {
+            count[label] += 1;
+            pts.push(([a, b], label as u32));
+        }
+    }
+    two_class(pts, noise, rng)
+}
+
+/// Gaussian blobs: `classes` centres uniform in [-10, 10]^dims (as
+/// scikit-learn's `make_blobs`), `n` points each with std `noise`.
+/// The centres come from `centres_rng` so a fresh draw shares them.
+pub fn blobs(n: usize, classes: usize, dims: usize, noise: f64, centres_rng: &mut ChaCha8Rng, rng: &mut ChaCha8Rng) -> Split {
+    let centres: Vec<f64> = (0..classes * dims).map(|_| centres_rng.random_range(-10.0..10.0)).collect();
+    let mut x = Vec::with_capacity(n * classes * dims);
+    let mut y = Vec::with_capacity(n * classes);
+    for j in 0..classes {
+        for _ in 0..n {
+            for k in 0..dims {
+                x.push((centres[j * dims + k] + noise * randn(rng)) as f32);
+            }
+            y.push(j as u32);
+        }
+    }
+    Split { x, y: Targets::Classes(y) }
+}
+
+/// 1-D regression: x uniform in [-π, π], y = sin(frequency·x) + noise·randn.
+pub fn sine(points: usize, frequency: f64, noise: f64, rng: &mut ChaCha8Rng) -> Split {
+    let mut x = Vec::with_capacity(points);
+    let mut y = Vec::with_capacity(points);
+    for _ in 0..points {
+        let v: f64 = rng.random_range(-PI..PI);
+        x.push(v as f32);
+        y.push(((frequency * v).sin() + noise * randn(rng)) as f32);
+    }
+    Split { x, y: Targets::Values(y) }
+}
+
+fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// Replace the labels of a `share` of the rows by another class, chosen at random.
+fn flip_labels(split: &mut Split, classes: usize, share: f64, rng: &mut ChaCha8Rng) {
+    if share <= 0.0 {
+        return;
+    }
+    if let Targets::Classes(y) = &mut split.y {
+        for label in y.iter_mut() {
+            if rng.random_bool(share) {
+                let shift = rng.random_range(1..classes as u32);
+                *label = (*label + shift) % classes as u32;
+            }
+        }
+    }
+}
+
+/// Draw or load the data set described by `spec`.
+pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
+    let classes = spec.classes.unwrap_or(0);
+    let noise = spec.noise.unwrap_or(0.0);
+    let n = spec.points_per_class.unwrap_or(0);
+    let draw = |stream: u64| -> Split {
+        let mut r = rng(spec.seed, stream);
+        let mut s = match spec.kind {
+            DataKind::Spiral => spiral(n, classes, noise, &mut r),
+            DataKind::Circles => circles(n, spec.factor.unwrap_or(0.5), noise, &mut r),
+            DataKind::Moons => moons(n, noise, &mut r),
+            DataKind::Xor => xor(n, noise, &mut r),
+            DataKind::Blobs => {
+                blobs(n, classes, spec.dims.unwrap_or(2), noise, &mut rng(spec.seed, 3), &mut r)
+            }
+            DataKind::Sine => sine(spec.points.unwrap_or(200), spec.frequency.unwrap_or(1.0), noise, &mut r),
+            _ => unreachable!("only synthetic kinds are drawn"),
+        };
+        flip_labels(&mut s, classes, spec.label_noise, &mut r);
+        s
+    };
+    let (n_features, n_outputs, train, val) = if spec.kind.is_synthetic() {
+        let train = draw(0);
+        let n_features = match spec.kind {
+            DataKind::Sine => 1,
+            DataKind::Blobs => spec.dims.unwrap_or(2),
+            _ => 2,
+        };
+        let n_outputs = if spec.task == Task::Regression { 1 } else { classes };
+        match spec.val {
+            ValSplit::Fresh => (n_features, n_outputs, train, Some(draw(1))),
+            ValSplit::None => (n_features, n_outputs, train, None),
+            ValSplit::Fraction(f) => {
+                let (t, v) = split_off(&train, n_features, f, &mut rng(spec.seed, 2));
+                (n_features, n_outputs, t, Some(v))
+            }
+        }
+    } else {
+        let text = match spec.kind {
+            DataKind::Digits => DIGITS.to_string(),
+            DataKind::Iris => IRIS.to_string(),
+            DataKind::Wine => WINE.to_string(),
+            DataKind::BreastCancer => BREAST_CANCER.to_string(),
+            DataKind::Csv => {
+                let path = spec.path.as_ref().ok_or_else(|| err("data.path", "missing"))?;
+                std::fs::read_to_string(path)
+                    .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?
+            }
+            _ => unreachable!("synthetic kinds are drawn above"),
+        };
+        let label = spec.label_column.clone().unwrap_or(LabelColumn::Last);
+        let (mut all, d, k) = parse_csv(&text, &label, spec.task)?;
+        flip_labels(&mut all, k.max(2), spec.label_noise, &mut rng(spec.seed, 4));
+        match spec.val {
+            ValSplit::Fraction(f) => {
+                let (t, v) = split_off(&all, d, f, &mut rng(spec.seed, 2));
+                (d, k.max(1), t, Some(v))
+            }
+            _ => (d, k.max(1), all, None),
+        }
+    };
+    let mut ds = Dataset { task: spec.task, n_features, n_outputs, train, val };
+    if spec.standardize {
+        standardize(&mut ds);
+    }
+    Ok(ds)
+}
+
+/// Hold out `round(f·n)` rows (at least one, leaving at least one) chosen by a seeded shuffle.
+fn split_off(all: &Split, d: usize, f: f64, rng: &mut ChaCha8Rng) -> (Split, Split) {
+    let n = all.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        idx.swap(i, rng.random_range(0..=i));
+    }
+    let n_val = ((f * n as f64).round() as usize).clamp(1, n.saturating_sub(1).max(1));
+    let (val, train) = idx.split_at(n_val);
+    let (mut train, mut val) = (train.to_vec(), val.to_vec());
+    train.sort_unstable();
+    val.sort_unstable();
+    (all.select(d, &train), all.select(d, &val))
+}
+
+/// Scale each feature to zero mean and unit std, with statistics of the
+/// training split only (the validation split must not leak into training).
+fn standardize(ds: &mut Dataset) {
+    let d = ds.n_features;
+    let n = ds.train.len().max(1) as f64;
+    let mut mean = vec![0f64; d];
+    let mut var = vec![0f64; d];
+    for row in ds.train.x.chunks(d) {
+        for (m, v) in mean.iter_mut().zip(row) {
+            *m += f64::from(*v) / n;
+        }
+    }
+    for row in ds.train.x.chunks(d) {
+        for ((s, v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (f64::from(*v) - m).powi(2) / n;
+        }
+    }
+    let std: Vec<f64> = var.iter().map(|v| if *v > 0.0 { v.sqrt() } else { 1.0 }).collect();
+    let apply = |x: &mut Vec<f32>| {
+        for row in x.chunks_mut(d) {
+            for k in 0..d {
+                row[k] = ((f64::from(row[k]) - mean[k]) / std[k]) as f32;
+            }
+        }
+    };
+    apply(&mut ds.train.x);
+    if let Some(v) = &mut ds.val {
+        apply(&mut v.x);
+    }
+}
+
+/// Parse a CSV with a header row. Returns the rows, the feature count and
+/// the class count (0 for regression). Class labels are mapped to
+/// `0..K` in sorted order (numerically when they are all integers).
+fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usize, usize), DataError> {
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines.next().ok_or_else(|| err("data.path", "the CSV file is empty"))?;
+    let names: Vec<&str> = header.split(',').map(str::trim).collect();
+    if names.len() < 2 {
+        return Err(err("data.path", "the CSV needs a header row and at least two columns (features and a label)"));
+    }
+    let col = match label {
+        LabelColumn::Last => names.len() - 1,
+        LabelColumn::Index(i) if *i < names.len() => *i,
+        LabelColumn::Index(i) => {
+            return Err(err(
+                "data.label_column",
+                format!("column {i} is out of range: the file has {} columns (0..={})", names.len(), names.len() - 1),
+            ));
+        }
+        LabelColumn::Name(s) => names.iter().position(|n| n == s).ok_or_else(|| {
+            err("data.label_column", format!("no column named \"{s}\"; the header has: {}", names.join(", ")))
+        })?,
+    };
+    let d = names.len() - 1;
+    let mut x = Vec::new();
+    let mut raw_labels = Vec::new();
+    for (lineno, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != names.len() {
+            return Err(err(
+                "data.path",
+                format!("line {}: {} fields, but the header has {}", lineno + 1, cells.len(), names.len()),
+            ));
+        }
+        for (c, cell) in cells.iter().enumerate() {
+            if c == col {
+                raw_labels.push(cell.to_string());
+            } else {
+                let v: f32 = cell.parse().map_err(|_| {
+                    err("data.path", format!("line {}, column \"{}\": \"{cell}\" is not a number", lineno + 1, names[c]))
+                })?;
+                x.push(v);
+            }
+        }
+    }
+    if raw_labels.len() < 2 {
+        return Err(err("data.path", "the CSV has fewer than two data rows"));
+    }
+    match task {
+        Task::Regression => {
+            let y = raw_labels
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    s.parse::<f32>().map_err(|_| {
+                        err("data.label_column", format!("row {}: target \"{s}\" is not a number", i + 1))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((Split { x, y: Targets::Values(y) }, d, 0))
+        }
+        Task::Classification => {
+            let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
+            let mut classes: BTreeMap<(i64, String), u32> = BTreeMap::new();
+            let key = |s: &String| if all_int { (s.parse::<i64>().unwrap_or(0), String::new()) } else { (0, s.clone()) };
+            for s in &raw_labels {
+                classes.insert(key(s), 0);
+            }
+            for (i, v) in classes.values_mut().enumerate() {
+                *v = i as u32;
+            }
+            if classes.len() < 2 {
+                return Err(err("data.label_column", "the label column holds a single class; classification needs at least two"));
+            }
+            let y = raw_labels.iter().map(|s| classes[&key(s)]).collect();
+            Ok((Split { x, y: Targets::Classes(y) }, d, classes.len()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::from_str;
+    use std::path::Path;
+
+    fn spec(src: &str) -> DataSpec {
+        let e = from_str(&format!("name = \"d\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        e.config_at(&e.coords(0)).unwrap().data
+    }
+
+    #[test]
+    fn spiral_matches_the_cs231n_formula() {
+        // Without noise every point is fixed by the formula: check it here
+        // independently of `linspace`.
+        let s = spiral(5, 3, 0.0, &mut rng(0, 0));
+        let Targets::Classes(y) = &s.y else { panic!() };
+        assert_eq!(y, &[0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+        for j in 0..3 {
+            for i in 0..5 {
+                let r = i as f64 / 4.0;
+                let t = 4.0 * j as f64 + i as f64;
+                let row = j * 5 + i;
+                assert!((s.x[2 * row] as f64 - r * t.sin()).abs() < 1e-6);
+                assert!((s.x[2 * row + 1] as f64 - r * t.cos()).abs() < 1e-6);
+            }
+        }
+        // Noise enters only through the angle, so the radius is unchanged.
+        let noisy = spiral(5, 3, 0.2, &mut rng(0, 0));
+        for row in 0..15 {
+            let r = (noisy.x[2 * row].powi(2) + noisy.x[2 * row + 1].powi(2)).sqrt();
+            assert!((r as f64 - (row % 5) as f64 / 4.0).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn data_is_fixed_by_the_data_seed() {
+        let a = load(&spec("[data]\nkind = \"spiral\"\nseed = 4\n")).unwrap();
+        let b = load(&spec("[data]\nkind = \"spiral\"\nseed = 4\n")).unwrap();
+        let c = load(&spec("[data]\nkind = \"spiral\"\nseed = 5\n")).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a.train.x, c.train.x);
+        assert_ne!(a.train.x, a.val.as_ref().unwrap().x, "a fresh validation draw is independent");
+        assert_eq!((a.train.len(), a.n_features, a.n_outputs), (300, 2, 3));
+    }
+
+    #[test]
+    fn every_kind_loads_with_the_expected_shape() {
+        let cases = [
+            ("circles", 200, 2, 2),
+            ("moons", 200, 2, 2),
+            ("xor", 200, 2, 2),
+            ("blobs", 300, 2, 3),
+            ("sine", 200, 1, 1),
+        ];
+        for (kind, n, d, k) in cases {
+            let ds = load(&spec(&format!("[data]\nkind = \"{kind}\"\n"))).unwrap();
+            assert_eq!((ds.train.len(), ds.n_features, ds.n_outputs), (n, d, k), "{kind}");
+            assert_eq!(ds.train.x.len(), n * d);
+        }
+        let cases = [("digits", 1797, 64, 10), ("iris", 150, 4, 3), ("wine", 178, 13, 3), ("breast_cancer", 569, 30, 2)];
+        for (kind, n, d, k) in cases {
+            let ds = load(&spec(&format!("[data]\nkind = \"{kind}\"\nval = 0.2\n"))).unwrap();
+            let n_val = ds.val.as_ref().unwrap().len();
+            assert_eq!((ds.train.len() + n_val, ds.n_features, ds.n_outputs), (n, d, k), "{kind}");
+            assert_eq!(n_val, (0.2 * n as f64).round() as usize);
+        }
+    }
+
+    #[test]
+    fn standardisation_uses_training_statistics() {
+        let ds = load(&spec("[data]\nkind = \"wine\"\n")).unwrap();
+        let d = ds.n_features;
+        for k in 0..d {
+            let col: Vec<f64> = ds.train.x.chunks(d).map(|r| f64::from(r[k])).collect();
+            let mean = col.iter().sum::<f64>() / col.len() as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
+            assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3, "feature {k}: mean {mean} var {var}");
+        }
+    }
+
+    #[test]
+    fn csv_label_columns_and_errors() {
+        let text = "a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n";
+        let (s, d, k) = parse_csv(text, &LabelColumn::Last, Task::Classification).unwrap();
+        assert_eq!((d, k), (2, 2));
+        assert_eq!(s.y, Targets::Classes(vec![0, 1, 0]));
+        assert_eq!(s.x, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let numeric = "a,b,c\n1,2,0.5\n3,4,1.5\n";
+        let (s, _, _) = parse_csv(numeric, &LabelColumn::Name("a".into()), Task::Regression).unwrap();
+        assert_eq!(s.y, Targets::Values(vec![1.0, 3.0]));
+        assert_eq!(s.x, vec![2.0, 0.5, 4.0, 1.5]);
+        let e = parse_csv(text, &LabelColumn::Index(3), Task::Classification).unwrap_err();
+        assert_eq!(e.to_string(), "data.label_column: column 3 is out of range: the file has 3 columns (0..=2)");
+        let e = parse_csv("a,b\n1,x\n2,y\n", &LabelColumn::Index(0), Task::Classification).unwrap_err();
+        assert!(e.to_string().contains("line 2, column \"b\""), "{e}");
+        let e = parse_csv("a,b\n1,x\n2\n", &LabelColumn::Last, Task::Classification).unwrap_err();
+        assert_eq!(e.to_string(), "data.path: line 3: 1 fields, but the header has 2");
+    }
+
+    #[test]
+    fn label_noise_flips_about_the_requested_share() {
+        let clean = load(&spec("[data]\nkind = \"moons\"\npoints_per_class = 1000\n")).unwrap();
+        let noisy = load(&spec("[data]\nkind = \"moons\"\npoints_per_class = 1000\nlabel_noise = 0.1\n")).unwrap();
+        let (Targets::Classes(a), Targets::Classes(b)) = (&clean.train.y, &noisy.train.y) else { panic!() };
+        let flipped = a.iter().zip(b).filter(|(x, y)| x != y).count();
+        assert!((150..250).contains(&flipped), "{flipped} of 2000 flipped");
+    }
+}

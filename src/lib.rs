@@ -1,0 +1,21 @@
+//! mlpsweep: a declarative experiment runner for small neural networks.
+//!
+//! The pipeline runs in one direction, one stage a module:
+//!
+//! ```text
+//! study.toml ─experiment::load─▶ Experiment ─plan::Plan::new─▶ Vec<Trial>
+//! Trial + data::Dataset ─train::run_trial─▶ TrialRecord ─schedule─▶ trials.jsonl
+//! trials.jsonl ─report::build─▶ trials.csv, summary.csv, summary.md
+//! ```
+//!
+//! `model` holds the MLP that `train` optimises; `schedule` owns threads,
+//! progress and the results folder. Nothing downstream reaches back upstream.
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod experiment;
+pub mod model;
+pub mod plan;
+pub mod report;
+pub mod schedule;
+pub mod train;

@@ -1,0 +1,153 @@
+//! The `mlpsweep` command line: parse arguments, call the pipeline, print
+//! errors in one place. Nothing else lives here.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use mlpsweep::{experiment, plan::Plan, report, schedule};
+
+/// Exit code when the sweep finished but some trials failed (errors or
+/// panics inside training). Diverged trials are results, not failures.
+const EXIT_TRIALS_FAILED: u8 = 3;
+
+#[derive(Parser)]
+#[command(name = "mlpsweep", version, about = "Declarative sweeps of small neural networks, with reports")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train every trial of a study (resuming a stored run) and write the report.
+    Run {
+        /// The study file (TOML).
+        file: PathBuf,
+        /// Trials trained at once [default: all cores].
+        #[arg(long, short)]
+        jobs: Option<usize>,
+        /// Results folder [default: results/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a key, e.g. --set seeds=2 --set train.epochs=5 --set grid.width=[4,8].
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Print no progress.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Print the trials a study expands to, without training.
+    Plan {
+        /// The study file (TOML).
+        file: PathBuf,
+        /// Override a key (as for `run`).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Results folder to compare with [default: results/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Rebuild the report of a results folder from its stored trials, without training.
+    Report {
+        /// A results folder written by `run`.
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    // candle sizes its matmul and elementwise thread pools from these on
+    // every call. Trials run one per thread, so each trial must stay
+    // single-threaded or the two pools oversubscribe the cores. Set before
+    // any other thread exists, which is what makes `set_var` sound.
+    unsafe {
+        std::env::set_var("RAYON_NUM_THREADS", "1");
+        std::env::set_var("CANDLE_NUM_THREADS", "1");
+    }
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run { file, jobs, out, sets, quiet } => {
+            let exp = experiment::load(&file, &sets)?;
+            let plan = Plan::new(&exp)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
+            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+            let opts = schedule::RunOptions { jobs, out: out.clone(), quiet };
+            let done = schedule::run(&exp, &plan, &opts)?;
+            if !quiet {
+                eprintln!(
+                    "{}: trained {} trials in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
+                    exp.name,
+                    done.trained,
+                    done.wall.as_secs_f64(),
+                    done.skipped,
+                    done.diverged,
+                    done.failed,
+                    out.display()
+                );
+            }
+            Ok(if done.failed > 0 { ExitCode::from(EXIT_TRIALS_FAILED) } else { ExitCode::SUCCESS })
+        }
+        Command::Plan { file, sets, out } => {
+            let exp = experiment::load(&file, &sets)?;
+            let plan = Plan::new(&exp)?;
+            let datasets = schedule::load_data(&exp, &plan)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
+            let stored = schedule::read_records(&out)?;
+            let status: std::collections::HashMap<&str, &str> = stored
+                .iter()
+                .map(|r| (r.id.as_str(), match r.status {
+                    mlpsweep::train::Status::Ok => "done",
+                    mlpsweep::train::Status::Diverged => "diverged",
+                    mlpsweep::train::Status::Failed => "failed",
+                }))
+                .collect();
+            println!("trial  id                config  {}", "settings");
+            for t in &plan.trials {
+                let st = status.get(t.id.as_str()).copied().unwrap_or("missing");
+                println!("{:>5}  {}  {:>6}  {}  [{st}]", t.index, t.id, t.config_index, t.label());
+            }
+            let done = plan.trials.iter().filter(|t| status.contains_key(t.id.as_str())).count();
+            println!(
+                "{} configurations × {} seeds = {} trials ({} stored in {}); {} data set(s)",
+                plan.n_configs,
+                exp.seeds.len(),
+                plan.len(),
+                done,
+                out.display(),
+                datasets.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { dir } => {
+            let study = dir.join("study.toml");
+            let exp = experiment::load(&study, &[]).with_context(|| format!("{} is not a results folder", dir.display()))?;
+            let plan = Plan::new(&exp)?;
+            let records = schedule::read_records(&dir)?;
+            report::write(&exp, &plan, &records, &dir)?;
+            eprintln!("{}: report rebuilt from {} stored trials in {}", exp.name, records.len(), dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}

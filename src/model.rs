@@ -1,0 +1,251 @@
+//! The MLP: `depth` hidden layers of `width` units, one activation, inverted
+//! dropout, a linear output layer; parameter counting.
+//!
+//! Weights are stored `(fan_in, fan_out·pieces)` so a layer is `x·W + b`.
+//! A maxout layer with k pieces has k times the weights and biases of a plain
+//! one; unit j's pieces are columns `j·k .. j·k+k`. Initial values and
+//! dropout masks come from the trial's own `ChaCha8Rng` (candle's CPU RNG
+//! cannot be seeded), so a trial is reproducible from its seed alone.
+
+use std::fmt;
+
+use candle_core::{D, Device, Result, Tensor, Var};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::{Activation, Init, ModelSpec};
+
+/// Parameter counts of a network, as the CS231n notes count them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParamCount {
+    /// Entries of all weight matrices.
+    pub weights: usize,
+    /// Entries of all bias vectors.
+    pub biases: usize,
+    /// weights + biases.
+    pub total: usize,
+    /// Hidden units (the output layer's units are not counted).
+    pub hidden_neurons: usize,
+}
+
+/// Layer sizes from input to output, e.g. `[3, 4, 4, 1]`.
+pub fn layer_sizes(n_in: usize, spec: &ModelSpec, n_out: usize) -> Vec<usize> {
+    let mut sizes = vec![n_in];
+    sizes.extend(std::iter::repeat_n(spec.width, spec.depth));
+    sizes.push(n_out);
+    sizes
+}
+
+/// Count weights and biases for layer sizes `sizes`; hidden layers have
+/// `pieces` linear pieces each (1 unless maxout), the output layer one.
+pub fn count_params(sizes: &[usize], pieces: usize) -> ParamCount {
+    let mut weights = 0;
+    let mut biases = 0;
+    let last = sizes.len() - 1;
+    for l in 1..sizes.len() {
+        let k = if l < last { pieces } else { 1 };
+        weights += sizes[l - 1] * sizes[l] * k;
+        biases += sizes[l] * k;
+    }
+    let hidden_neurons = sizes[1..last].iter().sum();
+    ParamCount { weights, biases, total: weights + biases, hidden_neurons }
+}
+
+/// One affine layer.
+pub struct Layer {
+    /// `(fan_in, fan_out·pieces)`.
+    pub w: Var,
+    /// `(fan_out·pieces,)`.
+    pub b: Var,
+}
+
+/// How a forward pass treats dropout.
+pub enum Mode<'a> {
+    /// Training: dropout masks drawn from the trial's RNG.
+    Train(&'a mut ChaCha8Rng),
+    /// Evaluation: deterministic, no dropout.
+    Eval,
+}
+
+/// A multilayer perceptron.
+pub struct Mlp {
+    /// Hidden layers then the output layer.
+    pub layers: Vec<Layer>,
+    sizes: Vec<usize>,
+    activation: Activation,
+    alpha: f64,
+    pieces: usize,
+    dropout: f64,
+}
+
+impl Mlp {
+    /// Build and initialise a network for `n_in` features and `n_out` outputs.
+    pub fn new(spec: &ModelSpec, n_in: usize, n_out: usize, rng: &mut ChaCha8Rng) -> Result<Mlp> {
+        let sizes = layer_sizes(n_in, spec, n_out);
+        let pieces = spec.pieces.unwrap_or(1);
+        let last = sizes.len() - 1;
+        let mut layers = Vec::with_capacity(last);
+        for l in 1..sizes.len() {
+            let (fan_in, fan_out) = (sizes[l - 1], sizes[l]);
+            let cols = fan_out * if l < last { pieces } else { 1 };
+            let w: Vec<f32> = (0..fan_in * cols)
+                .map(|_| {
+                    let v = match spec.init {
+                        Init::KaimingNormal => (2.0 / fan_in as f64).sqrt() * rng.sample::<f64, _>(StandardNormal),
+                        Init::Normal => spec.init_std.unwrap_or(0.01) * rng.sample::<f64, _>(StandardNormal),
+                        Init::XavierUniform => {
+                            let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
+                            rng.random_range(-a..a)
+                        }
+                    };
+                    v as f32
+                })
+                .collect();
+            layers.push(Layer {
+                w: Var::from_vec(w, (fan_in, cols), &Device::Cpu)?,
+                b: Var::zeros(cols, candle_core::DType::F32, &Device::Cpu)?,
+            });
+        }
+        Ok(Mlp {
+            layers,
+            sizes,
+            activation: spec.activation,
+            alpha: spec.alpha.unwrap_or(0.01),
+            pieces,
+            dropout: spec.dropout,
+        })
+    }
+
+    /// Parameter counts of this network.
+    pub fn param_count(&self) -> ParamCount {
+        count_params(&self.sizes, self.pieces)
+    }
+
+    fn activate(&self, z: &Tensor) -> Result<Tensor> {
+        match self.activation {
+            Activation::Relu => z.relu(),
+            Activation::Tanh => z.tanh(),
+            Activation::Sigmoid => candle_nn::ops::sigmoid(z),
+            // max(αx, x) for 0 < α < 1: one op, and its gradient is right.
+            Activation::LeakyRelu => z.maximum(&(z * self.alpha)?),
+            Activation::Maxout => {
+                let (n, cols) = z.dims2()?;
+                z.reshape((n, cols / self.pieces, self.pieces))?.max(D::Minus1)
+            }
+        }
+    }
+
+    /// Forward pass: the output layer's pre-activations (logits or predictions)
+    /// and the hidden activations after the nonlinearity (before dropout).
+    pub fn forward_all(&self, x: &Tensor, mut mode: Mode) -> Result<(Tensor, Vec<Tensor>)> {
+        let mut h = x.clone();
+        let mut hidden = Vec::with_capacity(self.layers.len() - 1);
+        let last = self.layers.len() - 1;
+        for (l, layer) in self.layers.iter().enumerate() {
+            let z = h.matmul(layer.w.as_tensor())?.broadcast_add(layer.b.as_tensor())?;
+            if l == last {
+                return Ok((z, hidden));
+            }
+            let a = self.activate(&z)?;
+            hidden.push(a.clone());
+            h = match &mut mode {
+                Mode::Train(rng) if self.dropout > 0.0 => {
+                    // Inverted dropout: keep with probability 1-p and scale by
+                    // 1/(1-p), so evaluation needs no rescaling.
+                    let keep = 1.0 - self.dropout;
+                    let scale = (1.0 / keep) as f32;
+                    let mask: Vec<f32> =
+                        (0..a.elem_count()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }).collect();
+                    let mask = Tensor::from_vec(mask, a.shape(), &Device::Cpu)?;
+                    (a * mask)?
+                }
+                _ => a,
+            };
+        }
+        unreachable!("a network has an output layer")
+    }
+
+    /// Forward pass returning only the output.
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        Ok(self.forward_all(x, mode)?.0)
+    }
+}
+
+impl fmt::Display for Mlp {
+    /// The architecture, e.g. `2 → 64 relu → 64 relu → 3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let act = serde_json::to_value(self.activation).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        write!(f, "{}", self.sizes[0])?;
+        for s in &self.sizes[1..self.sizes.len() - 1] {
+            write!(f, " → {s} {act}")?;
+        }
+        write!(f, " → {}", self.sizes[self.sizes.len() - 1])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn spec(depth: usize, width: usize, activation: Activation, pieces: Option<usize>) -> ModelSpec {
+        ModelSpec { depth, width, activation, alpha: None, pieces, init: Init::KaimingNormal, init_std: None, dropout: 0.0 }
+    }
+
+    #[test]
+    fn parameter_counts_match_the_notes() {
+        // CS231n: [3, 4, 2] has 20 weights + 6 biases; [3, 4, 4, 1] has 32 + 9.
+        assert_eq!(count_params(&[3, 4, 2], 1), ParamCount { weights: 20, biases: 6, total: 26, hidden_neurons: 4 });
+        assert_eq!(count_params(&[3, 4, 4, 1], 1), ParamCount { weights: 32, biases: 9, total: 41, hidden_neurons: 8 });
+        assert_eq!(layer_sizes(3, &spec(2, 4, Activation::Relu, None), 1), vec![3, 4, 4, 1]);
+    }
+
+    #[test]
+    fn maxout_doubles_a_hidden_layers_weights_and_biases() {
+        // [3, 4, 2] with 2 pieces: hidden 3·4·2 = 24 weights, 8 biases; output unchanged 8 + 2.
+        assert_eq!(count_params(&[3, 4, 2], 2), ParamCount { weights: 32, biases: 10, total: 42, hidden_neurons: 4 });
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let m = Mlp::new(&spec(1, 4, Activation::Maxout, Some(2)), 3, 2, &mut rng).unwrap();
+        let actual: usize = m.layers.iter().map(|l| l.w.elem_count() + l.b.elem_count()).sum();
+        assert_eq!(actual, m.param_count().total);
+        let x = Tensor::ones((5, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let (out, hidden) = m.forward_all(&x, Mode::Eval).unwrap();
+        assert_eq!(out.dims(), &[5, 2]);
+        assert_eq!(hidden[0].dims(), &[5, 4]);
+    }
+
+    #[test]
+    fn init_is_seeded_and_kaiming_has_the_right_scale() {
+        let s = spec(1, 256, Activation::Relu, None);
+        let a = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        let b = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+        let w = a.layers[0].w.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(w, b.layers[0].w.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        let var = w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / w.len() as f64;
+        assert!((var - 2.0 / 200.0).abs() < 0.001, "variance {var}");
+        assert_eq!(a.to_string(), "200 → 256 relu → 3");
+    }
+
+    #[test]
+    fn inverted_dropout_keeps_the_expected_activation_and_is_off_at_eval() {
+        let mut s = spec(1, 1000, Activation::Relu, None);
+        s.dropout = 0.5;
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let m = Mlp::new(&s, 2, 1, &mut rng).unwrap();
+        let x = Tensor::ones((1, 2), candle_core::DType::F32, &Device::Cpu).unwrap();
+        let e1 = m.forward(&x, Mode::Eval).unwrap().to_vec2::<f32>().unwrap();
+        let e2 = m.forward(&x, Mode::Eval).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(e1, e2, "evaluation is deterministic");
+        // Averaged over many masks, the training output matches evaluation.
+        let mut sum = 0.0;
+        for _ in 0..400 {
+            sum += m.forward(&x, Mode::Train(&mut rng)).unwrap().to_vec2::<f32>().unwrap()[0][0];
+        }
+        let mean = sum / 400.0;
+        assert!((mean - e1[0][0]).abs() < 0.1 * e1[0][0].abs().max(1.0), "train mean {mean} vs eval {}", e1[0][0]);
+        let t = m.forward(&x, Mode::Train(&mut rng)).unwrap().to_vec2::<f32>().unwrap();
+        assert_ne!(t, e1, "training applies a mask");
+    }
+}

@@ -1,0 +1,326 @@
+//! Running a plan: the results folder, the trial pool, progress, and the
+//! durable record of every finished trial.
+//!
+//! Input: an [`Experiment`] and its [`Plan`]. Output: `results/<name>/` with
+//! `study.toml`, `trials.jsonl` (one JSON line per finished trial, appended
+//! and synced as it finishes) and the report written by [`crate::report`].
+//!
+//! Trials run on an explicit rayon pool of `jobs` threads, one trial per
+//! thread, each trial single-threaded inside candle (see `main.rs` for the
+//! environment variables). A trial's result depends only on its
+//! configuration and seed, so the pool size and completion order never
+//! change a number. Trials already stored under the same id are skipped:
+//! rerunning a study resumes it.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::data::{self, Dataset};
+use crate::experiment::Experiment;
+use crate::plan::{Plan, Trial};
+use crate::train::{self, Status, TrialRecord};
+
+/// How to run a study.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Trials trained at once (threads in the pool).
+    pub jobs: usize,
+    /// Results folder.
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    pub quiet: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// Trials in the plan.
+    pub total: usize,
+    /// Trials found already stored and skipped.
+    pub skipped: usize,
+    /// Trials trained now.
+    pub trained: usize,
+    /// Stored trials whose loss diverged.
+    pub diverged: usize,
+    /// Stored trials that failed.
+    pub failed: usize,
+    /// Wall time of this run's training.
+    pub wall: Duration,
+}
+
+/// Load each distinct data set of the plan once (trials of one grid point
+/// share it). Errors name the study file and the `[data]` key.
+pub fn load_data(exp: &Experiment, plan: &Plan) -> Result<HashMap<String, Arc<Dataset>>> {
+    let mut cache = HashMap::new();
+    for t in &plan.trials {
+        let key = data_key(t);
+        if !cache.contains_key(&key) {
+            let ds = data::load(&t.config.data).map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
+            cache.insert(key, Arc::new(ds));
+        }
+    }
+    Ok(cache)
+}
+
+fn data_key(t: &Trial) -> String {
+    serde_json::to_string(&t.config.data).expect("data specs serialise")
+}
+
+/// Read the records stored in `trials.jsonl`, skipping a torn last line
+/// (a write cut short) and lines of other formats. Later lines win.
+pub fn read_records(dir: &Path) -> Result<Vec<TrialRecord>> {
+    let path = dir.join("trials.jsonl");
+    let text = match fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
+    for line in text.lines() {
+        if let Ok(r) = serde_json::from_str::<TrialRecord>(line) {
+            by_id.insert(r.id.clone(), r);
+        }
+    }
+    let mut records: Vec<TrialRecord> = by_id.into_values().collect();
+    records.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.id.cmp(&b.id)));
+    Ok(records)
+}
+
+/// Check the results folder before any training: it must be ours (same
+/// study name) or new. Returns the ids already done.
+fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
+    let stored = out.join("study.toml");
+    if stored.exists() {
+        let text = fs::read_to_string(&stored).with_context(|| format!("cannot read {}", stored.display()))?;
+        let name = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("name").and_then(|v| v.as_str().map(String::from)));
+        if name.as_deref() != Some(exp.name.as_str()) {
+            bail!(
+                "{}: holds the results of study {:?}, not {:?}; choose another folder with --out",
+                out.display(),
+                name.unwrap_or_default(),
+                exp.name
+            );
+        }
+    } else if out.exists() && fs::read_dir(out)?.next().is_some() {
+        bail!("{}: exists and is not an mlpsweep results folder; choose another folder with --out", out.display());
+    }
+    read_records(out)
+}
+
+/// Open `trials.jsonl` for appending; if the last line was torn, cut it off
+/// so the next record starts on a line of its own.
+fn open_log(dir: &Path) -> Result<File> {
+    let path = dir.join("trials.jsonl");
+    let mut f = OpenOptions::new().create(true).read(true).append(true).open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut text = Vec::new();
+    f.read_to_end(&mut text)?;
+    if let Some(&last) = text.last() {
+        if last != b'\n' {
+            let keep = text.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+            f.set_len(keep as u64)?;
+            f.seek(SeekFrom::End(0))?;
+        }
+    }
+    Ok(f)
+}
+
+/// Train every trial of `plan` that is not stored yet, then write the report.
+pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
+    // Everything that can fail on bad input fails here, before the folder exists.
+    let datasets = load_data(exp, plan)?;
+    let stored = prepare_dir(exp, &opts.out)?;
+    let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+    let mut pending: Vec<&Trial> = plan.trials.iter().filter(|t| !done.contains(t.id.as_str())).collect();
+    let skipped = plan.len() - pending.len();
+    // Longest first, so the sweep does not end on one big trial running alone.
+    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
+
+    fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    crate::report::write_atomic(&opts.out.join("study.toml"), exp.resolved_toml.as_bytes())?;
+    let log = Mutex::new(open_log(&opts.out)?);
+
+    let jobs = opts.jobs.max(1).min(pending.len().max(1));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("trial-{i}"))
+        .build()
+        .context("cannot start the trial pool")?;
+    let progress = Progress::new(pending.len(), jobs, opts.quiet);
+    let start = Instant::now();
+    let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    pool.install(|| {
+        pending.par_iter().with_max_len(1).for_each(|trial| {
+            if write_error.lock().expect("lock").is_some() {
+                return;
+            }
+            let worker = rayon::current_thread_index().unwrap_or(0);
+            let data = &datasets[&data_key(trial)];
+            let label = trial.label();
+            let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                train::run_trial(trial, data, &mut |epoch, epochs, loss| {
+                    progress.epoch(worker, &label, epoch, epochs, loss)
+                })
+            }))
+            .unwrap_or_else(|panic| failed_record(trial, panic_message(&*panic)));
+            let line = serde_json::to_string(&record).expect("records serialise") + "\n";
+            let mut f = log.lock().expect("lock");
+            if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
+                *write_error.lock().expect("lock") = Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
+            }
+            drop(f);
+            progress.finished(worker);
+        })
+    });
+    progress.clear();
+    if let Some(e) = write_error.into_inner().expect("lock") {
+        return Err(e);
+    }
+    let wall = start.elapsed();
+    let records = read_records(&opts.out)?;
+    crate::report::write(exp, plan, &records, &opts.out)?;
+    let ids: std::collections::HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
+    let ours = records.iter().filter(|r| ids.contains(r.id.as_str()));
+    let count = |s: Status| ours.clone().filter(|r| r.status == s).count();
+    Ok(RunOutcome {
+        total: plan.len(),
+        skipped,
+        trained: pending.len(),
+        diverged: count(Status::Diverged),
+        failed: count(Status::Failed),
+        wall,
+    })
+}
+
+/// Rough cost of a trial: multiply-adds per epoch × epochs.
+fn cost(t: &Trial, datasets: &HashMap<String, Arc<Dataset>>) -> u64 {
+    let d = &datasets[&data_key(t)];
+    let p = crate::model::count_params(
+        &crate::model::layer_sizes(d.n_features, &t.config.model, d.n_outputs),
+        t.config.model.pieces.unwrap_or(1),
+    );
+    (p.weights as u64) * (d.train.len() as u64) * (t.config.train.epochs as u64)
+}
+
+fn failed_record(trial: &Trial, message: String) -> TrialRecord {
+    TrialRecord {
+        format: crate::plan::FORMAT_VERSION,
+        id: trial.id.clone(),
+        index: trial.index,
+        seed: trial.seed,
+        status: Status::Failed,
+        message: Some(message),
+        diverged_epoch: None,
+        params: crate::model::ParamCount { weights: 0, biases: 0, total: 0, hidden_neurons: 0 },
+        metrics: None,
+        curve: Vec::new(),
+        wall_time_s: 0.0,
+    }
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("panic: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("panic: {s}")
+    } else {
+        "panic".to_string()
+    }
+}
+
+/// Live progress: an overall bar with ETA and one line per worker on a
+/// terminal; plain periodic lines otherwise (indicatif draws nothing when
+/// stderr is not a terminal, and CI logs should still show progress).
+struct Progress {
+    total: usize,
+    done: AtomicUsize,
+    start: Instant,
+    bars: Option<(MultiProgress, ProgressBar, Vec<ProgressBar>)>,
+    last_line: Mutex<Instant>,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(total: usize, jobs: usize, quiet: bool) -> Progress {
+        let bars = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let overall = multi.add(ProgressBar::new(total as u64));
+            overall.set_style(
+                ProgressStyle::with_template("{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} trials, ETA {eta}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            let workers = (0..jobs)
+                .map(|_| {
+                    let b = multi.add(ProgressBar::new_spinner());
+                    b.set_style(ProgressStyle::with_template("  {prefix} {msg}").expect("valid template"));
+                    b
+                })
+                .collect::<Vec<_>>();
+            for (i, b) in workers.iter().enumerate() {
+                b.set_prefix(format!("[{i}]"));
+                b.set_message("waiting");
+            }
+            (multi, overall, workers)
+        });
+        Progress { total, done: AtomicUsize::new(0), start: Instant::now(), bars, last_line: Mutex::new(Instant::now()), quiet }
+    }
+
+    fn epoch(&self, worker: usize, label: &str, epoch: usize, epochs: usize, loss: f64) {
+        if let Some((_, _, workers)) = &self.bars {
+            if let Some(b) = workers.get(worker) {
+                b.set_message(format!("{label}  epoch {epoch}/{epochs}  loss {loss:.4}"));
+            }
+        }
+    }
+
+    fn finished(&self, worker: usize) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        if let Some((_, overall, workers)) = &self.bars {
+            overall.inc(1);
+            if let Some(b) = workers.get(worker) {
+                b.set_message("waiting");
+            }
+            return;
+        }
+        if self.quiet {
+            return;
+        }
+        let mut last = self.last_line.lock().expect("lock");
+        if done == self.total || last.elapsed() >= Duration::from_secs(5) {
+            *last = Instant::now();
+            let elapsed = self.start.elapsed().as_secs_f64();
+            let eta = elapsed / done as f64 * (self.total - done) as f64;
+            eprintln!(
+                "progress: {done}/{} trials ({:.0}%), {:.1}s elapsed, ETA {:.0}s",
+                self.total,
+                100.0 * done as f64 / self.total.max(1) as f64,
+                elapsed,
+                eta
+            );
+        }
+    }
+
+    fn clear(&self) {
+        if let Some((multi, overall, workers)) = &self.bars {
+            for b in workers {
+                b.finish_and_clear();
+            }
+            overall.finish();
+            let _ = multi.clear();
+        }
+    }
+}
