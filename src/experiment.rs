@@ -782,13 +782,15 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Experime
         key: String::new(),
         message: format!("invalid TOML: {}", e.message().trim()),
     })?;
+    let mut set_keys = Vec::new();
     for o in overrides {
-        apply_override(&mut doc, o).map_err(|e| StudyError {
+        let key = apply_override(&mut doc, o).map_err(|e| StudyError {
             file: "--set".into(),
             line: None,
             key: e.key,
             message: e.message,
         })?;
+        set_keys.push(key);
     }
     // The stored study must still find a CSV from inside the results folder.
     if let Some(Value::Table(data)) = doc.get_mut("data") {
@@ -800,11 +802,15 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Experime
         }
     }
     let resolved_toml = toml::to_string(&doc).expect("a parsed TOML table serialises");
-    build(doc, src, path, &resolved_toml).map_err(|e| StudyError {
-        line: locate(src, &e.key),
-        file,
-        key: e.key,
-        message: e.message,
+    build(doc, src, path, &resolved_toml).map_err(|e| {
+        // Blame a value given with --set on the command line, not the file.
+        let from_set = set_keys.contains(&e.key);
+        StudyError {
+            line: if from_set { None } else { locate(src, &e.key) },
+            file: if from_set { "--set".into() } else { file },
+            key: e.key,
+            message: e.message,
+        }
     })
 }
 
@@ -848,7 +854,7 @@ fn locate(src: &str, key: &str) -> Option<usize> {
 /// `--set key=value`: the value is read as TOML (`8`, `0.1`, `[4, 8]`,
 /// `"relu"`) and as a bare string when it is not valid TOML (`relu`).
 /// Setting a swept key to a single value removes it from the grid.
-fn apply_override(doc: &mut Table, spec: &str) -> Result<(), KeyError> {
+fn apply_override(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     let (key, raw) = spec
         .split_once('=')
         .ok_or_else(|| key_err(spec, "expected key=value, e.g. --set train.epochs=5"))?;
@@ -863,15 +869,16 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<(), KeyError> {
     }
     if matches!(key, "name" | "description" | "seeds") {
         doc.insert(key.to_string(), value);
-        return Ok(());
+        return Ok(key.to_string());
     }
     if let Some(grid_key) = key.strip_prefix("grid.") {
         let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
         let grid = doc.entry("grid").or_insert_with(|| Value::Table(Table::new()));
         let Value::Table(grid) = grid else { return Err(key_err("grid", "expected a table")) };
         remove_grid_key(grid, &canon);
-        grid.insert(canon, value);
-        return Ok(());
+        grid.insert(canon.clone(), value);
+        // The form `Experiment::blame` gives errors on grid values.
+        return Ok(format!("grid.{}", canon.split_once('.').map(|(_, n)| n).unwrap_or(&canon)));
     }
     let canon = canonical(key).map_err(|m| key_err(key, m))?;
     // A scalar for a swept key pins it: drop it from the grid.
@@ -882,7 +889,7 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<(), KeyError> {
     let sec = doc.entry(section).or_insert_with(|| Value::Table(Table::new()));
     let Value::Table(sec) = sec else { return Err(key_err(section, "expected a table")) };
     sec.insert(name.to_string(), value);
-    Ok(())
+    Ok(canon)
 }
 
 /// Remove a key from `[grid]` whatever spelling the file used (plain,
@@ -1262,6 +1269,8 @@ init = ["kaiming_normal", "xavier_uniform"]
             ("name = \"a\"\n[train]\nepochs = \"ten\"\n", &[], "train.epochs: expected an integer in 1..=10000000, got a string \"ten\""),
             ("name = \"a\"\n", &["train.epoch=5"], "--set: train.epoch: unknown key \"epoch\" in [train]"),
             ("name = \"a\"\n", &["epochs"], "--set: epochs: expected key=value"),
+            ("name = \"a\"\n", &["grid.width=[2, 0]"], "--set: grid.width: value 0: expected an integer in 1..=65536"),
+            ("name = \"a\"\n", &["train.lr=-1"], "--set: train.lr: expected a learning rate > 0, got -1"),
             ("name = \"a\"\n[data]\nkind = \"iris\"\nval = \"fresh\"\n", &[], "data.val: \"fresh\" needs a generator"),
             ("seeds = 2\n", &[], "study.toml: name: missing"),
             ("name = \"a\"\nseeds = [1, 1]\n", &[], "seeds: seed 1 is listed twice"),
