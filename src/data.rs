@@ -56,7 +56,10 @@ impl Split {
     }
 
     fn select(&self, d: usize, rows: &[usize]) -> Split {
-        let x = rows.iter().flat_map(|&r| self.x[r * d..(r + 1) * d].iter().copied()).collect();
+        let x = rows
+            .iter()
+            .flat_map(|&r| self.x[r * d..(r + 1) * d].iter().copied())
+            .collect();
         let y = match &self.y {
             Targets::Classes(c) => Targets::Classes(rows.iter().map(|&r| c[r]).collect()),
             Targets::Values(v) => Targets::Values(rows.iter().map(|&r| v[r]).collect()),
@@ -91,7 +94,10 @@ pub struct DataError {
 }
 
 fn err(key: &str, message: impl Into<String>) -> DataError {
-    DataError { key: key.into(), message: message.into() }
+    DataError {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 fn randn(rng: &mut ChaCha8Rng) -> f64 {
@@ -100,7 +106,11 @@ fn randn(rng: &mut ChaCha8Rng) -> f64 {
 
 /// `linspace(a, b, n)` with both ends included, as NumPy's default.
 fn linspace(a: f64, b: f64, n: usize, i: usize) -> f64 {
-    if n <= 1 { a } else { a + (b - a) * i as f64 / (n - 1) as f64 }
+    if n <= 1 {
+        a
+    } else {
+        a + (b - a) * i as f64 / (n - 1) as f64
+    }
 }
 
 /// CS231n's spiral: for class j, r = linspace(0, 1, N),
@@ -116,7 +126,10 @@ pub fn spiral(n: usize, classes: usize, noise: f64, rng: &mut ChaCha8Rng) -> Spl
             y.push(j as u32);
         }
     }
-    Split { x, y: Targets::Classes(y) }
+    Split {
+        x,
+        y: Targets::Classes(y),
+    }
 }
 
 fn two_class(points: Vec<([f64; 2], u32)>, noise: f64, rng: &mut ChaCha8Rng) -> Split {
@@ -127,7 +140,10 @@ fn two_class(points: Vec<([f64; 2], u32)>, noise: f64, rng: &mut ChaCha8Rng) -> 
         x.push((b + noise * randn(rng)) as f32);
         y.push(label);
     }
-    Split { x, y: Targets::Classes(y) }
+    Split {
+        x,
+        y: Targets::Classes(y),
+    }
 }
 
 /// scikit-learn's `make_circles`: an outer unit circle (class 0) and an
@@ -176,8 +192,17 @@ pub fn xor(n: usize, noise: f64, rng: &mut ChaCha8Rng) -> Split {
 /// Gaussian blobs: `classes` centres uniform in [-10, 10]^dims (as
 /// scikit-learn's `make_blobs`), `n` points each with std `noise`.
 /// The centres come from `centres_rng` so a fresh draw shares them.
-pub fn blobs(n: usize, classes: usize, dims: usize, noise: f64, centres_rng: &mut ChaCha8Rng, rng: &mut ChaCha8Rng) -> Split {
-    let centres: Vec<f64> = (0..classes * dims).map(|_| centres_rng.random_range(-10.0..10.0)).collect();
+pub fn blobs(
+    n: usize,
+    classes: usize,
+    dims: usize,
+    noise: f64,
+    centres_rng: &mut ChaCha8Rng,
+    rng: &mut ChaCha8Rng,
+) -> Split {
+    let centres: Vec<f64> = (0..classes * dims)
+        .map(|_| centres_rng.random_range(-10.0..10.0))
+        .collect();
     let mut x = Vec::with_capacity(n * classes * dims);
     let mut y = Vec::with_capacity(n * classes);
     for j in 0..classes {
@@ -188,7 +213,10 @@ pub fn blobs(n: usize, classes: usize, dims: usize, noise: f64, centres_rng: &mu
             y.push(j as u32);
         }
     }
-    Split { x, y: Targets::Classes(y) }
+    Split {
+        x,
+        y: Targets::Classes(y),
+    }
 }
 
 /// 1-D regression: x uniform in [-π, π], y = sin(frequency·x) + noise·randn.
@@ -200,7 +228,10 @@ pub fn sine(points: usize, frequency: f64, noise: f64, rng: &mut ChaCha8Rng) -> 
         x.push(v as f32);
         y.push(((frequency * v).sin() + noise * randn(rng)) as f32);
     }
-    Split { x, y: Targets::Values(y) }
+    Split {
+        x,
+        y: Targets::Values(y),
+    }
 }
 
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
@@ -236,10 +267,20 @@ pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
             DataKind::Circles => circles(n, spec.factor.unwrap_or(0.5), noise, &mut r),
             DataKind::Moons => moons(n, noise, &mut r),
             DataKind::Xor => xor(n, noise, &mut r),
-            DataKind::Blobs => {
-                blobs(n, classes, spec.dims.unwrap_or(2), noise, &mut rng(spec.seed, 3), &mut r)
-            }
-            DataKind::Sine => sine(spec.points.unwrap_or(200), spec.frequency.unwrap_or(1.0), noise, &mut r),
+            DataKind::Blobs => blobs(
+                n,
+                classes,
+                spec.dims.unwrap_or(2),
+                noise,
+                &mut rng(spec.seed, 3),
+                &mut r,
+            ),
+            DataKind::Sine => sine(
+                spec.points.unwrap_or(200),
+                spec.frequency.unwrap_or(1.0),
+                noise,
+                &mut r,
+            ),
             _ => unreachable!("only synthetic kinds are drawn"),
         };
         flip_labels(&mut s, classes, spec.label_noise, &mut r);
@@ -252,7 +293,11 @@ pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
             DataKind::Blobs => spec.dims.unwrap_or(2),
             _ => 2,
         };
-        let n_outputs = if spec.task == Task::Regression { 1 } else { classes };
+        let n_outputs = if spec.task == Task::Regression {
+            1
+        } else {
+            classes
+        };
         match spec.val {
             ValSplit::Fresh => (n_features, n_outputs, train, Some(draw(1))),
             ValSplit::None => (n_features, n_outputs, train, None),
@@ -268,7 +313,10 @@ pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
             DataKind::Wine => WINE.to_string(),
             DataKind::BreastCancer => BREAST_CANCER.to_string(),
             DataKind::Csv => {
-                let path = spec.path.as_ref().ok_or_else(|| err("data.path", "missing"))?;
+                let path = spec
+                    .path
+                    .as_ref()
+                    .ok_or_else(|| err("data.path", "missing"))?;
                 std::fs::read_to_string(path)
                     .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?
             }
@@ -285,7 +333,13 @@ pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
             _ => (d, k.max(1), all, None),
         }
     };
-    let mut ds = Dataset { task: spec.task, n_features, n_outputs, train, val };
+    let mut ds = Dataset {
+        task: spec.task,
+        n_features,
+        n_outputs,
+        train,
+        val,
+    };
     if spec.standardize {
         standardize(&mut ds);
     }
@@ -324,7 +378,10 @@ fn standardize(ds: &mut Dataset) {
             *s += (f64::from(*v) - m).powi(2) / n;
         }
     }
-    let std: Vec<f64> = var.iter().map(|v| if *v > 0.0 { v.sqrt() } else { 1.0 }).collect();
+    let std: Vec<f64> = var
+        .iter()
+        .map(|v| if *v > 0.0 { v.sqrt() } else { 1.0 })
+        .collect();
     let apply = |x: &mut Vec<f32>| {
         for row in x.chunks_mut(d) {
             for k in 0..d {
@@ -341,12 +398,24 @@ fn standardize(ds: &mut Dataset) {
 /// Parse a CSV with a header row. Returns the rows, the feature count and
 /// the class count (0 for regression). Class labels are mapped to
 /// `0..K` in sorted order (numerically when they are all integers).
-fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usize, usize), DataError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or_else(|| err("data.path", "the CSV file is empty"))?;
+fn parse_csv(
+    text: &str,
+    label: &LabelColumn,
+    task: Task,
+) -> Result<(Split, usize, usize), DataError> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| err("data.path", "the CSV file is empty"))?;
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     if names.len() < 2 {
-        return Err(err("data.path", "the CSV needs a header row and at least two columns (features and a label)"));
+        return Err(err(
+            "data.path",
+            "the CSV needs a header row and at least two columns (features and a label)",
+        ));
     }
     let col = match label {
         LabelColumn::Last => names.len() - 1,
@@ -354,11 +423,21 @@ fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usiz
         LabelColumn::Index(i) => {
             return Err(err(
                 "data.label_column",
-                format!("column {i} is out of range: the file has {} columns (0..={})", names.len(), names.len() - 1),
+                format!(
+                    "column {i} is out of range: the file has {} columns (0..={})",
+                    names.len(),
+                    names.len() - 1
+                ),
             ));
         }
         LabelColumn::Name(s) => names.iter().position(|n| n == s).ok_or_else(|| {
-            err("data.label_column", format!("no column named \"{s}\"; the header has: {}", names.join(", ")))
+            err(
+                "data.label_column",
+                format!(
+                    "no column named \"{s}\"; the header has: {}",
+                    names.join(", ")
+                ),
+            )
         })?,
     };
     let d = names.len() - 1;
@@ -369,7 +448,12 @@ fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usiz
         if cells.len() != names.len() {
             return Err(err(
                 "data.path",
-                format!("line {}: {} fields, but the header has {}", lineno + 1, cells.len(), names.len()),
+                format!(
+                    "line {}: {} fields, but the header has {}",
+                    lineno + 1,
+                    cells.len(),
+                    names.len()
+                ),
             ));
         }
         for (c, cell) in cells.iter().enumerate() {
@@ -377,7 +461,14 @@ fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usiz
                 raw_labels.push(cell.to_string());
             } else {
                 let v: f32 = cell.parse().map_err(|_| {
-                    err("data.path", format!("line {}, column \"{}\": \"{cell}\" is not a number", lineno + 1, names[c]))
+                    err(
+                        "data.path",
+                        format!(
+                            "line {}, column \"{}\": \"{cell}\" is not a number",
+                            lineno + 1,
+                            names[c]
+                        ),
+                    )
                 })?;
                 x.push(v);
             }
@@ -393,16 +484,32 @@ fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usiz
                 .enumerate()
                 .map(|(i, s)| {
                     s.parse::<f32>().map_err(|_| {
-                        err("data.label_column", format!("row {}: target \"{s}\" is not a number", i + 1))
+                        err(
+                            "data.label_column",
+                            format!("row {}: target \"{s}\" is not a number", i + 1),
+                        )
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok((Split { x, y: Targets::Values(y) }, d, 0))
+            Ok((
+                Split {
+                    x,
+                    y: Targets::Values(y),
+                },
+                d,
+                0,
+            ))
         }
         Task::Classification => {
             let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
             let mut classes: BTreeMap<(i64, String), u32> = BTreeMap::new();
-            let key = |s: &String| if all_int { (s.parse::<i64>().unwrap_or(0), String::new()) } else { (0, s.clone()) };
+            let key = |s: &String| {
+                if all_int {
+                    (s.parse::<i64>().unwrap_or(0), String::new())
+                } else {
+                    (0, s.clone())
+                }
+            };
             for s in &raw_labels {
                 classes.insert(key(s), 0);
             }
@@ -410,10 +517,20 @@ fn parse_csv(text: &str, label: &LabelColumn, task: Task) -> Result<(Split, usiz
                 *v = i as u32;
             }
             if classes.len() < 2 {
-                return Err(err("data.label_column", "the label column holds a single class; classification needs at least two"));
+                return Err(err(
+                    "data.label_column",
+                    "the label column holds a single class; classification needs at least two",
+                ));
             }
             let y = raw_labels.iter().map(|s| classes[&key(s)]).collect();
-            Ok((Split { x, y: Targets::Classes(y) }, d, classes.len()))
+            Ok((
+                Split {
+                    x,
+                    y: Targets::Classes(y),
+                },
+                d,
+                classes.len(),
+            ))
         }
     }
 }
@@ -460,7 +577,11 @@ mod tests {
         let c = load(&spec("[data]\nkind = \"spiral\"\nseed = 5\n")).unwrap();
         assert_eq!(a, b);
         assert_ne!(a.train.x, c.train.x);
-        assert_ne!(a.train.x, a.val.as_ref().unwrap().x, "a fresh validation draw is independent");
+        assert_ne!(
+            a.train.x,
+            a.val.as_ref().unwrap().x,
+            "a fresh validation draw is independent"
+        );
         assert_eq!((a.train.len(), a.n_features, a.n_outputs), (300, 2, 3));
     }
 
@@ -475,14 +596,27 @@ mod tests {
         ];
         for (kind, n, d, k) in cases {
             let ds = load(&spec(&format!("[data]\nkind = \"{kind}\"\n"))).unwrap();
-            assert_eq!((ds.train.len(), ds.n_features, ds.n_outputs), (n, d, k), "{kind}");
+            assert_eq!(
+                (ds.train.len(), ds.n_features, ds.n_outputs),
+                (n, d, k),
+                "{kind}"
+            );
             assert_eq!(ds.train.x.len(), n * d);
         }
-        let cases = [("digits", 1797, 64, 10), ("iris", 150, 4, 3), ("wine", 178, 13, 3), ("breast_cancer", 569, 30, 2)];
+        let cases = [
+            ("digits", 1797, 64, 10),
+            ("iris", 150, 4, 3),
+            ("wine", 178, 13, 3),
+            ("breast_cancer", 569, 30, 2),
+        ];
         for (kind, n, d, k) in cases {
             let ds = load(&spec(&format!("[data]\nkind = \"{kind}\"\nval = 0.2\n"))).unwrap();
             let n_val = ds.val.as_ref().unwrap().len();
-            assert_eq!((ds.train.len() + n_val, ds.n_features, ds.n_outputs), (n, d, k), "{kind}");
+            assert_eq!(
+                (ds.train.len() + n_val, ds.n_features, ds.n_outputs),
+                (n, d, k),
+                "{kind}"
+            );
             assert_eq!(n_val, (0.2 * n as f64).round() as usize);
         }
     }
@@ -495,7 +629,10 @@ mod tests {
             let col: Vec<f64> = ds.train.x.chunks(d).map(|r| f64::from(r[k])).collect();
             let mean = col.iter().sum::<f64>() / col.len() as f64;
             let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / col.len() as f64;
-            assert!(mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3, "feature {k}: mean {mean} var {var}");
+            assert!(
+                mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
+                "feature {k}: mean {mean} var {var}"
+            );
         }
     }
 
@@ -507,22 +644,39 @@ mod tests {
         assert_eq!(s.y, Targets::Classes(vec![0, 1, 0]));
         assert_eq!(s.x, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         let numeric = "a,b,c\n1,2,0.5\n3,4,1.5\n";
-        let (s, _, _) = parse_csv(numeric, &LabelColumn::Name("a".into()), Task::Regression).unwrap();
+        let (s, _, _) =
+            parse_csv(numeric, &LabelColumn::Name("a".into()), Task::Regression).unwrap();
         assert_eq!(s.y, Targets::Values(vec![1.0, 3.0]));
         assert_eq!(s.x, vec![2.0, 0.5, 4.0, 1.5]);
         let e = parse_csv(text, &LabelColumn::Index(3), Task::Classification).unwrap_err();
-        assert_eq!(e.to_string(), "data.label_column: column 3 is out of range: the file has 3 columns (0..=2)");
-        let e = parse_csv("a,b\n1,x\n2,y\n", &LabelColumn::Index(0), Task::Classification).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "data.label_column: column 3 is out of range: the file has 3 columns (0..=2)"
+        );
+        let e = parse_csv(
+            "a,b\n1,x\n2,y\n",
+            &LabelColumn::Index(0),
+            Task::Classification,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("line 2, column \"b\""), "{e}");
         let e = parse_csv("a,b\n1,x\n2\n", &LabelColumn::Last, Task::Classification).unwrap_err();
-        assert_eq!(e.to_string(), "data.path: line 3: 1 fields, but the header has 2");
+        assert_eq!(
+            e.to_string(),
+            "data.path: line 3: 1 fields, but the header has 2"
+        );
     }
 
     #[test]
     fn label_noise_flips_about_the_requested_share() {
         let clean = load(&spec("[data]\nkind = \"moons\"\npoints_per_class = 1000\n")).unwrap();
-        let noisy = load(&spec("[data]\nkind = \"moons\"\npoints_per_class = 1000\nlabel_noise = 0.1\n")).unwrap();
-        let (Targets::Classes(a), Targets::Classes(b)) = (&clean.train.y, &noisy.train.y) else { panic!() };
+        let noisy = load(&spec(
+            "[data]\nkind = \"moons\"\npoints_per_class = 1000\nlabel_noise = 0.1\n",
+        ))
+        .unwrap();
+        let (Targets::Classes(a), Targets::Classes(b)) = (&clean.train.y, &noisy.train.y) else {
+            panic!()
+        };
         let flipped = a.iter().zip(b).filter(|(x, y)| x != y).count();
         assert!((150..250).contains(&flipped), "{flipped} of 2000 flipped");
     }

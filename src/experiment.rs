@@ -57,7 +57,10 @@ struct KeyError {
 }
 
 fn key_err(key: impl Into<String>, message: impl Into<String>) -> KeyError {
-    KeyError { key: key.into(), message: message.into() }
+    KeyError {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -333,7 +336,11 @@ fn uint(v: &Value, min: usize, max: usize) -> Result<usize, String> {
     match v {
         Value::Integer(i) if *i >= min as i64 && *i <= max as i64 => Ok(*i as usize),
         Value::Integer(i) => Err(format!("expected an integer in {min}..={max}, got {i}")),
-        other => Err(format!("expected an integer in {min}..={max}, got {} {}", type_name(other), show(other))),
+        other => Err(format!(
+            "expected an integer in {min}..={max}, got {} {}",
+            type_name(other),
+            show(other)
+        )),
     }
 }
 
@@ -342,20 +349,32 @@ fn number(v: &Value) -> Result<f64, String> {
         Value::Integer(i) => Ok(*i as f64),
         Value::Float(f) if f.is_finite() => Ok(*f),
         Value::Float(f) => Err(format!("expected a finite number, got {f}")),
-        other => Err(format!("expected a number, got {} {}", type_name(other), show(other))),
+        other => Err(format!(
+            "expected a number, got {} {}",
+            type_name(other),
+            show(other)
+        )),
     }
 }
 
 /// A number checked against a range; `desc` is the allowed range in words.
 fn number_in(v: &Value, ok: impl Fn(f64) -> bool, desc: &str) -> Result<f64, String> {
     let x = number(v).map_err(|e| format!("{e} ({desc})"))?;
-    if ok(x) { Ok(x) } else { Err(format!("expected {desc}, got {x}")) }
+    if ok(x) {
+        Ok(x)
+    } else {
+        Err(format!("expected {desc}, got {x}"))
+    }
 }
 
 fn boolean(v: &Value) -> Result<bool, String> {
     match v {
         Value::Boolean(b) => Ok(*b),
-        other => Err(format!("expected true or false, got {} {}", type_name(other), show(other))),
+        other => Err(format!(
+            "expected true or false, got {} {}",
+            type_name(other),
+            show(other)
+        )),
     }
 }
 
@@ -366,7 +385,12 @@ fn choice<T: Copy>(v: &Value, options: &[(&str, T)]) -> Result<T, String> {
             .iter()
             .find(|(n, _)| n == s)
             .map(|(_, t)| *t)
-            .ok_or_else(|| format!("unknown value \"{s}\"; expected one of: {}", names.join(", "))),
+            .ok_or_else(|| {
+                format!(
+                    "unknown value \"{s}\"; expected one of: {}",
+                    names.join(", ")
+                )
+            }),
         other => Err(format!(
             "expected one of: {}; got {} {}",
             names.join(", "),
@@ -382,27 +406,68 @@ fn choice<T: Copy>(v: &Value, options: &[(&str, T)]) -> Result<T, String> {
 
 /// Keys of `[data]`.
 pub const DATA_KEYS: &[&str] = &[
-    "kind", "classes", "points_per_class", "points", "noise", "factor", "dims", "frequency",
-    "label_noise", "path", "label_column", "task", "val", "standardize", "seed",
+    "kind",
+    "classes",
+    "points_per_class",
+    "points",
+    "noise",
+    "factor",
+    "dims",
+    "frequency",
+    "label_noise",
+    "path",
+    "label_column",
+    "task",
+    "val",
+    "standardize",
+    "seed",
 ];
 /// Keys of `[model]`.
-pub const MODEL_KEYS: &[&str] =
-    &["depth", "width", "activation", "alpha", "pieces", "init", "init_std", "dropout"];
+pub const MODEL_KEYS: &[&str] = &[
+    "depth",
+    "width",
+    "activation",
+    "alpha",
+    "pieces",
+    "init",
+    "init_std",
+    "dropout",
+];
 /// Keys of `[train]`.
 pub const TRAIN_KEYS: &[&str] = &[
-    "optimizer", "lr", "momentum", "nesterov", "beta1", "beta2", "eps", "batch_size", "epochs",
-    "l2", "eval_every",
+    "optimizer",
+    "lr",
+    "momentum",
+    "nesterov",
+    "beta1",
+    "beta2",
+    "eps",
+    "batch_size",
+    "epochs",
+    "l2",
+    "eval_every",
 ];
 
-const SECTIONS: &[(&str, &[&str])] =
-    &[("data", DATA_KEYS), ("model", MODEL_KEYS), ("train", TRAIN_KEYS)];
+const SECTIONS: &[(&str, &[&str])] = &[
+    ("data", DATA_KEYS),
+    ("model", MODEL_KEYS),
+    ("train", TRAIN_KEYS),
+];
 
 /// Which key decides whether `key` applies: `data.factor` only means
 /// something when `data.kind` is circles, and so on.
 fn decider(key: &str) -> Option<&'static str> {
     Some(match key {
-        "data.classes" | "data.points_per_class" | "data.points" | "data.noise" | "data.factor"
-        | "data.dims" | "data.frequency" | "data.path" | "data.label_column" | "data.task"
+        "data.classes"
+        | "data.points_per_class"
+        | "data.points"
+        | "data.noise"
+        | "data.factor"
+        | "data.dims"
+        | "data.frequency"
+        | "data.path"
+        | "data.label_column"
+        | "data.task"
         | "data.label_noise" => "data.kind",
         "model.alpha" | "model.pieces" => "model.activation",
         "model.init_std" => "model.init",
@@ -421,10 +486,18 @@ struct Builder {
 
 impl Builder {
     fn get(&self, key: &str) -> Option<&Value> {
-        self.values.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.values
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
-    fn read<T>(&self, key: &str, f: impl Fn(&Value) -> Result<T, String>) -> Result<Option<T>, KeyError> {
+    fn read<T>(
+        &self,
+        key: &str,
+        f: impl Fn(&Value) -> Result<T, String>,
+    ) -> Result<Option<T>, KeyError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => f(v).map(Some).map_err(|m| key_err(key, m)),
@@ -443,7 +516,9 @@ impl Builder {
 
     fn build_data(&self, study_dir: &Path, unused: &mut Vec<String>) -> Result<DataSpec, KeyError> {
         use DataKind::*;
-        let kind = self.read("data.kind", |v| choice(v, DATA_KINDS))?.unwrap_or(Spiral);
+        let kind = self
+            .read("data.kind", |v| choice(v, DATA_KINDS))?
+            .unwrap_or(Spiral);
         let applies = |key: &str| -> bool {
             match key {
                 "classes" => matches!(kind, Spiral | Blobs),
@@ -487,14 +562,21 @@ impl Builder {
         };
         let noise = opt!("noise", |v| number_in(v, |x| x >= 0.0, "a number >= 0"))
             .or(kind.is_synthetic().then_some(default_noise));
-        let factor = opt!("factor", |v| number_in(v, |x| x > 0.0 && x < 1.0, "a number in (0, 1)"))
-            .or((kind == Circles).then_some(0.5));
+        let factor = opt!("factor", |v| number_in(
+            v,
+            |x| x > 0.0 && x < 1.0,
+            "a number in (0, 1)"
+        ))
+        .or((kind == Circles).then_some(0.5));
         let dims = opt!("dims", |v| uint(v, 1, 10_000)).or((kind == Blobs).then_some(2));
         let frequency = opt!("frequency", |v| number_in(v, |x| x > 0.0, "a number > 0"))
             .or((kind == Sine).then_some(1.0));
-        let label_noise =
-            opt!("label_noise", |v| number_in(v, |x| (0.0..1.0).contains(&x), "a number in [0, 1)"))
-                .unwrap_or(0.0);
+        let label_noise = opt!("label_noise", |v| number_in(
+            v,
+            |x| (0.0..1.0).contains(&x),
+            "a number in [0, 1)"
+        ))
+        .unwrap_or(0.0);
         let path = opt!("path", |v| match v {
             Value::String(s) if !s.is_empty() => Ok(s.clone()),
             other => Err(format!("expected a file path, got {}", show(other))),
@@ -509,7 +591,10 @@ impl Builder {
         });
         let task = opt!("task", |v| choice(
             v,
-            &[("classification", Task::Classification), ("regression", Task::Regression)]
+            &[
+                ("classification", Task::Classification),
+                ("regression", Task::Regression)
+            ]
         ));
         let task = match kind {
             Sine => Task::Regression,
@@ -521,13 +606,22 @@ impl Builder {
             (Csv, Some(p)) => {
                 let p = study_dir.join(p);
                 let bytes = std::fs::read(&p).map_err(|e| {
-                    key_err("data.path", format!("cannot read {}: {e} (paths are relative to the study file)", p.display()))
+                    key_err(
+                        "data.path",
+                        format!(
+                            "cannot read {}: {e} (paths are relative to the study file)",
+                            p.display()
+                        ),
+                    )
                 })?;
                 file_hash = Some(format!("{:016x}", fnv1a(&bytes)));
                 Some(p)
             }
             (Csv, None) => {
-                return Err(key_err("data.path", "kind = \"csv\" needs a path to a CSV file with a header row"));
+                return Err(key_err(
+                    "data.path",
+                    "kind = \"csv\" needs a path to a CSV file with a header row",
+                ));
             }
             _ => None,
         };
@@ -542,15 +636,26 @@ impl Builder {
                     show(other)
                 )),
             })?
-            .unwrap_or(if kind.is_synthetic() { ValSplit::Fresh } else { ValSplit::Fraction(0.2) });
+            .unwrap_or(if kind.is_synthetic() {
+                ValSplit::Fresh
+            } else {
+                ValSplit::Fraction(0.2)
+            });
         if val == ValSplit::Fresh && !kind.is_synthetic() {
             return Err(key_err(
                 "data.val",
-                format!("\"fresh\" needs a generator, but kind = \"{}\" is a fixed table; use a fraction such as 0.2", kind_name(kind)),
+                format!(
+                    "\"fresh\" needs a generator, but kind = \"{}\" is a fixed table; use a fraction such as 0.2",
+                    kind_name(kind)
+                ),
             ));
         }
-        let standardize = self.read("data.standardize", boolean)?.unwrap_or(!kind.is_synthetic());
-        let seed = self.read("data.seed", |v| uint(v, 0, u32::MAX as usize))?.unwrap_or(0) as u64;
+        let standardize = self
+            .read("data.standardize", boolean)?
+            .unwrap_or(!kind.is_synthetic());
+        let seed = self
+            .read("data.seed", |v| uint(v, 0, u32::MAX as usize))?
+            .unwrap_or(0) as u64;
         Ok(DataSpec {
             kind,
             classes,
@@ -573,10 +678,15 @@ impl Builder {
 
     fn build_model(&self, unused: &mut Vec<String>) -> Result<ModelSpec, KeyError> {
         let depth = self.read("model.depth", |v| uint(v, 0, 64))?.unwrap_or(1);
-        let width = self.read("model.width", |v| uint(v, 1, 1 << 16))?.unwrap_or(16);
-        let activation =
-            self.read("model.activation", |v| choice(v, ACTIVATIONS))?.unwrap_or(Activation::Relu);
-        let init = self.read("model.init", |v| choice(v, INITS))?.unwrap_or(Init::KaimingNormal);
+        let width = self
+            .read("model.width", |v| uint(v, 1, 1 << 16))?
+            .unwrap_or(16);
+        let activation = self
+            .read("model.activation", |v| choice(v, ACTIVATIONS))?
+            .unwrap_or(Activation::Relu);
+        let init = self
+            .read("model.init", |v| choice(v, INITS))?
+            .unwrap_or(Init::KaimingNormal);
         let mut only_if = |key: &str, cond: bool| -> bool {
             if !cond && self.get(key).is_some() {
                 unused.push(key.to_string());
@@ -584,35 +694,66 @@ impl Builder {
             cond
         };
         let alpha = if only_if("model.alpha", activation == Activation::LeakyRelu) {
-            Some(self.read("model.alpha", |v| number_in(v, |x| x > 0.0 && x < 1.0, "a slope in (0, 1)"))?.unwrap_or(0.01))
+            Some(
+                self.read("model.alpha", |v| {
+                    number_in(v, |x| x > 0.0 && x < 1.0, "a slope in (0, 1)")
+                })?
+                .unwrap_or(0.01),
+            )
         } else {
             None
         };
         let pieces = if only_if("model.pieces", activation == Activation::Maxout) {
-            Some(self.read("model.pieces", |v| {
-                uint(v, 2, 16).map_err(|e| format!("{e}: a maxout unit takes the max of at least 2 linear pieces"))
-            })?
-            .unwrap_or(2))
+            Some(
+                self.read("model.pieces", |v| {
+                    uint(v, 2, 16).map_err(|e| {
+                        format!("{e}: a maxout unit takes the max of at least 2 linear pieces")
+                    })
+                })?
+                .unwrap_or(2),
+            )
         } else {
             None
         };
         let init_std = if only_if("model.init_std", init == Init::Normal) {
-            Some(self.read("model.init_std", |v| number_in(v, |x| x > 0.0, "a number > 0"))?.unwrap_or(0.01))
+            Some(
+                self.read("model.init_std", |v| {
+                    number_in(v, |x| x > 0.0, "a number > 0")
+                })?
+                .unwrap_or(0.01),
+            )
         } else {
             None
         };
         let dropout = self
-            .read("model.dropout", |v| number_in(v, |x| (0.0..1.0).contains(&x), "a drop probability in [0, 1)"))?
+            .read("model.dropout", |v| {
+                number_in(
+                    v,
+                    |x| (0.0..1.0).contains(&x),
+                    "a drop probability in [0, 1)",
+                )
+            })?
             .unwrap_or(0.0);
         if dropout > 0.0 && depth == 0 {
             unused.push("model.dropout".into());
         }
-        Ok(ModelSpec { depth, width, activation, alpha, pieces, init, init_std, dropout })
+        Ok(ModelSpec {
+            depth,
+            width,
+            activation,
+            alpha,
+            pieces,
+            init,
+            init_std,
+            dropout,
+        })
     }
 
     fn build_train(&self, unused: &mut Vec<String>) -> Result<TrainSpec, KeyError> {
         let optimizer = self
-            .read("train.optimizer", |v| choice(v, &[("sgd", Optimizer::Sgd), ("adam", Optimizer::Adam)]))?
+            .read("train.optimizer", |v| {
+                choice(v, &[("sgd", Optimizer::Sgd), ("adam", Optimizer::Adam)])
+            })?
             .unwrap_or(Optimizer::Sgd);
         let sgd = optimizer == Optimizer::Sgd;
         let mut only_if = |key: &str, cond: bool| -> bool {
@@ -626,18 +767,42 @@ impl Builder {
             ["train.beta1", "train.beta2", "train.eps"].map(|k| only_if(k, !sgd)),
         );
         let lr = self
-            .read("train.lr", |v| number_in(v, |x| x > 0.0, "a learning rate > 0"))?
+            .read("train.lr", |v| {
+                number_in(v, |x| x > 0.0, "a learning rate > 0")
+            })?
             .unwrap_or(if sgd { 0.1 } else { 1e-3 });
         let unit = |v: &Value| number_in(v, |x| (0.0..1.0).contains(&x), "a number in [0, 1)");
-        let momentum = if use_sgd[0] { Some(self.read("train.momentum", unit)?.unwrap_or(0.9)) } else { None };
-        let nesterov = if use_sgd[1] { Some(self.read("train.nesterov", boolean)?.unwrap_or(false)) } else { None };
+        let momentum = if use_sgd[0] {
+            Some(self.read("train.momentum", unit)?.unwrap_or(0.9))
+        } else {
+            None
+        };
+        let nesterov = if use_sgd[1] {
+            Some(self.read("train.nesterov", boolean)?.unwrap_or(false))
+        } else {
+            None
+        };
         if nesterov == Some(true) && momentum == Some(0.0) {
-            return Err(key_err("train.nesterov", "Nesterov momentum needs train.momentum > 0"));
+            return Err(key_err(
+                "train.nesterov",
+                "Nesterov momentum needs train.momentum > 0",
+            ));
         }
-        let beta1 = if use_adam[0] { Some(self.read("train.beta1", unit)?.unwrap_or(0.9)) } else { None };
-        let beta2 = if use_adam[1] { Some(self.read("train.beta2", unit)?.unwrap_or(0.999)) } else { None };
+        let beta1 = if use_adam[0] {
+            Some(self.read("train.beta1", unit)?.unwrap_or(0.9))
+        } else {
+            None
+        };
+        let beta2 = if use_adam[1] {
+            Some(self.read("train.beta2", unit)?.unwrap_or(0.999))
+        } else {
+            None
+        };
         let eps = if use_adam[2] {
-            Some(self.read("train.eps", |v| number_in(v, |x| x > 0.0, "a number > 0"))?.unwrap_or(1e-8))
+            Some(
+                self.read("train.eps", |v| number_in(v, |x| x > 0.0, "a number > 0"))?
+                    .unwrap_or(1e-8),
+            )
         } else {
             None
         };
@@ -646,13 +811,34 @@ impl Builder {
                 Value::String(s) if s == "full" => Ok(None),
                 Value::Integer(0) => Ok(None),
                 Value::Integer(i) if *i > 0 => Ok(Some(*i as usize)),
-                other => Err(format!("expected a positive integer, 0 or \"full\" (full batch), got {}", show(other))),
+                other => Err(format!(
+                    "expected a positive integer, 0 or \"full\" (full batch), got {}",
+                    show(other)
+                )),
             })?
             .unwrap_or(Some(64));
-        let epochs = self.read("train.epochs", |v| uint(v, 1, 10_000_000))?.unwrap_or(100);
-        let l2 = self.read("train.l2", |v| number_in(v, |x| x >= 0.0, "a number >= 0"))?.unwrap_or(0.0);
-        let eval_every = self.read("train.eval_every", |v| uint(v, 1, 10_000_000))?.unwrap_or(10);
-        Ok(TrainSpec { optimizer, lr, momentum, nesterov, beta1, beta2, eps, batch_size, epochs, l2, eval_every })
+        let epochs = self
+            .read("train.epochs", |v| uint(v, 1, 10_000_000))?
+            .unwrap_or(100);
+        let l2 = self
+            .read("train.l2", |v| number_in(v, |x| x >= 0.0, "a number >= 0"))?
+            .unwrap_or(0.0);
+        let eval_every = self
+            .read("train.eval_every", |v| uint(v, 1, 10_000_000))?
+            .unwrap_or(10);
+        Ok(TrainSpec {
+            optimizer,
+            lr,
+            momentum,
+            nesterov,
+            beta1,
+            beta2,
+            eps,
+            batch_size,
+            epochs,
+            l2,
+            eval_every,
+        })
     }
 }
 
@@ -668,7 +854,11 @@ pub fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 fn kind_name(kind: DataKind) -> &'static str {
-    DATA_KINDS.iter().find(|(_, k)| *k == kind).map(|(n, _)| *n).unwrap_or("?")
+    DATA_KINDS
+        .iter()
+        .find(|(_, k)| *k == kind)
+        .map(|(n, _)| *n)
+        .unwrap_or("?")
 }
 
 // ---------------------------------------------------------------------------
@@ -830,14 +1020,21 @@ fn locate(src: &str, key: &str) -> Option<usize> {
     for (i, line) in src.lines().enumerate() {
         let t = line.trim();
         if let Some(h) = t.strip_prefix('[') {
-            current = h.trim_start_matches('[').trim_end_matches(']').trim().to_string();
+            current = h
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .trim()
+                .to_string();
             if current == key {
                 return Some(i + 1);
             }
             continue;
         }
         let k = t.split('=').next().unwrap_or("").trim().trim_matches('"');
-        if t.contains('=') && (k == name || k == key) && (current == section || section.is_empty() || current == "grid") {
+        if t.contains('=')
+            && (k == name || k == key)
+            && (current == section || section.is_empty() || current == "grid")
+        {
             if current == section || section.is_empty() {
                 return Some(i + 1);
             }
@@ -865,7 +1062,10 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         Err(_) => Value::String(raw.to_string()),
     };
     if key.is_empty() {
-        return Err(key_err(spec, "expected key=value, e.g. --set train.epochs=5"));
+        return Err(key_err(
+            spec,
+            "expected key=value, e.g. --set train.epochs=5",
+        ));
     }
     if matches!(key, "name" | "description" | "seeds") {
         doc.insert(key.to_string(), value);
@@ -873,12 +1073,19 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     }
     if let Some(grid_key) = key.strip_prefix("grid.") {
         let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
-        let grid = doc.entry("grid").or_insert_with(|| Value::Table(Table::new()));
-        let Value::Table(grid) = grid else { return Err(key_err("grid", "expected a table")) };
+        let grid = doc
+            .entry("grid")
+            .or_insert_with(|| Value::Table(Table::new()));
+        let Value::Table(grid) = grid else {
+            return Err(key_err("grid", "expected a table"));
+        };
         remove_grid_key(grid, &canon);
         grid.insert(canon.clone(), value);
         // The form `Experiment::blame` gives errors on grid values.
-        return Ok(format!("grid.{}", canon.split_once('.').map(|(_, n)| n).unwrap_or(&canon)));
+        return Ok(format!(
+            "grid.{}",
+            canon.split_once('.').map(|(_, n)| n).unwrap_or(&canon)
+        ));
     }
     let canon = canonical(key).map_err(|m| key_err(key, m))?;
     // A scalar for a swept key pins it: drop it from the grid.
@@ -886,8 +1093,12 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         remove_grid_key(grid, &canon);
     }
     let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
-    let sec = doc.entry(section).or_insert_with(|| Value::Table(Table::new()));
-    let Value::Table(sec) = sec else { return Err(key_err(section, "expected a table")) };
+    let sec = doc
+        .entry(section)
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(sec) = sec else {
+        return Err(key_err(section, "expected a table"));
+    };
     sec.insert(name.to_string(), value);
     Ok(canon)
 }
@@ -908,47 +1119,93 @@ fn canonical(key: &str) -> Result<String, String> {
     if let Some((section, name)) = key.split_once('.') {
         return match SECTIONS.iter().find(|(s, _)| *s == section) {
             Some((_, keys)) if keys.contains(&name) => Ok(key.to_string()),
-            Some((_, keys)) => Err(format!("unknown key \"{name}\" in [{section}]; known keys: {}", keys.join(", "))),
-            None => Err(format!("unknown section \"{section}\"; sections that can be swept: data, model, train")),
+            Some((_, keys)) => Err(format!(
+                "unknown key \"{name}\" in [{section}]; known keys: {}",
+                keys.join(", ")
+            )),
+            None => Err(format!(
+                "unknown section \"{section}\"; sections that can be swept: data, model, train"
+            )),
         };
     }
-    let owners: Vec<&str> = SECTIONS.iter().filter(|(_, keys)| keys.contains(&key)).map(|(s, _)| *s).collect();
+    let owners: Vec<&str> = SECTIONS
+        .iter()
+        .filter(|(_, keys)| keys.contains(&key))
+        .map(|(s, _)| *s)
+        .collect();
     match owners.as_slice() {
         [one] => Ok(format!("{one}.{key}")),
         [] => Err(format!(
             "unknown key \"{key}\"; known keys: {}",
-            SECTIONS.iter().flat_map(|(s, ks)| ks.iter().map(move |k| format!("{s}.{k}"))).collect::<Vec<_>>().join(", ")
+            SECTIONS
+                .iter()
+                .flat_map(|(s, ks)| ks.iter().map(move |k| format!("{s}.{k}")))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
         many => Err(format!(
             "\"{key}\" is ambiguous; write one of: {}",
-            many.iter().map(|s| format!("{s}.{key}")).collect::<Vec<_>>().join(", ")
+            many.iter()
+                .map(|s| format!("{s}.{key}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     }
 }
 
-const TOP_KEYS: &[&str] = &["name", "description", "seeds", "data", "model", "train", "grid", "zip"];
+const TOP_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "seeds",
+    "data",
+    "model",
+    "train",
+    "grid",
+    "zip",
+];
 
 fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Experiment, KeyError> {
     for key in doc.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
-            return Err(key_err(key.as_str(), format!("unknown key; the top level has: {}", TOP_KEYS.join(", "))));
+            return Err(key_err(
+                key.as_str(),
+                format!("unknown key; the top level has: {}", TOP_KEYS.join(", ")),
+            ));
         }
     }
     let name = match doc.get("name") {
         Some(Value::String(s))
-            if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
         {
             s.clone()
         }
         Some(other) => {
-            return Err(key_err("name", format!("expected a name of letters, digits, _ and -, got {}", show(other))));
+            return Err(key_err(
+                "name",
+                format!(
+                    "expected a name of letters, digits, _ and -, got {}",
+                    show(other)
+                ),
+            ));
         }
-        None => return Err(key_err("name", "missing: every study needs a name (it names the results folder)")),
+        None => {
+            return Err(key_err(
+                "name",
+                "missing: every study needs a name (it names the results folder)",
+            ));
+        }
     };
     let description = match doc.get("description") {
         None => String::new(),
         Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(key_err("description", format!("expected a string, got {}", show(other)))),
+        Some(other) => {
+            return Err(key_err(
+                "description",
+                format!("expected a string, got {}", show(other)),
+            ));
+        }
     };
     let seeds = match doc.get("seeds") {
         None => vec![0],
@@ -958,14 +1215,23 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
             for v in list {
                 let s = uint(v, 0, u32::MAX as usize).map_err(|m| key_err("seeds", m))? as u64;
                 if seeds.contains(&s) {
-                    return Err(key_err("seeds", format!("seed {s} is listed twice; seeds are replicates and must differ")));
+                    return Err(key_err(
+                        "seeds",
+                        format!("seed {s} is listed twice; seeds are replicates and must differ"),
+                    ));
                 }
                 seeds.push(s);
             }
             seeds
         }
         Some(other) => {
-            return Err(key_err("seeds", format!("expected a count >= 1 or a non-empty list of seeds, got {}", show(other))));
+            return Err(key_err(
+                "seeds",
+                format!(
+                    "expected a count >= 1 or a non-empty list of seeds, got {}",
+                    show(other)
+                ),
+            ));
         }
     };
 
@@ -984,13 +1250,21 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
                     if matches!(v, Value::Array(_) | Value::Table(_)) {
                         return Err(key_err(
                             format!("{section}.{k}"),
-                            format!("expected a single value, got {}; to sweep it, put the list under [grid]", type_name(v)),
+                            format!(
+                                "expected a single value, got {}; to sweep it, put the list under [grid]",
+                                type_name(v)
+                            ),
                         ));
                     }
                     base.push((format!("{section}.{k}"), v.clone()));
                 }
             }
-            Some(other) => return Err(key_err(*section, format!("expected a table, got {}", type_name(other)))),
+            Some(other) => {
+                return Err(key_err(
+                    *section,
+                    format!("expected a table, got {}", type_name(other)),
+                ));
+            }
         }
     }
 
@@ -998,24 +1272,35 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
     let mut seen = Vec::<String>::new();
     let mut claim = |canon: &str, key: &str| -> Result<(), KeyError> {
         if seen.iter().any(|s| s == canon) {
-            return Err(key_err(key, format!("{canon} is swept twice; a key may appear on one axis only")));
+            return Err(key_err(
+                key,
+                format!("{canon} is swept twice; a key may appear on one axis only"),
+            ));
         }
         seen.push(canon.to_string());
         Ok(())
     };
     if let Some(grid) = doc.get("grid") {
-        let Value::Table(grid) = grid else { return Err(key_err("grid", "expected a table of lists")) };
+        let Value::Table(grid) = grid else {
+            return Err(key_err("grid", "expected a table of lists"));
+        };
         for (key, list) in flatten(grid, "") {
             let path = format!("grid.{key}");
             let canon = canonical(&key).map_err(|m| key_err(&path, m))?;
             claim(&canon, &path)?;
             let values = grid_list(&list, &path)?;
-            axes.push(Axis { keys: vec![canon], points: values.into_iter().map(|v| vec![v]).collect() });
+            axes.push(Axis {
+                keys: vec![canon],
+                points: values.into_iter().map(|v| vec![v]).collect(),
+            });
         }
     }
     if let Some(zips) = doc.get("zip") {
         let Value::Array(zips) = zips else {
-            return Err(key_err("zip", "expected [[zip]] tables of lists that vary together"));
+            return Err(key_err(
+                "zip",
+                "expected [[zip]] tables of lists that vary together",
+            ));
         };
         for (z, group) in zips.iter().enumerate() {
             let Value::Table(group) = group else {
@@ -1037,10 +1322,16 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
             if let Some(k) = lists.iter().position(|l| l.len() != n) {
                 return Err(key_err(
                     format!("zip[{z}].{}", keys[k]),
-                    format!("has {} values but {} has {n}; keys in one [[zip]] vary together and need lists of equal length", lists[k].len(), keys[0]),
+                    format!(
+                        "has {} values but {} has {n}; keys in one [[zip]] vary together and need lists of equal length",
+                        lists[k].len(),
+                        keys[0]
+                    ),
                 ));
             }
-            let points = (0..n).map(|i| lists.iter().map(|l| l[i].clone()).collect()).collect();
+            let points = (0..n)
+                .map(|i| lists.iter().map(|l| l[i].clone()).collect())
+                .collect();
             axes.push(Axis { keys, points });
         }
     }
@@ -1049,7 +1340,10 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
     if configs.saturating_mul(seeds.len()) > MAX_TRIALS {
         return Err(key_err(
             "grid",
-            format!("{configs} configurations × {} seeds exceeds the limit of {MAX_TRIALS} trials", seeds.len()),
+            format!(
+                "{configs} configurations × {} seeds exceeds the limit of {MAX_TRIALS} trials",
+                seeds.len()
+            ),
         ));
     }
     let exp = Experiment {
@@ -1075,7 +1369,11 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
 fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (k, v) in t {
-        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match v {
             Value::Table(sub) => out.extend(flatten(sub, &key)),
             other => out.push((key, other.clone())),
@@ -1086,14 +1384,30 @@ fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
 
 fn grid_list(v: &Value, path: &str) -> Result<Vec<Value>, KeyError> {
     let Value::Array(list) = v else {
-        return Err(key_err(path, format!("expected a non-empty list of values to sweep, got {} {}", type_name(v), show(v))));
+        return Err(key_err(
+            path,
+            format!(
+                "expected a non-empty list of values to sweep, got {} {}",
+                type_name(v),
+                show(v)
+            ),
+        ));
     };
     if list.is_empty() {
-        return Err(key_err(path, "expected a non-empty list of values to sweep, got []"));
+        return Err(key_err(
+            path,
+            "expected a non-empty list of values to sweep, got []",
+        ));
     }
     for (i, x) in list.iter().enumerate() {
         if matches!(x, Value::Array(_) | Value::Table(_)) {
-            return Err(key_err(path, format!("expected single values, got {} at position {i}", type_name(x))));
+            return Err(key_err(
+                path,
+                format!(
+                    "expected single values, got {} at position {i}",
+                    type_name(x)
+                ),
+            ));
         }
         if list[..i].iter().any(|y| same_value(x, y)) {
             return Err(key_err(path, format!("value {} is listed twice", show(x))));
@@ -1104,7 +1418,9 @@ fn grid_list(v: &Value, path: &str) -> Result<Vec<Value>, KeyError> {
 
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Integer(x), Value::Float(y)) | (Value::Float(y), Value::Integer(x)) => *x as f64 == *y,
+        (Value::Integer(x), Value::Float(y)) | (Value::Float(y), Value::Integer(x)) => {
+            *x as f64 == *y
+        }
         _ => a == b,
     }
 }
@@ -1136,7 +1452,9 @@ impl Experiment {
     }
 
     fn resolve(&self, coords: &[usize]) -> Result<Config, KeyError> {
-        let mut b = Builder { values: self.base.clone() };
+        let mut b = Builder {
+            values: self.base.clone(),
+        };
         for (axis, &i) in self.axes.iter().zip(coords) {
             for (k, key) in axis.keys.iter().enumerate() {
                 b.values.push((key.clone(), axis.points[i][k].clone()));
@@ -1164,7 +1482,10 @@ impl Experiment {
         for (axis, &i) in self.axes.iter().zip(coords) {
             if let Some(k) = axis.keys.iter().position(|k| *k == e.key) {
                 return key_err(
-                    format!("grid.{}", e.key.split_once('.').map(|(_, n)| n).unwrap_or(&e.key)),
+                    format!(
+                        "grid.{}",
+                        e.key.split_once('.').map(|(_, n)| n).unwrap_or(&e.key)
+                    ),
                     format!("value {}: {}", show(&axis.points[i][k]), e.message),
                 );
             }
@@ -1174,7 +1495,10 @@ impl Experiment {
 
     /// The fixed settings that were given explicitly, as (key, value) for display.
     pub fn fixed_settings(&self) -> Vec<(String, Setting)> {
-        self.base.iter().map(|(k, v)| (k.clone(), Setting::from_value(v))).collect()
+        self.base
+            .iter()
+            .map(|(k, v)| (k.clone(), Setting::from_value(v)))
+            .collect()
     }
 }
 
@@ -1207,24 +1531,47 @@ dropout = [0.0, 0.5]
         assert_eq!(e.n_configs(), 3 * 4 * 2 * 2);
         assert_eq!(e.seeds, vec![0, 1, 2]);
         let keys: Vec<_> = e.axes.iter().map(|a| a.keys[0].as_str()).collect();
-        assert_eq!(keys, ["model.depth", "model.width", "train.l2", "model.dropout"]);
+        assert_eq!(
+            keys,
+            ["model.depth", "model.width", "train.l2", "model.dropout"]
+        );
         // Last axis varies fastest.
         let c = e.config_at(&e.coords(1)).unwrap();
-        assert_eq!((c.model.depth, c.model.width, c.train.l2, c.model.dropout), (1, 4, 0.0, 0.5));
+        assert_eq!(
+            (c.model.depth, c.model.width, c.train.l2, c.model.dropout),
+            (1, 4, 0.0, 0.5)
+        );
         let c = e.config_at(&e.coords(e.n_configs() - 1)).unwrap();
-        assert_eq!((c.model.depth, c.model.width, c.train.l2, c.model.dropout), (3, 256, 1e-3, 0.5));
+        assert_eq!(
+            (c.model.depth, c.model.width, c.train.l2, c.model.dropout),
+            (3, 256, 1e-3, 0.5)
+        );
     }
 
     #[test]
     fn set_overrides_scalars_and_grid_lists() {
-        let e = parse(BASE, &["seeds=2", "train.epochs=5", "grid.width=[8]", "depth=2", "activation=tanh"]).unwrap();
+        let e = parse(
+            BASE,
+            &[
+                "seeds=2",
+                "train.epochs=5",
+                "grid.width=[8]",
+                "depth=2",
+                "activation=tanh",
+            ],
+        )
+        .unwrap();
         assert_eq!(e.seeds, vec![0, 1]);
         assert_eq!(e.n_configs(), 2 * 2);
         let c = e.config_at(&e.coords(0)).unwrap();
         assert_eq!(c.train.epochs, 5);
         assert_eq!(c.model.width, 8);
         assert_eq!(c.model.depth, 2, "a scalar --set pins a swept key");
-        assert_eq!(c.model.activation, Activation::Tanh, "bare strings are accepted");
+        assert_eq!(
+            c.model.activation,
+            Activation::Tanh,
+            "bare strings are accepted"
+        );
         assert!(e.resolved_toml.contains("epochs = 5"));
     }
 
@@ -1243,7 +1590,10 @@ init = ["kaiming_normal", "xavier_uniform"]
         assert_eq!(e.n_configs(), 2 * 2 * 2);
         assert_eq!(e.axes[2].keys, ["model.activation", "model.init"]);
         let c = e.config_at(&e.coords(7)).unwrap();
-        assert_eq!((c.train.lr, c.model.width, c.model.activation, c.model.init), (0.01, 3, Activation::Tanh, Init::XavierUniform));
+        assert_eq!(
+            (c.train.lr, c.model.width, c.model.activation, c.model.init),
+            (0.01, 3, Activation::Tanh, Init::XavierUniform)
+        );
     }
 
     fn err(src: &str, sets: &[&str]) -> String {
@@ -1253,39 +1603,127 @@ init = ["kaiming_normal", "xavier_uniform"]
     #[test]
     fn bad_input_names_file_key_and_what_is_allowed() {
         let cases: &[(&str, &[&str], &str)] = &[
-            ("name = \"a\"\n[model]\nwidth = 0\n", &[], "study.toml:3: model.width: expected an integer in 1..=65536, got 0"),
-            ("name = \"a\"\n[model]\ndropout = 1.0\n", &[], "model.dropout: expected a drop probability in [0, 1), got 1"),
-            ("name = \"a\"\n[train]\nl2 = -1e-3\n", &[], "train.l2: expected a number >= 0, got -0.001"),
-            ("name = \"a\"\n[grid]\nwidth = []\n", &[], "study.toml:3: grid.width: expected a non-empty list"),
-            ("name = \"a\"\n[model]\nactivation = \"swish\"\n", &[], "model.activation: unknown value \"swish\"; expected one of: sigmoid, tanh, relu, leaky_relu, maxout"),
-            ("name = \"a\"\n[model]\nwidht = 3\n", &[], "study.toml:3: model.widht: unknown key; [model] has: depth, width"),
-            ("name = \"a\"\n[data]\nkind = \"csv\"\npath = \"nope.csv\"\n", &[], "data.path: cannot read nope.csv"),
-            ("name = \"a\"\n[grid]\nwidth = [4, 0]\n", &[], "grid.width: value 0: expected an integer in 1..=65536, got 0"),
-            ("name = \"a\"\n[grid]\nwidth = [4, 4]\n", &[], "grid.width: value 4 is listed twice"),
-            ("name = \"a\"\n[model]\nactivation = \"maxout\"\npieces = 1\n", &[], "model.pieces: expected an integer in 2..=16, got 1"),
-            ("name = \"a\"\n[model]\nalpha = 0.1\n", &[], "model.alpha: does not apply with this model.activation"),
-            ("name = \"a\"\nwidth = 3\n", &[], "study.toml:2: width: unknown key; the top level has"),
+            (
+                "name = \"a\"\n[model]\nwidth = 0\n",
+                &[],
+                "study.toml:3: model.width: expected an integer in 1..=65536, got 0",
+            ),
+            (
+                "name = \"a\"\n[model]\ndropout = 1.0\n",
+                &[],
+                "model.dropout: expected a drop probability in [0, 1), got 1",
+            ),
+            (
+                "name = \"a\"\n[train]\nl2 = -1e-3\n",
+                &[],
+                "train.l2: expected a number >= 0, got -0.001",
+            ),
+            (
+                "name = \"a\"\n[grid]\nwidth = []\n",
+                &[],
+                "study.toml:3: grid.width: expected a non-empty list",
+            ),
+            (
+                "name = \"a\"\n[model]\nactivation = \"swish\"\n",
+                &[],
+                "model.activation: unknown value \"swish\"; expected one of: sigmoid, tanh, relu, leaky_relu, maxout",
+            ),
+            (
+                "name = \"a\"\n[model]\nwidht = 3\n",
+                &[],
+                "study.toml:3: model.widht: unknown key; [model] has: depth, width",
+            ),
+            (
+                "name = \"a\"\n[data]\nkind = \"csv\"\npath = \"nope.csv\"\n",
+                &[],
+                "data.path: cannot read nope.csv",
+            ),
+            (
+                "name = \"a\"\n[grid]\nwidth = [4, 0]\n",
+                &[],
+                "grid.width: value 0: expected an integer in 1..=65536, got 0",
+            ),
+            (
+                "name = \"a\"\n[grid]\nwidth = [4, 4]\n",
+                &[],
+                "grid.width: value 4 is listed twice",
+            ),
+            (
+                "name = \"a\"\n[model]\nactivation = \"maxout\"\npieces = 1\n",
+                &[],
+                "model.pieces: expected an integer in 2..=16, got 1",
+            ),
+            (
+                "name = \"a\"\n[model]\nalpha = 0.1\n",
+                &[],
+                "model.alpha: does not apply with this model.activation",
+            ),
+            (
+                "name = \"a\"\nwidth = 3\n",
+                &[],
+                "study.toml:2: width: unknown key; the top level has",
+            ),
             ("name = \"a\"\n[model\n", &[], "study.toml:2: invalid TOML"),
-            ("name = \"a\"\n[train]\nepochs = \"ten\"\n", &[], "train.epochs: expected an integer in 1..=10000000, got a string \"ten\""),
-            ("name = \"a\"\n", &["train.epoch=5"], "--set: train.epoch: unknown key \"epoch\" in [train]"),
-            ("name = \"a\"\n", &["epochs"], "--set: epochs: expected key=value"),
-            ("name = \"a\"\n", &["grid.width=[2, 0]"], "--set: grid.width: value 0: expected an integer in 1..=65536"),
-            ("name = \"a\"\n", &["train.lr=-1"], "--set: train.lr: expected a learning rate > 0, got -1"),
-            ("name = \"a\"\n[data]\nkind = \"iris\"\nval = \"fresh\"\n", &[], "data.val: \"fresh\" needs a generator"),
+            (
+                "name = \"a\"\n[train]\nepochs = \"ten\"\n",
+                &[],
+                "train.epochs: expected an integer in 1..=10000000, got a string \"ten\"",
+            ),
+            (
+                "name = \"a\"\n",
+                &["train.epoch=5"],
+                "--set: train.epoch: unknown key \"epoch\" in [train]",
+            ),
+            (
+                "name = \"a\"\n",
+                &["epochs"],
+                "--set: epochs: expected key=value",
+            ),
+            (
+                "name = \"a\"\n",
+                &["grid.width=[2, 0]"],
+                "--set: grid.width: value 0: expected an integer in 1..=65536",
+            ),
+            (
+                "name = \"a\"\n",
+                &["train.lr=-1"],
+                "--set: train.lr: expected a learning rate > 0, got -1",
+            ),
+            (
+                "name = \"a\"\n[data]\nkind = \"iris\"\nval = \"fresh\"\n",
+                &[],
+                "data.val: \"fresh\" needs a generator",
+            ),
             ("seeds = 2\n", &[], "study.toml: name: missing"),
-            ("name = \"a\"\nseeds = [1, 1]\n", &[], "seeds: seed 1 is listed twice"),
-            ("name = \"a\"\n[grid]\nwidth = [1]\n[[zip]]\nwidth = [2]\n", &[], "zip[0].width: model.width is swept twice"),
-            ("name = \"a\"\n[[zip]]\nwidth = [1, 2]\ndepth = [1]\n", &[], "zip[0].model.depth: has 1 values but model.width has 2"),
+            (
+                "name = \"a\"\nseeds = [1, 1]\n",
+                &[],
+                "seeds: seed 1 is listed twice",
+            ),
+            (
+                "name = \"a\"\n[grid]\nwidth = [1]\n[[zip]]\nwidth = [2]\n",
+                &[],
+                "zip[0].width: model.width is swept twice",
+            ),
+            (
+                "name = \"a\"\n[[zip]]\nwidth = [1, 2]\ndepth = [1]\n",
+                &[],
+                "zip[0].model.depth: has 1 values but model.width has 2",
+            ),
         ];
         for (src, sets, want) in cases {
             let got = err(src, sets);
-            assert!(got.contains(want), "for {src:?} {sets:?}\n got: {got}\nwant: {want}");
+            assert!(
+                got.contains(want),
+                "for {src:?} {sets:?}\n got: {got}\nwant: {want}"
+            );
         }
     }
 
     #[test]
     fn inapplicable_keys_are_fine_when_their_decider_is_swept() {
-        let src = "name = \"a\"\n[model]\nalpha = 0.1\n[grid]\nactivation = [\"relu\", \"leaky_relu\"]\n";
+        let src =
+            "name = \"a\"\n[model]\nalpha = 0.1\n[grid]\nactivation = [\"relu\", \"leaky_relu\"]\n";
         let e = parse(src, &[]).unwrap();
         assert_eq!(e.config_at(&[0]).unwrap().model.alpha, None);
         assert_eq!(e.config_at(&[1]).unwrap().model.alpha, Some(0.1));
@@ -1295,7 +1733,10 @@ init = ["kaiming_normal", "xavier_uniform"]
     fn every_listed_key_resolves_in_the_grid() {
         for (section, keys) in SECTIONS {
             for k in *keys {
-                assert_eq!(canonical(&format!("{section}.{k}")).unwrap(), format!("{section}.{k}"));
+                assert_eq!(
+                    canonical(&format!("{section}.{k}")).unwrap(),
+                    format!("{section}.{k}")
+                );
             }
         }
         assert_eq!(canonical("lr").unwrap(), "train.lr");

@@ -14,7 +14,11 @@ use mlpsweep::{experiment, plan::Plan, report, schedule};
 const EXIT_TRIALS_FAILED: u8 = 3;
 
 #[derive(Parser)]
-#[command(name = "mlpsweep", version, about = "Declarative sweeps of small neural networks, with reports")]
+#[command(
+    name = "mlpsweep",
+    version,
+    about = "Declarative sweeps of small neural networks, with reports"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,12 +81,26 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { file, jobs, out, sets, quiet } => {
+        Command::Run {
+            file,
+            jobs,
+            out,
+            sets,
+            quiet,
+        } => {
             let exp = experiment::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
-            let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-            let opts = schedule::RunOptions { jobs, out: out.clone(), quiet };
+            let jobs = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            });
+            let opts = schedule::RunOptions {
+                jobs,
+                out: out.clone(),
+                quiet,
+            };
             let done = schedule::run(&exp, &plan, &opts)?;
             if !quiet {
                 eprintln!(
@@ -96,7 +114,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     out.display()
                 );
             }
-            Ok(if done.failed > 0 { ExitCode::from(EXIT_TRIALS_FAILED) } else { ExitCode::SUCCESS })
+            Ok(if done.failed > 0 {
+                ExitCode::from(EXIT_TRIALS_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Plan { file, sets, out } => {
             let exp = experiment::load(&file, &sets)?;
@@ -106,18 +128,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let stored = schedule::read_records(&out)?;
             let status: std::collections::HashMap<&str, &str> = stored
                 .iter()
-                .map(|r| (r.id.as_str(), match r.status {
-                    mlpsweep::train::Status::Ok => "done",
-                    mlpsweep::train::Status::Diverged => "diverged",
-                    mlpsweep::train::Status::Failed => "failed",
-                }))
+                .map(|r| {
+                    (
+                        r.id.as_str(),
+                        match r.status {
+                            mlpsweep::train::Status::Ok => "done",
+                            mlpsweep::train::Status::Diverged => "diverged",
+                            mlpsweep::train::Status::Failed => "failed",
+                        },
+                    )
+                })
                 .collect();
             println!("trial  id                config  {}", "settings");
             for t in &plan.trials {
                 let st = status.get(t.id.as_str()).copied().unwrap_or("missing");
-                println!("{:>5}  {}  {:>6}  {}  [{st}]", t.index, t.id, t.config_index, t.label());
+                println!(
+                    "{:>5}  {}  {:>6}  {}  [{st}]",
+                    t.index,
+                    t.id,
+                    t.config_index,
+                    t.label()
+                );
             }
-            let done = plan.trials.iter().filter(|t| status.contains_key(t.id.as_str())).count();
+            let done = plan
+                .trials
+                .iter()
+                .filter(|t| status.contains_key(t.id.as_str()))
+                .count();
             println!(
                 "{} configurations × {} seeds = {} trials ({} stored in {}); {} data set(s)",
                 plan.n_configs,
@@ -131,11 +168,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report { dir } => {
             let study = dir.join("study.toml");
-            let exp = experiment::load(&study, &[]).with_context(|| format!("{} is not a results folder", dir.display()))?;
+            let exp = experiment::load(&study, &[])
+                .with_context(|| format!("{} is not a results folder", dir.display()))?;
             let plan = Plan::new(&exp)?;
             let records = schedule::read_records(&dir)?;
             report::write(&exp, &plan, &records, &dir)?;
-            eprintln!("{}: report rebuilt from {} stored trials in {}", exp.name, records.len(), dir.display());
+            eprintln!(
+                "{}: report rebuilt from {} stored trials in {}",
+                exp.name,
+                records.len(),
+                dir.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -50,7 +50,12 @@ pub fn count_params(sizes: &[usize], pieces: usize) -> ParamCount {
         biases += sizes[l] * k;
     }
     let hidden_neurons = sizes[1..last].iter().sum();
-    ParamCount { weights, biases, total: weights + biases, hidden_neurons }
+    ParamCount {
+        weights,
+        biases,
+        total: weights + biases,
+        hidden_neurons,
+    }
 }
 
 /// One affine layer.
@@ -93,8 +98,12 @@ impl Mlp {
             let w: Vec<f32> = (0..fan_in * cols)
                 .map(|_| {
                     let v = match spec.init {
-                        Init::KaimingNormal => (2.0 / fan_in as f64).sqrt() * rng.sample::<f64, _>(StandardNormal),
-                        Init::Normal => spec.init_std.unwrap_or(0.01) * rng.sample::<f64, _>(StandardNormal),
+                        Init::KaimingNormal => {
+                            (2.0 / fan_in as f64).sqrt() * rng.sample::<f64, _>(StandardNormal)
+                        }
+                        Init::Normal => {
+                            spec.init_std.unwrap_or(0.01) * rng.sample::<f64, _>(StandardNormal)
+                        }
                         Init::XavierUniform => {
                             let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
                             rng.random_range(-a..a)
@@ -132,7 +141,8 @@ impl Mlp {
             Activation::LeakyRelu => z.maximum(&(z * self.alpha)?),
             Activation::Maxout => {
                 let (n, cols) = z.dims2()?;
-                z.reshape((n, cols / self.pieces, self.pieces))?.max(D::Minus1)
+                z.reshape((n, cols / self.pieces, self.pieces))?
+                    .max(D::Minus1)
             }
         }
     }
@@ -144,7 +154,9 @@ impl Mlp {
         let mut hidden = Vec::with_capacity(self.layers.len() - 1);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            let z = h.matmul(layer.w.as_tensor())?.broadcast_add(layer.b.as_tensor())?;
+            let z = h
+                .matmul(layer.w.as_tensor())?
+                .broadcast_add(layer.b.as_tensor())?;
             if l == last {
                 return Ok((z, hidden));
             }
@@ -156,8 +168,9 @@ impl Mlp {
                     // 1/(1-p), so evaluation needs no rescaling.
                     let keep = 1.0 - self.dropout;
                     let scale = (1.0 / keep) as f32;
-                    let mask: Vec<f32> =
-                        (0..a.elem_count()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }).collect();
+                    let mask: Vec<f32> = (0..a.elem_count())
+                        .map(|_| if rng.random_bool(keep) { scale } else { 0.0 })
+                        .collect();
                     let mask = Tensor::from_vec(mask, a.shape(), &Device::Cpu)?;
                     (a * mask)?
                 }
@@ -176,7 +189,10 @@ impl Mlp {
 impl fmt::Display for Mlp {
     /// The architecture, e.g. `2 → 64 relu → 64 relu → 3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let act = serde_json::to_value(self.activation).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        let act = serde_json::to_value(self.activation)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default();
         write!(f, "{}", self.sizes[0])?;
         for s in &self.sizes[1..self.sizes.len() - 1] {
             write!(f, " → {s} {act}")?;
@@ -190,25 +206,70 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn spec(depth: usize, width: usize, activation: Activation, pieces: Option<usize>) -> ModelSpec {
-        ModelSpec { depth, width, activation, alpha: None, pieces, init: Init::KaimingNormal, init_std: None, dropout: 0.0 }
+    fn spec(
+        depth: usize,
+        width: usize,
+        activation: Activation,
+        pieces: Option<usize>,
+    ) -> ModelSpec {
+        ModelSpec {
+            depth,
+            width,
+            activation,
+            alpha: None,
+            pieces,
+            init: Init::KaimingNormal,
+            init_std: None,
+            dropout: 0.0,
+        }
     }
 
     #[test]
     fn parameter_counts_match_the_notes() {
         // CS231n: [3, 4, 2] has 20 weights + 6 biases; [3, 4, 4, 1] has 32 + 9.
-        assert_eq!(count_params(&[3, 4, 2], 1), ParamCount { weights: 20, biases: 6, total: 26, hidden_neurons: 4 });
-        assert_eq!(count_params(&[3, 4, 4, 1], 1), ParamCount { weights: 32, biases: 9, total: 41, hidden_neurons: 8 });
-        assert_eq!(layer_sizes(3, &spec(2, 4, Activation::Relu, None), 1), vec![3, 4, 4, 1]);
+        assert_eq!(
+            count_params(&[3, 4, 2], 1),
+            ParamCount {
+                weights: 20,
+                biases: 6,
+                total: 26,
+                hidden_neurons: 4
+            }
+        );
+        assert_eq!(
+            count_params(&[3, 4, 4, 1], 1),
+            ParamCount {
+                weights: 32,
+                biases: 9,
+                total: 41,
+                hidden_neurons: 8
+            }
+        );
+        assert_eq!(
+            layer_sizes(3, &spec(2, 4, Activation::Relu, None), 1),
+            vec![3, 4, 4, 1]
+        );
     }
 
     #[test]
     fn maxout_doubles_a_hidden_layers_weights_and_biases() {
         // [3, 4, 2] with 2 pieces: hidden 3·4·2 = 24 weights, 8 biases; output unchanged 8 + 2.
-        assert_eq!(count_params(&[3, 4, 2], 2), ParamCount { weights: 32, biases: 10, total: 42, hidden_neurons: 4 });
+        assert_eq!(
+            count_params(&[3, 4, 2], 2),
+            ParamCount {
+                weights: 32,
+                biases: 10,
+                total: 42,
+                hidden_neurons: 4
+            }
+        );
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let m = Mlp::new(&spec(1, 4, Activation::Maxout, Some(2)), 3, 2, &mut rng).unwrap();
-        let actual: usize = m.layers.iter().map(|l| l.w.elem_count() + l.b.elem_count()).sum();
+        let actual: usize = m
+            .layers
+            .iter()
+            .map(|l| l.w.elem_count() + l.b.elem_count())
+            .sum();
         assert_eq!(actual, m.param_count().total);
         let x = Tensor::ones((5, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
         let (out, hidden) = m.forward_all(&x, Mode::Eval).unwrap();
@@ -221,8 +282,21 @@ mod tests {
         let s = spec(1, 256, Activation::Relu, None);
         let a = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
         let b = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
-        let w = a.layers[0].w.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-        assert_eq!(w, b.layers[0].w.flatten_all().unwrap().to_vec1::<f32>().unwrap());
+        let w = a.layers[0]
+            .w
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(
+            w,
+            b.layers[0]
+                .w
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        );
         let var = w.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / w.len() as f64;
         assert!((var - 2.0 / 200.0).abs() < 0.001, "variance {var}");
         assert_eq!(a.to_string(), "200 → 256 relu → 3");
@@ -241,11 +315,23 @@ mod tests {
         // Averaged over many masks, the training output matches evaluation.
         let mut sum = 0.0;
         for _ in 0..400 {
-            sum += m.forward(&x, Mode::Train(&mut rng)).unwrap().to_vec2::<f32>().unwrap()[0][0];
+            sum += m
+                .forward(&x, Mode::Train(&mut rng))
+                .unwrap()
+                .to_vec2::<f32>()
+                .unwrap()[0][0];
         }
         let mean = sum / 400.0;
-        assert!((mean - e1[0][0]).abs() < 0.1 * e1[0][0].abs().max(1.0), "train mean {mean} vs eval {}", e1[0][0]);
-        let t = m.forward(&x, Mode::Train(&mut rng)).unwrap().to_vec2::<f32>().unwrap();
+        assert!(
+            (mean - e1[0][0]).abs() < 0.1 * e1[0][0].abs().max(1.0),
+            "train mean {mean} vs eval {}",
+            e1[0][0]
+        );
+        let t = m
+            .forward(&x, Mode::Train(&mut rng))
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         assert_ne!(t, e1, "training applies a mask");
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::experiment::{fnv1a, Config, Experiment, Setting, StudyError};
+use crate::experiment::{Config, Experiment, Setting, StudyError, fnv1a};
 
 /// Bump when a change to training would make stored results incomparable.
 pub const FORMAT_VERSION: u32 = 1;
@@ -69,7 +69,11 @@ struct Identity<'a> {
 impl Plan {
     /// Expand every grid point and seed.
     pub fn new(exp: &Experiment) -> Result<Plan, StudyError> {
-        let swept_keys: Vec<String> = exp.axes.iter().flat_map(|a| a.keys.iter().cloned()).collect();
+        let swept_keys: Vec<String> = exp
+            .axes
+            .iter()
+            .flat_map(|a| a.keys.iter().cloned())
+            .collect();
         let n_configs = exp.n_configs();
         let mut trials = Vec::with_capacity(n_configs * exp.seeds.len());
         for config_index in 0..n_configs {
@@ -80,11 +84,18 @@ impl Plan {
                 .iter()
                 .zip(&coords)
                 .flat_map(|(axis, &i)| {
-                    axis.keys.iter().enumerate().map(move |(k, key)| (key.clone(), axis.setting(i, k)))
+                    axis.keys
+                        .iter()
+                        .enumerate()
+                        .map(move |(k, key)| (key.clone(), axis.setting(i, k)))
                 })
                 .collect();
             for &seed in &exp.seeds {
-                let identity = Identity { format: FORMAT_VERSION, config: &config, seed };
+                let identity = Identity {
+                    format: FORMAT_VERSION,
+                    config: &config,
+                    seed,
+                };
                 let json = serde_json::to_vec(&identity).expect("configs serialise");
                 trials.push(Trial {
                     index: trials.len(),
@@ -96,7 +107,11 @@ impl Plan {
                 });
             }
         }
-        Ok(Plan { swept_keys, n_configs, trials })
+        Ok(Plan {
+            swept_keys,
+            n_configs,
+            trials,
+        })
     }
 
     /// Number of trials.
@@ -124,7 +139,10 @@ mod tests {
         let p = plan("name = \"p\"\nseeds = [7, 9]\n[grid]\nwidth = [2, 3]\ndepth = [1, 2, 3]\n");
         assert_eq!(p.len(), 2 * 3 * 2);
         assert_eq!(p.n_configs, 6);
-        assert_eq!((p.trials[0].seed, p.trials[1].seed, p.trials[1].config_index), (7, 9, 0));
+        assert_eq!(
+            (p.trials[0].seed, p.trials[1].seed, p.trials[1].config_index),
+            (7, 9, 0)
+        );
         assert_eq!(p.trials[2].config_index, 1);
         let mut ids: Vec<_> = p.trials.iter().map(|t| t.id.clone()).collect();
         ids.sort();

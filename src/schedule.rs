@@ -16,14 +16,13 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use rayon::prelude::*;
 
 use crate::data::{self, Dataset};
 use crate::experiment::Experiment;
@@ -65,7 +64,8 @@ pub fn load_data(exp: &Experiment, plan: &Plan) -> Result<HashMap<String, Arc<Da
     for t in &plan.trials {
         let key = data_key(t);
         if !cache.contains_key(&key) {
-            let ds = data::load(&t.config.data).map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
+            let ds = data::load(&t.config.data)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
             cache.insert(key, Arc::new(ds));
         }
     }
@@ -101,7 +101,8 @@ pub fn read_records(dir: &Path) -> Result<Vec<TrialRecord>> {
 fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
     let stored = out.join("study.toml");
     if stored.exists() {
-        let text = fs::read_to_string(&stored).with_context(|| format!("cannot read {}", stored.display()))?;
+        let text = fs::read_to_string(&stored)
+            .with_context(|| format!("cannot read {}", stored.display()))?;
         let name = text
             .parse::<toml::Table>()
             .ok()
@@ -115,7 +116,10 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
             );
         }
     } else if out.exists() && fs::read_dir(out)?.next().is_some() {
-        bail!("{}: exists and is not an mlpsweep results folder; choose another folder with --out", out.display());
+        bail!(
+            "{}: exists and is not an mlpsweep results folder; choose another folder with --out",
+            out.display()
+        );
     }
     read_records(out)
 }
@@ -124,13 +128,21 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
 /// so the next record starts on a line of its own.
 fn open_log(dir: &Path) -> Result<File> {
     let path = dir.join("trials.jsonl");
-    let mut f = OpenOptions::new().create(true).read(true).append(true).open(&path)
+    let mut f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     let mut text = Vec::new();
     f.read_to_end(&mut text)?;
     if let Some(&last) = text.last() {
         if last != b'\n' {
-            let keep = text.iter().rposition(|b| *b == b'\n').map(|p| p + 1).unwrap_or(0);
+            let keep = text
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map(|p| p + 1)
+                .unwrap_or(0);
             f.set_len(keep as u64)?;
             f.seek(SeekFrom::End(0))?;
         }
@@ -144,12 +156,17 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let datasets = load_data(exp, plan)?;
     let stored = prepare_dir(exp, &opts.out)?;
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
-    let mut pending: Vec<&Trial> = plan.trials.iter().filter(|t| !done.contains(t.id.as_str())).collect();
+    let mut pending: Vec<&Trial> = plan
+        .trials
+        .iter()
+        .filter(|t| !done.contains(t.id.as_str()))
+        .collect();
     let skipped = plan.len() - pending.len();
     // Longest first, so the sweep does not end on one big trial running alone.
     pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
 
-    fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
     crate::report::write_atomic(&opts.out.join("study.toml"), exp.resolved_toml.as_bytes())?;
     let log = Mutex::new(open_log(&opts.out)?);
 
@@ -162,12 +179,19 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let progress = Progress::new(pending.len(), jobs, opts.quiet);
     let start = Instant::now();
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    pool.install(|| {
-        pending.par_iter().with_max_len(1).for_each(|trial| {
+    // A shared queue in cost order (longest first): each worker takes the
+    // next trial when it is free, so the sweep does not end on one big
+    // trial running alone. (A parallel iterator would split the list in
+    // halves and ignore the order.)
+    let next = AtomicUsize::new(0);
+    pool.broadcast(|ctx| {
+        loop {
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(trial) = pending.get(i) else { break };
             if write_error.lock().expect("lock").is_some() {
-                return;
+                break;
             }
-            let worker = rayon::current_thread_index().unwrap_or(0);
+            let worker = ctx.index();
             let data = &datasets[&data_key(trial)];
             let label = trial.label();
             let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -179,11 +203,12 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
             let line = serde_json::to_string(&record).expect("records serialise") + "\n";
             let mut f = log.lock().expect("lock");
             if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
-                *write_error.lock().expect("lock") = Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
+                *write_error.lock().expect("lock") =
+                    Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
             }
             drop(f);
             progress.finished(worker);
-        })
+        }
     });
     progress.clear();
     if let Some(e) = write_error.into_inner().expect("lock") {
@@ -224,7 +249,12 @@ fn failed_record(trial: &Trial, message: String) -> TrialRecord {
         status: Status::Failed,
         message: Some(message),
         diverged_epoch: None,
-        params: crate::model::ParamCount { weights: 0, biases: 0, total: 0, hidden_neurons: 0 },
+        params: crate::model::ParamCount {
+            weights: 0,
+            biases: 0,
+            total: 0,
+            hidden_neurons: 0,
+        },
         metrics: None,
         curve: Vec::new(),
         wall_time_s: 0.0,
@@ -259,14 +289,18 @@ impl Progress {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let overall = multi.add(ProgressBar::new(total as u64));
             overall.set_style(
-                ProgressStyle::with_template("{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} trials, ETA {eta}")
-                    .expect("valid template")
-                    .progress_chars("=> "),
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} trials, ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
             );
             let workers = (0..jobs)
                 .map(|_| {
                     let b = multi.add(ProgressBar::new_spinner());
-                    b.set_style(ProgressStyle::with_template("  {prefix} {msg}").expect("valid template"));
+                    b.set_style(
+                        ProgressStyle::with_template("  {prefix} {msg}").expect("valid template"),
+                    );
                     b
                 })
                 .collect::<Vec<_>>();
@@ -276,7 +310,14 @@ impl Progress {
             }
             (multi, overall, workers)
         });
-        Progress { total, done: AtomicUsize::new(0), start: Instant::now(), bars, last_line: Mutex::new(Instant::now()), quiet }
+        Progress {
+            total,
+            done: AtomicUsize::new(0),
+            start: Instant::now(),
+            bars,
+            last_line: Mutex::new(Instant::now()),
+            quiet,
+        }
     }
 
     fn epoch(&self, worker: usize, label: &str, epoch: usize, epochs: usize, loss: f64) {

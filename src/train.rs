@@ -151,13 +151,22 @@ fn data_loss(out: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
 }
 
-fn train(trial: &Trial, data: &Dataset, record: &mut TrialRecord, progress: Progress) -> Result<()> {
+fn train(
+    trial: &Trial,
+    data: &Dataset,
+    record: &mut TrialRecord,
+    progress: Progress,
+) -> Result<()> {
     let cfg = &trial.config;
     let spec = &cfg.train;
     let mut rng = ChaCha8Rng::seed_from_u64(trial.seed);
     let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng)?;
     let train = to_tensors(&data.train, data.n_features)?;
-    let val = data.val.as_ref().map(|v| to_tensors(v, data.n_features)).transpose()?;
+    let val = data
+        .val
+        .as_ref()
+        .map(|v| to_tensors(v, data.n_features))
+        .transpose()?;
     let n = data.train.len();
     let batch = spec.batch_size.unwrap_or(n).min(n);
     let mut opt = Optim::new(spec, &model)?;
@@ -176,7 +185,10 @@ fn train(trial: &Trial, data: &Dataset, record: &mut TrialRecord, progress: Prog
                 (train.x.clone(), train.y.clone())
             } else {
                 let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
-                (train.x.index_select(&idx, 0)?, train.y.index_select(&idx, 0)?)
+                (
+                    train.x.index_select(&idx, 0)?,
+                    train.y.index_select(&idx, 0)?,
+                )
             };
             let out = model.forward(&xb, Mode::Train(&mut rng))?;
             let loss = data_loss(&out, &yb)?;
@@ -188,7 +200,11 @@ fn train(trial: &Trial, data: &Dataset, record: &mut TrialRecord, progress: Prog
         if !batch_loss.is_finite() {
             record.status = Status::Diverged;
             record.diverged_epoch = Some(epoch);
-            record.curve.push(CurvePoint { epoch, batch_loss, eval: None });
+            record.curve.push(CurvePoint {
+                epoch,
+                batch_loss,
+                eval: None,
+            });
             progress(epoch, spec.epochs, batch_loss);
             return Ok(());
         }
@@ -204,7 +220,11 @@ fn train(trial: &Trial, data: &Dataset, record: &mut TrialRecord, progress: Prog
             None
         };
         last_eval = eval.or(last_eval);
-        record.curve.push(CurvePoint { epoch, batch_loss, eval });
+        record.curve.push(CurvePoint {
+            epoch,
+            batch_loss,
+            eval,
+        });
         progress(epoch, spec.epochs, batch_loss);
     }
     record.metrics = last_eval;
@@ -219,7 +239,11 @@ fn accuracy(out: &Tensor, y: &Tensor) -> Result<Option<f64>> {
     if y.dtype() != DType::U32 {
         return Ok(None);
     }
-    let hits = out.argmax(D::Minus1)?.eq(y)?.to_dtype(DType::F32)?.mean_all()?;
+    let hits = out
+        .argmax(D::Minus1)?
+        .eq(y)?
+        .to_dtype(DType::F32)?
+        .mean_all()?;
     Ok(Some(scalar(&hits)?))
 }
 
@@ -231,7 +255,10 @@ fn evaluate(model: &Mlp, train: &Tensors, val: Option<&Tensors>, l2: f64) -> Res
     let (val_loss, val_acc) = match val {
         Some(v) => {
             let out = model.forward(&v.x, Mode::Eval)?;
-            (Some(scalar(&data_loss(&out, &v.y)?)?), accuracy(&out, &v.y)?)
+            (
+                Some(scalar(&data_loss(&out, &v.y)?)?),
+                accuracy(&out, &v.y)?,
+            )
         }
         None => (None, None),
     };
@@ -279,17 +306,27 @@ impl Optim {
                 slots.push((var.clone(), is_weight, zeros, second));
             }
         }
-        Ok(Optim { spec: spec.clone(), slots, t: 0 })
+        Ok(Optim {
+            spec: spec.clone(),
+            slots,
+            t: 0,
+        })
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
         self.t += 1;
         let lr = self.spec.lr;
         for (var, is_weight, m, s) in &mut self.slots {
-            let Some(g) = grads.get(var.as_tensor()) else { continue };
+            let Some(g) = grads.get(var.as_tensor()) else {
+                continue;
+            };
             let p = var.as_tensor().detach();
             // L2 on weights only: d/dW 0.5·λ·‖W‖² = λ·W.
-            let g = if *is_weight && self.spec.l2 > 0.0 { (g + (&p * self.spec.l2)?)? } else { g.clone() };
+            let g = if *is_weight && self.spec.l2 > 0.0 {
+                (g + (&p * self.spec.l2)?)?
+            } else {
+                g.clone()
+            };
             let update = match self.spec.optimizer {
                 Optimizer::Sgd => {
                     let mu = self.spec.momentum.unwrap_or(0.0);
@@ -298,11 +335,18 @@ impl Optim {
                     } else {
                         // PyTorch's convention: v ← μv + g; step v (or g + μv for Nesterov).
                         *m = ((&*m * mu)? + &g)?;
-                        if self.spec.nesterov == Some(true) { (g + (&*m * mu)?)? } else { m.clone() }
+                        if self.spec.nesterov == Some(true) {
+                            (g + (&*m * mu)?)?
+                        } else {
+                            m.clone()
+                        }
                     }
                 }
                 Optimizer::Adam => {
-                    let (b1, b2) = (self.spec.beta1.unwrap_or(0.9), self.spec.beta2.unwrap_or(0.999));
+                    let (b1, b2) = (
+                        self.spec.beta1.unwrap_or(0.9),
+                        self.spec.beta2.unwrap_or(0.999),
+                    );
                     let eps = self.spec.eps.unwrap_or(1e-8);
                     let s = s.as_mut().expect("Adam keeps a second moment");
                     *m = ((&*m * b1)? + (&g * (1.0 - b1))?)?;
@@ -349,7 +393,9 @@ mod tests {
 
     #[test]
     fn two_hidden_layers_fit_the_spiral() {
-        let r = &run("[model]\ndepth = 2\nwidth = 64\n[train]\nlr = 0.1\nmomentum = 0.9\nbatch_size = 32\nepochs = 300\n")[0];
+        let r = &run(
+            "[model]\ndepth = 2\nwidth = 64\n[train]\nlr = 0.1\nmomentum = 0.9\nbatch_size = 32\nepochs = 300\n",
+        )[0];
         let acc = r.metrics.unwrap().train_acc.unwrap();
         assert!(acc >= 0.95, "train accuracy {acc}");
     }
@@ -358,9 +404,16 @@ mod tests {
     fn l2_shrinks_the_weights() {
         let recs = run("[model]\nwidth = 32\n[train]\nepochs = 60\n[grid]\nl2 = [0.0, 0.1]\n");
         let (free, reg) = (recs[0].metrics.unwrap(), recs[1].metrics.unwrap());
-        assert!(reg.weight_norm < 0.7 * free.weight_norm, "{} vs {}", reg.weight_norm, free.weight_norm);
+        assert!(
+            reg.weight_norm < 0.7 * free.weight_norm,
+            "{} vs {}",
+            reg.weight_norm,
+            free.weight_norm
+        );
         assert_eq!(free.l2_term, 0.0);
-        assert!((reg.l2_term - 0.5 * 0.1 * reg.weight_norm.powi(2)).abs() < 1e-6 * reg.l2_term.max(1.0));
+        assert!(
+            (reg.l2_term - 0.5 * 0.1 * reg.weight_norm.powi(2)).abs() < 1e-6 * reg.l2_term.max(1.0)
+        );
     }
 
     #[test]
@@ -374,7 +427,9 @@ mod tests {
 
     #[test]
     fn a_huge_learning_rate_diverges_and_is_recorded() {
-        let r = &run("[data]\nkind = \"sine\"\n[model]\nwidth = 64\n[train]\nlr = 1e6\nmomentum = 0.0\nepochs = 50\n")[0];
+        let r = &run(
+            "[data]\nkind = \"sine\"\n[model]\nwidth = 64\n[train]\nlr = 1e6\nmomentum = 0.0\nepochs = 50\n",
+        )[0];
         assert_eq!(r.status, Status::Diverged);
         assert!(r.diverged_epoch.is_some() && r.metrics.is_none());
     }

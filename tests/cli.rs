@@ -45,12 +45,20 @@ fn run(args: &[&str]) -> Output {
 
 fn run_ok(args: &[&str]) -> Output {
     let out = run(args);
-    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 fn csv(path: &Path) -> Vec<Vec<String>> {
-    fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(String::from).collect()).collect()
+    fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
 }
 
 #[test]
@@ -58,23 +66,59 @@ fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
     let tmp = tempfile::tempdir().unwrap();
     let file = study(tmp.path(), TINY);
     let out = tmp.path().join("res");
-    run_ok(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--jobs", "2"]);
-    for f in ["study.toml", "trials.jsonl", "trials.csv", "summary.csv", "summary.md", "curves.csv"] {
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ]);
+    for f in [
+        "study.toml",
+        "trials.jsonl",
+        "trials.csv",
+        "summary.csv",
+        "summary.md",
+        "curves.csv",
+    ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let trials = csv(&out.join("trials.csv"));
     assert_eq!(trials.len(), 1 + 2 * 3 * 2, "header + 12 trials");
     let header = &trials[0];
-    for c in ["trial", "id", "config", "depth", "width", "seed", "status", "params", "train_loss", "val_loss", "train_acc", "val_acc"] {
-        assert!(header.contains(&c.to_string()), "trials.csv lacks {c}: {header:?}");
+    for c in [
+        "trial",
+        "id",
+        "config",
+        "depth",
+        "width",
+        "seed",
+        "status",
+        "params",
+        "train_loss",
+        "val_loss",
+        "train_acc",
+        "val_acc",
+    ] {
+        assert!(
+            header.contains(&c.to_string()),
+            "trials.csv lacks {c}: {header:?}"
+        );
     }
     // Parameter counts computed here independently: 2 inputs, 3 classes.
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     for row in &trials[1..] {
-        let (d, w): (usize, usize) = (row[col("depth")].parse().unwrap(), row[col("width")].parse().unwrap());
+        let (d, w): (usize, usize) = (
+            row[col("depth")].parse().unwrap(),
+            row[col("width")].parse().unwrap(),
+        );
         let weights = 2 * w + (d - 1) * w * w + w * 3;
         let biases = d * w + 3;
-        assert_eq!(row[col("params")].parse::<usize>().unwrap(), weights + biases);
+        assert_eq!(
+            row[col("params")].parse::<usize>().unwrap(),
+            weights + biases
+        );
         assert_eq!(row[col("status")], "ok");
         let loss: f64 = row[col("train_loss")].parse().unwrap();
         assert!(loss.is_finite() && loss > 0.0);
@@ -87,12 +131,19 @@ fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
     // The summary mean is the mean of the two seeds' losses.
     let tl = col("train_loss");
     let mean_col = sh.iter().position(|h| h == "train_loss_mean").unwrap();
-    let first: Vec<f64> = trials[1..3].iter().map(|r| r[tl].parse().unwrap()).collect();
+    let first: Vec<f64> = trials[1..3]
+        .iter()
+        .map(|r| r[tl].parse().unwrap())
+        .collect();
     let m: f64 = summary[1][mean_col].parse().unwrap();
     assert!((m - (first[0] + first[1]) / 2.0).abs() < 1e-12);
     let md = fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.starts_with("# tiny\n"));
-    assert_eq!(md.lines().filter(|l| l.starts_with("| ")).count(), 1 + 6, "table header + 6 rows");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 6,
+        "table header + 6 rows"
+    );
     // Curves: every trial has epochs 1..=4.
     let curves = csv(&out.join("curves.csv"));
     assert_eq!(curves.len(), 1 + 12 * 4);
@@ -103,21 +154,65 @@ fn jobs_do_not_change_any_number_and_rerunning_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let file = study(tmp.path(), TINY);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    run_ok(&["run", file.to_str().unwrap(), "--out", a.to_str().unwrap(), "--jobs", "1", "--set", "model.dropout=0.2"]);
-    run_ok(&["run", file.to_str().unwrap(), "--out", b.to_str().unwrap(), "--jobs", "2", "--set", "model.dropout=0.2"]);
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--jobs",
+        "1",
+        "--set",
+        "model.dropout=0.2",
+    ]);
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+        "--jobs",
+        "2",
+        "--set",
+        "model.dropout=0.2",
+    ]);
     for f in ["trials.csv", "summary.csv", "curves.csv", "summary.md"] {
-        assert_eq!(fs::read(a.join(f)).unwrap(), fs::read(b.join(f)).unwrap(), "{f} differs between --jobs 1 and 2");
+        assert_eq!(
+            fs::read(a.join(f)).unwrap(),
+            fs::read(b.join(f)).unwrap(),
+            "{f} differs between --jobs 1 and 2"
+        );
     }
     // Rerunning trains nothing and leaves the tables as they were.
     let before = fs::read(a.join("trials.csv")).unwrap();
-    let out = run_ok(&["run", file.to_str().unwrap(), "--out", a.to_str().unwrap(), "--set", "model.dropout=0.2"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("trained 0 trials"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--set",
+        "model.dropout=0.2",
+    ]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("trained 0 trials"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(before, fs::read(a.join("trials.csv")).unwrap());
     // Growing the grid trains only the new points.
     let out = run_ok(&[
-        "run", file.to_str().unwrap(), "--out", a.to_str().unwrap(), "--set", "model.dropout=0.2", "--set", "grid.width=[3,8,16,32]",
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--set",
+        "model.dropout=0.2",
+        "--set",
+        "grid.width=[3,8,16,32]",
     ]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("trained 4 trials"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("trained 4 trials"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(csv(&a.join("trials.csv")).len(), 1 + 16);
 }
 
@@ -126,27 +221,57 @@ fn report_rebuilds_the_same_bytes_without_training() {
     let tmp = tempfile::tempdir().unwrap();
     let file = study(tmp.path(), TINY);
     let out = tmp.path().join("res");
-    run_ok(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "seeds=1"]);
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=1",
+    ]);
     let files = ["trials.csv", "summary.csv", "summary.md", "curves.csv"];
-    let before: Vec<Vec<u8>> = files.iter().map(|f| fs::read(out.join(f)).unwrap()).collect();
+    let before: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
     for f in files {
         fs::remove_file(out.join(f)).unwrap();
     }
     let jsonl = fs::read(out.join("trials.jsonl")).unwrap();
     run_ok(&["report", out.to_str().unwrap()]);
-    let after: Vec<Vec<u8>> = files.iter().map(|f| fs::read(out.join(f)).unwrap()).collect();
+    let after: Vec<Vec<u8>> = files
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
     assert_eq!(before, after);
-    assert_eq!(jsonl, fs::read(out.join("trials.jsonl")).unwrap(), "report does not touch the stored trials");
+    assert_eq!(
+        jsonl,
+        fs::read(out.join("trials.jsonl")).unwrap(),
+        "report does not touch the stored trials"
+    );
 }
 
 #[test]
 fn plan_lists_trials_without_training() {
     let tmp = tempfile::tempdir().unwrap();
     let file = study(tmp.path(), TINY);
-    let out = run_ok(&["plan", file.to_str().unwrap(), "--set", "seeds=3", "--out", tmp.path().join("none").to_str().unwrap()]);
+    let out = run_ok(&[
+        "plan",
+        file.to_str().unwrap(),
+        "--set",
+        "seeds=3",
+        "--out",
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("6 configurations × 3 seeds = 18 trials (0 stored"), "{text}");
-    assert_eq!(text.lines().filter(|l| l.ends_with("[missing]")).count(), 18);
+    assert!(
+        text.contains("6 configurations × 3 seeds = 18 trials (0 stored"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.ends_with("[missing]")).count(),
+        18
+    );
     assert!(!tmp.path().join("none").exists());
 }
 
@@ -154,26 +279,70 @@ fn plan_lists_trials_without_training() {
 fn bad_input_fails_with_a_message_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&str, &[&str], &str)] = &[
-        ("name = \"b\"\n[model]\nwidth = 0\n", &[], "study.toml:3: model.width: expected an integer in 1..=65536, got 0"),
-        ("name = \"b\"\n[grid]\ndropout = [0.5, 1.0]\n", &[], "grid.dropout: value 1.0: expected a drop probability in [0, 1), got 1"),
-        ("name = \"b\"\n[train]\nl2 = -1.0\n", &[], "train.l2: expected a number >= 0, got -1"),
-        ("name = \"b\"\n[grid]\nwidth = []\n", &[], "grid.width: expected a non-empty list of values to sweep, got []"),
-        ("name = \"b\"\n[model]\nactivation = \"gelu\"\n", &[], "model.activation: unknown value \"gelu\"; expected one of: sigmoid, tanh, relu, leaky_relu, maxout"),
-        ("name = \"b\"\n[data]\nkind = \"csv\"\npath = \"missing.csv\"\n", &[], "data.path: cannot read"),
-        ("name = \"b\"\n[data]\nkind = \"csv\"\npath = \"d.csv\"\nlabel_column = 7\n", &[], "data.label_column: column 7 is out of range: the file has 3 columns (0..=2)"),
-        ("name = \"b\"\n[trian]\nlr = 0.1\n", &[], "study.toml:2: trian: unknown key; the top level has: name, description, seeds"),
-        ("name = \"b\"\n", &["--set", "train.lr=fast"], "--set: train.lr: expected a number, got a string \"fast\""),
+        (
+            "name = \"b\"\n[model]\nwidth = 0\n",
+            &[],
+            "study.toml:3: model.width: expected an integer in 1..=65536, got 0",
+        ),
+        (
+            "name = \"b\"\n[grid]\ndropout = [0.5, 1.0]\n",
+            &[],
+            "grid.dropout: value 1.0: expected a drop probability in [0, 1), got 1",
+        ),
+        (
+            "name = \"b\"\n[train]\nl2 = -1.0\n",
+            &[],
+            "train.l2: expected a number >= 0, got -1",
+        ),
+        (
+            "name = \"b\"\n[grid]\nwidth = []\n",
+            &[],
+            "grid.width: expected a non-empty list of values to sweep, got []",
+        ),
+        (
+            "name = \"b\"\n[model]\nactivation = \"gelu\"\n",
+            &[],
+            "model.activation: unknown value \"gelu\"; expected one of: sigmoid, tanh, relu, leaky_relu, maxout",
+        ),
+        (
+            "name = \"b\"\n[data]\nkind = \"csv\"\npath = \"missing.csv\"\n",
+            &[],
+            "data.path: cannot read",
+        ),
+        (
+            "name = \"b\"\n[data]\nkind = \"csv\"\npath = \"d.csv\"\nlabel_column = 7\n",
+            &[],
+            "data.label_column: column 7 is out of range: the file has 3 columns (0..=2)",
+        ),
+        (
+            "name = \"b\"\n[trian]\nlr = 0.1\n",
+            &[],
+            "study.toml:2: trian: unknown key; the top level has: name, description, seeds",
+        ),
+        (
+            "name = \"b\"\n",
+            &["--set", "train.lr=fast"],
+            "--set: train.lr: expected a number, got a string \"fast\"",
+        ),
     ];
     fs::write(tmp.path().join("d.csv"), "a,b,label\n1,2,0\n3,4,1\n5,6,0\n").unwrap();
     for (i, (text, extra, want)) in cases.iter().enumerate() {
         let file = study(tmp.path(), text);
         let out_dir = tmp.path().join(format!("out{i}"));
-        let mut args = vec!["run", file.to_str().unwrap(), "--out", out_dir.to_str().unwrap()];
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ];
         args.extend_from_slice(extra);
         let out = run(&args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "case {i}: {stderr}");
-        assert!(stderr.contains(want), "case {i}:\n got: {stderr}\nwant: {want}");
+        assert!(
+            stderr.contains(want),
+            "case {i}:\n got: {stderr}\nwant: {want}"
+        );
         assert!(stderr.starts_with("error: "), "case {i}: {stderr}");
         assert!(!out_dir.exists(), "case {i}: a results folder was written");
     }
@@ -184,9 +353,31 @@ fn a_folder_holding_another_study_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("res");
     let file = study(tmp.path(), TINY);
-    run_ok(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "seeds=1", "--set", "grid.width=[3]"]);
-    let other = study(tmp.path(), &TINY.replace("name = \"tiny\"", "name = \"other\""));
-    let res = run(&["run", other.to_str().unwrap(), "--out", out.to_str().unwrap(), "--set", "seeds=1"]);
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=1",
+        "--set",
+        "grid.width=[3]",
+    ]);
+    let other = study(
+        tmp.path(),
+        &TINY.replace("name = \"tiny\"", "name = \"other\""),
+    );
+    let res = run(&[
+        "run",
+        other.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=1",
+    ]);
     assert_eq!(res.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&res.stderr).contains("holds the results of study \"tiny\", not \"other\""));
+    assert!(
+        String::from_utf8_lossy(&res.stderr)
+            .contains("holds the results of study \"tiny\", not \"other\"")
+    );
 }

@@ -8,7 +8,11 @@ use polars::prelude::*;
 /// Render `df` as CSV with a header row.
 pub fn render(df: &DataFrame) -> Result<Vec<u8>> {
     let mut out = String::new();
-    let names: Vec<String> = df.get_column_names().iter().map(|n| quote(n.as_str())).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| quote(n.as_str()))
+        .collect();
     out.push_str(&names.join(","));
     out.push('\n');
     for i in 0..df.height() {

@@ -36,7 +36,13 @@ pub fn number(x: f64) -> String {
 
 /// `mean ± std`, or the mean alone where std is undefined (one seed).
 pub fn mean_std(mean: Option<f64>, std: Option<f64>, percent: bool) -> String {
-    let f = |x: f64| if percent { format!("{:.1}", 100.0 * x) } else { number(x) };
+    let f = |x: f64| {
+        if percent {
+            format!("{:.1}", 100.0 * x)
+        } else {
+            number(x)
+        }
+    };
     match (mean, std) {
         (None, _) => "–".into(),
         (Some(m), None) => f(m),
@@ -72,7 +78,12 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
             .iter()
             .map(|a| {
                 let vals: Vec<String> = (0..a.len())
-                    .map(|i| (0..a.keys.len()).map(|k| a.setting(i, k).to_string()).collect::<Vec<_>>().join("/"))
+                    .map(|i| {
+                        (0..a.keys.len())
+                            .map(|k| a.setting(i, k).to_string())
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
                     .collect();
                 format!("`{}` ∈ {{{}}}", a.keys.join("/"), vals.join(", "))
             })
@@ -92,15 +103,37 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
     );
 
     let mut header: Vec<String> = report.swept.clone();
-    header.extend(["n", "params", "train loss", "val loss", "train acc", "val acc"].map(String::from));
+    header.extend(
+        [
+            "n",
+            "params",
+            "train loss",
+            "val loss",
+            "train acc",
+            "val acc",
+        ]
+        .map(String::from),
+    );
     let any_bad = (0..s.height()).any(|i| {
-        u64_at(s, "n_diverged", i).ok().flatten().unwrap_or(0) + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0) > 0
+        u64_at(s, "n_diverged", i).ok().flatten().unwrap_or(0)
+            + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0)
+            > 0
     });
     if any_bad {
         header.push("diverged / failed".into());
     }
     md.push_str(&format!("| {} |\n", header.join(" | ")));
-    let align: Vec<&str> = header.iter().enumerate().map(|(i, _)| if i < report.swept.len() { "---" } else { "---:" }).collect();
+    let align: Vec<&str> = header
+        .iter()
+        .enumerate()
+        .map(|(i, _)| {
+            if i < report.swept.len() {
+                "---"
+            } else {
+                "---:"
+            }
+        })
+        .collect();
     md.push_str(&format!("|{}|\n", align.join("|")));
     for i in 0..s.height() {
         let mut row: Vec<String> = Vec::new();
@@ -108,12 +141,29 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
             row.push(super::csv::cell(&s.column(name)?.get(i)?));
         }
         row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
-        row.push(u64_at(s, "params", i)?.map(thousands).unwrap_or_else(|| "–".into()));
-        for (m, pct) in [("train_loss", false), ("val_loss", false), ("train_acc", true), ("val_acc", true)] {
-            row.push(mean_std(f64_at(s, &format!("{m}_mean"), i)?, f64_at(s, &format!("{m}_std"), i)?, pct));
+        row.push(
+            u64_at(s, "params", i)?
+                .map(thousands)
+                .unwrap_or_else(|| "–".into()),
+        );
+        for (m, pct) in [
+            ("train_loss", false),
+            ("val_loss", false),
+            ("train_acc", true),
+            ("val_acc", true),
+        ] {
+            row.push(mean_std(
+                f64_at(s, &format!("{m}_mean"), i)?,
+                f64_at(s, &format!("{m}_std"), i)?,
+                pct,
+            ));
         }
         if any_bad {
-            row.push(format!("{} / {}", u64_at(s, "n_diverged", i)?.unwrap_or(0), u64_at(s, "n_failed", i)?.unwrap_or(0)));
+            row.push(format!(
+                "{} / {}",
+                u64_at(s, "n_diverged", i)?.unwrap_or(0),
+                u64_at(s, "n_failed", i)?.unwrap_or(0)
+            ));
         }
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }

@@ -25,7 +25,15 @@ use crate::plan::Plan;
 use crate::train::{Status, TrialRecord};
 
 /// The metrics aggregated across seeds, in table order.
-pub const METRICS: &[&str] = &["train_loss", "val_loss", "train_acc", "val_acc", "l2_term", "weight_norm", "dead_fraction"];
+pub const METRICS: &[&str] = &[
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "l2_term",
+    "weight_norm",
+    "dead_fraction",
+];
 
 /// The report's tables.
 pub struct Report {
@@ -44,8 +52,16 @@ fn column_names(keys: &[String]) -> Vec<String> {
     keys.iter()
         .map(|k| {
             let short = k.rsplit('.').next().unwrap_or(k);
-            let clash = keys.iter().filter(|o| o.rsplit('.').next() == Some(short)).count() > 1;
-            if clash || short == "seed" { k.replace('.', "_") } else { short.to_string() }
+            let clash = keys
+                .iter()
+                .filter(|o| o.rsplit('.').next() == Some(short))
+                .count()
+                > 1;
+            if clash || short == "seed" {
+                k.replace('.', "_")
+            } else {
+                short.to_string()
+            }
         })
         .collect()
 }
@@ -54,7 +70,10 @@ fn column_names(keys: &[String]) -> Vec<String> {
 fn setting_column(name: &str, values: &[&Setting]) -> Column {
     let all = |f: fn(&Setting) -> bool| values.iter().all(|v| f(v));
     if all(|v| matches!(v, Setting::Int(_))) {
-        let v: Vec<i64> = values.iter().map(|s| if let Setting::Int(i) = s { *i } else { 0 }).collect();
+        let v: Vec<i64> = values
+            .iter()
+            .map(|s| if let Setting::Int(i) = s { *i } else { 0 })
+            .collect();
         Column::new(name.into(), v)
     } else if all(|v| matches!(v, Setting::Int(_) | Setting::Float(_))) {
         let v: Vec<f64> = values
@@ -67,7 +86,10 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
             .collect();
         Column::new(name.into(), v)
     } else if all(|v| matches!(v, Setting::Bool(_))) {
-        let v: Vec<bool> = values.iter().map(|s| matches!(s, Setting::Bool(true))).collect();
+        let v: Vec<bool> = values
+            .iter()
+            .map(|s| matches!(s, Setting::Bool(true)))
+            .collect();
         Column::new(name.into(), v)
     } else {
         let v: Vec<String> = values.iter().map(|s| s.to_string()).collect();
@@ -78,15 +100,30 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
 /// Build the tables from the plan and the records stored for it. Records
 /// whose id is not in the plan (left from an earlier grid) are ignored.
 pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
-    let by_id: std::collections::HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let rows: Vec<(&crate::plan::Trial, &TrialRecord)> =
-        plan.trials.iter().filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r))).collect();
+    let by_id: std::collections::HashMap<&str, &TrialRecord> =
+        records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let rows: Vec<(&crate::plan::Trial, &TrialRecord)> = plan
+        .trials
+        .iter()
+        .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
+        .collect();
     let swept = column_names(&plan.swept_keys);
 
     let mut cols = vec![
-        Column::new("trial".into(), rows.iter().map(|(t, _)| t.index as u64).collect::<Vec<_>>()),
-        Column::new("id".into(), rows.iter().map(|(t, _)| t.id.clone()).collect::<Vec<_>>()),
-        Column::new("config".into(), rows.iter().map(|(t, _)| t.config_index as u64).collect::<Vec<_>>()),
+        Column::new(
+            "trial".into(),
+            rows.iter().map(|(t, _)| t.index as u64).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "id".into(),
+            rows.iter().map(|(t, _)| t.id.clone()).collect::<Vec<_>>(),
+        ),
+        Column::new(
+            "config".into(),
+            rows.iter()
+                .map(|(t, _)| t.config_index as u64)
+                .collect::<Vec<_>>(),
+        ),
     ];
     for (k, name) in swept.iter().enumerate() {
         let values: Vec<&Setting> = rows.iter().map(|(t, _)| &t.swept[k].1).collect();
@@ -97,15 +134,29 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
         Status::Diverged => "diverged",
         Status::Failed => "failed",
     };
-    cols.push(Column::new("seed".into(), rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>()));
-    cols.push(Column::new("status".into(), rows.iter().map(|(_, r)| status(r.status)).collect::<Vec<_>>()));
+    cols.push(Column::new(
+        "seed".into(),
+        rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
+    ));
+    cols.push(Column::new(
+        "status".into(),
+        rows.iter()
+            .map(|(_, r)| status(r.status))
+            .collect::<Vec<_>>(),
+    ));
     for (name, get) in [
-        ("weights", (|r: &TrialRecord| r.params.weights) as fn(&TrialRecord) -> usize),
+        (
+            "weights",
+            (|r: &TrialRecord| r.params.weights) as fn(&TrialRecord) -> usize,
+        ),
         ("biases", |r| r.params.biases),
         ("params", |r| r.params.total),
         ("hidden_neurons", |r| r.params.hidden_neurons),
     ] {
-        cols.push(Column::new(name.into(), rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>()));
+        cols.push(Column::new(
+            name.into(),
+            rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
+        ));
     }
     for &m in METRICS {
         let v: Vec<Option<f64>> = rows
@@ -126,17 +177,42 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
     }
     cols.push(Column::new(
         "diverged_epoch".into(),
-        rows.iter().map(|(_, r)| r.diverged_epoch.map(|e| e as u64)).collect::<Vec<_>>(),
+        rows.iter()
+            .map(|(_, r)| r.diverged_epoch.map(|e| e as u64))
+            .collect::<Vec<_>>(),
     ));
-    cols.push(Column::new("message".into(), rows.iter().map(|(_, r)| r.message.clone()).collect::<Vec<_>>()));
+    cols.push(Column::new(
+        "message".into(),
+        rows.iter()
+            .map(|(_, r)| r.message.clone())
+            .collect::<Vec<_>>(),
+    ));
     let trials = DataFrame::new(rows.len(), cols)?;
 
     // One row per configuration: swept values and counts taken from the
     // first trial; metrics aggregated over the seeds that finished.
     let mut aggs: Vec<Expr> = swept.iter().map(|s| col(s.as_str()).first()).collect();
-    aggs.push(col("status").eq(lit("ok")).sum().cast(DataType::UInt64).alias("n"));
-    aggs.push(col("status").eq(lit("diverged")).sum().cast(DataType::UInt64).alias("n_diverged"));
-    aggs.push(col("status").eq(lit("failed")).sum().cast(DataType::UInt64).alias("n_failed"));
+    aggs.push(
+        col("status")
+            .eq(lit("ok"))
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("n"),
+    );
+    aggs.push(
+        col("status")
+            .eq(lit("diverged"))
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("n_diverged"),
+    );
+    aggs.push(
+        col("status")
+            .eq(lit("failed"))
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("n_failed"),
+    );
     for p in ["weights", "biases", "params", "hidden_neurons"] {
         aggs.push(col(p).filter(col("status").eq(lit("ok"))).first().alias(p));
     }
@@ -154,7 +230,15 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
         .sort(["config"], SortMultipleOptions::default())
         .collect()?;
 
-    let mut c = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut c = (
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+        Vec::new(),
+    );
     for (t, r) in &rows {
         for p in &r.curve {
             c.0.push(t.index as u64);
@@ -179,7 +263,12 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
             Column::new("val_acc".into(), c.6),
         ],
     )?;
-    Ok(Report { swept, trials, summary, curves })
+    Ok(Report {
+        swept,
+        trials,
+        summary,
+        curves,
+    })
 }
 
 /// Build the report and write `trials.csv`, `summary.csv`, `curves.csv` and
@@ -205,7 +294,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
