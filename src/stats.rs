@@ -1,0 +1,221 @@
+//! Statistics for reports and claims: descriptive summaries, Student-t
+//! confidence intervals, Spearman's rank correlation, the Brown–Forsythe
+//! test for equal spread, and seeded bootstrap intervals.
+//!
+//! Conventions follow NumPy/SciPy so numbers can be checked there: sample
+//! std with ddof = 1; quantiles by linear interpolation (NumPy's default);
+//! Spearman's p-value from the t distribution with n − 2 degrees of freedom
+//! (`scipy.stats.spearmanr`); Brown–Forsythe is Levene's test centred on
+//! the median (`scipy.stats.levene(..., center="median")`). The expected
+//! values in the tests were computed with SciPy 1.17.1.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
+
+/// Arithmetic mean (NaN for no values).
+pub fn mean(xs: &[f64]) -> f64 {
+    xs.iter().sum::<f64>() / xs.len() as f64
+}
+
+/// Sample standard deviation (ddof = 1); `None` for fewer than two values.
+pub fn std(xs: &[f64]) -> Option<f64> {
+    if xs.len() < 2 {
+        return None;
+    }
+    let m = mean(xs);
+    Some((xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64).sqrt())
+}
+
+/// Quantile `q` in [0, 1] by linear interpolation between order statistics
+/// (NumPy's default method). `None` for no values.
+pub fn quantile(xs: &[f64], q: f64) -> Option<f64> {
+    if xs.is_empty() {
+        return None;
+    }
+    let mut s = xs.to_vec();
+    s.sort_by(f64::total_cmp);
+    let pos = q * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(s[lo] + (s[hi] - s[lo]) * (pos - lo as f64))
+}
+
+/// The median.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    quantile(xs, 0.5)
+}
+
+/// Interquartile range, Q3 − Q1.
+pub fn iqr(xs: &[f64]) -> Option<f64> {
+    Some(quantile(xs, 0.75)? - quantile(xs, 0.25)?)
+}
+
+/// Two-sided `level` confidence interval of the mean, mean ± t·s/√n with
+/// Student's t at n − 1 degrees of freedom. `None` for fewer than two values.
+pub fn t_interval(xs: &[f64], level: f64) -> Option<(f64, f64)> {
+    let s = std(xs)?;
+    let n = xs.len() as f64;
+    let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?.inverse_cdf(0.5 + level / 2.0);
+    let m = mean(xs);
+    Some((m - t * s / n.sqrt(), m + t * s / n.sqrt()))
+}
+
+/// Ranks starting at 1, ties given their average rank.
+pub fn ranks(xs: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<usize> = (0..xs.len()).collect();
+    idx.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let mut r = vec![0.0; xs.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j + 1 < idx.len() && xs[idx[j + 1]] == xs[idx[i]] {
+            j += 1;
+        }
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for k in i..=j {
+            r[idx[k]] = avg;
+        }
+        i = j + 1;
+    }
+    r
+}
+
+fn pearson(x: &[f64], y: &[f64]) -> Option<f64> {
+    let (mx, my) = (mean(x), mean(y));
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
+    (sxx > 0.0 && syy > 0.0).then(|| sxy / (sxx * syy).sqrt())
+}
+
+/// Spearman's ρ and its two-sided p-value. `None` for fewer than three
+/// pairs or when either variable is constant.
+pub fn spearman(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let n = x.len();
+    if n < 3 || y.len() != n {
+        return None;
+    }
+    let rho = pearson(&ranks(x), &ranks(y))?;
+    let df = (n - 2) as f64;
+    let p = if rho.abs() >= 1.0 {
+        0.0
+    } else {
+        let t = rho * (df / ((1.0 - rho) * (1.0 + rho))).sqrt();
+        2.0 * StudentsT::new(0.0, 1.0, df).ok()?.sf(t.abs())
+    };
+    Some((rho.clamp(-1.0, 1.0), p))
+}
+
+/// Brown–Forsythe test that the groups have equal spread: a one-way ANOVA on
+/// absolute deviations from each group's median. Returns (F, p). `None`
+/// unless there are two or more groups, each with two or more values, and
+/// some spread within groups.
+pub fn brown_forsythe(groups: &[&[f64]]) -> Option<(f64, f64)> {
+    let k = groups.len();
+    if k < 2 || groups.iter().any(|g| g.len() < 2) {
+        return None;
+    }
+    let z: Vec<Vec<f64>> =
+        groups.iter().map(|g| { let m = median(g).unwrap_or(0.0); g.iter().map(|x| (x - m).abs()).collect() }).collect();
+    let n: usize = z.iter().map(Vec::len).sum();
+    let grand = z.iter().flatten().sum::<f64>() / n as f64;
+    let between: f64 = z.iter().map(|g| g.len() as f64 * (mean(g) - grand).powi(2)).sum();
+    let within: f64 = z.iter().map(|g| { let m = mean(g); g.iter().map(|x| (x - m).powi(2)).sum::<f64>() }).sum();
+    let (d1, d2) = ((k - 1) as f64, (n - k) as f64);
+    if within <= 0.0 {
+        return None;
+    }
+    let f = (between / d1) / (within / d2);
+    let p = FisherSnedecor::new(d1, d2).ok()?.sf(f);
+    Some((f, p))
+}
+
+/// Percentile bootstrap interval of `stat` at `level`, from `reps`
+/// resamples drawn with a `ChaCha8Rng` seeded by `seed` (so reports are
+/// reproducible). `None` when `stat` is undefined on the data.
+pub fn bootstrap(xs: &[f64], stat: impl Fn(&[f64]) -> Option<f64>, reps: usize, level: f64, seed: u64) -> Option<(f64, f64)> {
+    stat(xs)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut sample = vec![0.0; xs.len()];
+    let mut values = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        for s in sample.iter_mut() {
+            *s = xs[rng.random_range(0..xs.len())];
+        }
+        if let Some(v) = stat(&sample) {
+            values.push(v);
+        }
+    }
+    let a = (1.0 - level) / 2.0;
+    Some((quantile(&values, a)?, quantile(&values, 1.0 - a)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn descriptive_statistics_match_numpy() {
+        // numpy: std(ddof=1), median, quantile(0.25/0.75) of [0.3, 0.5, 0.2, 0.9, 0.4].
+        let d = [0.3, 0.5, 0.2, 0.9, 0.4];
+        assert!(close(mean(&d), 0.46));
+        assert!(close(std(&d).unwrap(), 0.2701851217221259));
+        assert_eq!(median(&d), Some(0.4));
+        assert!(close(iqr(&d).unwrap(), 0.2));
+        assert_eq!(std(&[1.0]), None, "one seed has no spread");
+        assert_eq!(quantile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn t_interval_matches_scipy() {
+        // scipy: mean ± t.ppf(0.975, 4)·s/√5.
+        let (lo, hi) = t_interval(&[0.3, 0.5, 0.2, 0.9, 0.4], 0.95).unwrap();
+        assert!((lo - 0.12452086150733443).abs() < 1e-7, "{lo}");
+        assert!((hi - 0.7954791384926655).abs() < 1e-7, "{hi}");
+        assert_eq!(t_interval(&[1.0], 0.95), None);
+    }
+
+    #[test]
+    fn spearman_matches_scipy() {
+        let (rho, p) = spearman(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 6.0]).unwrap();
+        assert!(close(rho, 0.8214285714285715));
+        assert!((p - 0.0234488083456915).abs() < 1e-7, "{p}");
+        // With ties (average ranks).
+        let (rho, p) = spearman(&[1.0, 2.0, 2.0, 3.0, 4.0, 5.0], &[3.0, 3.0, 1.0, 4.0, 6.0, 5.0]).unwrap();
+        assert!(close(rho, 0.8088235294117647));
+        assert!((p - 0.051329063199674334).abs() < 1e-7, "{p}");
+        assert_eq!(spearman(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0]), None);
+        let (rho, p) = spearman(&[1.0, 2.0, 3.0, 4.0], &[4.0, 3.0, 2.0, 1.0]).unwrap();
+        assert_eq!((rho, p), (-1.0, 0.0));
+    }
+
+    #[test]
+    fn brown_forsythe_matches_scipy_levene_median() {
+        let a = [0.52, 0.61, 0.44, 0.90, 0.33, 0.71];
+        let b = [0.40, 0.41, 0.39, 0.42, 0.40, 0.38];
+        let c = [0.5, 0.55, 0.45, 0.6];
+        let (f, p) = brown_forsythe(&[&a, &b]).unwrap();
+        assert!(close(f, 9.79425465838509), "{f}");
+        assert!((p - 0.01069818230151059).abs() < 1e-7, "{p}");
+        let (f, p) = brown_forsythe(&[&a, &b, &c]).unwrap();
+        assert!(close(f, 6.436238789237666), "{f}");
+        assert!((p - 0.011407347323366356).abs() < 1e-7, "{p}");
+        assert_eq!(brown_forsythe(&[&a]), None);
+    }
+
+    #[test]
+    fn bootstrap_is_seeded_and_brackets_the_statistic() {
+        let xs: Vec<f64> = (0..40).map(|i| (i as f64 * 0.37).sin()).collect();
+        let a = bootstrap(&xs, |s| Some(mean(s)), 2000, 0.95, 7).unwrap();
+        let b = bootstrap(&xs, |s| Some(mean(s)), 2000, 0.95, 7).unwrap();
+        assert_eq!(a, b);
+        assert!(a.0 < mean(&xs) && mean(&xs) < a.1);
+        // Close to the t interval for a mean of 40 values.
+        let t = t_interval(&xs, 0.95).unwrap();
+        assert!((a.0 - t.0).abs() < 0.05 && (a.1 - t.1).abs() < 0.05, "{a:?} vs {t:?}");
+    }
+}
