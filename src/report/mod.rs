@@ -12,6 +12,7 @@
 //! Wall times vary from run to run, so no table holds them: the same study
 //! gives byte-identical tables whatever `--jobs` was.
 
+mod claims;
 mod csv;
 mod markdown;
 

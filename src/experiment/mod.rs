@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use toml::{Table, Value};
 
+mod claims;
+pub use claims::{ClaimSpec, Expect, METRICS, ReportSpec, Statistic, matches};
+
 /// Largest number of trials a study may expand to; a typo such as
 /// `width = [1, 2, ..., 100000]` should fail fast, not fill the disk.
 pub const MAX_TRIALS: usize = 1_000_000;
@@ -943,6 +946,8 @@ pub struct Experiment {
     pub axes: Vec<Axis>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
+    /// Report settings and the study's claims.
+    pub report: ReportSpec,
     /// The study after overrides, as TOML: what `study.toml` in the results holds.
     pub resolved_toml: String,
     /// Folder of the study file: relative data paths start here.
@@ -1154,14 +1159,7 @@ fn canonical(key: &str) -> Result<String, String> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "seeds",
-    "data",
-    "model",
-    "train",
-    "grid",
-    "zip",
+    "name", "description", "seeds", "data", "model", "train", "grid", "zip", "report", "claims",
 ];
 
 fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Experiment, KeyError> {
@@ -1346,7 +1344,8 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
             ),
         ));
     }
-    let exp = Experiment {
+    let mut exp = Experiment {
+        report: ReportSpec::default(),
         path: path.to_path_buf(),
         name,
         description,
@@ -1358,9 +1357,11 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
         src: src.to_string(),
     };
     // Validate every grid point now, so a bad value fails before any training.
+    let mut regression = false;
     for i in 0..configs {
-        exp.resolve(&exp.coords(i))?;
+        regression |= exp.resolve(&exp.coords(i))?.data.task == Task::Regression;
     }
+    exp.report = claims::parse(doc.get("report"), doc.get("claims"), &exp.axes, canonical, regression)?;
     Ok(exp)
 }
 

@@ -1,0 +1,272 @@
+//! `[report]` and `[[claims]]`: what the study expects, read into typed
+//! specs. The report stage evaluates them (`report/claims.rs`).
+//!
+//! ```toml
+//! [[claims]]
+//! name = "spread of final loss shrinks with width"
+//! metric = "train_loss"       # a column of trials.csv
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction
+//! along = "width"             # a swept key; for increasing / decreasing
+//! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
+//! # less_than / greater_than compare two groups instead of a trend:
+//! # this = { activation = "relu" }
+//! # than = { activation = "tanh" }
+//! # where = { depth = 2 }     # keep only these trials
+//! # pool = false              # true: pool the other axes instead of one verdict per slice
+//! ```
+
+use toml::Value;
+
+use super::{Axis, KeyError, Setting, key_err, number_in, show};
+
+/// Metrics a claim can be about: final values per trial.
+pub const METRICS: &[&str] =
+    &["train_loss", "val_loss", "train_acc", "val_acc", "gap", "dead_fraction", "weight_norm", "l2_term"];
+
+/// A statistic of a metric over the seeds of a group of trials.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Statistic {
+    /// Arithmetic mean.
+    Mean,
+    /// Sample standard deviation (ddof = 1).
+    Std,
+    /// Median.
+    Median,
+    /// Interquartile range.
+    Iqr,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Share of trials stuck more than `stuck_delta` above the study's best final train loss.
+    StuckFraction,
+}
+
+const STATISTICS: &[(&str, Statistic)] = &[
+    ("mean", Statistic::Mean),
+    ("std", Statistic::Std),
+    ("median", Statistic::Median),
+    ("iqr", Statistic::Iqr),
+    ("min", Statistic::Min),
+    ("max", Statistic::Max),
+    ("stuck_fraction", Statistic::StuckFraction),
+];
+
+impl Statistic {
+    /// The statistic's name as written in a study file.
+    pub fn name(self) -> &'static str {
+        STATISTICS.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+
+    /// Whether the statistic measures spread (tested with Brown–Forsythe).
+    pub fn is_spread(self) -> bool {
+        matches!(self, Statistic::Std | Statistic::Iqr)
+    }
+}
+
+/// What a claim expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// The statistic falls as the `along` axis grows.
+    Decreasing,
+    /// The statistic rises as the `along` axis grows.
+    Increasing,
+    /// The `this` group's statistic is below the `than` group's.
+    LessThan,
+    /// The `this` group's statistic is above the `than` group's.
+    GreaterThan,
+}
+
+const EXPECTS: &[(&str, Expect)] = &[
+    ("decreasing", Expect::Decreasing),
+    ("increasing", Expect::Increasing),
+    ("less_than", Expect::LessThan),
+    ("greater_than", Expect::GreaterThan),
+];
+
+impl Expect {
+    /// The expectation's name as written in a study file.
+    pub fn name(self) -> &'static str {
+        EXPECTS.iter().find(|(_, e)| *e == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+}
+
+/// One claim, checked against the axes of its study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimSpec {
+    /// What the claim says, in words.
+    pub name: String,
+    /// A per-trial metric (one of [`METRICS`]).
+    pub metric: String,
+    /// The statistic compared across groups.
+    pub statistic: Statistic,
+    /// The expectation.
+    pub expect: Expect,
+    /// The swept key of a trend claim (canonical).
+    pub along: Option<String>,
+    /// The first group of a comparison: (canonical key, value).
+    pub this: Vec<(String, Setting)>,
+    /// The second group of a comparison.
+    pub than: Vec<(String, Setting)>,
+    /// Only trials with these settings take part.
+    pub filter: Vec<(String, Setting)>,
+    /// Pool the other axes instead of giving one verdict per slice.
+    pub pool: bool,
+    /// Significance level of the tests.
+    pub alpha: f64,
+}
+
+/// The `[report]` section and the claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    /// A trial is stuck when its final train loss is more than this above
+    /// the lowest final train loss of any trial of the study.
+    pub stuck_delta: f64,
+    /// Confidence level of intervals (t intervals of means, bootstrap intervals).
+    pub level: f64,
+    /// Bootstrap resamples per interval.
+    pub bootstrap: usize,
+    /// The study's claims, in file order.
+    pub claims: Vec<ClaimSpec>,
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        ReportSpec { stuck_delta: 0.1, level: 0.95, bootstrap: 2000, claims: Vec::new() }
+    }
+}
+
+fn equal(a: &Setting, b: &Setting) -> bool {
+    match (a, b) {
+        (Setting::Int(x), Setting::Float(y)) | (Setting::Float(y), Setting::Int(x)) => *x as f64 == *y,
+        _ => a == b,
+    }
+}
+
+/// Whether a trial's swept settings match every (key, value) of `sel`.
+pub fn matches(swept: &[(String, Setting)], sel: &[(String, Setting)]) -> bool {
+    sel.iter().all(|(k, v)| swept.iter().any(|(sk, sv)| sk == k && equal(sv, v)))
+}
+
+/// Read `[report]` and `[[claims]]`. `canonical` resolves key names;
+/// `axes` are the study's swept axes; `regression` forbids accuracy metrics.
+pub(super) fn parse(
+    report: Option<&Value>,
+    claims: Option<&Value>,
+    axes: &[Axis],
+    canonical: impl Fn(&str) -> Result<String, String>,
+    regression: bool,
+) -> Result<ReportSpec, KeyError> {
+    let mut spec = ReportSpec::default();
+    if let Some(r) = report {
+        let Value::Table(t) = r else { return Err(key_err("report", "expected a table")) };
+        for (k, v) in t {
+            let key = format!("report.{k}");
+            match k.as_str() {
+                "stuck_delta" => spec.stuck_delta = number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(|m| key_err(&key, m))?,
+                "level" => spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)").map_err(|m| key_err(&key, m))?,
+                "bootstrap" => spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(|m| key_err(&key, m))?,
+                _ => return Err(key_err(key, "unknown key; [report] has: stuck_delta, level, bootstrap")),
+            }
+        }
+    }
+    let Some(claims) = claims else { return Ok(spec) };
+    let Value::Array(list) = claims else { return Err(key_err("claims", "expected [[claims]] tables")) };
+    for (i, c) in list.iter().enumerate() {
+        let at = |k: &str| format!("claims[{i}].{k}");
+        let Value::Table(t) = c else { return Err(key_err(format!("claims[{i}]"), "expected a table")) };
+        const KEYS: &[&str] = &["name", "metric", "statistic", "along", "expect", "this", "than", "where", "pool", "alpha"];
+        if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(key_err(at(k), format!("unknown key; a claim has: {}", KEYS.join(", "))));
+        }
+        let string = |k: &str| -> Result<Option<String>, KeyError> {
+            match t.get(k) {
+                None => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(other) => Err(key_err(at(k), format!("expected a string, got {}", show(other)))),
+            }
+        };
+        let name = string("name")?.ok_or_else(|| key_err(at("name"), "missing: say what the claim claims"))?;
+        let metric = string("metric")?.unwrap_or_else(|| "train_loss".into());
+        if !METRICS.contains(&metric.as_str()) {
+            return Err(key_err(at("metric"), format!("unknown metric \"{metric}\"; expected one of: {}", METRICS.join(", "))));
+        }
+        if regression && metric.ends_with("_acc") {
+            return Err(key_err(at("metric"), format!("{metric} is undefined for a regression task; use a loss")));
+        }
+        let choose = |k: &str, options: &[(&str, _)], default| -> Result<_, KeyError> {
+            match t.get(k) {
+                None => Ok(default),
+                Some(v) => super::choice(v, options).map_err(|m| key_err(at(k), m)),
+            }
+        };
+        let statistic = choose("statistic", STATISTICS, Statistic::Mean)?;
+        let expect = match t.get("expect") {
+            None => return Err(key_err(at("expect"), "missing; expected one of: decreasing, increasing, less_than, greater_than")),
+            Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(at("expect"), m))?,
+        };
+        let swept = |key: &str, k: &str| -> Result<String, KeyError> {
+            let canon = canonical(key).map_err(|m| key_err(at(k), m))?;
+            if !axes.iter().any(|a| a.keys.contains(&canon)) {
+                return Err(key_err(at(k), format!("{canon} is not swept; a claim can only be about keys in [grid] or [[zip]]")));
+            }
+            Ok(canon)
+        };
+        let selection = |k: &str| -> Result<Vec<(String, Setting)>, KeyError> {
+            match t.get(k) {
+                None => Ok(Vec::new()),
+                Some(Value::Table(sel)) => sel
+                    .iter()
+                    .map(|(key, v)| {
+                        let canon = swept(key, k)?;
+                        let value = Setting::from_value(v);
+                        let axis = axes.iter().find(|a| a.keys.contains(&canon)).expect("swept");
+                        let pos = axis.keys.iter().position(|x| *x == canon).expect("on axis");
+                        if !(0..axis.len()).any(|i| equal(&axis.setting(i, pos), &value)) {
+                            return Err(key_err(at(k), format!("{canon} = {value} is not one of the swept values")));
+                        }
+                        Ok((canon, value))
+                    })
+                    .collect(),
+                Some(other) => Err(key_err(at(k), format!("expected a table such as {{ activation = \"relu\" }}, got {}", show(other)))),
+            }
+        };
+        let (this, than, filter) = (selection("this")?, selection("than")?, selection("where")?);
+        let along = match string("along")? {
+            Some(a) => Some(swept(&a, "along")?),
+            None => None,
+        };
+        match expect {
+            Expect::Decreasing | Expect::Increasing => {
+                if along.is_none() {
+                    return Err(key_err(at("along"), format!("expect = \"{}\" needs the swept key it runs along", expect.name())));
+                }
+                if !this.is_empty() || !than.is_empty() {
+                    return Err(key_err(at("this"), "this/than belong to less_than and greater_than claims"));
+                }
+            }
+            Expect::LessThan | Expect::GreaterThan => {
+                if this.is_empty() || than.is_empty() {
+                    return Err(key_err(at("than"), format!("expect = \"{}\" needs both `this` and `than` groups", expect.name())));
+                }
+                if along.is_some() {
+                    return Err(key_err(at("along"), "`along` belongs to increasing and decreasing claims"));
+                }
+                let keys = |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+                if keys(&this) != keys(&than) {
+                    return Err(key_err(at("than"), "`this` and `than` must set the same keys"));
+                }
+            }
+        }
+        let pool = match t.get("pool") {
+            None => false,
+            Some(v) => super::boolean(v).map_err(|m| key_err(at("pool"), m))?,
+        };
+        let alpha = match t.get("alpha") {
+            None => 0.05,
+            Some(v) => number_in(v, |x| x > 0.0 && x < 0.5, "a significance level in (0, 0.5)").map_err(|m| key_err(at("alpha"), m))?,
+        };
+        spec.claims.push(ClaimSpec { name, metric, statistic, expect, along, this, than, filter, pool, alpha });
+    }
+    Ok(spec)
+}

@@ -1,0 +1,447 @@
+//! Claims: the study says what it expects, the report says whether it held.
+//!
+//! A trend claim (`increasing` / `decreasing` along a swept key) is judged
+//! per slice — each combination of the other swept keys, or all trials
+//! pooled — by Spearman's ρ between the axis and the metric (trial-level
+//! values for mean and median, so every seed counts; the per-setting
+//! statistic for std, IQR, min and max; stuck indicators for the stuck
+//! fraction). Spread claims also need a Brown–Forsythe test between the
+//! smallest and the largest setting. A comparison claim (`less_than` /
+//! `greater_than`) is judged by a seeded bootstrap interval of the
+//! difference of the statistic between the two groups.
+//!
+//! A slice `holds` when the test is significant at the claim's α in the
+//! expected direction, `fails` when it is significant the other way, and is
+//! `inconclusive` otherwise. The claim holds when every slice holds, fails
+//! when none holds and some fail, and is inconclusive otherwise.
+
+use std::fmt;
+
+use crate::experiment::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, fnv1a, matches};
+use crate::stats;
+
+/// A finished trial as claims see it.
+pub struct Row<'a> {
+    /// Swept settings of the trial.
+    pub swept: &'a [(String, Setting)],
+    /// The claim's metric for this trial, if defined.
+    pub value: Option<f64>,
+    /// Whether the trial is stuck (see `stuck_delta`).
+    pub stuck: bool,
+}
+
+/// A verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Significant in the expected direction.
+    Holds,
+    /// Significant in the opposite direction.
+    Fails,
+    /// Neither.
+    Inconclusive,
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Outcome::Holds => "holds",
+            Outcome::Fails => "fails",
+            Outcome::Inconclusive => "inconclusive",
+        })
+    }
+}
+
+/// The statistic at one setting (or group), with its bootstrap interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Point {
+    /// The setting, e.g. `width=64`.
+    pub label: String,
+    /// Trials with a value.
+    pub n: usize,
+    /// The statistic.
+    pub value: Option<f64>,
+    /// Seeded bootstrap interval of the statistic.
+    pub ci: Option<(f64, f64)>,
+}
+
+/// The verdict on one slice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SliceVerdict {
+    /// The fixed settings of the slice (`depth=2`), or `all` when pooled.
+    pub slice: String,
+    /// The verdict.
+    pub outcome: Outcome,
+    /// The test statistics, in words.
+    pub evidence: String,
+    /// The statistic at each setting.
+    pub points: Vec<Point>,
+}
+
+/// The verdict on a claim.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The claim.
+    pub claim: ClaimSpec,
+    /// Overall verdict.
+    pub outcome: Outcome,
+    /// One verdict per slice.
+    pub slices: Vec<SliceVerdict>,
+}
+
+impl Verdict {
+    /// A line for the terminal: `[holds] name — 3 of 4 slices hold`.
+    pub fn summary_line(&self) -> String {
+        let held = self.slices.iter().filter(|s| s.outcome == Outcome::Holds).count();
+        let failed = self.slices.iter().filter(|s| s.outcome == Outcome::Fails).count();
+        format!(
+            "[{}] {} — {} of {} slice(s) hold, {} fail",
+            self.outcome,
+            self.claim.name,
+            held,
+            self.slices.len(),
+            failed
+        )
+    }
+}
+
+fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
+    match s {
+        Statistic::Mean => (!values.is_empty()).then(|| stats::mean(values)),
+        Statistic::Std => stats::std(values),
+        Statistic::Median => stats::median(values),
+        Statistic::Iqr => stats::iqr(values),
+        Statistic::Min => values.iter().copied().reduce(f64::min),
+        Statistic::Max => values.iter().copied().reduce(f64::max),
+        Statistic::StuckFraction => {
+            (!stuck.is_empty()).then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64)
+        }
+    }
+}
+
+/// The values a statistic is computed from: the stuck fraction is the mean
+/// of 0/1 indicators, so it is bootstrapped as one.
+fn sample(s: Statistic, rows: &[&Row]) -> Vec<f64> {
+    if s == Statistic::StuckFraction {
+        rows.iter().filter(|r| r.value.is_some()).map(|r| if r.stuck { 1.0 } else { 0.0 }).collect()
+    } else {
+        rows.iter().filter_map(|r| r.value).collect()
+    }
+}
+
+fn stat_of_sample(s: Statistic, xs: &[f64]) -> Option<f64> {
+    if s == Statistic::StuckFraction { statistic(Statistic::Mean, xs, &[]) } else { statistic(s, xs, &[]) }
+}
+
+fn label(sel: &[(String, Setting)]) -> String {
+    if sel.is_empty() {
+        return "all".into();
+    }
+    sel.iter().map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k))).collect::<Vec<_>>().join(" ")
+}
+
+/// Group rows by the settings of every swept key except `exclude`.
+fn slices<'a, 'r>(rows: &'a [&'r Row<'r>], exclude: &[String], pool: bool) -> Vec<(Vec<(String, Setting)>, Vec<&'a Row<'r>>)> {
+    let mut out: Vec<(Vec<(String, Setting)>, Vec<&Row>)> = Vec::new();
+    for r in rows {
+        let key: Vec<(String, Setting)> = if pool {
+            Vec::new()
+        } else {
+            r.swept.iter().filter(|(k, _)| !exclude.contains(k)).cloned().collect()
+        };
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(r),
+            None => out.push((key, vec![r])),
+        }
+    }
+    out
+}
+
+fn fmt_p(p: f64) -> String {
+    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+}
+
+/// Judge every claim of the study on the finished trials. `rows_for`
+/// gives the rows with the claim's metric filled in.
+pub fn judge<'r>(spec: &ReportSpec, axes_keys: &[Vec<String>], rows_for: impl Fn(&str) -> Vec<Row<'r>>) -> Vec<Verdict> {
+    spec.claims
+        .iter()
+        .map(|claim| {
+            let rows = rows_for(&claim.metric);
+            let rows: Vec<&Row> = rows.iter().filter(|r| matches(r.swept, &claim.filter)).collect();
+            let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
+            let group_keys: Vec<String> = match &claim.along {
+                Some(a) => axes_keys.iter().find(|ks| ks.contains(a)).cloned().unwrap_or_else(|| vec![a.clone()]),
+                None => claim.this.iter().map(|(k, _)| k.clone()).collect(),
+            };
+            exclude.extend(group_keys.iter().cloned());
+            let slices: Vec<SliceVerdict> = slices(&rows, &exclude, claim.pool)
+                .into_iter()
+                .map(|(key, members)| {
+                    let name = label(&key);
+                    match claim.expect {
+                        Expect::Increasing | Expect::Decreasing => trend(claim, spec, &name, &members),
+                        Expect::LessThan | Expect::GreaterThan => compare(claim, spec, &name, &members),
+                    }
+                })
+                .collect();
+            let holds = slices.iter().filter(|s| s.outcome == Outcome::Holds).count();
+            let fails = slices.iter().filter(|s| s.outcome == Outcome::Fails).count();
+            let outcome = if !slices.is_empty() && holds == slices.len() {
+                Outcome::Holds
+            } else if holds == 0 && fails > 0 {
+                Outcome::Fails
+            } else {
+                Outcome::Inconclusive
+            };
+            Verdict { claim: claim.clone(), outcome, slices }
+        })
+        .collect()
+}
+
+fn seed(claim: &ClaimSpec, slice: &str, group: &str) -> u64 {
+    fnv1a(format!("{}\u{1f}{slice}\u{1f}{group}", claim.name).as_bytes())
+}
+
+fn point(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, label: String, rows: &[&Row]) -> (Point, Vec<f64>) {
+    let xs = sample(claim.statistic, rows);
+    let value = stat_of_sample(claim.statistic, &xs);
+    let ci = stats::bootstrap(&xs, |s| stat_of_sample(claim.statistic, s), spec.bootstrap, spec.level, seed(claim, slice, &label));
+    (Point { label, n: xs.len(), value, ci }, xs)
+}
+
+fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
+    let along = claim.along.as_ref().expect("trend claims have an axis");
+    // Settings along the axis in plan order; x is the value when numeric,
+    // else the position in the list.
+    let mut settings: Vec<Setting> = Vec::new();
+    for r in rows {
+        let v = r.swept.iter().find(|(k, _)| k == along).map(|(_, v)| v.clone()).expect("swept");
+        if !settings.contains(&v) {
+            settings.push(v);
+        }
+    }
+    let numeric = settings.iter().all(|s| matches!(s, Setting::Int(_) | Setting::Float(_)));
+    let x_of = |s: &Setting, i: usize| match s {
+        Setting::Int(v) if numeric => *v as f64,
+        Setting::Float(v) if numeric => *v,
+        _ => i as f64,
+    };
+    let mut order: Vec<usize> = (0..settings.len()).collect();
+    order.sort_by(|&a, &b| x_of(&settings[a], a).total_cmp(&x_of(&settings[b], b)));
+    let short = along.rsplit('.').next().unwrap_or(along);
+    let mut points = Vec::new();
+    let mut samples = Vec::new();
+    let mut xs = Vec::new();
+    for &i in &order {
+        let members: Vec<&Row> = rows.iter().copied().filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == settings[i])).collect();
+        let (p, sample) = point(claim, spec, slice, format!("{short}={}", settings[i]), &members);
+        xs.push(x_of(&settings[i], i));
+        points.push(p);
+        samples.push(sample);
+    }
+    let sign = if claim.expect == Expect::Increasing { 1.0 } else { -1.0 };
+    let trial_level = matches!(claim.statistic, Statistic::Mean | Statistic::Median | Statistic::StuckFraction);
+    let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
+        xs.iter().zip(&samples).flat_map(|(x, s)| s.iter().map(move |y| (*x, *y))).unzip()
+    } else {
+        xs.iter().zip(&points).filter_map(|(x, p)| p.value.map(|v| (*x, v))).unzip()
+    };
+    let unit = if trial_level { format!("{} trials", tx.len()) } else { format!("{} settings", tx.len()) };
+    let mut evidence = Vec::new();
+    let mut outcome = Outcome::Inconclusive;
+    match stats::spearman(&tx, &ty) {
+        Some((rho, p)) => {
+            evidence.push(format!("Spearman ρ = {rho:.3} (p = {}, {unit})", fmt_p(p)));
+            if p < claim.alpha {
+                outcome = if rho * sign > 0.0 { Outcome::Holds } else { Outcome::Fails };
+            }
+        }
+        None => evidence.push(format!("Spearman ρ undefined ({unit}, or no variation)")),
+    }
+    if claim.statistic.is_spread() && samples.len() >= 2 {
+        let (first, last) = (&samples[0], &samples[samples.len() - 1]);
+        match stats::brown_forsythe(&[first, last]) {
+            Some((f, p)) => {
+                let (a, b) = (stats::std(first).unwrap_or(0.0), stats::std(last).unwrap_or(0.0));
+                evidence.push(format!(
+                    "Brown–Forsythe {} vs {}: F = {f:.2}, p = {}",
+                    points[0].label,
+                    points[points.len() - 1].label,
+                    fmt_p(p)
+                ));
+                let expected = if sign < 0.0 { b < a } else { b > a };
+                outcome = match (p < claim.alpha, expected, outcome) {
+                    (true, false, _) => Outcome::Fails,
+                    (true, true, Outcome::Holds) => Outcome::Holds,
+                    (_, _, Outcome::Fails) => Outcome::Fails,
+                    _ => Outcome::Inconclusive,
+                };
+            }
+            None => {
+                evidence.push("Brown–Forsythe undefined (too few seeds or no spread)".into());
+                if outcome == Outcome::Holds {
+                    outcome = Outcome::Inconclusive;
+                }
+            }
+        }
+    }
+    SliceVerdict { slice: slice.to_string(), outcome, evidence: evidence.join("; "), points }
+}
+
+fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
+    let a: Vec<&Row> = rows.iter().copied().filter(|r| matches(r.swept, &claim.this)).collect();
+    let b: Vec<&Row> = rows.iter().copied().filter(|r| matches(r.swept, &claim.than)).collect();
+    let (pa, xa) = point(claim, spec, slice, label(&claim.this), &a);
+    let (pb, xb) = point(claim, spec, slice, label(&claim.than), &b);
+    let want = if claim.expect == Expect::LessThan { -1.0 } else { 1.0 };
+    let mut evidence = Vec::new();
+    let mut outcome = Outcome::Inconclusive;
+    // Bootstrap the difference by resampling each group on its own, from
+    // one seeded stream.
+    let diff = match (pa.value, pb.value) {
+        (Some(va), Some(vb)) => {
+            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed(claim, slice, "difference"));
+            let mut diffs = Vec::with_capacity(spec.bootstrap);
+            let (mut sa, mut sb) = (vec![0.0; xa.len()], vec![0.0; xb.len()]);
+            for _ in 0..spec.bootstrap {
+                for s in sa.iter_mut() {
+                    *s = xa[rand::Rng::random_range(&mut rng, 0..xa.len())];
+                }
+                for s in sb.iter_mut() {
+                    *s = xb[rand::Rng::random_range(&mut rng, 0..xb.len())];
+                }
+                if let (Some(x), Some(y)) = (stat_of_sample(claim.statistic, &sa), stat_of_sample(claim.statistic, &sb)) {
+                    diffs.push(x - y);
+                }
+            }
+            let lo = stats::quantile(&diffs, (1.0 - spec.level) / 2.0);
+            let hi = stats::quantile(&diffs, 1.0 - (1.0 - spec.level) / 2.0);
+            Some((va - vb, lo.zip(hi)))
+        }
+        _ => None,
+    };
+    match diff {
+        Some((d, Some((lo, hi)))) => {
+            evidence.push(format!(
+                "{} {} − {} = {d:.4}, {:.0}% bootstrap CI [{lo:.4}, {hi:.4}]",
+                claim.statistic.name(),
+                pa.label,
+                pb.label,
+                100.0 * spec.level
+            ));
+            if lo * want > 0.0 && hi * want > 0.0 {
+                outcome = Outcome::Holds;
+            } else if lo * want < 0.0 && hi * want < 0.0 {
+                outcome = Outcome::Fails;
+            }
+        }
+        _ => evidence.push("too few finished trials in one of the groups".into()),
+    }
+    if claim.statistic.is_spread() {
+        if let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb]) {
+            evidence.push(format!("Brown–Forsythe F = {f:.2}, p = {}", fmt_p(p)));
+            if p >= claim.alpha && outcome != Outcome::Inconclusive {
+                outcome = Outcome::Inconclusive;
+            }
+        }
+    }
+    SliceVerdict { slice: slice.to_string(), outcome, evidence: evidence.join("; "), points: vec![pa, pb] }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::from_str;
+    use std::path::Path;
+
+    /// Synthetic trials: for each width, `seeds` values spread around
+    /// `centre(width)` with half-width `spread(width)`.
+    fn rows(
+        widths: &[i64],
+        seeds: usize,
+        centre: impl Fn(i64) -> f64,
+        spread: impl Fn(i64) -> f64,
+    ) -> Vec<(Vec<(String, Setting)>, f64)> {
+        let mut out = Vec::new();
+        for &w in widths {
+            for s in 0..seeds {
+                let u = (s as f64 + 0.5) / seeds as f64 * 2.0 - 1.0; // evenly in (-1, 1)
+                let u = if s % 2 == 0 { u } else { -u };
+                out.push((vec![("model.width".to_string(), Setting::Int(w))], centre(w) + spread(w) * u));
+            }
+        }
+        out
+    }
+
+    fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict {
+        let src = format!("name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}");
+        let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+        let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+        judge(&e.report, &axes, |_| data.iter().map(|(s, v)| Row { swept: s, value: Some(*v), stuck: *v > 1.0 }).collect())
+            .remove(0)
+    }
+
+    const WIDTHS: [i64; 6] = [2, 4, 8, 16, 32, 64];
+
+    #[test]
+    fn a_mean_trend_holds_fails_or_is_inconclusive() {
+        let claim = "metric = \"train_loss\"\nstatistic = \"mean\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n";
+        let falling = rows(&WIDTHS, 8, |w| 1.0 / w as f64, |_| 0.01);
+        assert_eq!(verdict(claim, &falling).outcome, Outcome::Holds);
+        let rising = rows(&WIDTHS, 8, |w| w as f64, |_| 0.01);
+        assert_eq!(verdict(claim, &rising).outcome, Outcome::Fails);
+        let flat = rows(&WIDTHS, 8, |_| 1.0, |_| 0.3);
+        let v = verdict(claim, &flat);
+        assert_eq!(v.outcome, Outcome::Inconclusive, "{:?}", v.slices[0].evidence);
+        assert_eq!(v.slices[0].points.len(), 6);
+        assert!(v.slices[0].evidence.starts_with("Spearman ρ = "));
+    }
+
+    #[test]
+    fn a_spread_trend_needs_brown_forsythe_too() {
+        let claim = "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n";
+        let shrinking = rows(&WIDTHS, 10, |_| 0.5, |w| 0.4 / w as f64);
+        let v = verdict(claim, &shrinking);
+        assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+        assert!(v.slices[0].evidence.contains("Brown–Forsythe width=2 vs width=64"));
+        let growing = rows(&WIDTHS, 10, |_| 0.5, |w| 0.005 * w as f64);
+        assert_eq!(verdict(claim, &growing).outcome, Outcome::Fails);
+        let same = rows(&WIDTHS, 10, |_| 0.5, |_| 0.1);
+        assert_eq!(verdict(claim, &same).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn comparisons_and_slices() {
+        // relu below tanh at every width: one slice per width, all hold.
+        let mut data = Vec::new();
+        for &w in &WIDTHS {
+            for (act, centre) in [("relu", 0.2), ("tanh", 0.5)] {
+                for s in 0..6 {
+                    let swept = vec![("model.width".to_string(), Setting::Int(w)), ("model.activation".to_string(), Setting::Str(act.into()))];
+                    data.push((swept, centre + 0.01 * s as f64));
+                }
+            }
+        }
+        let claim = "statistic = \"mean\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
+        let v = verdict(claim, &data);
+        assert_eq!(v.slices.len(), 6);
+        assert_eq!(v.outcome, Outcome::Holds, "{:?}", v.slices);
+        assert!(v.slices[0].slice == "width=2" && v.slices[0].evidence.contains("mean activation=relu − activation=tanh = -0.3"));
+        let reversed = claim.replace("less_than", "greater_than");
+        assert_eq!(verdict(&reversed, &data).outcome, Outcome::Fails);
+        // Identical groups: the interval straddles zero.
+        let tie: Vec<_> = data.iter().map(|(s, v)| (s.clone(), v - if s[1].1 == Setting::Str("tanh".into()) { 0.3 } else { 0.0 })).collect();
+        assert_eq!(verdict(claim, &tie).outcome, Outcome::Inconclusive);
+    }
+
+    #[test]
+    fn stuck_fraction_counts_trials_above_the_threshold() {
+        // Stuck (value > 1) at small widths for the seeds whose offset is
+        // positive — 4 of the 10 offsets of `rows` — and none at large widths.
+        let data = rows(&WIDTHS, 10, |w| if w <= 4 { 1.0 } else { 0.2 }, |w| if w <= 4 { 0.5 } else { 0.05 });
+        let v = verdict("statistic = \"stuck_fraction\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n", &data);
+        assert_eq!(v.slices[0].points[0].value, Some(0.4));
+        assert_eq!(v.slices[0].points[5].value, Some(0.0));
+        assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+    }
+}
