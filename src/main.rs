@@ -114,6 +114,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     out.display()
                 );
             }
+            if !done.verdicts.is_empty() {
+                eprintln!("claims:");
+                for v in &done.verdicts {
+                    eprintln!("  {}", v.summary_line());
+                }
+                eprintln!("evidence: {}", out.join("report.md").display());
+            }
             Ok(if done.failed > 0 {
                 ExitCode::from(EXIT_TRIALS_FAILED)
             } else {
@@ -172,7 +179,15 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 .with_context(|| format!("{} is not a results folder", dir.display()))?;
             let plan = Plan::new(&exp)?;
             let records = schedule::read_records(&dir)?;
-            report::write(&exp, &plan, &records, &dir)?;
+            let datasets = schedule::load_data(&exp, &plan)?;
+            let data = plan
+                .trials
+                .first()
+                .map(|t| schedule::data_for(&datasets, t));
+            let built = report::write(&exp, &plan, &records, &dir, data)?;
+            for v in &built.verdicts {
+                eprintln!("  {}", v.summary_line());
+            }
             eprintln!(
                 "{}: report rebuilt from {} stored trials in {}",
                 exp.name,

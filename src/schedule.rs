@@ -55,6 +55,8 @@ pub struct RunOutcome {
     pub failed: usize,
     /// Wall time of this run's training.
     pub wall: Duration,
+    /// The verdicts on the study's claims.
+    pub verdicts: Vec<crate::report::claims::Verdict>,
 }
 
 /// Load each distinct data set of the plan once (trials of one grid point
@@ -70,6 +72,11 @@ pub fn load_data(exp: &Experiment, plan: &Plan) -> Result<HashMap<String, Arc<Da
         }
     }
     Ok(cache)
+}
+
+/// The data set of a trial, from the map [`load_data`] built.
+pub fn data_for<'a>(datasets: &'a HashMap<String, Arc<Dataset>>, t: &Trial) -> &'a Dataset {
+    &datasets[&data_key(t)]
 }
 
 fn data_key(t: &Trial) -> String {
@@ -216,7 +223,8 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     }
     let wall = start.elapsed();
     let records = read_records(&opts.out)?;
-    crate::report::write(exp, plan, &records, &opts.out)?;
+    let data = plan.trials.first().map(|t| data_for(&datasets, t));
+    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
     let ids: std::collections::HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
     let ours = records.iter().filter(|r| ids.contains(r.id.as_str()));
     let count = |s: Status| ours.clone().filter(|r| r.status == s).count();
@@ -227,6 +235,7 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
         diverged: count(Status::Diverged),
         failed: count(Status::Failed),
         wall,
+        verdicts: report.verdicts,
     })
 }
 
@@ -258,6 +267,7 @@ fn failed_record(trial: &Trial, message: String) -> TrialRecord {
         metrics: None,
         curve: Vec::new(),
         wall_time_s: 0.0,
+        boundary: None,
     }
 }
 

@@ -55,7 +55,9 @@ pub fn iqr(xs: &[f64]) -> Option<f64> {
 pub fn t_interval(xs: &[f64], level: f64) -> Option<(f64, f64)> {
     let s = std(xs)?;
     let n = xs.len() as f64;
-    let t = StudentsT::new(0.0, 1.0, n - 1.0).ok()?.inverse_cdf(0.5 + level / 2.0);
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .ok()?
+        .inverse_cdf(0.5 + level / 2.0);
     let m = mean(xs);
     Some((m - t * s / n.sqrt(), m + t * s / n.sqrt()))
 }
@@ -115,12 +117,26 @@ pub fn brown_forsythe(groups: &[&[f64]]) -> Option<(f64, f64)> {
     if k < 2 || groups.iter().any(|g| g.len() < 2) {
         return None;
     }
-    let z: Vec<Vec<f64>> =
-        groups.iter().map(|g| { let m = median(g).unwrap_or(0.0); g.iter().map(|x| (x - m).abs()).collect() }).collect();
+    let z: Vec<Vec<f64>> = groups
+        .iter()
+        .map(|g| {
+            let m = median(g).unwrap_or(0.0);
+            g.iter().map(|x| (x - m).abs()).collect()
+        })
+        .collect();
     let n: usize = z.iter().map(Vec::len).sum();
     let grand = z.iter().flatten().sum::<f64>() / n as f64;
-    let between: f64 = z.iter().map(|g| g.len() as f64 * (mean(g) - grand).powi(2)).sum();
-    let within: f64 = z.iter().map(|g| { let m = mean(g); g.iter().map(|x| (x - m).powi(2)).sum::<f64>() }).sum();
+    let between: f64 = z
+        .iter()
+        .map(|g| g.len() as f64 * (mean(g) - grand).powi(2))
+        .sum();
+    let within: f64 = z
+        .iter()
+        .map(|g| {
+            let m = mean(g);
+            g.iter().map(|x| (x - m).powi(2)).sum::<f64>()
+        })
+        .sum();
     let (d1, d2) = ((k - 1) as f64, (n - k) as f64);
     if within <= 0.0 {
         return None;
@@ -133,7 +149,13 @@ pub fn brown_forsythe(groups: &[&[f64]]) -> Option<(f64, f64)> {
 /// Percentile bootstrap interval of `stat` at `level`, from `reps`
 /// resamples drawn with a `ChaCha8Rng` seeded by `seed` (so reports are
 /// reproducible). `None` when `stat` is undefined on the data.
-pub fn bootstrap(xs: &[f64], stat: impl Fn(&[f64]) -> Option<f64>, reps: usize, level: f64, seed: u64) -> Option<(f64, f64)> {
+pub fn bootstrap(
+    xs: &[f64],
+    stat: impl Fn(&[f64]) -> Option<f64>,
+    reps: usize,
+    level: f64,
+    seed: u64,
+) -> Option<(f64, f64)> {
     stat(xs)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut sample = vec![0.0; xs.len()];
@@ -181,11 +203,19 @@ mod tests {
 
     #[test]
     fn spearman_matches_scipy() {
-        let (rho, p) = spearman(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], &[2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 6.0]).unwrap();
+        let (rho, p) = spearman(
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+            &[2.0, 1.0, 4.0, 3.0, 7.0, 5.0, 6.0],
+        )
+        .unwrap();
         assert!(close(rho, 0.8214285714285715));
         assert!((p - 0.0234488083456915).abs() < 1e-7, "{p}");
         // With ties (average ranks).
-        let (rho, p) = spearman(&[1.0, 2.0, 2.0, 3.0, 4.0, 5.0], &[3.0, 3.0, 1.0, 4.0, 6.0, 5.0]).unwrap();
+        let (rho, p) = spearman(
+            &[1.0, 2.0, 2.0, 3.0, 4.0, 5.0],
+            &[3.0, 3.0, 1.0, 4.0, 6.0, 5.0],
+        )
+        .unwrap();
         assert!(close(rho, 0.8088235294117647));
         assert!((p - 0.051329063199674334).abs() < 1e-7, "{p}");
         assert_eq!(spearman(&[1.0, 2.0, 3.0], &[5.0, 5.0, 5.0]), None);
@@ -216,6 +246,9 @@ mod tests {
         assert!(a.0 < mean(&xs) && mean(&xs) < a.1);
         // Close to the t interval for a mean of 40 values.
         let t = t_interval(&xs, 0.95).unwrap();
-        assert!((a.0 - t.0).abs() < 0.05 && (a.1 - t.1).abs() < 0.05, "{a:?} vs {t:?}");
+        assert!(
+            (a.0 - t.0).abs() < 0.05 && (a.1 - t.1).abs() < 0.05,
+            "{a:?} vs {t:?}"
+        );
     }
 }

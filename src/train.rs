@@ -91,6 +91,66 @@ pub struct TrialRecord {
     pub curve: Vec<CurvePoint>,
     /// Seconds the trial took (not part of any table: it varies run to run).
     pub wall_time_s: f64,
+    /// Predicted classes on a grid over the training data, for 2-D
+    /// classification data (the decision-boundary figures).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
+}
+
+/// Predicted classes on a `res × res` grid covering the training points
+/// (padded by 10%). `classes[row·res + col]` is the class digit of the
+/// cell whose lower-left corner is (x.0 + col·dx, y.0 + row·dy).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Boundary {
+    /// x range.
+    pub x: (f64, f64),
+    /// y range.
+    pub y: (f64, f64),
+    /// Cells per side.
+    pub res: usize,
+    /// One ASCII digit per cell.
+    pub classes: String,
+}
+
+/// Grid resolution of stored decision regions.
+const BOUNDARY_RES: usize = 60;
+
+fn boundary(model: &Mlp, data: &Dataset) -> Result<Option<Boundary>> {
+    if data.n_features != 2 || data.n_outputs > 10 || !matches!(data.train.y, Targets::Classes(_)) {
+        return Ok(None);
+    }
+    let span = |k: usize| {
+        let (lo, hi) = data
+            .train
+            .x
+            .iter()
+            .skip(k)
+            .step_by(2)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(f64::from(*v)), b.max(f64::from(*v)))
+            });
+        let pad = 0.1 * (hi - lo).max(1e-6);
+        (lo - pad, hi + pad)
+    };
+    let (x, y) = (span(0), span(1));
+    let res = BOUNDARY_RES;
+    let mut grid = Vec::with_capacity(res * res * 2);
+    for row in 0..res {
+        for col in 0..res {
+            grid.push((x.0 + (col as f64 + 0.5) * (x.1 - x.0) / res as f64) as f32);
+            grid.push((y.0 + (row as f64 + 0.5) * (y.1 - y.0) / res as f64) as f32);
+        }
+    }
+    let input = Tensor::from_vec(grid, (res * res, 2), &Device::Cpu)?;
+    let classes = model
+        .forward(&input, Mode::Eval)?
+        .argmax(D::Minus1)?
+        .to_vec1::<u32>()?;
+    let classes = classes
+        .iter()
+        .map(|c| char::from(b'0' + *c as u8))
+        .collect();
+    Ok(Some(Boundary { x, y, res, classes }))
 }
 
 /// Per-epoch progress: (epoch, epochs, mean minibatch loss).
@@ -118,6 +178,7 @@ pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> TrialReco
         metrics: None,
         curve: Vec::new(),
         wall_time_s: 0.0,
+        boundary: None,
     };
     if let Err(e) = train(trial, data, &mut record, progress) {
         record.status = Status::Failed;
@@ -228,6 +289,7 @@ fn train(
         progress(epoch, spec.epochs, batch_loss);
     }
     record.metrics = last_eval;
+    record.boundary = boundary(&model, data)?;
     Ok(())
 }
 

@@ -381,3 +381,73 @@ fn a_folder_holding_another_study_is_refused() {
             .contains("holds the results of study \"tiny\", not \"other\"")
     );
 }
+
+#[test]
+fn report_md_has_claims_verdicts_and_figures_that_parse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{TINY}\n[[claims]]\nname = \"wider nets fit better\"\nstatistic = \"mean\"\nalong = \"width\"\nexpect = \"decreasing\"\n"
+    );
+    let file = study(tmp.path(), &text);
+    let out = tmp.path().join("res");
+    let res = run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=3",
+    ]);
+    let stderr = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        stderr.contains("claims:") && stderr.contains("wider nets fit better"),
+        "{stderr}"
+    );
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let claims = md.find("## Claims").expect("a Claims section");
+    assert!(
+        claims < md.find("## What was run").unwrap(),
+        "claims come first"
+    );
+    assert!(md.contains("| wider nets fit better | **"), "{md}");
+    assert!(md.contains("Spearman ρ = "), "the evidence is printed");
+    assert!(md.contains("Provenance: mlpsweep "), "{md}");
+    // Every image link resolves and every figure is well-formed XML.
+    let links: Vec<&str> = md
+        .match_indices("](figures/")
+        .map(|(i, _)| {
+            let rest = &md[i + 2..];
+            &rest[..rest.find(')').unwrap()]
+        })
+        .collect();
+    assert!(links.len() >= 4, "{links:?}");
+    for link in &links {
+        let svg = fs::read_to_string(out.join(link)).unwrap_or_else(|e| panic!("{link}: {e}"));
+        roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{link} is not XML: {e}"));
+    }
+    // The metric-vs-axis figure has one series per depth, and its legend says so.
+    let svg = fs::read_to_string(out.join("figures/train_loss_vs_width.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let texts: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(
+        texts.contains(&"depth=1") && texts.contains(&"depth=2"),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("train loss vs width")),
+        "{texts:?}"
+    );
+    // 2-D classification data: decision regions with one circle per training point in each panel.
+    let svg = fs::read_to_string(out.join("figures/boundaries.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    assert_eq!(circles, 6 * 90, "6 panels × 90 training points");
+}

@@ -20,8 +20,16 @@ use toml::Value;
 use super::{Axis, KeyError, Setting, key_err, number_in, show};
 
 /// Metrics a claim can be about: final values per trial.
-pub const METRICS: &[&str] =
-    &["train_loss", "val_loss", "train_acc", "val_acc", "gap", "dead_fraction", "weight_norm", "l2_term"];
+pub const METRICS: &[&str] = &[
+    "train_loss",
+    "val_loss",
+    "train_acc",
+    "val_acc",
+    "gap",
+    "dead_fraction",
+    "weight_norm",
+    "l2_term",
+];
 
 /// A statistic of a metric over the seeds of a group of trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +63,11 @@ const STATISTICS: &[(&str, Statistic)] = &[
 impl Statistic {
     /// The statistic's name as written in a study file.
     pub fn name(self) -> &'static str {
-        STATISTICS.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).unwrap_or("?")
+        STATISTICS
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 
     /// Whether the statistic measures spread (tested with Brown–Forsythe).
@@ -87,7 +99,11 @@ const EXPECTS: &[(&str, Expect)] = &[
 impl Expect {
     /// The expectation's name as written in a study file.
     pub fn name(self) -> &'static str {
-        EXPECTS.iter().find(|(_, e)| *e == self).map(|(n, _)| *n).unwrap_or("?")
+        EXPECTS
+            .iter()
+            .find(|(_, e)| *e == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
     }
 }
 
@@ -132,20 +148,28 @@ pub struct ReportSpec {
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        ReportSpec { stuck_delta: 0.1, level: 0.95, bootstrap: 2000, claims: Vec::new() }
+        ReportSpec {
+            stuck_delta: 0.1,
+            level: 0.95,
+            bootstrap: 2000,
+            claims: Vec::new(),
+        }
     }
 }
 
 fn equal(a: &Setting, b: &Setting) -> bool {
     match (a, b) {
-        (Setting::Int(x), Setting::Float(y)) | (Setting::Float(y), Setting::Int(x)) => *x as f64 == *y,
+        (Setting::Int(x), Setting::Float(y)) | (Setting::Float(y), Setting::Int(x)) => {
+            *x as f64 == *y
+        }
         _ => a == b,
     }
 }
 
 /// Whether a trial's swept settings match every (key, value) of `sel`.
 pub fn matches(swept: &[(String, Setting)], sel: &[(String, Setting)]) -> bool {
-    sel.iter().all(|(k, v)| swept.iter().any(|(sk, sv)| sk == k && equal(sv, v)))
+    sel.iter()
+        .all(|(k, v)| swept.iter().any(|(sk, sv)| sk == k && equal(sv, v)))
 }
 
 /// Read `[report]` and `[[claims]]`. `canonical` resolves key names;
@@ -159,40 +183,89 @@ pub(super) fn parse(
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
-        let Value::Table(t) = r else { return Err(key_err("report", "expected a table")) };
+        let Value::Table(t) = r else {
+            return Err(key_err("report", "expected a table"));
+        };
         for (k, v) in t {
             let key = format!("report.{k}");
             match k.as_str() {
-                "stuck_delta" => spec.stuck_delta = number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(|m| key_err(&key, m))?,
-                "level" => spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)").map_err(|m| key_err(&key, m))?,
-                "bootstrap" => spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(|m| key_err(&key, m))?,
-                _ => return Err(key_err(key, "unknown key; [report] has: stuck_delta, level, bootstrap")),
+                "stuck_delta" => {
+                    spec.stuck_delta = number_in(v, |x| x >= 0.0, "a loss difference >= 0")
+                        .map_err(|m| key_err(&key, m))?
+                }
+                "level" => {
+                    spec.level =
+                        number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
+                            .map_err(|m| key_err(&key, m))?
+                }
+                "bootstrap" => {
+                    spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(|m| key_err(&key, m))?
+                }
+                _ => {
+                    return Err(key_err(
+                        key,
+                        "unknown key; [report] has: stuck_delta, level, bootstrap",
+                    ));
+                }
             }
         }
     }
-    let Some(claims) = claims else { return Ok(spec) };
-    let Value::Array(list) = claims else { return Err(key_err("claims", "expected [[claims]] tables")) };
+    let Some(claims) = claims else {
+        return Ok(spec);
+    };
+    let Value::Array(list) = claims else {
+        return Err(key_err("claims", "expected [[claims]] tables"));
+    };
     for (i, c) in list.iter().enumerate() {
         let at = |k: &str| format!("claims[{i}].{k}");
-        let Value::Table(t) = c else { return Err(key_err(format!("claims[{i}]"), "expected a table")) };
-        const KEYS: &[&str] = &["name", "metric", "statistic", "along", "expect", "this", "than", "where", "pool", "alpha"];
+        let Value::Table(t) = c else {
+            return Err(key_err(format!("claims[{i}]"), "expected a table"));
+        };
+        const KEYS: &[&str] = &[
+            "name",
+            "metric",
+            "statistic",
+            "along",
+            "expect",
+            "this",
+            "than",
+            "where",
+            "pool",
+            "alpha",
+        ];
         if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(key_err(at(k), format!("unknown key; a claim has: {}", KEYS.join(", "))));
+            return Err(key_err(
+                at(k),
+                format!("unknown key; a claim has: {}", KEYS.join(", ")),
+            ));
         }
         let string = |k: &str| -> Result<Option<String>, KeyError> {
             match t.get(k) {
                 None => Ok(None),
                 Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(key_err(at(k), format!("expected a string, got {}", show(other)))),
+                Some(other) => Err(key_err(
+                    at(k),
+                    format!("expected a string, got {}", show(other)),
+                )),
             }
         };
-        let name = string("name")?.ok_or_else(|| key_err(at("name"), "missing: say what the claim claims"))?;
+        let name = string("name")?
+            .ok_or_else(|| key_err(at("name"), "missing: say what the claim claims"))?;
         let metric = string("metric")?.unwrap_or_else(|| "train_loss".into());
         if !METRICS.contains(&metric.as_str()) {
-            return Err(key_err(at("metric"), format!("unknown metric \"{metric}\"; expected one of: {}", METRICS.join(", "))));
+            return Err(key_err(
+                at("metric"),
+                format!(
+                    "unknown metric \"{metric}\"; expected one of: {}",
+                    METRICS.join(", ")
+                ),
+            ));
         }
         if regression && metric.ends_with("_acc") {
-            return Err(key_err(at("metric"), format!("{metric} is undefined for a regression task; use a loss")));
+            return Err(key_err(
+                at("metric"),
+                format!("{metric} is undefined for a regression task; use a loss"),
+            ));
         }
         let choose = |k: &str, options: &[(&str, _)], default| -> Result<_, KeyError> {
             match t.get(k) {
@@ -202,13 +275,23 @@ pub(super) fn parse(
         };
         let statistic = choose("statistic", STATISTICS, Statistic::Mean)?;
         let expect = match t.get("expect") {
-            None => return Err(key_err(at("expect"), "missing; expected one of: decreasing, increasing, less_than, greater_than")),
+            None => {
+                return Err(key_err(
+                    at("expect"),
+                    "missing; expected one of: decreasing, increasing, less_than, greater_than",
+                ));
+            }
             Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(at("expect"), m))?,
         };
         let swept = |key: &str, k: &str| -> Result<String, KeyError> {
             let canon = canonical(key).map_err(|m| key_err(at(k), m))?;
             if !axes.iter().any(|a| a.keys.contains(&canon)) {
-                return Err(key_err(at(k), format!("{canon} is not swept; a claim can only be about keys in [grid] or [[zip]]")));
+                return Err(key_err(
+                    at(k),
+                    format!(
+                        "{canon} is not swept; a claim can only be about keys in [grid] or [[zip]]"
+                    ),
+                ));
             }
             Ok(canon)
         };
@@ -220,15 +303,27 @@ pub(super) fn parse(
                     .map(|(key, v)| {
                         let canon = swept(key, k)?;
                         let value = Setting::from_value(v);
-                        let axis = axes.iter().find(|a| a.keys.contains(&canon)).expect("swept");
+                        let axis = axes
+                            .iter()
+                            .find(|a| a.keys.contains(&canon))
+                            .expect("swept");
                         let pos = axis.keys.iter().position(|x| *x == canon).expect("on axis");
                         if !(0..axis.len()).any(|i| equal(&axis.setting(i, pos), &value)) {
-                            return Err(key_err(at(k), format!("{canon} = {value} is not one of the swept values")));
+                            return Err(key_err(
+                                at(k),
+                                format!("{canon} = {value} is not one of the swept values"),
+                            ));
                         }
                         Ok((canon, value))
                     })
                     .collect(),
-                Some(other) => Err(key_err(at(k), format!("expected a table such as {{ activation = \"relu\" }}, got {}", show(other)))),
+                Some(other) => Err(key_err(
+                    at(k),
+                    format!(
+                        "expected a table such as {{ activation = \"relu\" }}, got {}",
+                        show(other)
+                    ),
+                )),
             }
         };
         let (this, than, filter) = (selection("this")?, selection("than")?, selection("where")?);
@@ -239,22 +334,44 @@ pub(super) fn parse(
         match expect {
             Expect::Decreasing | Expect::Increasing => {
                 if along.is_none() {
-                    return Err(key_err(at("along"), format!("expect = \"{}\" needs the swept key it runs along", expect.name())));
+                    return Err(key_err(
+                        at("along"),
+                        format!(
+                            "expect = \"{}\" needs the swept key it runs along",
+                            expect.name()
+                        ),
+                    ));
                 }
                 if !this.is_empty() || !than.is_empty() {
-                    return Err(key_err(at("this"), "this/than belong to less_than and greater_than claims"));
+                    return Err(key_err(
+                        at("this"),
+                        "this/than belong to less_than and greater_than claims",
+                    ));
                 }
             }
             Expect::LessThan | Expect::GreaterThan => {
                 if this.is_empty() || than.is_empty() {
-                    return Err(key_err(at("than"), format!("expect = \"{}\" needs both `this` and `than` groups", expect.name())));
+                    return Err(key_err(
+                        at("than"),
+                        format!(
+                            "expect = \"{}\" needs both `this` and `than` groups",
+                            expect.name()
+                        ),
+                    ));
                 }
                 if along.is_some() {
-                    return Err(key_err(at("along"), "`along` belongs to increasing and decreasing claims"));
+                    return Err(key_err(
+                        at("along"),
+                        "`along` belongs to increasing and decreasing claims",
+                    ));
                 }
-                let keys = |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+                let keys =
+                    |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
                 if keys(&this) != keys(&than) {
-                    return Err(key_err(at("than"), "`this` and `than` must set the same keys"));
+                    return Err(key_err(
+                        at("than"),
+                        "`this` and `than` must set the same keys",
+                    ));
                 }
             }
         }
@@ -264,9 +381,25 @@ pub(super) fn parse(
         };
         let alpha = match t.get("alpha") {
             None => 0.05,
-            Some(v) => number_in(v, |x| x > 0.0 && x < 0.5, "a significance level in (0, 0.5)").map_err(|m| key_err(at("alpha"), m))?,
+            Some(v) => number_in(
+                v,
+                |x| x > 0.0 && x < 0.5,
+                "a significance level in (0, 0.5)",
+            )
+            .map_err(|m| key_err(at("alpha"), m))?,
         };
-        spec.claims.push(ClaimSpec { name, metric, statistic, expect, along, this, than, filter, pool, alpha });
+        spec.claims.push(ClaimSpec {
+            name,
+            metric,
+            statistic,
+            expect,
+            along,
+            this,
+            than,
+            filter,
+            pool,
+            alpha,
+        });
     }
     Ok(spec)
 }

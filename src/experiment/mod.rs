@@ -1159,7 +1159,16 @@ fn canonical(key: &str) -> Result<String, String> {
 }
 
 const TOP_KEYS: &[&str] = &[
-    "name", "description", "seeds", "data", "model", "train", "grid", "zip", "report", "claims",
+    "name",
+    "description",
+    "seeds",
+    "data",
+    "model",
+    "train",
+    "grid",
+    "zip",
+    "report",
+    "claims",
 ];
 
 fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Experiment, KeyError> {
@@ -1361,7 +1370,13 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
     for i in 0..configs {
         regression |= exp.resolve(&exp.coords(i))?.data.task == Task::Regression;
     }
-    exp.report = claims::parse(doc.get("report"), doc.get("claims"), &exp.axes, canonical, regression)?;
+    exp.report = claims::parse(
+        doc.get("report"),
+        doc.get("claims"),
+        &exp.axes,
+        canonical,
+        regression,
+    )?;
     Ok(exp)
 }
 

@@ -91,8 +91,16 @@ pub struct Verdict {
 impl Verdict {
     /// A line for the terminal: `[holds] name — 3 of 4 slices hold`.
     pub fn summary_line(&self) -> String {
-        let held = self.slices.iter().filter(|s| s.outcome == Outcome::Holds).count();
-        let failed = self.slices.iter().filter(|s| s.outcome == Outcome::Fails).count();
+        let held = self
+            .slices
+            .iter()
+            .filter(|s| s.outcome == Outcome::Holds)
+            .count();
+        let failed = self
+            .slices
+            .iter()
+            .filter(|s| s.outcome == Outcome::Fails)
+            .count();
         format!(
             "[{}] {} — {} of {} slice(s) hold, {} fail",
             self.outcome,
@@ -112,9 +120,8 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
         Statistic::Iqr => stats::iqr(values),
         Statistic::Min => values.iter().copied().reduce(f64::min),
         Statistic::Max => values.iter().copied().reduce(f64::max),
-        Statistic::StuckFraction => {
-            (!stuck.is_empty()).then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64)
-        }
+        Statistic::StuckFraction => (!stuck.is_empty())
+            .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
     }
 }
 
@@ -122,31 +129,49 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
 /// of 0/1 indicators, so it is bootstrapped as one.
 fn sample(s: Statistic, rows: &[&Row]) -> Vec<f64> {
     if s == Statistic::StuckFraction {
-        rows.iter().filter(|r| r.value.is_some()).map(|r| if r.stuck { 1.0 } else { 0.0 }).collect()
+        rows.iter()
+            .filter(|r| r.value.is_some())
+            .map(|r| if r.stuck { 1.0 } else { 0.0 })
+            .collect()
     } else {
         rows.iter().filter_map(|r| r.value).collect()
     }
 }
 
 fn stat_of_sample(s: Statistic, xs: &[f64]) -> Option<f64> {
-    if s == Statistic::StuckFraction { statistic(Statistic::Mean, xs, &[]) } else { statistic(s, xs, &[]) }
+    if s == Statistic::StuckFraction {
+        statistic(Statistic::Mean, xs, &[])
+    } else {
+        statistic(s, xs, &[])
+    }
 }
 
 fn label(sel: &[(String, Setting)]) -> String {
     if sel.is_empty() {
         return "all".into();
     }
-    sel.iter().map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k))).collect::<Vec<_>>().join(" ")
+    sel.iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Group rows by the settings of every swept key except `exclude`.
-fn slices<'a, 'r>(rows: &'a [&'r Row<'r>], exclude: &[String], pool: bool) -> Vec<(Vec<(String, Setting)>, Vec<&'a Row<'r>>)> {
+fn slices<'a, 'r>(
+    rows: &'a [&'r Row<'r>],
+    exclude: &[String],
+    pool: bool,
+) -> Vec<(Vec<(String, Setting)>, Vec<&'a Row<'r>>)> {
     let mut out: Vec<(Vec<(String, Setting)>, Vec<&Row>)> = Vec::new();
     for r in rows {
         let key: Vec<(String, Setting)> = if pool {
             Vec::new()
         } else {
-            r.swept.iter().filter(|(k, _)| !exclude.contains(k)).cloned().collect()
+            r.swept
+                .iter()
+                .filter(|(k, _)| !exclude.contains(k))
+                .cloned()
+                .collect()
         };
         match out.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(r),
@@ -157,20 +182,35 @@ fn slices<'a, 'r>(rows: &'a [&'r Row<'r>], exclude: &[String], pool: bool) -> Ve
 }
 
 fn fmt_p(p: f64) -> String {
-    if p < 1e-4 { format!("{p:.1e}") } else { format!("{p:.4}") }
+    if p < 1e-4 {
+        format!("{p:.1e}")
+    } else {
+        format!("{p:.4}")
+    }
 }
 
 /// Judge every claim of the study on the finished trials. `rows_for`
 /// gives the rows with the claim's metric filled in.
-pub fn judge<'r>(spec: &ReportSpec, axes_keys: &[Vec<String>], rows_for: impl Fn(&str) -> Vec<Row<'r>>) -> Vec<Verdict> {
+pub fn judge<'r>(
+    spec: &ReportSpec,
+    axes_keys: &[Vec<String>],
+    rows_for: impl Fn(&str) -> Vec<Row<'r>>,
+) -> Vec<Verdict> {
     spec.claims
         .iter()
         .map(|claim| {
             let rows = rows_for(&claim.metric);
-            let rows: Vec<&Row> = rows.iter().filter(|r| matches(r.swept, &claim.filter)).collect();
+            let rows: Vec<&Row> = rows
+                .iter()
+                .filter(|r| matches(r.swept, &claim.filter))
+                .collect();
             let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
             let group_keys: Vec<String> = match &claim.along {
-                Some(a) => axes_keys.iter().find(|ks| ks.contains(a)).cloned().unwrap_or_else(|| vec![a.clone()]),
+                Some(a) => axes_keys
+                    .iter()
+                    .find(|ks| ks.contains(a))
+                    .cloned()
+                    .unwrap_or_else(|| vec![a.clone()]),
                 None => claim.this.iter().map(|(k, _)| k.clone()).collect(),
             };
             exclude.extend(group_keys.iter().cloned());
@@ -179,13 +219,23 @@ pub fn judge<'r>(spec: &ReportSpec, axes_keys: &[Vec<String>], rows_for: impl Fn
                 .map(|(key, members)| {
                     let name = label(&key);
                     match claim.expect {
-                        Expect::Increasing | Expect::Decreasing => trend(claim, spec, &name, &members),
-                        Expect::LessThan | Expect::GreaterThan => compare(claim, spec, &name, &members),
+                        Expect::Increasing | Expect::Decreasing => {
+                            trend(claim, spec, &name, &members)
+                        }
+                        Expect::LessThan | Expect::GreaterThan => {
+                            compare(claim, spec, &name, &members)
+                        }
                     }
                 })
                 .collect();
-            let holds = slices.iter().filter(|s| s.outcome == Outcome::Holds).count();
-            let fails = slices.iter().filter(|s| s.outcome == Outcome::Fails).count();
+            let holds = slices
+                .iter()
+                .filter(|s| s.outcome == Outcome::Holds)
+                .count();
+            let fails = slices
+                .iter()
+                .filter(|s| s.outcome == Outcome::Fails)
+                .count();
             let outcome = if !slices.is_empty() && holds == slices.len() {
                 Outcome::Holds
             } else if holds == 0 && fails > 0 {
@@ -193,7 +243,11 @@ pub fn judge<'r>(spec: &ReportSpec, axes_keys: &[Vec<String>], rows_for: impl Fn
             } else {
                 Outcome::Inconclusive
             };
-            Verdict { claim: claim.clone(), outcome, slices }
+            Verdict {
+                claim: claim.clone(),
+                outcome,
+                slices,
+            }
         })
         .collect()
 }
@@ -202,11 +256,31 @@ fn seed(claim: &ClaimSpec, slice: &str, group: &str) -> u64 {
     fnv1a(format!("{}\u{1f}{slice}\u{1f}{group}", claim.name).as_bytes())
 }
 
-fn point(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, label: String, rows: &[&Row]) -> (Point, Vec<f64>) {
+fn point(
+    claim: &ClaimSpec,
+    spec: &ReportSpec,
+    slice: &str,
+    label: String,
+    rows: &[&Row],
+) -> (Point, Vec<f64>) {
     let xs = sample(claim.statistic, rows);
     let value = stat_of_sample(claim.statistic, &xs);
-    let ci = stats::bootstrap(&xs, |s| stat_of_sample(claim.statistic, s), spec.bootstrap, spec.level, seed(claim, slice, &label));
-    (Point { label, n: xs.len(), value, ci }, xs)
+    let ci = stats::bootstrap(
+        &xs,
+        |s| stat_of_sample(claim.statistic, s),
+        spec.bootstrap,
+        spec.level,
+        seed(claim, slice, &label),
+    );
+    (
+        Point {
+            label,
+            n: xs.len(),
+            value,
+            ci,
+        },
+        xs,
+    )
 }
 
 fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
@@ -215,12 +289,19 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
     // else the position in the list.
     let mut settings: Vec<Setting> = Vec::new();
     for r in rows {
-        let v = r.swept.iter().find(|(k, _)| k == along).map(|(_, v)| v.clone()).expect("swept");
+        let v = r
+            .swept
+            .iter()
+            .find(|(k, _)| k == along)
+            .map(|(_, v)| v.clone())
+            .expect("swept");
         if !settings.contains(&v) {
             settings.push(v);
         }
     }
-    let numeric = settings.iter().all(|s| matches!(s, Setting::Int(_) | Setting::Float(_)));
+    let numeric = settings
+        .iter()
+        .all(|s| matches!(s, Setting::Int(_) | Setting::Float(_)));
     let x_of = |s: &Setting, i: usize| match s {
         Setting::Int(v) if numeric => *v as f64,
         Setting::Float(v) if numeric => *v,
@@ -233,27 +314,58 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
     let mut samples = Vec::new();
     let mut xs = Vec::new();
     for &i in &order {
-        let members: Vec<&Row> = rows.iter().copied().filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == settings[i])).collect();
-        let (p, sample) = point(claim, spec, slice, format!("{short}={}", settings[i]), &members);
+        let members: Vec<&Row> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == settings[i]))
+            .collect();
+        let (p, sample) = point(
+            claim,
+            spec,
+            slice,
+            format!("{short}={}", settings[i]),
+            &members,
+        );
         xs.push(x_of(&settings[i], i));
         points.push(p);
         samples.push(sample);
     }
-    let sign = if claim.expect == Expect::Increasing { 1.0 } else { -1.0 };
-    let trial_level = matches!(claim.statistic, Statistic::Mean | Statistic::Median | Statistic::StuckFraction);
-    let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
-        xs.iter().zip(&samples).flat_map(|(x, s)| s.iter().map(move |y| (*x, *y))).unzip()
+    let sign = if claim.expect == Expect::Increasing {
+        1.0
     } else {
-        xs.iter().zip(&points).filter_map(|(x, p)| p.value.map(|v| (*x, v))).unzip()
+        -1.0
     };
-    let unit = if trial_level { format!("{} trials", tx.len()) } else { format!("{} settings", tx.len()) };
+    let trial_level = matches!(
+        claim.statistic,
+        Statistic::Mean | Statistic::Median | Statistic::StuckFraction
+    );
+    let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
+        xs.iter()
+            .zip(&samples)
+            .flat_map(|(x, s)| s.iter().map(move |y| (*x, *y)))
+            .unzip()
+    } else {
+        xs.iter()
+            .zip(&points)
+            .filter_map(|(x, p)| p.value.map(|v| (*x, v)))
+            .unzip()
+    };
+    let unit = if trial_level {
+        format!("{} trials", tx.len())
+    } else {
+        format!("{} settings", tx.len())
+    };
     let mut evidence = Vec::new();
     let mut outcome = Outcome::Inconclusive;
     match stats::spearman(&tx, &ty) {
         Some((rho, p)) => {
             evidence.push(format!("Spearman ρ = {rho:.3} (p = {}, {unit})", fmt_p(p)));
             if p < claim.alpha {
-                outcome = if rho * sign > 0.0 { Outcome::Holds } else { Outcome::Fails };
+                outcome = if rho * sign > 0.0 {
+                    Outcome::Holds
+                } else {
+                    Outcome::Fails
+                };
             }
         }
         None => evidence.push(format!("Spearman ρ undefined ({unit}, or no variation)")),
@@ -262,7 +374,10 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
         let (first, last) = (&samples[0], &samples[samples.len() - 1]);
         match stats::brown_forsythe(&[first, last]) {
             Some((f, p)) => {
-                let (a, b) = (stats::std(first).unwrap_or(0.0), stats::std(last).unwrap_or(0.0));
+                let (a, b) = (
+                    stats::std(first).unwrap_or(0.0),
+                    stats::std(last).unwrap_or(0.0),
+                );
                 evidence.push(format!(
                     "Brown–Forsythe {} vs {}: F = {f:.2}, p = {}",
                     points[0].label,
@@ -285,22 +400,43 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
             }
         }
     }
-    SliceVerdict { slice: slice.to_string(), outcome, evidence: evidence.join("; "), points }
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome,
+        evidence: evidence.join("; "),
+        points,
+    }
 }
 
 fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
-    let a: Vec<&Row> = rows.iter().copied().filter(|r| matches(r.swept, &claim.this)).collect();
-    let b: Vec<&Row> = rows.iter().copied().filter(|r| matches(r.swept, &claim.than)).collect();
+    let a: Vec<&Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| matches(r.swept, &claim.this))
+        .collect();
+    let b: Vec<&Row> = rows
+        .iter()
+        .copied()
+        .filter(|r| matches(r.swept, &claim.than))
+        .collect();
     let (pa, xa) = point(claim, spec, slice, label(&claim.this), &a);
     let (pb, xb) = point(claim, spec, slice, label(&claim.than), &b);
-    let want = if claim.expect == Expect::LessThan { -1.0 } else { 1.0 };
+    let want = if claim.expect == Expect::LessThan {
+        -1.0
+    } else {
+        1.0
+    };
     let mut evidence = Vec::new();
     let mut outcome = Outcome::Inconclusive;
     // Bootstrap the difference by resampling each group on its own, from
     // one seeded stream.
     let diff = match (pa.value, pb.value) {
         (Some(va), Some(vb)) => {
-            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed(claim, slice, "difference"));
+            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed(
+                claim,
+                slice,
+                "difference",
+            ));
             let mut diffs = Vec::with_capacity(spec.bootstrap);
             let (mut sa, mut sb) = (vec![0.0; xa.len()], vec![0.0; xb.len()]);
             for _ in 0..spec.bootstrap {
@@ -310,7 +446,10 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
                 for s in sb.iter_mut() {
                     *s = xb[rand::Rng::random_range(&mut rng, 0..xb.len())];
                 }
-                if let (Some(x), Some(y)) = (stat_of_sample(claim.statistic, &sa), stat_of_sample(claim.statistic, &sb)) {
+                if let (Some(x), Some(y)) = (
+                    stat_of_sample(claim.statistic, &sa),
+                    stat_of_sample(claim.statistic, &sb),
+                ) {
                     diffs.push(x - y);
                 }
             }
@@ -345,7 +484,12 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
             }
         }
     }
-    SliceVerdict { slice: slice.to_string(), outcome, evidence: evidence.join("; "), points: vec![pa, pb] }
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome,
+        evidence: evidence.join("; "),
+        points: vec![pa, pb],
+    }
 }
 
 #[cfg(test)]
@@ -367,18 +511,31 @@ mod tests {
             for s in 0..seeds {
                 let u = (s as f64 + 0.5) / seeds as f64 * 2.0 - 1.0; // evenly in (-1, 1)
                 let u = if s % 2 == 0 { u } else { -u };
-                out.push((vec![("model.width".to_string(), Setting::Int(w))], centre(w) + spread(w) * u));
+                out.push((
+                    vec![("model.width".to_string(), Setting::Int(w))],
+                    centre(w) + spread(w) * u,
+                ));
             }
         }
         out
     }
 
     fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict {
-        let src = format!("name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}");
+        let src = format!(
+            "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}"
+        );
         let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
         let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
-        judge(&e.report, &axes, |_| data.iter().map(|(s, v)| Row { swept: s, value: Some(*v), stuck: *v > 1.0 }).collect())
-            .remove(0)
+        judge(&e.report, &axes, |_| {
+            data.iter()
+                .map(|(s, v)| Row {
+                    swept: s,
+                    value: Some(*v),
+                    stuck: *v > 1.0,
+                })
+                .collect()
+        })
+        .remove(0)
     }
 
     const WIDTHS: [i64; 6] = [2, 4, 8, 16, 32, 64];
@@ -392,18 +549,28 @@ mod tests {
         assert_eq!(verdict(claim, &rising).outcome, Outcome::Fails);
         let flat = rows(&WIDTHS, 8, |_| 1.0, |_| 0.3);
         let v = verdict(claim, &flat);
-        assert_eq!(v.outcome, Outcome::Inconclusive, "{:?}", v.slices[0].evidence);
+        assert_eq!(
+            v.outcome,
+            Outcome::Inconclusive,
+            "{:?}",
+            v.slices[0].evidence
+        );
         assert_eq!(v.slices[0].points.len(), 6);
         assert!(v.slices[0].evidence.starts_with("Spearman ρ = "));
     }
 
     #[test]
     fn a_spread_trend_needs_brown_forsythe_too() {
-        let claim = "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n";
+        let claim =
+            "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n";
         let shrinking = rows(&WIDTHS, 10, |_| 0.5, |w| 0.4 / w as f64);
         let v = verdict(claim, &shrinking);
         assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
-        assert!(v.slices[0].evidence.contains("Brown–Forsythe width=2 vs width=64"));
+        assert!(
+            v.slices[0]
+                .evidence
+                .contains("Brown–Forsythe width=2 vs width=64")
+        );
         let growing = rows(&WIDTHS, 10, |_| 0.5, |w| 0.005 * w as f64);
         assert_eq!(verdict(claim, &growing).outcome, Outcome::Fails);
         let same = rows(&WIDTHS, 10, |_| 0.5, |_| 0.1);
@@ -417,7 +584,10 @@ mod tests {
         for &w in &WIDTHS {
             for (act, centre) in [("relu", 0.2), ("tanh", 0.5)] {
                 for s in 0..6 {
-                    let swept = vec![("model.width".to_string(), Setting::Int(w)), ("model.activation".to_string(), Setting::Str(act.into()))];
+                    let swept = vec![
+                        ("model.width".to_string(), Setting::Int(w)),
+                        ("model.activation".to_string(), Setting::Str(act.into())),
+                    ];
                     data.push((swept, centre + 0.01 * s as f64));
                 }
             }
@@ -426,11 +596,28 @@ mod tests {
         let v = verdict(claim, &data);
         assert_eq!(v.slices.len(), 6);
         assert_eq!(v.outcome, Outcome::Holds, "{:?}", v.slices);
-        assert!(v.slices[0].slice == "width=2" && v.slices[0].evidence.contains("mean activation=relu − activation=tanh = -0.3"));
+        assert!(
+            v.slices[0].slice == "width=2"
+                && v.slices[0]
+                    .evidence
+                    .contains("mean activation=relu − activation=tanh = -0.3")
+        );
         let reversed = claim.replace("less_than", "greater_than");
         assert_eq!(verdict(&reversed, &data).outcome, Outcome::Fails);
         // Identical groups: the interval straddles zero.
-        let tie: Vec<_> = data.iter().map(|(s, v)| (s.clone(), v - if s[1].1 == Setting::Str("tanh".into()) { 0.3 } else { 0.0 })).collect();
+        let tie: Vec<_> = data
+            .iter()
+            .map(|(s, v)| {
+                (
+                    s.clone(),
+                    v - if s[1].1 == Setting::Str("tanh".into()) {
+                        0.3
+                    } else {
+                        0.0
+                    },
+                )
+            })
+            .collect();
         assert_eq!(verdict(claim, &tie).outcome, Outcome::Inconclusive);
     }
 
@@ -438,8 +625,16 @@ mod tests {
     fn stuck_fraction_counts_trials_above_the_threshold() {
         // Stuck (value > 1) at small widths for the seeds whose offset is
         // positive — 4 of the 10 offsets of `rows` — and none at large widths.
-        let data = rows(&WIDTHS, 10, |w| if w <= 4 { 1.0 } else { 0.2 }, |w| if w <= 4 { 0.5 } else { 0.05 });
-        let v = verdict("statistic = \"stuck_fraction\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n", &data);
+        let data = rows(
+            &WIDTHS,
+            10,
+            |w| if w <= 4 { 1.0 } else { 0.2 },
+            |w| if w <= 4 { 0.5 } else { 0.05 },
+        );
+        let v = verdict(
+            "statistic = \"stuck_fraction\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n",
+            &data,
+        );
         assert_eq!(v.slices[0].points[0].value, Some(0.4));
         assert_eq!(v.slices[0].points[5].value, Some(0.0));
         assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);

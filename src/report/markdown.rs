@@ -6,6 +6,8 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
+use super::claims::Outcome;
+use super::plot::Figure;
 use crate::experiment::Experiment;
 use crate::plan::Plan;
 
@@ -58,13 +60,8 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
     Ok(df.column(name)?.u64()?.get(i))
 }
 
-/// Render `summary.md`.
-pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>> {
-    let s = &report.summary;
-    let mut md = format!("# {}\n\n", exp.name);
-    if !exp.description.is_empty() {
-        md.push_str(&format!("{}\n\n", exp.description));
-    }
+fn header(exp: &Experiment, plan: &Plan, report: &Report) -> String {
+    let mut md = String::new();
     md.push_str(&format!(
         "{} configurations × {} seeds = {} trials; {} stored.\n",
         plan.n_configs,
@@ -95,34 +92,41 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
         let f: Vec<String> = fixed.iter().map(|(k, v)| format!("`{k}` = {v}")).collect();
         md.push_str(&format!("Fixed: {}.\n", f.join(", ")));
     }
-    md.push_str(
-        "\nDepth counts hidden layers. Losses are mean data losses at the last epoch \
-         (cross-entropy or MSE, without the L2 term), evaluated without dropout; \
-         accuracies in %. Each cell is mean ± sample std (ddof = 1) over the seeds that \
-         finished; diverged or failed trials are counted, not averaged.\n\n",
-    );
+    md
+}
 
+const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at the last epoch \
+     (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
+     Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
+     the train loss and the stuck share: seeds whose final train loss is more than δ above the \
+     lowest of the study. Diverged or failed trials are counted, not averaged.";
+
+/// The per-configuration table, shared by summary.md and report.md.
+fn table(report: &Report) -> Result<String> {
+    let s = &report.summary;
     let mut header: Vec<String> = report.swept.clone();
     header.extend(
         [
             "n",
             "params",
             "train loss",
+            "median [IQR]",
+            "stuck",
             "val loss",
             "train acc",
             "val acc",
         ]
         .map(String::from),
     );
-    let any_bad = (0..s.height()).any(|i| {
+    let bad = |i: usize| -> u64 {
         u64_at(s, "n_diverged", i).ok().flatten().unwrap_or(0)
             + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0)
-            > 0
-    });
+    };
+    let any_bad = (0..s.height()).any(|i| bad(i) > 0);
     if any_bad {
         header.push("diverged / failed".into());
     }
-    md.push_str(&format!("| {} |\n", header.join(" | ")));
+    let mut md = format!("| {} |\n", header.join(" | "));
     let align: Vec<&str> = header
         .iter()
         .enumerate()
@@ -146,12 +150,26 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
                 .map(thousands)
                 .unwrap_or_else(|| "–".into()),
         );
-        for (m, pct) in [
-            ("train_loss", false),
-            ("val_loss", false),
-            ("train_acc", true),
-            ("val_acc", true),
-        ] {
+        row.push(mean_std(
+            f64_at(s, "train_loss_mean", i)?,
+            f64_at(s, "train_loss_std", i)?,
+            false,
+        ));
+        row.push(
+            match (
+                f64_at(s, "train_loss_median", i)?,
+                f64_at(s, "train_loss_iqr", i)?,
+            ) {
+                (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
+                _ => "–".into(),
+            },
+        );
+        row.push(
+            f64_at(s, "stuck_fraction", i)?
+                .map(|f| format!("{:.0}%", 100.0 * f))
+                .unwrap_or_else(|| "–".into()),
+        );
+        for (m, pct) in [("val_loss", false), ("train_acc", true), ("val_acc", true)] {
             row.push(mean_std(
                 f64_at(s, &format!("{m}_mean"), i)?,
                 f64_at(s, &format!("{m}_std"), i)?,
@@ -166,6 +184,160 @@ pub fn render(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>>
             ));
         }
         md.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    Ok(md)
+}
+
+/// Render `summary.md`: what was run and the table.
+pub fn render_summary(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>> {
+    let mut md = format!("# {}\n\n", exp.name);
+    if !exp.description.is_empty() {
+        md.push_str(&format!("{}\n\n", exp.description));
+    }
+    md.push_str(&header(exp, plan, report));
+    md.push_str(&format!("\n{LEGEND} δ = {}.\n\n", exp.report.stuck_delta));
+    md.push_str(&table(report)?);
+    Ok(md.into_bytes())
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Render `report.md`: claims and verdicts first, then what was run, the
+/// table and the figures.
+pub fn render_report(
+    exp: &Experiment,
+    plan: &Plan,
+    report: &Report,
+    figures: &[Figure],
+) -> Result<Vec<u8>> {
+    let mut md = format!("# {}\n\n", exp.name);
+    if !exp.description.is_empty() {
+        md.push_str(&format!("{}\n\n", exp.description));
+    }
+    if !report.verdicts.is_empty() {
+        md.push_str("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
+        for v in &report.verdicts {
+            let held = v
+                .slices
+                .iter()
+                .filter(|s| s.outcome == Outcome::Holds)
+                .count();
+            md.push_str(&format!(
+                "| {} | **{}** | {held} of {} |\n",
+                v.claim.name,
+                v.outcome,
+                v.slices.len()
+            ));
+        }
+        for v in &report.verdicts {
+            let c = &v.claim;
+            let what = match (&c.along, c.expect) {
+                (Some(a), e) => format!(
+                    "{} of {} is {} along `{a}`",
+                    c.statistic.name(),
+                    c.metric,
+                    e.name()
+                ),
+                (None, e) => format!(
+                    "{} of {} is {}",
+                    c.statistic.name(),
+                    c.metric,
+                    e.name().replace('_', " ")
+                ),
+            };
+            let mut notes = vec![format!("α = {}", c.alpha)];
+            if !c.filter.is_empty() {
+                notes.push(format!(
+                    "only {}",
+                    c.filter
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if c.pool {
+                notes.push("other axes pooled".into());
+            }
+            md.push_str(&format!(
+                "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
+                c.name,
+                v.outcome,
+                notes.join("; ")
+            ));
+            for sv in &v.slices {
+                md.push_str(&format!(
+                    "- **{}** — {}: {}.",
+                    sv.slice, sv.outcome, sv.evidence
+                ));
+                let pts: Vec<String> = sv
+                    .points
+                    .iter()
+                    .map(|p| match (p.value, p.ci) {
+                        (Some(x), Some((lo, hi))) => {
+                            format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
+                        }
+                        (Some(x), None) => format!("{} {}", p.label, number(x)),
+                        _ => format!("{} –", p.label),
+                    })
+                    .collect();
+                md.push_str(&format!(
+                    " {} with {:.0}% bootstrap intervals: {}.\n",
+                    c.statistic.name(),
+                    100.0 * exp.report.level,
+                    pts.join("; ")
+                ));
+            }
+        }
+        md.push('\n');
+    }
+    md.push_str("## What was run\n\n");
+    md.push_str(&header(exp, plan, report));
+    let status = report.trials.column("status")?.str()?.clone();
+    let count = |s: &str| {
+        (0..status.len())
+            .filter(|i| status.get(*i) == Some(s))
+            .count()
+    };
+    md.push_str(&format!(
+        "Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
+        count("ok"),
+        count("diverged"),
+        count("failed"),
+        report.trial_seconds
+    ));
+    md.push_str(&format!(
+        "Provenance: mlpsweep {}, git revision {}, {} cores.\n",
+        env!("CARGO_PKG_VERSION"),
+        git_revision().unwrap_or_else(|| "unknown".into()),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    ));
+    md.push_str(&format!(
+        "\n## Results\n\n{LEGEND} δ = {}.\n\n",
+        exp.report.stuck_delta
+    ));
+    md.push_str(&table(report)?);
+    if !figures.is_empty() {
+        md.push_str("\n## Figures\n\n");
+        for (i, f) in figures.iter().enumerate() {
+            md.push_str(&format!(
+                "![{}](figures/{})\n\n*Figure {}.* {}\n\n",
+                f.caption,
+                f.file,
+                i + 1,
+                f.caption
+            ));
+        }
     }
     Ok(md.into_bytes())
 }

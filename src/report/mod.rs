@@ -12,31 +12,28 @@
 //! Wall times vary from run to run, so no table holds them: the same study
 //! gives byte-identical tables whatever `--jobs` was.
 
-mod claims;
+pub mod claims;
 mod csv;
 mod markdown;
+mod plot;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 use polars::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
 
+use crate::data::Dataset;
 use crate::experiment::{Experiment, Setting};
-use crate::plan::Plan;
-use crate::train::{Status, TrialRecord};
+use crate::plan::{Plan, Trial};
+use crate::train::{Metrics, Status, TrialRecord};
 
-/// The metrics aggregated across seeds, in table order.
-pub const METRICS: &[&str] = &[
-    "train_loss",
-    "val_loss",
-    "train_acc",
-    "val_acc",
-    "l2_term",
-    "weight_norm",
-    "dead_fraction",
-];
+/// The metrics aggregated across seeds, in table order: the final
+/// values of each trial (`gap` = val loss − train loss).
+pub use crate::experiment::METRICS;
 
-/// The report's tables.
+/// The report's tables and verdicts.
 pub struct Report {
     /// Column names of the swept keys, in axis order.
     pub swept: Vec<String>,
@@ -46,6 +43,12 @@ pub struct Report {
     pub summary: DataFrame,
     /// Tidy training curves: one row per (trial, epoch).
     pub curves: DataFrame,
+    /// The lowest final train loss of any finished trial (for `stuck`).
+    pub best_train_loss: Option<f64>,
+    /// One verdict per claim of the study.
+    pub verdicts: Vec<claims::Verdict>,
+    /// Sum of the stored trials' wall times, in seconds.
+    pub trial_seconds: f64,
 }
 
 /// Name of a swept key's column: the bare key where it is unique, else dotted.
@@ -98,17 +101,83 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
     }
 }
 
-/// Build the tables from the plan and the records stored for it. Records
-/// whose id is not in the plan (left from an earlier grid) are ignored.
-pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
-    let by_id: std::collections::HashMap<&str, &TrialRecord> =
-        records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let rows: Vec<(&crate::plan::Trial, &TrialRecord)> = plan
+/// A trial's final value of `metric` (one of [`METRICS`]).
+pub fn metric(m: &Metrics, name: &str) -> Option<f64> {
+    match name {
+        "train_loss" => Some(m.train_loss),
+        "val_loss" => m.val_loss,
+        "train_acc" => m.train_acc,
+        "val_acc" => m.val_acc,
+        "gap" => m.val_loss.map(|v| v - m.train_loss),
+        "dead_fraction" => m.dead_fraction,
+        "weight_norm" => Some(m.weight_norm),
+        "l2_term" => Some(m.l2_term),
+        _ => None,
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok",
+        Status::Diverged => "diverged",
+        Status::Failed => "failed",
+    }
+}
+
+/// Every resolved setting of a configuration as (dotted key, text), for
+/// the constant columns of `trials.csv`.
+fn resolved_settings(config: &crate::experiment::Config) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, x) in map {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, x, out);
+                }
+            }
+            serde_json::Value::Null => {}
+            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
+            other => out.push((prefix.to_string(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        "",
+        &serde_json::to_value(config).expect("configs serialise"),
+        &mut out,
+    );
+    out
+}
+
+/// Build the tables and verdicts from the plan and the records stored for
+/// it. Records whose id is not in the plan (left from an earlier grid) are
+/// ignored.
+pub fn build(exp: &Experiment, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
+    let by_id: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let rows: Vec<(&Trial, &TrialRecord)> = plan
         .trials
         .iter()
         .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
         .collect();
     let swept = column_names(&plan.swept_keys);
+    let finished = |r: &TrialRecord| {
+        if r.status == Status::Ok {
+            r.metrics
+        } else {
+            None
+        }
+    };
+    let best_train_loss = rows
+        .iter()
+        .filter_map(|(_, r)| finished(r))
+        .map(|m| m.train_loss)
+        .reduce(f64::min);
+    let delta = exp.report.stuck_delta;
+    let is_stuck = |m: &Metrics| best_train_loss.is_some_and(|b| m.train_loss > b + delta);
 
     let mut cols = vec![
         Column::new(
@@ -130,11 +199,6 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
         let values: Vec<&Setting> = rows.iter().map(|(t, _)| &t.swept[k].1).collect();
         cols.push(setting_column(name, &values));
     }
-    let status = |s: Status| match s {
-        Status::Ok => "ok",
-        Status::Diverged => "diverged",
-        Status::Failed => "failed",
-    };
     cols.push(Column::new(
         "seed".into(),
         rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
@@ -142,18 +206,17 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
     cols.push(Column::new(
         "status".into(),
         rows.iter()
-            .map(|(_, r)| status(r.status))
+            .map(|(_, r)| status_name(r.status))
             .collect::<Vec<_>>(),
     ));
-    for (name, get) in [
-        (
-            "weights",
-            (|r: &TrialRecord| r.params.weights) as fn(&TrialRecord) -> usize,
-        ),
+    type Count = fn(&TrialRecord) -> usize;
+    let counts: [(&str, Count); 4] = [
+        ("weights", |r| r.params.weights),
         ("biases", |r| r.params.biases),
         ("params", |r| r.params.total),
         ("hidden_neurons", |r| r.params.hidden_neurons),
-    ] {
+    ];
+    for (name, get) in counts {
         cols.push(Column::new(
             name.into(),
             rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
@@ -162,20 +225,16 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
     for &m in METRICS {
         let v: Vec<Option<f64>> = rows
             .iter()
-            .map(|(_, r)| {
-                r.metrics.and_then(|x| match m {
-                    "train_loss" => Some(x.train_loss),
-                    "val_loss" => x.val_loss,
-                    "train_acc" => x.train_acc,
-                    "val_acc" => x.val_acc,
-                    "l2_term" => Some(x.l2_term),
-                    "weight_norm" => Some(x.weight_norm),
-                    _ => x.dead_fraction,
-                })
-            })
+            .map(|(_, r)| finished(r).and_then(|x| metric(&x, m)))
             .collect();
         cols.push(Column::new(m.into(), v));
     }
+    cols.push(Column::new(
+        "stuck".into(),
+        rows.iter()
+            .map(|(_, r)| finished(r).map(|m| is_stuck(&m)))
+            .collect::<Vec<_>>(),
+    ));
     cols.push(Column::new(
         "diverged_epoch".into(),
         rows.iter()
@@ -188,48 +247,39 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
             .map(|(_, r)| r.message.clone())
             .collect::<Vec<_>>(),
     ));
+    // Every other resolved setting, so a row of trials.csv stands alone.
+    let resolved: Vec<Vec<(String, String)>> = rows
+        .iter()
+        .map(|(t, _)| resolved_settings(&t.config))
+        .collect();
+    if let Some(first) = resolved.first() {
+        for (key, _) in first {
+            if plan.swept_keys.contains(key) {
+                continue;
+            }
+            let v: Vec<Option<String>> = resolved
+                .iter()
+                .map(|r| r.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+                .collect();
+            cols.push(Column::new(key.as_str().into(), v));
+        }
+    }
     let trials = DataFrame::new(rows.len(), cols)?;
 
-    // One row per configuration: swept values and counts taken from the
-    // first trial; metrics aggregated over the seeds that finished.
-    let mut aggs: Vec<Expr> = swept.iter().map(|s| col(s.as_str()).first()).collect();
-    aggs.push(
-        col("status")
-            .eq(lit("ok"))
-            .sum()
-            .cast(DataType::UInt64)
-            .alias("n"),
-    );
-    aggs.push(
-        col("status")
-            .eq(lit("diverged"))
-            .sum()
-            .cast(DataType::UInt64)
-            .alias("n_diverged"),
-    );
-    aggs.push(
-        col("status")
-            .eq(lit("failed"))
-            .sum()
-            .cast(DataType::UInt64)
-            .alias("n_failed"),
-    );
-    for p in ["weights", "biases", "params", "hidden_neurons"] {
-        aggs.push(col(p).filter(col("status").eq(lit("ok"))).first().alias(p));
-    }
-    for &m in METRICS {
-        aggs.push(col(m).mean().alias(format!("{m}_mean")));
-        aggs.push(col(m).std(1).alias(format!("{m}_std")));
-        aggs.push(col(m).min().alias(format!("{m}_min")));
-        aggs.push(col(m).max().alias(format!("{m}_max")));
-    }
-    let summary = trials
-        .clone()
-        .lazy()
-        .group_by([col("config")])
-        .agg(aggs)
-        .sort(["config"], SortMultipleOptions::default())
-        .collect()?;
+    let summary = summarise(&trials, &swept, exp.report.level)?;
+
+    let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
+    let verdicts = claims::judge(&exp.report, &axes_keys, |m| {
+        rows.iter()
+            .filter_map(|(t, r)| {
+                finished(r).map(|x| claims::Row {
+                    swept: &t.swept,
+                    value: metric(&x, m),
+                    stuck: is_stuck(&x),
+                })
+            })
+            .collect()
+    });
 
     let mut c = (
         Vec::new(),
@@ -264,28 +314,135 @@ pub fn build(plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
             Column::new("val_acc".into(), c.6),
         ],
     )?;
+    let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     Ok(Report {
         swept,
         trials,
         summary,
         curves,
+        best_train_loss,
+        verdicts,
+        trial_seconds,
     })
 }
 
-/// Build the report and write `trials.csv`, `summary.csv`, `curves.csv` and
-/// `summary.md` into `dir`.
-pub fn write(exp: &Experiment, plan: &Plan, records: &[TrialRecord], dir: &Path) -> Result<()> {
-    let report = build(plan, records)?;
-    let files: [(&str, Vec<u8>); 4] = [
-        ("trials.csv", csv::render(&report.trials)?),
-        ("summary.csv", csv::render(&report.summary)?),
-        ("curves.csv", csv::render(&report.curves)?),
-        ("summary.md", markdown::render(exp, plan, &report)?),
-    ];
-    for (name, bytes) in files {
-        write_atomic(&dir.join(name), &bytes).with_context(|| format!("writing {name}"))?;
+/// One row per configuration: swept values and parameter counts from the
+/// first finished trial; each metric's mean, std (ddof 1), median, IQR,
+/// min, max and Student-t interval of the mean over the seeds that
+/// finished; the stuck fraction.
+fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFrame> {
+    let ok = || col("status").eq(lit("ok"));
+    let mut aggs: Vec<Expr> = swept.iter().map(|s| col(s.as_str()).first()).collect();
+    aggs.push(ok().sum().cast(DataType::UInt64).alias("n"));
+    aggs.push(
+        col("status")
+            .eq(lit("diverged"))
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("n_diverged"),
+    );
+    aggs.push(
+        col("status")
+            .eq(lit("failed"))
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("n_failed"),
+    );
+    for p in ["weights", "biases", "params", "hidden_neurons"] {
+        aggs.push(col(p).first().alias(p));
     }
-    Ok(())
+    aggs.push(
+        col("stuck")
+            .cast(DataType::Float64)
+            .mean()
+            .alias("stuck_fraction"),
+    );
+    for &m in METRICS {
+        aggs.push(col(m).mean().alias(format!("{m}_mean")));
+        aggs.push(col(m).std(1).alias(format!("{m}_std")));
+        aggs.push(col(m).median().alias(format!("{m}_median")));
+        aggs.push(
+            (col(m).quantile(lit(0.75), QuantileMethod::Linear)
+                - col(m).quantile(lit(0.25), QuantileMethod::Linear))
+            .alias(format!("{m}_iqr")),
+        );
+        aggs.push(col(m).min().alias(format!("{m}_min")));
+        aggs.push(col(m).max().alias(format!("{m}_max")));
+        aggs.push(
+            col(m)
+                .count()
+                .cast(DataType::UInt64)
+                .alias(format!("{m}_count")),
+        );
+    }
+    let mut summary = trials
+        .clone()
+        .lazy()
+        .group_by([col("config")])
+        .agg(aggs)
+        .sort(["config"], SortMultipleOptions::default())
+        .collect()?;
+    // Student-t intervals need the t quantile for each group's n: polars has
+    // no t distribution, so they are added here.
+    for &m in METRICS {
+        let mean = summary.column(&format!("{m}_mean"))?.f64()?.clone();
+        let std = summary.column(&format!("{m}_std"))?.f64()?.clone();
+        let count = summary.column(&format!("{m}_count"))?.u64()?.clone();
+        let (mut lo, mut hi) = (Vec::new(), Vec::new());
+        for i in 0..summary.height() {
+            let half = match (std.get(i), count.get(i)) {
+                (Some(s), Some(n)) if n >= 2 => StudentsT::new(0.0, 1.0, (n - 1) as f64)
+                    .ok()
+                    .map(|t| t.inverse_cdf(0.5 + level / 2.0) * s / (n as f64).sqrt()),
+                _ => None,
+            };
+            lo.push(mean.get(i).zip(half).map(|(m, h)| m - h));
+            hi.push(mean.get(i).zip(half).map(|(m, h)| m + h));
+        }
+        summary.with_column(Column::new(format!("{m}_ci_lo").into(), lo))?;
+        summary.with_column(Column::new(format!("{m}_ci_hi").into(), hi))?;
+        summary = summary.drop(&format!("{m}_count"))?;
+    }
+    Ok(summary)
+}
+
+/// Build the report and write `trials.csv`, `summary.csv`, `curves.csv`,
+/// `summary.md`, `report.md` and the figures into `dir`. Returns the report
+/// (its verdicts are printed by the caller).
+/// `data` is the study's data set (of the first configuration), for the
+/// training points in decision-boundary figures.
+pub fn write(
+    exp: &Experiment,
+    plan: &Plan,
+    records: &[TrialRecord],
+    dir: &Path,
+    data: Option<&Dataset>,
+) -> Result<Report> {
+    let report = build(exp, plan, records)?;
+    let figures = plot::render(exp, plan, records, &report, data)?;
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("trials.csv".into(), csv::render(&report.trials)?),
+        ("summary.csv".into(), csv::render(&report.summary)?),
+        ("curves.csv".into(), csv::render(&report.curves)?),
+        (
+            "summary.md".into(),
+            markdown::render_summary(exp, plan, &report)?,
+        ),
+        (
+            "report.md".into(),
+            markdown::render_report(exp, plan, &report, &figures)?,
+        ),
+    ];
+    if !figures.is_empty() {
+        std::fs::create_dir_all(dir.join("figures")).context("creating figures/")?;
+    }
+    for f in figures {
+        files.push((format!("figures/{}", f.file), f.svg.into_bytes()));
+    }
+    for (name, bytes) in files {
+        write_atomic(&dir.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
+    }
+    Ok(report)
 }
 
 /// Write a file whole or not at all: a temporary name, then rename, so a
@@ -301,4 +458,108 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all()?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::from_str;
+    use crate::model::ParamCount;
+    use crate::train::Metrics;
+
+    fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
+        let ok = status == Status::Ok;
+        TrialRecord {
+            format: crate::plan::FORMAT_VERSION,
+            id: t.id.clone(),
+            index: t.index,
+            seed: t.seed,
+            status,
+            message: None,
+            diverged_epoch: (!ok).then_some(3),
+            params: ParamCount {
+                weights: 10,
+                biases: 5,
+                total: 15,
+                hidden_neurons: 2,
+            },
+            metrics: ok.then_some(Metrics {
+                train_loss,
+                val_loss: Some(train_loss + 0.1),
+                train_acc: Some(0.5),
+                val_acc: Some(0.4),
+                l2_term: 0.0,
+                weight_norm: 1.0,
+                dead_fraction: Some(0.0),
+            }),
+            curve: Vec::new(),
+            wall_time_s: 1.0,
+            boundary: None,
+        }
+    }
+
+    #[test]
+    fn aggregates_match_independent_values() {
+        let e = from_str(
+            "name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n",
+            Path::new("s.toml"),
+            &[],
+        )
+        .unwrap();
+        let plan = Plan::new(&e).unwrap();
+        // width=2: three finished seeds (0.5, 0.2, 0.9) and one diverged;
+        // width=8: only one seed stored.
+        let t = &plan.trials;
+        let records = vec![
+            record(&t[0], 0.5, Status::Ok),
+            record(&t[1], 0.2, Status::Ok),
+            record(&t[2], 0.9, Status::Ok),
+            record(&t[3], f64::NAN, Status::Diverged),
+            record(&t[4], 0.25, Status::Ok),
+        ];
+        let r = build(&e, &plan, &records).unwrap();
+        let s = &r.summary;
+        let f = |c: &str, i: usize| s.column(c).unwrap().f64().unwrap().get(i);
+        let u = |c: &str, i: usize| s.column(c).unwrap().u64().unwrap().get(i);
+        assert_eq!(
+            (u("n", 0), u("n_diverged", 0), u("n_failed", 0)),
+            (Some(3), Some(1), Some(0))
+        );
+        // Values computed with NumPy/SciPy: mean, std(ddof=1), median,
+        // quantile(.75) - quantile(.25), mean ± t.ppf(0.975, 2)·s/√3.
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-9;
+        assert!(close(f("train_loss_mean", 0), 0.5333333333333333));
+        assert!(close(f("train_loss_std", 0), 0.35118845842842467));
+        assert!(close(f("train_loss_median", 0), 0.5));
+        assert!(close(f("train_loss_iqr", 0), 0.35));
+        assert!(close(f("train_loss_min", 0), 0.2) && close(f("train_loss_max", 0), 0.9));
+        assert!((f("train_loss_ci_lo", 0).unwrap() - -0.33906716018017946).abs() < 1e-7);
+        assert!((f("train_loss_ci_hi", 0).unwrap() - 1.4057338268468462).abs() < 1e-7);
+        assert!(close(f("gap_mean", 0), 0.1));
+        // Stuck: final train loss more than 0.1 above the best (0.2): 0.5 and 0.9 of three.
+        assert_eq!(r.best_train_loss, Some(0.2));
+        assert!(close(f("stuck_fraction", 0), 2.0 / 3.0));
+        // One seed: the mean is its value, the std and interval are empty.
+        assert_eq!(
+            (u("n", 1), f("train_loss_mean", 1), f("train_loss_std", 1)),
+            (Some(1), Some(0.25), None)
+        );
+        assert_eq!(f("train_loss_ci_lo", 1), None);
+        let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+        assert!(!md.contains("NaN") && !md.contains("nan"), "{md}");
+        assert!(
+            md.contains("| 2 | 3 | 15 | 0.5333 ± 0.3512 | 0.5000 [0.3500] | 67% |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 8 | 1 | 15 | 0.2500 | 0.2500 [0] | 0% |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("diverged / failed") && md.contains("| 1 / 0 |"),
+            "{md}"
+        );
+        let csv = String::from_utf8(csv::render(s).unwrap()).unwrap();
+        assert!(!csv.contains("NaN"), "{csv}");
+    }
 }
