@@ -88,6 +88,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             sets,
             quiet,
         } => {
+            if jobs == Some(0) {
+                anyhow::bail!("--jobs: expected at least 1 (trials trained at once)");
+            }
             let exp = experiment::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));

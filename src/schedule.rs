@@ -18,7 +18,7 @@ use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -183,7 +183,8 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
         .thread_name(|i| format!("trial-{i}"))
         .build()
         .context("cannot start the trial pool")?;
-    let progress = Progress::new(pending.len(), jobs, opts.quiet);
+    let costs: Vec<u64> = pending.iter().map(|t| cost(t, &datasets).max(1)).collect();
+    let progress = Progress::new(pending.len(), costs.iter().sum(), jobs, opts.quiet);
     let start = Instant::now();
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     // A shared queue in cost order (longest first): each worker takes the
@@ -214,7 +215,7 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
                     Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
             }
             drop(f);
-            progress.finished(worker);
+            progress.finished(worker, costs[i]);
         }
     });
     progress.clear();
@@ -284,9 +285,15 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 /// Live progress: an overall bar with ETA and one line per worker on a
 /// terminal; plain periodic lines otherwise (indicatif draws nothing when
 /// stderr is not a terminal, and CI logs should still show progress).
+///
+/// Trials run longest first, so the ETA is based on the estimated cost done
+/// (multiply-adds), not on the count of trials: counting would promise the
+/// sweep ends much later than it does.
 struct Progress {
     total: usize,
+    total_cost: u64,
     done: AtomicUsize,
+    done_cost: AtomicU64,
     start: Instant,
     bars: Option<(MultiProgress, ProgressBar, Vec<ProgressBar>)>,
     last_line: Mutex<Instant>,
@@ -294,35 +301,37 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: usize, jobs: usize, quiet: bool) -> Progress {
+    fn new(total: usize, total_cost: u64, jobs: usize, quiet: bool) -> Progress {
         let bars = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            let overall = multi.add(ProgressBar::new(total as u64));
+            // The bar's length is the total cost; the message counts trials.
+            let overall = multi.add(ProgressBar::new(total_cost));
             overall.set_style(
                 ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40.cyan/blue}] {pos}/{len} trials, ETA {eta}",
+                    "{elapsed_precise} [{bar:40.cyan/blue}] {msg}, ETA {eta}",
                 )
                 .expect("valid template")
                 .progress_chars("=> "),
             );
+            overall.set_message(format!("0/{total} trials"));
             let workers = (0..jobs)
-                .map(|_| {
+                .map(|i| {
                     let b = multi.add(ProgressBar::new_spinner());
                     b.set_style(
                         ProgressStyle::with_template("  {prefix} {msg}").expect("valid template"),
                     );
+                    b.set_prefix(format!("[{i}]"));
+                    b.set_message("waiting");
                     b
                 })
                 .collect::<Vec<_>>();
-            for (i, b) in workers.iter().enumerate() {
-                b.set_prefix(format!("[{i}]"));
-                b.set_message("waiting");
-            }
             (multi, overall, workers)
         });
         Progress {
             total,
+            total_cost: total_cost.max(1),
             done: AtomicUsize::new(0),
+            done_cost: AtomicU64::new(0),
             start: Instant::now(),
             bars,
             last_line: Mutex::new(Instant::now()),
@@ -338,10 +347,12 @@ impl Progress {
         }
     }
 
-    fn finished(&self, worker: usize) {
+    fn finished(&self, worker: usize, cost: u64) {
         let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let done_cost = self.done_cost.fetch_add(cost, Ordering::SeqCst) + cost;
         if let Some((_, overall, workers)) = &self.bars {
-            overall.inc(1);
+            overall.inc(cost);
+            overall.set_message(format!("{done}/{} trials", self.total));
             if let Some(b) = workers.get(worker) {
                 b.set_message("waiting");
             }
@@ -354,11 +365,12 @@ impl Progress {
         if done == self.total || last.elapsed() >= Duration::from_secs(5) {
             *last = Instant::now();
             let elapsed = self.start.elapsed().as_secs_f64();
-            let eta = elapsed / done as f64 * (self.total - done) as f64;
+            let share = done_cost as f64 / self.total_cost as f64;
+            let eta = elapsed / share * (1.0 - share);
             eprintln!(
-                "progress: {done}/{} trials ({:.0}%), {:.1}s elapsed, ETA {:.0}s",
+                "progress: {done}/{} trials ({:.0}% of the work), {:.1}s elapsed, ETA {:.0}s",
                 self.total,
-                100.0 * done as f64 / self.total.max(1) as f64,
+                100.0 * share,
                 elapsed,
                 eta
             );

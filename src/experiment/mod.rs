@@ -999,7 +999,12 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Experime
     let resolved_toml = toml::to_string(&doc).expect("a parsed TOML table serialises");
     build(doc, src, path, &resolved_toml).map_err(|e| {
         // Blame a value given with --set on the command line, not the file.
-        let from_set = set_keys.contains(&e.key);
+        // Compare keys whatever their spelling (plain, dotted, under grid.).
+        let norm = |k: &str| {
+            let k = k.strip_prefix("grid.").unwrap_or(k);
+            canonical(k).unwrap_or_else(|_| k.to_string())
+        };
+        let from_set = set_keys.iter().any(|k| norm(k) == norm(&e.key));
         StudyError {
             line: if from_set { None } else { locate(src, &e.key) },
             file: if from_set { "--set".into() } else { file },
