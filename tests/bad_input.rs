@@ -29,7 +29,7 @@ fn assert_clean_failure(what: &str, code: Option<i32>, stderr: &str, want: &str)
         "{what}: {stderr}"
     );
     assert!(
-        stderr.trim_end().lines().count() <= 6,
+        stderr.trim_end().lines().count() <= 8,
         "{what}: one short paragraph, got:\n{stderr}"
     );
     assert_ne!(code, Some(0), "{what}");
