@@ -13,6 +13,10 @@ use mlpsweep::{experiment, plan::Plan, report, schedule};
 /// panics inside training). Diverged trials are results, not failures.
 const EXIT_TRIALS_FAILED: u8 = 3;
 
+/// Exit code when the run stopped before every trial was stored (Ctrl-C,
+/// SIGTERM, or `--fail-fast`), as shells report a SIGINT death.
+const EXIT_INTERRUPTED: u8 = 130;
+
 #[derive(Parser)]
 #[command(
     name = "mlpsweep",
@@ -42,6 +46,12 @@ enum Command {
         /// Print no progress.
         #[arg(long, short)]
         quiet: bool,
+        /// Move an existing results folder aside (to <out>.previous-N) and start anew.
+        #[arg(long)]
+        fresh: bool,
+        /// Stop at the first failed trial.
+        #[arg(long)]
+        fail_fast: bool,
     },
     /// Print the trials a study expands to, without training.
     Plan {
@@ -87,6 +97,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             out,
             sets,
             quiet,
+            fresh,
+            fail_fast,
         } => {
             if jobs == Some(0) {
                 anyhow::bail!("--jobs: expected at least 1 (trials trained at once)");
@@ -99,12 +111,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|n| n.get())
                     .unwrap_or(1)
             });
-            let opts = schedule::RunOptions {
-                jobs,
-                out: out.clone(),
-                quiet,
-            };
+            let opts = schedule::RunOptions { jobs, out: out.clone(), quiet, fresh, fail_fast };
             let done = schedule::run(&exp, &plan, &opts)?;
+            if let Some(old) = &done.moved_aside {
+                eprintln!("--fresh: moved the previous results to {}", old.display());
+            }
             if !quiet {
                 eprintln!(
                     "{}: trained {} trials in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
@@ -117,18 +128,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     out.display()
                 );
             }
-            if !done.verdicts.is_empty() {
+            if !done.verdicts.is_empty() && !done.interrupted {
                 eprintln!("claims:");
                 for v in &done.verdicts {
                     eprintln!("  {}", v.summary_line());
                 }
                 eprintln!("evidence: {}", out.join("report.md").display());
             }
-            Ok(if done.failed > 0 {
-                ExitCode::from(EXIT_TRIALS_FAILED)
-            } else {
-                ExitCode::SUCCESS
-            })
+            if done.interrupted {
+                let rerun: Vec<String> = std::env::args().skip(1).filter(|a| a != "--fresh").collect();
+                eprintln!(
+                    "stopped early: {} of {} trials are stored and the partial report is written; \
+                     resume with: mlpsweep {}",
+                    done.total - (done.total - done.skipped - done.trained).min(done.total),
+                    done.total,
+                    rerun.join(" ")
+                );
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+            Ok(if done.failed > 0 { ExitCode::from(EXIT_TRIALS_FAILED) } else { ExitCode::SUCCESS })
         }
         Command::Plan { file, sets, out } => {
             let exp = experiment::load(&file, &sets)?;

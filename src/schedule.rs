@@ -18,7 +18,7 @@ use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -38,6 +38,10 @@ pub struct RunOptions {
     pub out: PathBuf,
     /// Print nothing but errors.
     pub quiet: bool,
+    /// Move an existing results folder aside and start a new one.
+    pub fresh: bool,
+    /// Stop at the first failed trial.
+    pub fail_fast: bool,
 }
 
 /// What a run did.
@@ -57,6 +61,10 @@ pub struct RunOutcome {
     pub wall: Duration,
     /// The verdicts on the study's claims.
     pub verdicts: Vec<crate::report::claims::Verdict>,
+    /// Whether the run stopped early (Ctrl-C, SIGTERM, or `--fail-fast`).
+    pub interrupted: bool,
+    /// Where an existing folder was moved by `--fresh`.
+    pub moved_aside: Option<PathBuf>,
 }
 
 /// Load each distinct data set of the plan once (trials of one grid point
@@ -103,8 +111,26 @@ pub fn read_records(dir: &Path) -> Result<Vec<TrialRecord>> {
     Ok(records)
 }
 
-/// Check the results folder before any training: it must be ours (same
-/// study name) or new. Returns the ids already done.
+/// First line of the stored `study.toml`: which study file the folder belongs to.
+const SOURCE_PREFIX: &str = "# mlpsweep results of ";
+
+/// The study file as given on the command line (kept relative, so a
+/// committed results folder does not carry a machine's paths).
+fn source_of(exp: &Experiment) -> String {
+    exp.path.display().to_string()
+}
+
+/// Whether two study paths name the same file.
+fn same_file(a: &str, b: &Path) -> bool {
+    match (Path::new(a).canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => Path::new(a) == b,
+    }
+}
+
+/// Check the results folder before any training: it must be new, or hold
+/// this study (same name, from the same study file). Returns the records
+/// already stored.
 fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
     let stored = out.join("study.toml");
     if stored.exists() {
@@ -122,6 +148,19 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
                 exp.name
             );
         }
+        let source = text.lines().next().and_then(|l| l.strip_prefix(SOURCE_PREFIX));
+        // A stored copy being re-run (`run results/x/study.toml`) is the same study.
+        let rerun_of_stored = same_file(&stored.display().to_string(), &exp.path);
+        if let Some(src) = source {
+            if !same_file(src, &exp.path) && !rerun_of_stored {
+                bail!(
+                    "{}: holds the results of a different study named {:?} (from {src}); \
+                     choose another folder with --out, or start over with --fresh",
+                    out.display(),
+                    exp.name
+                );
+            }
+        }
     } else if out.exists() && fs::read_dir(out)?.next().is_some() {
         bail!(
             "{}: exists and is not an mlpsweep results folder; choose another folder with --out",
@@ -129,6 +168,55 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
         );
     }
     read_records(out)
+}
+
+/// `--fresh`: move an existing folder to the first free `<out>.previous-N`.
+/// Results are never deleted.
+fn move_aside(out: &Path) -> Result<Option<PathBuf>> {
+    if !out.exists() {
+        return Ok(None);
+    }
+    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for n in 1.. {
+        let target = out.with_file_name(format!("{name}.previous-{n}"));
+        if !target.exists() {
+            fs::rename(out, &target)
+                .with_context(|| format!("cannot move {} aside to {}", out.display(), target.display()))?;
+            return Ok(Some(target));
+        }
+    }
+    unreachable!("some suffix is free")
+}
+
+/// Hold an advisory lock on the results folder for the whole run, so two
+/// runs never write the same `trials.jsonl`. The OS drops it when the
+/// process dies, so a crash never leaves the folder locked.
+fn lock(out: &Path) -> Result<File> {
+    let path = out.join(".lock");
+    let mut f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => {
+            f.set_len(0)?;
+            writeln!(f, "{}", std::process::id())?;
+            Ok(f)
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = f.read_to_string(&mut pid);
+            bail!(
+                "{}: another mlpsweep run (pid {}) is writing to this folder; wait for it, or use another --out",
+                out.display(),
+                pid.trim()
+            )
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
 }
 
 /// Open `trials.jsonl` for appending; if the last line was torn, cut it off
@@ -158,10 +246,20 @@ fn open_log(dir: &Path) -> Result<File> {
 }
 
 /// Train every trial of `plan` that is not stored yet, then write the report.
+///
+/// Ctrl-C (or SIGTERM) stops gracefully: running trials are abandoned,
+/// finished ones are kept, and the partial report is written; rerunning
+/// resumes. `--fail-fast` stops the same way at the first failed trial.
 pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = load_data(exp, plan)?;
+    let moved_aside = if opts.fresh { move_aside(&opts.out)? } else { None };
     let stored = prepare_dir(exp, &opts.out)?;
+    fs::create_dir_all(&opts.out)
+        .with_context(|| format!("cannot create {}", opts.out.display()))?;
+    let _lock = lock(&opts.out)?;
+    // Read again under the lock: another run may have added trials meanwhile.
+    let stored = if stored.is_empty() { stored } else { read_records(&opts.out)? };
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
     let mut pending: Vec<&Trial> = plan
         .trials
@@ -172,11 +270,17 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     // Longest first, so the sweep does not end on one big trial running alone.
     pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
 
-    fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    crate::report::write_atomic(&opts.out.join("study.toml"), exp.resolved_toml.as_bytes())?;
+    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
+    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
     let log = Mutex::new(open_log(&opts.out)?);
 
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        // Only one handler per process; a second run in the same process
+        // (tests) keeps the first, which is harmless.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
     let jobs = opts.jobs.max(1).min(pending.len().max(1));
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
@@ -187,6 +291,7 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let progress = Progress::new(pending.len(), costs.iter().sum(), jobs, opts.quiet);
     let start = Instant::now();
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let trained = AtomicUsize::new(0);
     // A shared queue in cost order (longest first): each worker takes the
     // next trial when it is free, so the sweep does not end on one big
     // trial running alone. (A parallel iterator would split the list in
@@ -194,20 +299,27 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let next = AtomicUsize::new(0);
     pool.broadcast(|ctx| {
         loop {
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(trial) = pending.get(i) else { break };
-            if write_error.lock().expect("lock").is_some() {
+            if stop.load(Ordering::SeqCst) || write_error.lock().expect("lock").is_some() {
                 break;
             }
+            let i = next.fetch_add(1, Ordering::SeqCst);
+            let Some(trial) = pending.get(i) else { break };
             let worker = ctx.index();
-            let data = &datasets[&data_key(trial)];
+            let data = data_for(&datasets, trial);
             let label = trial.label();
             let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                inject_failure(trial);
                 train::run_trial(trial, data, &mut |epoch, epochs, loss| {
-                    progress.epoch(worker, &label, epoch, epochs, loss)
+                    progress.epoch(worker, &label, epoch, epochs, loss);
+                    !stop.load(Ordering::SeqCst)
                 })
             }))
-            .unwrap_or_else(|panic| failed_record(trial, panic_message(&*panic)));
+            .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
+            // Abandoned by Ctrl-C: not stored, so a rerun trains it.
+            let Some(record) = record else { break };
+            if record.status == Status::Failed && opts.fail_fast {
+                stop.store(true, Ordering::SeqCst);
+            }
             let line = serde_json::to_string(&record).expect("records serialise") + "\n";
             let mut f = log.lock().expect("lock");
             if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
@@ -215,6 +327,7 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
                     Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
             }
             drop(f);
+            trained.fetch_add(1, Ordering::SeqCst);
             progress.finished(worker, costs[i]);
         }
     });
@@ -227,17 +340,30 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let data = plan.trials.first().map(|t| data_for(&datasets, t));
     let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
     let ids: std::collections::HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
-    let ours = records.iter().filter(|r| ids.contains(r.id.as_str()));
-    let count = |s: Status| ours.clone().filter(|r| r.status == s).count();
+    let ours: Vec<&TrialRecord> = records.iter().filter(|r| ids.contains(r.id.as_str())).collect();
+    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
     Ok(RunOutcome {
         total: plan.len(),
         skipped,
-        trained: pending.len(),
+        trained: trained.into_inner(),
         diverged: count(Status::Diverged),
         failed: count(Status::Failed),
         wall,
         verdicts: report.verdicts,
+        interrupted: ours.len() < plan.len(),
+        moved_aside,
     })
+}
+
+/// Testing hook (like hyperfine's debug mode): `MLPSWEEP_TEST_PANIC_SEED=N`
+/// makes every trial with seed N panic, so tests can exercise failure
+/// isolation and `--fail-fast` on real runs. Not for everyday use.
+fn inject_failure(trial: &Trial) {
+    if let Ok(seed) = std::env::var("MLPSWEEP_TEST_PANIC_SEED") {
+        if seed.parse::<u64>().ok() == Some(trial.seed) {
+            panic!("injected failure for seed {seed} (MLPSWEEP_TEST_PANIC_SEED)");
+        }
+    }
 }
 
 /// Rough cost of a trial: multiply-adds per epoch × epochs.

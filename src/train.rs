@@ -153,13 +153,15 @@ fn boundary(model: &Mlp, data: &Dataset) -> Result<Option<Boundary>> {
     Ok(Some(Boundary { x, y, res, classes }))
 }
 
-/// Per-epoch progress: (epoch, epochs, mean minibatch loss).
-pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64);
+/// Per-epoch progress: (epoch, epochs, mean minibatch loss). Returning
+/// `false` abandons the trial (Ctrl-C, or another trial failed under
+/// `--fail-fast`).
+pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64) -> bool;
 
-/// Train one trial to the end and return its record. Errors inside
-/// training become a `failed` record; only panics escape (the scheduler
-/// catches them).
-pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> TrialRecord {
+/// Train one trial to the end and return its record, or `None` when the
+/// progress callback abandoned it. Errors inside training become a
+/// `failed` record; only panics escape (the scheduler catches them).
+pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> Option<TrialRecord> {
     let start = Instant::now();
     let cfg = &trial.config;
     let params = crate::model::count_params(
@@ -180,13 +182,17 @@ pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> TrialReco
         wall_time_s: 0.0,
         boundary: None,
     };
-    if let Err(e) = train(trial, data, &mut record, progress) {
-        record.status = Status::Failed;
-        record.message = Some(e.to_string());
-        record.metrics = None;
+    match train(trial, data, &mut record, progress) {
+        Ok(true) => {}
+        Ok(false) => return None,
+        Err(e) => {
+            record.status = Status::Failed;
+            record.message = Some(e.to_string());
+            record.metrics = None;
+        }
     }
     record.wall_time_s = start.elapsed().as_secs_f64();
-    record
+    Some(record)
 }
 
 struct Tensors {
@@ -212,12 +218,13 @@ fn data_loss(out: &Tensor, y: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// Returns `Ok(false)` when the progress callback abandoned the trial.
 fn train(
     trial: &Trial,
     data: &Dataset,
     record: &mut TrialRecord,
     progress: Progress,
-) -> Result<()> {
+) -> Result<bool> {
     let cfg = &trial.config;
     let spec = &cfg.train;
     let mut rng = ChaCha8Rng::seed_from_u64(trial.seed);
@@ -267,14 +274,14 @@ fn train(
                 eval: None,
             });
             progress(epoch, spec.epochs, batch_loss);
-            return Ok(());
+            return Ok(true);
         }
         let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
             let m = evaluate(&model, &train, val.as_ref(), spec.l2)?;
             if !m.train_loss.is_finite() {
                 record.status = Status::Diverged;
                 record.diverged_epoch = Some(epoch);
-                return Ok(());
+                return Ok(true);
             }
             Some(m)
         } else {
@@ -286,11 +293,13 @@ fn train(
             batch_loss,
             eval,
         });
-        progress(epoch, spec.epochs, batch_loss);
+        if !progress(epoch, spec.epochs, batch_loss) {
+            return Ok(false);
+        }
     }
     record.metrics = last_eval;
     record.boundary = boundary(&model, data)?;
-    Ok(())
+    Ok(true)
 }
 
 fn scalar(t: &Tensor) -> Result<f64> {
@@ -438,7 +447,7 @@ mod tests {
             .iter()
             .map(|t| {
                 let data = crate::data::load(&t.config.data).unwrap();
-                run_trial(t, &data, &mut |_, _, _| {})
+                run_trial(t, &data, &mut |_, _, _| true).unwrap()
             })
             .collect()
     }

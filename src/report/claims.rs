@@ -181,11 +181,15 @@ fn slices<'a, 'r>(
     out
 }
 
-fn fmt_p(p: f64) -> String {
-    if p < 1e-4 {
-        format!("{p:.1e}")
+/// `= 0.0123`, `= 1.2e-7`, or `< 1e-15` (a p-value of exactly 0 only
+/// means the distribution's tail underflowed).
+fn p_text(p: f64) -> String {
+    if p < 1e-15 {
+        "< 1e-15".into()
+    } else if p < 1e-4 {
+        format!("= {p:.1e}")
     } else {
-        format!("{p:.4}")
+        format!("= {p:.4}")
     }
 }
 
@@ -359,7 +363,7 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
     let mut outcome = Outcome::Inconclusive;
     match stats::spearman(&tx, &ty) {
         Some((rho, p)) => {
-            evidence.push(format!("Spearman ρ = {rho:.3} (p = {}, {unit})", fmt_p(p)));
+            evidence.push(format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p)));
             if p < claim.alpha {
                 outcome = if rho * sign > 0.0 {
                     Outcome::Holds
@@ -379,10 +383,10 @@ fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> Sl
                     stats::std(last).unwrap_or(0.0),
                 );
                 evidence.push(format!(
-                    "Brown–Forsythe {} vs {}: F = {f:.2}, p = {}",
+                    "Brown–Forsythe {} vs {}: F = {f:.2}, p {}",
                     points[0].label,
                     points[points.len() - 1].label,
-                    fmt_p(p)
+                    p_text(p)
                 ));
                 let expected = if sign < 0.0 { b < a } else { b > a };
                 outcome = match (p < claim.alpha, expected, outcome) {
@@ -478,7 +482,7 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
     }
     if claim.statistic.is_spread() {
         if let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb]) {
-            evidence.push(format!("Brown–Forsythe F = {f:.2}, p = {}", fmt_p(p)));
+            evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
             if p >= claim.alpha && outcome != Outcome::Inconclusive {
                 outcome = Outcome::Inconclusive;
             }
