@@ -111,7 +111,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .map(|n| n.get())
                     .unwrap_or(1)
             });
-            let opts = schedule::RunOptions { jobs, out: out.clone(), quiet, fresh, fail_fast };
+            let opts = schedule::RunOptions {
+                jobs,
+                out: out.clone(),
+                quiet,
+                fresh,
+                fail_fast,
+            };
             let done = schedule::run(&exp, &plan, &opts)?;
             if let Some(old) = &done.moved_aside {
                 eprintln!("--fresh: moved the previous results to {}", old.display());
@@ -136,7 +142,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("evidence: {}", out.join("report.md").display());
             }
             if done.interrupted {
-                let rerun: Vec<String> = std::env::args().skip(1).filter(|a| a != "--fresh").collect();
+                let rerun: Vec<String> = std::env::args()
+                    .skip(1)
+                    .filter(|a| a != "--fresh")
+                    .collect();
                 eprintln!(
                     "stopped early: {} of {} trials are stored and the partial report is written; \
                      resume with: mlpsweep {}",
@@ -146,7 +155,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(EXIT_INTERRUPTED));
             }
-            Ok(if done.failed > 0 { ExitCode::from(EXIT_TRIALS_FAILED) } else { ExitCode::SUCCESS })
+            Ok(if done.failed > 0 {
+                ExitCode::from(EXIT_TRIALS_FAILED)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
         Command::Plan { file, sets, out } => {
             let exp = experiment::load(&file, &sets)?;

@@ -148,7 +148,10 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
                 exp.name
             );
         }
-        let source = text.lines().next().and_then(|l| l.strip_prefix(SOURCE_PREFIX));
+        let source = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix(SOURCE_PREFIX));
         // A stored copy being re-run (`run results/x/study.toml`) is the same study.
         let rerun_of_stored = same_file(&stored.display().to_string(), &exp.path);
         if let Some(src) = source {
@@ -176,12 +179,20 @@ fn move_aside(out: &Path) -> Result<Option<PathBuf>> {
     if !out.exists() {
         return Ok(None);
     }
-    let name = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     for n in 1.. {
         let target = out.with_file_name(format!("{name}.previous-{n}"));
         if !target.exists() {
-            fs::rename(out, &target)
-                .with_context(|| format!("cannot move {} aside to {}", out.display(), target.display()))?;
+            fs::rename(out, &target).with_context(|| {
+                format!(
+                    "cannot move {} aside to {}",
+                    out.display(),
+                    target.display()
+                )
+            })?;
             return Ok(Some(target));
         }
     }
@@ -215,7 +226,9 @@ fn lock(out: &Path) -> Result<File> {
                 pid.trim()
             )
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
     }
 }
 
@@ -253,13 +266,21 @@ fn open_log(dir: &Path) -> Result<File> {
 pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = load_data(exp, plan)?;
-    let moved_aside = if opts.fresh { move_aside(&opts.out)? } else { None };
+    let moved_aside = if opts.fresh {
+        move_aside(&opts.out)?
+    } else {
+        None
+    };
     let stored = prepare_dir(exp, &opts.out)?;
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
     let _lock = lock(&opts.out)?;
     // Read again under the lock: another run may have added trials meanwhile.
-    let stored = if stored.is_empty() { stored } else { read_records(&opts.out)? };
+    let stored = if stored.is_empty() {
+        stored
+    } else {
+        read_records(&opts.out)?
+    };
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
     let mut pending: Vec<&Trial> = plan
         .trials
@@ -340,7 +361,10 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let data = plan.trials.first().map(|t| data_for(&datasets, t));
     let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
     let ids: std::collections::HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
-    let ours: Vec<&TrialRecord> = records.iter().filter(|r| ids.contains(r.id.as_str())).collect();
+    let ours: Vec<&TrialRecord> = records
+        .iter()
+        .filter(|r| ids.contains(r.id.as_str()))
+        .collect();
     let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
     Ok(RunOutcome {
         total: plan.len(),
