@@ -180,9 +180,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     )
                 })
                 .collect();
-            println!("trial  id                config  {}", "settings");
+            println!("trial  id                config  settings");
+            let mut counts = std::collections::BTreeMap::<&str, usize>::new();
             for t in &plan.trials {
                 let st = status.get(t.id.as_str()).copied().unwrap_or("missing");
+                *counts.entry(st).or_default() += 1;
                 println!(
                     "{:>5}  {}  {:>6}  {}  [{st}]",
                     t.index,
@@ -191,20 +193,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     t.label()
                 );
             }
-            let done = plan
-                .trials
-                .iter()
-                .filter(|t| status.contains_key(t.id.as_str()))
-                .count();
+            let stored_count = plan.len() - counts.get("missing").copied().unwrap_or(0);
             println!(
                 "{} configurations × {} seeds = {} trials ({} stored in {}); {} data set(s)",
                 plan.n_configs,
                 exp.seeds.len(),
                 plan.len(),
-                done,
+                stored_count,
                 out.display(),
                 datasets.len()
             );
+            let by_status: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            println!("status: {}", by_status.join(", "));
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

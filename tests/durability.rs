@@ -236,6 +236,24 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     }
     let trials = fs::read_to_string(out.join("trials.csv")).unwrap();
     assert!(trials.contains("panic: injected failure for seed 1"));
+    // `plan` shows which trials are done and which failed.
+    let o = bin()
+        .args([
+            "plan",
+            study.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "train.epochs=5",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("status: 16 done, 8 failed"), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.ends_with("[failed]")).count(),
+        8
+    );
 
     let out = tmp.path().join("fast");
     let o = bin()
