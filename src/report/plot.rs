@@ -568,14 +568,25 @@ fn boundaries(plan: &Plan, rows: &[(&Trial, &TrialRecord)], data: &Dataset) -> R
                 (b.x.1 - b.x.0) / b.res as f64,
                 (b.y.1 - b.y.0) / b.res as f64,
             );
+            // One rectangle per run of equal cells in a row keeps the SVG
+            // small (a few hundred shapes a panel instead of 3,600).
+            let cells = b.classes.as_bytes();
+            let mut runs = Vec::new();
+            for row in 0..b.res {
+                let line = &cells[row * b.res..(row + 1) * b.res];
+                let mut start = 0;
+                for col in 1..=b.res {
+                    if col == b.res || line[col] != line[start] {
+                        runs.push((row, start, col, line[start]));
+                        start = col;
+                    }
+                }
+            }
             chart
-                .draw_series(b.classes.bytes().enumerate().map(|(i, ch)| {
-                    let (row, col) = (i / b.res, i % b.res);
-                    let (x, y) = (b.x.0 + col as f64 * dx, b.y.0 + row as f64 * dy);
-                    Rectangle::new(
-                        [(x, y), (x + dx, y + dy)],
-                        color(usize::from(ch - b'0')).mix(0.3).filled(),
-                    )
+                .draw_series(runs.into_iter().map(|(row, c0, c1, ch)| {
+                    let y = b.y.0 + row as f64 * dy;
+                    let (x0, x1) = (b.x.0 + c0 as f64 * dx, b.x.0 + c1 as f64 * dx);
+                    Rectangle::new([(x0, y), (x1, y + dy)], color(usize::from(ch - b'0')).mix(0.3).filled())
                 }))
                 .map_err(err)?;
             chart
