@@ -29,6 +29,7 @@ pub const METRICS: &[&str] = &[
     "dead_fraction",
     "weight_norm",
     "l2_term",
+    "epochs_to_target",
 ];
 
 /// A statistic of a metric over the seeds of a group of trials.
@@ -128,6 +129,10 @@ pub struct ClaimSpec {
     pub filter: Vec<(String, Setting)>,
     /// Pool the other axes instead of giving one verdict per slice.
     pub pool: bool,
+    /// A swept key (such as the learning rate) over which each group takes
+    /// its best setting before the comparison: lowest mean for losses and
+    /// epochs, highest for accuracies.
+    pub tune: Option<String>,
     /// Significance level of the tests.
     pub alpha: f64,
 }
@@ -142,6 +147,8 @@ pub struct ReportSpec {
     pub level: f64,
     /// Bootstrap resamples per interval.
     pub bootstrap: usize,
+    /// Train accuracy that `epochs_to_target` waits for.
+    pub target_acc: f64,
     /// The study's claims, in file order.
     pub claims: Vec<ClaimSpec>,
 }
@@ -152,6 +159,7 @@ impl Default for ReportSpec {
             stuck_delta: 0.1,
             level: 0.95,
             bootstrap: 2000,
+            target_acc: 0.9,
             claims: Vec::new(),
         }
     }
@@ -201,10 +209,14 @@ pub(super) fn parse(
                 "bootstrap" => {
                     spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(|m| key_err(&key, m))?
                 }
+                "target_acc" => {
+                    spec.target_acc = number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]")
+                        .map_err(|m| key_err(&key, m))?
+                }
                 _ => {
                     return Err(key_err(
                         key,
-                        "unknown key; [report] has: stuck_delta, level, bootstrap",
+                        "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc",
                     ));
                 }
             }
@@ -231,6 +243,7 @@ pub(super) fn parse(
             "than",
             "where",
             "pool",
+            "tune",
             "alpha",
         ];
         if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
@@ -388,6 +401,23 @@ pub(super) fn parse(
             )
             .map_err(|m| key_err(at("alpha"), m))?,
         };
+        let tune = match string("tune")? {
+            Some(k) => {
+                let canon = swept(&k, "tune")?;
+                let used = along
+                    .iter()
+                    .chain(this.iter().map(|(k, _)| k))
+                    .chain(filter.iter().map(|(k, _)| k));
+                if used.into_iter().any(|u| *u == canon) {
+                    return Err(key_err(
+                        at("tune"),
+                        format!("{canon} is already the claim's axis or group"),
+                    ));
+                }
+                Some(canon)
+            }
+            None => None,
+        };
         spec.claims.push(ClaimSpec {
             name,
             metric,
@@ -398,6 +428,7 @@ pub(super) fn parse(
             than,
             filter,
             pool,
+            tune,
             alpha,
         });
     }

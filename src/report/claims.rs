@@ -208,7 +208,12 @@ pub fn judge<'r>(
                 .iter()
                 .filter(|r| matches(r.swept, &claim.filter))
                 .collect();
+            let rows = match &claim.tune {
+                Some(key) => best_of(&rows, key, claim.metric.ends_with("_acc")),
+                None => rows,
+            };
             let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
+            exclude.extend(claim.tune.iter().cloned());
             let group_keys: Vec<String> = match &claim.along {
                 Some(a) => axes_keys
                     .iter()
@@ -254,6 +259,63 @@ pub fn judge<'r>(
             }
         })
         .collect()
+}
+
+/// `tune`: within each combination of the other swept keys, keep only the
+/// setting of `key` with the best mean metric (highest when `higher`, else
+/// lowest), as if that setting had been tuned for the group.
+fn best_of<'a, 'r>(rows: &[&'a Row<'r>], key: &str, higher: bool) -> Vec<&'a Row<'r>> {
+    let rest = |r: &Row| -> Vec<(String, Setting)> {
+        r.swept.iter().filter(|(k, _)| k != key).cloned().collect()
+    };
+    let value = |r: &Row| {
+        r.swept
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let mut groups: Vec<Vec<(String, Setting)>> = Vec::new();
+    for r in rows {
+        let g = rest(r);
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let mut keep = Vec::new();
+    for g in groups {
+        let members: Vec<&'a Row<'r>> = rows.iter().copied().filter(|r| rest(r) == g).collect();
+        let mut settings: Vec<Setting> = Vec::new();
+        for r in &members {
+            if let Some(v) = value(r) {
+                if !settings.contains(&v) {
+                    settings.push(v);
+                }
+            }
+        }
+        let score = |s: &Setting| {
+            let xs: Vec<f64> = members
+                .iter()
+                .filter(|r| value(r).as_ref() == Some(s))
+                .filter_map(|r| r.value)
+                .collect();
+            (!xs.is_empty()).then(|| stats::mean(&xs))
+        };
+        let best = settings
+            .iter()
+            .filter_map(|s| score(s).map(|m| (s.clone(), m)))
+            .reduce(|a, b| {
+                let better = if higher { b.1 > a.1 } else { b.1 < a.1 };
+                if better { b } else { a }
+            });
+        if let Some((s, _)) = best {
+            keep.extend(
+                members
+                    .into_iter()
+                    .filter(|r| value(r).as_ref() == Some(&s)),
+            );
+        }
+    }
+    keep
 }
 
 fn seed(claim: &ClaimSpec, slice: &str, group: &str) -> u64 {
@@ -642,5 +704,49 @@ mod tests {
         assert_eq!(v.slices[0].points[0].value, Some(0.4));
         assert_eq!(v.slices[0].points[5].value, Some(0.0));
         assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+    }
+
+    #[test]
+    fn tune_compares_each_group_at_its_best_setting() {
+        // relu: lr 0.1 -> 10 epochs, lr 1.0 -> 50; tanh: lr 0.1 -> 60, lr 1.0 -> 20.
+        // Tuned: relu 10 vs tanh 20 (relu faster). Pooled: 30 vs 40, weaker.
+        let mut data = Vec::new();
+        for (act, lr, centre) in [
+            ("relu", 0.1, 10.0),
+            ("relu", 1.0, 50.0),
+            ("tanh", 0.1, 60.0),
+            ("tanh", 1.0, 20.0),
+        ] {
+            for s in 0..8 {
+                let swept = vec![
+                    ("model.activation".to_string(), Setting::Str(act.into())),
+                    ("train.lr".to_string(), Setting::Float(lr)),
+                ];
+                data.push((swept, centre + s as f64 * 0.1));
+            }
+        }
+        let src = "name = \"c\"\n[grid]\nactivation = [\"relu\", \"tanh\"]\nlr = [0.1, 1.0]\n[[claims]]\nname = \"x\"\nmetric = \"epochs_to_target\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\ntune = \"lr\"\n";
+        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+        let v = judge(&e.report, &axes, |_| {
+            data.iter()
+                .map(|(s, v)| Row {
+                    swept: s,
+                    value: Some(*v),
+                    stuck: false,
+                })
+                .collect()
+        })
+        .remove(0);
+        assert_eq!(v.slices.len(), 1, "lr is tuned away, not a slice");
+        let (a, b) = (
+            v.slices[0].points[0].value.unwrap(),
+            v.slices[0].points[1].value.unwrap(),
+        );
+        assert!(
+            (a - 10.35).abs() < 1e-9 && (b - 20.35).abs() < 1e-9,
+            "medians {a} {b}"
+        );
+        assert_eq!(v.outcome, Outcome::Holds);
     }
 }

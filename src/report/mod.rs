@@ -101,9 +101,22 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
     }
 }
 
-/// A trial's final value of `metric` (one of [`METRICS`]).
-pub fn metric(m: &Metrics, name: &str) -> Option<f64> {
+/// A finished trial's value of `name` (one of [`METRICS`]).
+/// `epochs_to_target` is the first evaluated epoch whose train accuracy
+/// reaches `target`; a trial that never does counts as the epoch budget + 1
+/// (censored at the budget).
+pub fn metric(r: &TrialRecord, name: &str, target: f64) -> Option<f64> {
+    let m = r.metrics.as_ref()?;
     match name {
+        "epochs_to_target" => {
+            m.train_acc?;
+            let reached = r.curve.iter().find(|p| {
+                p.eval
+                    .and_then(|e| e.train_acc)
+                    .is_some_and(|a| a >= target)
+            });
+            Some(reached.map_or(r.curve.len() as f64 + 1.0, |p| p.epoch as f64))
+        }
         "train_loss" => Some(m.train_loss),
         "val_loss" => m.val_loss,
         "train_acc" => m.train_acc,
@@ -177,6 +190,7 @@ pub fn build(exp: &Experiment, plan: &Plan, records: &[TrialRecord]) -> Result<R
         .map(|m| m.train_loss)
         .reduce(f64::min);
     let delta = exp.report.stuck_delta;
+    let target = exp.report.target_acc;
     let is_stuck = |m: &Metrics| best_train_loss.is_some_and(|b| m.train_loss > b + delta);
 
     let mut cols = vec![
@@ -225,7 +239,7 @@ pub fn build(exp: &Experiment, plan: &Plan, records: &[TrialRecord]) -> Result<R
     for &m in METRICS {
         let v: Vec<Option<f64>> = rows
             .iter()
-            .map(|(_, r)| finished(r).and_then(|x| metric(&x, m)))
+            .map(|(_, r)| finished(r).and_then(|_| metric(r, m, target)))
             .collect();
         cols.push(Column::new(m.into(), v));
     }
@@ -274,7 +288,7 @@ pub fn build(exp: &Experiment, plan: &Plan, records: &[TrialRecord]) -> Result<R
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
                     swept: &t.swept,
-                    value: metric(&x, m),
+                    value: metric(r, m, target),
                     stuck: is_stuck(&x),
                 })
             })
@@ -561,5 +575,34 @@ mod tests {
         );
         let csv = String::from_utf8(csv::render(s).unwrap()).unwrap();
         assert!(!csv.contains("NaN"), "{csv}");
+    }
+
+    #[test]
+    fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
+        let e = from_str("name = \"a\"\n", Path::new("s.toml"), &[]).unwrap();
+        let plan = Plan::new(&e).unwrap();
+        let mut r = record(&plan.trials[0], 0.3, Status::Ok);
+        let eval = |acc: f64| {
+            Some(Metrics {
+                train_acc: Some(acc),
+                ..r.metrics.unwrap()
+            })
+        };
+        r.curve = [0.5, 0.85, 0.92, 0.95]
+            .iter()
+            .enumerate()
+            .map(|(i, a)| crate::train::CurvePoint {
+                epoch: i + 1,
+                batch_loss: 1.0,
+                eval: eval(*a),
+            })
+            .collect();
+        assert_eq!(metric(&r, "epochs_to_target", 0.9), Some(3.0));
+        assert_eq!(
+            metric(&r, "epochs_to_target", 0.99),
+            Some(5.0),
+            "never reached: censored at 4 + 1"
+        );
+        assert_eq!(metric(&r, "gap", 0.9), Some(0.3 + 0.1 - 0.3));
     }
 }

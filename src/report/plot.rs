@@ -153,7 +153,7 @@ fn metric_vs_axis(
     let points: Vec<(f64, f64, String)> = rows
         .iter()
         .filter_map(|(t, r)| {
-            let y = metric(&r.metrics?, m)?;
+            let y = metric(r, m, exp.report.target_acc)?;
             let series: Vec<(String, Setting)> = t
                 .swept
                 .iter()
@@ -586,7 +586,10 @@ fn boundaries(plan: &Plan, rows: &[(&Trial, &TrialRecord)], data: &Dataset) -> R
                 .draw_series(runs.into_iter().map(|(row, c0, c1, ch)| {
                     let y = b.y.0 + row as f64 * dy;
                     let (x0, x1) = (b.x.0 + c0 as f64 * dx, b.x.0 + c1 as f64 * dx);
-                    Rectangle::new([(x0, y), (x1, y + dy)], color(usize::from(ch - b'0')).mix(0.3).filled())
+                    Rectangle::new(
+                        [(x0, y), (x1, y + dy)],
+                        color(usize::from(ch - b'0')).mix(0.3).filled(),
+                    )
                 }))
                 .map_err(err)?;
             chart
