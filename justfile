@@ -25,3 +25,15 @@ report DIR:
 lint:
     cargo fmt --check
     cargo clippy --all-targets -- -D warnings
+
+# Run every shipped study (experiments/*.toml) into results/, timing the whole set.
+studies:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --quiet
+    start=$(date +%s)
+    for f in experiments/*.toml; do
+        echo "== $f"
+        ./target/debug/mlpsweep run "$f"
+    done
+    echo "all studies: $(( $(date +%s) - start )) s"

@@ -1300,7 +1300,7 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
             let path = format!("grid.{key}");
             let canon = canonical(&key).map_err(|m| key_err(&path, m))?;
             claim(&canon, &path)?;
-            let values = grid_list(&list, &path)?;
+            let values = grid_list(&list, &path, true)?;
             axes.push(Axis {
                 keys: vec![canon],
                 points: values.into_iter().map(|v| vec![v]).collect(),
@@ -1324,7 +1324,7 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
                 let path = format!("zip[{z}].{key}");
                 let canon = canonical(&key).map_err(|m| key_err(&path, m))?;
                 claim(&canon, &path)?;
-                lists.push(grid_list(&list, &path)?);
+                lists.push(grid_list(&list, &path, false)?);
                 keys.push(canon);
             }
             if keys.is_empty() {
@@ -1341,9 +1341,19 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
                     ),
                 ));
             }
-            let points = (0..n)
+            let points: Vec<Vec<Value>> = (0..n)
                 .map(|i| lists.iter().map(|l| l[i].clone()).collect())
                 .collect();
+            for (i, p) in points.iter().enumerate() {
+                let same = |q: &Vec<Value>| q.iter().zip(p).all(|(a, b)| same_value(a, b));
+                if points[..i].iter().any(same) {
+                    let shown: Vec<String> = p.iter().map(show).collect();
+                    return Err(key_err(
+                        format!("zip[{z}]"),
+                        format!("the point ({}) is listed twice", shown.join(", ")),
+                    ));
+                }
+            }
             axes.push(Axis { keys, points });
         }
     }
@@ -1403,7 +1413,9 @@ fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
     out
 }
 
-fn grid_list(v: &Value, path: &str) -> Result<Vec<Value>, KeyError> {
+/// A list of values to sweep. `distinct`: no value twice (grid axes; a
+/// zip's lists may repeat values as long as the tuples differ).
+fn grid_list(v: &Value, path: &str, distinct: bool) -> Result<Vec<Value>, KeyError> {
     let Value::Array(list) = v else {
         return Err(key_err(
             path,
@@ -1430,7 +1442,7 @@ fn grid_list(v: &Value, path: &str) -> Result<Vec<Value>, KeyError> {
                 ),
             ));
         }
-        if list[..i].iter().any(|y| same_value(x, y)) {
+        if distinct && list[..i].iter().any(|y| same_value(x, y)) {
             return Err(key_err(path, format!("value {} is listed twice", show(x))));
         }
     }
