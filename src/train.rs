@@ -391,6 +391,11 @@ impl Optim {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            // Gradients carry the backward graph, which holds the step's
+            // activations; a momentum buffer built from them would chain
+            // every step's graph to the next (gigabytes over a long trial).
+            // Detached, the optimiser state is plain data.
+            let g = g.detach();
             let p = var.as_tensor().detach();
             // L2 on weights only: d/dW 0.5·λ·‖W‖² = λ·W.
             let g = if *is_weight && self.spec.l2 > 0.0 {
