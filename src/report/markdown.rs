@@ -99,7 +99,8 @@ const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at
      (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
      Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
      the train loss and the stuck share: seeds whose final train loss is more than δ above the \
-     lowest of the study. Diverged or failed trials are counted, not averaged.";
+     lowest of the study. Dead units (where any) are the mean share of hidden units that \
+     output 0 on every training point. Diverged or failed trials are counted, not averaged.";
 
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
@@ -123,6 +124,17 @@ fn table(report: &Report) -> Result<String> {
             + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0)
     };
     let any_bad = (0..s.height()).any(|i| bad(i) > 0);
+    // Dead units matter where there are any (ReLU at high learning rates).
+    let any_dead = (0..s.height()).any(|i| {
+        f64_at(s, "dead_fraction_mean", i)
+            .ok()
+            .flatten()
+            .unwrap_or(0.0)
+            > 0.0
+    });
+    if any_dead {
+        header.push("dead units".into());
+    }
     if any_bad {
         header.push("diverged / failed".into());
     }
@@ -175,6 +187,13 @@ fn table(report: &Report) -> Result<String> {
                 f64_at(s, &format!("{m}_std"), i)?,
                 pct,
             ));
+        }
+        if any_dead {
+            row.push(
+                f64_at(s, "dead_fraction_mean", i)?
+                    .map(|f| format!("{:.1}%", 100.0 * f))
+                    .unwrap_or_else(|| "–".into()),
+            );
         }
         if any_bad {
             row.push(format!(
