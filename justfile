@@ -5,9 +5,11 @@
 default:
     @just --list
 
-# Run every test (unit, integration, doc).
+# Run every test (unit, integration, doc), then the SLURM test, which
+# skips with a message where no SLURM cluster answers (scripts/slurm-local.sh starts one).
 test:
     cargo test --all-targets
+    cargo test --test cluster -- --ignored --nocapture
 
 # Train every trial of a study and write its report: just sweep experiments/depth_vs_width.toml
 sweep FILE *ARGS:

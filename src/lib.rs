@@ -12,6 +12,7 @@
 //! progress and the results folder. Nothing downstream reaches back upstream.
 #![warn(missing_docs)]
 
+pub mod cluster;
 pub mod data;
 pub mod experiment;
 pub mod model;

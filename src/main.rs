@@ -1,7 +1,7 @@
 //! The `mlpsweep` command line: parse arguments, call the pipeline, print
 //! errors in one place. Nothing else lives here.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -52,6 +52,10 @@ enum Command {
         /// Stop at the first failed trial.
         #[arg(long)]
         fail_fast: bool,
+        /// Run only shard I of N (1-based) of the trials, balanced by cost
+        /// [default --out: results/<name>/shard-I-of-N].
+        #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+        shard: Option<(usize, usize)>,
     },
     /// Print the trials a study expands to, without training.
     Plan {
@@ -64,11 +68,60 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Union shard folders of one study (by trial id) into one results folder and write its report.
+    Merge {
+        /// Results folders written by `run --shard`.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// The merged folder [default: the parent of the first folder].
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a SLURM job array (one task per shard) and a dependent merge job; --submit submits them.
+    Slurm {
+        /// The study file (TOML).
+        file: PathBuf,
+        /// Array tasks (shards).
+        #[arg(long, default_value_t = 4)]
+        shards: usize,
+        /// CPUs per task; each task trains this many trials at once.
+        #[arg(long, default_value_t = 2)]
+        cpus_per_task: usize,
+        /// Wall-time limit per task (SLURM format).
+        #[arg(long, default_value = "01:00:00")]
+        time: String,
+        /// Partition to submit to.
+        #[arg(long)]
+        partition: Option<String>,
+        /// Results folder [default: results/<name>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a key (as for `run`), passed on to every task.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Submit with sbatch and print the job ids.
+        #[arg(long)]
+        submit: bool,
+    },
     /// Rebuild the report of a results folder from its stored trials, without training.
     Report {
         /// A results folder written by `run`.
         dir: PathBuf,
     },
+}
+
+/// `I/N` with 1 <= I <= N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || format!("expected I/N with 1 <= I <= N, such as 2/8; got {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (usize, usize) = (
+        i.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if i == 0 || i > n {
+        return Err(bad());
+    }
+    Ok((i, n))
 }
 
 fn main() -> ExitCode {
@@ -99,13 +152,20 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
             fresh,
             fail_fast,
+            shard,
         } => {
             if jobs == Some(0) {
                 anyhow::bail!("--jobs: expected at least 1 (trials trained at once)");
             }
             let exp = experiment::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
-            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
+            let out = out.unwrap_or_else(|| {
+                let base = PathBuf::from("results").join(&exp.name);
+                match shard {
+                    Some((i, n)) => base.join(format!("shard-{i}-of-{n}")),
+                    None => base,
+                }
+            });
             let jobs = jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -117,6 +177,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 quiet,
                 fresh,
                 fail_fast,
+                shard,
             };
             let done = schedule::run(&exp, &plan, &opts)?;
             if let Some(old) = &done.moved_aside {
@@ -205,6 +266,77 @@ fn run(cli: Cli) -> Result<ExitCode> {
             );
             let by_status: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
             println!("status: {}", by_status.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { dirs, out } => {
+            let out = out.unwrap_or_else(|| {
+                dirs[0]
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."))
+            });
+            let (exp, m) = mlpsweep::cluster::merge(&dirs, &out)?;
+            eprintln!(
+                "{}: merged {} of {} trials from {} folder(s) into {}{}",
+                exp.name,
+                m.merged,
+                m.total,
+                dirs.len(),
+                out.display(),
+                if m.duplicates > 0 {
+                    format!("; {} duplicate(s) kept once", m.duplicates)
+                } else {
+                    String::new()
+                }
+            );
+            if m.n_missing > 0 {
+                eprintln!(
+                    "missing {} trial(s), e.g. {}; rerun the shards (or resubmit) to complete them",
+                    m.n_missing,
+                    m.missing.join(", ")
+                );
+                return Ok(ExitCode::from(EXIT_INTERRUPTED));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Slurm {
+            file,
+            shards,
+            cpus_per_task,
+            time,
+            partition,
+            out,
+            sets,
+            submit,
+        } => {
+            if shards == 0 || cpus_per_task == 0 {
+                anyhow::bail!("--shards and --cpus-per-task: expected at least 1");
+            }
+            let exp = experiment::load(&file, &sets)?;
+            let plan = Plan::new(&exp)?;
+            schedule::load_data(&exp, &plan)?;
+            let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
+            let opts = mlpsweep::cluster::SlurmOptions {
+                shards,
+                cpus_per_task,
+                time,
+                partition,
+                out,
+                sets,
+            };
+            let (array, merge, ids) = mlpsweep::cluster::write_scripts(&exp, &file, &opts, submit)?;
+            println!("{}", std::fs::read_to_string(&array)?);
+            println!("{}", std::fs::read_to_string(&merge)?);
+            eprintln!("wrote {} and {}", array.display(), merge.display());
+            match ids {
+                Some((a, m)) => {
+                    println!("submitted array job {a} and merge job {m}");
+                }
+                None => eprintln!(
+                    "submit with: sbatch {} (then the merge with --dependency=afterany:<id>), or rerun with --submit",
+                    array.display()
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { dir } => {

@@ -114,6 +114,31 @@ impl Plan {
         })
     }
 
+    /// The trials of shard `i` of `n` (1-based), balanced by cost: trials
+    /// are dealt longest first (ties by position) to the shard with the
+    /// least work so far (ties to the lowest shard). Depends only on the
+    /// plan and the costs, so every machine computes the same split, and
+    /// the shards partition the plan.
+    pub fn shard(&self, i: usize, n: usize, cost: impl Fn(&Trial) -> u64) -> Vec<&Trial> {
+        let mut order: Vec<(u64, usize)> = self.trials.iter().map(|t| (cost(t), t.index)).collect();
+        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut load = vec![0u64; n];
+        let mut mine = Vec::new();
+        for (c, index) in order {
+            let (k, _) = load
+                .iter()
+                .enumerate()
+                .min_by_key(|(k, l)| (**l, *k))
+                .expect("n >= 1");
+            load[k] += c;
+            if k + 1 == i {
+                mine.push(&self.trials[index]);
+            }
+        }
+        mine.sort_by_key(|t| t.index);
+        mine
+    }
+
     /// Number of trials.
     pub fn len(&self) -> usize {
         self.trials.len()
@@ -160,5 +185,40 @@ mod tests {
         // The same setting written as a fixed key gives the same id.
         let c = plan("name = \"p\"\n[model]\nwidth = 3\n");
         assert_eq!(c.trials[0].id, a.trials[1].id);
+    }
+
+    #[test]
+    fn shards_partition_the_plan_and_balance_cost() {
+        let p = plan("name = \"p\"\nseeds = 5\n[grid]\nwidth = [2, 8, 32, 128]\n");
+        let cost = |t: &Trial| (t.config.model.width * t.config.model.width) as u64;
+        let shards: Vec<Vec<usize>> = (1..=3)
+            .map(|i| p.shard(i, 3, cost).iter().map(|t| t.index).collect())
+            .collect();
+        let mut all: Vec<usize> = shards.iter().flatten().copied().collect();
+        all.sort();
+        assert_eq!(
+            all,
+            (0..p.len()).collect::<Vec<_>>(),
+            "every trial in exactly one shard"
+        );
+        let loads: Vec<u64> = shards
+            .iter()
+            .map(|s| s.iter().map(|&i| cost(&p.trials[i])).sum())
+            .collect();
+        // Five 128-wide trials (16384 each) dominate: 2, 2 and 1 of them, the
+        // third shard topped up with the small ones.
+        assert_eq!(loads.iter().sum::<u64>(), 5 * (4 + 64 + 1024 + 16384));
+        assert!(
+            loads.iter().max().unwrap() - loads.iter().min().unwrap() <= 16384,
+            "{loads:?}"
+        );
+        assert_eq!(
+            shards[0],
+            p.shard(1, 3, cost)
+                .iter()
+                .map(|t| t.index)
+                .collect::<Vec<_>>(),
+            "deterministic"
+        );
     }
 }

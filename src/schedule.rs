@@ -42,6 +42,8 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Stop at the first failed trial.
     pub fail_fast: bool,
+    /// Run only shard `i` of `n` (1-based) of the plan's trials.
+    pub shard: Option<(usize, usize)>,
 }
 
 /// What a run did.
@@ -282,12 +284,17 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
         read_records(&opts.out)?
     };
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
-    let mut pending: Vec<&Trial> = plan
-        .trials
+    // The trials this run is responsible for: the plan, or one shard of it.
+    let target: Vec<&Trial> = match opts.shard {
+        Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
+        None => plan.trials.iter().collect(),
+    };
+    let mut pending: Vec<&Trial> = target
         .iter()
+        .copied()
         .filter(|t| !done.contains(t.id.as_str()))
         .collect();
-    let skipped = plan.len() - pending.len();
+    let skipped = target.len() - pending.len();
     // Longest first, so the sweep does not end on one big trial running alone.
     pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
 
@@ -360,21 +367,21 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     let records = read_records(&opts.out)?;
     let data = plan.trials.first().map(|t| data_for(&datasets, t));
     let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
-    let ids: std::collections::HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
+    let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
     let ours: Vec<&TrialRecord> = records
         .iter()
         .filter(|r| ids.contains(r.id.as_str()))
         .collect();
     let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
     Ok(RunOutcome {
-        total: plan.len(),
+        total: target.len(),
         skipped,
         trained: trained.into_inner(),
         diverged: count(Status::Diverged),
         failed: count(Status::Failed),
         wall,
         verdicts: report.verdicts,
-        interrupted: ours.len() < plan.len(),
+        interrupted: ours.len() < target.len(),
         moved_aside,
     })
 }
