@@ -15,6 +15,7 @@
 pub mod cluster;
 pub mod data;
 pub mod experiment;
+pub mod fused;
 pub mod model;
 pub mod plan;
 pub mod report;

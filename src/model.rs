@@ -127,6 +127,18 @@ impl Mlp {
         })
     }
 
+    /// (layer sizes, activation, leaky slope, maxout pieces, dropout), for
+    /// the fused training step.
+    pub fn architecture(&self) -> (Vec<usize>, Activation, f64, usize, f64) {
+        (
+            self.sizes.clone(),
+            self.activation,
+            self.alpha,
+            self.pieces,
+            self.dropout,
+        )
+    }
+
     /// Parameter counts of this network.
     pub fn param_count(&self) -> ParamCount {
         count_params(&self.sizes, self.pieces)

@@ -13,13 +13,13 @@
 
 use std::time::Instant;
 
-use candle_core::{D, DType, Device, Result, Tensor, Var, backprop::GradStore};
+use candle_core::{D, DType, Device, Result, Tensor};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Split, Targets};
-use crate::experiment::{Optimizer, TrainSpec};
+use crate::fused::Fused;
 use crate::model::{Mlp, Mode, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
 
@@ -237,7 +237,8 @@ fn train(
         .transpose()?;
     let n = data.train.len();
     let batch = spec.batch_size.unwrap_or(n).min(n);
-    let mut opt = Optim::new(spec, &model)?;
+    // The whole step (forward, backward, update) is one fused candle op.
+    let mut fused = Fused::new(&model, spec, &data.train)?;
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut last_eval = None;
     for epoch in 1..=spec.epochs {
@@ -249,20 +250,8 @@ fn train(
         }
         let mut sum = 0.0f64;
         for chunk in order.chunks(batch) {
-            let (xb, yb) = if batch == n {
-                (train.x.clone(), train.y.clone())
-            } else {
-                let idx = Tensor::from_slice(chunk, chunk.len(), &Device::Cpu)?;
-                (
-                    train.x.index_select(&idx, 0)?,
-                    train.y.index_select(&idx, 0)?,
-                )
-            };
-            let out = model.forward(&xb, Mode::Train(&mut rng))?;
-            let loss = data_loss(&out, &yb)?;
-            let grads = loss.backward()?;
-            opt.step(&grads)?;
-            sum += f64::from(loss.to_scalar::<f32>()?) * chunk.len() as f64;
+            let loss = fused.step(chunk, &mut rng)?;
+            sum += f64::from(loss) * chunk.len() as f64;
         }
         let batch_loss = sum / n as f64;
         if !batch_loss.is_finite() {
@@ -277,6 +266,7 @@ fn train(
             return Ok(true);
         }
         let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
+            fused.write_back(&model)?;
             let m = evaluate(&model, &train, val.as_ref(), spec.l2)?;
             if !m.train_loss.is_finite() {
                 record.status = Status::Diverged;
@@ -357,85 +347,6 @@ fn evaluate(model: &Mlp, train: &Tensors, val: Option<&Tensors>, l2: f64) -> Res
         weight_norm: sq.sqrt(),
         dead_fraction,
     })
-}
-
-/// Optimiser state for every parameter, updated in place.
-struct Optim {
-    spec: TrainSpec,
-    /// (parameter, is a weight matrix, first moment / velocity, second moment)
-    slots: Vec<(Var, bool, Tensor, Option<Tensor>)>,
-    t: i32,
-}
-
-impl Optim {
-    fn new(spec: &TrainSpec, model: &Mlp) -> Result<Optim> {
-        let mut slots = Vec::new();
-        for layer in &model.layers {
-            for (var, is_weight) in [(&layer.w, true), (&layer.b, false)] {
-                let zeros = var.as_tensor().zeros_like()?;
-                let second = (spec.optimizer == Optimizer::Adam).then(|| zeros.clone());
-                slots.push((var.clone(), is_weight, zeros, second));
-            }
-        }
-        Ok(Optim {
-            spec: spec.clone(),
-            slots,
-            t: 0,
-        })
-    }
-
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.t += 1;
-        let lr = self.spec.lr;
-        for (var, is_weight, m, s) in &mut self.slots {
-            let Some(g) = grads.get(var.as_tensor()) else {
-                continue;
-            };
-            // Gradients carry the backward graph, which holds the step's
-            // activations; a momentum buffer built from them would chain
-            // every step's graph to the next (gigabytes over a long trial).
-            // Detached, the optimiser state is plain data.
-            let g = g.detach();
-            let p = var.as_tensor().detach();
-            // L2 on weights only: d/dW 0.5·λ·‖W‖² = λ·W.
-            let g = if *is_weight && self.spec.l2 > 0.0 {
-                (g + (&p * self.spec.l2)?)?
-            } else {
-                g.clone()
-            };
-            let update = match self.spec.optimizer {
-                Optimizer::Sgd => {
-                    let mu = self.spec.momentum.unwrap_or(0.0);
-                    if mu == 0.0 {
-                        g
-                    } else {
-                        // PyTorch's convention: v ← μv + g; step v (or g + μv for Nesterov).
-                        *m = ((&*m * mu)? + &g)?;
-                        if self.spec.nesterov == Some(true) {
-                            (g + (&*m * mu)?)?
-                        } else {
-                            m.clone()
-                        }
-                    }
-                }
-                Optimizer::Adam => {
-                    let (b1, b2) = (
-                        self.spec.beta1.unwrap_or(0.9),
-                        self.spec.beta2.unwrap_or(0.999),
-                    );
-                    let eps = self.spec.eps.unwrap_or(1e-8);
-                    let s = s.as_mut().expect("Adam keeps a second moment");
-                    *m = ((&*m * b1)? + (&g * (1.0 - b1))?)?;
-                    *s = ((&*s * b2)? + (g.sqr()? * (1.0 - b2))?)?;
-                    let m_hat = (&*m / (1.0 - b1.powi(self.t)))?;
-                    let s_hat = (&*s / (1.0 - b2.powi(self.t)))?;
-                    (m_hat / (s_hat.sqrt()? + eps)?)?
-                }
-            };
-            var.set(&(p - (update * lr)?)?)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
