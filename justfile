@@ -39,3 +39,7 @@ studies:
         ./target/debug/mlpsweep run "$f"
     done
     echo "all studies: $(( $(date +%s) - start )) s"
+
+# Benchmarks: the reference sweeps P1 and P2 and a per-step profile (docs/performance.md).
+bench:
+    cargo run --quiet --example bench

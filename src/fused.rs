@@ -446,6 +446,22 @@ fn update(
     }
 }
 
+/// Flush denormal floats to zero on this thread (x86: the FTZ and DAZ bits).
+///
+/// Deep ReLU nets drive many gradients into the subnormal range late in
+/// training, where every multiply costs ~100 cycles: a 3 × 128 step went
+/// from 88 µs to 3 ms. Each trial sets this on its own thread before it
+/// computes anything, so results stay identical whatever `--jobs` is.
+pub fn flush_denormals() {
+    #[cfg(target_arch = "x86_64")]
+    #[allow(deprecated)]
+    // SAFETY: only sets two MXCSR mode bits of the calling thread.
+    unsafe {
+        use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+        _mm_setcsr(_mm_getcsr() | 0x8040);
+    }
+}
+
 /// A trial's training state: the flat `[params | m | s]` tensor, the data,
 /// and the scratch space.
 pub struct Fused {
@@ -460,7 +476,9 @@ pub struct Fused {
 
 impl Fused {
     /// Pack `model`'s parameters (as initialised) with zeroed optimiser state.
+    /// Sets [`flush_denormals`] on the calling thread.
     pub fn new(model: &Mlp, spec: &TrainSpec, data: &Split) -> Result<Fused> {
+        flush_denormals();
         let shape = Shape::new(model);
         let mut flat = Vec::with_capacity(3 * shape.len);
         for layer in &model.layers {

@@ -303,7 +303,7 @@ fn slurm_array_merge_cancel_and_resubmit() {
     );
 
     // A longer study: cancel the array mid-way, then resubmit.
-    let long = STUDY.replace("epochs = 30", "epochs = 3000");
+    let long = STUDY.replace("epochs = 30", "epochs = 20000");
     fs::write(&study, &long).unwrap();
     let local = tmp.path().join("local-long");
     ok(&["run", s, "--out", local.to_str().unwrap(), "--jobs", "2"]);

@@ -17,7 +17,7 @@ seeds = 3
 kind = "spiral"
 points_per_class = 60
 [train]
-epochs = 600
+epochs = 3000
 batch_size = 32
 [grid]
 depth = [1, 2]
@@ -300,7 +300,7 @@ fn fresh_moves_old_results_aside_and_another_study_is_refused() {
     );
     // Same name, different study file: refused.
     let other = tmp.path().join("other.toml");
-    fs::write(&other, STUDY.replace("epochs = 600", "epochs = 3")).unwrap();
+    fs::write(&other, STUDY.replace("epochs = 3000", "epochs = 3")).unwrap();
     let o = run(&other, &out, &quick);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
