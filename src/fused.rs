@@ -689,4 +689,44 @@ mod tests {
         // Adam's first step moves by lr·g/(|g| + ε·...) ≈ lr whatever g is.
         assert!((run(&spec, 1, 2) - 0.99).abs() < 1e-6);
     }
+
+    #[test]
+    fn dropout_masks_are_inverted_and_seeded() {
+        let src = "name = \"d\"\n[model]\ndepth = 1\nwidth = 200\ndropout = 0.3\n";
+        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let cfg = e.config_at(&e.coords(0)).unwrap();
+        let data = crate::data::load(&cfg.data).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+        let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+        let params = fused
+            .state
+            .narrow(0, 0, fused.shape.len)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let rows: Vec<u32> = (0..64).collect();
+        let mut masks = Vec::new();
+        for seed in [5, 5, 6] {
+            let mut ws = Workspace::default();
+            forward_backward(
+                &fused.shape,
+                &params,
+                &data.train.x,
+                &data.train.y,
+                &rows,
+                &mut ChaCha8Rng::seed_from_u64(seed),
+                &mut ws,
+            );
+            masks.push(ws.mask[0].clone());
+        }
+        let m = &masks[0];
+        assert_eq!(m.len(), 64 * 200);
+        // Kept units are scaled by 1/(1-p); about p of them are dropped.
+        assert!(m.iter().all(|v| *v == 0.0 || (*v - 1.0 / 0.7).abs() < 1e-6));
+        let dropped = m.iter().filter(|v| **v == 0.0).count() as f64 / m.len() as f64;
+        assert!((dropped - 0.3).abs() < 0.02, "dropped {dropped}");
+        assert_eq!(masks[0], masks[1], "the same seed draws the same masks");
+        assert_ne!(masks[0], masks[2]);
+    }
 }

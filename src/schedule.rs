@@ -131,9 +131,8 @@ fn same_file(a: &str, b: &Path) -> bool {
 }
 
 /// Check the results folder before any training: it must be new, or hold
-/// this study (same name, from the same study file). Returns the records
-/// already stored.
-fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
+/// this study (same name, from the same study file).
+fn prepare_dir(exp: &Experiment, out: &Path) -> Result<()> {
     let stored = out.join("study.toml");
     if stored.exists() {
         let text = fs::read_to_string(&stored)
@@ -172,7 +171,7 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<Vec<TrialRecord>> {
             out.display()
         );
     }
-    read_records(out)
+    Ok(())
 }
 
 /// `--fresh`: move an existing folder to the first free `<out>.previous-N`.
@@ -273,16 +272,12 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     } else {
         None
     };
-    let stored = prepare_dir(exp, &opts.out)?;
+    prepare_dir(exp, &opts.out)?;
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
     let _lock = lock(&opts.out)?;
-    // Read again under the lock: another run may have added trials meanwhile.
-    let stored = if stored.is_empty() {
-        stored
-    } else {
-        read_records(&opts.out)?
-    };
+    // Read what is stored only under the lock, so no other run adds to it meanwhile.
+    let stored = read_records(&opts.out)?;
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
     // The trials this run is responsible for: the plan, or one shard of it.
     let target: Vec<&Trial> = match opts.shard {
