@@ -451,3 +451,41 @@ fn report_md_has_claims_verdicts_and_figures_that_parse() {
         .count();
     assert_eq!(circles, 6 * 90, "6 panels × 90 training points");
 }
+
+#[test]
+fn report_boundaries_picks_the_decision_region_panels() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = TINY.replace("[grid]", "[report]\nboundaries = { width = 8 }\n[grid]");
+    let file = study(tmp.path(), &text);
+    let out = tmp.path().join("res");
+    run_ok(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        "seeds=1",
+    ]);
+    let svg = fs::read_to_string(out.join("figures/boundaries.svg")).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    assert_eq!(
+        circles,
+        2 * 90,
+        "width=8 at depth 1 and 2: two panels of 90 training points"
+    );
+    let titles: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .filter_map(|n| n.text())
+        .map(str::trim)
+        .collect();
+    assert!(
+        titles.iter().any(|t| t.starts_with("depth=1 width=8"))
+            && titles.iter().any(|t| t.starts_with("depth=2 width=8")),
+        "{titles:?}"
+    );
+}

@@ -149,6 +149,9 @@ pub struct ReportSpec {
     pub bootstrap: usize,
     /// Train accuracy that `epochs_to_target` waits for.
     pub target_acc: f64,
+    /// Which configurations get decision-region panels (swept key → value);
+    /// empty: up to 16, evenly spaced over the plan.
+    pub boundaries: Vec<(String, Setting)>,
     /// The study's claims, in file order.
     pub claims: Vec<ClaimSpec>,
 }
@@ -160,6 +163,7 @@ impl Default for ReportSpec {
             level: 0.95,
             bootstrap: 2000,
             target_acc: 0.9,
+            boundaries: Vec::new(),
             claims: Vec::new(),
         }
     }
@@ -178,6 +182,49 @@ fn equal(a: &Setting, b: &Setting) -> bool {
 pub fn matches(swept: &[(String, Setting)], sel: &[(String, Setting)]) -> bool {
     sel.iter()
         .all(|(k, v)| swept.iter().any(|(sk, sv)| sk == k && equal(sv, v)))
+}
+
+/// A table of swept key → value, such as `{ activation = "relu" }`, read
+/// at `path`: every key must be swept and every value one of its settings.
+fn select(
+    v: Option<&Value>,
+    path: &str,
+    axes: &[Axis],
+    canonical: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Vec<(String, Setting)>, KeyError> {
+    let sel = match v {
+        None => return Ok(Vec::new()),
+        Some(Value::Table(sel)) => sel,
+        Some(other) => {
+            return Err(key_err(
+                path,
+                format!(
+                    "expected a table such as {{ activation = \"relu\" }}, got {}",
+                    show(other)
+                ),
+            ));
+        }
+    };
+    sel.iter()
+        .map(|(key, v)| {
+            let canon = canonical(key).map_err(|m| key_err(path, m))?;
+            let Some(axis) = axes.iter().find(|a| a.keys.contains(&canon)) else {
+                return Err(key_err(
+                    path,
+                    format!("{canon} is not swept; only keys in [grid] or [[zip]] can be selected"),
+                ));
+            };
+            let value = Setting::from_value(v);
+            let pos = axis.keys.iter().position(|x| *x == canon).expect("on axis");
+            if !(0..axis.len()).any(|i| equal(&axis.setting(i, pos), &value)) {
+                return Err(key_err(
+                    path,
+                    format!("{canon} = {value} is not one of the swept values"),
+                ));
+            }
+            Ok((canon, value))
+        })
+        .collect()
 }
 
 /// Read `[report]` and `[[claims]]`. `canonical` resolves key names;
@@ -213,10 +260,11 @@ pub(super) fn parse(
                     spec.target_acc = number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]")
                         .map_err(|m| key_err(&key, m))?
                 }
+                "boundaries" => spec.boundaries = select(Some(v), &key, axes, &canonical)?,
                 _ => {
                     return Err(key_err(
                         key,
-                        "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc",
+                        "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc, boundaries",
                     ));
                 }
             }
@@ -308,37 +356,7 @@ pub(super) fn parse(
             }
             Ok(canon)
         };
-        let selection = |k: &str| -> Result<Vec<(String, Setting)>, KeyError> {
-            match t.get(k) {
-                None => Ok(Vec::new()),
-                Some(Value::Table(sel)) => sel
-                    .iter()
-                    .map(|(key, v)| {
-                        let canon = swept(key, k)?;
-                        let value = Setting::from_value(v);
-                        let axis = axes
-                            .iter()
-                            .find(|a| a.keys.contains(&canon))
-                            .expect("swept");
-                        let pos = axis.keys.iter().position(|x| *x == canon).expect("on axis");
-                        if !(0..axis.len()).any(|i| equal(&axis.setting(i, pos), &value)) {
-                            return Err(key_err(
-                                at(k),
-                                format!("{canon} = {value} is not one of the swept values"),
-                            ));
-                        }
-                        Ok((canon, value))
-                    })
-                    .collect(),
-                Some(other) => Err(key_err(
-                    at(k),
-                    format!(
-                        "expected a table such as {{ activation = \"relu\" }}, got {}",
-                        show(other)
-                    ),
-                )),
-            }
-        };
+        let selection = |k: &str| select(t.get(k), &at(k), axes, &canonical);
         let (this, than, filter) = (selection("this")?, selection("than")?, selection("where")?);
         let along = match string("along")? {
             Some(a) => Some(swept(&a, "along")?),

@@ -18,7 +18,7 @@ use plotters::prelude::*;
 
 use super::{Report, metric};
 use crate::data::{Dataset, Targets};
-use crate::experiment::{Expect, Experiment, Setting};
+use crate::experiment::{self, Expect, Experiment, Setting};
 use crate::plan::{Plan, Trial};
 use crate::stats;
 use crate::train::{Status, TrialRecord};
@@ -128,7 +128,7 @@ pub fn render(
     figures.extend(curves(exp, plan, &rows)?);
     figures.extend(histograms(plan, &rows, report)?);
     if let Some(d) = data {
-        figures.extend(boundaries(plan, &rows, d)?);
+        figures.extend(boundaries(exp, plan, &rows, d)?);
     }
     Ok(figures)
 }
@@ -517,14 +517,20 @@ fn grid_columns(plan: &Plan, panels: usize) -> usize {
     }
 }
 
-fn boundaries(plan: &Plan, rows: &[(&Trial, &TrialRecord)], data: &Dataset) -> Result<Vec<Figure>> {
-    // The first seed's trial of each configuration that has a boundary,
-    // at most 16, evenly spaced over the plan.
+fn boundaries(
+    exp: &Experiment,
+    plan: &Plan,
+    rows: &[(&Trial, &TrialRecord)],
+    data: &Dataset,
+) -> Result<Vec<Figure>> {
+    // The first seed's trial of each configuration that has a boundary and
+    // matches `[report] boundaries`; at most 16, evenly spaced over the plan.
     let firsts: Vec<&(&Trial, &TrialRecord)> = (0..plan.n_configs)
         .filter_map(|c| {
             rows.iter()
                 .find(|(t, r)| t.config_index == c && r.boundary.is_some())
         })
+        .filter(|(t, _)| experiment::matches(&t.swept, &exp.report.boundaries))
         .collect();
     if firsts.is_empty() || data.n_features != 2 {
         return Ok(Vec::new());
