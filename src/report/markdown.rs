@@ -63,7 +63,7 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
 fn header(exp: &Experiment, plan: &Plan, report: &Report) -> String {
     let mut md = String::new();
     md.push_str(&format!(
-        "{} configurations × {} seeds = {} trials; {} stored.\n",
+        "- {} configurations × {} seeds = {} trials; {} stored.\n",
         plan.n_configs,
         exp.seeds.len(),
         plan.len(),
@@ -85,12 +85,12 @@ fn header(exp: &Experiment, plan: &Plan, report: &Report) -> String {
                 format!("`{}` ∈ {{{}}}", a.keys.join("/"), vals.join(", "))
             })
             .collect();
-        md.push_str(&format!("Swept: {}.\n", axes.join("; ")));
+        md.push_str(&format!("- Swept: {}.\n", axes.join("; ")));
     }
     let fixed = exp.fixed_settings();
     if !fixed.is_empty() {
         let f: Vec<String> = fixed.iter().map(|(k, v)| format!("`{k}` = {v}")).collect();
-        md.push_str(&format!("Fixed: {}.\n", f.join(", ")));
+        md.push_str(&format!("- Fixed: {}.\n", f.join(", ")));
     }
     md
 }
@@ -327,14 +327,14 @@ pub fn render_report(
             .count()
     };
     md.push_str(&format!(
-        "Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
+        "- Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
         count("ok"),
         count("diverged"),
         count("failed"),
         report.trial_seconds
     ));
     md.push_str(&format!(
-        "Provenance: mlpsweep {}, git revision {}, {} cores.\n",
+        "- Provenance: mlpsweep {}, git revision {}, {} cores.\n",
         env!("CARGO_PKG_VERSION"),
         git_revision().unwrap_or_else(|| "unknown".into()),
         std::thread::available_parallelism()
