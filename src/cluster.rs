@@ -229,6 +229,9 @@ pub fn scripts(exp: &Experiment, study: &Path, opts: &SlurmOptions) -> Result<(S
     Ok((array, merge))
 }
 
+/// The array script, the merge script, and (array, merge) job ids when submitted.
+pub type Written = (PathBuf, PathBuf, Option<(String, String)>);
+
 /// Write the scripts to `<out>/slurm/`; with `submit`, submit the array and
 /// a merge job that runs after it whatever its outcome (`afterany`).
 /// Returns the script paths and, when submitted, (array job id, merge job id).
@@ -237,7 +240,7 @@ pub fn write_scripts(
     study: &Path,
     opts: &SlurmOptions,
     submit: bool,
-) -> Result<(PathBuf, PathBuf, Option<(String, String)>)> {
+) -> Result<Written> {
     let (array, merge) = scripts(exp, study, opts)?;
     let dir = absolute(&opts.out).join("slurm");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

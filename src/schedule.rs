@@ -75,10 +75,10 @@ pub fn load_data(exp: &Experiment, plan: &Plan) -> Result<HashMap<String, Arc<Da
     let mut cache = HashMap::new();
     for t in &plan.trials {
         let key = data_key(t);
-        if !cache.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(key) {
             let ds = data::load(&t.config.data)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
-            cache.insert(key, Arc::new(ds));
+            e.insert(Arc::new(ds));
         }
     }
     Ok(cache)
@@ -155,15 +155,16 @@ fn prepare_dir(exp: &Experiment, out: &Path) -> Result<()> {
             .and_then(|l| l.strip_prefix(SOURCE_PREFIX));
         // A stored copy being re-run (`run results/x/study.toml`) is the same study.
         let rerun_of_stored = same_file(&stored.display().to_string(), &exp.path);
-        if let Some(src) = source {
-            if !same_file(src, &exp.path) && !rerun_of_stored {
-                bail!(
-                    "{}: holds the results of a different study named {:?} (from {src}); \
+        if let Some(src) = source
+            && !same_file(src, &exp.path)
+            && !rerun_of_stored
+        {
+            bail!(
+                "{}: holds the results of a different study named {:?} (from {src}); \
                      choose another folder with --out, or start over with --fresh",
-                    out.display(),
-                    exp.name
-                );
-            }
+                out.display(),
+                exp.name
+            );
         }
     } else if out.exists() && fs::read_dir(out)?.next().is_some() {
         bail!(
@@ -245,16 +246,16 @@ fn open_log(dir: &Path) -> Result<File> {
         .with_context(|| format!("cannot open {}", path.display()))?;
     let mut text = Vec::new();
     f.read_to_end(&mut text)?;
-    if let Some(&last) = text.last() {
-        if last != b'\n' {
-            let keep = text
-                .iter()
-                .rposition(|b| *b == b'\n')
-                .map(|p| p + 1)
-                .unwrap_or(0);
-            f.set_len(keep as u64)?;
-            f.seek(SeekFrom::End(0))?;
-        }
+    if let Some(&last) = text.last()
+        && last != b'\n'
+    {
+        let keep = text
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map(|p| p + 1)
+            .unwrap_or(0);
+        f.set_len(keep as u64)?;
+        f.seek(SeekFrom::End(0))?;
     }
     Ok(f)
 }
@@ -385,10 +386,10 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
 /// makes every trial with seed N panic, so tests can exercise failure
 /// isolation and `--fail-fast` on real runs. Not for everyday use.
 fn inject_failure(trial: &Trial) {
-    if let Ok(seed) = std::env::var("MLPSWEEP_TEST_PANIC_SEED") {
-        if seed.parse::<u64>().ok() == Some(trial.seed) {
-            panic!("injected failure for seed {seed} (MLPSWEEP_TEST_PANIC_SEED)");
-        }
+    if let Ok(seed) = std::env::var("MLPSWEEP_TEST_PANIC_SEED")
+        && seed.parse::<u64>().ok() == Some(trial.seed)
+    {
+        panic!("injected failure for seed {seed} (MLPSWEEP_TEST_PANIC_SEED)");
     }
 }
 
@@ -492,10 +493,10 @@ impl Progress {
     }
 
     fn epoch(&self, worker: usize, label: &str, epoch: usize, epochs: usize, loss: f64) {
-        if let Some((_, _, workers)) = &self.bars {
-            if let Some(b) = workers.get(worker) {
-                b.set_message(format!("{label}  epoch {epoch}/{epochs}  loss {loss:.4}"));
-            }
+        if let Some((_, _, workers)) = &self.bars
+            && let Some(b) = workers.get(worker)
+        {
+            b.set_message(format!("{label}  epoch {epoch}/{epochs}  loss {loss:.4}"));
         }
     }
 

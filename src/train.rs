@@ -1,11 +1,11 @@
 //! One trial: initialise, train with minibatch SGD (momentum, Nesterov) or
 //! Adam, evaluate, and return a [`TrialRecord`].
 //!
-//! Loss = mean data loss (softmax cross-entropy, or MSE for regression)
-//! + 0.5·λ·Σ‖W‖² over weight matrices only. The L2 gradient λ·W is added in
-//! the optimiser step rather than built into the autograd graph: the same
-//! mathematics with fewer tensor ops per step. Tables report the data loss;
-//! the L2 term is reported beside it.
+//! The loss is the mean data loss (softmax cross-entropy, or MSE for
+//! regression) plus 0.5·λ·Σ‖W‖² over weight matrices only. Each step runs
+//! as one fused op (`fused.rs`), which adds the L2 gradient λ·W inside the
+//! optimiser update; evaluation runs through candle ops on the `Mlp`.
+//! Tables report the data loss; the L2 term is reported beside it.
 //!
 //! Everything random (init, shuffles, dropout masks) draws from one
 //! `ChaCha8Rng` seeded by the trial seed, in a fixed order, so a trial's

@@ -988,12 +988,12 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Experime
         set_keys.push(key);
     }
     // The stored study must still find a CSV from inside the results folder.
-    if let Some(Value::Table(data)) = doc.get_mut("data") {
-        if let Some(Value::String(p)) = data.get_mut("path") {
-            let abs = path.parent().unwrap_or(Path::new("")).join(&*p);
-            if let Ok(abs) = abs.canonicalize() {
-                *p = abs.display().to_string();
-            }
+    if let Some(Value::Table(data)) = doc.get_mut("data")
+        && let Some(Value::String(p)) = data.get_mut("path")
+    {
+        let abs = path.parent().unwrap_or(Path::new("")).join(&*p);
+        if let Ok(abs) = abs.canonicalize() {
+            *p = abs.display().to_string();
         }
     }
     let resolved_toml = toml::to_string(&doc).expect("a parsed TOML table serialises");

@@ -157,12 +157,15 @@ fn label(sel: &[(String, Setting)]) -> String {
 }
 
 /// Group rows by the settings of every swept key except `exclude`.
+/// Settings that pick out a group of trials, as (canonical key, value).
+type Selection = Vec<(String, Setting)>;
+
 fn slices<'a, 'r>(
     rows: &'a [&'r Row<'r>],
     exclude: &[String],
     pool: bool,
-) -> Vec<(Vec<(String, Setting)>, Vec<&'a Row<'r>>)> {
-    let mut out: Vec<(Vec<(String, Setting)>, Vec<&Row>)> = Vec::new();
+) -> Vec<(Selection, Vec<&'a Row<'r>>)> {
+    let mut out: Vec<(Selection, Vec<&Row>)> = Vec::new();
     for r in rows {
         let key: Vec<(String, Setting)> = if pool {
             Vec::new()
@@ -286,10 +289,10 @@ fn best_of<'a, 'r>(rows: &[&'a Row<'r>], key: &str, higher: bool) -> Vec<&'a Row
         let members: Vec<&'a Row<'r>> = rows.iter().copied().filter(|r| rest(r) == g).collect();
         let mut settings: Vec<Setting> = Vec::new();
         for r in &members {
-            if let Some(v) = value(r) {
-                if !settings.contains(&v) {
-                    settings.push(v);
-                }
+            if let Some(v) = value(r)
+                && !settings.contains(&v)
+            {
+                settings.push(v);
             }
         }
         let score = |s: &Setting| {
@@ -542,12 +545,12 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
         }
         _ => evidence.push("too few finished trials in one of the groups".into()),
     }
-    if claim.statistic.is_spread() {
-        if let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb]) {
-            evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
-            if p >= claim.alpha && outcome != Outcome::Inconclusive {
-                outcome = Outcome::Inconclusive;
-            }
+    if claim.statistic.is_spread()
+        && let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb])
+    {
+        evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
+        if p >= claim.alpha && outcome != Outcome::Inconclusive {
+            outcome = Outcome::Inconclusive;
         }
     }
     SliceVerdict {

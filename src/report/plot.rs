@@ -113,12 +113,12 @@ pub fn render(
         .filter_map(|c| c.along.clone().map(|a| (c.metric.clone(), a)))
         .collect();
     wanted.dedup();
-    if wanted.is_empty() {
-        if let Some(a) = exp.axes.iter().find(|a| {
+    if wanted.is_empty()
+        && let Some(a) = exp.axes.iter().find(|a| {
             (0..a.len()).all(|i| matches!(a.setting(i, 0), Setting::Int(_) | Setting::Float(_)))
-        }) {
-            wanted.push(("train_loss".into(), a.keys[0].clone()));
-        }
+        })
+    {
+        wanted.push(("train_loss".into(), a.keys[0].clone()));
     }
     for (m, along) in wanted {
         if let Some(f) = metric_vs_axis(exp, &rows, &m, &along)? {
@@ -297,7 +297,8 @@ fn curves(exp: &Experiment, plan: &Plan, rows: &[(&Trial, &TrialRecord)]) -> Res
     let mut out = Vec::new();
     for (group, configs) in config_groups(exp, plan) {
         // (label, [(epoch, mean, std)])
-        let mut lines: Vec<(String, Vec<(f64, f64, f64)>)> = Vec::new();
+        type Line = (String, Vec<(f64, f64, f64)>);
+        let mut lines: Vec<Line> = Vec::new();
         for &c in &configs {
             let members: Vec<&(&Trial, &TrialRecord)> =
                 rows.iter().filter(|(t, _)| t.config_index == c).collect();
@@ -510,7 +511,7 @@ fn grid_columns(plan: &Plan, panels: usize) -> usize {
         .map(|t| t.swept.last().map(|(_, v)| v.to_string()))
         .collect::<std::collections::BTreeSet<_>>()
         .len();
-    if (2..=8).contains(&last) && panels % last == 0 {
+    if (2..=8).contains(&last) && panels.is_multiple_of(last) {
         last
     } else {
         ((panels as f64).sqrt().ceil() as usize).max(1)
