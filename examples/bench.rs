@@ -17,11 +17,8 @@ fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
     plan.trials
         .iter()
         .map(|t| {
-            let sizes = mlpsweep::model::layer_sizes(n_in, &t.config.model, n_out);
-            let pieces = t.config.model.pieces.unwrap_or(1);
-            let macs: usize = (1..sizes.len())
-                .map(|l| sizes[l - 1] * sizes[l] * if l + 1 < sizes.len() { pieces } else { 1 })
-                .sum();
+            // Multiply-adds per row and pass = the number of weights.
+            let macs = mlpsweep::model::params_for(&t.config.model, n_in, n_out).weights;
             6.0 * macs as f64 * n_rows as f64 * t.config.train.epochs as f64
         })
         .sum()

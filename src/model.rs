@@ -38,6 +38,12 @@ pub fn layer_sizes(n_in: usize, spec: &ModelSpec, n_out: usize) -> Vec<usize> {
     sizes
 }
 
+/// Parameter counts of the network `spec` describes, for `n_in` features
+/// and `n_out` outputs (without building it).
+pub fn params_for(spec: &ModelSpec, n_in: usize, n_out: usize) -> ParamCount {
+    count_params(&layer_sizes(n_in, spec, n_out), spec.pieces.unwrap_or(1))
+}
+
 /// Count weights and biases for layer sizes `sizes`; hidden layers have
 /// `pieces` linear pieces each (1 unless maxout), the output layer one.
 pub fn count_params(sizes: &[usize], pieces: usize) -> ParamCount {

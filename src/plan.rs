@@ -39,13 +39,12 @@ pub struct Trial {
 impl Trial {
     /// `key=value` pairs of the swept settings and the seed, for progress lines.
     pub fn label(&self) -> String {
-        let mut parts: Vec<String> = self
-            .swept
-            .iter()
-            .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
-            .collect();
-        parts.push(format!("seed={}", self.seed));
-        parts.join(" ")
+        let seed = format!("seed={}", self.seed);
+        if self.swept.is_empty() {
+            seed
+        } else {
+            format!("{} {seed}", crate::experiment::describe(&self.swept))
+        }
     }
 }
 

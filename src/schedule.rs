@@ -396,32 +396,23 @@ fn inject_failure(trial: &Trial) {
 /// Rough cost of a trial: multiply-adds per epoch × epochs.
 fn cost(t: &Trial, datasets: &HashMap<String, Arc<Dataset>>) -> u64 {
     let d = &datasets[&data_key(t)];
-    let p = crate::model::count_params(
-        &crate::model::layer_sizes(d.n_features, &t.config.model, d.n_outputs),
-        t.config.model.pieces.unwrap_or(1),
-    );
+    let p = crate::model::params_for(&t.config.model, d.n_features, d.n_outputs);
     (p.weights as u64) * (d.train.len() as u64) * (t.config.train.epochs as u64)
 }
 
+/// The record of a trial that panicked (no parameter counts: it may not
+/// have got as far as building its network).
 fn failed_record(trial: &Trial, message: String) -> TrialRecord {
+    let none = crate::model::ParamCount {
+        weights: 0,
+        biases: 0,
+        total: 0,
+        hidden_neurons: 0,
+    };
     TrialRecord {
-        format: crate::plan::FORMAT_VERSION,
-        id: trial.id.clone(),
-        index: trial.index,
-        seed: trial.seed,
         status: Status::Failed,
         message: Some(message),
-        diverged_epoch: None,
-        params: crate::model::ParamCount {
-            weights: 0,
-            biases: 0,
-            total: 0,
-            hidden_neurons: 0,
-        },
-        metrics: None,
-        curve: Vec::new(),
-        wall_time_s: 0.0,
-        boundary: None,
+        ..TrialRecord::new(trial, none)
     }
 }
 

@@ -153,6 +153,26 @@ fn boundary(model: &Mlp, data: &Dataset) -> Result<Option<Boundary>> {
     Ok(Some(Boundary { x, y, res, classes }))
 }
 
+impl TrialRecord {
+    /// An empty `ok` record for `trial`, before training fills it in.
+    pub fn new(trial: &Trial, params: ParamCount) -> TrialRecord {
+        TrialRecord {
+            format: FORMAT_VERSION,
+            id: trial.id.clone(),
+            index: trial.index,
+            seed: trial.seed,
+            status: Status::Ok,
+            message: None,
+            diverged_epoch: None,
+            params,
+            metrics: None,
+            curve: Vec::new(),
+            wall_time_s: 0.0,
+            boundary: None,
+        }
+    }
+}
+
 /// Per-epoch progress: (epoch, epochs, mean minibatch loss). Returning
 /// `false` abandons the trial (Ctrl-C, or another trial failed under
 /// `--fail-fast`).
@@ -163,25 +183,8 @@ pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64) -> bool;
 /// `failed` record; only panics escape (the scheduler catches them).
 pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> Option<TrialRecord> {
     let start = Instant::now();
-    let cfg = &trial.config;
-    let params = crate::model::count_params(
-        &crate::model::layer_sizes(data.n_features, &cfg.model, data.n_outputs),
-        cfg.model.pieces.unwrap_or(1),
-    );
-    let mut record = TrialRecord {
-        format: FORMAT_VERSION,
-        id: trial.id.clone(),
-        index: trial.index,
-        seed: trial.seed,
-        status: Status::Ok,
-        message: None,
-        diverged_epoch: None,
-        params,
-        metrics: None,
-        curve: Vec::new(),
-        wall_time_s: 0.0,
-        boundary: None,
-    };
+    let params = crate::model::params_for(&trial.config.model, data.n_features, data.n_outputs);
+    let mut record = TrialRecord::new(trial, params);
     match train(trial, data, &mut record, progress) {
         Ok(true) => {}
         Ok(false) => return None,

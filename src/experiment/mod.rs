@@ -920,6 +920,14 @@ impl Setting {
     }
 }
 
+/// `depth=2 width=64`: settings with their bare key names, for labels.
+pub fn describe(sel: &[(String, Setting)]) -> String {
+    sel.iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -17,7 +17,9 @@
 
 use std::fmt;
 
-use crate::experiment::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, fnv1a, matches};
+use crate::experiment::{
+    ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches,
+};
 use crate::stats;
 
 /// A finished trial as claims see it.
@@ -146,14 +148,13 @@ fn stat_of_sample(s: Statistic, xs: &[f64]) -> Option<f64> {
     }
 }
 
-fn label(sel: &[(String, Setting)]) -> String {
+/// A group's settings as `depth=2 width=64`, or `all` when it has none.
+pub(crate) fn label(sel: &[(String, Setting)]) -> String {
     if sel.is_empty() {
-        return "all".into();
+        "all".into()
+    } else {
+        describe(sel)
     }
-    sel.iter()
-        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Group rows by the settings of every swept key except `exclude`.

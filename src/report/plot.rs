@@ -16,6 +16,7 @@
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
+use super::claims::label;
 use super::{Report, metric};
 use crate::data::{Dataset, Targets};
 use crate::experiment::{self, Expect, Experiment, Setting};
@@ -53,16 +54,6 @@ fn color(i: usize) -> RGBColor {
 
 fn short(key: &str) -> &str {
     key.rsplit('.').next().unwrap_or(key)
-}
-
-fn label(sel: &[(String, Setting)]) -> String {
-    if sel.is_empty() {
-        return "all".into();
-    }
-    sel.iter()
-        .map(|(k, v)| format!("{}={v}", short(k)))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn err<E: std::fmt::Display>(e: E) -> anyhow::Error {
