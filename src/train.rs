@@ -61,9 +61,29 @@ pub struct CurvePoint {
     /// Epoch, 1-based.
     pub epoch: usize,
     /// Mean minibatch data loss over the epoch (training mode, dropout on).
+    /// NaN in the epoch where a trial diverged: JSON has no NaN, so it is
+    /// written as `null` and read back as NaN.
+    #[serde(deserialize_with = "null_as_nan")]
     pub batch_loss: f64,
     /// Full evaluation, every `eval_every` epochs and at the last one.
     pub eval: Option<Metrics>,
+}
+
+/// Read `null` (how serde_json writes a non-finite float) as NaN, so a
+/// diverged trial's record parses back instead of being taken for a torn line.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+impl Metrics {
+    /// Whether every number is finite. A network whose evaluation is not
+    /// has diverged (and JSON could not store the number anyway).
+    pub fn is_finite(&self) -> bool {
+        [self.train_loss, self.l2_term, self.weight_norm]
+            .into_iter()
+            .chain(self.val_loss)
+            .all(f64::is_finite)
+    }
 }
 
 /// What a finished trial leaves behind: one line of `trials.jsonl`.
@@ -271,9 +291,14 @@ fn train(
         let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
             fused.write_back(&model)?;
             let m = evaluate(&model, &train, val.as_ref(), spec.l2)?;
-            if !m.train_loss.is_finite() {
+            if !m.is_finite() {
                 record.status = Status::Diverged;
                 record.diverged_epoch = Some(epoch);
+                record.curve.push(CurvePoint {
+                    epoch,
+                    batch_loss,
+                    eval: None,
+                });
                 return Ok(true);
             }
             Some(m)
@@ -369,6 +394,28 @@ mod tests {
                 run_trial(t, &data, &mut |_, _, _| true).unwrap()
             })
             .collect()
+    }
+
+    #[test]
+    fn a_diverged_trial_is_recorded_and_its_record_parses_back() {
+        // Regression with a learning rate far too large: the loss overflows.
+        let r =
+            &run("[data]\nkind = \"sine\"\n[model]\nwidth = 40\n[train]\nlr = 0.2\nepochs = 50\n")
+                [0];
+        assert_eq!(r.status, Status::Diverged);
+        let epoch = r.diverged_epoch.expect("the epoch it diverged in");
+        assert!(epoch > 1, "diverged at once");
+        assert_eq!(r.curve.last().map(|p| p.epoch), Some(epoch));
+        assert!(r.metrics.is_none());
+        // JSON has no NaN: the diverged epoch's loss is written as null and
+        // must read back (as NaN), or resume would retrain the trial forever.
+        let line = serde_json::to_string(r).unwrap();
+        assert!(line.contains("\"batch_loss\":null"), "{line}");
+        let back: TrialRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.status, Status::Diverged);
+        assert!(back.curve.last().unwrap().batch_loss.is_nan());
+        let n = r.curve.len();
+        assert_eq!(back.curve[..n - 1], r.curve[..n - 1]);
     }
 
     #[test]

@@ -489,3 +489,39 @@ fn report_boundaries_picks_the_decision_region_panels() {
         "{titles:?}"
     );
 }
+
+#[test]
+fn diverged_trials_are_stored_counted_and_not_retrained() {
+    // lr = 5 makes the sine regression overflow; lr = 0.01 trains.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = study(
+        tmp.path(),
+        "name = \"div\"\nseeds = 2\n[data]\nkind = \"sine\"\n[model]\nwidth = 16\n\
+         [train]\nepochs = 20\n[grid]\nlr = [0.01, 5.0]\n",
+    );
+    let out = tmp.path().join("res");
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let first = run_ok(&args);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(stderr.contains("2 diverged"), "{stderr}");
+    assert!(!stderr.contains("stopped early"), "{stderr}");
+    let trials = csv(&out.join("trials.csv"));
+    let s = trials[0].iter().position(|c| c == "status").unwrap();
+    let status: Vec<&str> = trials[1..].iter().map(|row| &row[s][..]).collect();
+    assert_eq!(status, ["ok", "ok", "diverged", "diverged"]);
+    // The summary counts the diverged seeds and averages over none of them.
+    let summary = csv(&out.join("summary.csv"));
+    let col = |name: &str| summary[0].iter().position(|c| c == name).unwrap();
+    let (n, nd) = (col("n"), col("n_diverged"));
+    assert_eq!((&summary[1][n][..], &summary[1][nd][..]), ("2", "0"));
+    assert_eq!((&summary[2][n][..], &summary[2][nd][..]), ("0", "2"));
+    // Resuming finds all four stored.
+    let again = run_ok(&args);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(stderr.contains("trained 0 trials"), "{stderr}");
+}
