@@ -130,10 +130,118 @@ fn matmul(
     }
 }
 
+// Elementwise kernels. Each is a plain index loop over slices of equal
+// length, so LLVM vectorises it (and, inside the AVX-512/AVX2 copies of the
+// step, with the wide registers) without changing any result: every element
+// sees the same operations in the same order as a scalar loop would.
+
+/// `x[i] += y[i]`.
+#[inline(always)]
+fn add(x: &mut [f32], y: &[f32]) {
+    let y = &y[..x.len()];
+    for i in 0..x.len() {
+        x[i] += y[i];
+    }
+}
+
+/// `x[i] *= y[i]`.
+#[inline(always)]
+fn mul(x: &mut [f32], y: &[f32]) {
+    let y = &y[..x.len()];
+    for i in 0..x.len() {
+        x[i] *= y[i];
+    }
+}
+
+/// `out = Σ_rows m[row]` for a row-major matrix with `out.len()` columns.
+#[inline(always)]
+fn column_sums(m: &[f32], out: &mut [f32]) {
+    out.fill(0.0);
+    for row in m.chunks_exact(out.len()) {
+        add(out, row);
+    }
+}
+
+/// One row of hidden outputs from its pre-activations.
+#[inline(always)]
+fn activate(shape: &Shape, z: &[f32], a: &mut [f32]) {
+    match shape.activation {
+        Activation::Relu => {
+            let z = &z[..a.len()];
+            for i in 0..a.len() {
+                a[i] = z[i].max(0.0);
+            }
+        }
+        Activation::LeakyRelu => {
+            let (z, al) = (&z[..a.len()], shape.alpha);
+            for i in 0..a.len() {
+                a[i] = z[i].max(z[i] * al);
+            }
+        }
+        Activation::Tanh => a.iter_mut().zip(z).for_each(|(o, v)| *o = v.tanh()),
+        Activation::Sigmoid => a
+            .iter_mut()
+            .zip(z)
+            .for_each(|(o, v)| *o = 1.0 / (1.0 + (-v).exp())),
+        Activation::Maxout => {
+            for (o, group) in a.iter_mut().zip(z.chunks_exact(shape.pieces)) {
+                *o = group.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            }
+        }
+    }
+}
+
+/// One row of dZ from dA (after dropout) and Z.
+#[inline(always)]
+fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32]) {
+    match shape.activation {
+        Activation::Relu => {
+            let (da, z) = (&da[..dz.len()], &z[..dz.len()]);
+            for i in 0..dz.len() {
+                dz[i] = if z[i] > 0.0 { da[i] } else { 0.0 };
+            }
+        }
+        Activation::LeakyRelu => {
+            let (da, z, al) = (&da[..dz.len()], &z[..dz.len()], shape.alpha);
+            for i in 0..dz.len() {
+                dz[i] = if z[i] > 0.0 { da[i] } else { da[i] * al };
+            }
+        }
+        Activation::Tanh => dz.iter_mut().zip(da).zip(z).for_each(|((o, g), v)| {
+            let t = v.tanh();
+            *o = g * (1.0 - t * t)
+        }),
+        Activation::Sigmoid => dz.iter_mut().zip(da).zip(z).for_each(|((o, g), v)| {
+            let s = 1.0 / (1.0 + (-v).exp());
+            *o = g * s * (1.0 - s)
+        }),
+        Activation::Maxout => {
+            // The gradient flows to the winning piece (the first, on ties).
+            let pieces = shape.pieces;
+            for ((group, dgroup), g) in z
+                .chunks_exact(pieces)
+                .zip(dz.chunks_exact_mut(pieces))
+                .zip(da)
+            {
+                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                for (p, v) in group.iter().enumerate() {
+                    if *v > best {
+                        best = *v;
+                        arg = p;
+                    }
+                }
+                dgroup.fill(0.0);
+                dgroup[arg] = *g;
+            }
+        }
+    }
+}
+
 /// Forward and backward over one minibatch (`rows` of the full data):
 /// fills `ws.grad` with the gradient of the mean data loss (no L2) and
 /// returns that loss. Dropout masks are drawn from `rng`, in the same
 /// order as the candle path: per hidden layer, per element.
+#[inline(always)]
 fn forward_backward(
     shape: &Shape,
     params: &[f32],
@@ -167,7 +275,8 @@ fn forward_backward(
     ws.dz.resize_with(n_layers, Vec::new);
     ws.grad.resize(shape.len, 0.0);
 
-    // Forward.
+    // Forward: one gemm per layer, then bias and activation in one pass
+    // per row while the row is in L1.
     for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
@@ -181,31 +290,13 @@ fn forward_backward(
             (&params[w_off..], cols as isize, 1),
         );
         let bias = &params[b_off..b_off + cols];
-        for row in z.chunks_mut(cols) {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += b;
-            }
-        }
         if l + 1 < n_layers {
             let units = cols / pieces;
             let mut a = std::mem::take(&mut ws.a[l]);
             a.resize(n * units, 0.0);
-            match shape.activation {
-                Activation::Relu => a.iter_mut().zip(&z).for_each(|(o, v)| *o = v.max(0.0)),
-                Activation::LeakyRelu => {
-                    let al = shape.alpha;
-                    a.iter_mut().zip(&z).for_each(|(o, v)| *o = v.max(v * al));
-                }
-                Activation::Tanh => a.iter_mut().zip(&z).for_each(|(o, v)| *o = v.tanh()),
-                Activation::Sigmoid => a
-                    .iter_mut()
-                    .zip(&z)
-                    .for_each(|(o, v)| *o = 1.0 / (1.0 + (-v).exp())),
-                Activation::Maxout => {
-                    for (o, group) in a.iter_mut().zip(z.chunks(pieces)) {
-                        *o = group.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    }
-                }
+            for (zr, ar) in z.chunks_exact_mut(cols).zip(a.chunks_exact_mut(units)) {
+                add(zr, bias);
+                activate(shape, zr, ar);
             }
             if shape.dropout > 0.0 {
                 let keep = 1.0 - shape.dropout;
@@ -213,9 +304,11 @@ fn forward_backward(
                 let mask = &mut ws.mask[l];
                 mask.clear();
                 mask.extend((0..a.len()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }));
-                a.iter_mut().zip(mask.iter()).for_each(|(v, m)| *v *= m);
+                mul(&mut a, mask);
             }
             ws.a[l] = a;
+        } else {
+            z.chunks_exact_mut(cols).for_each(|zr| add(zr, bias));
         }
         ws.z[l] = z;
     }
@@ -253,28 +346,24 @@ fn forward_backward(
     }
     ws.dz[n_layers - 1] = dz;
 
-    // Backward.
+    // Backward. The output layer's bias gradient is the column sum of its
+    // dZ; hidden layers' are summed while their dZ is computed.
+    let (_, _, k_out, b_out) = shape.layers[n_layers - 1];
+    column_sums(&ws.dz[n_layers - 1], &mut ws.grad[b_out..b_out + k_out]);
     for l in (0..n_layers).rev() {
         let (w_off, fan_in, cols, b_off) = shape.layers[l];
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let dz = &ws.dz[l];
-        let (gw, gb) = ws.grad[w_off..b_off + cols].split_at_mut(b_off - w_off);
         // dW = inputᵀ · dZ: input is n × fan_in row-major, so its transpose
         // has row stride 1 and column stride fan_in.
         matmul(
             fan_in,
             cols,
             n,
-            gw,
+            &mut ws.grad[w_off..b_off],
             (input, 1, fan_in as isize),
             (dz, cols as isize, 1),
         );
-        gb.iter_mut().for_each(|g| *g = 0.0);
-        for row in dz.chunks(cols) {
-            for (g, v) in gb.iter_mut().zip(row) {
-                *g += v;
-            }
-        }
         if l == 0 {
             break;
         }
@@ -289,50 +378,25 @@ fn forward_backward(
             (dz, cols as isize, 1),
             (&params[w_off..], 1, cols as isize),
         );
-        if shape.dropout > 0.0 {
-            da.iter_mut()
-                .zip(&ws.mask[l - 1])
-                .for_each(|(g, m)| *g *= m);
-        }
-        let (_, _, prev_cols, _) = shape.layers[l - 1];
-        let z = &ws.z[l - 1];
+        let (_, _, prev_cols, prev_b) = shape.layers[l - 1];
         let mut dzp = std::mem::take(&mut ws.dz[l - 1]);
         dzp.resize(n * prev_cols, 0.0);
-        match shape.activation {
-            Activation::Relu => dzp
-                .iter_mut()
-                .zip(&da)
-                .zip(z)
-                .for_each(|((o, g), v)| *o = if *v > 0.0 { *g } else { 0.0 }),
-            Activation::LeakyRelu => {
-                let al = shape.alpha;
-                dzp.iter_mut()
-                    .zip(&da)
-                    .zip(z)
-                    .for_each(|((o, g), v)| *o = if *v > 0.0 { *g } else { g * al })
+        let gb = &mut ws.grad[prev_b..prev_b + prev_cols];
+        gb.fill(0.0);
+        let z = &ws.z[l - 1];
+        for (r, (dar, (zr, dzr))) in da
+            .chunks_exact_mut(fan_in)
+            .zip(
+                z.chunks_exact(prev_cols)
+                    .zip(dzp.chunks_exact_mut(prev_cols)),
+            )
+            .enumerate()
+        {
+            if shape.dropout > 0.0 {
+                mul(dar, &ws.mask[l - 1][r * fan_in..(r + 1) * fan_in]);
             }
-            Activation::Tanh => dzp.iter_mut().zip(&da).zip(z).for_each(|((o, g), v)| {
-                let t = v.tanh();
-                *o = g * (1.0 - t * t)
-            }),
-            Activation::Sigmoid => dzp.iter_mut().zip(&da).zip(z).for_each(|((o, g), v)| {
-                let s = 1.0 / (1.0 + (-v).exp());
-                *o = g * s * (1.0 - s)
-            }),
-            Activation::Maxout => {
-                // The gradient flows to the winning piece (the first, on ties).
-                for ((group, dgroup), g) in z.chunks(pieces).zip(dzp.chunks_mut(pieces)).zip(&da) {
-                    let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                    for (p, v) in group.iter().enumerate() {
-                        if *v > best {
-                            best = *v;
-                            arg = p;
-                        }
-                    }
-                    dgroup.iter_mut().for_each(|x| *x = 0.0);
-                    dgroup[arg] = *g;
-                }
-            }
+            activation_grad(shape, dar, zr, dzr);
+            add(gb, dzr);
         }
         ws.dz[l - 1] = dzp;
         ws.da = da;
@@ -340,14 +404,21 @@ fn forward_backward(
     (loss / n as f64) as f32
 }
 
-/// The fused step: the op `Fused::step` hands to candle.
-struct StepOp<'a> {
+/// What one step reads besides the state.
+#[derive(Clone, Copy)]
+struct StepInputs<'a> {
     shape: &'a Shape,
     spec: &'a TrainSpec,
     x: &'a [f32],
     y: &'a Targets,
     rows: &'a [u32],
+    /// The step number, 1-based (Adam's bias correction).
     t: i32,
+}
+
+/// The fused step: the op `Fused::step` hands to candle.
+struct StepOp<'a> {
+    inputs: StepInputs<'a>,
     rng: RefCell<&'a mut ChaCha8Rng>,
     ws: RefCell<&'a mut Workspace>,
     loss: Cell<f32>,
@@ -366,26 +437,87 @@ impl InplaceOp1 for StepOp<'_> {
             bail!("the training state must be contiguous")
         };
         let state = &mut state[start..end];
-        let p = self.shape.len;
+        let p = self.inputs.shape.len;
         let (params, moments) = state.split_at_mut(p);
         let mut ws = self.ws.borrow_mut();
-        let loss = forward_backward(
-            self.shape,
+        let loss = whole_step(
+            self.inputs,
             params,
-            self.x,
-            self.y,
-            self.rows,
+            moments,
             &mut self.rng.borrow_mut(),
             &mut ws,
         );
         self.loss.set(loss);
-        update(self.shape, self.spec, self.t, params, moments, &ws.grad);
         Ok(())
     }
 }
 
+/// Forward, backward and update, in the copy compiled for the widest
+/// vector unit this CPU has. The copies run the same operations in the same
+/// order (no FMA contraction: Rust never fuses a multiply and an add on its
+/// own), so every copy computes the same bits; the wide ones just do more
+/// elements per instruction in the elementwise passes.
+fn whole_step(
+    op: StepInputs,
+    params: &mut [f32],
+    moments: &mut [f32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace,
+) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has the features this copy was compiled for.
+            return unsafe { step_avx512(op, params, moments, rng, ws) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: as above.
+            return unsafe { step_avx2(op, params, moments, rng, ws) };
+        }
+    }
+    step_portable(op, params, moments, rng, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn step_avx512(
+    op: StepInputs,
+    params: &mut [f32],
+    moments: &mut [f32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace,
+) -> f32 {
+    step_portable(op, params, moments, rng, ws)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn step_avx2(
+    op: StepInputs,
+    params: &mut [f32],
+    moments: &mut [f32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace,
+) -> f32 {
+    step_portable(op, params, moments, rng, ws)
+}
+
+#[inline(always)]
+fn step_portable(
+    op: StepInputs,
+    params: &mut [f32],
+    moments: &mut [f32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace,
+) -> f32 {
+    let loss = forward_backward(op.shape, params, op.x, op.y, op.rows, rng, ws);
+    update(op.shape, op.spec, op.t, params, moments, &ws.grad);
+    loss
+}
+
 /// One optimiser update, touching each buffer once. L2 on weights only:
 /// d/dW 0.5·λ·‖W‖² = λ·W is added to the weights' gradients.
+#[inline(always)]
 fn update(
     shape: &Shape,
     spec: &TrainSpec,
@@ -403,25 +535,31 @@ fn update(
             (w_off..w_off + fan_in * cols, l2),
             (b_off..b_off + cols, 0.0),
         ] {
-            let (pp, gg, mm) = (
-                &mut params[range.clone()],
-                &grad[range.clone()],
-                &mut m[range.clone()],
-            );
+            let len = range.len();
+            let w = &mut params[range.clone()];
+            let g = &grad[range.clone()];
+            let v = &mut m[range.clone()];
+            // One loop per rule, free of branches, so each vectorises.
             match spec.optimizer {
                 Optimizer::Sgd => {
                     let mu = spec.momentum.unwrap_or(0.0) as f32;
-                    let nesterov = spec.nesterov == Some(true);
-                    for ((w, g), v) in pp.iter_mut().zip(gg).zip(mm.iter_mut()) {
-                        let g = g + decay * *w;
-                        let step = if mu == 0.0 {
-                            g
-                        } else {
-                            // PyTorch's convention: v ← μv + g; step v (or g + μv).
-                            *v = mu * *v + g;
-                            if nesterov { g + mu * *v } else { *v }
-                        };
-                        *w -= lr * step;
+                    if mu == 0.0 {
+                        for i in 0..len {
+                            w[i] -= lr * (g[i] + decay * w[i]);
+                        }
+                    } else if spec.nesterov == Some(true) {
+                        // PyTorch's convention: v ← μv + g; step g + μv.
+                        for i in 0..len {
+                            let gi = g[i] + decay * w[i];
+                            v[i] = mu * v[i] + gi;
+                            w[i] -= lr * (gi + mu * v[i]);
+                        }
+                    } else {
+                        // PyTorch's convention: v ← μv + g; step v.
+                        for i in 0..len {
+                            v[i] = mu * v[i] + (g[i] + decay * w[i]);
+                            w[i] -= lr * v[i];
+                        }
                     }
                 }
                 Optimizer::Adam => {
@@ -431,14 +569,12 @@ fn update(
                     );
                     let eps = spec.eps.unwrap_or(1e-8) as f32;
                     let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-                    let ss = &mut s[range];
-                    for (((w, g), m1), m2) in
-                        pp.iter_mut().zip(gg).zip(mm.iter_mut()).zip(ss.iter_mut())
-                    {
-                        let g = g + decay * *w;
-                        *m1 = b1 * *m1 + (1.0 - b1) * g;
-                        *m2 = b2 * *m2 + (1.0 - b2) * g * g;
-                        *w -= lr * (*m1 / c1) / ((*m2 / c2).sqrt() + eps);
+                    let s2 = &mut s[range];
+                    for i in 0..len {
+                        let gi = g[i] + decay * w[i];
+                        v[i] = b1 * v[i] + (1.0 - b1) * gi;
+                        s2[i] = b2 * s2[i] + (1.0 - b2) * gi * gi;
+                        w[i] -= lr * (v[i] / c1) / ((s2[i] / c2).sqrt() + eps);
                     }
                 }
             }
@@ -507,12 +643,14 @@ impl Fused {
     pub fn step(&mut self, rows: &[u32], rng: &mut ChaCha8Rng) -> Result<f32> {
         self.t += 1;
         let op = StepOp {
-            shape: &self.shape,
-            spec: &self.spec,
-            x: &self.x,
-            y: &self.y,
-            rows,
-            t: self.t,
+            inputs: StepInputs {
+                shape: &self.shape,
+                spec: &self.spec,
+                x: &self.x,
+                y: &self.y,
+                rows,
+                t: self.t,
+            },
             rng: RefCell::new(rng),
             ws: RefCell::new(&mut self.ws),
             loss: Cell::new(0.0),
@@ -642,6 +780,79 @@ mod tests {
                 }
                 for (i, (a, b)) in ws.grad[b_off..b_off + cols].iter().zip(&gb).enumerate() {
                     assert!((a - b).abs() < 1e-5, "{act}/{kind}: db[{i}] {a} vs {b}");
+                }
+            }
+        }
+    }
+
+    /// The AVX-512, AVX2 and portable copies of the step compute the same
+    /// bits (the CPU picks one; results must not depend on which).
+    #[test]
+    fn every_compiled_copy_of_the_step_computes_the_same_bits() {
+        type Copy = fn(StepInputs, &mut [f32], &mut [f32], &mut ChaCha8Rng, &mut Workspace) -> f32;
+        let mut copies: Vec<(&str, Copy)> = vec![("portable", step_portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                copies.push(("avx2", |i, p, m, r, w| unsafe { step_avx2(i, p, m, r, w) }));
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                copies.push(("avx512", |i, p, m, r, w| unsafe {
+                    step_avx512(i, p, m, r, w)
+                }));
+            }
+        }
+        for act in ["sigmoid", "tanh", "relu", "leaky_relu", "maxout"] {
+            for (opt, extra) in [("sgd", "nesterov = true"), ("adam", "")] {
+                let src = format!(
+                    "name = \"c\"\n[model]\ndepth = 2\nwidth = 37\nactivation = \"{act}\"\ndropout = 0.2\n[train]\nl2 = 0.01\noptimizer = \"{opt}\"\n{extra}\n"
+                );
+                let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+                let cfg = e.config_at(&e.coords(0)).unwrap();
+                let data = crate::data::load(&cfg.data).unwrap();
+                let mut rng = ChaCha8Rng::seed_from_u64(4);
+                let model =
+                    Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+                let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+                let start = fused.state.to_vec1::<f32>().unwrap();
+                let rows: Vec<u32> = (0..data.train.len() as u32).step_by(3).collect();
+                let results: Vec<(&str, Vec<u32>)> = copies
+                    .iter()
+                    .map(|(name, step)| {
+                        let mut state = start.clone();
+                        let (params, moments) = state.split_at_mut(fused.shape.len);
+                        let mut rng = ChaCha8Rng::seed_from_u64(5);
+                        let mut ws = Workspace::default();
+                        let mut bits = Vec::new();
+                        for t in 1..=5 {
+                            let inputs = StepInputs {
+                                shape: &fused.shape,
+                                spec: &fused.spec,
+                                x: &fused.x,
+                                y: &fused.y,
+                                rows: &rows,
+                                t,
+                            };
+                            bits.push(step(inputs, params, moments, &mut rng, &mut ws).to_bits());
+                        }
+                        bits.extend(state.iter().map(|v| v.to_bits()));
+                        (*name, bits)
+                    })
+                    .collect();
+                assert_ne!(
+                    start,
+                    results[0]
+                        .1
+                        .iter()
+                        .skip(5)
+                        .map(|b| f32::from_bits(*b))
+                        .collect::<Vec<_>>()
+                );
+                for (name, bits) in &results[1..] {
+                    assert!(
+                        *bits == results[0].1,
+                        "{act}/{opt}: {name} differs from portable"
+                    );
                 }
             }
         }
