@@ -70,30 +70,36 @@ impl Shape {
 }
 
 /// Per-trial scratch space, sized for the largest batch.
+///
+/// Every batch-sized buffer is stored *feature-major*: one row per feature
+/// or unit, holding that feature for every example of the minibatch (the
+/// transpose of the usual `batch × features`). With W kept `fan_in × cols`,
+/// the three products of a layer then run fastest through gemm on this
+/// machine (see docs/performance.md), and every elementwise pass walks
+/// contiguous rows.
 #[derive(Default)]
 struct Workspace {
-    /// Gathered minibatch inputs.
+    /// Gathered minibatch inputs, `features × batch`.
     x: Vec<f32>,
     /// Minibatch targets: class indices, or values.
     y_class: Vec<u32>,
     y_value: Vec<f32>,
-    /// Pre-activations per layer, `batch × cols`.
+    /// Pre-activations per layer, `cols × batch`.
     z: Vec<Vec<f32>>,
-    /// Hidden outputs after activation and dropout, `batch × units`.
+    /// Hidden outputs after activation and dropout, `units × batch`.
     a: Vec<Vec<f32>>,
-    /// Dropout multipliers per hidden layer (0 or 1/(1-p)).
+    /// Dropout multipliers per hidden layer (0 or 1/(1-p)), `units × batch`.
     mask: Vec<Vec<f32>>,
-    /// Gradient w.r.t. pre-activations, per layer.
+    /// Gradient w.r.t. pre-activations, per layer, `cols × batch`.
     dz: Vec<Vec<f32>>,
-    /// Gradient w.r.t. hidden outputs.
+    /// Gradient w.r.t. hidden outputs, `units × batch`.
     da: Vec<f32>,
     /// Gradient of the whole parameter vector.
     grad: Vec<f32>,
 }
 
-/// Multiply row-major matrices: `dst (m×n) = A (m×k) · B (k×n)`, where A
-/// and B may be transposed views: `(ptr, row stride, column stride)`.
-#[allow(clippy::too_many_arguments)]
+/// `dst (m×n, row-major) = A (m×k) · B (k×n)`, where A and B are views
+/// `(slice, row stride, column stride)`, so either may be a transpose.
 fn matmul(
     m: usize,
     n: usize,
@@ -135,15 +141,6 @@ fn matmul(
 // step, with the wide registers) without changing any result: every element
 // sees the same operations in the same order as a scalar loop would.
 
-/// `x[i] += y[i]`.
-#[inline(always)]
-fn add(x: &mut [f32], y: &[f32]) {
-    let y = &y[..x.len()];
-    for i in 0..x.len() {
-        x[i] += y[i];
-    }
-}
-
 /// `x[i] *= y[i]`.
 #[inline(always)]
 fn mul(x: &mut [f32], y: &[f32]) {
@@ -153,18 +150,43 @@ fn mul(x: &mut [f32], y: &[f32]) {
     }
 }
 
-/// `out = Σ_rows m[row]` for a row-major matrix with `out.len()` columns.
+/// `x[i] += c`.
 #[inline(always)]
-fn column_sums(m: &[f32], out: &mut [f32]) {
-    out.fill(0.0);
-    for row in m.chunks_exact(out.len()) {
-        add(out, row);
+fn add_scalar(x: &mut [f32], c: f32) {
+    for v in x.iter_mut() {
+        *v += c;
     }
 }
 
-/// One row of hidden outputs from its pre-activations.
+/// `out[r] = Σ_i m[r][i]` for the rows of `m` (`out.len()` rows), each sum
+/// taken in order of `i`. Eight rows at a time, so eight independent
+/// additions are in flight instead of one chain.
 #[inline(always)]
-fn activate(shape: &Shape, z: &[f32], a: &mut [f32]) {
+fn row_sums(m: &[f32], out: &mut [f32]) {
+    let n = m.len() / out.len().max(1);
+    let mut blocks = out.chunks_exact_mut(8);
+    let mut rows = m.chunks_exact(8 * n.max(1));
+    for (o, block) in (&mut blocks).zip(&mut rows) {
+        let mut acc = [0.0f32; 8];
+        for i in 0..n {
+            for (j, a) in acc.iter_mut().enumerate() {
+                *a += block[j * n + i];
+            }
+        }
+        o.copy_from_slice(&acc);
+    }
+    for (o, row) in blocks
+        .into_remainder()
+        .iter_mut()
+        .zip(rows.remainder().chunks_exact(n.max(1)))
+    {
+        *o = row.iter().fold(0.0, |s, v| s + v);
+    }
+}
+
+/// Hidden outputs from pre-activations, `n` examples per row.
+#[inline(always)]
+fn activate(shape: &Shape, z: &[f32], a: &mut [f32], n: usize) {
     match shape.activation {
         Activation::Relu => {
             let z = &z[..a.len()];
@@ -184,16 +206,22 @@ fn activate(shape: &Shape, z: &[f32], a: &mut [f32]) {
             .zip(z)
             .for_each(|(o, v)| *o = 1.0 / (1.0 + (-v).exp())),
         Activation::Maxout => {
-            for (o, group) in a.iter_mut().zip(z.chunks_exact(shape.pieces)) {
-                *o = group.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            // Unit u's pieces are rows u·pieces .. u·pieces + pieces of z.
+            for (ar, group) in a.chunks_exact_mut(n).zip(z.chunks_exact(shape.pieces * n)) {
+                ar.fill(f32::NEG_INFINITY);
+                for piece in group.chunks_exact(n) {
+                    for i in 0..n {
+                        ar[i] = ar[i].max(piece[i]);
+                    }
+                }
             }
         }
     }
 }
 
-/// One row of dZ from dA (after dropout) and Z.
+/// dZ from dA (after dropout) and Z, `n` examples per row.
 #[inline(always)]
-fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32]) {
+fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32], n: usize) {
     match shape.activation {
         Activation::Relu => {
             let (da, z) = (&da[..dz.len()], &z[..dz.len()]);
@@ -218,20 +246,22 @@ fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32]) {
         Activation::Maxout => {
             // The gradient flows to the winning piece (the first, on ties).
             let pieces = shape.pieces;
-            for ((group, dgroup), g) in z
-                .chunks_exact(pieces)
-                .zip(dz.chunks_exact_mut(pieces))
-                .zip(da)
+            for ((dar, group), dgroup) in da
+                .chunks_exact(n)
+                .zip(z.chunks_exact(pieces * n))
+                .zip(dz.chunks_exact_mut(pieces * n))
             {
-                let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
-                for (p, v) in group.iter().enumerate() {
-                    if *v > best {
-                        best = *v;
-                        arg = p;
-                    }
-                }
                 dgroup.fill(0.0);
-                dgroup[arg] = *g;
+                for i in 0..n {
+                    let (mut best, mut arg) = (f32::NEG_INFINITY, 0);
+                    for p in 0..pieces {
+                        if group[p * n + i] > best {
+                            best = group[p * n + i];
+                            arg = p;
+                        }
+                    }
+                    dgroup[arg * n + i] = dar[i];
+                }
             }
         }
     }
@@ -239,8 +269,8 @@ fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32]) {
 
 /// Forward and backward over one minibatch (`rows` of the full data):
 /// fills `ws.grad` with the gradient of the mean data loss (no L2) and
-/// returns that loss. Dropout masks are drawn from `rng`, in the same
-/// order as the candle path: per hidden layer, per element.
+/// returns that loss. Dropout masks are drawn from `rng` in the same order
+/// as the candle path (per hidden layer; example by example, unit by unit).
 #[inline(always)]
 fn forward_backward(
     shape: &Shape,
@@ -255,9 +285,12 @@ fn forward_backward(
     let d = shape.sizes[0];
     let n_layers = shape.layers.len();
     let pieces = shape.pieces;
-    ws.x.clear();
-    for &r in rows {
-        ws.x.extend_from_slice(&x_all[r as usize * d..(r as usize + 1) * d]);
+    ws.x.resize(d * n, 0.0);
+    for (i, &r) in rows.iter().enumerate() {
+        let src = &x_all[r as usize * d..(r as usize + 1) * d];
+        for (j, v) in src.iter().enumerate() {
+            ws.x[j * n + i] = *v;
+        }
     }
     match y {
         Targets::Classes(c) => {
@@ -274,41 +307,43 @@ fn forward_backward(
     ws.mask.resize_with(n_layers, Vec::new);
     ws.dz.resize_with(n_layers, Vec::new);
     ws.grad.resize(shape.len, 0.0);
+    let n_i = n as isize;
 
-    // Forward: one gemm per layer, then bias and activation in one pass
-    // per row while the row is in L1.
+    // Forward: Zᵀ = Wᵀ · Aᵀ, then bias and activation.
     for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
-        z.resize(n * cols, 0.0);
+        z.resize(cols * n, 0.0);
         matmul(
-            n,
             cols,
+            n,
             fan_in,
             &mut z,
-            (input, fan_in as isize, 1),
-            (&params[w_off..], cols as isize, 1),
+            (&params[w_off..], 1, cols as isize),
+            (input, n_i, 1),
         );
         let bias = &params[b_off..b_off + cols];
+        for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
+            add_scalar(zr, *b);
+        }
         if l + 1 < n_layers {
             let units = cols / pieces;
             let mut a = std::mem::take(&mut ws.a[l]);
-            a.resize(n * units, 0.0);
-            for (zr, ar) in z.chunks_exact_mut(cols).zip(a.chunks_exact_mut(units)) {
-                add(zr, bias);
-                activate(shape, zr, ar);
-            }
+            a.resize(units * n, 0.0);
+            activate(shape, &z, &mut a, n);
             if shape.dropout > 0.0 {
                 let keep = 1.0 - shape.dropout;
                 let scale = (1.0 / keep) as f32;
                 let mask = &mut ws.mask[l];
-                mask.clear();
-                mask.extend((0..a.len()).map(|_| if rng.random_bool(keep) { scale } else { 0.0 }));
+                mask.resize(units * n, 0.0);
+                for i in 0..n {
+                    for u in 0..units {
+                        mask[u * n + i] = if rng.random_bool(keep) { scale } else { 0.0 };
+                    }
+                }
                 mul(&mut a, mask);
             }
             ws.a[l] = a;
-        } else {
-            z.chunks_exact_mut(cols).for_each(|zr| add(zr, bias));
         }
         ws.z[l] = z;
     }
@@ -317,26 +352,29 @@ fn forward_backward(
     let (_, _, k_out, _) = shape.layers[n_layers - 1];
     let out = &ws.z[n_layers - 1];
     let mut dz = std::mem::take(&mut ws.dz[n_layers - 1]);
-    dz.resize(n * k_out, 0.0);
+    dz.resize(k_out * n, 0.0);
     let inv_n = 1.0 / n as f32;
     let mut loss = 0.0f64;
     match y {
         Targets::Classes(_) => {
-            for ((row, grow), &t) in out.chunks(k_out).zip(dz.chunks_mut(k_out)).zip(&ws.y_class) {
-                let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            for (i, &t) in ws.y_class.iter().enumerate() {
+                let t = t as usize;
+                let max = (0..k_out).fold(f32::NEG_INFINITY, |m, c| m.max(out[c * n + i]));
                 let mut sum = 0.0f32;
-                for (g, v) in grow.iter_mut().zip(row) {
-                    *g = (v - max).exp();
-                    sum += *g;
+                for c in 0..k_out {
+                    let e = (out[c * n + i] - max).exp();
+                    dz[c * n + i] = e;
+                    sum += e;
                 }
-                loss += f64::from(sum.ln() + max - row[t as usize]);
-                for g in grow.iter_mut() {
-                    *g *= inv_n / sum;
+                loss += f64::from(sum.ln() + max - out[t * n + i]);
+                for c in 0..k_out {
+                    dz[c * n + i] *= inv_n / sum;
                 }
-                grow[t as usize] -= inv_n;
+                dz[t * n + i] -= inv_n;
             }
         }
         Targets::Values(_) => {
+            // One output: `out` is a single row.
             for ((v, g), t) in out.iter().zip(dz.iter_mut()).zip(&ws.y_value) {
                 let e = v - t;
                 loss += f64::from(e * e);
@@ -346,58 +384,41 @@ fn forward_backward(
     }
     ws.dz[n_layers - 1] = dz;
 
-    // Backward. The output layer's bias gradient is the column sum of its
-    // dZ; hidden layers' are summed while their dZ is computed.
-    let (_, _, k_out, b_out) = shape.layers[n_layers - 1];
-    column_sums(&ws.dz[n_layers - 1], &mut ws.grad[b_out..b_out + k_out]);
+    // Backward: dW = A · dZ (Aᵀ and dZᵀ are what is stored), db = row sums
+    // of dZᵀ, dAᵀ = W · dZᵀ.
     for l in (0..n_layers).rev() {
         let (w_off, fan_in, cols, b_off) = shape.layers[l];
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let dz = &ws.dz[l];
-        // dW = inputᵀ · dZ: input is n × fan_in row-major, so its transpose
-        // has row stride 1 and column stride fan_in.
         matmul(
             fan_in,
             cols,
             n,
             &mut ws.grad[w_off..b_off],
-            (input, 1, fan_in as isize),
-            (dz, cols as isize, 1),
+            (input, n_i, 1),
+            (dz, 1, n_i),
         );
+        row_sums(dz, &mut ws.grad[b_off..b_off + cols]);
         if l == 0 {
             break;
         }
-        // dA(l-1) = dZ · Wᵀ, then through dropout and the activation.
         let mut da = std::mem::take(&mut ws.da);
-        da.resize(n * fan_in, 0.0);
+        da.resize(fan_in * n, 0.0);
         matmul(
-            n,
             fan_in,
+            n,
             cols,
             &mut da,
-            (dz, cols as isize, 1),
-            (&params[w_off..], 1, cols as isize),
+            (&params[w_off..], cols as isize, 1),
+            (dz, n_i, 1),
         );
-        let (_, _, prev_cols, prev_b) = shape.layers[l - 1];
-        let mut dzp = std::mem::take(&mut ws.dz[l - 1]);
-        dzp.resize(n * prev_cols, 0.0);
-        let gb = &mut ws.grad[prev_b..prev_b + prev_cols];
-        gb.fill(0.0);
-        let z = &ws.z[l - 1];
-        for (r, (dar, (zr, dzr))) in da
-            .chunks_exact_mut(fan_in)
-            .zip(
-                z.chunks_exact(prev_cols)
-                    .zip(dzp.chunks_exact_mut(prev_cols)),
-            )
-            .enumerate()
-        {
-            if shape.dropout > 0.0 {
-                mul(dar, &ws.mask[l - 1][r * fan_in..(r + 1) * fan_in]);
-            }
-            activation_grad(shape, dar, zr, dzr);
-            add(gb, dzr);
+        if shape.dropout > 0.0 {
+            mul(&mut da, &ws.mask[l - 1]);
         }
+        let (_, _, prev_cols, _) = shape.layers[l - 1];
+        let mut dzp = std::mem::take(&mut ws.dz[l - 1]);
+        dzp.resize(prev_cols * n, 0.0);
+        activation_grad(shape, &da, &ws.z[l - 1], &mut dzp, n);
         ws.dz[l - 1] = dzp;
         ws.da = da;
     }

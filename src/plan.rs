@@ -16,8 +16,9 @@ use serde::Serialize;
 use crate::experiment::{Config, Experiment, Setting, StudyError, fnv1a};
 
 /// Bump when a change to training would make stored results incomparable
-/// (2: the fused training step and flushed denormals).
-pub const FORMAT_VERSION: u32 = 2;
+/// (2: the fused training step and flushed denormals; 3: feature-major
+/// activations, which change the summation order inside the products).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// One unit of work: a configuration trained with one seed.
 #[derive(Debug, Clone)]
