@@ -158,29 +158,22 @@ fn add_scalar(x: &mut [f32], c: f32) {
     }
 }
 
-/// `out[r] = Σ_i m[r][i]` for the rows of `m` (`out.len()` rows), each sum
-/// taken in order of `i`. Eight rows at a time, so eight independent
-/// additions are in flight instead of one chain.
+/// `out[r] = Σ_i m[r][i]` for the rows of `m` (`out.len()` rows). Each row
+/// is summed in sixteen lanes (lane j takes i ≡ j mod 16, in order), which
+/// vectorises; the lanes are then added left to right, then the tail.
 #[inline(always)]
 fn row_sums(m: &[f32], out: &mut [f32]) {
     let n = m.len() / out.len().max(1);
-    let mut blocks = out.chunks_exact_mut(8);
-    let mut rows = m.chunks_exact(8 * n.max(1));
-    for (o, block) in (&mut blocks).zip(&mut rows) {
-        let mut acc = [0.0f32; 8];
-        for i in 0..n {
-            for (j, a) in acc.iter_mut().enumerate() {
-                *a += block[j * n + i];
+    for (o, row) in out.iter_mut().zip(m.chunks_exact(n.max(1))) {
+        let mut lanes = [0.0f32; 16];
+        let mut blocks = row.chunks_exact(16);
+        for block in &mut blocks {
+            for j in 0..16 {
+                lanes[j] += block[j];
             }
         }
-        o.copy_from_slice(&acc);
-    }
-    for (o, row) in blocks
-        .into_remainder()
-        .iter_mut()
-        .zip(rows.remainder().chunks_exact(n.max(1)))
-    {
-        *o = row.iter().fold(0.0, |s, v| s + v);
+        let sum = lanes.iter().fold(0.0f32, |s, v| s + v);
+        *o = blocks.remainder().iter().fold(sum, |s, v| s + v);
     }
 }
 
@@ -267,24 +260,11 @@ fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32], n: usiz
     }
 }
 
-/// Forward and backward over one minibatch (`rows` of the full data):
-/// fills `ws.grad` with the gradient of the mean data loss (no L2) and
-/// returns that loss. Dropout masks are drawn from `rng` in the same order
-/// as the candle path (per hidden layer; example by example, unit by unit).
+/// Copy the minibatch `rows` of `x_all` (examples × features) into `ws.x`,
+/// feature-major.
 #[inline(always)]
-fn forward_backward(
-    shape: &Shape,
-    params: &[f32],
-    x_all: &[f32],
-    y: &Targets,
-    rows: &[u32],
-    rng: &mut ChaCha8Rng,
-    ws: &mut Workspace,
-) -> f32 {
-    let n = rows.len();
-    let d = shape.sizes[0];
-    let n_layers = shape.layers.len();
-    let pieces = shape.pieces;
+fn gather(shape: &Shape, x_all: &[f32], rows: &[u32], ws: &mut Workspace) {
+    let (n, d) = (rows.len(), shape.sizes[0]);
     ws.x.resize(d * n, 0.0);
     for (i, &r) in rows.iter().enumerate() {
         let src = &x_all[r as usize * d..(r as usize + 1) * d];
@@ -292,24 +272,25 @@ fn forward_backward(
             ws.x[j * n + i] = *v;
         }
     }
-    match y {
-        Targets::Classes(c) => {
-            ws.y_class.clear();
-            ws.y_class.extend(rows.iter().map(|&r| c[r as usize]));
-        }
-        Targets::Values(v) => {
-            ws.y_value.clear();
-            ws.y_value.extend(rows.iter().map(|&r| v[r as usize]));
-        }
-    }
+}
+
+/// Forward pass of the `n` examples in `ws.x`: fills `ws.z` (every layer)
+/// and `ws.a` (hidden layers). Zᵀ = Wᵀ · Aᵀ, then bias and activation;
+/// with `rng`, inverted dropout (masks drawn example by example, unit by
+/// unit, per hidden layer, as in the candle path); without, evaluation mode.
+#[inline(always)]
+fn forward(
+    shape: &Shape,
+    params: &[f32],
+    n: usize,
+    mut rng: Option<&mut ChaCha8Rng>,
+    ws: &mut Workspace,
+) {
+    let n_layers = shape.layers.len();
+    let pieces = shape.pieces;
     ws.z.resize_with(n_layers, Vec::new);
     ws.a.resize_with(n_layers, Vec::new);
     ws.mask.resize_with(n_layers, Vec::new);
-    ws.dz.resize_with(n_layers, Vec::new);
-    ws.grad.resize(shape.len, 0.0);
-    let n_i = n as isize;
-
-    // Forward: Zᵀ = Wᵀ · Aᵀ, then bias and activation.
     for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
@@ -320,7 +301,7 @@ fn forward_backward(
             fan_in,
             &mut z,
             (&params[w_off..], 1, cols as isize),
-            (input, n_i, 1),
+            (input, n as isize, 1),
         );
         let bias = &params[b_off..b_off + cols];
         for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
@@ -331,7 +312,9 @@ fn forward_backward(
             let mut a = std::mem::take(&mut ws.a[l]);
             a.resize(units * n, 0.0);
             activate(shape, &z, &mut a, n);
-            if shape.dropout > 0.0 {
+            if let Some(rng) = rng.as_deref_mut()
+                && shape.dropout > 0.0
+            {
                 let keep = 1.0 - shape.dropout;
                 let scale = (1.0 / keep) as f32;
                 let mask = &mut ws.mask[l];
@@ -347,6 +330,39 @@ fn forward_backward(
         }
         ws.z[l] = z;
     }
+}
+
+/// Forward and backward over one minibatch (`rows` of the full data):
+/// fills `ws.grad` with the gradient of the mean data loss (no L2) and
+/// returns that loss. Dropout masks are drawn from `rng` in the same order
+/// as the candle path (per hidden layer; example by example, unit by unit).
+#[inline(always)]
+fn forward_backward(
+    shape: &Shape,
+    params: &[f32],
+    x_all: &[f32],
+    y: &Targets,
+    rows: &[u32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace,
+) -> f32 {
+    let n = rows.len();
+    let n_layers = shape.layers.len();
+    gather(shape, x_all, rows, ws);
+    match y {
+        Targets::Classes(c) => {
+            ws.y_class.clear();
+            ws.y_class.extend(rows.iter().map(|&r| c[r as usize]));
+        }
+        Targets::Values(v) => {
+            ws.y_value.clear();
+            ws.y_value.extend(rows.iter().map(|&r| v[r as usize]));
+        }
+    }
+    ws.dz.resize_with(n_layers, Vec::new);
+    ws.grad.resize(shape.len, 0.0);
+    let n_i = n as isize;
+    forward(shape, params, n, Some(rng), ws);
 
     // Loss and its gradient w.r.t. the output pre-activations.
     let (_, _, k_out, _) = shape.layers[n_layers - 1];
@@ -619,6 +635,124 @@ pub fn flush_denormals() {
     }
 }
 
+/// Examples per chunk when a whole split (or the decision-region grid) is
+/// passed forward: the chunks reuse the training buffers, and the fixed size
+/// fixes the summation order, so results do not depend on the batch size.
+const EVAL_CHUNK: usize = 256;
+
+/// A forward pass over a whole split in evaluation mode (no dropout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// Mean data loss (cross-entropy, or squared error for regression).
+    pub loss: f64,
+    /// Share of examples whose largest output is their class
+    /// (classification only).
+    pub accuracy: Option<f64>,
+    /// Per hidden layer, per unit: the largest |output| over the split
+    /// (0 means the unit is dead on this split).
+    pub peaks: Vec<Vec<f32>>,
+    /// Predicted class per example (classification only).
+    pub predicted: Vec<u32>,
+}
+
+/// The op `Fused::evaluate` hands to candle: reads the parameters only.
+struct EvalOp<'a> {
+    shape: &'a Shape,
+    x: &'a [f32],
+    y: Option<&'a Targets>,
+    ws: RefCell<&'a mut Workspace>,
+    out: RefCell<Option<Evaluation>>,
+}
+
+impl InplaceOp1 for EvalOp<'_> {
+    fn name(&self) -> &'static str {
+        "mlpsweep-evaluate"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
+        let CpuStorage::F32(state) = dst else {
+            bail!("the training state must be f32")
+        };
+        let Some((start, _)) = layout.contiguous_offsets() else {
+            bail!("the training state must be contiguous")
+        };
+        let params = &state[start..start + self.shape.len];
+        let ev = evaluate(
+            self.shape,
+            params,
+            self.x,
+            self.y,
+            &mut self.ws.borrow_mut(),
+        );
+        *self.out.borrow_mut() = Some(ev);
+        Ok(())
+    }
+}
+
+/// Forward every example of `x` (examples × features) in chunks of
+/// [`EVAL_CHUNK`]; with targets `y`, also the loss and accuracy.
+fn evaluate(
+    shape: &Shape,
+    params: &[f32],
+    x: &[f32],
+    y: Option<&Targets>,
+    ws: &mut Workspace,
+) -> Evaluation {
+    let d = shape.sizes[0];
+    let total = x.len() / d;
+    let n_layers = shape.layers.len();
+    let (_, _, k_out, _) = shape.layers[n_layers - 1];
+    let classify = k_out > 1 || matches!(y, Some(Targets::Classes(_)));
+    let mut peaks: Vec<Vec<f32>> = shape.layers[..n_layers - 1]
+        .iter()
+        .map(|&(_, _, cols, _)| vec![0.0; cols / shape.pieces])
+        .collect();
+    let (mut loss, mut hits) = (0.0f64, 0usize);
+    let mut predicted = Vec::with_capacity(if classify { total } else { 0 });
+    let mut rows: Vec<u32> = Vec::with_capacity(EVAL_CHUNK);
+    for start in (0..total).step_by(EVAL_CHUNK) {
+        let n = EVAL_CHUNK.min(total - start);
+        rows.clear();
+        rows.extend(start as u32..(start + n) as u32);
+        gather(shape, x, &rows, ws);
+        forward(shape, params, n, None, ws);
+        for (peak, a) in peaks.iter_mut().zip(&ws.a) {
+            for (p, row) in peak.iter_mut().zip(a.chunks_exact(n)) {
+                *p = row.iter().fold(*p, |m, v| m.max(v.abs()));
+            }
+        }
+        let out = &ws.z[n_layers - 1];
+        for i in 0..n {
+            if classify {
+                // Softmax cross-entropy as in training; the first largest
+                // output is the prediction.
+                let (mut max, mut arg) = (f32::NEG_INFINITY, 0);
+                for c in 0..k_out {
+                    if out[c * n + i] > max {
+                        (max, arg) = (out[c * n + i], c);
+                    }
+                }
+                predicted.push(arg as u32);
+                if let Some(Targets::Classes(t)) = y {
+                    let t = t[start + i] as usize;
+                    let sum = (0..k_out).fold(0.0f32, |s, c| s + (out[c * n + i] - max).exp());
+                    loss += f64::from(sum.ln() + max - out[t * n + i]);
+                    hits += usize::from(arg == t);
+                }
+            } else if let Some(Targets::Values(t)) = y {
+                let e = out[i] - t[start + i];
+                loss += f64::from(e * e);
+            }
+        }
+    }
+    Evaluation {
+        loss: loss / total.max(1) as f64,
+        accuracy: matches!(y, Some(Targets::Classes(_))).then(|| hits as f64 / total.max(1) as f64),
+        peaks,
+        predicted,
+    }
+}
+
 /// A trial's training state: the flat `[params | m | s]` tensor, the data,
 /// and the scratch space.
 pub struct Fused {
@@ -678,6 +812,42 @@ impl Fused {
         };
         self.state.inplace_op1(&op)?;
         Ok(op.loss.get())
+    }
+
+    /// Loss, accuracy, per-unit peaks and predictions over `split`, in
+    /// evaluation mode (no dropout), through the training step's kernels.
+    pub fn evaluate(&mut self, split: &Split) -> Result<Evaluation> {
+        self.pass(&split.x, Some(&split.y))
+    }
+
+    /// The predicted class of each example of `x` (examples × features).
+    pub fn predict(&mut self, x: &[f32]) -> Result<Vec<u32>> {
+        Ok(self.pass(x, None)?.predicted)
+    }
+
+    fn pass(&mut self, x: &[f32], y: Option<&Targets>) -> Result<Evaluation> {
+        let op = EvalOp {
+            shape: &self.shape,
+            x,
+            y,
+            ws: RefCell::new(&mut self.ws),
+            out: RefCell::new(None),
+        };
+        self.state.inplace_op1(&op)?;
+        let out = op.out.into_inner();
+        out.ok_or_else(|| candle_core::Error::Msg("the evaluation did not run".into()))
+    }
+
+    /// Σ‖W‖² over the weight matrices (not the biases), summed in f64.
+    pub fn weight_sq(&self) -> Result<f64> {
+        let params = self.state.narrow(0, 0, self.shape.len)?.to_vec1::<f32>()?;
+        Ok(self
+            .shape
+            .layers
+            .iter()
+            .flat_map(|&(w_off, fan_in, cols, _)| &params[w_off..w_off + fan_in * cols])
+            .map(|w| f64::from(*w) * f64::from(*w))
+            .sum())
     }
 
     /// Copy the current parameters into `model`'s tensors (before an evaluation).

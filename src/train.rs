@@ -4,7 +4,8 @@
 //! The loss is the mean data loss (softmax cross-entropy, or MSE for
 //! regression) plus 0.5·λ·Σ‖W‖² over weight matrices only. Each step runs
 //! as one fused op (`fused.rs`), which adds the L2 gradient λ·W inside the
-//! optimiser update; evaluation runs through candle ops on the `Mlp`.
+//! optimiser update; evaluation passes the splits forward through the same
+//! kernels in chunks (tested against candle ops on the `Mlp`).
 //! Tables report the data loss; the L2 term is reported beside it.
 //!
 //! Everything random (init, shuffles, dropout masks) draws from one
@@ -13,14 +14,14 @@
 
 use std::time::Instant;
 
-use candle_core::{D, DType, Device, Result, Tensor};
+use candle_core::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use crate::data::{Dataset, Split, Targets};
+use crate::data::{Dataset, Targets};
 use crate::fused::Fused;
-use crate::model::{Mlp, Mode, ParamCount};
+use crate::model::{Mlp, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
 
 /// How a trial ended.
@@ -135,7 +136,7 @@ pub struct Boundary {
 /// Grid resolution of stored decision regions.
 const BOUNDARY_RES: usize = 60;
 
-fn boundary(model: &Mlp, data: &Dataset) -> Result<Option<Boundary>> {
+fn boundary(fused: &mut Fused, data: &Dataset) -> Result<Option<Boundary>> {
     if data.n_features != 2 || data.n_outputs > 10 || !matches!(data.train.y, Targets::Classes(_)) {
         return Ok(None);
     }
@@ -161,12 +162,8 @@ fn boundary(model: &Mlp, data: &Dataset) -> Result<Option<Boundary>> {
             grid.push((y.0 + (row as f64 + 0.5) * (y.1 - y.0) / res as f64) as f32);
         }
     }
-    let input = Tensor::from_vec(grid, (res * res, 2), &Device::Cpu)?;
-    let classes = model
-        .forward(&input, Mode::Eval)?
-        .argmax(D::Minus1)?
-        .to_vec1::<u32>()?;
-    let classes = classes
+    let classes = fused
+        .predict(&grid)?
         .iter()
         .map(|c| char::from(b'0' + *c as u8))
         .collect();
@@ -218,29 +215,6 @@ pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> Option<Tr
     Some(record)
 }
 
-struct Tensors {
-    x: Tensor,
-    y: Tensor,
-}
-
-fn to_tensors(s: &Split, d: usize) -> Result<Tensors> {
-    let n = s.len();
-    let x = Tensor::from_vec(s.x.clone(), (n, d), &Device::Cpu)?;
-    let y = match &s.y {
-        Targets::Classes(c) => Tensor::from_vec(c.clone(), n, &Device::Cpu)?,
-        Targets::Values(v) => Tensor::from_vec(v.clone(), (n, 1), &Device::Cpu)?,
-    };
-    Ok(Tensors { x, y })
-}
-
-fn data_loss(out: &Tensor, y: &Tensor) -> Result<Tensor> {
-    if y.dtype() == DType::U32 {
-        candle_nn::loss::cross_entropy(out, y)
-    } else {
-        candle_nn::loss::mse(out, y)
-    }
-}
-
 /// Returns `Ok(false)` when the progress callback abandoned the trial.
 fn train(
     trial: &Trial,
@@ -252,12 +226,6 @@ fn train(
     let spec = &cfg.train;
     let mut rng = ChaCha8Rng::seed_from_u64(trial.seed);
     let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng)?;
-    let train = to_tensors(&data.train, data.n_features)?;
-    let val = data
-        .val
-        .as_ref()
-        .map(|v| to_tensors(v, data.n_features))
-        .transpose()?;
     let n = data.train.len();
     let batch = spec.batch_size.unwrap_or(n).min(n);
     // The whole step (forward, backward, update) is one fused candle op.
@@ -289,8 +257,7 @@ fn train(
             return Ok(true);
         }
         let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
-            fused.write_back(&model)?;
-            let m = evaluate(&model, &train, val.as_ref(), spec.l2)?;
+            let m = evaluate(&mut fused, data, spec.l2)?;
             if !m.is_finite() {
                 record.status = Status::Diverged;
                 record.diverged_epoch = Some(epoch);
@@ -316,61 +283,25 @@ fn train(
         }
     }
     record.metrics = last_eval;
-    record.boundary = boundary(&model, data)?;
+    record.boundary = boundary(&mut fused, data)?;
     Ok(true)
 }
 
-fn scalar(t: &Tensor) -> Result<f64> {
-    Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
-}
-
-fn accuracy(out: &Tensor, y: &Tensor) -> Result<Option<f64>> {
-    if y.dtype() != DType::U32 {
-        return Ok(None);
-    }
-    let hits = out
-        .argmax(D::Minus1)?
-        .eq(y)?
-        .to_dtype(DType::F32)?
-        .mean_all()?;
-    Ok(Some(scalar(&hits)?))
-}
-
-/// Evaluate on both splits without dropout.
-fn evaluate(model: &Mlp, train: &Tensors, val: Option<&Tensors>, l2: f64) -> Result<Metrics> {
-    let (out, hidden) = model.forward_all(&train.x, Mode::Eval)?;
-    let train_loss = scalar(&data_loss(&out, &train.y)?)?;
-    let train_acc = accuracy(&out, &train.y)?;
-    let (val_loss, val_acc) = match val {
-        Some(v) => {
-            let out = model.forward(&v.x, Mode::Eval)?;
-            (
-                Some(scalar(&data_loss(&out, &v.y)?)?),
-                accuracy(&out, &v.y)?,
-            )
-        }
-        None => (None, None),
-    };
-    let mut sq = 0.0;
-    for layer in &model.layers {
-        sq += scalar(&layer.w.as_tensor().sqr()?.sum_all()?)?;
-    }
-    let dead_fraction = if hidden.is_empty() {
-        None
-    } else {
-        let (mut dead, mut total) = (0usize, 0usize);
-        for h in &hidden {
-            let peak = h.abs()?.max(0)?.to_vec1::<f32>()?;
-            dead += peak.iter().filter(|v| **v == 0.0).count();
-            total += peak.len();
-        }
-        Some(dead as f64 / total as f64)
-    };
+/// Evaluate on both splits without dropout, through the fused kernels.
+fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
+    let train = fused.evaluate(&data.train)?;
+    let val = data.val.as_ref().map(|v| fused.evaluate(v)).transpose()?;
+    let sq = fused.weight_sq()?;
+    let dead_fraction = (!train.peaks.is_empty()).then(|| {
+        let units: usize = train.peaks.iter().map(Vec::len).sum();
+        let dead = train.peaks.iter().flatten().filter(|p| **p == 0.0).count();
+        dead as f64 / units as f64
+    });
     Ok(Metrics {
-        train_loss,
-        val_loss,
-        train_acc,
-        val_acc,
+        train_loss: train.loss,
+        val_loss: val.as_ref().map(|v| v.loss),
+        train_acc: train.accuracy,
+        val_acc: val.as_ref().and_then(|v| v.accuracy),
         l2_term: 0.5 * l2 * sq,
         weight_norm: sq.sqrt(),
         dead_fraction,
@@ -383,6 +314,175 @@ mod tests {
     use crate::experiment::from_str;
     use crate::plan::Plan;
     use std::path::Path;
+
+    use crate::data::Split;
+    use crate::model::Mode;
+    use candle_core::{D, DType, Device, Tensor};
+
+    struct Tensors {
+        x: Tensor,
+        y: Tensor,
+    }
+
+    fn to_tensors(s: &Split, d: usize) -> Result<Tensors> {
+        let n = s.len();
+        let x = Tensor::from_vec(s.x.clone(), (n, d), &Device::Cpu)?;
+        let y = match &s.y {
+            Targets::Classes(c) => Tensor::from_vec(c.clone(), n, &Device::Cpu)?,
+            Targets::Values(v) => Tensor::from_vec(v.clone(), (n, 1), &Device::Cpu)?,
+        };
+        Ok(Tensors { x, y })
+    }
+
+    fn data_loss(out: &Tensor, y: &Tensor) -> Result<Tensor> {
+        if y.dtype() == DType::U32 {
+            candle_nn::loss::cross_entropy(out, y)
+        } else {
+            candle_nn::loss::mse(out, y)
+        }
+    }
+
+    fn scalar(t: &Tensor) -> Result<f64> {
+        Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
+    }
+
+    fn accuracy(out: &Tensor, y: &Tensor) -> Result<Option<f64>> {
+        if y.dtype() != DType::U32 {
+            return Ok(None);
+        }
+        let hits = out
+            .argmax(D::Minus1)?
+            .eq(y)?
+            .to_dtype(DType::F32)?
+            .mean_all()?;
+        Ok(Some(scalar(&hits)?))
+    }
+
+    /// The reference: evaluation through candle ops on the `Mlp`.
+    fn candle_evaluate(
+        model: &Mlp,
+        train: &Tensors,
+        val: Option<&Tensors>,
+        l2: f64,
+    ) -> Result<Metrics> {
+        let (out, hidden) = model.forward_all(&train.x, Mode::Eval)?;
+        let train_loss = scalar(&data_loss(&out, &train.y)?)?;
+        let train_acc = accuracy(&out, &train.y)?;
+        let (val_loss, val_acc) = match val {
+            Some(v) => {
+                let out = model.forward(&v.x, Mode::Eval)?;
+                (
+                    Some(scalar(&data_loss(&out, &v.y)?)?),
+                    accuracy(&out, &v.y)?,
+                )
+            }
+            None => (None, None),
+        };
+        let mut sq = 0.0;
+        for layer in &model.layers {
+            sq += scalar(&layer.w.as_tensor().sqr()?.sum_all()?)?;
+        }
+        let dead_fraction = if hidden.is_empty() {
+            None
+        } else {
+            let (mut dead, mut total) = (0usize, 0usize);
+            for h in &hidden {
+                let peak = h.abs()?.max(0)?.to_vec1::<f32>()?;
+                dead += peak.iter().filter(|v| **v == 0.0).count();
+                total += peak.len();
+            }
+            Some(dead as f64 / total as f64)
+        };
+        Ok(Metrics {
+            train_loss,
+            val_loss,
+            train_acc,
+            val_acc,
+            l2_term: 0.5 * l2 * sq,
+            weight_norm: sq.sqrt(),
+            dead_fraction,
+        })
+    }
+
+    /// The fused evaluation (chunks of 256 through the training kernels)
+    /// gives candle's numbers on the same network, and the same predicted
+    /// classes on the decision-region grid.
+    #[test]
+    fn fused_evaluation_matches_candle() {
+        for src in [
+            "[data]\npoints_per_class = 150\n[model]\ndepth = 2\nwidth = 24\n[train]\nl2 = 0.01\n",
+            "[data]\npoints_per_class = 150\n[model]\ndepth = 1\nwidth = 9\nactivation = \"maxout\"\npieces = 3\n",
+            "[data]\nkind = \"sine\"\npoints = 700\n[model]\nwidth = 30\nactivation = \"tanh\"\n[train]\nlr = 0.01\n",
+            "[data]\nkind = \"digits\"\n[model]\ndepth = 2\nwidth = 16\ndropout = 0.3\n",
+        ] {
+            let e = from_str(&format!("name = \"f\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+            let cfg = e.config_at(&e.coords(0)).unwrap();
+            let data = crate::data::load(&cfg.data).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(1);
+            let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+            let mut fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+            // Train a little, so units die and the outputs are not all alike.
+            let n = data.train.len() as u32;
+            let rows: Vec<u32> = (0..n).map(|i| (i * 7919) % n).collect();
+            for chunk in rows.chunks(32).cycle().take(400) {
+                fused.step(chunk, &mut rng).unwrap();
+            }
+            fused.write_back(&model).unwrap();
+            let d = data.n_features;
+            let ours = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
+            let train = to_tensors(&data.train, d).unwrap();
+            let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
+            let want = candle_evaluate(&model, &train, val.as_ref(), cfg.train.l2).unwrap();
+            let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+            assert!(
+                close(ours.train_loss, want.train_loss),
+                "{src}: {ours:?} vs {want:?}"
+            );
+            assert!(
+                close(ours.val_loss.unwrap(), want.val_loss.unwrap()),
+                "{src}"
+            );
+            assert!(close(ours.l2_term, want.l2_term) && close(ours.weight_norm, want.weight_norm));
+            // candle averages in f32, we count: equal to f32 precision.
+            for (a, b) in [
+                (ours.train_acc, want.train_acc),
+                (ours.val_acc, want.val_acc),
+            ] {
+                assert_eq!(a.is_some(), b.is_some(), "{src}");
+                assert!(
+                    close(a.unwrap_or(0.0), b.unwrap_or(0.0)),
+                    "{src}: {a:?} vs {b:?}"
+                );
+            }
+            assert_eq!(ours.dead_fraction, want.dead_fraction, "{src}");
+            if d == 2 && ours.train_acc.is_some() {
+                let ours = boundary(&mut fused, &data).unwrap().unwrap();
+                let grid: Vec<f32> = (0..ours.res * ours.res)
+                    .flat_map(|c| {
+                        let (row, col) = ((c / ours.res) as f64, (c % ours.res) as f64);
+                        let dx = (ours.x.1 - ours.x.0) / ours.res as f64;
+                        let dy = (ours.y.1 - ours.y.0) / ours.res as f64;
+                        [
+                            (ours.x.0 + (col + 0.5) * dx) as f32,
+                            (ours.y.0 + (row + 0.5) * dy) as f32,
+                        ]
+                    })
+                    .collect();
+                let input = Tensor::from_vec(grid, (ours.res * ours.res, 2), &Device::Cpu).unwrap();
+                let want: String = model
+                    .forward(&input, Mode::Eval)
+                    .unwrap()
+                    .argmax(D::Minus1)
+                    .unwrap()
+                    .to_vec1::<u32>()
+                    .unwrap()
+                    .iter()
+                    .map(|c| char::from(b'0' + *c as u8))
+                    .collect();
+                assert_eq!(ours.classes, want, "{src}");
+            }
+        }
+    }
 
     fn run(src: &str) -> Vec<TrialRecord> {
         let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
