@@ -56,8 +56,10 @@ fn tempfile_dir() -> std::path::PathBuf {
     p
 }
 
-/// µs per fused training step for one shape.
-fn step_us(depth: usize, width: usize, batch: usize, points_per_class: usize) -> (f64, f64) {
+/// One row of the per-step profile: µs per fused step and µs in its
+/// matrix products, each the best of several blocks (the VM's noise only
+/// ever adds time).
+fn profile(depth: usize, width: usize, batch: usize, points_per_class: usize) -> (f64, f64, f64) {
     let src = format!(
         "name = \"s\"\n[data]\npoints_per_class = {points_per_class}\nval = \"none\"\n[model]\ndepth = {depth}\nwidth = {width}\n[train]\nbatch_size = {batch}\nl2 = 1e-3\n"
     );
@@ -67,20 +69,81 @@ fn step_us(depth: usize, width: usize, batch: usize, points_per_class: usize) ->
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let model = Mlp::new(&cfg.model, ds.n_features, ds.n_outputs, &mut rng).unwrap();
     let mut fused = Fused::new(&model, &cfg.train, &ds.train).unwrap();
-    let rows: Vec<u32> = (0..batch as u32).collect();
+    // A fixed minibatch spread over the classes.
+    let n = ds.train.len() as u32;
+    let rows: Vec<u32> = (0..batch as u32).map(|i| (i * 7919) % n).collect();
     for _ in 0..20 {
         fused.step(&rows, &mut rng).unwrap();
     }
-    let n = (2_000_000 / (batch * width * width.max(8) * depth).max(1)).clamp(20, 5000);
-    let t0 = Instant::now();
-    for _ in 0..n {
-        fused.step(&rows, &mut rng).unwrap();
+    let steps = (1_000_000 / (batch * width * width.max(8) * depth).max(1)).clamp(4, 2000);
+    let mut best = f64::MAX;
+    for _ in 0..15 {
+        let t0 = Instant::now();
+        for _ in 0..steps {
+            fused.step(&rows, &mut rng).unwrap();
+        }
+        best = best.min(t0.elapsed().as_secs_f64() * 1e6 / steps as f64);
     }
-    let us = t0.elapsed().as_secs_f64() * 1e6 / n as f64;
+    let products = fused
+        .time_products(batch, 15 * steps)
+        .unwrap()
+        .as_secs_f64()
+        * 1e6;
     let sizes = mlpsweep::model::layer_sizes(2, &cfg.model, 3);
     let macs: usize = (1..sizes.len()).map(|l| sizes[l - 1] * sizes[l]).sum();
-    let gflops = 6.0 * macs as f64 * batch as f64 / (us * 1e3);
-    (us, gflops)
+    let gflop = 6.0 * macs as f64 * batch as f64 / 1e9;
+    (best, products, gflop)
+}
+
+/// This core's single-threaded sgemm rate (GFLOP/s) on a 1024³ product
+/// through the `gemm` crate: the ceiling for the products.
+fn sgemm_peak() -> f64 {
+    let k = 1024;
+    let a: Vec<f32> = (0..k * k).map(|i| (i % 13) as f32 - 6.0).collect();
+    let mut c = vec![0.0f32; k * k];
+    let mut best = f64::MAX;
+    for _ in 0..8 {
+        let t0 = Instant::now();
+        // SAFETY: three k × k row-major matrices, all in bounds.
+        unsafe {
+            gemm::gemm(
+                k,
+                k,
+                k,
+                c.as_mut_ptr(),
+                1,
+                k as isize,
+                false,
+                a.as_ptr(),
+                1,
+                k as isize,
+                a.as_ptr(),
+                1,
+                k as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::None,
+            );
+        }
+        best = best.min(t0.elapsed().as_secs_f64());
+    }
+    2.0 * (k * k * k) as f64 / best / 1e9
+}
+
+/// Median and best of `runs` timings of a sweep.
+fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64) {
+    let mut secs: Vec<f64> = Vec::new();
+    let (mut n, mut total) = (0, 0.0);
+    for _ in 0..runs {
+        let (s, trials, flops) = sweep(file, jobs);
+        secs.push(s);
+        (n, total) = (trials, flops);
+    }
+    secs.sort_by(f64::total_cmp);
+    (secs[runs / 2], secs[0], n, total)
 }
 
 fn main() {
@@ -88,30 +151,43 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     println!("mlpsweep bench: {cores} cores, one trial per core, each single-threaded\n");
-    println!("per-step profile (fused step: gather, forward, loss, backward, update)");
-    println!("| shape (depth x width) | batch | µs/step | GFLOP/s |");
-    println!("|---|---:|---:|---:|");
+    let peak = sgemm_peak();
+    println!("single-core sgemm (gemm crate, 1024³): {peak:.0} GFLOP/s\n");
+    println!(
+        "per-step profile (fused step: gather, forward, loss, backward, update; best of 15 blocks)"
+    );
+    println!(
+        "| shape (depth x width) | batch | µs/step | GFLOP/s | products µs | products GFLOP/s (% of sgemm) | rest µs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (depth, width, batch, ppc) in [
         (1, 8, 64, 100),
         (2, 32, 64, 100),
         (3, 128, 64, 100),
         (2, 1024, 256, 2000),
     ] {
-        let (us, gf) = step_us(depth, width, batch, ppc);
-        println!("| {depth} x {width} | {batch} | {us:.1} | {gf:.1} |");
-    }
-    println!();
-    for jobs in [1, cores] {
-        let (secs, n, total) = sweep("benches/p1.toml", jobs);
+        let (us, products, gflop) = profile(depth, width, batch, ppc);
+        let pg = gflop / (products * 1e-6);
         println!(
-            "P1 (72 small nets, 1000 steps each), --jobs {jobs}: {secs:.2} s, {:.1} trials/s, {:.1} GFLOP/s",
-            n as f64 / secs,
-            total / secs / 1e9
+            "| {depth} x {width} | {batch} | {us:.1} | {:.1} | {products:.1} | {pg:.1} ({:.0}%) | {:.1} |",
+            gflop / (us * 1e-6),
+            100.0 * pg / peak,
+            (us - products).max(0.0)
         );
     }
-    let (secs, _, total) = sweep("benches/p2.toml", cores);
+    println!("\nsweeps: median of 3 runs (best in brackets), each with its report");
+    for jobs in [1, cores] {
+        let (med, best, n, total) = sweeps("benches/p1.toml", jobs, 3);
+        println!(
+            "P1 (72 small nets, 1000 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.1} trials/s, {:.1} GFLOP/s",
+            n as f64 / med,
+            total / med / 1e9
+        );
+    }
+    let (med, best, _, total) = sweeps("benches/p2.toml", cores, 3);
     println!(
-        "P2 (2 x [2 x 1024] nets, 470 steps each), --jobs {cores}: {secs:.2} s, {:.1} GFLOP/s",
-        total / secs / 1e9
+        "P2 (2 x [2 x 1024] nets, 470 steps each), --jobs {cores}: {med:.2} s ({best:.2}), {:.1} GFLOP/s ({:.1})",
+        total / med / 1e9,
+        total / best / 1e9
     );
 }

@@ -26,6 +26,10 @@ use crate::data::{Split, Targets};
 use crate::experiment::{Activation, Optimizer, TrainSpec};
 use crate::model::Mlp;
 
+/// One layer in the flat parameter vector: (offset of W, fan_in, columns,
+/// offset of b).
+pub type Layer = (usize, usize, usize, usize);
+
 /// Shapes and offsets of the flat parameter vector.
 #[derive(Debug, Clone)]
 pub struct Shape {
@@ -40,7 +44,7 @@ pub struct Shape {
     /// Dropout drop probability.
     pub dropout: f64,
     /// Per layer: (offset of W, fan_in, columns, offset of b).
-    pub layers: Vec<(usize, usize, usize, usize)>,
+    pub layers: Vec<Layer>,
     /// Total parameters.
     pub len: usize,
 }
@@ -134,6 +138,33 @@ fn matmul(
             gemm::Parallelism::None,
         );
     }
+}
+
+// The three products of a layer `(w_off, fan_in, cols, b_off)` on `n`
+// feature-major examples. W is stored fan_in × cols, row-major.
+
+/// Zᵀ (cols × n) = Wᵀ · Aᵀ.
+#[inline(always)]
+fn product_forward(params: &[f32], layer: Layer, input: &[f32], n: usize, z: &mut [f32]) {
+    let (w_off, fan_in, cols, _) = layer;
+    let w = (&params[w_off..], 1, cols as isize);
+    matmul(cols, n, fan_in, z, w, (input, n as isize, 1));
+}
+
+/// dW (fan_in × cols) = A · dZ, from the stored Aᵀ and dZᵀ.
+#[inline(always)]
+fn product_weight_grad(layer: Layer, input: &[f32], dz: &[f32], n: usize, gw: &mut [f32]) {
+    let (_, fan_in, cols, _) = layer;
+    let n = n as isize;
+    matmul(fan_in, cols, n as usize, gw, (input, n, 1), (dz, 1, n));
+}
+
+/// dAᵀ (fan_in × n) = W · dZᵀ.
+#[inline(always)]
+fn product_input_grad(params: &[f32], layer: Layer, dz: &[f32], n: usize, da: &mut [f32]) {
+    let (w_off, fan_in, cols, _) = layer;
+    let w = (&params[w_off..], cols as isize, 1);
+    matmul(fan_in, n, cols, da, w, (dz, n as isize, 1));
 }
 
 // Elementwise kernels. Each is a plain index loop over slices of equal
@@ -291,18 +322,12 @@ fn forward(
     ws.z.resize_with(n_layers, Vec::new);
     ws.a.resize_with(n_layers, Vec::new);
     ws.mask.resize_with(n_layers, Vec::new);
-    for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
+    for (l, &layer) in shape.layers.iter().enumerate() {
+        let (_, _, cols, b_off) = layer;
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
         z.resize(cols * n, 0.0);
-        matmul(
-            cols,
-            n,
-            fan_in,
-            &mut z,
-            (&params[w_off..], 1, cols as isize),
-            (input, n as isize, 1),
-        );
+        product_forward(params, layer, input, n, &mut z);
         let bias = &params[b_off..b_off + cols];
         for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
             add_scalar(zr, *b);
@@ -361,7 +386,6 @@ fn forward_backward(
     }
     ws.dz.resize_with(n_layers, Vec::new);
     ws.grad.resize(shape.len, 0.0);
-    let n_i = n as isize;
     forward(shape, params, n, Some(rng), ws);
 
     // Loss and its gradient w.r.t. the output pre-activations.
@@ -406,28 +430,14 @@ fn forward_backward(
         let (w_off, fan_in, cols, b_off) = shape.layers[l];
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let dz = &ws.dz[l];
-        matmul(
-            fan_in,
-            cols,
-            n,
-            &mut ws.grad[w_off..b_off],
-            (input, n_i, 1),
-            (dz, 1, n_i),
-        );
+        product_weight_grad(shape.layers[l], input, dz, n, &mut ws.grad[w_off..b_off]);
         row_sums(dz, &mut ws.grad[b_off..b_off + cols]);
         if l == 0 {
             break;
         }
         let mut da = std::mem::take(&mut ws.da);
         da.resize(fan_in * n, 0.0);
-        matmul(
-            fan_in,
-            n,
-            cols,
-            &mut da,
-            (&params[w_off..], cols as isize, 1),
-            (dz, n_i, 1),
-        );
+        product_input_grad(params, shape.layers[l], dz, n, &mut da);
         if shape.dropout > 0.0 {
             mul(&mut da, &ws.mask[l - 1]);
         }
@@ -836,6 +846,35 @@ impl Fused {
         self.state.inplace_op1(&op)?;
         let out = op.out.into_inner();
         out.ok_or_else(|| candle_core::Error::Msg("the evaluation did not run".into()))
+    }
+
+    /// For the benchmark's profile: the shortest of `reps` timings of one
+    /// step's matrix products alone (forward, dW and dA per layer, as the
+    /// step calls them) on a batch of `n`, on scratch data.
+    pub fn time_products(&self, n: usize, reps: usize) -> Result<std::time::Duration> {
+        let params = self.state.narrow(0, 0, self.shape.len)?.to_vec1::<f32>()?;
+        let layers = &self.shape.layers;
+        let buf = |len: usize| -> Vec<f32> { (0..len).map(|i| (i % 7) as f32 - 3.0).collect() };
+        let inputs: Vec<Vec<f32>> = layers.iter().map(|l| buf(l.1 * n)).collect();
+        let mut outs: Vec<Vec<f32>> = layers.iter().map(|l| buf(l.2 * n)).collect();
+        let mut grad = vec![0.0f32; self.shape.len];
+        let mut da: Vec<Vec<f32>> = layers.iter().map(|l| buf(l.1 * n)).collect();
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..reps {
+            let t0 = std::time::Instant::now();
+            for (l, &layer) in layers.iter().enumerate() {
+                product_forward(&params, layer, &inputs[l], n, &mut outs[l]);
+            }
+            for (l, &layer) in layers.iter().enumerate().rev() {
+                let (w_off, _, _, b_off) = layer;
+                product_weight_grad(layer, &inputs[l], &outs[l], n, &mut grad[w_off..b_off]);
+                if l > 0 {
+                    product_input_grad(&params, layer, &outs[l], n, &mut da[l]);
+                }
+            }
+            best = best.min(t0.elapsed());
+        }
+        Ok(best)
     }
 
     /// Σ‖W‖² over the weight matrices (not the biases), summed in f64.
