@@ -504,6 +504,17 @@ struct StepInputs<'a> {
     t: i32,
 }
 
+/// The flat `[params | m | s]` state inside the tensor's storage.
+fn state_of<'s>(dst: &'s mut CpuStorage, layout: &Layout) -> Result<&'s mut [f32]> {
+    let CpuStorage::F32(state) = dst else {
+        bail!("the training state must be f32")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        bail!("the training state must be contiguous")
+    };
+    Ok(&mut state[start..end])
+}
+
 /// The fused step: the op `Fused::step` hands to candle.
 struct StepOp<'a> {
     inputs: StepInputs<'a>,
@@ -518,13 +529,7 @@ impl InplaceOp1 for StepOp<'_> {
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        let CpuStorage::F32(state) = dst else {
-            bail!("the training state must be f32")
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            bail!("the training state must be contiguous")
-        };
-        let state = &mut state[start..end];
+        let state = state_of(dst, layout)?;
         let p = self.inputs.shape.len;
         let (params, moments) = state.split_at_mut(p);
         let mut ws = self.ws.borrow_mut();
@@ -566,29 +571,25 @@ fn whole_step(
     step_portable(op, params, moments, rng, ws)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn step_avx512(
-    op: StepInputs,
-    params: &mut [f32],
-    moments: &mut [f32],
-    rng: &mut ChaCha8Rng,
-    ws: &mut Workspace,
-) -> f32 {
-    step_portable(op, params, moments, rng, ws)
+/// A copy of the step compiled with `#[target_feature(enable = $feature)]`.
+macro_rules! step_compiled_for {
+    ($name:ident, $feature:literal) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $feature)]
+        fn $name(
+            op: StepInputs,
+            params: &mut [f32],
+            moments: &mut [f32],
+            rng: &mut ChaCha8Rng,
+            ws: &mut Workspace,
+        ) -> f32 {
+            step_portable(op, params, moments, rng, ws)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn step_avx2(
-    op: StepInputs,
-    params: &mut [f32],
-    moments: &mut [f32],
-    rng: &mut ChaCha8Rng,
-    ws: &mut Workspace,
-) -> f32 {
-    step_portable(op, params, moments, rng, ws)
-}
+step_compiled_for!(step_avx512, "avx512f");
+step_compiled_for!(step_avx2, "avx2");
 
 #[inline(always)]
 fn step_portable(
@@ -721,13 +722,7 @@ impl InplaceOp1 for EvalOp<'_> {
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        let CpuStorage::F32(state) = dst else {
-            bail!("the training state must be f32")
-        };
-        let Some((start, _)) = layout.contiguous_offsets() else {
-            bail!("the training state must be contiguous")
-        };
-        let params = &state[start..start + self.shape.len];
+        let params = &state_of(dst, layout)?[..self.shape.len];
         let ev = evaluate(
             self.shape,
             params,
