@@ -10,10 +10,17 @@
 //! (the kernels candle's own matmul uses), single-threaded, in a fixed
 //! order. Buffers are allocated once per trial.
 //!
+//! Minibatch buffers are feature-major (units × batch), the layout in which
+//! gemm runs a layer's three products fastest here; the elementwise passes
+//! are plain loops, and the whole step is compiled for AVX-512, AVX2 and
+//! baseline x86-64 with the same operations in the same order, so results
+//! do not depend on the CPU (docs/performance.md has the measurements).
+//!
 //! The mathematics is exactly `train.rs`'s (see docs/semantics.md); the
 //! gradients are tested against candle's autograd on the same network.
-//! Evaluation still runs through candle ops on the `Mlp`'s tensors, which
-//! [`Fused::write_back`] refreshes before each evaluation.
+//! Evaluation ([`Fused::evaluate`]) passes whole splits forward through the
+//! same kernels in fixed chunks, tested against candle ops on the `Mlp`,
+//! whose tensors [`Fused::write_back`] refreshes from the trained state.
 
 use std::cell::{Cell, RefCell};
 
@@ -1165,6 +1172,59 @@ mod tests {
         let spec = e.config_at(&[]).unwrap().train;
         // Adam's first step moves by lr·g/(|g| + ε·...) ≈ lr whatever g is.
         assert!((run(&spec, 1, 2) - 0.99).abs() < 1e-6);
+    }
+
+    /// With dropout on, the fused forward draws the same masks from the
+    /// same generator as candle's training-mode forward on the `Mlp`, so
+    /// the outputs agree and the generators end in the same state.
+    #[test]
+    fn dropout_forward_matches_candle_train_mode() {
+        use rand::RngCore;
+        let src = "name = \"d\"\n[model]\ndepth = 3\nwidth = 21\ndropout = 0.4\n";
+        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let cfg = e.config_at(&e.coords(0)).unwrap();
+        let data = crate::data::load(&cfg.data).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+        let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+        let params = fused
+            .state
+            .narrow(0, 0, fused.shape.len)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let rows: Vec<u32> = (0..50).map(|i| i * 5).collect();
+        let (mut ours, mut theirs) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
+        let mut ws = Workspace::default();
+        gather(&fused.shape, &data.train.x, &rows, &mut ws);
+        forward(&fused.shape, &params, rows.len(), Some(&mut ours), &mut ws);
+        let d = data.n_features;
+        let xb: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
+            .collect();
+        let xb = Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap();
+        let want = model
+            .forward(&xb, Mode::Train(&mut theirs))
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let out = &ws.z[fused.shape.layers.len() - 1];
+        let n = rows.len();
+        for (i, row) in want.iter().enumerate() {
+            for (c, w) in row.iter().enumerate() {
+                let got = out[c * n + i];
+                assert!(
+                    (got - w).abs() < 1e-5 * w.abs().max(1.0),
+                    "example {i}, output {c}: {got} vs {w}"
+                );
+            }
+        }
+        assert_eq!(
+            ours.next_u64(),
+            theirs.next_u64(),
+            "the same number of draws"
+        );
     }
 
     #[test]
