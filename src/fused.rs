@@ -13,8 +13,9 @@
 //! Minibatch buffers are feature-major (units × batch), the layout in which
 //! gemm runs a layer's three products fastest here; the elementwise passes
 //! are plain loops, and the whole step is compiled for AVX-512, AVX2 and
-//! baseline x86-64 with the same operations in the same order, so results
-//! do not depend on the CPU (docs/performance.md has the measurements).
+//! baseline x86-64 with the same operations in the same order, so the copy
+//! the CPU picks does not change a bit (gemm's own AVX2 and AVX-512 kernels
+//! do differ in the last bits; docs/semantics.md).
 //!
 //! The mathematics is exactly `train.rs`'s (see docs/semantics.md); the
 //! gradients are tested against candle's autograd on the same network.
