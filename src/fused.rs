@@ -109,10 +109,18 @@ struct Workspace {
     da: Vec<f32>,
     /// Gradient of the whole parameter vector.
     grad: Vec<f32>,
+    /// Threads the matrix products may use (1: this thread only).
+    threads: usize,
 }
 
 /// `dst (m×n, row-major) = A (m×k) · B (k×n)`, where A and B are views
 /// `(slice, row stride, column stride)`, so either may be a transpose.
+///
+/// With `threads` > 1, gemm splits the product over that many rayon tasks
+/// of the current pool. It splits rows and columns of `dst`, never the sum
+/// over k, so every element is computed the same way whatever the count:
+/// results are bit-identical (tested), and the count may follow how many
+/// cores are idle.
 fn matmul(
     m: usize,
     n: usize,
@@ -120,6 +128,7 @@ fn matmul(
     dst: &mut [f32],
     a: (&[f32], isize, isize),
     b: (&[f32], isize, isize),
+    threads: usize,
 ) {
     debug_assert!(dst.len() >= m * n);
     // SAFETY: the strides describe matrices that lie inside the slices
@@ -144,7 +153,11 @@ fn matmul(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            if threads > 1 {
+                gemm::Parallelism::Rayon(threads)
+            } else {
+                gemm::Parallelism::None
+            },
         );
     }
 }
@@ -154,26 +167,55 @@ fn matmul(
 
 /// Zᵀ (cols × n) = Wᵀ · Aᵀ.
 #[inline(always)]
-fn product_forward(params: &[f32], layer: Layer, input: &[f32], n: usize, z: &mut [f32]) {
+fn product_forward(
+    p: &[f32],
+    layer: Layer,
+    input: &[f32],
+    n: usize,
+    z: &mut [f32],
+    threads: usize,
+) {
     let (w_off, fan_in, cols, _) = layer;
-    let w = (&params[w_off..], 1, cols as isize);
-    matmul(cols, n, fan_in, z, w, (input, n as isize, 1));
+    let w = (&p[w_off..], 1, cols as isize);
+    matmul(cols, n, fan_in, z, w, (input, n as isize, 1), threads);
 }
 
 /// dW (fan_in × cols) = A · dZ, from the stored Aᵀ and dZᵀ.
 #[inline(always)]
-fn product_weight_grad(layer: Layer, input: &[f32], dz: &[f32], n: usize, gw: &mut [f32]) {
+fn product_weight_grad(
+    layer: Layer,
+    input: &[f32],
+    dz: &[f32],
+    n: usize,
+    gw: &mut [f32],
+    threads: usize,
+) {
     let (_, fan_in, cols, _) = layer;
     let n = n as isize;
-    matmul(fan_in, cols, n as usize, gw, (input, n, 1), (dz, 1, n));
+    matmul(
+        fan_in,
+        cols,
+        n as usize,
+        gw,
+        (input, n, 1),
+        (dz, 1, n),
+        threads,
+    );
 }
 
 /// dAᵀ (fan_in × n) = W · dZᵀ.
 #[inline(always)]
-fn product_input_grad(params: &[f32], layer: Layer, dz: &[f32], n: usize, da: &mut [f32]) {
+fn product_input_grad(
+    p: &[f32],
+    layer: Layer,
+    dz: &[f32],
+    n: usize,
+    da: &mut [f32],
+    threads: usize,
+) {
     let (w_off, fan_in, cols, _) = layer;
-    let w = (&params[w_off..], cols as isize, 1);
-    matmul(fan_in, n, cols, da, w, (dz, n as isize, 1));
+    let w = (&p[w_off..], cols as isize, 1);
+    matmul(fan_in, n, cols, da, w, (dz, n as isize, 1), threads);
 }
 
 // Elementwise kernels. Each is a plain index loop over slices of equal
@@ -382,7 +424,7 @@ fn forward(
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
         z.resize(cols * n, 0.0);
-        product_forward(params, layer, input, n, &mut z);
+        product_forward(params, layer, input, n, &mut z, ws.threads);
         let bias = &params[b_off..b_off + cols];
         for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
             add_scalar(zr, *b);
@@ -479,14 +521,22 @@ fn forward_backward(
         let (w_off, fan_in, cols, b_off) = shape.layers[l];
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let dz = &ws.dz[l];
-        product_weight_grad(shape.layers[l], input, dz, n, &mut ws.grad[w_off..b_off]);
+        let threads = ws.threads;
+        product_weight_grad(
+            shape.layers[l],
+            input,
+            dz,
+            n,
+            &mut ws.grad[w_off..b_off],
+            threads,
+        );
         row_sums(dz, &mut ws.grad[b_off..b_off + cols]);
         if l == 0 {
             break;
         }
         let mut da = std::mem::take(&mut ws.da);
         da.resize(fan_in * n, 0.0);
-        product_input_grad(params, shape.layers[l], dz, n, &mut da);
+        product_input_grad(params, shape.layers[l], dz, n, &mut da, ws.threads);
         if shape.dropout > 0.0 {
             mul(&mut da, &ws.mask[l - 1]);
         }
@@ -907,13 +957,13 @@ impl Fused {
         for _ in 0..reps {
             let t0 = std::time::Instant::now();
             for (l, &layer) in layers.iter().enumerate() {
-                product_forward(&params, layer, &inputs[l], n, &mut outs[l]);
+                product_forward(&params, layer, &inputs[l], n, &mut outs[l], 1);
             }
             for (l, &layer) in layers.iter().enumerate().rev() {
                 let (w_off, _, _, b_off) = layer;
-                product_weight_grad(layer, &inputs[l], &outs[l], n, &mut grad[w_off..b_off]);
+                product_weight_grad(layer, &inputs[l], &outs[l], n, &mut grad[w_off..b_off], 1);
                 if l > 0 {
-                    product_input_grad(&params, layer, &outs[l], n, &mut da[l]);
+                    product_input_grad(&params, layer, &outs[l], n, &mut da[l], 1);
                 }
             }
             best = best.min(t0.elapsed());
@@ -931,6 +981,13 @@ impl Fused {
             .flat_map(|&(w_off, fan_in, cols, _)| &params[w_off..w_off + fan_in * cols])
             .map(|w| f64::from(*w) * f64::from(*w))
             .sum())
+    }
+
+    /// Let the matrix products of the following steps and evaluations use
+    /// up to `threads` threads of the current rayon pool (1: this thread
+    /// only, the default). Results do not depend on it.
+    pub fn set_threads(&mut self, threads: usize) {
+        self.ws.threads = threads.max(1);
     }
 
     /// Copy the current parameters into `model`'s tensors (before an evaluation).
@@ -1226,6 +1283,48 @@ mod tests {
             theirs.next_u64(),
             "the same number of draws"
         );
+    }
+
+    /// Steps and evaluations give the same bits whatever number of threads
+    /// the products may use, so a trial can take idle cores mid-run.
+    #[test]
+    fn thread_count_does_not_change_a_bit() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .start_handler(|_| flush_denormals())
+            .build()
+            .unwrap();
+        let src = "name = \"t\"\n[data]\npoints_per_class = 200\n[model]\ndepth = 2\nwidth = 300\n[train]\nbatch_size = 200\nl2 = 0.001\n";
+        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let cfg = e.config_at(&e.coords(0)).unwrap();
+        let data = crate::data::load(&cfg.data).unwrap();
+        let run = |threads: usize| {
+            pool.install(|| {
+                let mut rng = ChaCha8Rng::seed_from_u64(6);
+                let model =
+                    Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+                let mut fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+                fused.set_threads(threads);
+                let rows: Vec<u32> = (0..data.train.len() as u32).rev().collect();
+                let losses: Vec<u32> = rows
+                    .chunks(200)
+                    .map(|c| fused.step(c, &mut rng).unwrap().to_bits())
+                    .collect();
+                let ev = fused.evaluate(&data.train).unwrap();
+                let state: Vec<u32> = fused
+                    .state
+                    .to_vec1::<f32>()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                (losses, ev.loss.to_bits(), ev.predicted, state)
+            })
+        };
+        let one = run(1);
+        for threads in [2, 3] {
+            assert!(run(threads) == one, "{threads} threads differ from one");
+        }
     }
 
     #[test]

@@ -305,14 +305,33 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
         // (tests) keeps the first, which is harmless.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
-    let jobs = opts.jobs.max(1).min(pending.len().max(1));
+    // One thread per job. A worker with no trial left to start stays in
+    // the pool, and the trials still running hand their matrix products to
+    // it (`share`): the tail of a sweep, or a study with fewer trials than
+    // jobs, still uses every core, never more. Every pool thread flushes
+    // denormals, since it may compute part of any trial's products.
+    let jobs = opts.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("trial-{i}"))
+        .start_handler(|_| crate::fused::flush_denormals())
         .build()
         .context("cannot start the trial pool")?;
+    let lanes = jobs.min(pending.len().max(1));
     let costs: Vec<u64> = pending.iter().map(|t| cost(t, &datasets).max(1)).collect();
-    let progress = Progress::new(pending.len(), costs.iter().sum(), jobs, opts.quiet);
+    let progress = Progress::new(pending.len(), costs.iter().sum(), lanes, opts.quiet);
+    let running = AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
+    // Cores go spare only once every trial has been taken from the queue.
+    let share = || {
+        if next.load(Ordering::SeqCst) < pending.len() {
+            1
+        } else {
+            (jobs / running.load(Ordering::SeqCst).max(1)).max(1)
+        }
+    };
+    // Progress lines: a trial takes the first free one.
+    let free_lanes = Mutex::new(vec![true; lanes]);
     let start = Instant::now();
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let trained = AtomicUsize::new(0);
@@ -320,25 +339,36 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
     // next trial when it is free, so the sweep does not end on one big
     // trial running alone. (A parallel iterator would split the list in
     // halves and ignore the order.)
-    let next = AtomicUsize::new(0);
-    pool.broadcast(|ctx| {
+    pool.broadcast(|_| {
         loop {
             if stop.load(Ordering::SeqCst) || write_error.lock().expect("lock").is_some() {
                 break;
             }
             let i = next.fetch_add(1, Ordering::SeqCst);
             let Some(trial) = pending.get(i) else { break };
-            let worker = ctx.index();
+            let lane = {
+                let mut free = free_lanes.lock().expect("lock");
+                let lane = free.iter().position(|f| *f).unwrap_or(0);
+                free[lane] = false;
+                lane
+            };
             let data = data_for(&datasets, trial);
             let label = trial.label();
+            running.fetch_add(1, Ordering::SeqCst);
             let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 inject_failure(trial);
-                train::run_trial(trial, data, &mut |epoch, epochs, loss| {
-                    progress.epoch(worker, &label, epoch, epochs, loss);
-                    !stop.load(Ordering::SeqCst)
-                })
+                train::run_trial(
+                    trial,
+                    data,
+                    &mut |epoch, epochs, loss| {
+                        progress.epoch(lane, &label, epoch, epochs, loss);
+                        !stop.load(Ordering::SeqCst)
+                    },
+                    &share,
+                )
             }))
             .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
+            running.fetch_sub(1, Ordering::SeqCst);
             // Abandoned by Ctrl-C: not stored, so a rerun trains it.
             let Some(record) = record else { break };
             if record.status == Status::Failed && opts.fail_fast {
@@ -352,7 +382,8 @@ pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcom
             }
             drop(f);
             trained.fetch_add(1, Ordering::SeqCst);
-            progress.finished(worker, costs[i]);
+            progress.finished(lane, costs[i]);
+            free_lanes.lock().expect("lock")[lane] = true;
         }
     });
     progress.clear();

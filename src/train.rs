@@ -195,14 +195,24 @@ impl TrialRecord {
 /// `--fail-fast`).
 pub type Progress<'a> = &'a mut dyn FnMut(usize, usize, f64) -> bool;
 
+/// How many threads of the current rayon pool the trial's matrix products
+/// may use, asked at the start of every epoch (the scheduler hands idle
+/// cores to the trials still running). Results do not depend on it.
+pub type Threads<'a> = &'a dyn Fn() -> usize;
+
 /// Train one trial to the end and return its record, or `None` when the
 /// progress callback abandoned it. Errors inside training become a
 /// `failed` record; only panics escape (the scheduler catches them).
-pub fn run_trial(trial: &Trial, data: &Dataset, progress: Progress) -> Option<TrialRecord> {
+pub fn run_trial(
+    trial: &Trial,
+    data: &Dataset,
+    progress: Progress,
+    threads: Threads,
+) -> Option<TrialRecord> {
     let start = Instant::now();
     let params = crate::model::params_for(&trial.config.model, data.n_features, data.n_outputs);
     let mut record = TrialRecord::new(trial, params);
-    match train(trial, data, &mut record, progress) {
+    match train(trial, data, &mut record, progress, threads) {
         Ok(true) => {}
         Ok(false) => return None,
         Err(e) => {
@@ -221,6 +231,7 @@ fn train(
     data: &Dataset,
     record: &mut TrialRecord,
     progress: Progress,
+    threads: Threads,
 ) -> Result<bool> {
     let cfg = &trial.config;
     let spec = &cfg.train;
@@ -233,6 +244,7 @@ fn train(
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut last_eval = None;
     for epoch in 1..=spec.epochs {
+        fused.set_threads(threads());
         // Shuffle (Fisher–Yates) from the trial's RNG; full batch needs none.
         if batch < n {
             for i in (1..n).rev() {
@@ -491,7 +503,7 @@ mod tests {
             .iter()
             .map(|t| {
                 let data = crate::data::load(&t.config.data).unwrap();
-                run_trial(t, &data, &mut |_, _, _| true).unwrap()
+                run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap()
             })
             .collect()
     }

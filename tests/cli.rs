@@ -525,3 +525,33 @@ fn diverged_trials_are_stored_counted_and_not_retrained() {
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("trained 0 trials"), "{stderr}");
 }
+
+#[test]
+fn a_lone_trial_on_spare_cores_gives_the_same_numbers() {
+    // One trial and two jobs: the spare worker takes part in its matrix
+    // products (wide enough for gemm to split them). Nothing may change.
+    let tmp = tempfile::tempdir().unwrap();
+    let file = study(
+        tmp.path(),
+        "name = \"lone\"\n[data]\npoints_per_class = 200\n[model]\ndepth = 2\nwidth = 300\n\
+         dropout = 0.2\n[train]\nbatch_size = 200\nepochs = 3\neval_every = 1\n",
+    );
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    for (dir, jobs) in [(&a, "1"), (&b, "2")] {
+        run_ok(&[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ]);
+    }
+    for f in ["trials.csv", "summary.csv", "curves.csv"] {
+        assert_eq!(
+            fs::read(a.join(f)).unwrap(),
+            fs::read(b.join(f)).unwrap(),
+            "{f} differs between --jobs 1 and 2"
+        );
+    }
+}
