@@ -34,7 +34,7 @@ enum Command {
     Run {
         /// The study file (TOML).
         file: PathBuf,
-        /// Trials trained at once [default: all cores].
+        /// Threads: trials trained at once; spare ones join the trials still running [default: all cores].
         #[arg(long, short)]
         jobs: Option<usize>,
         /// Results folder [default: results/<name>].
