@@ -102,7 +102,7 @@ fn sgemm_peak() -> f64 {
     let a: Vec<f32> = (0..k * k).map(|i| (i % 13) as f32 - 6.0).collect();
     let mut c = vec![0.0f32; k * k];
     let mut best = f64::MAX;
-    for _ in 0..8 {
+    for _ in 0..25 {
         let t0 = Instant::now();
         // SAFETY: three k × k row-major matrices, all in bounds.
         unsafe {
