@@ -1013,6 +1013,28 @@ mod tests {
     use rand::SeedableRng;
     use std::path::Path;
 
+    /// The first trial of study `src`: its data, network initialised from
+    /// `seed`, packed state, and the generator after initialisation.
+    fn first_trial(src: &str, seed: u64) -> (crate::data::Dataset, Mlp, Fused, ChaCha8Rng) {
+        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let cfg = e.config_at(&e.coords(0)).unwrap();
+        let data = crate::data::load(&cfg.data).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+        let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+        (data, model, fused, rng)
+    }
+
+    /// The parameter part of the state.
+    fn params_of(fused: &Fused) -> Vec<f32> {
+        fused
+            .state
+            .narrow(0, 0, fused.shape.len)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    }
+
     /// The fused gradient equals candle's autograd gradient of the same
     /// loss on the same network and minibatch, for every activation and
     /// both losses.
@@ -1029,19 +1051,9 @@ mod tests {
             let src = format!(
                 "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\n"
             );
-            let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
-            let cfg = e.config_at(&e.coords(0)).unwrap();
-            let data = crate::data::load(&cfg.data).unwrap();
-            let mut rng = ChaCha8Rng::seed_from_u64(3);
-            let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
-            let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+            let (data, model, fused, mut rng) = first_trial(&src, 3);
             let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
-            let params = fused
-                .state
-                .narrow(0, 0, fused.shape.len)
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
+            let params = params_of(&fused);
             let mut ws = Workspace::default();
             let loss = forward_backward(
                 &fused.shape,
@@ -1138,13 +1150,7 @@ mod tests {
                 let src = format!(
                     "name = \"c\"\n[model]\ndepth = 2\nwidth = 37\nactivation = \"{act}\"\ndropout = 0.2\n[train]\nl2 = 0.01\noptimizer = \"{opt}\"\n{extra}\n"
                 );
-                let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
-                let cfg = e.config_at(&e.coords(0)).unwrap();
-                let data = crate::data::load(&cfg.data).unwrap();
-                let mut rng = ChaCha8Rng::seed_from_u64(4);
-                let model =
-                    Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
-                let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+                let (data, _, fused, _) = first_trial(&src, 4);
                 let start = fused.state.to_vec1::<f32>().unwrap();
                 let rows: Vec<u32> = (0..data.train.len() as u32).step_by(3).collect();
                 let results: Vec<(&str, Vec<u32>)> = copies
@@ -1239,18 +1245,8 @@ mod tests {
     fn dropout_forward_matches_candle_train_mode() {
         use rand::RngCore;
         let src = "name = \"d\"\n[model]\ndepth = 3\nwidth = 21\ndropout = 0.4\n";
-        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
-        let cfg = e.config_at(&e.coords(0)).unwrap();
-        let data = crate::data::load(&cfg.data).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(2);
-        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
-        let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
-        let params = fused
-            .state
-            .narrow(0, 0, fused.shape.len)
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let (data, model, fused, _) = first_trial(&src, 2);
+        let params = params_of(&fused);
         let rows: Vec<u32> = (0..50).map(|i| i * 5).collect();
         let (mut ours, mut theirs) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
         let mut ws = Workspace::default();
@@ -1354,18 +1350,8 @@ mod tests {
     #[test]
     fn dropout_masks_are_inverted_and_seeded() {
         let src = "name = \"d\"\n[model]\ndepth = 1\nwidth = 200\ndropout = 0.3\n";
-        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
-        let cfg = e.config_at(&e.coords(0)).unwrap();
-        let data = crate::data::load(&cfg.data).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
-        let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
-        let params = fused
-            .state
-            .narrow(0, 0, fused.shape.len)
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
+        let (data, _, fused, _) = first_trial(&src, 1);
+        let params = params_of(&fused);
         let rows: Vec<u32> = (0..64).collect();
         let mut masks = Vec::new();
         for seed in [5, 5, 6] {
