@@ -1245,7 +1245,7 @@ mod tests {
     fn dropout_forward_matches_candle_train_mode() {
         use rand::RngCore;
         let src = "name = \"d\"\n[model]\ndepth = 3\nwidth = 21\ndropout = 0.4\n";
-        let (data, model, fused, _) = first_trial(&src, 2);
+        let (data, model, fused, _) = first_trial(src, 2);
         let params = params_of(&fused);
         let rows: Vec<u32> = (0..50).map(|i| i * 5).collect();
         let (mut ours, mut theirs) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
@@ -1350,7 +1350,7 @@ mod tests {
     #[test]
     fn dropout_masks_are_inverted_and_seeded() {
         let src = "name = \"d\"\n[model]\ndepth = 1\nwidth = 200\ndropout = 0.3\n";
-        let (data, _, fused, _) = first_trial(&src, 1);
+        let (data, _, fused, _) = first_trial(src, 1);
         let params = params_of(&fused);
         let rows: Vec<u32> = (0..64).collect();
         let mut masks = Vec::new();
