@@ -8,10 +8,25 @@ state=/tmp/mlpsweep-slurm
 cmd=${1:-start}
 
 stop() {
+    local pids=()
     for pidfile in "$state"/slurmd.pid "$state"/slurmctld.pid "$state"/munged.pid; do
-        [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+        if [ -f "$pidfile" ]; then
+            pids+=("$(cat "$pidfile")")
+            kill "${pids[-1]}" 2>/dev/null || true
+        fi
     done
     rm -f "$state"/*.pid
+    # Wait until they are gone: a start right after (a second CI run on the
+    # same machine) would otherwise find a slurmctld still saving its state,
+    # take it for a running one, and wait for a controller that never answers.
+    for _ in $(seq 1 50); do
+        local alive=0
+        for pid in "${pids[@]}"; do
+            kill -0 "$pid" 2>/dev/null && alive=1
+        done
+        [ "$alive" = 0 ] && return 0
+        sleep 0.2
+    done
 }
 
 if [ "$cmd" = stop ]; then
@@ -72,16 +87,18 @@ CONF
 pgrep -x slurmctld >/dev/null || /usr/sbin/slurmctld
 pgrep -x slurmd >/dev/null || /usr/sbin/slurmd
 
-# Wait for the node to be idle.
-for _ in $(seq 1 60); do
-    if sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix)'; then
+# Wait for the node to be idle: at most about a minute, even when the
+# controller does not answer (each sinfo call is cut off after 5 s).
+deadline=$((SECONDS + 60))
+while [ "$SECONDS" -lt "$deadline" ]; do
+    if timeout 5 sinfo -h -o '%t' 2>/dev/null | grep -qE '^(idle|mix)'; then
         echo "slurm-local: node $host idle ($cpus CPUs, ${mem} MB)"
         exit 0
     fi
-    scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
+    timeout 5 scontrol update nodename="$host" state=resume >/dev/null 2>&1 || true
     sleep 1
 done
 echo "slurm-local: the node did not become idle" >&2
-sinfo >&2 || true
+timeout 5 sinfo >&2 || true
 tail -n 20 /var/log/slurm/slurmctld.log /var/log/slurm/slurmd.log >&2 || true
 exit 1
