@@ -103,6 +103,8 @@ struct Workspace {
     a: Vec<Vec<f32>>,
     /// Dropout multipliers per hidden layer (0 or 1/(1-p)), `units × batch`.
     mask: Vec<Vec<f32>>,
+    /// Scratch for the random draws behind a mask (see [`draw_mask`]).
+    draws: Vec<u64>,
     /// Gradient w.r.t. pre-activations, per layer, `cols × batch`.
     dz: Vec<Vec<f32>>,
     /// Gradient w.r.t. hidden outputs, `units × batch`.
@@ -380,12 +382,13 @@ fn draw_mask(
     units: usize,
     n: usize,
     mask: &mut Vec<f32>,
+    draws: &mut Vec<u64>,
 ) {
     const B: usize = 16;
     debug_assert!(keep > 0.0 && keep < 1.0);
     let threshold = (keep * 2f64.powi(64)) as u64;
     mask.resize(units * n, 0.0);
-    let mut draws = vec![0u64; B * units];
+    draws.resize(B * units, 0);
     for i0 in (0..n).step_by(B) {
         let b = B.min(n - i0);
         let draws = &mut draws[..b * units];
@@ -439,7 +442,7 @@ fn forward(
             {
                 let keep = 1.0 - shape.dropout;
                 let scale = (1.0 / keep) as f32;
-                draw_mask(rng, keep, scale, units, n, &mut ws.mask[l]);
+                draw_mask(rng, keep, scale, units, n, &mut ws.mask[l], &mut ws.draws);
                 mul(&mut a, &ws.mask[l]);
             }
             ws.a[l] = a;
@@ -1332,7 +1335,7 @@ mod tests {
             // An odd number of u32 words first, so the draws straddle blocks unevenly.
             let _ = (bulk.next_u32(), each.next_u32());
             let mut mask = Vec::new();
-            draw_mask(&mut bulk, keep, 2.0, units, n, &mut mask);
+            draw_mask(&mut bulk, keep, 2.0, units, n, &mut mask, &mut Vec::new());
             for i in 0..n {
                 for u in 0..units {
                     let want = if each.random_bool(keep) { 2.0 } else { 0.0 };
