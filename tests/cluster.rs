@@ -251,7 +251,22 @@ fn wait_job(id: &str) {
     }
 }
 
-fn submitted(o: &Output) -> (String, String) {
+/// Submit `study` as a 3-shard array plus its merge job, writing to `out`;
+/// returns the two job ids.
+fn submit(study: &str, out: &Path) -> (String, String) {
+    let o = ok(&[
+        "slurm",
+        study,
+        "--shards",
+        "3",
+        "--cpus-per-task",
+        "1",
+        "--time",
+        "00:10:00",
+        "--out",
+        out.to_str().unwrap(),
+        "--submit",
+    ]);
     let text = String::from_utf8_lossy(&o.stdout);
     let line = text
         .lines()
@@ -280,20 +295,7 @@ fn slurm_array_merge_cancel_and_resubmit() {
 
     // A 3-shard array plus the merge job.
     let out = tmp.path().join("cluster");
-    let o = ok(&[
-        "slurm",
-        s,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        out.to_str().unwrap(),
-        "--submit",
-    ]);
-    let (array, merge) = submitted(&o);
+    let (array, merge) = submit(s, &out);
     wait_job(&array);
     wait_job(&merge);
     assert_eq!(
@@ -308,20 +310,7 @@ fn slurm_array_merge_cancel_and_resubmit() {
     let local = tmp.path().join("local-long");
     ok(&["run", s, "--out", local.to_str().unwrap(), "--jobs", "2"]);
     let out = tmp.path().join("cluster-long");
-    let o = ok(&[
-        "slurm",
-        s,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        out.to_str().unwrap(),
-        "--submit",
-    ]);
-    let (array, merge) = submitted(&o);
+    let (array, merge) = submit(s, &out);
     let stored = || -> usize {
         (1..=3)
             .map(|i| ids(&out.join(format!("shard-{i}-of-3"))).len())
@@ -346,20 +335,7 @@ fn slurm_array_merge_cancel_and_resubmit() {
         "the cancel came too late to test anything ({partial} stored)"
     );
     // Resubmit: only the missing trials run; the merge completes the study.
-    let o = ok(&[
-        "slurm",
-        s,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        out.to_str().unwrap(),
-        "--submit",
-    ]);
-    let (array, merge) = submitted(&o);
+    let (array, merge) = submit(s, &out);
     wait_job(&array);
     wait_job(&merge);
     let mut seen = HashSet::new();
