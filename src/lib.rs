@@ -17,6 +17,8 @@ pub mod data;
 pub mod experiment;
 pub mod fused;
 pub mod model;
+#[cfg(test)]
+mod pinned;
 pub mod plan;
 pub mod report;
 pub mod schedule;
