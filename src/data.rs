@@ -363,6 +363,8 @@ fn split_off(all: &Split, d: usize, f: f64, rng: &mut ChaCha8Rng) -> (Split, Spl
 
 /// Scale each feature to zero mean and unit std, with statistics of the
 /// training split only (the validation split must not leak into training).
+/// The std is the population std (ddof 0, as scikit-learn's
+/// `StandardScaler`); a constant feature is only centred.
 fn standardize(ds: &mut Dataset) {
     let d = ds.n_features;
     let n = ds.train.len().max(1) as f64;
@@ -633,6 +635,61 @@ mod tests {
                 mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
                 "feature {k}: mean {mean} var {var}"
             );
+        }
+    }
+
+    /// Both splits are standardised with the *training* split's per-feature
+    /// mean and population std (ddof 0, as documented on `standardize`).
+    /// The oracle is computed here in f64 from the same data loaded with
+    /// `standardize = false`: every value must equal (x − mean_train) /
+    /// std_train. Covers a fresh validation draw (spiral), a held-out
+    /// fraction of a generated set (blobs) and of a shipped table (wine).
+    /// Catches: the validation split standardised with its own statistics
+    /// or not at all, and ddof 1 instead of 0 (a 0.17 % scale change here,
+    /// far above the f32 tolerance).
+    #[test]
+    fn validation_is_standardised_with_training_statistics() {
+        let cases = [
+            "kind = \"spiral\"\nval = \"fresh\"",
+            "kind = \"blobs\"\ndims = 3\nval = 0.25",
+            "kind = \"wine\"\nval = 0.2",
+        ];
+        for case in cases {
+            let raw = load(&spec(&format!(
+                "[data]\n{case}\nseed = 3\nstandardize = false\n"
+            )))
+            .unwrap();
+            let std = load(&spec(&format!(
+                "[data]\n{case}\nseed = 3\nstandardize = true\n"
+            )))
+            .unwrap();
+            let d = raw.n_features;
+            let n = raw.train.len() as f64;
+            let (raw_val, std_val) = (raw.val.as_ref().unwrap(), std.val.as_ref().unwrap());
+            assert_eq!(
+                (std.train.len(), std_val.len()),
+                (raw.train.len(), raw_val.len())
+            );
+            assert_eq!((&std.train.y, &std_val.y), (&raw.train.y, &raw_val.y));
+            for k in 0..d {
+                let col: Vec<f64> = raw.train.x.chunks(d).map(|r| f64::from(r[k])).collect();
+                let mean = col.iter().sum::<f64>() / n;
+                let sd = (col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+                assert!(sd > 0.0, "{case:?}: feature {k} is constant");
+                for (split, a, b) in [
+                    ("train", &raw.train.x, &std.train.x),
+                    ("val", &raw_val.x, &std_val.x),
+                ] {
+                    for (row, (ra, rb)) in a.chunks(d).zip(b.chunks(d)).enumerate() {
+                        let want = (f64::from(ra[k]) - mean) / sd;
+                        let got = f64::from(rb[k]);
+                        assert!(
+                            (got - want).abs() <= 1e-5 * want.abs().max(1.0),
+                            "{case:?}: {split} row {row} feature {k}: {got} != {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 
