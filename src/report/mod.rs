@@ -470,8 +470,27 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
     f.write_all(bytes)?;
     f.sync_all()?;
+    test_kill_before_rename(path);
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
+}
+
+/// Testing hook (like `MLPSWEEP_TEST_PANIC_SEED`): with
+/// `MLPSWEEP_TEST_KILL_BEFORE_RENAME=summary.csv` the process SIGKILLs
+/// itself once that file's temporary copy is written, before the rename,
+/// so tests/durability.rs can land a kill inside the report write. Not for
+/// everyday use.
+fn test_kill_before_rename(path: &Path) {
+    if let Some(name) = std::env::var_os("MLPSWEEP_TEST_KILL_BEFORE_RENAME")
+        && path.ends_with(&name)
+    {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid])
+            .status();
+        // Not reached once the signal lands; never go on to the rename.
+        std::process::abort();
+    }
 }
 
 #[cfg(test)]
@@ -575,6 +594,89 @@ mod tests {
         );
         let csv = String::from_utf8(csv::render(s).unwrap()).unwrap();
         assert!(!csv.contains("NaN"), "{csv}");
+    }
+
+    /// `[report] level` other than the default reaches both summary.csv and
+    /// the metric-vs-axis figure. With level = 0.8, width=2 has three
+    /// finished seeds (0.5, 0.2, 0.9; one diverged, left out) and width=8
+    /// four (0.25, 0.4, 0.3, 0.7). Reference intervals from SciPy 1.17.1:
+    /// `stats.t.interval(0.8, n - 1, loc=mean, scale=stats.sem(xs))`, i.e.
+    /// mean ± t.ppf(0.9, n − 1)·s/√n with t.ppf(0.9, 2) = 1.8856180831641272
+    /// and t.ppf(0.9, 3) = 1.637744353696209. Catches: `summarise(.., 0.95)`
+    /// ignoring the level, the figure's bars drawn at a fixed 95 % (as they
+    /// were before), and a wrong quantile (`level` instead of
+    /// `0.5 + level / 2`, or n degrees of freedom instead of n − 1).
+    #[test]
+    fn report_level_sets_the_summary_and_figure_intervals() {
+        let e = from_str(
+            "name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n[report]\nlevel = 0.8\n",
+            Path::new("s.toml"),
+            &[],
+        )
+        .unwrap();
+        let plan = Plan::new(&e).unwrap();
+        let t = &plan.trials;
+        let records = vec![
+            record(&t[0], 0.5, Status::Ok),
+            record(&t[1], 0.2, Status::Ok),
+            record(&t[2], 0.9, Status::Ok),
+            record(&t[3], f64::NAN, Status::Diverged),
+            record(&t[4], 0.25, Status::Ok),
+            record(&t[5], 0.4, Status::Ok),
+            record(&t[6], 0.3, Status::Ok),
+            record(&t[7], 0.7, Status::Ok),
+        ];
+        let want = [
+            (0.15100776590921638, 0.9156589007574503),
+            (0.24745103618350672, 0.5775489638164932),
+        ];
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+        // summary.csv, as written.
+        let r = build(&e, &plan, &records).unwrap();
+        let text = String::from_utf8(csv::render(&r.summary).unwrap()).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+        let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        let (lo, hi) = (at("train_loss_ci_lo"), at("train_loss_ci_hi"));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows.len(), 2);
+        for (row, (wlo, whi)) in rows.iter().zip(want) {
+            let (glo, ghi): (f64, f64) = (row[lo].parse().unwrap(), row[hi].parse().unwrap());
+            assert!(
+                close(glo, wlo) && close(ghi, whi),
+                "summary.csv width={}: ({glo}, {ghi}), want ({wlo}, {whi})",
+                row[at("width")]
+            );
+        }
+        // The figure: the numbers its bars are drawn from, and its caption.
+        let rows: Vec<(&Trial, &TrialRecord)> = t
+            .iter()
+            .zip(&records)
+            .filter(|(_, r)| r.status == Status::Ok)
+            .collect();
+        let fig = plot::axis_plot(&e, &rows, "train_loss", "model.width").unwrap();
+        assert_eq!(fig.settings, vec![2.0, 8.0]);
+        assert_eq!(fig.series.len(), 1);
+        let means = &fig.series[0].means;
+        assert_eq!(means.len(), 2);
+        for (&(x, mean, interval), (wlo, whi)) in means.iter().zip(want) {
+            let (glo, ghi) = interval.unwrap();
+            assert!(
+                close(glo, wlo) && close(ghi, whi) && close(mean, (wlo + whi) / 2.0),
+                "figure width={x}: {mean} ({glo}, {ghi}), want ({wlo}, {whi})"
+            );
+        }
+        let figures = plot::render(&e, &plan, &records, &r, None).unwrap();
+        let f = figures
+            .iter()
+            .find(|f| f.file == "train_loss_vs_width.svg")
+            .unwrap();
+        assert!(
+            f.caption
+                .contains("the mean with its 80% Student-t interval"),
+            "{}",
+            f.caption
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! SVG figures (plotters' SVG backend only: no system libraries).
 //!
 //! - `metric_vs_<axis>.svg`: every seed as a dot, the mean with Student-t
-//!   interval bars, one series per value of the other axes — the figure that
-//!   shows spread shrinking. One per trend claim (or the first numeric axis).
+//!   interval bars at `[report] level`, one series per value of the other
+//!   axes — the figure that shows spread shrinking. One per trend claim (or
+//!   the first numeric axis).
 //! - `curves*.svg`: mean train loss per configuration over epochs, with a
 //!   ±1 std band; one file per value of the first axis when there are many
 //!   configurations.
@@ -124,12 +125,37 @@ pub fn render(
     Ok(figures)
 }
 
-fn metric_vs_axis(
+/// What `<metric>_vs_<axis>.svg` plots, computed before any drawing so the
+/// numbers can be tested: the settings of the axis and, per series, its
+/// dots and the mean with its Student-t interval at each setting.
+pub(super) struct AxisPlot {
+    /// Distinct settings of the axis, sorted; drawn evenly spaced.
+    pub settings: Vec<f64>,
+    /// One series per combination of the other axes' settings, in plan order.
+    pub series: Vec<AxisSeries>,
+    /// Confidence level of the intervals: `[report] level`.
+    pub level: f64,
+}
+
+/// One series of an [`AxisPlot`].
+pub(super) struct AxisSeries {
+    /// Legend label: the other axes' settings.
+    pub name: String,
+    /// (setting, value), one per finished seed, in plan order.
+    pub dots: Vec<(f64, f64)>,
+    /// (setting, mean, interval of the mean at `level`) per setting, in
+    /// sorted order; the interval is `None` for a single seed.
+    pub means: Vec<(f64, f64, Option<(f64, f64)>)>,
+}
+
+/// The numbers behind `<metric>_vs_<axis>.svg`; `None` when no finished
+/// trial has the metric and a numeric setting of the axis.
+pub(super) fn axis_plot(
     exp: &Experiment,
     rows: &[(&Trial, &TrialRecord)],
     m: &str,
     along: &str,
-) -> Result<Option<Figure>> {
+) -> Option<AxisPlot> {
     let axis_keys = exp
         .axes
         .iter()
@@ -155,23 +181,72 @@ fn metric_vs_axis(
         })
         .collect();
     if points.is_empty() {
-        return Ok(None);
+        return None;
     }
-    let mut series: Vec<String> = Vec::new();
+    let level = exp.report.level;
+    let mut names: Vec<String> = Vec::new();
     for (_, _, s) in &points {
-        if !series.contains(s) {
-            series.push(s.clone());
+        if !names.contains(s) {
+            names.push(s.clone());
         }
     }
-    // The axis is categorical: settings equally spaced in sorted order,
-    // labelled with their values (a sweep's widths 2, 4, ..., 256 are then
-    // evenly spread, as on a log axis).
+    let series = names
+        .into_iter()
+        .map(|name| {
+            let dots: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|p| p.2 == name)
+                .map(|p| (p.0, p.1))
+                .collect();
+            let mut here: Vec<f64> = dots.iter().map(|p| p.0).collect();
+            here.sort_by(f64::total_cmp);
+            here.dedup();
+            let means = here
+                .into_iter()
+                .map(|x| {
+                    let ys: Vec<f64> = dots.iter().filter(|p| p.0 == x).map(|p| p.1).collect();
+                    (x, stats::mean(&ys), stats::t_interval(&ys, level))
+                })
+                .collect();
+            AxisSeries { name, dots, means }
+        })
+        .collect();
     let mut settings: Vec<f64> = points.iter().map(|p| p.0).collect();
     settings.sort_by(f64::total_cmp);
     settings.dedup();
+    Some(AxisPlot {
+        settings,
+        series,
+        level,
+    })
+}
+
+/// A confidence level as a percentage for captions: 0.95 → "95%", 0.995 → "99.5%".
+fn percent(level: f64) -> String {
+    format!("{}%", (level * 1000.0).round() / 10.0)
+}
+
+fn metric_vs_axis(
+    exp: &Experiment,
+    rows: &[(&Trial, &TrialRecord)],
+    m: &str,
+    along: &str,
+) -> Result<Option<Figure>> {
+    let Some(AxisPlot {
+        settings,
+        series,
+        level,
+    }) = axis_plot(exp, rows, m, along)
+    else {
+        return Ok(None);
+    };
+    // The axis is categorical: settings equally spaced in sorted order,
+    // labelled with their values (a sweep's widths 2, 4, ..., 256 are then
+    // evenly spread, as on a log axis).
     let tx = |x: f64| settings.iter().position(|s| *s == x).unwrap_or(0) as f64;
     let (x0, x1) = (-0.5, settings.len() as f64 - 0.5);
-    let (y0, y1) = range(points.iter().map(|p| p.1)).expect("points exist");
+    let (y0, y1) =
+        range(series.iter().flat_map(|s| s.dots.iter().map(|p| p.1))).expect("points exist");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -207,28 +282,21 @@ fn metric_vs_axis(
             .draw()
             .map_err(err)?;
         let width = x1 - x0;
-        for (s, name) in series.iter().enumerate() {
+        for (s, line) in series.iter().enumerate() {
             let c = color(s);
             // A small horizontal offset per series keeps overlapping dots apart.
             let offset = (s as f64 - (series.len() as f64 - 1.0) / 2.0) * width * 0.012;
-            let mine: Vec<&(f64, f64, String)> = points.iter().filter(|p| &p.2 == name).collect();
             chart
                 .draw_series(
-                    mine.iter()
+                    line.dots
+                        .iter()
                         .map(|p| Circle::new((tx(p.0) + offset, p.1), 3, c.mix(0.45).filled())),
                 )
                 .map_err(err)?
-                .label(name.clone())
+                .label(line.name.clone())
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
-            let mut here: Vec<f64> = mine.iter().map(|p| p.0).collect();
-            here.sort_by(f64::total_cmp);
-            here.dedup();
-            let mut means = Vec::new();
-            for x in here {
-                let ys: Vec<f64> = mine.iter().filter(|p| p.0 == x).map(|p| p.1).collect();
-                let mean = stats::mean(&ys);
-                means.push((tx(x) + offset, mean));
-                if let Some((lo, hi)) = stats::t_interval(&ys, 0.95) {
+            for &(x, mean, interval) in &line.means {
+                if let Some((lo, hi)) = interval {
                     chart
                         .draw_series(std::iter::once(ErrorBar::new_vertical(
                             tx(x) + offset,
@@ -242,7 +310,10 @@ fn metric_vs_axis(
                 }
             }
             chart
-                .draw_series(LineSeries::new(means, c.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    line.means.iter().map(|p| (tx(p.0) + offset, p.1)),
+                    c.stroke_width(2),
+                ))
                 .map_err(err)?;
         }
         chart
@@ -257,9 +328,10 @@ fn metric_vs_axis(
     Ok(Some(Figure {
         file: format!("{m}_vs_{}.svg", short(along)),
         caption: format!(
-            "Final {} against {} (settings evenly spaced): one dot per seed, the mean with a 95% Student-t interval, one series per setting of the other axes.",
+            "Final {} against {} (settings evenly spaced): one dot per seed, the mean with its {} Student-t interval, one series per setting of the other axes.",
             m.replace('_', " "),
-            short(along)
+            short(along),
+            percent(level)
         ),
         svg,
     }))
