@@ -6,7 +6,8 @@ default:
     @just --list
 
 # Run every test (unit, integration, doc), then the SLURM test, which
-# skips with a message where no SLURM cluster answers (scripts/slurm-local.sh starts one).
+# skips with a message where no SLURM cluster answers (scripts/slurm-local.sh
+# starts one), or fails there with MLPSWEEP_REQUIRE_SLURM=1, as .ci/run sets.
 test:
     cargo test --all-targets
     cargo test --test cluster -- --ignored --nocapture

@@ -3,6 +3,7 @@
 #   scripts/slurm-local.sh start   install (Debian packages), configure, start, wait for the node
 #   scripts/slurm-local.sh stop    stop the daemons this script started
 # Needs root (as CI and the development machines run). Debian 12 ships SLURM 22.05.
+# start exits non-zero when the node does not come up; .ci/run then fails.
 set -euo pipefail
 state=/tmp/mlpsweep-slurm
 cmd=${1:-start}
@@ -10,10 +11,11 @@ cmd=${1:-start}
 stop() {
     local pids=()
     for pidfile in "$state"/slurmd.pid "$state"/slurmctld.pid "$state"/munged.pid; do
-        if [ -f "$pidfile" ]; then
-            pids+=("$(cat "$pidfile")")
-            kill "${pids[-1]}" 2>/dev/null || true
-        fi
+        [ -f "$pidfile" ] || continue
+        for pid in $(cat "$pidfile"); do
+            pids+=("$pid")
+            kill "$pid" 2>/dev/null || true
+        done
     done
     rm -f "$state"/*.pid
     # Wait until they are gone: a start right after (a second CI run on the
@@ -34,10 +36,12 @@ if [ "$cmd" = stop ]; then
     exit 0
 fi
 
+installed=0
 if ! command -v slurmctld >/dev/null || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >/dev/null
     apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null
+    installed=1
 fi
 
 mkdir -p "$state" /etc/slurm /var/spool/slurmctld /var/spool/slurmd /var/log/slurm /run/munge /var/lib/munge /var/log/munge /etc/munge
@@ -49,10 +53,14 @@ chown -R munge:munge /etc/munge /run/munge /var/lib/munge /var/log/munge
 chmod 0700 /etc/munge /var/lib/munge /var/log/munge
 chmod 0755 /run/munge
 chmod 0400 /etc/munge/munge.key
+# The newest munged: the daemon, not its parent (a zombie until init reaps it).
 if ! pgrep -x munged >/dev/null; then
     runuser -u munge -- /usr/sbin/munged
     sleep 0.5
-    pgrep -x munged > "$state/munged.pid"
+    pgrep -n -x munged > "$state/munged.pid"
+elif [ "$installed" = 1 ]; then
+    # The munge package started it while installing: stop it with the rest.
+    pgrep -n -x munged > "$state/munged.pid"
 fi
 
 host=$(hostname -s)

@@ -68,6 +68,9 @@ fn ids(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Guards against shards that overlap, miss trials or are unbalanced, a
+/// merge whose tables differ from a local run's, and a merge that silently
+/// accepts a missing shard, a repeated one or another study's folder.
 #[test]
 fn shards_then_merge_give_exactly_the_local_tables() {
     let (tmp, study) = setup(STUDY);
@@ -167,6 +170,8 @@ fn shards_then_merge_give_exactly_the_local_tables() {
     }
 }
 
+/// Guards against generated SLURM scripts that drop an option (array
+/// size, resources, partition, `--set` overrides) or merge the wrong folders.
 #[test]
 fn slurm_writes_an_array_script_and_a_dependent_merge() {
     let (tmp, study) = setup(STUDY);
@@ -276,13 +281,25 @@ fn submit(study: &str, out: &Path) -> (String, String) {
     (words[3].to_string(), words[7].to_string())
 }
 
+/// Set (to 1) by `.ci/run` once it has started its SLURM cluster: then a
+/// cluster that does not answer fails the SLURM test instead of skipping it.
+const REQUIRE_SLURM: &str = "MLPSWEEP_REQUIRE_SLURM";
+
 /// Runs against real SLURM daemons: `scripts/slurm-local.sh start` sets up
-/// a one-node cluster, and `just test` runs this with --ignored. Where no
-/// cluster answers it says so and skips.
+/// a one-node cluster, and `just test` runs this with --ignored. Guards
+/// against the generated scripts not running under real sbatch, a merge
+/// that differs from a local run, a cancelled shard losing or duplicating
+/// trials, and a resubmission that reruns stored trials. Where no cluster
+/// answers it says so and skips, unless `MLPSWEEP_REQUIRE_SLURM=1` (CI):
+/// then it fails, so CI never passes without having run it.
 #[test]
 #[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
 fn slurm_array_merge_cancel_and_resubmit() {
     if let Err(why) = slurm_available() {
+        assert!(
+            std::env::var(REQUIRE_SLURM).as_deref() != Ok("1"),
+            "{REQUIRE_SLURM}=1 but no SLURM cluster answers: {why}"
+        );
         println!(
             "SKIPPED slurm_array_merge_cancel_and_resubmit: {why}; start one with scripts/slurm-local.sh"
         );

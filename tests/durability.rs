@@ -1,12 +1,14 @@
-//! Never lose a trial: kill the binary at several points of a real sweep,
-//! interrupt it with SIGINT, run two at once, and make trials fail — then
-//! check that every trial is stored exactly once and that the tables equal
-//! those of one clean, uninterrupted run.
+//! Never lose a trial: kill the binary with SIGKILL mid-sweep and inside
+//! the report write, stop it with SIGINT and SIGTERM, run two at once, and
+//! make trials fail — then check that every trial is stored exactly once and
+//! that the tables equal those of one clean, uninterrupted run.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -24,6 +26,8 @@ depth = [1, 2]
 width = [8, 32, 64, 128]
 "#;
 const TRIALS: usize = 2 * 4 * 3;
+/// The test hook in `report::write_atomic`: SIGKILL before renaming this file.
+const KILL_BEFORE_RENAME: &str = "MLPSWEEP_TEST_KILL_BEFORE_RENAME";
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
@@ -36,30 +40,44 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
     (tmp, study)
 }
 
+/// `mlpsweep run STUDY --out OUT --jobs 2 EXTRA…`, stderr captured.
+fn command(study: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = bin();
+    cmd.args([
+        "run",
+        study.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--jobs",
+        "2",
+    ])
+    .args(extra)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    cmd
+}
+
 fn start(study: &Path, out: &Path, extra: &[&str]) -> Child {
-    bin()
-        .args([
-            "run",
-            study.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--jobs",
-            "2",
-        ])
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    command(study, out, extra).spawn().unwrap()
 }
 
 fn run(study: &Path, out: &Path, extra: &[&str]) -> Output {
     start(study, out, extra).wait_with_output().unwrap()
 }
 
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Complete records in trials.jsonl: lines ended by a newline (a line torn
+/// by a kill is not one).
 fn stored_lines(out: &Path) -> usize {
     fs::read_to_string(out.join("trials.jsonl"))
-        .map(|t| t.lines().count())
+        .map(|t| {
+            t.split_inclusive('\n')
+                .filter(|l| l.ends_with('\n'))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -72,6 +90,56 @@ fn wait_for_trials(child: &mut Child, out: &Path, n: usize) {
     {
         sleep(Duration::from_millis(20));
     }
+}
+
+/// How a run ended after a signal.
+struct Stopped {
+    status: ExitStatus,
+    stderr: String,
+    /// Complete records in trials.jsonl right after it ended.
+    stored: usize,
+}
+
+/// Send `signal` (a name for kill(1): KILL, TERM, INT) to the run `child`
+/// on `out`, wait for it to end, and check that the signal landed mid-sweep:
+/// the run stored trials beyond the `before` found when it started, and
+/// not all of them.
+fn stop(child: Child, out: &Path, before: usize, signal: &str) -> Stopped {
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args([&format!("-{signal}"), &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = child.wait_with_output().unwrap();
+    let stopped = Stopped {
+        status: o.status,
+        stderr: stderr(&o),
+        stored: stored_lines(out),
+    };
+    assert!(
+        before < stopped.stored && stopped.stored < TRIALS,
+        "SIG{signal} did not land mid-sweep: {before} trials stored before, {} after ({:?}): {}",
+        stopped.stored,
+        stopped.status,
+        stopped.stderr
+    );
+    stopped
+}
+
+/// Run `cmd` (a run on `out`) until it has stored `n` more trials, then
+/// [`stop`] it with `signal`.
+fn stop_mid_run(mut cmd: Command, out: &Path, n: usize, signal: &str) -> Stopped {
+    let before = stored_lines(out);
+    let mut child = cmd.spawn().unwrap();
+    wait_for_trials(&mut child, out, before + n);
+    stop(child, out, before, signal)
+}
+
+fn assert_killed(s: &Stopped) {
+    assert_eq!(s.status.signal(), Some(9), "died of SIGKILL: {}", s.stderr);
 }
 
 /// The ids in trials.jsonl: each complete line parses and no id repeats.
@@ -97,25 +165,75 @@ fn tables(out: &Path) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
+/// trials.csv and summary.csv of one clean, uninterrupted run, shared by
+/// the tests of this file (computed once).
+fn clean_tables() -> &'static (Vec<u8>, Vec<u8>) {
+    static CLEAN: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+    CLEAN.get_or_init(|| {
+        let (tmp, study) = setup();
+        let out = tmp.path().join("clean");
+        let o = run(&study, &out, &[]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        tables(&out)
+    })
+}
+
+fn assert_clean_tables(out: &Path) {
+    assert!(
+        tables(out) == *clean_tables(),
+        "trials.csv and summary.csv of {} equal the clean run's",
+        out.display()
+    );
+}
+
+/// The report's files in `out` and `out/figures` (temporary copies
+/// included), by name relative to `out`.
+fn report_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    for sub in ["", "figures"] {
+        let Ok(dir) = fs::read_dir(out.join(sub)) else {
+            continue;
+        };
+        for entry in dir {
+            let path = entry.unwrap().path();
+            let name = path
+                .strip_prefix(out)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            if path.is_file() && !["trials.jsonl", "study.toml", ".lock"].contains(&name.as_str()) {
+                files.insert(name, fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn temporary(files: &BTreeMap<String, Vec<u8>>) -> Vec<&str> {
+    files
+        .keys()
+        .map(String::as_str)
+        .filter(|n| n.ends_with(".tmp"))
+        .collect()
+}
+
+/// SIGKILL (a crash, an OOM kill, `scancel --signal=KILL`) at three points
+/// known to be mid-sweep, then a record torn mid-line: guards against a
+/// trial lost, stored twice, or rerun when already stored, and against a
+/// resumed run whose tables differ from a clean run's.
 #[test]
 fn killed_runs_resume_to_exactly_the_clean_result() {
     let (tmp, study) = setup();
-    let clean = tmp.path().join("clean");
-    let o = run(&study, &clean, &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let want = tables(&clean);
-
     let out = tmp.path().join("killed");
-    // SIGKILL early (before any trial is stored), mid-sweep, and late.
-    for stored in [0, TRIALS / 3, 2 * TRIALS / 3] {
-        let mut child = start(&study, &out, &[]);
-        if stored == 0 {
-            sleep(Duration::from_millis(30));
-        } else {
-            wait_for_trials(&mut child, &out, stored);
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+    // SIGKILL after the first trial is stored, about a third, and about two thirds.
+    for more in [1, TRIALS / 3 - 1, TRIALS / 3] {
+        assert_killed(&stop_mid_run(
+            command(&study, &out, &[]),
+            &out,
+            more,
+            "KILL",
+        ));
     }
     // A power cut while writing: the last record is torn mid-line.
     let log = out.join("trials.jsonl");
@@ -126,57 +244,157 @@ fn killed_runs_resume_to_exactly_the_clean_result() {
     let before = stored_lines(&out);
 
     let o = run(&study, &out, &[]);
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = stderr(&o);
     assert!(o.status.success(), "{stderr}");
-    let resumed = TRIALS - (before - 1);
+    let resumed = TRIALS - before;
     assert!(
         stderr.contains(&format!("trained {resumed} trials")),
         "only the missing and the torn trial rerun: {stderr}"
     );
     assert_each_trial_once(&out);
-    assert_eq!(
-        tables(&out),
-        want,
-        "trials.csv and summary.csv equal the clean run's"
-    );
+    assert_clean_tables(&out);
 }
 
-#[test]
-fn sigint_stops_gracefully_and_the_rerun_completes() {
+/// Stop a run with `signal` mid-sweep; check the documented graceful stop
+/// (exit 130, finished trials kept, the partial report written, the message
+/// saying how to resume); then resume and compare with a clean run.
+fn stops_gracefully_and_resumes(signal: &str) {
     let (tmp, study) = setup();
-    let out = tmp.path().join("int");
-    let mut child = start(&study, &out, &[]);
-    wait_for_trials(&mut child, &out, 3);
-    let pid = child.id().to_string();
+    let out = tmp.path().join(signal);
+    let s = stop_mid_run(command(&study, &out, &[]), &out, 3, signal);
+    let stderr = &s.stderr;
+    assert_eq!(s.status.code(), Some(130), "{stderr}");
     assert!(
-        Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let o = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(130), "{stderr}");
-    assert!(
-        stderr.contains("stopped early") && stderr.contains("resume with: mlpsweep run"),
+        stderr.contains(&format!(
+            "stopped early: {} of {TRIALS} trials are stored and the partial report is written",
+            s.stored
+        )) && stderr.contains("resume with: mlpsweep run"),
         "{stderr}"
     );
-    let partial = stored_lines(&out);
-    assert!((3..TRIALS).contains(&partial), "{partial} stored");
     // The partial report is there and covers what is stored.
     let rows = fs::read_to_string(out.join("trials.csv"))
         .unwrap()
         .lines()
         .count()
         - 1;
-    assert_eq!(rows, partial);
-    assert!(out.join("report.md").is_file());
+    assert_eq!(rows, s.stored);
+    assert!(out.join("summary.csv").is_file() && out.join("report.md").is_file());
+    assert!(temporary(&report_files(&out)).is_empty());
     let o = run(&study, &out, &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stderr = self::stderr(&o);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("trained {} trials", TRIALS - s.stored)),
+        "the rerun trains only what is missing: {stderr}"
+    );
     assert_each_trial_once(&out);
+    assert_clean_tables(&out);
 }
 
+/// Ctrl-C: guards against a lost trial, a missing partial report or a
+/// wrong exit code when a user interrupts.
+#[test]
+fn sigint_stops_gracefully_and_the_rerun_completes() {
+    stops_gracefully_and_resumes("INT");
+}
+
+/// SIGTERM, what SLURM sends at the time limit and on `scancel`: guards
+/// against it killing the run outright instead of stopping like Ctrl-C.
+#[test]
+fn sigterm_stops_gracefully_and_the_rerun_completes() {
+    stops_gracefully_and_resumes("TERM");
+}
+
+/// A kill inside the report write, landed deterministically by the test
+/// hook (after summary.csv's temporary copy is written, before its rename;
+/// trials.csv is already renamed): guards against a torn table under a
+/// final name, a temporary file taken for a report, and a report that
+/// `mlpsweep report` or a rerun cannot rebuild to the clean run's tables.
+#[test]
+fn a_kill_during_the_report_write_leaves_no_torn_table() {
+    let (tmp, study) = setup();
+    let out = tmp.path().join("report-kill");
+    // A run that SIGKILLs itself before renaming summary.csv.tmp.
+    let hooked = || {
+        let mut cmd = command(&study, &out, &[]);
+        cmd.env(KILL_BEFORE_RENAME, "summary.csv");
+        cmd
+    };
+
+    // The first report ever: SIGTERM mid-sweep, and the partial report's
+    // write is killed. trials.csv is complete, summary.csv absent.
+    let s = stop_mid_run(hooked(), &out, 2, "TERM");
+    assert_killed(&s);
+    let first = report_files(&out);
+    assert_eq!(
+        temporary(&first),
+        ["summary.csv.tmp"],
+        "killed where the hook says"
+    );
+    assert!(first.contains_key("trials.csv") && !first.contains_key("summary.csv"));
+    let rows = String::from_utf8_lossy(&first["trials.csv"])
+        .lines()
+        .count()
+        - 1;
+    assert_eq!(rows, s.stored, "trials.csv is whole");
+
+    // `mlpsweep report` writes the partial report whole.
+    let o = bin()
+        .args(["report", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let previous = report_files(&out);
+    assert!(temporary(&previous).is_empty(), "{:?}", previous.keys());
+    assert!(previous.contains_key("summary.csv"));
+
+    // The resumed run trains the rest; its report write is killed half-way.
+    let o = hooked().output().unwrap();
+    assert_eq!(
+        o.status.signal(),
+        Some(9),
+        "died of SIGKILL: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        stored_lines(&out),
+        TRIALS,
+        "training ended before the report"
+    );
+    let killed = report_files(&out);
+    assert_eq!(temporary(&killed), ["summary.csv.tmp"]);
+
+    // A rerun trains nothing and rebuilds the report.
+    let o = run(&study, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("trained 0 trials"), "{}", stderr(&o));
+    let rebuilt = report_files(&out);
+    assert!(temporary(&rebuilt).is_empty(), "{:?}", rebuilt.keys());
+    // Right after the kill, every file under its final name was either the
+    // previous complete version or the new complete one.
+    for (name, bytes) in killed.iter().filter(|(n, _)| !n.ends_with(".tmp")) {
+        assert!(
+            previous.get(name) == Some(bytes) || rebuilt.get(name) == Some(bytes),
+            "{name} was torn by the kill"
+        );
+    }
+    // The kill landed between the two: trials.csv new, summary.csv as before.
+    assert!(
+        killed["trials.csv"] == rebuilt["trials.csv"]
+            && previous["trials.csv"] != rebuilt["trials.csv"],
+        "trials.csv was replaced before the kill"
+    );
+    assert!(
+        killed["summary.csv"] == previous["summary.csv"]
+            && previous["summary.csv"] != rebuilt["summary.csv"],
+        "summary.csv kept its previous version"
+    );
+    assert_each_trial_once(&out);
+    assert_clean_tables(&out);
+}
+
+/// Guards against two runs appending to one trials.jsonl, and against a
+/// crashed (SIGKILLed) run's lock blocking the folder forever.
 #[test]
 fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
     let (tmp, study) = setup();
@@ -184,7 +402,7 @@ fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
     let mut first = start(&study, &out, &[]);
     wait_for_trials(&mut first, &out, 1);
     let second = run(&study, &out, &[]);
-    let stderr = String::from_utf8_lossy(&second.stderr);
+    let stderr = self::stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -194,17 +412,16 @@ fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
         "{stderr}"
     );
     // A crashed run leaves no stuck lock.
-    first.kill().unwrap();
-    first.wait().unwrap();
+    assert_killed(&stop(first, &out, 0, "KILL"));
     let third = run(&study, &out, &[]);
-    assert!(
-        third.status.success(),
-        "{}",
-        String::from_utf8_lossy(&third.stderr)
-    );
+    assert!(third.status.success(), "{}", self::stderr(&third));
     assert_each_trial_once(&out);
+    assert_clean_tables(&out);
 }
 
+/// Guards against one failing trial taking the sweep down, failures
+/// counted in the statistics instead of beside them, `plan` not showing
+/// them, and `--fail-fast` not stopping (exit 130) at the first one.
 #[test]
 fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     let (tmp, study) = setup();
@@ -283,6 +500,8 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     );
 }
 
+/// Guards against `--fresh` deleting results instead of moving them aside,
+/// and against a different study with the same name appending to a folder.
 #[test]
 fn fresh_moves_old_results_aside_and_another_study_is_refused() {
     let (tmp, study) = setup();
