@@ -1038,6 +1038,94 @@ mod tests {
             .unwrap()
     }
 
+    /// Per layer: (dW flattened row-major, db).
+    type LayerGrads = Vec<(Vec<f32>, Vec<f32>)>;
+
+    /// Candle's loss on the minibatch `rows` through the `Mlp` (dropout as
+    /// `mode` says) and its gradient by candle's autograd: the loss and, per
+    /// layer, (dW flattened row-major, db).
+    fn autograd(
+        model: &Mlp,
+        data: &crate::data::Dataset,
+        rows: &[u32],
+        mode: Mode,
+    ) -> (f32, LayerGrads) {
+        let d = data.n_features;
+        let xb: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
+            .collect();
+        let xb = Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap();
+        let out = model.forward(&xb, mode).unwrap();
+        let loss = match &data.train.y {
+            Targets::Classes(c) => {
+                let yb = Tensor::from_vec(
+                    rows.iter().map(|&r| c[r as usize]).collect::<Vec<_>>(),
+                    rows.len(),
+                    &Device::Cpu,
+                )
+                .unwrap();
+                candle_nn::loss::cross_entropy(&out, &yb).unwrap()
+            }
+            Targets::Values(v) => {
+                let yb = Tensor::from_vec(
+                    rows.iter().map(|&r| v[r as usize]).collect::<Vec<_>>(),
+                    (rows.len(), 1),
+                    &Device::Cpu,
+                )
+                .unwrap();
+                candle_nn::loss::mse(&out, &yb).unwrap()
+            }
+        };
+        let grads = loss.backward().unwrap();
+        let per_layer = model
+            .layers
+            .iter()
+            .map(|layer| {
+                let gw = grads.get(layer.w.as_tensor()).unwrap();
+                let gb = grads.get(layer.b.as_tensor()).unwrap();
+                (
+                    gw.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    gb.to_vec1::<f32>().unwrap(),
+                )
+            })
+            .collect();
+        (loss.to_scalar::<f32>().unwrap(), per_layer)
+    }
+
+    /// Assert that the flat gradient `grad` equals `want` (per layer, as
+    /// [`autograd`] returns it) within `tol`·max(1, |want|).
+    fn assert_grads_match(
+        label: &str,
+        shape: &Shape,
+        grad: &[f32],
+        want: &[(Vec<f32>, Vec<f32>)],
+        tol: f32,
+    ) {
+        assert_eq!(shape.layers.len(), want.len());
+        for (l, (&(w_off, fan_in, cols, b_off), (gw, gb))) in
+            shape.layers.iter().zip(want).enumerate()
+        {
+            assert_eq!((gw.len(), gb.len()), (fan_in * cols, cols));
+            for (i, (a, b)) in grad[w_off..w_off + fan_in * cols]
+                .iter()
+                .zip(gw)
+                .enumerate()
+            {
+                assert!(
+                    (a - b).abs() <= tol * b.abs().max(1.0),
+                    "{label}: layer {l} dW[{i}] {a} vs {b}"
+                );
+            }
+            for (i, (a, b)) in grad[b_off..b_off + cols].iter().zip(gb).enumerate() {
+                assert!(
+                    (a - b).abs() <= tol * b.abs().max(1.0),
+                    "{label}: layer {l} db[{i}] {a} vs {b}"
+                );
+            }
+        }
+    }
+
     /// The fused gradient equals candle's autograd gradient of the same
     /// loss on the same network and minibatch, for every activation and
     /// both losses.
@@ -1067,72 +1155,93 @@ mod tests {
                 &mut rng,
                 &mut ws,
             );
-
             // Candle: the same minibatch through the Mlp and autograd.
-            let d = data.n_features;
-            let xb: Vec<f32> = rows
-                .iter()
-                .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
-                .collect();
-            let xb = Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap();
-            let out = model.forward(&xb, Mode::Eval).unwrap();
-            let want = match &data.train.y {
-                Targets::Classes(c) => {
-                    let yb = Tensor::from_vec(
-                        rows.iter().map(|&r| c[r as usize]).collect::<Vec<_>>(),
-                        rows.len(),
-                        &Device::Cpu,
-                    )
-                    .unwrap();
-                    candle_nn::loss::cross_entropy(&out, &yb).unwrap()
-                }
-                Targets::Values(v) => {
-                    let yb = Tensor::from_vec(
-                        rows.iter().map(|&r| v[r as usize]).collect::<Vec<_>>(),
-                        (rows.len(), 1),
-                        &Device::Cpu,
-                    )
-                    .unwrap();
-                    candle_nn::loss::mse(&out, &yb).unwrap()
-                }
-            };
-            let want_loss = want.to_scalar::<f32>().unwrap();
+            let (want_loss, want) = autograd(&model, &data, &rows, Mode::Eval);
             assert!(
                 (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
                 "{act}/{kind}: loss {loss} vs {want_loss}"
             );
-            let grads = want.backward().unwrap();
-            for (layer, &(w_off, fan_in, cols, b_off)) in
-                model.layers.iter().zip(&fused.shape.layers)
-            {
-                let gw = grads
-                    .get(layer.w.as_tensor())
-                    .unwrap()
-                    .flatten_all()
-                    .unwrap()
-                    .to_vec1::<f32>()
-                    .unwrap();
-                let gb = grads
-                    .get(layer.b.as_tensor())
-                    .unwrap()
-                    .to_vec1::<f32>()
-                    .unwrap();
-                for (i, (a, b)) in ws.grad[w_off..w_off + fan_in * cols]
-                    .iter()
-                    .zip(&gw)
-                    .enumerate()
-                {
-                    assert!((a - b).abs() < 1e-5, "{act}/{kind}: dW[{i}] {a} vs {b}");
+            assert_grads_match(
+                &format!("{act}/{kind}"),
+                &fused.shape,
+                &ws.grad,
+                &want,
+                1e-5,
+            );
+        }
+    }
+
+    /// With dropout on, the fused loss and gradient equal candle's autograd
+    /// ones through the same masks, for every activation and both losses.
+    /// Reference: `Mlp::forward` in training mode, which draws its masks
+    /// from an identically seeded ChaCha8 generator in the same order (see
+    /// `dropout_forward_matches_candle_train_mode`), differentiated by
+    /// candle's autograd. Catches the backward pass ignoring the masks
+    /// (deleting `mul(&mut da, &ws.mask[l - 1])` in `forward_backward`).
+    ///
+    /// The biases are made nonzero first: with zero biases the spiral's
+    /// points at the origin have every pre-activation exactly 0, on the
+    /// kink, where candle's subgradients (relu'(0) = 1, ties shared) differ
+    /// from ours (relu'(0) = 0 as in PyTorch, leaky α, first maxout piece).
+    #[test]
+    fn gradients_with_dropout_match_candle_autograd() {
+        use rand::RngCore;
+        for kind in ["spiral", "sine"] {
+            for act in ["relu", "tanh", "sigmoid", "leaky_relu", "maxout"] {
+                let label = format!("{act}/{kind}, dropout 0.4");
+                let src = format!(
+                    "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = 0.4\n"
+                );
+                let (data, model, mut fused, mut rng) = first_trial(&src, 3);
+                set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
+                fused.write_back(&model).unwrap();
+                let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
+                let params = params_of(&fused);
+                let (mut ours, mut theirs) =
+                    (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
+                let mut ws = Workspace::default();
+                let loss = forward_backward(
+                    &fused.shape,
+                    &params,
+                    &data.train.x,
+                    &data.train.y,
+                    &rows,
+                    &mut ours,
+                    &mut ws,
+                );
+                // No hidden pre-activation on a kink (see above).
+                for z in &ws.z[..2] {
+                    assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
                 }
-                for (i, (a, b)) in ws.grad[b_off..b_off + cols].iter().zip(&gb).enumerate() {
-                    assert!((a - b).abs() < 1e-5, "{act}/{kind}: db[{i}] {a} vs {b}");
+                // Both hidden layers' masks drop some units and keep others.
+                for mask in &ws.mask[..2] {
+                    assert!(
+                        mask.contains(&0.0) && mask.iter().any(|v| *v > 1.0),
+                        "{label}: a mask drops nothing or everything"
+                    );
                 }
+                let (want_loss, want) = autograd(&model, &data, &rows, Mode::Train(&mut theirs));
+                assert_eq!(
+                    ours.next_u64(),
+                    theirs.next_u64(),
+                    "{label}: the same number of draws"
+                );
+                assert!(
+                    (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
+                    "{label}: loss {loss} vs {want_loss}"
+                );
+                assert_grads_match(&label, &fused.shape, &ws.grad, &want, 1e-5);
             }
         }
     }
 
     /// The AVX-512, AVX2 and portable copies of the step compute the same
-    /// bits (the CPU picks one; results must not depend on which).
+    /// bits (the CPU picks one; results must not depend on which). Only
+    /// the copies this CPU can run are compared, and it says which on
+    /// stderr. On an x86-64 CPU with neither AVX2 nor AVX-512 there is
+    /// nothing to compare the portable copy with, and the test fails
+    /// rather than pass vacuously, unless `MLPSWEEP_ALLOW_NO_SIMD=1`.
+    /// Catches a wide copy that reorders or fuses arithmetic (e.g. an FMA).
     #[test]
     fn every_compiled_copy_of_the_step_computes_the_same_bits() {
         type Copy = fn(StepInputs, &mut [f32], &mut [f32], &mut ChaCha8Rng, &mut Workspace) -> f32;
@@ -1147,6 +1256,23 @@ mod tests {
                     step_avx512(i, p, m, r, w)
                 }));
             }
+        }
+        let names: Vec<&str> = copies.iter().map(|(name, _)| *name).collect();
+        if copies.len() > 1 {
+            eprintln!("compiled copies compared: {}", names.join(", "));
+        } else if !cfg!(target_arch = "x86_64") {
+            eprintln!("not x86-64: only the portable copy of the step exists, nothing compared");
+        } else if std::env::var("MLPSWEEP_ALLOW_NO_SIMD").as_deref() == Ok("1") {
+            eprintln!(
+                "this CPU has neither AVX2 nor AVX-512: only the portable copy ran, \
+                 nothing was compared (allowed by MLPSWEEP_ALLOW_NO_SIMD=1)"
+            );
+        } else {
+            panic!(
+                "this CPU has neither AVX2 nor AVX-512, so only the portable copy of the \
+                 step can run and nothing would be compared; set MLPSWEEP_ALLOW_NO_SIMD=1 \
+                 to accept that"
+            );
         }
         for act in ["sigmoid", "tanh", "relu", "leaky_relu", "maxout"] {
             for (opt, extra) in [("sgd", "nesterov = true"), ("adam", "")] {
@@ -1378,5 +1504,325 @@ mod tests {
         assert!((dropped - 0.3).abs() < 0.02, "dropped {dropped}");
         assert_eq!(masks[0], masks[1], "the same seed draws the same masks");
         assert_ne!(masks[0], masks[2]);
+    }
+
+    /// An optimiser rule, with its constants, for [`reference_update`].
+    #[derive(Clone, Copy, Debug)]
+    enum Rule {
+        /// Plain SGD (momentum 0).
+        Sgd,
+        /// SGD with momentum μ.
+        Momentum(f64),
+        /// SGD with Nesterov momentum μ.
+        Nesterov(f64),
+        /// Adam with (β1, β2, ε).
+        Adam(f64, f64, f64),
+    }
+
+    /// One optimiser step written out in f64 from docs/semantics.md, not
+    /// from `update`: the gradient is g + λθ for weights and g for biases;
+    /// SGD in PyTorch's convention (v ← μv + g; θ ← θ − lr·v, Nesterov
+    /// θ ← θ − lr·(g + μv)); Adam as Kingma and Ba's algorithm 1 with
+    /// c1 = 1 − β1^t, c2 = 1 − β2^t and θ ← θ − lr·(m/c1)/(√(s/c2) + ε).
+    #[allow(clippy::too_many_arguments)]
+    fn reference_update(
+        rule: Rule,
+        lr: f64,
+        l2: f64,
+        t: i32,
+        is_weight: &[bool],
+        p: &mut [f64],
+        v: &mut [f64],
+        s: &mut [f64],
+        g: &[f64],
+    ) {
+        for i in 0..p.len() {
+            let gi = g[i] + if is_weight[i] { l2 * p[i] } else { 0.0 };
+            match rule {
+                Rule::Sgd => p[i] -= lr * gi,
+                Rule::Momentum(mu) => {
+                    v[i] = mu * v[i] + gi;
+                    p[i] -= lr * v[i];
+                }
+                Rule::Nesterov(mu) => {
+                    v[i] = mu * v[i] + gi;
+                    p[i] -= lr * (gi + mu * v[i]);
+                }
+                Rule::Adam(b1, b2, eps) => {
+                    v[i] = b1 * v[i] + (1.0 - b1) * gi;
+                    s[i] = b2 * s[i] + (1.0 - b2) * gi * gi;
+                    let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+                    p[i] -= lr * (v[i] / c1) / ((s[i] / c2).sqrt() + eps);
+                }
+            }
+        }
+    }
+
+    /// The optimiser cases of the update tests: the `[train]` lines, the
+    /// rule with the constants those lines mean (Adam's defaults 0.9,
+    /// 0.999, 1e-8 as documented), lr and λ (> 0 in every case).
+    fn optimiser_cases() -> Vec<(&'static str, Rule, f64, f64)> {
+        vec![
+            (
+                "optimizer = \"sgd\"\nmomentum = 0.0\nlr = 0.05\nl2 = 0.1",
+                Rule::Sgd,
+                0.05,
+                0.1,
+            ),
+            (
+                "optimizer = \"sgd\"\nmomentum = 0.9\nlr = 0.02\nl2 = 0.1",
+                Rule::Momentum(0.9),
+                0.02,
+                0.1,
+            ),
+            (
+                "optimizer = \"sgd\"\nmomentum = 0.8\nnesterov = true\nlr = 0.02\nl2 = 0.1",
+                Rule::Nesterov(0.8),
+                0.02,
+                0.1,
+            ),
+            (
+                "optimizer = \"adam\"\nlr = 0.01\nl2 = 0.1",
+                Rule::Adam(0.9, 0.999, 1e-8),
+                0.01,
+                0.1,
+            ),
+            (
+                "optimizer = \"adam\"\nbeta1 = 0.7\nbeta2 = 0.95\neps = 1e-3\nlr = 0.02\nl2 = 0.05",
+                Rule::Adam(0.7, 0.95, 1e-3),
+                0.02,
+                0.05,
+            ),
+        ]
+    }
+
+    /// Assert every parameter is within 1e-4 · max(|reference|, 1) of the
+    /// f64 reference (parameters here are of order 1).
+    fn assert_near_reference(label: &str, got: &[f32], want: &[f64]) {
+        assert_eq!(got.len(), want.len());
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (f64::from(*g) - w).abs() <= 1e-4 * w.abs().max(1.0),
+                "{label}: parameter {i} is {g}, the f64 reference {w}"
+            );
+        }
+    }
+
+    /// `update` over 40 steps follows SGD, momentum, Nesterov and Adam
+    /// (default and non-default β1, β2, ε) as written out in f64 by
+    /// [`reference_update`], on a hand-made 3 → 4 → 2 shape with nonzero
+    /// biases, λ > 0, and pseudo-random gradients of differing scales that
+    /// change every step. Catches Adam's bias correction frozen after the
+    /// first step (`powi(1)` for `powi(t)`), β1 and β2 swapped, L2 decay
+    /// applied to the biases, and a wrong sign or coefficient in the
+    /// momentum or Nesterov rule.
+    #[test]
+    fn updates_over_many_steps_follow_the_f64_formulas() {
+        // Layers (w_off, fan_in, cols, b_off): W0 3×4 at 0, b0 at 12, W1 4×2 at 16, b1 at 24.
+        let shape = Shape {
+            sizes: vec![3, 4, 2],
+            pieces: 1,
+            activation: Activation::Tanh,
+            alpha: 0.0,
+            dropout: 0.0,
+            layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
+            len: 26,
+        };
+        let is_weight: Vec<bool> = (0..26).map(|i| !(12..16).contains(&i) && i < 24).collect();
+        for (train, rule, lr, l2) in optimiser_cases() {
+            let src = format!("name = \"u\"\n[train]\n{train}\n");
+            let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+            let spec = e.config_at(&e.coords(0)).unwrap().train;
+            assert_eq!((spec.lr, spec.l2), (lr, l2), "{train}");
+            let mut rng = ChaCha8Rng::seed_from_u64(17);
+            // Starting values ±(0.5 .. 1.5), biases included.
+            let start: Vec<f32> = (0..shape.len)
+                .map(|_| {
+                    let v: f32 = rng.random_range(0.5..1.5);
+                    if rng.random_bool(0.5) { v } else { -v }
+                })
+                .collect();
+            let scales: Vec<f32> = (0..shape.len).map(|_| rng.random_range(0.1..2.0)).collect();
+            let (mut p, mut moments) = (start.clone(), vec![0.0f32; 2 * shape.len]);
+            let mut want: Vec<f64> = start.iter().map(|v| f64::from(*v)).collect();
+            let (mut v, mut s) = (vec![0.0; shape.len], vec![0.0; shape.len]);
+            for t in 1..=40 {
+                let g: Vec<f32> = scales
+                    .iter()
+                    .map(|k| k * rng.random_range(-1.0f32..1.0))
+                    .collect();
+                update(&shape, &spec, t, &mut p, &mut moments, &g);
+                let g: Vec<f64> = g.iter().map(|v| f64::from(*v)).collect();
+                reference_update(rule, lr, l2, t, &is_weight, &mut want, &mut v, &mut s, &g);
+                assert_near_reference(&format!("{rule:?}, step {t}"), &p, &want);
+            }
+        }
+    }
+
+    /// Per flat parameter: true for a weight, false for a bias, read off
+    /// the `Mlp`'s own tensors (each layer's W, then its b).
+    fn weight_mask(model: &Mlp) -> Vec<bool> {
+        model
+            .layers
+            .iter()
+            .flat_map(|l| {
+                let (w, b) = (l.w.as_tensor().elem_count(), l.b.as_tensor().elem_count());
+                std::iter::repeat_n(true, w).chain(std::iter::repeat_n(false, b))
+            })
+            .collect()
+    }
+
+    /// Replace the biases in `fused`'s state by ±(0.2 .. 0.5), so that an
+    /// L2 term on them would show (biases start at zero).
+    fn set_nonzero_biases(fused: &mut Fused, is_weight: &[bool], rng: &mut ChaCha8Rng) {
+        let mut state = fused.state.to_vec1::<f32>().unwrap();
+        for (v, _) in state.iter_mut().zip(is_weight).filter(|(_, w)| !**w) {
+            let b: f32 = rng.random_range(0.2..0.5);
+            *v = if rng.random_bool(0.5) { b } else { -b };
+        }
+        let n = state.len();
+        fused.state = Tensor::from_vec(state, n, &Device::Cpu).unwrap();
+    }
+
+    /// Whole `Fused::step`s over 40 minibatches follow the f64 rules of
+    /// [`reference_update`], each step's gradient taken from
+    /// `forward_backward` at the parameters before it (with a copy of the
+    /// generator). Besides the formula bugs `update`'s own test catches,
+    /// this catches the step counter handed to Adam not advancing (Adam's
+    /// bias correction at t = 0 or stuck at t = 1).
+    #[test]
+    fn fused_steps_follow_the_f64_formulas() {
+        for (train, rule, lr, l2) in optimiser_cases() {
+            let src = format!(
+                "name = \"o\"\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\n[train]\n{train}\n"
+            );
+            let (data, model, mut fused, mut rng) = first_trial(&src, 9);
+            assert_eq!((fused.spec.lr, fused.spec.l2), (lr, l2), "{train}");
+            let is_weight = weight_mask(&model);
+            set_nonzero_biases(&mut fused, &is_weight, &mut rng);
+            let mut want: Vec<f64> = params_of(&fused).iter().map(|v| f64::from(*v)).collect();
+            let (mut v, mut s) = (vec![0.0; want.len()], vec![0.0; want.len()]);
+            let total = data.train.len() as u32;
+            for t in 1..=40 {
+                let rows: Vec<u32> = (0..32).map(|i| (t as u32 * 37 + i * 11) % total).collect();
+                let mut ws = Workspace::default();
+                forward_backward(
+                    &fused.shape,
+                    &params_of(&fused),
+                    &data.train.x,
+                    &data.train.y,
+                    &rows,
+                    &mut rng.clone(),
+                    &mut ws,
+                );
+                fused.step(&rows, &mut rng).unwrap();
+                let g: Vec<f64> = ws.grad.iter().map(|v| f64::from(*v)).collect();
+                reference_update(rule, lr, l2, t, &is_weight, &mut want, &mut v, &mut s, &g);
+                assert_near_reference(&format!("{rule:?}, step {t}"), &params_of(&fused), &want);
+            }
+        }
+    }
+
+    /// Mean data loss of a tanh network (no dropout) on the training rows
+    /// `rows`, computed independently in f64 from the flat parameters `p`
+    /// (per layer W as fan_in × cols row-major, then b; `dims` holds each
+    /// layer's (fan_in, cols)): softmax cross-entropy, or the squared error
+    /// without a factor ½ (docs/semantics.md).
+    fn data_loss_f64(
+        dims: &[(usize, usize)],
+        p: &[f64],
+        data: &crate::data::Dataset,
+        rows: &[u32],
+    ) -> f64 {
+        let d = data.n_features;
+        let mut total = 0.0;
+        for &r in rows {
+            let r = r as usize;
+            let mut h: Vec<f64> = data.train.x[r * d..(r + 1) * d]
+                .iter()
+                .map(|v| f64::from(*v))
+                .collect();
+            let mut off = 0;
+            for (l, &(fan_in, cols)) in dims.iter().enumerate() {
+                let (w, b) = (&p[off..off + fan_in * cols], &p[off + fan_in * cols..]);
+                let z: Vec<f64> = (0..cols)
+                    .map(|j| b[j] + (0..fan_in).map(|i| h[i] * w[i * cols + j]).sum::<f64>())
+                    .collect();
+                off += fan_in * cols + cols;
+                h = if l + 1 < dims.len() {
+                    z.iter().map(|v| v.tanh()).collect()
+                } else {
+                    z
+                };
+            }
+            total += match &data.train.y {
+                Targets::Classes(c) => {
+                    let max = h.iter().fold(f64::NEG_INFINITY, |m, v| m.max(*v));
+                    let lse = max + h.iter().map(|v| (v - max).exp()).sum::<f64>().ln();
+                    lse - h[c[r] as usize]
+                }
+                Targets::Values(y) => (h[0] - f64::from(y[r])).powi(2),
+            };
+        }
+        total / rows.len() as f64
+    }
+
+    /// One plain-SGD step (momentum 0, λ = 0.3) moves each parameter by lr
+    /// times the derivative of J(θ) = mean data loss + 0.5·λ·Σ‖W‖² (weights
+    /// only). Reference: central finite differences of J in f64, with the
+    /// data loss from this test's own f64 forward pass ([`data_loss_f64`]);
+    /// biases are set nonzero first. Every parameter is checked, so this
+    /// catches L2 decay applied to the biases (whose derivative has no L2
+    /// part), L2 missing or doubled on the weights, and a wrong data-loss
+    /// gradient (e.g. a factor ½ in the squared error).
+    #[test]
+    fn one_sgd_step_follows_finite_differences_of_the_objective() {
+        let (lr, l2) = (0.1, 0.3);
+        for kind in ["spiral", "sine"] {
+            let src = format!(
+                "name = \"f\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\n[train]\noptimizer = \"sgd\"\nmomentum = 0.0\nlr = {lr}\nl2 = {l2}\n"
+            );
+            let (data, model, mut fused, mut rng) = first_trial(&src, 12);
+            let is_weight = weight_mask(&model);
+            set_nonzero_biases(&mut fused, &is_weight, &mut rng);
+            let dims: Vec<(usize, usize)> = model
+                .layers
+                .iter()
+                .map(|l| l.w.as_tensor().dims2().unwrap())
+                .collect();
+            let rows: Vec<u32> = (0..data.train.len() as u32).step_by(4).collect();
+            let before: Vec<f64> = params_of(&fused).iter().map(|v| f64::from(*v)).collect();
+            let loss = fused.step(&rows, &mut rng).unwrap();
+            let after = params_of(&fused);
+            let objective = |p: &[f64]| {
+                let w2: f64 = p
+                    .iter()
+                    .zip(&is_weight)
+                    .filter(|(_, w)| **w)
+                    .map(|(v, _)| v * v)
+                    .sum();
+                data_loss_f64(&dims, p, &data, &rows) + 0.5 * l2 * w2
+            };
+            // The independent forward pass agrees with the step's own loss.
+            let want_loss = data_loss_f64(&dims, &before, &data, &rows);
+            assert!(
+                (f64::from(loss) - want_loss).abs() < 1e-5 * want_loss.max(1.0),
+                "{kind}: step loss {loss} vs f64 {want_loss}"
+            );
+            let h = 1e-5;
+            for i in 0..before.len() {
+                let applied = (before[i] - f64::from(after[i])) / lr;
+                let (mut up, mut down) = (before.clone(), before.clone());
+                up[i] += h;
+                down[i] -= h;
+                let fd = (objective(&up) - objective(&down)) / (2.0 * h);
+                let what = if is_weight[i] { "weight" } else { "bias" };
+                assert!(
+                    (applied - fd).abs() <= 2e-4 + 1e-3 * fd.abs(),
+                    "{kind}: {what} {i} (value {}): applied gradient {applied}, dJ/dθ by finite differences {fd}",
+                    before[i]
+                );
+            }
+        }
     }
 }
