@@ -55,10 +55,15 @@ fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
     (tmp, study)
 }
 
+/// The ids of the complete records in `dir/trials.jsonl`. A shard may be
+/// appending while this reads (a record can exceed one write), so a last
+/// line without its newline is still being written and is not counted, as
+/// the store itself treats it.
 fn ids(dir: &Path) -> Vec<String> {
     fs::read_to_string(dir.join("trials.jsonl"))
         .unwrap_or_default()
-        .lines()
+        .split_inclusive('\n')
+        .filter(|l| l.ends_with('\n'))
         .map(|l| {
             serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
                 .as_str()
