@@ -5,9 +5,11 @@
 default:
     @just --list
 
-# Run every test (unit, integration, doc), then the SLURM test, which
-# skips with a message where no SLURM cluster answers (scripts/slurm-local.sh
-# starts one), or fails there with MLPSWEEP_REQUIRE_SLURM=1, as .ci/run sets.
+# The SLURM test skips with a message where no SLURM cluster answers
+# (scripts/slurm-local.sh starts one), and fails instead under
+# MLPSWEEP_REQUIRE_SLURM=1, which .ci/run sets.
+#
+# Run every test (unit, integration, doc), then the SLURM test (docs/testing.md)
 test:
     cargo test --all-targets
     cargo test --test cluster -- --ignored --nocapture
@@ -44,3 +46,11 @@ studies:
 # Benchmarks: the reference sweeps P1 and P2 and a per-step profile (docs/performance.md).
 bench:
     cargo run --quiet --example bench
+
+# Plant the six one-line bugs that once passed the suite; each must fail the tests (~2 min).
+planted:
+    bash scripts/planted-bugs.sh
+
+# Mutation testing of the code that makes numbers (docs/testing.md; ~2 h on 2 cores): just mutants [fused data ...]
+mutants *PASSES:
+    bash scripts/mutants.sh {{PASSES}}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Mutation testing of the code that makes numbers (docs/testing.md).
+# cargo-mutants mutates one line at a time and runs the unit tests; a mutant
+# the tests miss is a one-line bug that would pass `just test`.
+#
+#   bash scripts/mutants.sh                 # every pass below, about 2 h on 2 cores
+#   bash scripts/mutants.sh fused data      # some passes
+#
+# It mutates a throwaway git worktree of HEAD in place (so your own tree is
+# never touched) and shares ./target, so only mlpsweep recompiles per
+# mutant (5-20 s). Results: target/mutants/<pass>/mutants.out/{caught,missed,
+# timeout,unviable}.txt. Needs `cargo install --locked cargo-mutants`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locked cargo-mutants" >&2; exit 1; }
+tree=$(mktemp -d /tmp/mlpsweep-mutants.XXXXXX)
+trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
+git worktree add --detach --force "$tree" HEAD >/dev/null
+export CARGO_TARGET_DIR="$root/target"
+
+# Each pass: a file and the functions in it that compute a number. Left
+# out on purpose: time_products (the benchmark's), flush_denormals and
+# set_threads (speed only; results are tested not to depend on them), the
+# candle op plumbing (any mistake there fails every test), parsing and errors
+# (tests/bad_input.rs covers those through the binary).
+declare -A passes=(
+  [plan]="src/plan.rs Plan::shard"
+  [fused]="src/fused.rs update|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
+  [train]="src/train.rs train|evaluate|Metrics::is_finite|boundary"
+  [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|Split::select"
+  [report]="src/report/mod.rs summarise|metric"
+  [stats]="src/stats.rs t_interval|quantile|std|mean|median|iqr"
+)
+order=(plan fused train data report stats)
+[ $# -gt 0 ] && order=("$@")
+
+for name in "${order[@]}"; do
+  read -r file fns <<<"${passes[$name]}"
+  echo "== $name: $file ($fns)"
+  (cd "$tree" && cargo mutants --in-place --no-shuffle --timeout 60 --build-timeout 600 \
+    --cargo-test-arg=--lib -o "$root/target/mutants/$name" \
+    -f "$file" -F "(in |replace )($fns)( |$)") || true
+done
