@@ -1456,6 +1456,43 @@ mod tests {
         }
     }
 
+    /// At a kink (a pre-activation exactly 0, or maxout pieces tied) the
+    /// gradient follows PyTorch's conventions: relu'(0) = 0, leaky relu's
+    /// slope there is α, and tied maxout pieces pass the gradient to the
+    /// first piece only. Kinks are not rare: the spiral has one point per
+    /// class at the origin, whose pre-activations are exactly 0 while the
+    /// biases are (at the first step). Written out by hand; candle's
+    /// autograd uses other conventions there, so it cannot be the oracle.
+    /// Catches `>` turned into `>=` in `activation_grad`.
+    #[test]
+    fn kinks_follow_pytorchs_subgradients() {
+        let shape = |activation, pieces| Shape {
+            sizes: vec![1, 2, 1],
+            pieces,
+            activation,
+            alpha: 0.25,
+            dropout: 0.0,
+            layers: Vec::new(),
+            len: 0,
+        };
+        // Two units (rows) of two examples: one on the kink, one off it.
+        let da = [2.0f32, 2.0, 3.0, 3.0];
+        let z = [0.0f32, 1.0, 0.0, -1.0];
+        let mut dz = [9.0f32; 4];
+        activation_grad(&shape(Activation::Relu, 1), &da, &z, &mut dz, 2);
+        assert_eq!(dz, [0.0, 2.0, 0.0, 0.0], "relu");
+        activation_grad(&shape(Activation::LeakyRelu, 1), &da, &z, &mut dz, 2);
+        assert_eq!(dz, [0.5, 2.0, 0.75, 0.75], "leaky relu");
+        // One maxout unit of three pieces over two examples: example 0 ties
+        // all three pieces (to the first), example 1 ties the last two
+        // above the first (to the second).
+        let da = [5.0f32, 7.0];
+        let z = [0.0f32, -1.0, 0.0, 2.0, 0.0, 2.0];
+        let mut dz = [9.0f32; 6];
+        activation_grad(&shape(Activation::Maxout, 3), &da, &z, &mut dz, 2);
+        assert_eq!(dz, [5.0, 0.0, 0.0, 7.0, 0.0, 0.0], "maxout");
+    }
+
     #[test]
     fn draw_mask_is_random_bool_per_element() {
         use rand::RngCore;
