@@ -1493,6 +1493,33 @@ mod tests {
         assert_eq!(dz, [5.0, 0.0, 0.0, 7.0, 0.0, 0.0], "maxout");
     }
 
+    /// When outputs tie, the prediction is the first largest (the class
+    /// with the lowest index), as documented on `evaluate`. Ties are real:
+    /// a network whose hidden units all died outputs its output biases for
+    /// every input. Here every parameter is 0, so every output is 0: every
+    /// example is predicted class 0, and accuracy is the share of class 0
+    /// (counted in the test). Catches `>` turned into `>=` in the argmax.
+    #[test]
+    fn tied_outputs_predict_the_first_class() {
+        let (data, _, mut fused, _) =
+            first_trial("name = \"t\"\n[data]\nclasses = 3\nlabel_noise = 0.3\n", 1);
+        let len = fused.state.dims1().unwrap();
+        fused.state = Tensor::zeros(len, candle_core::DType::F32, &Device::Cpu).unwrap();
+        let ev = fused.evaluate(&data.train).unwrap();
+        assert!(
+            ev.predicted.iter().all(|c| *c == 0),
+            "{:?}",
+            &ev.predicted[..10]
+        );
+        let Targets::Classes(y) = &data.train.y else {
+            panic!("classification")
+        };
+        let share = y.iter().filter(|c| **c == 0).count() as f64 / y.len() as f64;
+        assert_eq!(ev.accuracy, Some(share));
+        // Cross-entropy of uniform outputs over 3 classes is ln 3.
+        assert!((ev.loss - 3f64.ln()).abs() < 1e-6, "{}", ev.loss);
+    }
+
     #[test]
     fn draw_mask_is_random_bool_per_element() {
         use rand::RngCore;
