@@ -508,6 +508,114 @@ mod tests {
             .collect()
     }
 
+    /// Decision regions cover the training points' range padded by 10% on
+    /// each side (computed here from the data), on a 60 × 60 grid, and are
+    /// stored for 2-D classification with at most 10 classes only: not for
+    /// 1-D or 3-D inputs, 11 classes, or 2-D regression. The classes at
+    /// the cell centres are checked against candle in
+    /// `fused_evaluation_matches_candle`. Catches a wrong padding and a
+    /// wrong condition (`||` for `&&`, `>=` for `>`).
+    #[test]
+    fn decision_regions_cover_the_padded_range_of_2d_classification_only() {
+        let src = "[data]\npoints_per_class = 40\n[model]\nwidth = 8\n[train]\nepochs = 2\n";
+        let r = &run(src)[0];
+        let b = r.boundary.as_ref().expect("2-D classification has regions");
+        let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let data = crate::data::load(&e.config_at(&e.coords(0)).unwrap().data).unwrap();
+        for (k, got) in [(0, b.x), (1, b.y)] {
+            let v: Vec<f64> = data
+                .train
+                .x
+                .iter()
+                .skip(k)
+                .step_by(2)
+                .map(|v| f64::from(*v))
+                .collect();
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let want = (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo));
+            assert!(
+                (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12,
+                "axis {k}: {got:?} vs {want:?}"
+            );
+        }
+        assert_eq!(b.res, 60);
+        assert_eq!(b.classes.len(), 60 * 60);
+        assert!(b.classes.bytes().all(|c| (b'0'..b'3').contains(&c)));
+
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("plane.csv");
+        std::fs::write(
+            &csv,
+            "a,b,y\n0,0,0.5\n1,0,1.5\n0,1,2.5\n1,1,3.5\n0.5,0.5,1\n",
+        )
+        .unwrap();
+        let regions = |data: &str| {
+            run(&format!("[data]\n{data}\n[train]\nepochs = 1\n"))[0]
+                .boundary
+                .is_some()
+        };
+        assert!(regions(
+            "kind = \"blobs\"\nclasses = 10\npoints_per_class = 5"
+        ));
+        for data in [
+            "kind = \"blobs\"\nclasses = 11\npoints_per_class = 5".to_string(),
+            "kind = \"blobs\"\ndims = 3\npoints_per_class = 5".to_string(),
+            "kind = \"sine\"\npoints = 20".to_string(),
+            format!(
+                "kind = \"csv\"\npath = {:?}\ntask = \"regression\"\nval = \"none\"",
+                csv.to_str().unwrap()
+            ),
+        ] {
+            assert!(!regions(&data), "{data}");
+        }
+    }
+
+    /// A record is stored as finished only when every number is finite:
+    /// an evaluation with an infinite or NaN loss, L2 term or norm means the
+    /// network diverged (and JSON could not store it). Catches
+    /// `is_finite` always answering true.
+    #[test]
+    fn metrics_with_a_non_finite_number_are_not_finite() {
+        let m = Metrics {
+            train_loss: 0.5,
+            val_loss: Some(0.6),
+            train_acc: Some(0.9),
+            val_acc: Some(0.8),
+            l2_term: 0.01,
+            weight_norm: 3.0,
+            dead_fraction: Some(0.0),
+        };
+        assert!(m.is_finite());
+        assert!(
+            Metrics {
+                val_loss: None,
+                ..m
+            }
+            .is_finite()
+        );
+        for bad in [
+            Metrics {
+                train_loss: f64::NAN,
+                ..m
+            },
+            Metrics {
+                val_loss: Some(f64::INFINITY),
+                ..m
+            },
+            Metrics {
+                l2_term: f64::INFINITY,
+                ..m
+            },
+            Metrics {
+                weight_norm: f64::NAN,
+                ..m
+            },
+        ] {
+            assert!(!bad.is_finite(), "{bad:?}");
+        }
+    }
+
     #[test]
     fn a_diverged_trial_is_recorded_and_its_record_parses_back() {
         // Regression with a learning rate far too large: the loss overflows.
