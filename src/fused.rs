@@ -1126,115 +1126,74 @@ mod tests {
         }
     }
 
-    /// The fused gradient equals candle's autograd gradient of the same
-    /// loss on the same network and minibatch, for every activation and
-    /// both losses.
-    #[test]
-    fn gradients_match_candle_autograd() {
-        for (kind, act) in [
-            ("spiral", "relu"),
-            ("spiral", "tanh"),
-            ("spiral", "sigmoid"),
-            ("spiral", "leaky_relu"),
-            ("spiral", "maxout"),
-            ("sine", "relu"),
-        ] {
-            let src = format!(
-                "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\n"
-            );
-            let (data, model, mut fused, mut rng) = first_trial(&src, 3);
-            // Off the kinks, as in the dropout test below: with zero biases
-            // this passed only because the origin points' gradients cancel.
-            set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
-            fused.write_back(&model).unwrap();
-            let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
-            let params = params_of(&fused);
-            let mut ws = Workspace::default();
-            let loss = forward_backward(
-                &fused.shape,
-                &params,
-                &data.train.x,
-                &data.train.y,
-                &rows,
-                &mut rng,
-                &mut ws,
-            );
-            // Candle: the same minibatch through the Mlp and autograd.
-            let (want_loss, want) = autograd(&model, &data, &rows, Mode::Eval);
-            assert!(
-                (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
-                "{act}/{kind}: loss {loss} vs {want_loss}"
-            );
-            assert_grads_match(
-                &format!("{act}/{kind}"),
-                &fused.shape,
-                &ws.grad,
-                &want,
-                1e-5,
-            );
-        }
-    }
-
-    /// With dropout on, the fused loss and gradient equal candle's autograd
-    /// ones through the same masks, for every activation and both losses.
-    /// Reference: `Mlp::forward` in training mode, which draws its masks
-    /// from an identically seeded ChaCha8 generator in the same order (see
-    /// `dropout_forward_matches_candle_train_mode`), differentiated by
-    /// candle's autograd. Catches the backward pass ignoring the masks
-    /// (deleting `mul(&mut da, &ws.mask[l - 1])` in `forward_backward`).
+    /// The fused loss and gradient equal candle's autograd ones on the same
+    /// network and minibatch, for every activation and both losses, with
+    /// dropout off and on. With dropout, the reference is `Mlp::forward` in
+    /// training mode, which draws its masks from an identically seeded
+    /// ChaCha8 generator in the same order (see
+    /// `dropout_forward_matches_candle_train_mode`). Catches any slip in the
+    /// backward pass, e.g. ignoring the masks (deleting
+    /// `mul(&mut da, &ws.mask[l - 1])` in `forward_backward`).
     ///
     /// The biases are made nonzero first: with zero biases the spiral's
     /// points at the origin have every pre-activation exactly 0, on the
     /// kink, where candle's subgradients (relu'(0) = 1, ties shared) differ
-    /// from ours (relu'(0) = 0 as in PyTorch, leaky α, first maxout piece).
+    /// from ours (`kinks_follow_pytorchs_subgradients`).
     #[test]
-    fn gradients_with_dropout_match_candle_autograd() {
+    fn gradients_match_candle_autograd() {
         use rand::RngCore;
-        for kind in ["spiral", "sine"] {
-            for act in ["relu", "tanh", "sigmoid", "leaky_relu", "maxout"] {
-                let label = format!("{act}/{kind}, dropout 0.4");
-                let src = format!(
-                    "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = 0.4\n"
-                );
-                let (data, model, mut fused, mut rng) = first_trial(&src, 3);
-                set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
-                fused.write_back(&model).unwrap();
-                let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
-                let params = params_of(&fused);
-                let (mut ours, mut theirs) =
-                    (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
-                let mut ws = Workspace::default();
-                let loss = forward_backward(
-                    &fused.shape,
-                    &params,
-                    &data.train.x,
-                    &data.train.y,
-                    &rows,
-                    &mut ours,
-                    &mut ws,
-                );
-                // No hidden pre-activation on a kink (see above).
-                for z in &ws.z[..2] {
-                    assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
-                }
-                // Both hidden layers' masks drop some units and keep others.
-                for mask in &ws.mask[..2] {
-                    assert!(
-                        mask.contains(&0.0) && mask.iter().any(|v| *v > 1.0),
-                        "{label}: a mask drops nothing or everything"
+        for dropout in [0.0, 0.4] {
+            for kind in ["spiral", "sine"] {
+                for act in ["relu", "tanh", "sigmoid", "leaky_relu", "maxout"] {
+                    let label = format!("{act}/{kind}, dropout {dropout}");
+                    let src = format!(
+                        "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = {dropout}\n"
                     );
+                    let (data, model, mut fused, mut rng) = first_trial(&src, 3);
+                    set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
+                    fused.write_back(&model).unwrap();
+                    let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
+                    let params = params_of(&fused);
+                    let (mut ours, mut theirs) =
+                        (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
+                    let mut ws = Workspace::default();
+                    let loss = forward_backward(
+                        &fused.shape,
+                        &params,
+                        &data.train.x,
+                        &data.train.y,
+                        &rows,
+                        &mut ours,
+                        &mut ws,
+                    );
+                    // No hidden pre-activation on a kink (see above).
+                    for z in &ws.z[..2] {
+                        assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
+                    }
+                    let mode = if dropout > 0.0 {
+                        // Both hidden layers' masks drop some units and keep others.
+                        for mask in &ws.mask[..2] {
+                            assert!(
+                                mask.contains(&0.0) && mask.iter().any(|v| *v > 1.0),
+                                "{label}: a mask drops nothing or everything"
+                            );
+                        }
+                        Mode::Train(&mut theirs)
+                    } else {
+                        Mode::Eval
+                    };
+                    let (want_loss, want) = autograd(&model, &data, &rows, mode);
+                    assert_eq!(
+                        ours.next_u64(),
+                        theirs.next_u64(),
+                        "{label}: the same number of draws"
+                    );
+                    assert!(
+                        (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
+                        "{label}: loss {loss} vs {want_loss}"
+                    );
+                    assert_grads_match(&label, &fused.shape, &ws.grad, &want, 1e-5);
                 }
-                let (want_loss, want) = autograd(&model, &data, &rows, Mode::Train(&mut theirs));
-                assert_eq!(
-                    ours.next_u64(),
-                    theirs.next_u64(),
-                    "{label}: the same number of draws"
-                );
-                assert!(
-                    (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
-                    "{label}: loss {loss} vs {want_loss}"
-                );
-                assert_grads_match(&label, &fused.shape, &ws.grad, &want, 1e-5);
             }
         }
     }

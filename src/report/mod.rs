@@ -531,25 +531,34 @@ mod tests {
         }
     }
 
+    /// A study of widths 2 and 8 with four seeds, `extra` appended, and a
+    /// stored record per value in plan order: NaN stands for a diverged
+    /// trial; trials past the values are not stored.
+    fn stored_study(extra: &str, losses: &[f64]) -> (Experiment, Plan, Vec<TrialRecord>) {
+        let src = format!("name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n{extra}");
+        let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+        let plan = Plan::new(&e).unwrap();
+        let records = plan
+            .trials
+            .iter()
+            .zip(losses)
+            .map(|(t, &loss)| {
+                let status = if loss.is_nan() {
+                    Status::Diverged
+                } else {
+                    Status::Ok
+                };
+                record(t, loss, status)
+            })
+            .collect();
+        (e, plan, records)
+    }
+
     #[test]
     fn aggregates_match_independent_values() {
-        let e = from_str(
-            "name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n",
-            Path::new("s.toml"),
-            &[],
-        )
-        .unwrap();
-        let plan = Plan::new(&e).unwrap();
         // width=2: three finished seeds (0.5, 0.2, 0.9) and one diverged;
         // width=8: only one seed stored.
-        let t = &plan.trials;
-        let records = vec![
-            record(&t[0], 0.5, Status::Ok),
-            record(&t[1], 0.2, Status::Ok),
-            record(&t[2], 0.9, Status::Ok),
-            record(&t[3], f64::NAN, Status::Diverged),
-            record(&t[4], 0.25, Status::Ok),
-        ];
+        let (e, plan, records) = stored_study("", &[0.5, 0.2, 0.9, f64::NAN, 0.25]);
         let r = build(&e, &plan, &records).unwrap();
         let s = &r.summary;
         let f = |c: &str, i: usize| s.column(c).unwrap().f64().unwrap().get(i);
@@ -608,24 +617,11 @@ mod tests {
     /// `0.5 + level / 2`, or n degrees of freedom instead of n − 1).
     #[test]
     fn report_level_sets_the_summary_and_figure_intervals() {
-        let e = from_str(
-            "name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n[report]\nlevel = 0.8\n",
-            Path::new("s.toml"),
-            &[],
-        )
-        .unwrap();
-        let plan = Plan::new(&e).unwrap();
+        let (e, plan, records) = stored_study(
+            "[report]\nlevel = 0.8\n",
+            &[0.5, 0.2, 0.9, f64::NAN, 0.25, 0.4, 0.3, 0.7],
+        );
         let t = &plan.trials;
-        let records = vec![
-            record(&t[0], 0.5, Status::Ok),
-            record(&t[1], 0.2, Status::Ok),
-            record(&t[2], 0.9, Status::Ok),
-            record(&t[3], f64::NAN, Status::Diverged),
-            record(&t[4], 0.25, Status::Ok),
-            record(&t[5], 0.4, Status::Ok),
-            record(&t[6], 0.3, Status::Ok),
-            record(&t[7], 0.7, Status::Ok),
-        ];
         let want = [
             (0.15100776590921638, 0.9156589007574503),
             (0.24745103618350672, 0.5775489638164932),
