@@ -1028,6 +1028,16 @@ mod tests {
         (data, model, fused, rng)
     }
 
+    /// The training rows `rows` as a `rows × features` tensor, for candle.
+    fn minibatch(data: &crate::data::Dataset, rows: &[u32]) -> Tensor {
+        let d = data.n_features;
+        let xb: Vec<f32> = rows
+            .iter()
+            .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
+            .collect();
+        Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap()
+    }
+
     /// The parameter part of the state.
     fn params_of(fused: &Fused) -> Vec<f32> {
         fused
@@ -1050,13 +1060,7 @@ mod tests {
         rows: &[u32],
         mode: Mode,
     ) -> (f32, LayerGrads) {
-        let d = data.n_features;
-        let xb: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
-            .collect();
-        let xb = Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap();
-        let out = model.forward(&xb, mode).unwrap();
+        let out = model.forward(&minibatch(data, rows), mode).unwrap();
         let loss = match &data.train.y {
             Targets::Classes(c) => {
                 let yb = Tensor::from_vec(
@@ -1344,14 +1348,8 @@ mod tests {
         let mut ws = Workspace::default();
         gather(&fused.shape, &data.train.x, &rows, &mut ws);
         forward(&fused.shape, &params, rows.len(), Some(&mut ours), &mut ws);
-        let d = data.n_features;
-        let xb: Vec<f32> = rows
-            .iter()
-            .flat_map(|&r| data.train.x[r as usize * d..(r as usize + 1) * d].to_vec())
-            .collect();
-        let xb = Tensor::from_vec(xb, (rows.len(), d), &Device::Cpu).unwrap();
         let want = model
-            .forward(&xb, Mode::Train(&mut theirs))
+            .forward(&minibatch(&data, &rows), Mode::Train(&mut theirs))
             .unwrap()
             .to_vec2::<f32>()
             .unwrap();
