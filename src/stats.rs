@@ -189,6 +189,8 @@ mod tests {
         assert_eq!(median(&d), Some(0.4));
         assert!(close(iqr(&d).unwrap(), 0.2));
         assert_eq!(std(&[1.0]), None, "one seed has no spread");
+        // Two seeds do: numpy.std([1.0, 3.5], ddof=1).
+        assert!(close(std(&[1.0, 3.5]).unwrap(), 1.7677669529663689));
         assert_eq!(quantile(&[], 0.5), None);
     }
 

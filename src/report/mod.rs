@@ -554,6 +554,46 @@ mod tests {
         (e, plan, records)
     }
 
+    /// Every metric a table, claim or figure can name reads its own field
+    /// of the record: each field holds a different value here, so a name
+    /// mapped to the wrong field, or to none, shows. Catches a deleted or
+    /// crossed arm in `metric`.
+    #[test]
+    fn each_metric_name_reads_its_own_field() {
+        let (_, plan, _) = stored_study("", &[]);
+        let mut r = record(&plan.trials[0], 0.5, Status::Ok);
+        r.metrics = Some(Metrics {
+            train_loss: 0.5,
+            val_loss: Some(0.75),
+            train_acc: Some(0.8),
+            val_acc: Some(0.7),
+            l2_term: 0.125,
+            weight_norm: 3.0,
+            dead_fraction: Some(0.25),
+        });
+        let want = [
+            ("train_loss", 0.5),
+            ("val_loss", 0.75),
+            ("train_acc", 0.8),
+            ("val_acc", 0.7),
+            ("gap", 0.25),
+            ("dead_fraction", 0.25),
+            ("weight_norm", 3.0),
+            ("l2_term", 0.125),
+        ];
+        for (name, value) in want {
+            assert_eq!(metric(&r, name, 0.9), Some(value), "{name}");
+        }
+        // Every listed metric is one of these, or epochs_to_target.
+        for m in METRICS {
+            assert!(
+                *m == "epochs_to_target" || want.iter().any(|(n, _)| n == m),
+                "{m} is not checked here"
+            );
+        }
+        assert_eq!(metric(&r, "no_such_metric", 0.9), None);
+    }
+
     #[test]
     fn aggregates_match_independent_values() {
         // width=2: three finished seeds (0.5, 0.2, 0.9) and one diverged;
