@@ -137,6 +137,9 @@ pub(super) struct AxisPlot {
     pub level: f64,
 }
 
+/// (setting, mean, interval of the mean): one point of a series' mean line.
+pub(super) type MeanPoint = (f64, f64, Option<(f64, f64)>);
+
 /// One series of an [`AxisPlot`].
 pub(super) struct AxisSeries {
     /// Legend label: the other axes' settings.
@@ -145,7 +148,7 @@ pub(super) struct AxisSeries {
     pub dots: Vec<(f64, f64)>,
     /// (setting, mean, interval of the mean at `level`) per setting, in
     /// sorted order; the interval is `None` for a single seed.
-    pub means: Vec<(f64, f64, Option<(f64, f64)>)>,
+    pub means: Vec<MeanPoint>,
 }
 
 /// The numbers behind `<metric>_vs_<axis>.svg`; `None` when no finished
