@@ -7,8 +7,8 @@
 #   bash scripts/mutants.sh fused data      # some passes
 #
 # It mutates a throwaway git worktree of HEAD in place (so your own tree is
-# never touched) and shares ./target, so only mlpsweep recompiles per
-# mutant (5-20 s). Results: target/mutants/<pass>/mutants.out/{caught,missed,
+# never touched) and builds in target/scratch, seeded from ./target's
+# dependencies, so only mlpsweep recompiles per mutant (5-20 s). Results: target/mutants/<pass>/mutants.out/{caught,missed,
 # timeout,unviable}.txt. Needs `cargo install --locked cargo-mutants`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,14 @@ command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locke
 tree=$(mktemp -d /tmp/mlpsweep-mutants.XXXXXX)
 trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
 git worktree add --detach --force "$tree" HEAD >/dev/null
-export CARGO_TARGET_DIR="$root/target"
+# Build in a target dir of its own, seeded once from ./target's dependencies.
+# Never ./target itself: cargo's dep-info paths are relative to the package,
+# so a mutant built there from the worktree would look up to date to a later
+# `cargo test` in your tree, which would then run the mutant.
+export CARGO_TARGET_DIR="$root/target/scratch"
+if [ ! -d "$CARGO_TARGET_DIR/debug" ] && [ -d "$root/target/debug" ]; then
+    mkdir -p "$CARGO_TARGET_DIR" && cp -a "$root/target/debug" "$CARGO_TARGET_DIR/"
+fi
 
 # Each pass: a file and the functions in it that compute a number. Left
 # out on purpose: time_products (the benchmark's), flush_denormals and

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Plant, one at a time, the six one-line bugs that once passed the whole
 # suite (issue 11), and check that the unit tests now fail on each.
-# Works in a throwaway git worktree of HEAD that shares ./target, so only
-# mlpsweep itself recompiles (about 20 s a bug on 2 cores).
+# Works in a throwaway git worktree of HEAD, building in target/scratch
+# (seeded from ./target's dependencies), so only mlpsweep itself recompiles
+# (about 20 s a bug on 2 cores).
 #
 #   bash scripts/planted-bugs.sh        # exit 0: every planted bug was caught
 set -euo pipefail
@@ -11,7 +12,14 @@ root=$PWD
 tree=$(mktemp -d /tmp/mlpsweep-planted.XXXXXX)
 trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
 git worktree add --detach --force "$tree" HEAD >/dev/null
-export CARGO_TARGET_DIR="$root/target"
+# Build in a target dir of its own, seeded once from ./target's dependencies.
+# Never ./target itself: cargo's dep-info paths are relative to the package,
+# so a mutant built there from the worktree would look up to date to a later
+# `cargo test` in your tree, which would then run the mutant.
+export CARGO_TARGET_DIR="$root/target/scratch"
+if [ ! -d "$CARGO_TARGET_DIR/debug" ] && [ -d "$root/target/debug" ]; then
+    mkdir -p "$CARGO_TARGET_DIR" && cp -a "$root/target/debug" "$CARGO_TARGET_DIR/"
+fi
 
 # name | file | exact text | replacement (python string escapes)
 bugs=(
