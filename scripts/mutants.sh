@@ -38,8 +38,10 @@ declare -A passes=(
   [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|Split::select"
   [report]="src/report/mod.rs summarise|metric"
   [stats]="src/stats.rs t_interval|quantile|std|mean|median|iqr"
+  [model]="src/model.rs Mlp::architecture|count_params|Mlp::forward_all|Mlp::activate|layer_sizes|params_for|Mlp::param_count|Mlp::forward"
+  [claims]="src/report/claims.rs compare|trend|best_of|judge|statistic|stat_of_sample|slices|sample|point|seed"
 )
-order=(plan fused train data report stats)
+order=(plan fused train data report stats model claims)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
