@@ -47,6 +47,7 @@ order=(plan fused train data report stats model claims)
 for name in "${order[@]}"; do
   read -r file fns <<<"${passes[$name]}"
   echo "== $name: $file ($fns)"
+  mkdir -p "$root/target/mutants/$name"
   (cd "$tree" && cargo mutants --in-place --no-shuffle --timeout 60 --build-timeout 600 \
     --cargo-test-arg=--lib -o "$root/target/mutants/$name" \
     -f "$file" -F "(in |replace )($fns)( |$)") || true
