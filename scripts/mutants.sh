@@ -5,6 +5,7 @@
 #
 #   bash scripts/mutants.sh                 # every pass below, about 2 h on 2 cores
 #   bash scripts/mutants.sh fused data      # some passes
+#   ITERATE=1 bash scripts/mutants.sh fused # retest only what the last run did not catch
 #
 # It mutates a throwaway git worktree of HEAD in place (so your own tree is
 # never touched) and builds in target/scratch, seeded from ./target's
@@ -48,7 +49,7 @@ for name in "${order[@]}"; do
   read -r file fns <<<"${passes[$name]}"
   echo "== $name: $file ($fns)"
   mkdir -p "$root/target/mutants/$name"
-  (cd "$tree" && cargo mutants --in-place --no-shuffle --timeout 60 --build-timeout 600 \
+  (cd "$tree" && cargo mutants --in-place --no-shuffle --timeout 60 --build-timeout 600 ${ITERATE:+--iterate} \
     --cargo-test-arg=--lib -o "$root/target/mutants/$name" \
     -f "$file" -F "(in |replace )($fns)( |$)") || true
 done
