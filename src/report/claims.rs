@@ -647,6 +647,62 @@ mod tests {
         assert_eq!(verdict(claim, &same).outcome, Outcome::Inconclusive);
     }
 
+    /// A spread trend's verdict combines Spearman's ρ over the settings
+    /// with Brown–Forsythe between the first and the last setting (p-values
+    /// from `scipy.stats.levene(..., center="median")`). A significant
+    /// Brown–Forsythe in the wrong direction fails the claim although ρ is
+    /// silent: spreads 0.1, 0.09, 0.08, 0.07, 0.06, then 0.5 (ρ = −0.14;
+    /// width 2 vs 64: p = 0.0014). A failing ρ stands when Brown–Forsythe is
+    /// silent: spreads rising from 0.101 to 0.106 (ρ = 1; p = 0.87 for 0.100
+    /// vs 0.105, and less spread apart here). Catches either arm deleted.
+    #[test]
+    fn a_spread_trend_fails_on_either_test() {
+        let claim =
+            "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n";
+        let spread = |w: i64| [0.1, 0.09, 0.08, 0.07, 0.06, 0.5][w.trailing_zeros() as usize - 1];
+        let v = verdict(claim, &rows(&WIDTHS, 10, |_| 0.5, spread));
+        assert_eq!(v.outcome, Outcome::Fails, "{}", v.slices[0].evidence);
+        let creeping = rows(
+            &WIDTHS,
+            10,
+            |_| 0.5,
+            |w| 0.1 + 0.001 * f64::from(w.trailing_zeros()),
+        );
+        let v = verdict(claim, &creeping);
+        assert_eq!(v.outcome, Outcome::Fails, "{}", v.slices[0].evidence);
+    }
+
+    /// A spread comparison holds only when Brown–Forsythe agrees: std of
+    /// relu's 10 seeds (spread 0.01) below tanh's (0.3) holds (p = 0.0002);
+    /// with relu's spread 0.17 the bootstrap interval of the difference
+    /// lies below 0, but Brown–Forsythe is silent (F = 3.29, p = 0.086, from
+    /// `scipy.stats.levene(..., center="median")`), so the verdict is
+    /// inconclusive. Catches the downgrade's condition inverted or loosened.
+    #[test]
+    fn a_spread_comparison_needs_brown_forsythe_too() {
+        let data = |relu_spread: f64| -> Vec<(Vec<(String, Setting)>, f64)> {
+            let mut out = Vec::new();
+            for (act, centre, spread) in [("relu", 0.2, relu_spread), ("tanh", 0.5, 0.3)] {
+                for (swept, v) in rows(&[2], 10, |_| centre, |_| spread) {
+                    let mut swept = swept;
+                    swept.push(("model.activation".to_string(), Setting::Str(act.into())));
+                    out.push((swept, v));
+                }
+            }
+            out
+        };
+        let claim = "statistic = \"std\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
+        let v = verdict(claim, &data(0.01));
+        assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+        let v = verdict(claim, &data(0.17));
+        assert_eq!(v.outcome, Outcome::Inconclusive, "{}", v.slices[0].evidence);
+        assert!(
+            v.slices[0].evidence.contains("Brown–Forsythe F = 3.29"),
+            "{}",
+            v.slices[0].evidence
+        );
+    }
+
     #[test]
     fn comparisons_and_slices() {
         // relu below tanh at every width: one slice per width, all hold.
