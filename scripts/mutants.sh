@@ -13,19 +13,8 @@
 # timeout,unviable}.txt. Needs `cargo install --locked cargo-mutants`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locked cargo-mutants" >&2; exit 1; }
-tree=$(mktemp -d /tmp/mlpsweep-mutants.XXXXXX)
-trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
-git worktree add --detach --force "$tree" HEAD >/dev/null
-# Build in a target dir of its own, seeded once from ./target's dependencies.
-# Never ./target itself: cargo's dep-info paths are relative to the package,
-# so a mutant built there from the worktree would look up to date to a later
-# `cargo test` in your tree, which would then run the mutant.
-export CARGO_TARGET_DIR="$root/target/scratch"
-if [ ! -d "$CARGO_TARGET_DIR/debug" ] && [ -d "$root/target/debug" ]; then
-    mkdir -p "$CARGO_TARGET_DIR" && cp -a "$root/target/debug" "$CARGO_TARGET_DIR/"
-fi
+. scripts/scratch-worktree.sh mutants
 
 # Each pass: a file and the functions in it that compute a number. Left
 # out on purpose: time_products (the benchmark's), flush_denormals and

@@ -8,18 +8,7 @@
 #   bash scripts/planted-bugs.sh        # exit 0: every planted bug was caught
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
-tree=$(mktemp -d /tmp/mlpsweep-planted.XXXXXX)
-trap 'git -C "$root" worktree remove --force "$tree" >/dev/null 2>&1 || true' EXIT
-git worktree add --detach --force "$tree" HEAD >/dev/null
-# Build in a target dir of its own, seeded once from ./target's dependencies.
-# Never ./target itself: cargo's dep-info paths are relative to the package,
-# so a mutant built there from the worktree would look up to date to a later
-# `cargo test` in your tree, which would then run the mutant.
-export CARGO_TARGET_DIR="$root/target/scratch"
-if [ ! -d "$CARGO_TARGET_DIR/debug" ] && [ -d "$root/target/debug" ]; then
-    mkdir -p "$CARGO_TARGET_DIR" && cp -a "$root/target/debug" "$CARGO_TARGET_DIR/"
-fi
+. scripts/scratch-worktree.sh planted
 
 # name | file | exact text | replacement (python string escapes)
 bugs=(
