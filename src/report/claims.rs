@@ -645,6 +645,10 @@ mod tests {
         assert_eq!(verdict(claim, &growing).outcome, Outcome::Fails);
         let same = rows(&WIDTHS, 10, |_| 0.5, |_| 0.1);
         assert_eq!(verdict(claim, &same).outcome, Outcome::Inconclusive);
+        // The same data against an increasing claim: the verdicts swap.
+        let rising = claim.replace("decreasing", "increasing");
+        assert_eq!(verdict(&rising, &growing).outcome, Outcome::Holds);
+        assert_eq!(verdict(&rising, &shrinking).outcome, Outcome::Fails);
     }
 
     /// A spread trend's verdict combines Spearman's ρ over the settings
