@@ -138,8 +138,9 @@ fn stop_mid_run(mut cmd: Command, out: &Path, n: usize, signal: &str) -> Stopped
     stop(child, out, before, signal)
 }
 
-fn assert_killed(s: &Stopped) {
-    assert_eq!(s.status.signal(), Some(9), "died of SIGKILL: {}", s.stderr);
+/// The run ended by SIGKILL (its stderr shown otherwise).
+fn assert_killed(status: ExitStatus, stderr: &str) {
+    assert_eq!(status.signal(), Some(9), "died of SIGKILL: {stderr}");
 }
 
 /// The ids in trials.jsonl: each complete line parses and no id repeats.
@@ -228,12 +229,8 @@ fn killed_runs_resume_to_exactly_the_clean_result() {
     let out = tmp.path().join("killed");
     // SIGKILL after the first trial is stored, about a third, and about two thirds.
     for more in [1, TRIALS / 3 - 1, TRIALS / 3] {
-        assert_killed(&stop_mid_run(
-            command(&study, &out, &[]),
-            &out,
-            more,
-            "KILL",
-        ));
+        let s = stop_mid_run(command(&study, &out, &[]), &out, more, "KILL");
+        assert_killed(s.status, &s.stderr);
     }
     // A power cut while writing: the last record is torn mid-line.
     let log = out.join("trials.jsonl");
@@ -324,7 +321,7 @@ fn a_kill_during_the_report_write_leaves_no_torn_table() {
     // The first report ever: SIGTERM mid-sweep, and the partial report's
     // write is killed. trials.csv is complete, summary.csv absent.
     let s = stop_mid_run(hooked(), &out, 2, "TERM");
-    assert_killed(&s);
+    assert_killed(s.status, &s.stderr);
     let first = report_files(&out);
     assert_eq!(
         temporary(&first),
@@ -350,12 +347,7 @@ fn a_kill_during_the_report_write_leaves_no_torn_table() {
 
     // The resumed run trains the rest; its report write is killed half-way.
     let o = hooked().output().unwrap();
-    assert_eq!(
-        o.status.signal(),
-        Some(9),
-        "died of SIGKILL: {}",
-        stderr(&o)
-    );
+    assert_killed(o.status, &stderr(&o));
     assert_eq!(
         stored_lines(&out),
         TRIALS,
@@ -412,7 +404,8 @@ fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
         "{stderr}"
     );
     // A crashed run leaves no stuck lock.
-    assert_killed(&stop(first, &out, 0, "KILL"));
+    let s = stop(first, &out, 0, "KILL");
+    assert_killed(s.status, &s.stderr);
     let third = run(&study, &out, &[]);
     assert!(third.status.success(), "{}", self::stderr(&third));
     assert_each_trial_once(&out);
