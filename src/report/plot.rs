@@ -201,10 +201,7 @@ pub(super) fn axis_plot(
                 .filter(|p| p.2 == name)
                 .map(|p| (p.0, p.1))
                 .collect();
-            let mut here: Vec<f64> = dots.iter().map(|p| p.0).collect();
-            here.sort_by(f64::total_cmp);
-            here.dedup();
-            let means = here
+            let means = sorted_distinct(dots.iter().map(|p| p.0))
                 .into_iter()
                 .map(|x| {
                     let ys: Vec<f64> = dots.iter().filter(|p| p.0 == x).map(|p| p.1).collect();
@@ -214,14 +211,19 @@ pub(super) fn axis_plot(
             AxisSeries { name, dots, means }
         })
         .collect();
-    let mut settings: Vec<f64> = points.iter().map(|p| p.0).collect();
-    settings.sort_by(f64::total_cmp);
-    settings.dedup();
     Some(AxisPlot {
-        settings,
+        settings: sorted_distinct(points.iter().map(|p| p.0)),
         series,
         level,
     })
+}
+
+/// The distinct values of `xs`, sorted.
+fn sorted_distinct(xs: impl Iterator<Item = f64>) -> Vec<f64> {
+    let mut v: Vec<f64> = xs.collect();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
 }
 
 /// A confidence level as a percentage for captions: 0.95 → "95%", 0.995 → "99.5%".
