@@ -1,0 +1,248 @@
+use super::*;
+use crate::experiment::from_str;
+use crate::model::ParamCount;
+use crate::train::Metrics;
+
+fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
+    let ok = status == Status::Ok;
+    TrialRecord {
+        format: crate::plan::FORMAT_VERSION,
+        id: t.id.clone(),
+        index: t.index,
+        seed: t.seed,
+        status,
+        message: None,
+        diverged_epoch: (!ok).then_some(3),
+        params: ParamCount {
+            weights: 10,
+            biases: 5,
+            total: 15,
+            hidden_neurons: 2,
+        },
+        metrics: ok.then_some(Metrics {
+            train_loss,
+            val_loss: Some(train_loss + 0.1),
+            train_acc: Some(0.5),
+            val_acc: Some(0.4),
+            l2_term: 0.0,
+            weight_norm: 1.0,
+            dead_fraction: Some(0.0),
+        }),
+        curve: Vec::new(),
+        wall_time_s: 1.0,
+        boundary: None,
+    }
+}
+
+/// A study of widths 2 and 8 with four seeds, `extra` appended, and a
+/// stored record per value in plan order: NaN stands for a diverged
+/// trial; trials past the values are not stored.
+fn stored_study(extra: &str, losses: &[f64]) -> (Experiment, Plan, Vec<TrialRecord>) {
+    let src = format!("name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n{extra}");
+    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    let records = plan
+        .trials
+        .iter()
+        .zip(losses)
+        .map(|(t, &loss)| {
+            let status = if loss.is_nan() {
+                Status::Diverged
+            } else {
+                Status::Ok
+            };
+            record(t, loss, status)
+        })
+        .collect();
+    (e, plan, records)
+}
+
+/// Every metric a table, claim or figure can name reads its own field
+/// of the record: each field holds a different value here, so a name
+/// mapped to the wrong field, or to none, shows. Catches a deleted or
+/// crossed arm in `metric`.
+#[test]
+fn each_metric_name_reads_its_own_field() {
+    let (_, plan, _) = stored_study("", &[]);
+    let mut r = record(&plan.trials[0], 0.5, Status::Ok);
+    r.metrics = Some(Metrics {
+        train_loss: 0.5,
+        val_loss: Some(0.75),
+        train_acc: Some(0.8),
+        val_acc: Some(0.7),
+        l2_term: 0.125,
+        weight_norm: 3.0,
+        dead_fraction: Some(0.25),
+    });
+    let want = [
+        ("train_loss", 0.5),
+        ("val_loss", 0.75),
+        ("train_acc", 0.8),
+        ("val_acc", 0.7),
+        ("gap", 0.25),
+        ("dead_fraction", 0.25),
+        ("weight_norm", 3.0),
+        ("l2_term", 0.125),
+    ];
+    for (name, value) in want {
+        assert_eq!(metric(&r, name, 0.9), Some(value), "{name}");
+    }
+    // Every listed metric is one of these, or epochs_to_target.
+    for m in METRICS {
+        assert!(
+            *m == "epochs_to_target" || want.iter().any(|(n, _)| n == m),
+            "{m} is not checked here"
+        );
+    }
+    assert_eq!(metric(&r, "no_such_metric", 0.9), None);
+}
+
+#[test]
+fn aggregates_match_independent_values() {
+    // width=2: three finished seeds (0.5, 0.2, 0.9) and one diverged;
+    // width=8: only one seed stored.
+    let (e, plan, records) = stored_study("", &[0.5, 0.2, 0.9, f64::NAN, 0.25]);
+    let r = build(&e, &plan, &records).unwrap();
+    let s = &r.summary;
+    let f = |c: &str, i: usize| s.column(c).unwrap().f64().unwrap().get(i);
+    let u = |c: &str, i: usize| s.column(c).unwrap().u64().unwrap().get(i);
+    assert_eq!(
+        (u("n", 0), u("n_diverged", 0), u("n_failed", 0)),
+        (Some(3), Some(1), Some(0))
+    );
+    // Values computed with NumPy/SciPy: mean, std(ddof=1), median,
+    // quantile(.75) - quantile(.25), mean ± t.ppf(0.975, 2)·s/√3.
+    let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-9;
+    assert!(close(f("train_loss_mean", 0), 0.5333333333333333));
+    assert!(close(f("train_loss_std", 0), 0.35118845842842467));
+    assert!(close(f("train_loss_median", 0), 0.5));
+    assert!(close(f("train_loss_iqr", 0), 0.35));
+    assert!(close(f("train_loss_min", 0), 0.2) && close(f("train_loss_max", 0), 0.9));
+    assert!((f("train_loss_ci_lo", 0).unwrap() - -0.33906716018017946).abs() < 1e-7);
+    assert!((f("train_loss_ci_hi", 0).unwrap() - 1.4057338268468462).abs() < 1e-7);
+    assert!(close(f("gap_mean", 0), 0.1));
+    // Stuck: final train loss more than 0.1 above the best (0.2): 0.5 and 0.9 of three.
+    assert_eq!(r.best_train_loss, Some(0.2));
+    assert!(close(f("stuck_fraction", 0), 2.0 / 3.0));
+    // One seed: the mean is its value, the std and interval are empty.
+    assert_eq!(
+        (u("n", 1), f("train_loss_mean", 1), f("train_loss_std", 1)),
+        (Some(1), Some(0.25), None)
+    );
+    assert_eq!(f("train_loss_ci_lo", 1), None);
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(!md.contains("NaN") && !md.contains("nan"), "{md}");
+    assert!(
+        md.contains("| 2 | 3 | 15 | 0.5333 ± 0.3512 | 0.5000 [0.3500] | 67% |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 8 | 1 | 15 | 0.2500 | 0.2500 [0] | 0% |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("diverged / failed") && md.contains("| 1 / 0 |"),
+        "{md}"
+    );
+    let csv = String::from_utf8(csv::render(s).unwrap()).unwrap();
+    assert!(!csv.contains("NaN"), "{csv}");
+}
+
+/// `[report] level` other than the default reaches both summary.csv and
+/// the metric-vs-axis figure. With level = 0.8, width=2 has three
+/// finished seeds (0.5, 0.2, 0.9; one diverged, left out) and width=8
+/// four (0.25, 0.4, 0.3, 0.7). Reference intervals from SciPy 1.17.1:
+/// `stats.t.interval(0.8, n - 1, loc=mean, scale=stats.sem(xs))`, i.e.
+/// mean ± t.ppf(0.9, n − 1)·s/√n with t.ppf(0.9, 2) = 1.8856180831641272
+/// and t.ppf(0.9, 3) = 1.637744353696209. Catches: `summarise(.., 0.95)`
+/// ignoring the level, the figure's bars drawn at a fixed 95 % (as they
+/// were before), and a wrong quantile (`level` instead of
+/// `0.5 + level / 2`, or n degrees of freedom instead of n − 1).
+#[test]
+fn report_level_sets_the_summary_and_figure_intervals() {
+    let (e, plan, records) = stored_study(
+        "[report]\nlevel = 0.8\n",
+        &[0.5, 0.2, 0.9, f64::NAN, 0.25, 0.4, 0.3, 0.7],
+    );
+    let t = &plan.trials;
+    let want = [
+        (0.15100776590921638, 0.9156589007574503),
+        (0.24745103618350672, 0.5775489638164932),
+    ];
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    // summary.csv, as written.
+    let r = build(&e, &plan, &records).unwrap();
+    let text = String::from_utf8(csv::render(&r.summary).unwrap()).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (lo, hi) = (at("train_loss_ci_lo"), at("train_loss_ci_hi"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2);
+    for (row, (wlo, whi)) in rows.iter().zip(want) {
+        let (glo, ghi): (f64, f64) = (row[lo].parse().unwrap(), row[hi].parse().unwrap());
+        assert!(
+            close(glo, wlo) && close(ghi, whi),
+            "summary.csv width={}: ({glo}, {ghi}), want ({wlo}, {whi})",
+            row[at("width")]
+        );
+    }
+    // The figure: the numbers its bars are drawn from, and its caption.
+    let rows: Vec<(&Trial, &TrialRecord)> = t
+        .iter()
+        .zip(&records)
+        .filter(|(_, r)| r.status == Status::Ok)
+        .collect();
+    let fig = plot::axis_plot(&e, &rows, "train_loss", "model.width").unwrap();
+    assert_eq!(fig.settings, vec![2.0, 8.0]);
+    assert_eq!(fig.series.len(), 1);
+    let means = &fig.series[0].means;
+    assert_eq!(means.len(), 2);
+    for (&(x, mean, interval), (wlo, whi)) in means.iter().zip(want) {
+        let (glo, ghi) = interval.unwrap();
+        assert!(
+            close(glo, wlo) && close(ghi, whi) && close(mean, (wlo + whi) / 2.0),
+            "figure width={x}: {mean} ({glo}, {ghi}), want ({wlo}, {whi})"
+        );
+    }
+    let figures = plot::render(&e, &plan, &records, &r, None).unwrap();
+    let f = figures
+        .iter()
+        .find(|f| f.file == "train_loss_vs_width.svg")
+        .unwrap();
+    assert!(
+        f.caption
+            .contains("the mean with its 80% Student-t interval"),
+        "{}",
+        f.caption
+    );
+}
+
+#[test]
+fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
+    let e = from_str("name = \"a\"\n", Path::new("s.toml"), &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    let mut r = record(&plan.trials[0], 0.3, Status::Ok);
+    let eval = |acc: f64| {
+        Some(Metrics {
+            train_acc: Some(acc),
+            ..r.metrics.unwrap()
+        })
+    };
+    r.curve = [0.5, 0.85, 0.92, 0.95]
+        .iter()
+        .enumerate()
+        .map(|(i, a)| crate::train::CurvePoint {
+            epoch: i + 1,
+            batch_loss: 1.0,
+            eval: eval(*a),
+        })
+        .collect();
+    assert_eq!(metric(&r, "epochs_to_target", 0.9), Some(3.0));
+    assert_eq!(
+        metric(&r, "epochs_to_target", 0.99),
+        Some(5.0),
+        "never reached: censored at 4 + 1"
+    );
+    assert_eq!(metric(&r, "gap", 0.9), Some(0.3 + 0.1 - 0.3));
+}

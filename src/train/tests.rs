@@ -1,0 +1,379 @@
+use super::*;
+use crate::experiment::from_str;
+use crate::plan::Plan;
+use std::path::Path;
+
+use crate::data::Split;
+use crate::model::Mode;
+use candle_core::{D, DType, Device, Tensor};
+
+struct Tensors {
+    x: Tensor,
+    y: Tensor,
+}
+
+fn to_tensors(s: &Split, d: usize) -> Result<Tensors> {
+    let n = s.len();
+    let x = Tensor::from_vec(s.x.clone(), (n, d), &Device::Cpu)?;
+    let y = match &s.y {
+        Targets::Classes(c) => Tensor::from_vec(c.clone(), n, &Device::Cpu)?,
+        Targets::Values(v) => Tensor::from_vec(v.clone(), (n, 1), &Device::Cpu)?,
+    };
+    Ok(Tensors { x, y })
+}
+
+fn data_loss(out: &Tensor, y: &Tensor) -> Result<Tensor> {
+    if y.dtype() == DType::U32 {
+        candle_nn::loss::cross_entropy(out, y)
+    } else {
+        candle_nn::loss::mse(out, y)
+    }
+}
+
+fn scalar(t: &Tensor) -> Result<f64> {
+    Ok(f64::from(t.to_dtype(DType::F32)?.to_scalar::<f32>()?))
+}
+
+fn accuracy(out: &Tensor, y: &Tensor) -> Result<Option<f64>> {
+    if y.dtype() != DType::U32 {
+        return Ok(None);
+    }
+    let hits = out
+        .argmax(D::Minus1)?
+        .eq(y)?
+        .to_dtype(DType::F32)?
+        .mean_all()?;
+    Ok(Some(scalar(&hits)?))
+}
+
+/// The reference: evaluation through candle ops on the `Mlp`.
+fn candle_evaluate(
+    model: &Mlp,
+    train: &Tensors,
+    val: Option<&Tensors>,
+    l2: f64,
+) -> Result<Metrics> {
+    let (out, hidden) = model.forward_all(&train.x, Mode::Eval)?;
+    let train_loss = scalar(&data_loss(&out, &train.y)?)?;
+    let train_acc = accuracy(&out, &train.y)?;
+    let (val_loss, val_acc) = match val {
+        Some(v) => {
+            let out = model.forward(&v.x, Mode::Eval)?;
+            (
+                Some(scalar(&data_loss(&out, &v.y)?)?),
+                accuracy(&out, &v.y)?,
+            )
+        }
+        None => (None, None),
+    };
+    let mut sq = 0.0;
+    for layer in &model.layers {
+        sq += scalar(&layer.w.as_tensor().sqr()?.sum_all()?)?;
+    }
+    let dead_fraction = if hidden.is_empty() {
+        None
+    } else {
+        let (mut dead, mut total) = (0usize, 0usize);
+        for h in &hidden {
+            let peak = h.abs()?.max(0)?.to_vec1::<f32>()?;
+            dead += peak.iter().filter(|v| **v == 0.0).count();
+            total += peak.len();
+        }
+        Some(dead as f64 / total as f64)
+    };
+    Ok(Metrics {
+        train_loss,
+        val_loss,
+        train_acc,
+        val_acc,
+        l2_term: 0.5 * l2 * sq,
+        weight_norm: sq.sqrt(),
+        dead_fraction,
+    })
+}
+
+/// The fused evaluation (chunks of 256 through the training kernels)
+/// gives candle's numbers on the same network, and the same predicted
+/// classes on the decision-region grid.
+#[test]
+fn fused_evaluation_matches_candle() {
+    for src in [
+        "[data]\npoints_per_class = 150\n[model]\ndepth = 2\nwidth = 24\n[train]\nl2 = 0.01\n",
+        "[data]\npoints_per_class = 150\n[model]\ndepth = 1\nwidth = 9\nactivation = \"maxout\"\npieces = 3\n",
+        "[data]\nkind = \"sine\"\npoints = 700\n[model]\nwidth = 30\nactivation = \"tanh\"\n[train]\nlr = 0.01\n",
+        "[data]\nkind = \"digits\"\n[model]\ndepth = 2\nwidth = 16\ndropout = 0.3\n",
+    ] {
+        let e = from_str(&format!("name = \"f\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let cfg = e.config_at(&e.coords(0)).unwrap();
+        let data = crate::data::load(&cfg.data).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
+        let mut fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
+        // Train a little, so units die and the outputs are not all alike.
+        let n = data.train.len() as u32;
+        let rows: Vec<u32> = (0..n).map(|i| (i * 7919) % n).collect();
+        for chunk in rows.chunks(32).cycle().take(400) {
+            fused.step(chunk, &mut rng).unwrap();
+        }
+        fused.write_back(&model).unwrap();
+        let d = data.n_features;
+        let ours = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
+        let train = to_tensors(&data.train, d).unwrap();
+        let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
+        let want = candle_evaluate(&model, &train, val.as_ref(), cfg.train.l2).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+        assert!(
+            close(ours.train_loss, want.train_loss),
+            "{src}: {ours:?} vs {want:?}"
+        );
+        assert!(
+            close(ours.val_loss.unwrap(), want.val_loss.unwrap()),
+            "{src}"
+        );
+        assert!(close(ours.l2_term, want.l2_term) && close(ours.weight_norm, want.weight_norm));
+        // candle averages in f32, we count: equal to f32 precision.
+        for (a, b) in [
+            (ours.train_acc, want.train_acc),
+            (ours.val_acc, want.val_acc),
+        ] {
+            assert_eq!(a.is_some(), b.is_some(), "{src}");
+            assert!(
+                close(a.unwrap_or(0.0), b.unwrap_or(0.0)),
+                "{src}: {a:?} vs {b:?}"
+            );
+        }
+        assert_eq!(ours.dead_fraction, want.dead_fraction, "{src}");
+        if d == 2 && ours.train_acc.is_some() {
+            let ours = boundary(&mut fused, &data).unwrap().unwrap();
+            let grid: Vec<f32> = (0..ours.res * ours.res)
+                .flat_map(|c| {
+                    let (row, col) = ((c / ours.res) as f64, (c % ours.res) as f64);
+                    let dx = (ours.x.1 - ours.x.0) / ours.res as f64;
+                    let dy = (ours.y.1 - ours.y.0) / ours.res as f64;
+                    [
+                        (ours.x.0 + (col + 0.5) * dx) as f32,
+                        (ours.y.0 + (row + 0.5) * dy) as f32,
+                    ]
+                })
+                .collect();
+            let input = Tensor::from_vec(grid, (ours.res * ours.res, 2), &Device::Cpu).unwrap();
+            let want: String = model
+                .forward(&input, Mode::Eval)
+                .unwrap()
+                .argmax(D::Minus1)
+                .unwrap()
+                .to_vec1::<u32>()
+                .unwrap()
+                .iter()
+                .map(|c| char::from(b'0' + *c as u8))
+                .collect();
+            assert_eq!(ours.classes, want, "{src}");
+        }
+    }
+}
+
+fn run(src: &str) -> Vec<TrialRecord> {
+    let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    plan.trials
+        .iter()
+        .map(|t| {
+            let data = crate::data::load(&t.config.data).unwrap();
+            run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap()
+        })
+        .collect()
+}
+
+/// Decision regions cover the training points' range padded by 10% on
+/// each side (computed here from the data), on a 60 × 60 grid, and are
+/// stored for 2-D classification with at most 10 classes only: not for
+/// 1-D or 3-D inputs, 11 classes, or 2-D regression. The classes at
+/// the cell centres are checked against candle in
+/// `fused_evaluation_matches_candle`. Catches a wrong padding and a
+/// wrong condition (`||` for `&&`, `>=` for `>`).
+#[test]
+fn decision_regions_cover_the_padded_range_of_2d_classification_only() {
+    let src = "[data]\npoints_per_class = 40\n[model]\nwidth = 8\n[train]\nepochs = 2\n";
+    let r = &run(src)[0];
+    let b = r.boundary.as_ref().expect("2-D classification has regions");
+    let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+    let data = crate::data::load(&e.config_at(&e.coords(0)).unwrap().data).unwrap();
+    for (k, got) in [(0, b.x), (1, b.y)] {
+        let v: Vec<f64> = data
+            .train
+            .x
+            .iter()
+            .skip(k)
+            .step_by(2)
+            .map(|v| f64::from(*v))
+            .collect();
+        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let want = (lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo));
+        assert!(
+            (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12,
+            "axis {k}: {got:?} vs {want:?}"
+        );
+    }
+    assert_eq!(b.res, 60);
+    assert_eq!(b.classes.len(), 60 * 60);
+    assert!(b.classes.bytes().all(|c| (b'0'..b'3').contains(&c)));
+
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("plane.csv");
+    std::fs::write(
+        &csv,
+        "a,b,y\n0,0,0.5\n1,0,1.5\n0,1,2.5\n1,1,3.5\n0.5,0.5,1\n",
+    )
+    .unwrap();
+    let regions = |data: &str| {
+        run(&format!("[data]\n{data}\n[train]\nepochs = 1\n"))[0]
+            .boundary
+            .is_some()
+    };
+    assert!(regions(
+        "kind = \"blobs\"\nclasses = 10\npoints_per_class = 5"
+    ));
+    for data in [
+        "kind = \"blobs\"\nclasses = 11\npoints_per_class = 5".to_string(),
+        "kind = \"blobs\"\ndims = 3\npoints_per_class = 5".to_string(),
+        "kind = \"sine\"\npoints = 20".to_string(),
+        format!(
+            "kind = \"csv\"\npath = {:?}\ntask = \"regression\"\nval = \"none\"",
+            csv.to_str().unwrap()
+        ),
+    ] {
+        assert!(!regions(&data), "{data}");
+    }
+}
+
+/// A record is stored as finished only when every number is finite:
+/// an evaluation with an infinite or NaN loss, L2 term or norm means the
+/// network diverged (and JSON could not store it). Catches
+/// `is_finite` always answering true.
+#[test]
+fn metrics_with_a_non_finite_number_are_not_finite() {
+    let m = Metrics {
+        train_loss: 0.5,
+        val_loss: Some(0.6),
+        train_acc: Some(0.9),
+        val_acc: Some(0.8),
+        l2_term: 0.01,
+        weight_norm: 3.0,
+        dead_fraction: Some(0.0),
+    };
+    assert!(m.is_finite());
+    assert!(
+        Metrics {
+            val_loss: None,
+            ..m
+        }
+        .is_finite()
+    );
+    for bad in [
+        Metrics {
+            train_loss: f64::NAN,
+            ..m
+        },
+        Metrics {
+            val_loss: Some(f64::INFINITY),
+            ..m
+        },
+        Metrics {
+            l2_term: f64::INFINITY,
+            ..m
+        },
+        Metrics {
+            weight_norm: f64::NAN,
+            ..m
+        },
+    ] {
+        assert!(!bad.is_finite(), "{bad:?}");
+    }
+}
+
+#[test]
+fn a_diverged_trial_is_recorded_and_its_record_parses_back() {
+    // Regression with a learning rate far too large: the loss overflows.
+    let r =
+        &run("[data]\nkind = \"sine\"\n[model]\nwidth = 40\n[train]\nlr = 0.2\nepochs = 50\n")[0];
+    assert_eq!(r.status, Status::Diverged);
+    let epoch = r.diverged_epoch.expect("the epoch it diverged in");
+    assert!(epoch > 1, "diverged at once");
+    assert_eq!(r.curve.last().map(|p| p.epoch), Some(epoch));
+    assert!(r.metrics.is_none());
+    // JSON has no NaN: the diverged epoch's loss is written as null and
+    // must read back (as NaN), or resume would retrain the trial forever.
+    let line = serde_json::to_string(r).unwrap();
+    assert!(line.contains("\"batch_loss\":null"), "{line}");
+    let back: TrialRecord = serde_json::from_str(&line).unwrap();
+    assert_eq!(back.status, Status::Diverged);
+    assert!(back.curve.last().unwrap().batch_loss.is_nan());
+    let n = r.curve.len();
+    assert_eq!(back.curve[..n - 1], r.curve[..n - 1]);
+}
+
+#[test]
+fn training_lowers_the_loss() {
+    let r = &run("[model]\ndepth = 1\nwidth = 32\n[train]\nepochs = 30\neval_every = 1\n")[0];
+    assert_eq!(r.status, Status::Ok);
+    let first = r.curve[0].eval.unwrap().train_loss;
+    let last = r.metrics.unwrap().train_loss;
+    assert!(last < 0.8 * first, "loss {first} -> {last}");
+    assert_eq!(r.curve.len(), 30);
+}
+
+#[test]
+fn two_hidden_layers_fit_the_spiral() {
+    let r = &run(
+        "[model]\ndepth = 2\nwidth = 64\n[train]\nlr = 0.1\nmomentum = 0.9\nbatch_size = 32\nepochs = 300\n",
+    )[0];
+    let acc = r.metrics.unwrap().train_acc.unwrap();
+    assert!(acc >= 0.95, "train accuracy {acc}");
+}
+
+#[test]
+fn l2_shrinks_the_weights() {
+    let recs = run("[model]\nwidth = 32\n[train]\nepochs = 60\n[grid]\nl2 = [0.0, 0.1]\n");
+    let (free, reg) = (recs[0].metrics.unwrap(), recs[1].metrics.unwrap());
+    assert!(
+        reg.weight_norm < 0.7 * free.weight_norm,
+        "{} vs {}",
+        reg.weight_norm,
+        free.weight_norm
+    );
+    assert_eq!(free.l2_term, 0.0);
+    assert!(
+        (reg.l2_term - 0.5 * 0.1 * reg.weight_norm.powi(2)).abs() < 1e-6 * reg.l2_term.max(1.0)
+    );
+}
+
+#[test]
+fn same_trial_gives_identical_records() {
+    let src = "[model]\nwidth = 16\ndropout = 0.3\n[train]\nepochs = 10\n";
+    let (mut a, mut b) = (run(src).remove(0), run(src).remove(0));
+    a.wall_time_s = 0.0;
+    b.wall_time_s = 0.0;
+    assert_eq!(a, b);
+}
+
+#[test]
+fn a_huge_learning_rate_diverges_and_is_recorded() {
+    let r = &run(
+        "[data]\nkind = \"sine\"\n[model]\nwidth = 64\n[train]\nlr = 1e6\nmomentum = 0.0\nepochs = 50\n",
+    )[0];
+    assert_eq!(r.status, Status::Diverged);
+    assert!(r.diverged_epoch.is_some() && r.metrics.is_none());
+}
+
+#[test]
+fn regression_and_adam_and_every_activation_train() {
+    for act in ["sigmoid", "tanh", "relu", "leaky_relu", "maxout"] {
+        let r = &run(&format!(
+            "[data]\nkind = \"sine\"\n[model]\nwidth = 32\nactivation = \"{act}\"\n[train]\noptimizer = \"adam\"\nlr = 0.01\nepochs = 100\n"
+        ))[0];
+        let m = r.metrics.unwrap();
+        assert!(m.train_acc.is_none());
+        assert!(m.train_loss < 0.25, "{act}: mse {}", m.train_loss);
+    }
+}
