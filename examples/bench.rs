@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use mlpsweep::{data, experiment, fused::Fused, model::Mlp, plan::Plan, schedule};
+use mlpsweep::{data, fused::Fused, model::Mlp, plan::Plan, schedule, study};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -25,7 +25,7 @@ fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
 }
 
 fn sweep(file: &str, jobs: usize) -> (f64, usize, f64) {
-    let exp = experiment::load(Path::new(file), &[]).expect("bench study loads");
+    let exp = study::load(Path::new(file), &[]).expect("bench study loads");
     let plan = Plan::new(&exp).expect("bench plan");
     let ds = schedule::load_data(&exp, &plan).expect("bench data");
     let d = schedule::data_for(&ds, &plan.trials[0]);
@@ -63,7 +63,7 @@ fn profile(depth: usize, width: usize, batch: usize, points_per_class: usize) ->
     let src = format!(
         "name = \"s\"\n[data]\npoints_per_class = {points_per_class}\nval = \"none\"\n[model]\ndepth = {depth}\nwidth = {width}\n[train]\nbatch_size = {batch}\nl2 = 1e-3\n"
     );
-    let e = experiment::from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = study::from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let cfg = e.config_at(&e.coords(0)).unwrap();
     let ds = data::load(&cfg.data).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(0);

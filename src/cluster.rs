@@ -13,9 +13,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-use crate::experiment::{self, Experiment};
 use crate::plan::Plan;
 use crate::schedule;
+use crate::study::{self, Study};
 use crate::train::TrialRecord;
 
 /// What a merge found.
@@ -48,7 +48,7 @@ fn study_text(dir: &Path) -> Result<String> {
 
 /// Union the trials of `dirs` (shard folders of one study) into `out`,
 /// then write `out`'s report. Refuses folders of different studies.
-pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Experiment, MergeOutcome)> {
+pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Study, MergeOutcome)> {
     let Some(first) = dirs.first() else {
         bail!("merge: name at least one results folder")
     };
@@ -62,7 +62,7 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Experiment, MergeOutcome)>
             );
         }
     }
-    let exp = experiment::load(&first.join("study.toml"), &[])
+    let exp = study::load(&first.join("study.toml"), &[])
         .with_context(|| format!("{} is not a results folder", first.display()))?;
     let plan = Plan::new(&exp)?;
     if out.join("study.toml").exists()
@@ -173,7 +173,7 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// The two batch scripts: (array script, merge script). Paths are made
 /// absolute so the jobs run the same from any working directory.
-pub fn scripts(exp: &Experiment, study: &Path, opts: &SlurmOptions) -> Result<(String, String)> {
+pub fn scripts(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<(String, String)> {
     let exe = std::env::current_exe().context("cannot locate the mlpsweep binary")?;
     let (exe, study, out) = (absolute(&exe), absolute(study), absolute(&opts.out));
     let n = opts.shards;
@@ -236,7 +236,7 @@ pub type Written = (PathBuf, PathBuf, Option<(String, String)>);
 /// a merge job that runs after it whatever its outcome (`afterany`).
 /// Returns the script paths and, when submitted, (array job id, merge job id).
 pub fn write_scripts(
-    exp: &Experiment,
+    exp: &Study,
     study: &Path,
     opts: &SlurmOptions,
     submit: bool,

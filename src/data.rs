@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::experiment::{DataKind, DataSpec, LabelColumn, Task, ValSplit};
+use crate::study::{DataKind, DataSpec, LabelColumn, Task, ValSplit};
 
 /// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
 /// embedded so the binary works from any folder.

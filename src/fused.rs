@@ -31,8 +31,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Split, Targets};
-use crate::experiment::{Activation, Optimizer, TrainSpec};
 use crate::model::Mlp;
+use crate::study::{Activation, Optimizer, TrainSpec};
 
 /// One layer in the flat parameter vector: (offset of W, fan_in, columns,
 /// offset of b).
@@ -1011,8 +1011,8 @@ impl Fused {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::from_str;
     use crate::model::Mode;
+    use crate::study::from_str;
     use rand::SeedableRng;
     use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! The pipeline runs in one direction, one stage a module:
 //!
 //! ```text
-//! study.toml ─experiment::load─▶ Experiment ─plan::Plan::new─▶ Vec<Trial>
+//! study.toml ─study::load─▶ Study ─plan::Plan::new─▶ Vec<Trial>
 //! Trial + data::Dataset ─train::run_trial─▶ TrialRecord ─schedule─▶ trials.jsonl
 //! trials.jsonl ─report::build─▶ trials.csv, summary.csv, summary.md
 //! ```
@@ -14,7 +14,6 @@
 
 pub mod cluster;
 pub mod data;
-pub mod experiment;
 pub mod fused;
 pub mod model;
 #[cfg(test)]
@@ -23,4 +22,5 @@ pub mod plan;
 pub mod report;
 pub mod schedule;
 pub mod stats;
+pub mod study;
 pub mod train;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
-use mlpsweep::{experiment, plan::Plan, report, schedule};
+use mlpsweep::{plan::Plan, report, schedule, study};
 
 /// Exit code when the sweep finished but some trials failed (errors or
 /// panics inside training). Diverged trials are results, not failures.
@@ -157,7 +157,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if jobs == Some(0) {
                 anyhow::bail!("--jobs: expected at least 1 (trials trained at once)");
             }
-            let exp = experiment::load(&file, &sets)?;
+            let exp = study::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
             let out = out.unwrap_or_else(|| {
                 let base = PathBuf::from("results").join(&exp.name);
@@ -223,7 +223,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
         Command::Plan { file, sets, out } => {
-            let exp = experiment::load(&file, &sets)?;
+            let exp = study::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
             let datasets = schedule::load_data(&exp, &plan)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
@@ -312,7 +312,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             if shards == 0 || cpus_per_task == 0 {
                 anyhow::bail!("--shards and --cpus-per-task: expected at least 1");
             }
-            let exp = experiment::load(&file, &sets)?;
+            let exp = study::load(&file, &sets)?;
             let plan = Plan::new(&exp)?;
             schedule::load_data(&exp, &plan)?;
             let out = out.unwrap_or_else(|| PathBuf::from("results").join(&exp.name));
@@ -341,7 +341,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Report { dir } => {
             let study = dir.join("study.toml");
-            let exp = experiment::load(&study, &[])
+            let exp = study::load(&study, &[])
                 .with_context(|| format!("{} is not a results folder", dir.display()))?;
             let plan = Plan::new(&exp)?;
             let records = schedule::read_records(&dir)?;

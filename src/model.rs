@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{Activation, Init, ModelSpec};
+use crate::study::{Activation, Init, ModelSpec};
 
 /// Parameter counts of a network, as the CS231n notes count them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,8 +22,8 @@
 
 use std::path::Path;
 
-use crate::experiment::from_str;
 use crate::plan::{FORMAT_VERSION, Plan};
+use crate::study::from_str;
 use crate::train::{Status, TrialRecord, run_trial};
 
 /// One pinned trial: its study (the first trial of the first seed runs),

@@ -1,6 +1,6 @@
 //! Grid expansion: configurations × seeds → trials, each with a content id.
 //!
-//! Input: an [`Experiment`]. Output: a [`Plan`], the ordered list of
+//! Input: an [`Study`]. Output: a [`Plan`], the ordered list of
 //! [`Trial`]s. Order is fixed by the study file alone: axes in file order,
 //! first axis outermost, seeds innermost, so trial `i` means the same thing
 //! on every machine and every run.
@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::experiment::{Config, Experiment, Setting, StudyError, fnv1a};
+use crate::study::{Config, Setting, Study, StudyError, fnv1a};
 
 /// Bump when a change to training would make stored results incomparable
 /// (2: the fused training step and flushed denormals; 3: feature-major
@@ -44,7 +44,7 @@ impl Trial {
         if self.swept.is_empty() {
             seed
         } else {
-            format!("{} {seed}", crate::experiment::describe(&self.swept))
+            format!("{} {seed}", crate::study::describe(&self.swept))
         }
     }
 }
@@ -69,7 +69,7 @@ struct Identity<'a> {
 
 impl Plan {
     /// Expand every grid point and seed.
-    pub fn new(exp: &Experiment) -> Result<Plan, StudyError> {
+    pub fn new(exp: &Study) -> Result<Plan, StudyError> {
         let swept_keys: Vec<String> = exp
             .axes
             .iter()
@@ -157,7 +157,7 @@ mod tests {
     use std::path::Path;
 
     fn plan(src: &str) -> Plan {
-        Plan::new(&crate::experiment::from_str(src, Path::new("s.toml"), &[]).unwrap()).unwrap()
+        Plan::new(&crate::study::from_str(src, Path::new("s.toml"), &[]).unwrap()).unwrap()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Running a plan: the results folder, the trial pool, progress, and the
 //! durable record of every finished trial.
 //!
-//! Input: an [`Experiment`] and its [`Plan`]. Output: `results/<name>/` with
+//! Input: an [`Study`] and its [`Plan`]. Output: `results/<name>/` with
 //! `study.toml`, `trials.jsonl` (one JSON line per finished trial, appended
 //! and synced as it finishes) and the report written by [`crate::report`].
 //!
@@ -25,8 +25,8 @@ use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::data::{self, Dataset};
-use crate::experiment::Experiment;
 use crate::plan::{Plan, Trial};
+use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
 /// How to run a study.
@@ -71,7 +71,7 @@ pub struct RunOutcome {
 
 /// Load each distinct data set of the plan once (trials of one grid point
 /// share it). Errors name the study file and the `[data]` key.
-pub fn load_data(exp: &Experiment, plan: &Plan) -> Result<HashMap<String, Arc<Dataset>>> {
+pub fn load_data(exp: &Study, plan: &Plan) -> Result<HashMap<String, Arc<Dataset>>> {
     let mut cache = HashMap::new();
     for t in &plan.trials {
         let key = data_key(t);
@@ -118,7 +118,7 @@ const SOURCE_PREFIX: &str = "# mlpsweep results of ";
 
 /// The study file as given on the command line (kept relative, so a
 /// committed results folder does not carry a machine's paths).
-fn source_of(exp: &Experiment) -> String {
+fn source_of(exp: &Study) -> String {
     exp.path.display().to_string()
 }
 
@@ -132,7 +132,7 @@ fn same_file(a: &str, b: &Path) -> bool {
 
 /// Check the results folder before any training: it must be new, or hold
 /// this study (same name, from the same study file).
-fn prepare_dir(exp: &Experiment, out: &Path) -> Result<()> {
+fn prepare_dir(exp: &Study, out: &Path) -> Result<()> {
     let stored = out.join("study.toml");
     if stored.exists() {
         let text = fs::read_to_string(&stored)
@@ -265,7 +265,7 @@ fn open_log(dir: &Path) -> Result<File> {
 /// Ctrl-C (or SIGTERM) stops gracefully: running trials are abandoned,
 /// finished ones are kept, and the partial report is written; rerunning
 /// resumes. `--fail-fast` stops the same way at the first failed trial.
-pub fn run(exp: &Experiment, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
+pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = load_data(exp, plan)?;
     let moved_aside = if opts.fresh {

@@ -17,10 +17,8 @@
 
 use std::fmt;
 
-use crate::experiment::{
-    ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches,
-};
 use crate::stats;
+use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches};
 
 /// A finished trial as claims see it.
 pub struct Row<'a> {

@@ -8,8 +8,8 @@ use polars::prelude::*;
 use super::Report;
 use super::claims::Outcome;
 use super::plot::Figure;
-use crate::experiment::Experiment;
 use crate::plan::Plan;
+use crate::study::Study;
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -60,7 +60,7 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
     Ok(df.column(name)?.u64()?.get(i))
 }
 
-fn header(exp: &Experiment, plan: &Plan, report: &Report) -> String {
+fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
     let mut md = String::new();
     md.push_str(&format!(
         "- {} configurations × {} seeds = {} trials; {} stored.\n",
@@ -208,7 +208,7 @@ fn table(report: &Report) -> Result<String> {
 }
 
 /// Render `summary.md`: what was run and the table.
-pub fn render_summary(exp: &Experiment, plan: &Plan, report: &Report) -> Result<Vec<u8>> {
+pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
@@ -232,7 +232,7 @@ fn git_revision() -> Option<String> {
 /// Render `report.md`: claims and verdicts first, then what was run, the
 /// table and the figures.
 pub fn render_report(
-    exp: &Experiment,
+    exp: &Study,
     plan: &Plan,
     report: &Report,
     figures: &[Figure],

@@ -25,13 +25,13 @@ use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::data::Dataset;
-use crate::experiment::{Experiment, Setting};
 use crate::plan::{Plan, Trial};
+use crate::study::{Setting, Study};
 use crate::train::{Metrics, Status, TrialRecord};
 
 /// The metrics aggregated across seeds, in table order: the final
 /// values of each trial (`gap` = val loss − train loss).
-pub use crate::experiment::METRICS;
+pub use crate::study::METRICS;
 
 /// The report's tables and verdicts.
 pub struct Report {
@@ -139,7 +139,7 @@ fn status_name(s: Status) -> &'static str {
 
 /// Every resolved setting of a configuration as (dotted key, text), for
 /// the constant columns of `trials.csv`.
-fn resolved_settings(config: &crate::experiment::Config) -> Vec<(String, String)> {
+fn resolved_settings(config: &crate::study::Config) -> Vec<(String, String)> {
     fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
         match v {
             serde_json::Value::Object(map) => {
@@ -169,7 +169,7 @@ fn resolved_settings(config: &crate::experiment::Config) -> Vec<(String, String)
 /// Build the tables and verdicts from the plan and the records stored for
 /// it. Records whose id is not in the plan (left from an earlier grid) are
 /// ignored.
-pub fn build(exp: &Experiment, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
+pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
     let by_id: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     let rows: Vec<(&Trial, &TrialRecord)> = plan
         .trials
@@ -426,7 +426,7 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
 /// `data` is the study's data set (of the first configuration), for the
 /// training points in decision-boundary figures.
 pub fn write(
-    exp: &Experiment,
+    exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
     dir: &Path,

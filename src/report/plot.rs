@@ -20,9 +20,9 @@ use plotters::prelude::*;
 use super::claims::label;
 use super::{Report, metric};
 use crate::data::{Dataset, Targets};
-use crate::experiment::{self, Expect, Experiment, Setting};
 use crate::plan::{Plan, Trial};
 use crate::stats;
+use crate::study::{self, Expect, Setting, Study};
 use crate::train::{Status, TrialRecord};
 
 /// One rendered figure.
@@ -77,7 +77,7 @@ fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 
 /// Render every figure the study's data allows.
 pub fn render(
-    exp: &Experiment,
+    exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
     report: &Report,
@@ -154,7 +154,7 @@ pub(super) struct AxisSeries {
 /// The numbers behind `<metric>_vs_<axis>.svg`; `None` when no finished
 /// trial has the metric and a numeric setting of the axis.
 pub(super) fn axis_plot(
-    exp: &Experiment,
+    exp: &Study,
     rows: &[(&Trial, &TrialRecord)],
     m: &str,
     along: &str,
@@ -232,7 +232,7 @@ fn percent(level: f64) -> String {
 }
 
 fn metric_vs_axis(
-    exp: &Experiment,
+    exp: &Study,
     rows: &[(&Trial, &TrialRecord)],
     m: &str,
     along: &str,
@@ -343,7 +343,7 @@ fn metric_vs_axis(
 }
 
 /// Group configurations: one group for small studies, else one per value of the first axis.
-fn config_groups(exp: &Experiment, plan: &Plan) -> Vec<(String, Vec<usize>)> {
+fn config_groups(exp: &Study, plan: &Plan) -> Vec<(String, Vec<usize>)> {
     let configs: Vec<usize> = (0..plan.n_configs).collect();
     if plan.n_configs <= 12 || exp.axes.len() < 2 {
         return vec![(String::new(), configs)];
@@ -361,7 +361,7 @@ fn config_groups(exp: &Experiment, plan: &Plan) -> Vec<(String, Vec<usize>)> {
         .collect()
 }
 
-fn curves(exp: &Experiment, plan: &Plan, rows: &[(&Trial, &TrialRecord)]) -> Result<Vec<Figure>> {
+fn curves(exp: &Study, plan: &Plan, rows: &[(&Trial, &TrialRecord)]) -> Result<Vec<Figure>> {
     let mut out = Vec::new();
     for (group, configs) in config_groups(exp, plan) {
         // (label, [(epoch, mean, std)])
@@ -587,7 +587,7 @@ fn grid_columns(plan: &Plan, panels: usize) -> usize {
 }
 
 fn boundaries(
-    exp: &Experiment,
+    exp: &Study,
     plan: &Plan,
     rows: &[(&Trial, &TrialRecord)],
     data: &Dataset,
@@ -599,7 +599,7 @@ fn boundaries(
             rows.iter()
                 .find(|(t, r)| t.config_index == c && r.boundary.is_some())
         })
-        .filter(|(t, _)| experiment::matches(&t.swept, &exp.report.boundaries))
+        .filter(|(t, _)| study::matches(&t.swept, &exp.report.boundaries))
         .collect();
     if firsts.is_empty() || data.n_features != 2 {
         return Ok(Vec::new());

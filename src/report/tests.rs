@@ -1,6 +1,6 @@
 use super::*;
-use crate::experiment::from_str;
 use crate::model::ParamCount;
+use crate::study::from_str;
 use crate::train::Metrics;
 
 fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
@@ -37,7 +37,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
 /// A study of widths 2 and 8 with four seeds, `extra` appended, and a
 /// stored record per value in plan order: NaN stands for a diverged
 /// trial; trials past the values are not stored.
-fn stored_study(extra: &str, losses: &[f64]) -> (Experiment, Plan, Vec<TrialRecord>) {
+fn stored_study(extra: &str, losses: &[f64]) -> (Study, Plan, Vec<TrialRecord>) {
     let src = format!("name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n{extra}");
     let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let plan = Plan::new(&e).unwrap();

@@ -1,6 +1,6 @@
 use super::*;
-use crate::experiment::from_str;
 use crate::plan::Plan;
+use crate::study::from_str;
 use std::path::Path;
 
 use crate::data::Split;

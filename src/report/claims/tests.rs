@@ -1,5 +1,5 @@
 use super::*;
-use crate::experiment::from_str;
+use crate::study::from_str;
 use std::path::Path;
 
 /// Synthetic trials: for each width, `seeds` values spread around

@@ -1,10 +1,10 @@
 //! The study file: parse, apply `--set` overrides, validate, and resolve grid
 //! points into typed configurations.
 //!
-//! Input: a TOML file (see `docs/study-file.md`). Output: an [`Experiment`],
+//! Input: a TOML file (see `docs/study-file.md`). Output: an [`Study`],
 //! which knows the fixed settings, the swept [`Axis`]es and the seeds, and
 //! resolves any grid point into a checked [`Config`] with
-//! [`Experiment::config_at`]. Nothing past this module sees TOML.
+//! [`Study::config_at`]. Nothing past this module sees TOML.
 //!
 //! Every setting is read key by key (not through serde derive) so that each
 //! error names the file, the line where it is known, the key path and what is
@@ -865,7 +865,7 @@ fn kind_name(kind: DataKind) -> &'static str {
 }
 
 // ---------------------------------------------------------------------------
-// The experiment
+// The study
 // ---------------------------------------------------------------------------
 
 /// One swept dimension: a `[grid]` key, or a `[[zip]]` group whose keys vary together.
@@ -941,7 +941,7 @@ impl fmt::Display for Setting {
 
 /// A loaded, validated study.
 #[derive(Debug, Clone)]
-pub struct Experiment {
+pub struct Study {
     /// The study file as given (for messages).
     pub path: PathBuf,
     /// Study name: the results folder is `results/<name>/`.
@@ -964,7 +964,7 @@ pub struct Experiment {
 }
 
 /// Parse and validate a study file with `--set` overrides (`key=value`).
-pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment, StudyError> {
+pub fn load(path: &Path, overrides: &[String]) -> Result<Study, StudyError> {
     let file = path.display().to_string();
     let src = std::fs::read_to_string(path).map_err(|e| StudyError {
         file: file.clone(),
@@ -977,7 +977,7 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Experiment, StudyError>
 
 /// Like [`load`], from text already read; `path` names the file in messages
 /// and anchors relative data paths.
-pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Experiment, StudyError> {
+pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Study, StudyError> {
     let file = path.display().to_string();
     let mut doc: Table = src.parse().map_err(|e: toml::de::Error| StudyError {
         file: file.clone(),
@@ -1099,7 +1099,7 @@ fn apply_override(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         };
         remove_grid_key(grid, &canon);
         grid.insert(canon.clone(), value);
-        // The form `Experiment::blame` gives errors on grid values.
+        // The form `Study::blame` gives errors on grid values.
         return Ok(format!(
             "grid.{}",
             canon.split_once('.').map(|(_, n)| n).unwrap_or(&canon)
@@ -1184,7 +1184,7 @@ const TOP_KEYS: &[&str] = &[
     "claims",
 ];
 
-fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Experiment, KeyError> {
+fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Study, KeyError> {
     for key in doc.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
             return Err(key_err(
@@ -1376,7 +1376,7 @@ fn build(doc: Table, src: &str, path: &Path, resolved_toml: &str) -> Result<Expe
             ),
         ));
     }
-    let mut exp = Experiment {
+    let mut exp = Study {
         report: ReportSpec::default(),
         path: path.to_path_buf(),
         name,
@@ -1466,7 +1466,7 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
-impl Experiment {
+impl Study {
     /// Number of configurations: the product of the axis lengths.
     pub fn n_configs(&self) -> usize {
         self.axes.iter().map(Axis::len).product()
@@ -1547,7 +1547,7 @@ impl Experiment {
 mod tests {
     use super::*;
 
-    fn parse(src: &str, sets: &[&str]) -> Result<Experiment, StudyError> {
+    fn parse(src: &str, sets: &[&str]) -> Result<Study, StudyError> {
         let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
         from_str(src, Path::new("study.toml"), &sets)
     }
