@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
-use crate::study::{DataKind, DataSpec, LabelColumn, Task, ValSplit};
+use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
 
 /// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
 /// embedded so the binary works from any folder.
@@ -257,93 +257,139 @@ fn flip_labels(split: &mut Split, classes: usize, share: f64, rng: &mut ChaCha8R
 
 /// Draw or load the data set described by `spec`.
 pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
-    let classes = spec.classes.unwrap_or(0);
-    let noise = spec.noise.unwrap_or(0.0);
-    let n = spec.points_per_class.unwrap_or(0);
-    let draw = |stream: u64| -> Split {
-        let mut r = rng(spec.seed, stream);
-        let mut s = match spec.kind {
-            DataKind::Spiral => spiral(n, classes, noise, &mut r),
-            DataKind::Circles => circles(n, spec.factor.unwrap_or(0.5), noise, &mut r),
-            DataKind::Moons => moons(n, noise, &mut r),
-            DataKind::Xor => xor(n, noise, &mut r),
-            DataKind::Blobs => blobs(
-                n,
-                classes,
-                spec.dims.unwrap_or(2),
-                noise,
-                &mut rng(spec.seed, 3),
-                &mut r,
-            ),
-            DataKind::Sine => sine(
-                spec.points.unwrap_or(200),
-                spec.frequency.unwrap_or(1.0),
-                noise,
-                &mut r,
-            ),
-            _ => unreachable!("only synthetic kinds are drawn"),
-        };
-        flip_labels(&mut s, classes, spec.label_noise, &mut r);
-        s
-    };
-    let (n_features, n_outputs, train, val) = if spec.kind.is_synthetic() {
-        let train = draw(0);
-        let n_features = match spec.kind {
-            DataKind::Sine => 1,
-            DataKind::Blobs => spec.dims.unwrap_or(2),
-            _ => 2,
-        };
-        let n_outputs = if spec.task == Task::Regression {
-            1
-        } else {
-            classes
-        };
-        match spec.val {
-            ValSplit::Fresh => (n_features, n_outputs, train, Some(draw(1))),
-            ValSplit::None => (n_features, n_outputs, train, None),
-            ValSplit::Fraction(f) => {
-                let (t, v) = split_off(&train, n_features, f, &mut rng(spec.seed, 2));
-                (n_features, n_outputs, t, Some(v))
-            }
-        }
+    let mut ds = if spec.kind().is_synthetic() {
+        generated(spec)
     } else {
-        let text = match spec.kind {
-            DataKind::Digits => DIGITS.to_string(),
-            DataKind::Iris => IRIS.to_string(),
-            DataKind::Wine => WINE.to_string(),
-            DataKind::BreastCancer => BREAST_CANCER.to_string(),
-            DataKind::Csv => {
-                let path = spec
-                    .path
-                    .as_ref()
-                    .ok_or_else(|| err("data.path", "missing"))?;
-                std::fs::read_to_string(path)
-                    .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?
-            }
-            _ => unreachable!("synthetic kinds are drawn above"),
-        };
-        let label = spec.label_column.clone().unwrap_or(LabelColumn::Last);
-        let (mut all, d, k) = parse_csv(&text, &label, spec.task)?;
-        flip_labels(&mut all, k.max(2), spec.label_noise, &mut rng(spec.seed, 4));
-        match spec.val {
-            ValSplit::Fraction(f) => {
-                let (t, v) = split_off(&all, d, f, &mut rng(spec.seed, 2));
-                (d, k.max(1), t, Some(v))
-            }
-            _ => (d, k.max(1), all, None),
-        }
-    };
-    let mut ds = Dataset {
-        task: spec.task,
-        n_features,
-        n_outputs,
-        train,
-        val,
+        table(spec)?
     };
     if spec.standardize {
         standardize(&mut ds);
     }
     Ok(ds)
+}
+
+/// One draw of a generated set: stream 0 is the training split, stream 1
+/// the fresh validation split; labels are then flipped from the same stream.
+fn draw(spec: &DataSpec, stream: u64) -> Split {
+    let mut r = rng(spec.seed, stream);
+    let mut s = match spec.source {
+        DataSource::Spiral {
+            classes,
+            points_per_class,
+            noise,
+        } => spiral(points_per_class, classes, noise, &mut r),
+        DataSource::Circles {
+            points_per_class,
+            noise,
+            factor,
+        } => circles(points_per_class, factor, noise, &mut r),
+        DataSource::Moons {
+            points_per_class,
+            noise,
+        } => moons(points_per_class, noise, &mut r),
+        DataSource::Xor {
+            points_per_class,
+            noise,
+        } => xor(points_per_class, noise, &mut r),
+        DataSource::Blobs {
+            classes,
+            points_per_class,
+            noise,
+            dims,
+        } => {
+            // The centres come from their own stream, shared by both splits.
+            blobs(
+                points_per_class,
+                classes,
+                dims,
+                noise,
+                &mut rng(spec.seed, 3),
+                &mut r,
+            )
+        }
+        DataSource::Sine {
+            points,
+            noise,
+            frequency,
+        } => sine(points, frequency, noise, &mut r),
+        DataSource::Csv { .. } | DataSource::Table(_) => {
+            unreachable!("only generated kinds are drawn")
+        }
+    };
+    let classes = spec.source.generated_classes().unwrap_or(0);
+    flip_labels(&mut s, classes, spec.label_noise, &mut r);
+    s
+}
+
+fn generated(spec: &DataSpec) -> Dataset {
+    let train = draw(spec, 0);
+    let n_features = match spec.source {
+        DataSource::Sine { .. } => 1,
+        DataSource::Blobs { dims, .. } => dims,
+        _ => 2,
+    };
+    let n_outputs = spec.source.generated_classes().unwrap_or(1);
+    let (train, val) = match spec.val {
+        ValSplit::Fresh => (train, Some(draw(spec, 1))),
+        ValSplit::None => (train, None),
+        ValSplit::Fraction(f) => {
+            let (t, v) = split_off(&train, n_features, f, &mut rng(spec.seed, 2));
+            (t, Some(v))
+        }
+    };
+    Dataset {
+        task: spec.task(),
+        n_features,
+        n_outputs,
+        train,
+        val,
+    }
+}
+
+fn table(spec: &DataSpec) -> Result<Dataset, DataError> {
+    let (text, label, task) = match &spec.source {
+        DataSource::Table(DataKind::Digits) => {
+            (DIGITS.to_string(), &LabelColumn::Last, Task::Classification)
+        }
+        DataSource::Table(DataKind::Iris) => {
+            (IRIS.to_string(), &LabelColumn::Last, Task::Classification)
+        }
+        DataSource::Table(DataKind::Wine) => {
+            (WINE.to_string(), &LabelColumn::Last, Task::Classification)
+        }
+        DataSource::Table(DataKind::BreastCancer) => (
+            BREAST_CANCER.to_string(),
+            &LabelColumn::Last,
+            Task::Classification,
+        ),
+        DataSource::Csv {
+            path,
+            label_column,
+            task,
+            ..
+        } => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?;
+            (text, label_column, *task)
+        }
+        other => unreachable!("{other:?} is generated, not read"),
+    };
+    let (mut all, d, k) = parse_csv(&text, label, task)?;
+    flip_labels(&mut all, k.max(2), spec.label_noise, &mut rng(spec.seed, 4));
+    let (train, val) = match spec.val {
+        ValSplit::Fraction(f) => {
+            let (t, v) = split_off(&all, d, f, &mut rng(spec.seed, 2));
+            (t, Some(v))
+        }
+        _ => (all, None),
+    };
+    Ok(Dataset {
+        task,
+        n_features: d,
+        n_outputs: k.max(1),
+        train,
+        val,
+    })
 }
 
 /// Hold out `round(f·n)` rows (at least one, leaving at least one) chosen by a seeded shuffle.

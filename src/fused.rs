@@ -274,7 +274,7 @@ fn activate(shape: &Shape, z: &mut [f32], a: &mut [f32], n: usize) {
                 a[i] = z[i].max(0.0);
             }
         }
-        Activation::LeakyRelu => {
+        Activation::LeakyRelu { .. } => {
             let (z, al) = (&z[..a.len()], shape.alpha);
             for i in 0..a.len() {
                 a[i] = z[i].max(z[i] * al);
@@ -288,7 +288,7 @@ fn activate(shape: &Shape, z: &mut [f32], a: &mut [f32], n: usize) {
             *v = 1.0 / (1.0 + (-*v).exp());
             *o = *v
         }),
-        Activation::Maxout => {
+        Activation::Maxout { .. } => {
             // Unit u's pieces are rows u·pieces .. u·pieces + pieces of z.
             for (ar, group) in a.chunks_exact_mut(n).zip(z.chunks_exact(shape.pieces * n)) {
                 ar.fill(f32::NEG_INFINITY);
@@ -312,7 +312,7 @@ fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32], n: usiz
                 dz[i] = if z[i] > 0.0 { da[i] } else { 0.0 };
             }
         }
-        Activation::LeakyRelu => {
+        Activation::LeakyRelu { .. } => {
             let (da, z, al) = (&da[..dz.len()], &z[..dz.len()], shape.alpha);
             for i in 0..dz.len() {
                 dz[i] = if z[i] > 0.0 { da[i] } else { da[i] * al };
@@ -329,7 +329,7 @@ fn activation_grad(shape: &Shape, da: &[f32], z: &[f32], dz: &mut [f32], n: usiz
             .zip(da)
             .zip(z)
             .for_each(|((o, g), s)| *o = g * s * (1.0 - s)),
-        Activation::Maxout => {
+        Activation::Maxout { .. } => {
             // The gradient flows to the winning piece (the first, on ties).
             let pieces = shape.pieces;
             for ((dar, group), dgroup) in da
@@ -691,13 +691,13 @@ fn update(
             let v = &mut m[range.clone()];
             // One loop per rule, free of branches, so each vectorises.
             match spec.optimizer {
-                Optimizer::Sgd => {
-                    let mu = spec.momentum.unwrap_or(0.0) as f32;
+                Optimizer::Sgd { momentum, nesterov } => {
+                    let mu = momentum as f32;
                     if mu == 0.0 {
                         for i in 0..len {
                             w[i] -= lr * (g[i] + decay * w[i]);
                         }
-                    } else if spec.nesterov == Some(true) {
+                    } else if nesterov {
                         // PyTorch's convention: v ← μv + g; step g + μv.
                         for i in 0..len {
                             let gi = g[i] + decay * w[i];
@@ -712,12 +712,8 @@ fn update(
                         }
                     }
                 }
-                Optimizer::Adam => {
-                    let (b1, b2) = (
-                        spec.beta1.unwrap_or(0.9) as f32,
-                        spec.beta2.unwrap_or(0.999) as f32,
-                    );
-                    let eps = spec.eps.unwrap_or(1e-8) as f32;
+                Optimizer::Adam { beta1, beta2, eps } => {
+                    let (b1, b2, eps) = (beta1 as f32, beta2 as f32, eps as f32);
                     let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
                     let s2 = &mut s[range];
                     for i in 0..len {
@@ -883,7 +879,7 @@ impl Fused {
             flat.extend(layer.w.as_tensor().flatten_all()?.to_vec1::<f32>()?);
             flat.extend(layer.b.as_tensor().to_vec1::<f32>()?);
         }
-        let moments = if spec.optimizer == Optimizer::Adam {
+        let moments = if matches!(spec.optimizer, Optimizer::Adam { .. }) {
             2
         } else {
             1
@@ -1320,7 +1316,10 @@ mod tests {
         // SGD momentum, two steps with the same raw gradient 0.5 (+ λw):
         // g1 = 0.6, v1 = 0.6, w1 = 0.94; g2 = 0.5 + 0.094 = 0.594, v2 = 0.9·0.6 + 0.594 = 1.134, w2 = 0.8266.
         assert!((run(&spec, 2, 1) - 0.8266).abs() < 1e-6);
-        spec.nesterov = Some(true);
+        spec.optimizer = Optimizer::Sgd {
+            momentum: 0.9,
+            nesterov: true,
+        };
         // Nesterov: step1 = 0.6 + 0.9·0.6 = 1.14 → w1 = 0.886; g2 = 0.5886, v2 = 1.1286, step2 = 0.5886 + 1.01574 → w2 = 0.725574.
         assert!((run(&spec, 2, 1) - 0.725574).abs() < 1e-5);
         let e = from_str(
@@ -1438,7 +1437,13 @@ mod tests {
         let mut dz = [9.0f32; 4];
         activation_grad(&shape(Activation::Relu, 1), &da, &z, &mut dz, 2);
         assert_eq!(dz, [0.0, 2.0, 0.0, 0.0], "relu");
-        activation_grad(&shape(Activation::LeakyRelu, 1), &da, &z, &mut dz, 2);
+        activation_grad(
+            &shape(Activation::LeakyRelu { alpha: 0.25 }, 1),
+            &da,
+            &z,
+            &mut dz,
+            2,
+        );
         assert_eq!(dz, [0.5, 2.0, 0.75, 0.75], "leaky relu");
         // One maxout unit of three pieces over two examples: example 0 ties
         // all three pieces (to the first), example 1 ties the last two
@@ -1446,7 +1451,13 @@ mod tests {
         let da = [5.0f32, 7.0];
         let z = [0.0f32, -1.0, 0.0, 2.0, 0.0, 2.0];
         let mut dz = [9.0f32; 6];
-        activation_grad(&shape(Activation::Maxout, 3), &da, &z, &mut dz, 2);
+        activation_grad(
+            &shape(Activation::Maxout { pieces: 3 }, 3),
+            &da,
+            &z,
+            &mut dz,
+            2,
+        );
         assert_eq!(dz, [5.0, 0.0, 0.0, 7.0, 0.0, 0.0], "maxout");
     }
 

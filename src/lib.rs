@@ -15,6 +15,7 @@
 pub mod cluster;
 pub mod data;
 pub mod fused;
+pub mod identity;
 pub mod model;
 #[cfg(test)]
 mod pinned;

@@ -41,7 +41,7 @@ pub fn layer_sizes(n_in: usize, spec: &ModelSpec, n_out: usize) -> Vec<usize> {
 /// Parameter counts of the network `spec` describes, for `n_in` features
 /// and `n_out` outputs (without building it).
 pub fn params_for(spec: &ModelSpec, n_in: usize, n_out: usize) -> ParamCount {
-    count_params(&layer_sizes(n_in, spec, n_out), spec.pieces.unwrap_or(1))
+    count_params(&layer_sizes(n_in, spec, n_out), spec.activation.pieces())
 }
 
 /// Count weights and biases for layer sizes `sizes`; hidden layers have
@@ -95,7 +95,7 @@ impl Mlp {
     /// Build and initialise a network for `n_in` features and `n_out` outputs.
     pub fn new(spec: &ModelSpec, n_in: usize, n_out: usize, rng: &mut ChaCha8Rng) -> Result<Mlp> {
         let sizes = layer_sizes(n_in, spec, n_out);
-        let pieces = spec.pieces.unwrap_or(1);
+        let pieces = spec.activation.pieces();
         let last = sizes.len() - 1;
         let mut layers = Vec::with_capacity(last);
         for l in 1..sizes.len() {
@@ -107,9 +107,7 @@ impl Mlp {
                         Init::KaimingNormal => {
                             (2.0 / fan_in as f64).sqrt() * rng.sample::<f64, _>(StandardNormal)
                         }
-                        Init::Normal => {
-                            spec.init_std.unwrap_or(0.01) * rng.sample::<f64, _>(StandardNormal)
-                        }
+                        Init::Normal { std } => std * rng.sample::<f64, _>(StandardNormal),
                         Init::XavierUniform => {
                             let a = (6.0 / (fan_in + fan_out) as f64).sqrt();
                             rng.random_range(-a..a)
@@ -127,7 +125,10 @@ impl Mlp {
             layers,
             sizes,
             activation: spec.activation,
-            alpha: spec.alpha.unwrap_or(0.01),
+            alpha: match spec.activation {
+                Activation::LeakyRelu { alpha } => alpha,
+                _ => 0.01,
+            },
             pieces,
             dropout: spec.dropout,
         })
@@ -156,8 +157,8 @@ impl Mlp {
             Activation::Tanh => z.tanh(),
             Activation::Sigmoid => candle_nn::ops::sigmoid(z),
             // max(αx, x) for 0 < α < 1: one op, and its gradient is right.
-            Activation::LeakyRelu => z.maximum(&(z * self.alpha)?),
-            Activation::Maxout => {
+            Activation::LeakyRelu { .. } => z.maximum(&(z * self.alpha)?),
+            Activation::Maxout { .. } => {
                 let (n, cols) = z.dims2()?;
                 z.reshape((n, cols / self.pieces, self.pieces))?
                     .max(D::Minus1)
@@ -207,10 +208,7 @@ impl Mlp {
 impl fmt::Display for Mlp {
     /// The architecture, e.g. `2 → 64 relu → 64 relu → 3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let act = serde_json::to_value(self.activation)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let act = self.activation.name();
         write!(f, "{}", self.sizes[0])?;
         for s in &self.sizes[1..self.sizes.len() - 1] {
             write!(f, " → {s} {act}")?;
@@ -224,20 +222,12 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
 
-    fn spec(
-        depth: usize,
-        width: usize,
-        activation: Activation,
-        pieces: Option<usize>,
-    ) -> ModelSpec {
+    fn spec(depth: usize, width: usize, activation: Activation) -> ModelSpec {
         ModelSpec {
             depth,
             width,
             activation,
-            alpha: None,
-            pieces,
             init: Init::KaimingNormal,
-            init_std: None,
             dropout: 0.0,
         }
     }
@@ -264,7 +254,7 @@ mod tests {
             }
         );
         assert_eq!(
-            layer_sizes(3, &spec(2, 4, Activation::Relu, None), 1),
+            layer_sizes(3, &spec(2, 4, Activation::Relu), 1),
             vec![3, 4, 4, 1]
         );
     }
@@ -282,7 +272,13 @@ mod tests {
             }
         );
         let mut rng = ChaCha8Rng::seed_from_u64(0);
-        let m = Mlp::new(&spec(1, 4, Activation::Maxout, Some(2)), 3, 2, &mut rng).unwrap();
+        let m = Mlp::new(
+            &spec(1, 4, Activation::Maxout { pieces: 2 }),
+            3,
+            2,
+            &mut rng,
+        )
+        .unwrap();
         let actual: usize = m
             .layers
             .iter()
@@ -297,7 +293,7 @@ mod tests {
 
     #[test]
     fn init_is_seeded_and_kaiming_has_the_right_scale() {
-        let s = spec(1, 256, Activation::Relu, None);
+        let s = spec(1, 256, Activation::Relu);
         let a = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
         let b = Mlp::new(&s, 200, 3, &mut ChaCha8Rng::seed_from_u64(1)).unwrap();
         let w = a.layers[0]
@@ -322,7 +318,7 @@ mod tests {
 
     #[test]
     fn inverted_dropout_keeps_the_expected_activation_and_is_off_at_eval() {
-        let mut s = spec(1, 1000, Activation::Relu, None);
+        let mut s = spec(1, 1000, Activation::Relu);
         s.dropout = 0.5;
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let m = Mlp::new(&s, 2, 1, &mut rng).unwrap();

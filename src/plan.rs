@@ -11,9 +11,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::study::{Config, Setting, Study, StudyError, fnv1a};
+use crate::study::{Config, Setting, Study, StudyError};
 
 /// Bump when a change to training would make stored results incomparable
 /// (2: the fused training step and flushed denormals; 3: feature-major
@@ -60,13 +58,6 @@ pub struct Plan {
     pub trials: Vec<Trial>,
 }
 
-#[derive(Serialize)]
-struct Identity<'a> {
-    format: u32,
-    config: &'a Config,
-    seed: u64,
-}
-
 impl Plan {
     /// Expand every grid point and seed.
     pub fn new(exp: &Study) -> Result<Plan, StudyError> {
@@ -92,17 +83,11 @@ impl Plan {
                 })
                 .collect();
             for &seed in &exp.seeds {
-                let identity = Identity {
-                    format: FORMAT_VERSION,
-                    config: &config,
-                    seed,
-                };
-                let json = serde_json::to_vec(&identity).expect("configs serialise");
                 trials.push(Trial {
                     index: trials.len(),
                     config_index,
                     seed,
-                    id: format!("{:016x}", fnv1a(&json)),
+                    id: crate::identity::trial_id(FORMAT_VERSION, &config, seed),
                     config: Arc::clone(&config),
                     swept: swept.clone(),
                 });

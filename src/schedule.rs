@@ -90,7 +90,7 @@ pub fn data_for<'a>(datasets: &'a HashMap<String, Arc<Dataset>>, t: &Trial) -> &
 }
 
 fn data_key(t: &Trial) -> String {
-    serde_json::to_string(&t.config.data).expect("data specs serialise")
+    crate::identity::data_key(&t.config.data)
 }
 
 /// Read the records stored in `trials.jsonl`, skipping a torn last line

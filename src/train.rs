@@ -23,6 +23,7 @@ use crate::data::{Dataset, Targets};
 use crate::fused::Fused;
 use crate::model::{Mlp, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
+use crate::study::Batch;
 
 /// How a trial ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,7 +239,10 @@ fn train(
     let mut rng = ChaCha8Rng::seed_from_u64(trial.seed);
     let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng)?;
     let n = data.train.len();
-    let batch = spec.batch_size.unwrap_or(n).min(n);
+    let batch = match spec.batch {
+        Batch::Full => n,
+        Batch::Size(b) => b.min(n),
+    };
     // The whole step (forward, backward, update) is one fused candle op.
     let mut fused = Fused::new(&model, spec, &data.train)?;
     let mut order: Vec<u32> = (0..n as u32).collect();

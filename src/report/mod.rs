@@ -137,35 +137,6 @@ fn status_name(s: Status) -> &'static str {
     }
 }
 
-/// Every resolved setting of a configuration as (dotted key, text), for
-/// the constant columns of `trials.csv`.
-fn resolved_settings(config: &crate::study::Config) -> Vec<(String, String)> {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, x) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, x, out);
-                }
-            }
-            serde_json::Value::Null => {}
-            serde_json::Value::String(s) => out.push((prefix.to_string(), s.clone())),
-            other => out.push((prefix.to_string(), other.to_string())),
-        }
-    }
-    let mut out = Vec::new();
-    walk(
-        "",
-        &serde_json::to_value(config).expect("configs serialise"),
-        &mut out,
-    );
-    out
-}
-
 /// Build the tables and verdicts from the plan and the records stored for
 /// it. Records whose id is not in the plan (left from an earlier grid) are
 /// ignored.
@@ -264,7 +235,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
     // Every other resolved setting, so a row of trials.csv stands alone.
     let resolved: Vec<Vec<(String, String)>> = rows
         .iter()
-        .map(|(t, _)| resolved_settings(&t.config))
+        .map(|(t, _)| crate::identity::setting_columns(&t.config))
         .collect();
     if let Some(first) = resolved.first() {
         for (key, _) in first {

@@ -1,0 +1,257 @@
+//! `[grid]` and `[[zip]]`: the swept axes, their values, and the
+//! mixed-radix order of grid points (first axis outermost), as in
+//! scikit-learn's `ParameterGrid`.
+
+use std::fmt;
+
+use serde::Serialize;
+use toml::{Table, Value};
+
+use super::error::{KeyError, key_err};
+use super::keys::canonical;
+use super::values::{same_value, show, type_name};
+
+/// Largest number of trials a study may expand to; a typo such as
+/// `width = [1, 2, ..., 100000]` should fail fast, not fill the disk.
+pub const MAX_TRIALS: usize = 1_000_000;
+
+/// One swept dimension: a `[grid]` key, or a `[[zip]]` group whose keys vary together.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Axis {
+    /// Canonical dotted keys (`model.width`); one for a grid axis, several for a zip.
+    pub keys: Vec<String>,
+    /// `points[i][k]` is the value of `keys[k]` at position `i` of this axis.
+    pub(crate) points: Vec<Vec<Value>>,
+}
+
+impl Axis {
+    /// Number of positions along the axis.
+    pub fn len(&self) -> usize {
+        self.points.len()
+    }
+
+    /// Whether the axis is empty (never true for a loaded study).
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// The value of key `k` at position `i`, as a [`Setting`].
+    pub fn setting(&self, i: usize, k: usize) -> Setting {
+        Setting::from_value(&self.points[i][k])
+    }
+}
+
+/// A swept value, typed for tables: integers, floats, strings and booleans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Setting {
+    /// An integer such as a width.
+    Int(i64),
+    /// A float such as a learning rate.
+    Float(f64),
+    /// A name such as an activation.
+    Str(String),
+    /// A flag.
+    Bool(bool),
+}
+
+impl Setting {
+    pub(crate) fn from_value(v: &Value) -> Setting {
+        match v {
+            Value::Integer(i) => Setting::Int(*i),
+            Value::Float(f) => Setting::Float(*f),
+            Value::Boolean(b) => Setting::Bool(*b),
+            Value::String(s) => Setting::Str(s.clone()),
+            other => Setting::Str(other.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for Setting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Setting::Int(i) => write!(f, "{i}"),
+            Setting::Float(x) => write!(f, "{x}"),
+            Setting::Str(s) => write!(f, "{s}"),
+            Setting::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// `depth=2 width=64`: settings with their bare key names, for labels.
+pub fn describe(sel: &[(String, Setting)]) -> String {
+    sel.iter()
+        .map(|(k, v)| format!("{}={v}", k.rsplit('.').next().unwrap_or(k)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Mixed-radix digits of configuration `i`, first axis outermost.
+pub fn coords(axes: &[Axis], mut i: usize) -> Vec<usize> {
+    let mut c = vec![0; axes.len()];
+    for (a, axis) in axes.iter().enumerate().rev() {
+        c[a] = i % axis.len();
+        i /= axis.len();
+    }
+    c
+}
+
+/// The axes of `[grid]` (one per key, file order) then of each `[[zip]]`,
+/// checked: non-empty lists of single values, no key on two axes, at most
+/// [`MAX_TRIALS`] trials with `n_seeds` seeds.
+pub fn axes(
+    grid: Option<&Value>,
+    zips: Option<&Value>,
+    n_seeds: usize,
+) -> Result<Vec<Axis>, KeyError> {
+    let mut axes: Vec<Axis> = Vec::new();
+    let mut seen = Vec::<String>::new();
+    let mut claim = |canon: &str, key: &str| -> Result<(), KeyError> {
+        if seen.iter().any(|s| s == canon) {
+            return Err(key_err(
+                key,
+                format!("{canon} is swept twice; a key may appear on one axis only"),
+            ));
+        }
+        seen.push(canon.to_string());
+        Ok(())
+    };
+    if let Some(grid) = grid {
+        let Value::Table(grid) = grid else {
+            return Err(key_err("grid", "expected a table of lists"));
+        };
+        for (key, list) in flatten(grid, "") {
+            let path = format!("grid.{key}");
+            let canon = canonical(&key).map_err(|m| key_err(&path, m))?;
+            claim(&canon, &path)?;
+            let values = grid_list(&list, &path, true)?;
+            axes.push(Axis {
+                keys: vec![canon],
+                points: values.into_iter().map(|v| vec![v]).collect(),
+            });
+        }
+    }
+    if let Some(zips) = zips {
+        let Value::Array(zips) = zips else {
+            return Err(key_err(
+                "zip",
+                "expected [[zip]] tables of lists that vary together",
+            ));
+        };
+        for (z, group) in zips.iter().enumerate() {
+            axes.push(zip_axis(z, group, &mut claim)?);
+        }
+    }
+    let configs: usize = axes.iter().map(Axis::len).product();
+    if configs.saturating_mul(n_seeds) > MAX_TRIALS {
+        return Err(key_err(
+            "grid",
+            format!(
+                "{configs} configurations × {n_seeds} seeds exceeds the limit of {MAX_TRIALS} trials"
+            ),
+        ));
+    }
+    Ok(axes)
+}
+
+/// One `[[zip]]` group: lists of equal length, no point twice.
+fn zip_axis(
+    z: usize,
+    group: &Value,
+    claim: &mut dyn FnMut(&str, &str) -> Result<(), KeyError>,
+) -> Result<Axis, KeyError> {
+    let Value::Table(group) = group else {
+        return Err(key_err(format!("zip[{z}]"), "expected a table of lists"));
+    };
+    let mut keys = Vec::new();
+    let mut lists = Vec::new();
+    for (key, list) in flatten(group, "") {
+        let path = format!("zip[{z}].{key}");
+        let canon = canonical(&key).map_err(|m| key_err(&path, m))?;
+        claim(&canon, &path)?;
+        lists.push(grid_list(&list, &path, false)?);
+        keys.push(canon);
+    }
+    if keys.is_empty() {
+        return Err(key_err(format!("zip[{z}]"), "empty [[zip]] group"));
+    }
+    let n = lists[0].len();
+    if let Some(k) = lists.iter().position(|l| l.len() != n) {
+        return Err(key_err(
+            format!("zip[{z}].{}", keys[k]),
+            format!(
+                "has {} values but {} has {n}; keys in one [[zip]] vary together and need lists of equal length",
+                lists[k].len(),
+                keys[0]
+            ),
+        ));
+    }
+    let points: Vec<Vec<Value>> = (0..n)
+        .map(|i| lists.iter().map(|l| l[i].clone()).collect())
+        .collect();
+    for (i, p) in points.iter().enumerate() {
+        let same = |q: &Vec<Value>| q.iter().zip(p).all(|(a, b)| same_value(a, b));
+        if points[..i].iter().any(same) {
+            let shown: Vec<String> = p.iter().map(show).collect();
+            return Err(key_err(
+                format!("zip[{z}]"),
+                format!("the point ({}) is listed twice", shown.join(", ")),
+            ));
+        }
+    }
+    Ok(Axis { keys, points })
+}
+
+/// Flatten `[grid]`: `width = [..]`, `"train.lr" = [..]` and `train.lr = [..]`
+/// (a nested table) all become (key, list).
+pub(crate) fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (k, v) in t {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Table(sub) => out.extend(flatten(sub, &key)),
+            other => out.push((key, other.clone())),
+        }
+    }
+    out
+}
+
+/// A list of values to sweep. `distinct`: no value twice (grid axes; a
+/// zip's lists may repeat values as long as the tuples differ).
+fn grid_list(v: &Value, path: &str, distinct: bool) -> Result<Vec<Value>, KeyError> {
+    let Value::Array(list) = v else {
+        return Err(key_err(
+            path,
+            format!(
+                "expected a non-empty list of values to sweep, got {} {}",
+                type_name(v),
+                show(v)
+            ),
+        ));
+    };
+    if list.is_empty() {
+        return Err(key_err(
+            path,
+            "expected a non-empty list of values to sweep, got []",
+        ));
+    }
+    for (i, x) in list.iter().enumerate() {
+        if matches!(x, Value::Array(_) | Value::Table(_)) {
+            return Err(key_err(
+                path,
+                format!(
+                    "expected single values, got {} at position {i}",
+                    type_name(x)
+                ),
+            ));
+        }
+        if distinct && list[..i].iter().any(|y| same_value(x, y)) {
+            return Err(key_err(path, format!("value {} is listed twice", show(x))));
+        }
+    }
+    Ok(list.clone())
+}

@@ -1,0 +1,81 @@
+//! `--set key=value`: edits to the parsed study before validation. The
+//! value is read as TOML (`8`, `0.1`, `[4, 8]`, `"relu"`) and as a bare
+//! string when it is not valid TOML (`relu`). Setting a swept key to a
+//! single value removes it from the grid.
+
+use toml::{Table, Value};
+
+use super::error::{KeyError, key_err};
+use super::keys::canonical;
+
+/// Apply one override; returns the key as errors about it will name it.
+pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
+    let (key, raw) = spec
+        .split_once('=')
+        .ok_or_else(|| key_err(spec, "expected key=value, e.g. --set train.epochs=5"))?;
+    let key = key.trim();
+    let raw = raw.trim();
+    let value = match format!("v = {raw}").parse::<Table>() {
+        Ok(mut t) => t.remove("v").expect("the key parsed"),
+        Err(_) => Value::String(raw.to_string()),
+    };
+    if key.is_empty() {
+        return Err(key_err(
+            spec,
+            "expected key=value, e.g. --set train.epochs=5",
+        ));
+    }
+    if matches!(key, "name" | "description" | "seeds") {
+        doc.insert(key.to_string(), value);
+        return Ok(key.to_string());
+    }
+    if let Some(grid_key) = key.strip_prefix("grid.") {
+        let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
+        let grid = doc
+            .entry("grid")
+            .or_insert_with(|| Value::Table(Table::new()));
+        let Value::Table(grid) = grid else {
+            return Err(key_err("grid", "expected a table"));
+        };
+        remove_grid_key(grid, &canon);
+        grid.insert(canon.clone(), value);
+        // The form errors on grid values take (see `Study::blame`).
+        return Ok(format!(
+            "grid.{}",
+            canon.split_once('.').map(|(_, n)| n).unwrap_or(&canon)
+        ));
+    }
+    let canon = canonical(key).map_err(|m| key_err(key, m))?;
+    // A scalar for a swept key pins it: drop it from the grid.
+    if let Some(Value::Table(grid)) = doc.get_mut("grid") {
+        remove_grid_key(grid, &canon);
+    }
+    let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
+    let sec = doc
+        .entry(section)
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(sec) = sec else {
+        return Err(key_err(section, "expected a table"));
+    };
+    sec.insert(name.to_string(), value);
+    Ok(canon)
+}
+
+/// Remove a key from `[grid]` whatever spelling the file used (plain,
+/// dotted, or nested table).
+fn remove_grid_key(grid: &mut Table, canon: &str) {
+    let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
+    grid.retain(|k, _| canonical(k).map(|c| c != canon).unwrap_or(true));
+    if let Some(Value::Table(sub)) = grid.get_mut(section) {
+        sub.remove(name);
+    }
+}
+
+/// The same key however it was spelled (plain, dotted, under `grid.`).
+pub fn same_key(a: &str, b: &str) -> bool {
+    let norm = |k: &str| {
+        let k = k.strip_prefix("grid.").unwrap_or(k);
+        canonical(k).unwrap_or_else(|_| k.to_string())
+    };
+    norm(a) == norm(b)
+}
