@@ -271,3 +271,6 @@ fn train_fields(t: &TrainSpec) -> Field {
 pub fn data_key(d: &DataSpec) -> String {
     data_fields(d).json()
 }
+
+#[cfg(test)]
+mod tests;

@@ -246,3 +246,29 @@ fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
     );
     assert_eq!(metric(&r, "gap", 0.9), Some(0.3 + 0.1 - 0.3));
 }
+
+/// The header of the flagship's trials.csv, literal (as shipped in
+/// results/depth_vs_width/trials.csv at format 3): the swept columns, the
+/// metrics and every resolved setting. Renaming a spec field, a metric or
+/// a setting column fails here before it breaks anyone's scripts.
+#[test]
+fn the_flagship_trials_csv_header_is_pinned() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/depth_vs_width.toml");
+    let e = crate::study::load(&path, &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    let records = vec![record(&plan.trials[0], 0.5, Status::Ok)];
+    let report = build(&e, &plan, &records).unwrap();
+    let text = String::from_utf8(csv::render(&report.trials).unwrap()).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        concat!(
+            "trial,id,config,depth,width,seed,status,weights,biases,params,hidden_neurons,",
+            "train_loss,val_loss,train_acc,val_acc,gap,dead_fraction,weight_norm,l2_term,",
+            "epochs_to_target,stuck,diverged_epoch,message,data.classes,data.kind,",
+            "data.label_noise,data.noise,data.points_per_class,data.seed,data.standardize,",
+            "data.task,data.val,model.activation,model.dropout,model.init,train.batch_size,",
+            "train.epochs,train.eval_every,train.l2,train.lr,train.momentum,train.nesterov,",
+            "train.optimizer"
+        )
+    );
+}

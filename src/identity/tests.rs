@@ -1,0 +1,98 @@
+//! Pins of the identity contract. The literal ids were computed before the
+//! schema redesign (format 3, when ids came from serde) and stored in
+//! `results/*/trials.jsonl`; resume depends on them staying put.
+
+use std::path::Path;
+
+use super::*;
+use crate::plan::{FORMAT_VERSION, Plan};
+use crate::study::{self, from_str};
+
+fn plan_of(study: &str, sets: &[&str]) -> Plan {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments")
+        .join(study);
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    Plan::new(&study::load(&path, &sets).unwrap()).unwrap()
+}
+
+#[test]
+fn shipped_studies_keep_their_trial_ids() {
+    assert_eq!(
+        FORMAT_VERSION, 3,
+        "a new format changes every id: update these pins"
+    );
+    let pins = [
+        ("depth_vs_width.toml", 0, "b8d60847abaa8800"),
+        ("depth_vs_width.toml", 639, "1c0eeff28495f504"),
+        ("digits.toml", 0, "be2ac1dcbe6df835"),
+        ("activations.toml", 90, "c415f51b13542982"),
+        ("activations.toml", 120, "d36b13e2b49b0258"),
+        ("universal_approximation.toml", 0, "ea5ade97985aedba"),
+        ("regularization.toml", 0, "cbeabc59119358c8"),
+        ("dropout.toml", 0, "ad43e47fed0c2a54"),
+        ("depth.toml", 0, "199a7ddb1e55c29f"),
+    ];
+    for (study, index, id) in pins {
+        assert_eq!(
+            plan_of(study, &[]).trials[index].id,
+            id,
+            "{study} trial {index}"
+        );
+    }
+}
+
+/// The identity text of the default study, field by field: what a trial
+/// id hashes. Catches a renamed, reordered, dropped or reformatted field.
+#[test]
+fn the_identity_text_of_the_defaults() {
+    let e = from_str("name = \"a\"\n", Path::new("s.toml"), &[]).unwrap();
+    let c = e.config_at(&[]).unwrap();
+    assert_eq!(
+        config_fields(&c).json(),
+        concat!(
+            r#"{"data":{"kind":"spiral","classes":3,"points_per_class":100,"points":null,"#,
+            r#""noise":0.2,"factor":null,"dims":null,"frequency":null,"label_noise":0.0,"#,
+            r#""file_hash":null,"label_column":null,"task":"classification","val":"fresh","#,
+            r#""standardize":false,"seed":0},"#,
+            r#""model":{"depth":1,"width":16,"activation":"relu","alpha":null,"pieces":null,"#,
+            r#""init":"kaiming_normal","init_std":null,"dropout":0.0},"#,
+            r#""train":{"optimizer":"sgd","lr":0.1,"momentum":0.9,"nesterov":false,"#,
+            r#""beta1":null,"beta2":null,"eps":null,"batch_size":64,"epochs":100,"#,
+            r#""l2":0.0,"eval_every":10}}"#
+        )
+    );
+}
+
+/// A key added after format 3 changes nothing at its default: the same ids
+/// and the same trials.csv columns; away from it, it joins both.
+#[test]
+fn a_new_key_at_its_default_leaves_ids_and_columns_unchanged() {
+    let ids = |p: &Plan| p.trials.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    let plain = plan_of("depth.toml", &[]);
+    let explicit = plan_of("depth.toml", &["train.clip=0"]);
+    let clipped = plan_of("depth.toml", &["train.clip=1.5"]);
+    assert_eq!(ids(&plain), ids(&explicit));
+    assert!(ids(&plain).iter().zip(ids(&clipped)).all(|(a, b)| *a != b));
+    let columns = |p: &Plan| setting_columns(&p.trials[0].config);
+    assert_eq!(columns(&plain), columns(&explicit));
+    assert!(!columns(&plain).iter().any(|(k, _)| k == "train.clip"));
+    assert!(columns(&clipped).contains(&("train.clip".into(), "1.5".into())));
+}
+
+/// Columns are the identity's fields, sorted segment by segment, without
+/// the ones that do not apply; values as tables show them.
+#[test]
+fn setting_columns_are_the_sorted_fields_that_apply() {
+    let src = "name = \"a\"\n[data]\nkind = \"iris\"\n[model]\nactivation = \"leaky_relu\"\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let cols = setting_columns(&e.config_at(&[]).unwrap());
+    let keys: Vec<&str> = cols.iter().map(|(k, _)| k.as_str()).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by_key(|k| k.split('.').map(String::from).collect::<Vec<_>>());
+    assert_eq!(keys, sorted);
+    assert!(cols.contains(&("data.val.fraction".into(), "0.2".into())));
+    assert!(cols.contains(&("model.alpha".into(), "0.01".into())));
+    assert!(cols.contains(&("data.kind".into(), "iris".into())));
+    assert!(!keys.contains(&"data.noise") && !keys.contains(&"model.pieces"));
+}
