@@ -364,7 +364,7 @@ fn a_lone_trial_on_spare_cores_gives_the_same_numbers() {
     );
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for (dir, jobs) in [(&a, "1"), (&b, "2")] {
-        run_study_ok(&file, &dir, &["--jobs", jobs]);
+        run_study_ok(&file, dir, &["--jobs", jobs]);
     }
     for f in ["trials.csv", "summary.csv", "curves.csv"] {
         assert_eq!(

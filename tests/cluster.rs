@@ -220,7 +220,7 @@ fn submit(study: &str, out: &Path) -> (String, String) {
         "--time",
         "00:10:00",
         "--out",
-        arg(&out),
+        arg(out),
         "--submit",
     ]);
     let text = stdout(&o);
