@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{arg, bin, csv, run, run_ok, run_study_ok, stderr, write_study};
+use common::{arg, bin, csv, run, run_ok, run_study_ok, stderr, temp_study, write_study};
 
 const TINY: &str = r#"
 name = "tiny"
@@ -33,10 +33,14 @@ fn study(dir: &Path, text: &str) -> PathBuf {
     write_study(dir, "study.toml", text)
 }
 
+/// A temporary folder holding [`TINY`] as `study.toml`.
+fn tiny() -> (tempfile::TempDir, PathBuf) {
+    temp_study("study.toml", TINY)
+}
+
 #[test]
 fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = tmp.path().join("res");
     run_study_ok(&file, &out, &["--jobs", "2"]);
     for f in [
@@ -116,8 +120,7 @@ fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
 
 #[test]
 fn jobs_do_not_change_any_number_and_rerunning_resumes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     run_study_ok(&file, &a, &["--jobs", "1", "--set", "model.dropout=0.2"]);
     run_study_ok(&file, &b, &["--jobs", "2", "--set", "model.dropout=0.2"]);
@@ -158,8 +161,7 @@ fn jobs_do_not_change_any_number_and_rerunning_resumes() {
 
 #[test]
 fn report_rebuilds_the_same_bytes_without_training() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = tmp.path().join("res");
     run_study_ok(&file, &out, &["--set", "seeds=1"]);
     let files = ["trials.csv", "summary.csv", "summary.md", "curves.csv"];
@@ -186,8 +188,7 @@ fn report_rebuilds_the_same_bytes_without_training() {
 
 #[test]
 fn plan_lists_trials_without_training() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = run_ok(&[
         "plan",
         arg(&file),
