@@ -9,13 +9,15 @@
 //! ```
 //!
 //! `model` holds the MLP that `train` optimises; `schedule` owns threads,
-//! progress and the results folder. Nothing downstream reaches back upstream.
+//! progress and the results folder; `sweep` runs each subcommand through
+//! these stages, and `listing` renders the plan table. Nothing downstream reaches back upstream.
 #![warn(missing_docs)]
 
 pub mod cluster;
 pub mod data;
 pub mod fused;
 pub mod identity;
+pub mod listing;
 pub mod model;
 #[cfg(test)]
 mod pinned;
@@ -24,4 +26,5 @@ pub mod report;
 pub mod schedule;
 pub mod stats;
 pub mod study;
+pub mod sweep;
 pub mod train;

@@ -1,23 +1,18 @@
 //! The bad-input catalogue: every file in `tests/bad_input/` is a malformed
-//! or impossible study whose first line says `# expect: <text>`; the run
+//! or impossible study whose first line says `# expect: <text>`; any
+//! `# set: KEY=VALUE` lines after it are passed as `--set KEY=VALUE`. The run
 //! must fail with exit code 1, print one `error: ` paragraph containing
-//! that text (file, line where known, key and what is allowed), never
-//! panic, and write no results folder. Command-line mistakes follow.
+//! that text (the file, line where known, key and what is allowed; a `--set`
+//! mistake says `--set:` instead of the file), never panic, and write no
+//! results folder. This is the one place for study-file mistakes.
+//! Command-line mistakes (flags, missing files) follow.
+
+mod common;
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
-fn mlpsweep(args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{arg, mlpsweep, stderr, write_study};
 
 fn assert_clean_failure(what: &str, code: Option<i32>, stderr: &str, want: &str) {
     assert!(
@@ -35,6 +30,28 @@ fn assert_clean_failure(what: &str, code: Option<i32>, stderr: &str, want: &str)
     assert_ne!(code, Some(0), "{what}");
 }
 
+/// A catalogued case: the message it expects and its `--set` overrides.
+struct Case {
+    want: String,
+    sets: Vec<String>,
+}
+
+/// Read the `# expect:` line and the `# set:` lines that follow it.
+fn case(file: &Path) -> Case {
+    let text = fs::read_to_string(file).unwrap();
+    let mut lines = text.lines();
+    let want = lines
+        .next()
+        .and_then(|l| l.strip_prefix("# expect: "))
+        .unwrap_or_else(|| panic!("{}: no # expect line", file.display()))
+        .to_string();
+    let sets = lines
+        .map_while(|l| l.strip_prefix("# set: "))
+        .flat_map(|s| ["--set".to_string(), s.to_string()])
+        .collect();
+    Case { want, sets }
+}
+
 #[test]
 fn every_catalogued_study_fails_with_its_message_and_writes_nothing() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad_input");
@@ -45,81 +62,52 @@ fn every_catalogued_study_fails_with_its_message_and_writes_nothing() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(files.len() >= 30, "the catalogue has {} cases", files.len());
+    assert!(files.len() >= 56, "the catalogue has {} cases", files.len());
     for file in files {
-        let text = fs::read_to_string(&file).unwrap();
-        let want = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("# expect: "))
-            .unwrap_or_else(|| panic!("{}: no # expect line", file.display()));
+        let Case { want, sets } = case(&file);
+        let sets: Vec<&str> = sets.iter().map(String::as_str).collect();
         let out = tmp.path().join(file.file_stem().unwrap());
-        let (code, stderr) = mlpsweep(&[
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let args = |command| [&[command, arg(&file), "--out", arg(&out)], &sets[..]].concat();
+        let o = mlpsweep(&args("run"));
+        let (code, stderr) = (o.status.code(), stderr(&o));
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        assert_clean_failure(&name, code, &stderr, want);
+        assert_clean_failure(&name, code, &stderr, &want);
         assert_eq!(code, Some(1), "{name}: {stderr}");
         assert!(stderr.starts_with("error: "), "{name}: {stderr}");
-        assert!(
-            stderr.contains(&name),
-            "{name}: the message names the file: {stderr}"
-        );
+        if sets.is_empty() {
+            assert!(
+                stderr.contains(&name),
+                "{name}: the message names the file: {stderr}"
+            );
+        } else {
+            assert!(
+                stderr.starts_with("error: --set: "),
+                "{name}: the message names the --set: {stderr}"
+            );
+        }
         assert!(!out.exists(), "{name}: a results folder was written");
         // `plan` validates the same way.
-        let (code, stderr) = mlpsweep(&[
-            "plan",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
-        assert_clean_failure(&format!("plan {name}"), code, &stderr, want);
+        let o = mlpsweep(&args("plan"));
+        let plan = format!("plan {name}");
+        assert_clean_failure(&plan, o.status.code(), &common::stderr(&o), &want);
     }
 }
 
 #[test]
 fn command_line_mistakes_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let study = tmp.path().join("ok.toml");
-    fs::write(
-        &study,
+    let study = write_study(
+        tmp.path(),
+        "ok.toml",
         "name = \"ok\"\n[train]\nepochs = 1\n[grid]\nwidth = [2, 3]\n",
-    )
-    .unwrap();
-    let s = study.to_str().unwrap();
+    );
+    let s = arg(&study);
     let out = tmp.path().join("out");
-    let o = out.to_str().unwrap();
+    let o = arg(&out);
     let (missing, nowhere) = (tmp.path().join("missing.toml"), tmp.path().join("nowhere"));
     let cases: &[(&[&str], &str)] = &[
         (
-            &["run", s, "--out", o, "--set", "train.epoch=5"],
-            "--set: train.epoch: unknown key \"epoch\" in [train]; known keys: optimizer, lr",
-        ),
-        (
-            &["run", s, "--out", o, "--set", "epochs"],
-            "--set: epochs: expected key=value, e.g. --set train.epochs=5",
-        ),
-        (
-            &["run", s, "--out", o, "--set", "width=0"],
-            "--set: model.width: expected an integer in 1..=65536, got 0",
-        ),
-        (
-            &["run", s, "--out", o, "--set", "grid.width=[]"],
-            "--set: grid.model.width: expected a non-empty list of values to sweep, got []",
-        ),
-        (
-            &["run", s, "--out", o, "--set", "optimiser=adam"],
-            "--set: optimiser: unknown key \"optimiser\"; known keys:",
-        ),
-        (
-            &["run", s, "--out", o, "--set", "train.lr=fast"],
-            "--set: train.lr: expected a number, got a string \"fast\"",
-        ),
-        (
-            &["run", missing.to_str().unwrap(), "--out", o],
+            &["run", arg(&missing), "--out", o],
             "missing.toml: cannot read the study file",
         ),
         (
@@ -135,13 +123,13 @@ fn command_line_mistakes_fail_cleanly() {
             "unexpected argument '--bogus'",
         ),
         (
-            &["report", nowhere.to_str().unwrap()],
+            &["report", arg(&nowhere)],
             "nowhere is not a results folder",
         ),
     ];
     for (args, want) in cases {
-        let (code, stderr) = mlpsweep(args);
-        assert_clean_failure(&format!("{args:?}"), code, &stderr, want);
+        let res = mlpsweep(args);
+        assert_clean_failure(&format!("{args:?}"), res.status.code(), &stderr(&res), want);
         assert!(!out.exists(), "{args:?}: a results folder was written");
     }
 }

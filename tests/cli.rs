@@ -1,13 +1,14 @@
 //! End-to-end tests through the built binary: a tiny study in a temporary
 //! folder, checked by reading the files it writes.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
-}
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::{arg, bin, csv, run, run_ok, run_study_ok, stderr, temp_study, write_study};
 
 const TINY: &str = r#"
 name = "tiny"
@@ -27,53 +28,21 @@ depth = [1, 2]
 width = [3, 8, 16]
 "#;
 
+/// The study `text` as `dir/study.toml`.
 fn study(dir: &Path, text: &str) -> PathBuf {
-    let p = dir.join("study.toml");
-    fs::write(&p, text).unwrap();
-    p
+    write_study(dir, "study.toml", text)
 }
 
-fn run(args: &[&str]) -> Output {
-    let out = bin().args(args).output().unwrap();
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-        "panic: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn run_ok(args: &[&str]) -> Output {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn csv(path: &Path) -> Vec<Vec<String>> {
-    fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| l.split(',').map(String::from).collect())
-        .collect()
+/// A temporary folder holding [`TINY`] as `study.toml`.
+fn tiny() -> (tempfile::TempDir, PathBuf) {
+    temp_study("study.toml", TINY)
 }
 
 #[test]
 fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = tmp.path().join("res");
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ]);
+    run_study_ok(&file, &out, &["--jobs", "2"]);
     for f in [
         "study.toml",
         "trials.jsonl",
@@ -151,29 +120,10 @@ fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
 
 #[test]
 fn jobs_do_not_change_any_number_and_rerunning_resumes() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        a.to_str().unwrap(),
-        "--jobs",
-        "1",
-        "--set",
-        "model.dropout=0.2",
-    ]);
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        b.to_str().unwrap(),
-        "--jobs",
-        "2",
-        "--set",
-        "model.dropout=0.2",
-    ]);
+    run_study_ok(&file, &a, &["--jobs", "1", "--set", "model.dropout=0.2"]);
+    run_study_ok(&file, &b, &["--jobs", "2", "--set", "model.dropout=0.2"]);
     for f in ["trials.csv", "summary.csv", "curves.csv", "summary.md"] {
         assert_eq!(
             fs::read(a.join(f)).unwrap(),
@@ -183,52 +133,37 @@ fn jobs_do_not_change_any_number_and_rerunning_resumes() {
     }
     // Rerunning trains nothing and leaves the tables as they were.
     let before = fs::read(a.join("trials.csv")).unwrap();
-    let out = run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        a.to_str().unwrap(),
-        "--set",
-        "model.dropout=0.2",
-    ]);
+    let out = run_study_ok(&file, &a, &["--set", "model.dropout=0.2"]);
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("trained 0 trials"),
+        stderr(&out).contains("trained 0 trials"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     assert_eq!(before, fs::read(a.join("trials.csv")).unwrap());
     // Growing the grid trains only the new points.
-    let out = run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        a.to_str().unwrap(),
-        "--set",
-        "model.dropout=0.2",
-        "--set",
-        "grid.width=[3,8,16,32]",
-    ]);
+    let out = run_study_ok(
+        &file,
+        &a,
+        &[
+            "--set",
+            "model.dropout=0.2",
+            "--set",
+            "grid.width=[3,8,16,32]",
+        ],
+    );
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("trained 4 trials"),
+        stderr(&out).contains("trained 4 trials"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        stderr(&out)
     );
     assert_eq!(csv(&a.join("trials.csv")).len(), 1 + 16);
 }
 
 #[test]
 fn report_rebuilds_the_same_bytes_without_training() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = tmp.path().join("res");
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "seeds=1",
-    ]);
+    run_study_ok(&file, &out, &["--set", "seeds=1"]);
     let files = ["trials.csv", "summary.csv", "summary.md", "curves.csv"];
     let before: Vec<Vec<u8>> = files
         .iter()
@@ -238,7 +173,7 @@ fn report_rebuilds_the_same_bytes_without_training() {
         fs::remove_file(out.join(f)).unwrap();
     }
     let jsonl = fs::read(out.join("trials.jsonl")).unwrap();
-    run_ok(&["report", out.to_str().unwrap()]);
+    run_ok(&["report", arg(&out)]);
     let after: Vec<Vec<u8>> = files
         .iter()
         .map(|f| fs::read(out.join(f)).unwrap())
@@ -253,15 +188,14 @@ fn report_rebuilds_the_same_bytes_without_training() {
 
 #[test]
 fn plan_lists_trials_without_training() {
-    let tmp = tempfile::tempdir().unwrap();
-    let file = study(tmp.path(), TINY);
+    let (tmp, file) = tiny();
     let out = run_ok(&[
         "plan",
-        file.to_str().unwrap(),
+        arg(&file),
         "--set",
         "seeds=3",
         "--out",
-        tmp.path().join("none").to_str().unwrap(),
+        arg(&tmp.path().join("none")),
     ]);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
@@ -276,110 +210,22 @@ fn plan_lists_trials_without_training() {
 }
 
 #[test]
-fn bad_input_fails_with_a_message_and_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let cases: &[(&str, &[&str], &str)] = &[
-        (
-            "name = \"b\"\n[model]\nwidth = 0\n",
-            &[],
-            "study.toml:3: model.width: expected an integer in 1..=65536, got 0",
-        ),
-        (
-            "name = \"b\"\n[grid]\ndropout = [0.5, 1.0]\n",
-            &[],
-            "grid.dropout: value 1.0: expected a drop probability in [0, 1), got 1",
-        ),
-        (
-            "name = \"b\"\n[train]\nl2 = -1.0\n",
-            &[],
-            "train.l2: expected a number >= 0, got -1",
-        ),
-        (
-            "name = \"b\"\n[grid]\nwidth = []\n",
-            &[],
-            "grid.width: expected a non-empty list of values to sweep, got []",
-        ),
-        (
-            "name = \"b\"\n[model]\nactivation = \"gelu\"\n",
-            &[],
-            "model.activation: unknown value \"gelu\"; expected one of: sigmoid, tanh, relu, leaky_relu, maxout",
-        ),
-        (
-            "name = \"b\"\n[data]\nkind = \"csv\"\npath = \"missing.csv\"\n",
-            &[],
-            "data.path: cannot read",
-        ),
-        (
-            "name = \"b\"\n[data]\nkind = \"csv\"\npath = \"d.csv\"\nlabel_column = 7\n",
-            &[],
-            "data.label_column: column 7 is out of range: the file has 3 columns (0..=2)",
-        ),
-        (
-            "name = \"b\"\n[trian]\nlr = 0.1\n",
-            &[],
-            "study.toml:2: trian: unknown key; the top level has: name, description, seeds",
-        ),
-        (
-            "name = \"b\"\n",
-            &["--set", "train.lr=fast"],
-            "--set: train.lr: expected a number, got a string \"fast\"",
-        ),
-    ];
-    fs::write(tmp.path().join("d.csv"), "a,b,label\n1,2,0\n3,4,1\n5,6,0\n").unwrap();
-    for (i, (text, extra, want)) in cases.iter().enumerate() {
-        let file = study(tmp.path(), text);
-        let out_dir = tmp.path().join(format!("out{i}"));
-        let mut args = vec![
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let out = run(&args);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "case {i}: {stderr}");
-        assert!(
-            stderr.contains(want),
-            "case {i}:\n got: {stderr}\nwant: {want}"
-        );
-        assert!(stderr.starts_with("error: "), "case {i}: {stderr}");
-        assert!(!out_dir.exists(), "case {i}: a results folder was written");
-    }
-}
-
-#[test]
 fn a_folder_holding_another_study_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("res");
     let file = study(tmp.path(), TINY);
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "seeds=1",
-        "--set",
-        "grid.width=[3]",
-    ]);
+    run_study_ok(
+        &file,
+        &out,
+        &["--set", "seeds=1", "--set", "grid.width=[3]"],
+    );
     let other = study(
         tmp.path(),
         &TINY.replace("name = \"tiny\"", "name = \"other\""),
     );
-    let res = run(&[
-        "run",
-        other.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "seeds=1",
-    ]);
+    let res = run(&["run", arg(&other), "--out", arg(&out), "--set", "seeds=1"]);
     assert_eq!(res.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&res.stderr)
-            .contains("holds the results of study \"tiny\", not \"other\"")
-    );
+    assert!(stderr(&res).contains("holds the results of study \"tiny\", not \"other\""));
 }
 
 #[test]
@@ -390,15 +236,8 @@ fn report_md_has_claims_verdicts_and_figures_that_parse() {
     );
     let file = study(tmp.path(), &text);
     let out = tmp.path().join("res");
-    let res = run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "seeds=3",
-    ]);
-    let stderr = String::from_utf8_lossy(&res.stderr);
+    let res = run_study_ok(&file, &out, &["--set", "seeds=3"]);
+    let stderr = stderr(&res);
     assert!(
         stderr.contains("claims:") && stderr.contains("wider nets fit better"),
         "{stderr}"
@@ -458,14 +297,7 @@ fn report_boundaries_picks_the_decision_region_panels() {
     let text = TINY.replace("[grid]", "[report]\nboundaries = { width = 8 }\n[grid]");
     let file = study(tmp.path(), &text);
     let out = tmp.path().join("res");
-    run_ok(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--set",
-        "seeds=1",
-    ]);
+    run_study_ok(&file, &out, &["--set", "seeds=1"]);
     let svg = fs::read_to_string(out.join("figures/boundaries.svg")).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
     let circles = doc
@@ -500,14 +332,9 @@ fn diverged_trials_are_stored_counted_and_not_retrained() {
          [train]\nepochs = 20\n[grid]\nlr = [0.01, 5.0]\n",
     );
     let out = tmp.path().join("res");
-    let args = [
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = ["run", arg(&file), "--out", arg(&out)];
     let first = run_ok(&args);
-    let stderr = String::from_utf8_lossy(&first.stderr);
+    let stderr = stderr(&first);
     assert!(stderr.contains("2 diverged"), "{stderr}");
     assert!(!stderr.contains("stopped early"), "{stderr}");
     let trials = csv(&out.join("trials.csv"));
@@ -522,7 +349,7 @@ fn diverged_trials_are_stored_counted_and_not_retrained() {
     assert_eq!((&summary[2][n][..], &summary[2][nd][..]), ("0", "2"));
     // Resuming finds all four stored.
     let again = run_ok(&args);
-    let stderr = String::from_utf8_lossy(&again.stderr);
+    let stderr = common::stderr(&again);
     assert!(stderr.contains("trained 0 trials"), "{stderr}");
 }
 
@@ -538,14 +365,7 @@ fn a_lone_trial_on_spare_cores_gives_the_same_numbers() {
     );
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
     for (dir, jobs) in [(&a, "1"), (&b, "2")] {
-        run_ok(&[
-            "run",
-            file.to_str().unwrap(),
-            "--out",
-            dir.to_str().unwrap(),
-            "--jobs",
-            jobs,
-        ]);
+        run_study_ok(&file, dir, &["--jobs", jobs]);
     }
     for f in ["trials.csv", "summary.csv", "curves.csv"] {
         assert_eq!(
@@ -554,4 +374,58 @@ fn a_lone_trial_on_spare_cores_gives_the_same_numbers() {
             "{f} differs between --jobs 1 and 2"
         );
     }
+}
+
+/// A reader that stops reading (`mlpsweep plan STUDY | head -1`) ends the
+/// command quietly with status 0, as for ripgrep: guards against the panic
+/// and backtrace that printing to a closed pipe once gave, for each
+/// subcommand that prints to stdout.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly_with_status_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 3 × 300 configurations × 10 seeds: a table far larger than a pipe's
+    // buffer, so writing it must hit the closed pipe.
+    let widths: Vec<String> = (1..=300).map(|w| w.to_string()).collect();
+    let big = format!(
+        "name = \"big\"\nseeds = 10\n[grid]\ndepth = [1, 2, 3]\nwidth = [{}]\n",
+        widths.join(", ")
+    );
+    let file = write_study(tmp.path(), "big.toml", &big);
+    let none = tmp.path().join("none");
+    // Read the first line, then close the read end.
+    let mut child = bin()
+        .args(["plan", arg(&file), "--out", arg(&none)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert_eq!(first, "trial  id                config  settings\n");
+    let o = child.wait_with_output().unwrap();
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "quietly");
+
+    // A pipe whose reader is gone before the command starts: nothing is
+    // read at all, whatever the command prints.
+    let slurm_out = tmp.path().join("slurm");
+    let small = study(tmp.path(), TINY);
+    for args in [
+        vec!["plan", arg(&file), "--out", arg(&none)],
+        vec!["plan", arg(&small), "--out", arg(&none)],
+        vec!["slurm", arg(&small), "--out", arg(&slurm_out)],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let o = bin().args(&args).stdout(writer).output().unwrap();
+        assert!(!stderr(&o).contains("panicked"), "{args:?}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("error"), "{args:?}: {}", stderr(&o));
+    }
+    assert!(!none.exists(), "plan writes no results folder");
+    // slurm wrote its scripts before printing them.
+    assert!(slurm_out.join("slurm/array.sbatch").is_file());
 }

@@ -3,12 +3,16 @@
 //! (an array of shards plus the dependent merge job, a cancelled shard,
 //! and a resubmission that completes only what is missing).
 
+mod common;
+
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use common::{arg, mlpsweep, run_ok, stderr, stdout, stored_ids, tables, temp_study};
 
 const STUDY: &str = r#"
 name = "sharded"
@@ -24,53 +28,8 @@ depth = [1, 2]
 width = [4, 16, 64]
 "#;
 
-fn mlpsweep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let o = mlpsweep(args);
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
-
-fn tables(dir: &Path) -> (String, String) {
-    (
-        fs::read_to_string(dir.join("trials.csv")).unwrap(),
-        fs::read_to_string(dir.join("summary.csv")).unwrap(),
-    )
-}
-
 fn setup(text: &str) -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let study = tmp.path().join("sharded.toml");
-    fs::write(&study, text).unwrap();
-    (tmp, study)
-}
-
-/// The ids of the complete records in `dir/trials.jsonl`. A shard may be
-/// appending while this reads (a record can exceed one write), so a last
-/// line without its newline is still being written and is not counted, as
-/// the store itself treats it.
-fn ids(dir: &Path) -> Vec<String> {
-    fs::read_to_string(dir.join("trials.jsonl"))
-        .unwrap_or_default()
-        .split_inclusive('\n')
-        .filter(|l| l.ends_with('\n'))
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect()
+    temp_study("sharded.toml", text)
 }
 
 /// Guards against shards that overlap, miss trials or are unbalanced, a
@@ -79,24 +38,24 @@ fn ids(dir: &Path) -> Vec<String> {
 #[test]
 fn shards_then_merge_give_exactly_the_local_tables() {
     let (tmp, study) = setup(STUDY);
-    let s = study.to_str().unwrap();
+    let s = arg(&study);
     let local = tmp.path().join("local");
-    ok(&["run", s, "--out", local.to_str().unwrap(), "--jobs", "2"]);
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
     let base = tmp.path().join("cluster");
     let mut shard_ids = Vec::new();
     for i in 1..=3 {
         let dir = base.join(format!("shard-{i}-of-3"));
-        ok(&[
+        run_ok(&[
             "run",
             s,
             "--shard",
             &format!("{i}/3"),
             "--out",
-            dir.to_str().unwrap(),
+            arg(&dir),
             "--jobs",
             "1",
         ]);
-        shard_ids.push(ids(&dir));
+        shard_ids.push(stored_ids(&dir));
     }
     // The shards partition the plan, and are balanced: none holds all the big trials.
     let all: HashSet<&String> = shard_ids.iter().flatten().collect();
@@ -108,8 +67,8 @@ fn shards_then_merge_give_exactly_the_local_tables() {
         .collect();
     let mut args = vec!["merge"];
     args.extend(dirs.iter().map(String::as_str));
-    let o = ok(&args);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("merged 18 of 18 trials from 3 folder(s)"));
+    let o = run_ok(&args);
+    assert!(stderr(&o).contains("merged 18 of 18 trials from 3 folder(s)"));
     assert_eq!(
         tables(&base),
         tables(&local),
@@ -123,55 +82,42 @@ fn shards_then_merge_give_exactly_the_local_tables() {
         &dirs[0],
         &dirs[1],
         "--out",
-        tmp.path().join("partial").to_str().unwrap(),
+        arg(&tmp.path().join("partial")),
     ]);
     assert_eq!(o.status.code(), Some(130));
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains(&format!("missing {} trial(s)", shard_ids[2].len()))
-    );
-    let o = ok(&[
+    assert!(stderr(&o).contains(&format!("missing {} trial(s)", shard_ids[2].len())));
+    let o = run_ok(&[
         "merge",
         &dirs[0],
         &dirs[0],
         &dirs[1],
         &dirs[2],
         "--out",
-        tmp.path().join("dup").to_str().unwrap(),
+        arg(&tmp.path().join("dup")),
     ]);
-    assert!(
-        String::from_utf8_lossy(&o.stderr)
-            .contains(&format!("{} duplicate(s) kept once", shard_ids[0].len()))
-    );
+    assert!(stderr(&o).contains(&format!("{} duplicate(s) kept once", shard_ids[0].len())));
     let other = tmp.path().join("other.toml");
     fs::write(&other, STUDY.replace("epochs = 30", "epochs = 2")).unwrap();
     let odir = tmp.path().join("other-shard");
-    ok(&[
-        "run",
-        other.to_str().unwrap(),
-        "--shard",
-        "1/3",
-        "--out",
-        odir.to_str().unwrap(),
-    ]);
+    run_ok(&["run", arg(&other), "--shard", "1/3", "--out", arg(&odir)]);
     let o = mlpsweep(&[
         "merge",
         &dirs[0],
-        odir.to_str().unwrap(),
+        arg(&odir),
         "--out",
-        tmp.path().join("mix").to_str().unwrap(),
+        arg(&tmp.path().join("mix")),
     ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("holds a different study"),
+        stderr(&o).contains("holds a different study"),
         "{}",
-        String::from_utf8_lossy(&o.stderr)
+        stderr(&o)
     );
     // Bad shard specs are usage errors.
     for bad in ["0/3", "4/3", "x", "1/0"] {
         let o = mlpsweep(&["run", s, "--shard", bad]);
         assert_eq!(o.status.code(), Some(2), "{bad}");
-        assert!(String::from_utf8_lossy(&o.stderr).contains("expected I/N with 1 <= I <= N"));
+        assert!(stderr(&o).contains("expected I/N with 1 <= I <= N"));
     }
 }
 
@@ -181,9 +127,9 @@ fn shards_then_merge_give_exactly_the_local_tables() {
 fn slurm_writes_an_array_script_and_a_dependent_merge() {
     let (tmp, study) = setup(STUDY);
     let out = tmp.path().join("res");
-    let o = ok(&[
+    let o = run_ok(&[
         "slurm",
-        study.to_str().unwrap(),
+        arg(&study),
         "--shards",
         "3",
         "--cpus-per-task",
@@ -193,7 +139,7 @@ fn slurm_writes_an_array_script_and_a_dependent_merge() {
         "--partition",
         "debug",
         "--out",
-        out.to_str().unwrap(),
+        arg(&out),
         "--set",
         "train.epochs=5",
     ]);
@@ -216,7 +162,7 @@ fn slurm_writes_an_array_script_and_a_dependent_merge() {
         "{merge}"
     );
     assert!(
-        String::from_utf8_lossy(&o.stdout).contains("#SBATCH --array=1-3"),
+        stdout(&o).contains("#SBATCH --array=1-3"),
         "the scripts are printed"
     );
 }
@@ -227,7 +173,7 @@ fn slurm_available() -> Result<(), String> {
         .args(["-h", "-o", "%t"])
         .output()
         .map_err(|e| format!("sinfo not found ({e})"))?;
-    let states = String::from_utf8_lossy(&o.stdout);
+    let states = stdout(&o);
     if !o.status.success()
         || !states
             .lines()
@@ -236,7 +182,7 @@ fn slurm_available() -> Result<(), String> {
         return Err(format!(
             "no idle SLURM node (sinfo: {} {})",
             states.trim(),
-            String::from_utf8_lossy(&o.stderr).trim()
+            stderr(&o).trim()
         ));
     }
     Ok(())
@@ -247,7 +193,7 @@ fn job_done(id: &str) -> bool {
         .args(["-h", "-j", id])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().is_empty()
+    stdout(&o).trim().is_empty()
 }
 
 fn wait_job(id: &str) {
@@ -264,7 +210,7 @@ fn wait_job(id: &str) {
 /// Submit `study` as a 3-shard array plus its merge job, writing to `out`;
 /// returns the two job ids.
 fn submit(study: &str, out: &Path) -> (String, String) {
-    let o = ok(&[
+    let o = run_ok(&[
         "slurm",
         study,
         "--shards",
@@ -274,10 +220,10 @@ fn submit(study: &str, out: &Path) -> (String, String) {
         "--time",
         "00:10:00",
         "--out",
-        out.to_str().unwrap(),
+        arg(out),
         "--submit",
     ]);
-    let text = String::from_utf8_lossy(&o.stdout);
+    let text = stdout(&o);
     let line = text
         .lines()
         .find(|l| l.starts_with("submitted array job"))
@@ -311,9 +257,9 @@ fn slurm_array_merge_cancel_and_resubmit() {
         return;
     }
     let (tmp, study) = setup(STUDY);
-    let s = study.to_str().unwrap();
+    let s = arg(&study);
     let local = tmp.path().join("local");
-    ok(&["run", s, "--out", local.to_str().unwrap(), "--jobs", "2"]);
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
 
     // A 3-shard array plus the merge job.
     let out = tmp.path().join("cluster");
@@ -330,12 +276,12 @@ fn slurm_array_merge_cancel_and_resubmit() {
     let long = STUDY.replace("epochs = 30", "epochs = 20000");
     fs::write(&study, &long).unwrap();
     let local = tmp.path().join("local-long");
-    ok(&["run", s, "--out", local.to_str().unwrap(), "--jobs", "2"]);
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
     let out = tmp.path().join("cluster-long");
     let (array, merge) = submit(s, &out);
     let stored = || -> usize {
         (1..=3)
-            .map(|i| ids(&out.join(format!("shard-{i}-of-3"))).len())
+            .map(|i| stored_ids(&out.join(format!("shard-{i}-of-3"))).len())
             .sum()
     };
     let t0 = Instant::now();
@@ -362,7 +308,7 @@ fn slurm_array_merge_cancel_and_resubmit() {
     wait_job(&merge);
     let mut seen = HashSet::new();
     for i in 1..=3 {
-        for id in ids(&out.join(format!("shard-{i}-of-3"))) {
+        for id in stored_ids(&out.join(format!("shard-{i}-of-3"))) {
             assert!(seen.insert(id.clone()), "trial {id} ran twice");
         }
     }

@@ -3,6 +3,8 @@
 //! make trials fail — then check that every trial is stored exactly once and
 //! that the tables equal those of one clean, uninterrupted run.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
@@ -11,6 +13,8 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use common::{arg, bin, complete_lines, stderr, temp_study};
 
 const STUDY: &str = r#"
 name = "durable"
@@ -29,31 +33,17 @@ const TRIALS: usize = 2 * 4 * 3;
 /// The test hook in `report::write_atomic`: SIGKILL before renaming this file.
 const KILL_BEFORE_RENAME: &str = "MLPSWEEP_TEST_KILL_BEFORE_RENAME";
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
-}
-
 fn setup() -> (tempfile::TempDir, PathBuf) {
-    let tmp = tempfile::tempdir().unwrap();
-    let study = tmp.path().join("durable.toml");
-    fs::write(&study, STUDY).unwrap();
-    (tmp, study)
+    temp_study("durable.toml", STUDY)
 }
 
 /// `mlpsweep run STUDY --out OUT --jobs 2 EXTRA…`, stderr captured.
 fn command(study: &Path, out: &Path, extra: &[&str]) -> Command {
     let mut cmd = bin();
-    cmd.args([
-        "run",
-        study.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--jobs",
-        "2",
-    ])
-    .args(extra)
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped());
+    cmd.args(["run", arg(study), "--out", arg(out), "--jobs", "2"])
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     cmd
 }
 
@@ -65,20 +55,9 @@ fn run(study: &Path, out: &Path, extra: &[&str]) -> Output {
     start(study, out, extra).wait_with_output().unwrap()
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Complete records in trials.jsonl: lines ended by a newline (a line torn
-/// by a kill is not one).
+/// Complete records in trials.jsonl (a line torn by a kill is not one).
 fn stored_lines(out: &Path) -> usize {
-    fs::read_to_string(out.join("trials.jsonl"))
-        .map(|t| {
-            t.split_inclusive('\n')
-                .filter(|l| l.ends_with('\n'))
-                .count()
-        })
-        .unwrap_or(0)
+    complete_lines(out).len()
 }
 
 /// Wait until `n` trials are stored (or the child exits).
@@ -159,29 +138,22 @@ fn assert_each_trial_once(out: &Path) {
     assert_eq!(ids.len(), TRIALS);
 }
 
-fn tables(out: &Path) -> (Vec<u8>, Vec<u8>) {
-    (
-        fs::read(out.join("trials.csv")).unwrap(),
-        fs::read(out.join("summary.csv")).unwrap(),
-    )
-}
-
 /// trials.csv and summary.csv of one clean, uninterrupted run, shared by
 /// the tests of this file (computed once).
-fn clean_tables() -> &'static (Vec<u8>, Vec<u8>) {
-    static CLEAN: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
+fn clean_tables() -> &'static (String, String) {
+    static CLEAN: OnceLock<(String, String)> = OnceLock::new();
     CLEAN.get_or_init(|| {
         let (tmp, study) = setup();
         let out = tmp.path().join("clean");
         let o = run(&study, &out, &[]);
         assert!(o.status.success(), "{}", stderr(&o));
-        tables(&out)
+        common::tables(&out)
     })
 }
 
 fn assert_clean_tables(out: &Path) {
     assert!(
-        tables(out) == *clean_tables(),
+        common::tables(out) == *clean_tables(),
         "trials.csv and summary.csv of {} equal the clean run's",
         out.display()
     );
@@ -278,7 +250,7 @@ fn stops_gracefully_and_resumes(signal: &str) {
     assert!(out.join("summary.csv").is_file() && out.join("report.md").is_file());
     assert!(temporary(&report_files(&out)).is_empty());
     let o = run(&study, &out, &[]);
-    let stderr = self::stderr(&o);
+    let stderr = common::stderr(&o);
     assert!(o.status.success(), "{stderr}");
     assert!(
         stderr.contains(&format!("trained {} trials", TRIALS - s.stored)),
@@ -336,10 +308,7 @@ fn a_kill_during_the_report_write_leaves_no_torn_table() {
     assert_eq!(rows, s.stored, "trials.csv is whole");
 
     // `mlpsweep report` writes the partial report whole.
-    let o = bin()
-        .args(["report", out.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let o = common::mlpsweep(&["report", arg(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let previous = report_files(&out);
     assert!(temporary(&previous).is_empty(), "{:?}", previous.keys());
@@ -394,7 +363,7 @@ fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
     let mut first = start(&study, &out, &[]);
     wait_for_trials(&mut first, &out, 1);
     let second = run(&study, &out, &[]);
-    let stderr = self::stderr(&second);
+    let stderr = common::stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!(
@@ -407,7 +376,7 @@ fn a_second_run_on_the_same_folder_is_refused_and_a_dead_ones_lock_is_not() {
     let s = stop(first, &out, 0, "KILL");
     assert_killed(s.status, &s.stderr);
     let third = run(&study, &out, &[]);
-    assert!(third.status.success(), "{}", self::stderr(&third));
+    assert!(third.status.success(), "{}", common::stderr(&third));
     assert_each_trial_once(&out);
     assert_clean_tables(&out);
 }
@@ -422,16 +391,16 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     let o = bin()
         .args([
             "run",
-            study.to_str().unwrap(),
+            arg(&study),
             "--out",
-            out.to_str().unwrap(),
+            arg(&out),
             "--set",
             "train.epochs=5",
         ])
         .env("MLPSWEEP_TEST_PANIC_SEED", "1")
         .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = stderr(&o);
     assert_eq!(o.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("8 failed"), "{stderr}");
     let summary = fs::read_to_string(out.join("summary.csv")).unwrap();
@@ -447,18 +416,15 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     let trials = fs::read_to_string(out.join("trials.csv")).unwrap();
     assert!(trials.contains("panic: injected failure for seed 1"));
     // `plan` shows which trials are done and which failed.
-    let o = bin()
-        .args([
-            "plan",
-            study.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--set",
-            "train.epochs=5",
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let o = common::mlpsweep(&[
+        "plan",
+        arg(&study),
+        "--out",
+        arg(&out),
+        "--set",
+        "train.epochs=5",
+    ]);
+    let stdout = common::stdout(&o);
     assert!(stdout.contains("status: 16 done, 8 failed"), "{stdout}");
     assert_eq!(
         stdout.lines().filter(|l| l.ends_with("[failed]")).count(),
@@ -469,9 +435,9 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
     let o = bin()
         .args([
             "run",
-            study.to_str().unwrap(),
+            arg(&study),
             "--out",
-            out.to_str().unwrap(),
+            arg(&out),
             "--jobs",
             "1",
             "--fail-fast",
@@ -480,12 +446,7 @@ fn failed_trials_are_isolated_counted_and_fail_fast_stops() {
         .env("MLPSWEEP_TEST_PANIC_SEED", "1")
         .output()
         .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert_eq!(o.status.code(), Some(130), "{}", common::stderr(&o));
     let text = fs::read_to_string(out.join("trials.jsonl")).unwrap();
     assert!(
         text.lines().count() < TRIALS && text.lines().last().unwrap().contains("\"failed\""),
@@ -504,7 +465,7 @@ fn fresh_moves_old_results_aside_and_another_study_is_refused() {
     let old = fs::read(out.join("trials.jsonl")).unwrap();
     let o = run(&study, &out, &[&quick[..], &["--fresh"]].concat());
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("moved the previous results to"));
+    assert!(stderr(&o).contains("moved the previous results to"));
     assert_eq!(
         fs::read(tmp.path().join("res.previous-1/trials.jsonl")).unwrap(),
         old,
@@ -514,7 +475,7 @@ fn fresh_moves_old_results_aside_and_another_study_is_refused() {
     let other = tmp.path().join("other.toml");
     fs::write(&other, STUDY.replace("epochs = 3000", "epochs = 3")).unwrap();
     let o = run(&other, &out, &quick);
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("holds the results of a different study named \"durable\""),

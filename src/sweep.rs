@@ -1,0 +1,277 @@
+//! The five subcommands as library calls: [`run`], [`plan`], [`merge`],
+//! [`slurm`] and [`report`]. Each loads what it needs, drives the pipeline
+//! stages, and tells what happened: its answer on the `stdout` writer it is
+//! given (the plan table, the SLURM scripts), its messages on stderr, and
+//! how the process should end as an [`Exit`].
+//!
+//! This is the orchestration that once filled `main.rs`: the default
+//! results folders, the order of the checks (all bad input fails before a
+//! folder exists), and the closing messages. Kept apart from the argument
+//! parsing so `main.rs` stays the command line only, and apart from
+//! `schedule` and `cluster`, which do the work and print nothing final.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cluster::{self, SlurmOptions};
+use crate::plan::Plan;
+use crate::{listing, report as reports, schedule, study};
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything asked for was done (diverged trials are results, not failures).
+    Success,
+    /// The sweep finished but some trials failed (errors or panics inside training).
+    TrialsFailed,
+    /// The run stopped before every trial was stored (Ctrl-C, SIGTERM,
+    /// `--fail-fast`), or a merge found trials missing.
+    Interrupted,
+}
+
+impl Exit {
+    /// The exit status: 0, 3, or 130 as shells report a SIGINT death.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Success => 0,
+            Exit::TrialsFailed => 3,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+/// `results/<name>`, where a study's results go unless `--out` says otherwise.
+fn default_out(name: &str) -> PathBuf {
+    PathBuf::from("results").join(name)
+}
+
+/// What `run` is asked to do.
+#[derive(Debug, Clone)]
+pub struct RunArgs {
+    /// The study file.
+    pub file: PathBuf,
+    /// `--set` overrides.
+    pub sets: Vec<String>,
+    /// Trials trained at once [default: all cores].
+    pub jobs: Option<usize>,
+    /// Results folder [default: `results/<name>`, or its `shard-I-of-N`].
+    pub out: Option<PathBuf>,
+    /// Print no progress.
+    pub quiet: bool,
+    /// Move an existing results folder aside first.
+    pub fresh: bool,
+    /// Stop at the first failed trial.
+    pub fail_fast: bool,
+    /// Run only shard I of N.
+    pub shard: Option<(usize, usize)>,
+    /// The arguments that resume this run after an early stop (printed as
+    /// `resume with: mlpsweep …`).
+    pub resume: Vec<String>,
+}
+
+/// Train every trial of a study not stored yet, write the report, and say
+/// how it went: the counts, the claims' verdicts, and how to resume.
+pub fn run(args: &RunArgs) -> Result<Exit> {
+    if args.jobs == Some(0) {
+        bail!("--jobs: expected at least 1 (trials trained at once)");
+    }
+    let exp = study::load(&args.file, &args.sets)?;
+    let plan = Plan::new(&exp)?;
+    let out = args.out.clone().unwrap_or_else(|| {
+        let base = default_out(&exp.name);
+        match args.shard {
+            Some((i, n)) => base.join(format!("shard-{i}-of-{n}")),
+            None => base,
+        }
+    });
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let opts = schedule::RunOptions {
+        jobs,
+        out: out.clone(),
+        quiet: args.quiet,
+        fresh: args.fresh,
+        fail_fast: args.fail_fast,
+        shard: args.shard,
+    };
+    let done = schedule::run(&exp, &plan, &opts)?;
+    if let Some(old) = &done.moved_aside {
+        eprintln!("--fresh: moved the previous results to {}", old.display());
+    }
+    if !args.quiet {
+        eprintln!(
+            "{}: trained {} trials in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
+            exp.name,
+            done.trained,
+            done.wall.as_secs_f64(),
+            done.skipped,
+            done.diverged,
+            done.failed,
+            out.display()
+        );
+    }
+    if !done.verdicts.is_empty() && !done.interrupted {
+        eprintln!("claims:");
+        for v in &done.verdicts {
+            eprintln!("  {}", v.summary_line());
+        }
+        eprintln!("evidence: {}", out.join("report.md").display());
+    }
+    if done.interrupted {
+        eprintln!(
+            "stopped early: {} of {} trials are stored and the partial report is written; \
+             resume with: mlpsweep {}",
+            done.total - (done.total - done.skipped - done.trained).min(done.total),
+            done.total,
+            args.resume.join(" ")
+        );
+        return Ok(Exit::Interrupted);
+    }
+    Ok(if done.failed > 0 {
+        Exit::TrialsFailed
+    } else {
+        Exit::Success
+    })
+}
+
+/// Write the plan table of the study `file` (with `sets`) to `stdout`,
+/// each trial marked by what the results folder `out` holds. Trains nothing
+/// and writes no file.
+pub fn plan(
+    file: &Path,
+    sets: &[String],
+    out: Option<PathBuf>,
+    stdout: &mut dyn Write,
+) -> Result<Exit> {
+    let exp = study::load(file, sets)?;
+    let plan = Plan::new(&exp)?;
+    let datasets = schedule::load_data(&exp, &plan)?;
+    let out = out.unwrap_or_else(|| default_out(&exp.name));
+    let records = schedule::read_records(&out)?;
+    let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
+    let table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
+    stdout.write_all(table.as_bytes())?;
+    stdout.flush()?;
+    Ok(Exit::Success)
+}
+
+/// Union the shard folders `dirs` into `out` [default: the parent of the
+/// first] and write its report; [`Exit::Interrupted`] when trials are missing.
+pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
+    let out = out.unwrap_or_else(|| {
+        dirs.first()
+            .and_then(|d| d.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    let (exp, m) = cluster::merge(dirs, &out)?;
+    eprintln!(
+        "{}: merged {} of {} trials from {} folder(s) into {}{}",
+        exp.name,
+        m.merged,
+        m.total,
+        dirs.len(),
+        out.display(),
+        if m.duplicates > 0 {
+            format!("; {} duplicate(s) kept once", m.duplicates)
+        } else {
+            String::new()
+        }
+    );
+    if m.n_missing > 0 {
+        eprintln!(
+            "missing {} trial(s), e.g. {}; rerun the shards (or resubmit) to complete them",
+            m.n_missing,
+            m.missing.join(", ")
+        );
+        return Ok(Exit::Interrupted);
+    }
+    Ok(Exit::Success)
+}
+
+/// What `slurm` is asked to do.
+#[derive(Debug, Clone)]
+pub struct SlurmArgs {
+    /// The study file.
+    pub file: PathBuf,
+    /// `--set` overrides, passed on to every task.
+    pub sets: Vec<String>,
+    /// Array tasks (shards).
+    pub shards: usize,
+    /// CPUs per task.
+    pub cpus_per_task: usize,
+    /// Wall-time limit per task (SLURM format).
+    pub time: String,
+    /// Partition to submit to.
+    pub partition: Option<String>,
+    /// Results folder [default: `results/<name>`].
+    pub out: Option<PathBuf>,
+    /// Submit with sbatch.
+    pub submit: bool,
+}
+
+/// Validate the study, write the SLURM array and merge scripts (and submit
+/// them if asked), and write both scripts to `stdout`, then the job ids.
+pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
+    if args.shards == 0 || args.cpus_per_task == 0 {
+        bail!("--shards and --cpus-per-task: expected at least 1");
+    }
+    let exp = study::load(&args.file, &args.sets)?;
+    let plan = Plan::new(&exp)?;
+    schedule::load_data(&exp, &plan)?;
+    let opts = SlurmOptions {
+        shards: args.shards,
+        cpus_per_task: args.cpus_per_task,
+        time: args.time.clone(),
+        partition: args.partition.clone(),
+        out: args.out.clone().unwrap_or_else(|| default_out(&exp.name)),
+        sets: args.sets.clone(),
+    };
+    let (array, merge, ids) = cluster::write_scripts(&exp, &args.file, &opts, args.submit)?;
+    writeln!(stdout, "{}", std::fs::read_to_string(&array)?)?;
+    writeln!(stdout, "{}", std::fs::read_to_string(&merge)?)?;
+    stdout.flush()?;
+    eprintln!("wrote {} and {}", array.display(), merge.display());
+    match ids {
+        Some((a, m)) => {
+            writeln!(stdout, "submitted array job {a} and merge job {m}")?;
+            stdout.flush()?;
+        }
+        None => eprintln!(
+            "submit with: sbatch {} (then the merge with --dependency=afterany:<id>), or rerun with --submit",
+            array.display()
+        ),
+    }
+    Ok(Exit::Success)
+}
+
+/// Rebuild the report of the results folder `dir` from its stored trials.
+pub fn report(dir: &Path) -> Result<Exit> {
+    let study = dir.join("study.toml");
+    let exp = study::load(&study, &[])
+        .with_context(|| format!("{} is not a results folder", dir.display()))?;
+    let plan = Plan::new(&exp)?;
+    let records = schedule::read_records(dir)?;
+    let datasets = schedule::load_data(&exp, &plan)?;
+    let data = plan
+        .trials
+        .first()
+        .map(|t| schedule::data_for(&datasets, t));
+    let built = reports::write(&exp, &plan, &records, dir, data)?;
+    for v in &built.verdicts {
+        eprintln!("  {}", v.summary_line());
+    }
+    eprintln!(
+        "{}: report rebuilt from {} stored trials in {}",
+        exp.name,
+        records.len(),
+        dir.display()
+    );
+    Ok(Exit::Success)
+}
