@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod data;
 pub mod fused;
 pub mod identity;
+pub mod metric;
 pub mod model;
 #[cfg(test)]
 mod pinned;
