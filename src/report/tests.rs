@@ -1,4 +1,5 @@
 use super::*;
+use crate::metric::Metric;
 use crate::model::ParamCount;
 use crate::study::from_str;
 use crate::train::Metrics;
@@ -58,9 +59,9 @@ fn stored_study(extra: &str, losses: &[f64]) -> (Study, Plan, Vec<TrialRecord>) 
 }
 
 /// Every metric a table, claim or figure can name reads its own field
-/// of the record: each field holds a different value here, so a name
-/// mapped to the wrong field, or to none, shows. Catches a deleted or
-/// crossed arm in `metric`.
+/// of the record: each field holds a different value here, so a metric
+/// mapped to the wrong field, or to none, shows. Catches a crossed arm
+/// in `Metric::value`.
 #[test]
 fn each_metric_name_reads_its_own_field() {
     let (_, plan, _) = stored_study("", &[]);
@@ -75,26 +76,25 @@ fn each_metric_name_reads_its_own_field() {
         dead_fraction: Some(0.25),
     });
     let want = [
-        ("train_loss", 0.5),
-        ("val_loss", 0.75),
-        ("train_acc", 0.8),
-        ("val_acc", 0.7),
-        ("gap", 0.25),
-        ("dead_fraction", 0.25),
-        ("weight_norm", 3.0),
-        ("l2_term", 0.125),
+        (Metric::TrainLoss, 0.5),
+        (Metric::ValLoss, 0.75),
+        (Metric::TrainAcc, 0.8),
+        (Metric::ValAcc, 0.7),
+        (Metric::Gap, 0.25),
+        (Metric::DeadFraction, 0.25),
+        (Metric::WeightNorm, 3.0),
+        (Metric::L2Term, 0.125),
     ];
-    for (name, value) in want {
-        assert_eq!(metric(&r, name, 0.9), Some(value), "{name}");
+    for (m, value) in want {
+        assert_eq!(m.value(&r, 0.9), Some(value), "{m}");
     }
-    // Every listed metric is one of these, or epochs_to_target.
-    for m in METRICS {
+    // Every metric is one of these, or epochs_to_target (tested below).
+    for m in Metric::ALL {
         assert!(
-            *m == "epochs_to_target" || want.iter().any(|(n, _)| n == m),
+            m == Metric::EpochsToTarget || want.iter().any(|(n, _)| *n == m),
             "{m} is not checked here"
         );
     }
-    assert_eq!(metric(&r, "no_such_metric", 0.9), None);
 }
 
 #[test]
@@ -193,7 +193,7 @@ fn report_level_sets_the_summary_and_figure_intervals() {
         .zip(&records)
         .filter(|(_, r)| r.status == Status::Ok)
         .collect();
-    let fig = plot::axis_plot(&e, &rows, "train_loss", "model.width").unwrap();
+    let fig = plot::axis_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert_eq!(fig.settings, vec![2.0, 8.0]);
     assert_eq!(fig.series.len(), 1);
     let means = &fig.series[0].means;
@@ -238,11 +238,11 @@ fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
             eval: eval(*a),
         })
         .collect();
-    assert_eq!(metric(&r, "epochs_to_target", 0.9), Some(3.0));
+    assert_eq!(Metric::EpochsToTarget.value(&r, 0.9), Some(3.0));
     assert_eq!(
-        metric(&r, "epochs_to_target", 0.99),
+        Metric::EpochsToTarget.value(&r, 0.99),
         Some(5.0),
         "never reached: censored at 4 + 1"
     );
-    assert_eq!(metric(&r, "gap", 0.9), Some(0.3 + 0.1 - 0.3));
+    assert_eq!(Metric::Gap.value(&r, 0.9), Some(0.3 + 0.1 - 0.3));
 }
