@@ -126,19 +126,16 @@ fn table(report: &Report) -> Result<String> {
         ]
         .map(String::from),
     );
-    let bad = |i: usize| -> u64 {
-        u64_at(s, "n_diverged", i).ok().flatten().unwrap_or(0)
-            + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0)
-    };
-    let any_bad = (0..s.height()).any(|i| bad(i) > 0);
-    // Dead units matter where there are any (ReLU at high learning rates).
-    let any_dead = (0..s.height()).any(|i| {
-        agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)
-            .ok()
-            .flatten()
-            .unwrap_or(0.0)
-            > 0.0
-    });
+    // Every column is looked up with `?`: a column the summary does not
+    // have is an error, never a silently empty cell or a hidden column.
+    let mut any_bad = false;
+    let mut any_dead = false;
+    for i in 0..s.height() {
+        let bad = u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
+        any_bad |= bad > 0;
+        // Dead units matter where there are any (ReLU at high learning rates).
+        any_dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
+    }
     if any_dead {
         header.push("dead units".into());
     }

@@ -148,6 +148,60 @@ fn aggregates_match_independent_values() {
     assert!(!csv.contains("NaN"), "{csv}");
 }
 
+/// Writer and reader of summary.csv share one set of column names. The
+/// header is pinned literally (stored results and users' scripts read
+/// these names), every (metric, aggregate) column named by
+/// [`Metric::column`] is in it, and summary.md, which looks each of its
+/// columns up by the same names and fails on a missing one, renders every
+/// column it has (dead units and diverged trials included). Catches a
+/// column renamed in the writer only (the reader fails, or the header
+/// differs), in the reader only (the render fails), or in the shared
+/// definition (the header differs).
+#[test]
+fn summary_columns_written_are_the_ones_summary_md_reads() {
+    let (e, plan, mut records) = stored_study("", &[0.5, 0.2, 0.9, f64::NAN, 0.25]);
+    records[0].metrics.as_mut().unwrap().dead_fraction = Some(0.5);
+    let r = build(&e, &plan, &records).unwrap();
+    let text = String::from_utf8(csv::render(&r.summary).unwrap()).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "config,width,n,n_diverged,n_failed,weights,biases,params,hidden_neurons,stuck_fraction,\
+         train_loss_mean,train_loss_std,train_loss_median,train_loss_iqr,train_loss_min,train_loss_max,\
+         val_loss_mean,val_loss_std,val_loss_median,val_loss_iqr,val_loss_min,val_loss_max,\
+         train_acc_mean,train_acc_std,train_acc_median,train_acc_iqr,train_acc_min,train_acc_max,\
+         val_acc_mean,val_acc_std,val_acc_median,val_acc_iqr,val_acc_min,val_acc_max,\
+         gap_mean,gap_std,gap_median,gap_iqr,gap_min,gap_max,\
+         dead_fraction_mean,dead_fraction_std,dead_fraction_median,dead_fraction_iqr,dead_fraction_min,dead_fraction_max,\
+         weight_norm_mean,weight_norm_std,weight_norm_median,weight_norm_iqr,weight_norm_min,weight_norm_max,\
+         l2_term_mean,l2_term_std,l2_term_median,l2_term_iqr,l2_term_min,l2_term_max,\
+         epochs_to_target_mean,epochs_to_target_std,epochs_to_target_median,epochs_to_target_iqr,epochs_to_target_min,epochs_to_target_max,\
+         train_loss_ci_lo,train_loss_ci_hi,val_loss_ci_lo,val_loss_ci_hi,train_acc_ci_lo,train_acc_ci_hi,\
+         val_acc_ci_lo,val_acc_ci_hi,gap_ci_lo,gap_ci_hi,dead_fraction_ci_lo,dead_fraction_ci_hi,\
+         weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi"
+    );
+    let columns: Vec<&str> = header.split(',').collect();
+    for m in Metric::ALL {
+        for a in crate::metric::Aggregate::ALL {
+            let name = m.column(a);
+            assert!(columns.contains(&name.as_str()), "{name} not written");
+        }
+    }
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(
+        md.contains(
+            "| width | n | params | train loss | median [IQR] | stuck | val loss | train acc | val acc | dead units | diverged / failed |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| 2 | 3 | 15 | 0.5333 ± 0.3512 | 0.5000 [0.3500] | 67% | 0.6333 ± 0.3512 | 50.0 ± 0.0 | 40.0 ± 0.0 | 16.7% | 1 / 0 |"
+        ),
+        "{md}"
+    );
+}
+
 /// `[report] level` other than the default reaches both summary.csv and
 /// the metric-vs-axis figure. With level = 0.8, width=2 has three
 /// finished seeds (0.5, 0.2, 0.9; one diverged, left out) and width=8
