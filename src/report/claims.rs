@@ -531,11 +531,11 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
     match diff {
         Some((d, Some((lo, hi)))) => {
             evidence.push(format!(
-                "{} {} − {} = {d:.4}, {:.0}% bootstrap CI [{lo:.4}, {hi:.4}]",
+                "{} {} − {} = {d:.4}, {} bootstrap CI [{lo:.4}, {hi:.4}]",
                 claim.statistic.name(),
                 pa.label,
                 pb.label,
-                100.0 * spec.level
+                super::percent(spec.level)
             ));
             if lo * want > 0.0 && hi * want > 0.0 {
                 outcome = Outcome::Holds;

@@ -314,9 +314,9 @@ pub fn render_report(
                     })
                     .collect();
                 md.push_str(&format!(
-                    " {} with {:.0}% bootstrap intervals: {}.\n",
+                    " {} with {} bootstrap intervals: {}.\n",
                     c.statistic.name(),
-                    100.0 * exp.report.level,
+                    super::percent(exp.report.level),
                     pts.join("; ")
                 ));
             }

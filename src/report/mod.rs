@@ -98,6 +98,13 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
     }
 }
 
+/// A confidence level as a percentage for captions and evidence, the one
+/// spelling of `[report] level` in figures and report.md: 0.95 → "95%",
+/// 0.995 → "99.5%".
+fn percent(level: f64) -> String {
+    format!("{}%", (level * 1000.0).round() / 10.0)
+}
+
 fn status_name(s: Status) -> &'static str {
     match s {
         Status::Ok => "ok",

@@ -17,8 +17,8 @@
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
-use super::Report;
 use super::claims::label;
+use super::{Report, percent};
 use crate::data::{Dataset, Targets};
 use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
@@ -217,11 +217,6 @@ pub(super) fn axis_plot(
         series,
         level,
     })
-}
-
-/// A confidence level as a percentage for captions: 0.95 → "95%", 0.995 → "99.5%".
-fn percent(level: f64) -> String {
-    format!("{}%", (level * 1000.0).round() / 10.0)
 }
 
 /// The distinct values of `xs`, sorted.

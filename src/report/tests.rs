@@ -272,6 +272,22 @@ fn report_level_sets_the_summary_and_figure_intervals() {
     );
 }
 
+/// Claims state their intervals at `[report] level` with the figures'
+/// spelling: 0.975 is "97.5%", where `{:.0}%` printed "98%" (a level the
+/// study did not ask for). Catches a claim's text going back to a
+/// rounded or fixed level.
+#[test]
+fn claims_state_the_report_level_as_figures_do() {
+    let claim = "[report]\nlevel = 0.975\n[[claims]]\nname = \"c\"\nexpect = \"less_than\"\n\
+                 this = { width = 8 }\nthan = { width = 2 }\n";
+    let (e, plan, records) = stored_study(claim, &[0.5, 0.2, 0.9, 0.6, 0.25, 0.4, 0.3, 0.2]);
+    let r = build(&e, &plan, &records).unwrap();
+    let md = String::from_utf8(markdown::render_report(&e, &plan, &r, &[]).unwrap()).unwrap();
+    assert!(md.contains("97.5% bootstrap CI ["), "{md}");
+    assert!(md.contains("with 97.5% bootstrap intervals:"), "{md}");
+    assert!(!md.contains("98%"), "{md}");
+}
+
 #[test]
 fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
     let e = from_str("name = \"a\"\n", Path::new("s.toml"), &[]).unwrap();
