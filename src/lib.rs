@@ -18,6 +18,7 @@ pub mod data;
 pub mod fused;
 pub mod identity;
 pub mod listing;
+pub mod metric;
 pub mod model;
 #[cfg(test)]
 mod pinned;

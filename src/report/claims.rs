@@ -17,6 +17,7 @@
 
 use std::fmt;
 
+use crate::metric::Metric;
 use crate::stats;
 use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches};
 
@@ -200,18 +201,18 @@ fn p_text(p: f64) -> String {
 pub fn judge<'r>(
     spec: &ReportSpec,
     axes_keys: &[Vec<String>],
-    rows_for: impl Fn(&str) -> Vec<Row<'r>>,
+    rows_for: impl Fn(Metric) -> Vec<Row<'r>>,
 ) -> Vec<Verdict> {
     spec.claims
         .iter()
         .map(|claim| {
-            let rows = rows_for(&claim.metric);
+            let rows = rows_for(claim.metric);
             let rows: Vec<&Row> = rows
                 .iter()
                 .filter(|r| matches(r.swept, &claim.filter))
                 .collect();
             let rows = match &claim.tune {
-                Some(key) => best_of(&rows, key, claim.metric.ends_with("_acc")),
+                Some(key) => best_of(&rows, key, claim.metric.higher_is_better()),
                 None => rows,
             };
             let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
@@ -530,11 +531,11 @@ fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> 
     match diff {
         Some((d, Some((lo, hi)))) => {
             evidence.push(format!(
-                "{} {} − {} = {d:.4}, {:.0}% bootstrap CI [{lo:.4}, {hi:.4}]",
+                "{} {} − {} = {d:.4}, {} bootstrap CI [{lo:.4}, {hi:.4}]",
                 claim.statistic.name(),
                 pa.label,
                 pb.label,
-                100.0 * spec.level
+                super::percent(spec.level)
             ));
             if lo * want > 0.0 && hi * want > 0.0 {
                 outcome = Outcome::Holds;

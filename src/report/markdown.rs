@@ -8,6 +8,7 @@ use polars::prelude::*;
 use super::Report;
 use super::claims::Outcome;
 use super::plot::Figure;
+use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
 use crate::study::Study;
 
@@ -54,6 +55,12 @@ pub fn mean_std(mean: Option<f64>, std: Option<f64>, percent: bool) -> String {
 
 fn f64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<f64>> {
     Ok(df.column(name)?.f64()?.get(i))
+}
+
+/// Row `i`'s `aggregate` of metric `m`, read from the column the summary
+/// writer named with the same [`Metric::column`].
+fn agg_at(df: &DataFrame, m: Metric, aggregate: Aggregate, i: usize) -> Result<Option<f64>> {
+    f64_at(df, &m.column(aggregate), i)
 }
 
 fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
@@ -119,19 +126,16 @@ fn table(report: &Report) -> Result<String> {
         ]
         .map(String::from),
     );
-    let bad = |i: usize| -> u64 {
-        u64_at(s, "n_diverged", i).ok().flatten().unwrap_or(0)
-            + u64_at(s, "n_failed", i).ok().flatten().unwrap_or(0)
-    };
-    let any_bad = (0..s.height()).any(|i| bad(i) > 0);
-    // Dead units matter where there are any (ReLU at high learning rates).
-    let any_dead = (0..s.height()).any(|i| {
-        f64_at(s, "dead_fraction_mean", i)
-            .ok()
-            .flatten()
-            .unwrap_or(0.0)
-            > 0.0
-    });
+    // Every column is looked up with `?`: a column the summary does not
+    // have is an error, never a silently empty cell or a hidden column.
+    let mut any_bad = false;
+    let mut any_dead = false;
+    for i in 0..s.height() {
+        let bad = u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
+        any_bad |= bad > 0;
+        // Dead units matter where there are any (ReLU at high learning rates).
+        any_dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
+    }
     if any_dead {
         header.push("dead units".into());
     }
@@ -162,15 +166,16 @@ fn table(report: &Report) -> Result<String> {
                 .map(thousands)
                 .unwrap_or_else(|| "–".into()),
         );
+        let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
         row.push(mean_std(
-            f64_at(s, "train_loss_mean", i)?,
-            f64_at(s, "train_loss_std", i)?,
+            at(Metric::TrainLoss, Aggregate::Mean)?,
+            at(Metric::TrainLoss, Aggregate::Std)?,
             false,
         ));
         row.push(
             match (
-                f64_at(s, "train_loss_median", i)?,
-                f64_at(s, "train_loss_iqr", i)?,
+                at(Metric::TrainLoss, Aggregate::Median)?,
+                at(Metric::TrainLoss, Aggregate::Iqr)?,
             ) {
                 (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
                 _ => "–".into(),
@@ -181,16 +186,16 @@ fn table(report: &Report) -> Result<String> {
                 .map(|f| format!("{:.0}%", 100.0 * f))
                 .unwrap_or_else(|| "–".into()),
         );
-        for (m, pct) in [("val_loss", false), ("train_acc", true), ("val_acc", true)] {
+        for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
             row.push(mean_std(
-                f64_at(s, &format!("{m}_mean"), i)?,
-                f64_at(s, &format!("{m}_std"), i)?,
-                pct,
+                at(m, Aggregate::Mean)?,
+                at(m, Aggregate::Std)?,
+                m.is_accuracy(),
             ));
         }
         if any_dead {
             row.push(
-                f64_at(s, "dead_fraction_mean", i)?
+                at(Metric::DeadFraction, Aggregate::Mean)?
                     .map(|f| format!("{:.1}%", 100.0 * f))
                     .unwrap_or_else(|| "–".into()),
             );
@@ -309,9 +314,9 @@ pub fn render_report(
                     })
                     .collect();
                 md.push_str(&format!(
-                    " {} with {:.0}% bootstrap intervals: {}.\n",
+                    " {} with {} bootstrap intervals: {}.\n",
                     c.statistic.name(),
-                    100.0 * exp.report.level,
+                    super::percent(exp.report.level),
                     pts.join("; ")
                 ));
             }

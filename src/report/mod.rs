@@ -25,13 +25,10 @@ use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use crate::data::Dataset;
+use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
 use crate::study::{Setting, Study};
 use crate::train::{Metrics, Status, TrialRecord};
-
-/// The metrics aggregated across seeds, in table order: the final
-/// values of each trial (`gap` = val loss − train loss).
-pub use crate::study::METRICS;
 
 /// The report's tables and verdicts.
 pub struct Report {
@@ -101,32 +98,11 @@ fn setting_column(name: &str, values: &[&Setting]) -> Column {
     }
 }
 
-/// A finished trial's value of `name` (one of [`METRICS`]).
-/// `epochs_to_target` is the first evaluated epoch whose train accuracy
-/// reaches `target`; a trial that never does counts as the epoch budget + 1
-/// (censored at the budget).
-pub fn metric(r: &TrialRecord, name: &str, target: f64) -> Option<f64> {
-    let m = r.metrics.as_ref()?;
-    match name {
-        "epochs_to_target" => {
-            m.train_acc?;
-            let reached = r.curve.iter().find(|p| {
-                p.eval
-                    .and_then(|e| e.train_acc)
-                    .is_some_and(|a| a >= target)
-            });
-            Some(reached.map_or(r.curve.len() as f64 + 1.0, |p| p.epoch as f64))
-        }
-        "train_loss" => Some(m.train_loss),
-        "val_loss" => m.val_loss,
-        "train_acc" => m.train_acc,
-        "val_acc" => m.val_acc,
-        "gap" => m.val_loss.map(|v| v - m.train_loss),
-        "dead_fraction" => m.dead_fraction,
-        "weight_norm" => Some(m.weight_norm),
-        "l2_term" => Some(m.l2_term),
-        _ => None,
-    }
+/// A confidence level as a percentage for captions and evidence, the one
+/// spelling of `[report] level` in figures and report.md: 0.95 → "95%",
+/// 0.995 → "99.5%".
+fn percent(level: f64) -> String {
+    format!("{}%", (level * 1000.0).round() / 10.0)
 }
 
 fn status_name(s: Status) -> &'static str {
@@ -207,12 +183,12 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
         ));
     }
-    for &m in METRICS {
+    for m in Metric::ALL {
         let v: Vec<Option<f64>> = rows
             .iter()
-            .map(|(_, r)| finished(r).and_then(|_| metric(r, m, target)))
+            .map(|(_, r)| finished(r).and_then(|_| m.value(r, target)))
             .collect();
-        cols.push(Column::new(m.into(), v));
+        cols.push(Column::new(m.name().into(), v));
     }
     cols.push(Column::new(
         "stuck".into(),
@@ -259,7 +235,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
                     swept: &t.swept,
-                    value: metric(r, m, target),
+                    value: m.value(r, target),
                     stuck: is_stuck(&x),
                 })
             })
@@ -293,10 +269,10 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             Column::new("trial".into(), c.0),
             Column::new("epoch".into(), c.1),
             Column::new("batch_loss".into(), c.2),
-            Column::new("train_loss".into(), c.3),
-            Column::new("val_loss".into(), c.4),
-            Column::new("train_acc".into(), c.5),
-            Column::new("val_acc".into(), c.6),
+            Column::new(Metric::TrainLoss.name().into(), c.3),
+            Column::new(Metric::ValLoss.name().into(), c.4),
+            Column::new(Metric::TrainAcc.name().into(), c.5),
+            Column::new(Metric::ValAcc.name().into(), c.6),
         ],
     )?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
@@ -342,23 +318,18 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
             .mean()
             .alias("stuck_fraction"),
     );
-    for &m in METRICS {
-        aggs.push(col(m).mean().alias(format!("{m}_mean")));
-        aggs.push(col(m).std(1).alias(format!("{m}_std")));
-        aggs.push(col(m).median().alias(format!("{m}_median")));
-        aggs.push(
-            (col(m).quantile(lit(0.75), QuantileMethod::Linear)
-                - col(m).quantile(lit(0.25), QuantileMethod::Linear))
-            .alias(format!("{m}_iqr")),
-        );
-        aggs.push(col(m).min().alias(format!("{m}_min")));
-        aggs.push(col(m).max().alias(format!("{m}_max")));
-        aggs.push(
-            col(m)
-                .count()
-                .cast(DataType::UInt64)
-                .alias(format!("{m}_count")),
-        );
+    // A metric's seed count, needed for its interval only.
+    let count = |m: Metric| format!("{}_count", m.name());
+    for m in Metric::ALL {
+        let c = || col(m.name());
+        let q = |p: f64| c().quantile(lit(p), QuantileMethod::Linear);
+        aggs.push(c().mean().alias(m.column(Aggregate::Mean)));
+        aggs.push(c().std(1).alias(m.column(Aggregate::Std)));
+        aggs.push(c().median().alias(m.column(Aggregate::Median)));
+        aggs.push((q(0.75) - q(0.25)).alias(m.column(Aggregate::Iqr)));
+        aggs.push(c().min().alias(m.column(Aggregate::Min)));
+        aggs.push(c().max().alias(m.column(Aggregate::Max)));
+        aggs.push(c().count().cast(DataType::UInt64).alias(count(m)));
     }
     let mut summary = trials
         .clone()
@@ -369,13 +340,13 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
         .collect()?;
     // Student-t intervals need the t quantile for each group's n: polars has
     // no t distribution, so they are added here.
-    for &m in METRICS {
-        let mean = summary.column(&format!("{m}_mean"))?.f64()?.clone();
-        let std = summary.column(&format!("{m}_std"))?.f64()?.clone();
-        let count = summary.column(&format!("{m}_count"))?.u64()?.clone();
+    for m in Metric::ALL {
+        let mean = summary.column(&m.column(Aggregate::Mean))?.f64()?.clone();
+        let std = summary.column(&m.column(Aggregate::Std))?.f64()?.clone();
+        let counts = summary.column(&count(m))?.u64()?.clone();
         let (mut lo, mut hi) = (Vec::new(), Vec::new());
         for i in 0..summary.height() {
-            let half = match (std.get(i), count.get(i)) {
+            let half = match (std.get(i), counts.get(i)) {
                 (Some(s), Some(n)) if n >= 2 => StudentsT::new(0.0, 1.0, (n - 1) as f64)
                     .ok()
                     .map(|t| t.inverse_cdf(0.5 + level / 2.0) * s / (n as f64).sqrt()),
@@ -384,9 +355,9 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
             lo.push(mean.get(i).zip(half).map(|(m, h)| m - h));
             hi.push(mean.get(i).zip(half).map(|(m, h)| m + h));
         }
-        summary.with_column(Column::new(format!("{m}_ci_lo").into(), lo))?;
-        summary.with_column(Column::new(format!("{m}_ci_hi").into(), hi))?;
-        summary = summary.drop(&format!("{m}_count"))?;
+        summary.with_column(Column::new(m.column(Aggregate::CiLo).into(), lo))?;
+        summary.with_column(Column::new(m.column(Aggregate::CiHi).into(), hi))?;
+        summary = summary.drop(&count(m))?;
     }
     Ok(summary)
 }

@@ -18,8 +18,9 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use super::claims::label;
-use super::{Report, metric};
+use super::{Report, percent};
 use crate::data::{Dataset, Targets};
+use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
 use crate::stats;
 use crate::study::{self, Expect, Setting, Study};
@@ -97,12 +98,12 @@ pub fn render(
     let mut figures = Vec::new();
     // Metric vs axis: one per distinct (metric, along) of the trend claims,
     // else final train loss along the first numeric axis.
-    let mut wanted: Vec<(String, String)> = exp
+    let mut wanted: Vec<(Metric, String)> = exp
         .report
         .claims
         .iter()
         .filter(|c| matches!(c.expect, Expect::Increasing | Expect::Decreasing))
-        .filter_map(|c| c.along.clone().map(|a| (c.metric.clone(), a)))
+        .filter_map(|c| c.along.clone().map(|a| (c.metric, a)))
         .collect();
     wanted.dedup();
     if wanted.is_empty()
@@ -110,10 +111,10 @@ pub fn render(
             (0..a.len()).all(|i| matches!(a.setting(i, 0), Setting::Int(_) | Setting::Float(_)))
         })
     {
-        wanted.push(("train_loss".into(), a.keys[0].clone()));
+        wanted.push((Metric::TrainLoss, a.keys[0].clone()));
     }
     for (m, along) in wanted {
-        if let Some(f) = metric_vs_axis(exp, &rows, &m, &along)? {
+        if let Some(f) = metric_vs_axis(exp, &rows, m, &along)? {
             figures.push(f);
         }
     }
@@ -156,7 +157,7 @@ pub(super) struct AxisSeries {
 pub(super) fn axis_plot(
     exp: &Study,
     rows: &[(&Trial, &TrialRecord)],
-    m: &str,
+    m: Metric,
     along: &str,
 ) -> Option<AxisPlot> {
     let axis_keys = exp
@@ -173,7 +174,7 @@ pub(super) fn axis_plot(
     let points: Vec<(f64, f64, String)> = rows
         .iter()
         .filter_map(|(t, r)| {
-            let y = metric(r, m, exp.report.target_acc)?;
+            let y = m.value(r, exp.report.target_acc)?;
             let series: Vec<(String, Setting)> = t
                 .swept
                 .iter()
@@ -226,15 +227,10 @@ fn sorted_distinct(xs: impl Iterator<Item = f64>) -> Vec<f64> {
     v
 }
 
-/// A confidence level as a percentage for captions: 0.95 → "95%", 0.995 → "99.5%".
-fn percent(level: f64) -> String {
-    format!("{}%", (level * 1000.0).round() / 10.0)
-}
-
 fn metric_vs_axis(
     exp: &Study,
     rows: &[(&Trial, &TrialRecord)],
-    m: &str,
+    m: Metric,
     along: &str,
 ) -> Result<Option<Figure>> {
     let Some(AxisPlot {
@@ -258,7 +254,7 @@ fn metric_vs_axis(
         root.fill(&WHITE).map_err(err)?;
         let mut chart = ChartBuilder::on(&root)
             .caption(
-                format!("final {} vs {}", m.replace('_', " "), short(along)),
+                format!("final {} vs {}", m.name().replace('_', " "), short(along)),
                 ("sans-serif", 22),
             )
             .margin(12)
@@ -280,7 +276,7 @@ fn metric_vs_axis(
         chart
             .configure_mesh()
             .x_desc(short(along))
-            .y_desc(m.replace('_', " "))
+            .y_desc(m.name().replace('_', " "))
             .x_labels(settings.len() * 2 + 1)
             .x_label_formatter(&fmt)
             .disable_x_mesh()
@@ -334,7 +330,7 @@ fn metric_vs_axis(
         file: format!("{m}_vs_{}.svg", short(along)),
         caption: format!(
             "Final {} against {} (settings evenly spaced): one dot per seed, the mean with its {} Student-t interval, one series per setting of the other axes.",
-            m.replace('_', " "),
+            m.name().replace('_', " "),
             short(along),
             percent(level)
         ),

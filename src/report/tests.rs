@@ -1,4 +1,5 @@
 use super::*;
+use crate::metric::Metric;
 use crate::model::ParamCount;
 use crate::study::from_str;
 use crate::train::Metrics;
@@ -58,9 +59,9 @@ fn stored_study(extra: &str, losses: &[f64]) -> (Study, Plan, Vec<TrialRecord>) 
 }
 
 /// Every metric a table, claim or figure can name reads its own field
-/// of the record: each field holds a different value here, so a name
-/// mapped to the wrong field, or to none, shows. Catches a deleted or
-/// crossed arm in `metric`.
+/// of the record: each field holds a different value here, so a metric
+/// mapped to the wrong field, or to none, shows. Catches a crossed arm
+/// in `Metric::value`.
 #[test]
 fn each_metric_name_reads_its_own_field() {
     let (_, plan, _) = stored_study("", &[]);
@@ -75,26 +76,25 @@ fn each_metric_name_reads_its_own_field() {
         dead_fraction: Some(0.25),
     });
     let want = [
-        ("train_loss", 0.5),
-        ("val_loss", 0.75),
-        ("train_acc", 0.8),
-        ("val_acc", 0.7),
-        ("gap", 0.25),
-        ("dead_fraction", 0.25),
-        ("weight_norm", 3.0),
-        ("l2_term", 0.125),
+        (Metric::TrainLoss, 0.5),
+        (Metric::ValLoss, 0.75),
+        (Metric::TrainAcc, 0.8),
+        (Metric::ValAcc, 0.7),
+        (Metric::Gap, 0.25),
+        (Metric::DeadFraction, 0.25),
+        (Metric::WeightNorm, 3.0),
+        (Metric::L2Term, 0.125),
     ];
-    for (name, value) in want {
-        assert_eq!(metric(&r, name, 0.9), Some(value), "{name}");
+    for (m, value) in want {
+        assert_eq!(m.value(&r, 0.9), Some(value), "{m}");
     }
-    // Every listed metric is one of these, or epochs_to_target.
-    for m in METRICS {
+    // Every metric is one of these, or epochs_to_target (tested below).
+    for m in Metric::ALL {
         assert!(
-            *m == "epochs_to_target" || want.iter().any(|(n, _)| n == m),
+            m == Metric::EpochsToTarget || want.iter().any(|(n, _)| *n == m),
             "{m} is not checked here"
         );
     }
-    assert_eq!(metric(&r, "no_such_metric", 0.9), None);
 }
 
 #[test]
@@ -148,6 +148,60 @@ fn aggregates_match_independent_values() {
     assert!(!csv.contains("NaN"), "{csv}");
 }
 
+/// Writer and reader of summary.csv share one set of column names. The
+/// header is pinned literally (stored results and users' scripts read
+/// these names), every (metric, aggregate) column named by
+/// [`Metric::column`] is in it, and summary.md, which looks each of its
+/// columns up by the same names and fails on a missing one, renders every
+/// column it has (dead units and diverged trials included). Catches a
+/// column renamed in the writer only (the reader fails, or the header
+/// differs), in the reader only (the render fails), or in the shared
+/// definition (the header differs).
+#[test]
+fn summary_columns_written_are_the_ones_summary_md_reads() {
+    let (e, plan, mut records) = stored_study("", &[0.5, 0.2, 0.9, f64::NAN, 0.25]);
+    records[0].metrics.as_mut().unwrap().dead_fraction = Some(0.5);
+    let r = build(&e, &plan, &records).unwrap();
+    let text = String::from_utf8(csv::render(&r.summary).unwrap()).unwrap();
+    let header = text.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "config,width,n,n_diverged,n_failed,weights,biases,params,hidden_neurons,stuck_fraction,\
+         train_loss_mean,train_loss_std,train_loss_median,train_loss_iqr,train_loss_min,train_loss_max,\
+         val_loss_mean,val_loss_std,val_loss_median,val_loss_iqr,val_loss_min,val_loss_max,\
+         train_acc_mean,train_acc_std,train_acc_median,train_acc_iqr,train_acc_min,train_acc_max,\
+         val_acc_mean,val_acc_std,val_acc_median,val_acc_iqr,val_acc_min,val_acc_max,\
+         gap_mean,gap_std,gap_median,gap_iqr,gap_min,gap_max,\
+         dead_fraction_mean,dead_fraction_std,dead_fraction_median,dead_fraction_iqr,dead_fraction_min,dead_fraction_max,\
+         weight_norm_mean,weight_norm_std,weight_norm_median,weight_norm_iqr,weight_norm_min,weight_norm_max,\
+         l2_term_mean,l2_term_std,l2_term_median,l2_term_iqr,l2_term_min,l2_term_max,\
+         epochs_to_target_mean,epochs_to_target_std,epochs_to_target_median,epochs_to_target_iqr,epochs_to_target_min,epochs_to_target_max,\
+         train_loss_ci_lo,train_loss_ci_hi,val_loss_ci_lo,val_loss_ci_hi,train_acc_ci_lo,train_acc_ci_hi,\
+         val_acc_ci_lo,val_acc_ci_hi,gap_ci_lo,gap_ci_hi,dead_fraction_ci_lo,dead_fraction_ci_hi,\
+         weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi"
+    );
+    let columns: Vec<&str> = header.split(',').collect();
+    for m in Metric::ALL {
+        for a in crate::metric::Aggregate::ALL {
+            let name = m.column(a);
+            assert!(columns.contains(&name.as_str()), "{name} not written");
+        }
+    }
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(
+        md.contains(
+            "| width | n | params | train loss | median [IQR] | stuck | val loss | train acc | val acc | dead units | diverged / failed |"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| 2 | 3 | 15 | 0.5333 ± 0.3512 | 0.5000 [0.3500] | 67% | 0.6333 ± 0.3512 | 50.0 ± 0.0 | 40.0 ± 0.0 | 16.7% | 1 / 0 |"
+        ),
+        "{md}"
+    );
+}
+
 /// `[report] level` other than the default reaches both summary.csv and
 /// the metric-vs-axis figure. With level = 0.8, width=2 has three
 /// finished seeds (0.5, 0.2, 0.9; one diverged, left out) and width=8
@@ -193,7 +247,7 @@ fn report_level_sets_the_summary_and_figure_intervals() {
         .zip(&records)
         .filter(|(_, r)| r.status == Status::Ok)
         .collect();
-    let fig = plot::axis_plot(&e, &rows, "train_loss", "model.width").unwrap();
+    let fig = plot::axis_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert_eq!(fig.settings, vec![2.0, 8.0]);
     assert_eq!(fig.series.len(), 1);
     let means = &fig.series[0].means;
@@ -218,6 +272,22 @@ fn report_level_sets_the_summary_and_figure_intervals() {
     );
 }
 
+/// Claims state their intervals at `[report] level` with the figures'
+/// spelling: 0.975 is "97.5%", where `{:.0}%` printed "98%" (a level the
+/// study did not ask for). Catches a claim's text going back to a
+/// rounded or fixed level.
+#[test]
+fn claims_state_the_report_level_as_figures_do() {
+    let claim = "[report]\nlevel = 0.975\n[[claims]]\nname = \"c\"\nexpect = \"less_than\"\n\
+                 this = { width = 8 }\nthan = { width = 2 }\n";
+    let (e, plan, records) = stored_study(claim, &[0.5, 0.2, 0.9, 0.6, 0.25, 0.4, 0.3, 0.2]);
+    let r = build(&e, &plan, &records).unwrap();
+    let md = String::from_utf8(markdown::render_report(&e, &plan, &r, &[]).unwrap()).unwrap();
+    assert!(md.contains("97.5% bootstrap CI ["), "{md}");
+    assert!(md.contains("with 97.5% bootstrap intervals:"), "{md}");
+    assert!(!md.contains("98%"), "{md}");
+}
+
 #[test]
 fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
     let e = from_str("name = \"a\"\n", Path::new("s.toml"), &[]).unwrap();
@@ -238,13 +308,13 @@ fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
             eval: eval(*a),
         })
         .collect();
-    assert_eq!(metric(&r, "epochs_to_target", 0.9), Some(3.0));
+    assert_eq!(Metric::EpochsToTarget.value(&r, 0.9), Some(3.0));
     assert_eq!(
-        metric(&r, "epochs_to_target", 0.99),
+        Metric::EpochsToTarget.value(&r, 0.99),
         Some(5.0),
         "never reached: censored at 4 + 1"
     );
-    assert_eq!(metric(&r, "gap", 0.9), Some(0.3 + 0.1 - 0.3));
+    assert_eq!(Metric::Gap.value(&r, 0.9), Some(0.3 + 0.1 - 0.3));
 }
 
 /// The header of the flagship's trials.csv, literal (as shipped in

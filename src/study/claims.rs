@@ -18,19 +18,7 @@
 use toml::Value;
 
 use super::{Axis, KeyError, Setting, key_err, number_in, show};
-
-/// Metrics a claim can be about: final values per trial.
-pub const METRICS: &[&str] = &[
-    "train_loss",
-    "val_loss",
-    "train_acc",
-    "val_acc",
-    "gap",
-    "dead_fraction",
-    "weight_norm",
-    "l2_term",
-    "epochs_to_target",
-];
+use crate::metric::Metric;
 
 /// A statistic of a metric over the seeds of a group of trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,8 +101,8 @@ impl Expect {
 pub struct ClaimSpec {
     /// What the claim says, in words.
     pub name: String,
-    /// A per-trial metric (one of [`METRICS`]).
-    pub metric: String,
+    /// The per-trial metric the claim is about.
+    pub metric: Metric,
     /// The statistic compared across groups.
     pub statistic: Statistic,
     /// The expectation.
@@ -312,17 +300,20 @@ pub(super) fn parse(
         };
         let name = string("name")?
             .ok_or_else(|| key_err(at("name"), "missing: say what the claim claims"))?;
-        let metric = string("metric")?.unwrap_or_else(|| "train_loss".into());
-        if !METRICS.contains(&metric.as_str()) {
-            return Err(key_err(
-                at("metric"),
-                format!(
-                    "unknown metric \"{metric}\"; expected one of: {}",
-                    METRICS.join(", ")
-                ),
-            ));
-        }
-        if regression && metric.ends_with("_acc") {
+        let metric = match string("metric")? {
+            None => Metric::TrainLoss,
+            Some(name) => Metric::parse(&name).ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                key_err(
+                    at("metric"),
+                    format!(
+                        "unknown metric \"{name}\"; expected one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if regression && metric.is_accuracy() {
             return Err(key_err(
                 at("metric"),
                 format!("{metric} is undefined for a regression task; use a loss"),

@@ -1,0 +1,261 @@
+//! The per-trial metrics, named once.
+//!
+//! A metric is a final value of a trial (train loss, validation accuracy,
+//! epochs to a target accuracy, …). Study files name metrics in claims,
+//! `trials.csv` has one column per metric, `summary.csv` several per metric
+//! (`train_loss_mean`, `train_loss_ci_lo`, …), and `summary.md`, the claims
+//! and the figures read them back. They used to be strings: a typo, or a
+//! column renamed in the writer but not the reader, showed only as a
+//! missing cell. Here each metric is a variant, and its name, its summary
+//! columns, whether higher is better and how it is read from a
+//! [`TrialRecord`] are stated once, for writers and readers alike.
+
+use std::fmt;
+
+use crate::train::TrialRecord;
+
+/// A final value of a trial that tables, claims and figures are about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    /// Final train data loss (without the L2 term).
+    TrainLoss,
+    /// Final validation loss.
+    ValLoss,
+    /// Final train accuracy (classification only).
+    TrainAcc,
+    /// Final validation accuracy (classification only).
+    ValAcc,
+    /// Validation loss − train loss.
+    Gap,
+    /// Share of hidden units that output 0 on every training point.
+    DeadFraction,
+    /// Norm of the weights.
+    WeightNorm,
+    /// The L2 penalty term.
+    L2Term,
+    /// First evaluated epoch whose train accuracy reaches `[report] target_acc`.
+    EpochsToTarget,
+}
+
+impl Metric {
+    /// Every metric, in table order (the columns of `trials.csv` and
+    /// `summary.csv`).
+    pub const ALL: [Metric; 9] = [
+        Metric::TrainLoss,
+        Metric::ValLoss,
+        Metric::TrainAcc,
+        Metric::ValAcc,
+        Metric::Gap,
+        Metric::DeadFraction,
+        Metric::WeightNorm,
+        Metric::L2Term,
+        Metric::EpochsToTarget,
+    ];
+
+    /// The metric's name: as written in a study file, and its column in
+    /// `trials.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::TrainLoss => "train_loss",
+            Metric::ValLoss => "val_loss",
+            Metric::TrainAcc => "train_acc",
+            Metric::ValAcc => "val_acc",
+            Metric::Gap => "gap",
+            Metric::DeadFraction => "dead_fraction",
+            Metric::WeightNorm => "weight_norm",
+            Metric::L2Term => "l2_term",
+            Metric::EpochsToTarget => "epochs_to_target",
+        }
+    }
+
+    /// The metric called `name`, if any.
+    pub fn parse(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Whether the metric is an accuracy: undefined for regression, shown
+    /// in percent.
+    pub fn is_accuracy(self) -> bool {
+        matches!(self, Metric::TrainAcc | Metric::ValAcc)
+    }
+
+    /// Whether a higher value is better (accuracies); losses, norms and
+    /// epochs are better low.
+    pub fn higher_is_better(self) -> bool {
+        self.is_accuracy()
+    }
+
+    /// The `summary.csv` column holding this metric's `aggregate`, such as
+    /// `train_loss_mean`.
+    pub fn column(self, aggregate: Aggregate) -> String {
+        format!("{}_{}", self.name(), aggregate.suffix())
+    }
+
+    /// A finished trial's value of the metric; `None` when the trial has no
+    /// final metrics or the metric is undefined for it (accuracies of a
+    /// regression). `epochs_to_target` is the first evaluated epoch whose
+    /// train accuracy reaches `target`; a trial that never does counts as
+    /// the epoch budget + 1 (censored at the budget).
+    pub fn value(self, r: &TrialRecord, target: f64) -> Option<f64> {
+        let m = r.metrics.as_ref()?;
+        match self {
+            Metric::EpochsToTarget => {
+                m.train_acc?;
+                let reached = r.curve.iter().find(|p| {
+                    p.eval
+                        .and_then(|e| e.train_acc)
+                        .is_some_and(|a| a >= target)
+                });
+                Some(reached.map_or(r.curve.len() as f64 + 1.0, |p| p.epoch as f64))
+            }
+            Metric::TrainLoss => Some(m.train_loss),
+            Metric::ValLoss => m.val_loss,
+            Metric::TrainAcc => m.train_acc,
+            Metric::ValAcc => m.val_acc,
+            Metric::Gap => m.val_loss.map(|v| v - m.train_loss),
+            Metric::DeadFraction => m.dead_fraction,
+            Metric::WeightNorm => Some(m.weight_norm),
+            Metric::L2Term => Some(m.l2_term),
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An aggregate of a metric over the finished seeds of a configuration:
+/// one `summary.csv` column per (metric, aggregate), named by
+/// [`Metric::column`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregate {
+    /// Arithmetic mean.
+    Mean,
+    /// Sample standard deviation (ddof = 1).
+    Std,
+    /// Median.
+    Median,
+    /// Interquartile range (linear quantiles).
+    Iqr,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Lower end of the Student-t interval of the mean at `[report] level`.
+    CiLo,
+    /// Upper end of that interval.
+    CiHi,
+}
+
+impl Aggregate {
+    /// Every aggregate.
+    pub const ALL: [Aggregate; 8] = [
+        Aggregate::Mean,
+        Aggregate::Std,
+        Aggregate::Median,
+        Aggregate::Iqr,
+        Aggregate::Min,
+        Aggregate::Max,
+        Aggregate::CiLo,
+        Aggregate::CiHi,
+    ];
+
+    /// The column suffix, after the metric's name and `_`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Aggregate::Mean => "mean",
+            Aggregate::Std => "std",
+            Aggregate::Median => "median",
+            Aggregate::Iqr => "iqr",
+            Aggregate::Min => "min",
+            Aggregate::Max => "max",
+            Aggregate::CiLo => "ci_lo",
+            Aggregate::CiHi => "ci_hi",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every variant's name parses back to it, the names are today's
+    /// (study files and stored tables use them), and nothing else parses.
+    /// Catches a renamed or duplicated name, and a variant left out of
+    /// `ALL`.
+    #[test]
+    fn names_round_trip_and_are_todays() {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "train_loss",
+                "val_loss",
+                "train_acc",
+                "val_acc",
+                "gap",
+                "dead_fraction",
+                "weight_norm",
+                "l2_term",
+                "epochs_to_target",
+            ]
+        );
+        for m in Metric::ALL {
+            assert_eq!(Metric::parse(m.name()), Some(m), "{m:?}");
+            assert_eq!(m.to_string(), m.name());
+        }
+        // `ALL` lists every variant: the match is exhaustive, so a new
+        // variant fails to compile here until it is listed.
+        for m in Metric::ALL {
+            match m {
+                Metric::TrainLoss
+                | Metric::ValLoss
+                | Metric::TrainAcc
+                | Metric::ValAcc
+                | Metric::Gap
+                | Metric::DeadFraction
+                | Metric::WeightNorm
+                | Metric::L2Term
+                | Metric::EpochsToTarget => {}
+            }
+        }
+        for bad in ["", "loss", "Train_loss", "train_loss ", "train_acc_mean"] {
+            assert_eq!(Metric::parse(bad), None, "{bad:?}");
+        }
+    }
+
+    /// Only the accuracies are accuracies and better high: `tune` keeps
+    /// the highest mean for them and the lowest for everything else.
+    #[test]
+    fn accuracies_are_the_metrics_better_high() {
+        for m in Metric::ALL {
+            let acc = m.name().ends_with("_acc");
+            assert_eq!(m.is_accuracy(), acc, "{m}");
+            assert_eq!(m.higher_is_better(), acc, "{m}");
+        }
+    }
+
+    /// Summary column names are `<metric>_<suffix>`, with today's suffixes.
+    #[test]
+    fn summary_columns_are_named_metric_underscore_suffix() {
+        let got: Vec<String> = Aggregate::ALL
+            .iter()
+            .map(|a| Metric::TrainLoss.column(*a))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "train_loss_mean",
+                "train_loss_std",
+                "train_loss_median",
+                "train_loss_iqr",
+                "train_loss_min",
+                "train_loss_max",
+                "train_loss_ci_lo",
+                "train_loss_ci_hi",
+            ]
+        );
+    }
+}
