@@ -226,37 +226,7 @@ pub(super) fn parse(
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
-        let Value::Table(t) = r else {
-            return Err(key_err("report", "expected a table"));
-        };
-        for (k, v) in t {
-            let key = format!("report.{k}");
-            match k.as_str() {
-                "stuck_delta" => {
-                    spec.stuck_delta = number_in(v, |x| x >= 0.0, "a loss difference >= 0")
-                        .map_err(|m| key_err(&key, m))?
-                }
-                "level" => {
-                    spec.level =
-                        number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
-                            .map_err(|m| key_err(&key, m))?
-                }
-                "bootstrap" => {
-                    spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(|m| key_err(&key, m))?
-                }
-                "target_acc" => {
-                    spec.target_acc = number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]")
-                        .map_err(|m| key_err(&key, m))?
-                }
-                "boundaries" => spec.boundaries = select(Some(v), &key, axes, &canonical)?,
-                _ => {
-                    return Err(key_err(
-                        key,
-                        "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc, boundaries",
-                    ));
-                }
-            }
-        }
+        report_keys(&mut spec, r, axes, &canonical)?;
     }
     let Some(claims) = claims else {
         return Ok(spec);
@@ -265,169 +235,167 @@ pub(super) fn parse(
         return Err(key_err("claims", "expected [[claims]] tables"));
     };
     for (i, c) in list.iter().enumerate() {
-        let at = |k: &str| format!("claims[{i}].{k}");
         let Value::Table(t) = c else {
             return Err(key_err(format!("claims[{i}]"), "expected a table"));
         };
-        const KEYS: &[&str] = &[
-            "name",
-            "metric",
-            "statistic",
-            "along",
-            "expect",
-            "this",
-            "than",
-            "where",
-            "pool",
-            "tune",
-            "alpha",
-        ];
-        if let Some(k) = t.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        let claim = Claim {
+            t,
+            i,
+            axes,
+            canonical: &canonical,
+        };
+        spec.claims.push(claim.parse(regression)?);
+    }
+    Ok(spec)
+}
+
+/// The keys of `[report]`.
+fn report_keys(
+    spec: &mut ReportSpec,
+    r: &Value,
+    axes: &[Axis],
+    canonical: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<(), KeyError> {
+    let Value::Table(t) = r else {
+        return Err(key_err("report", "expected a table"));
+    };
+    for (k, v) in t {
+        let key = format!("report.{k}");
+        let err = |m| key_err(&key, m);
+        match k.as_str() {
+            "stuck_delta" => {
+                spec.stuck_delta =
+                    number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(err)?
+            }
+            "level" => {
+                spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
+                    .map_err(err)?
+            }
+            "bootstrap" => spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(err)?,
+            "target_acc" => {
+                spec.target_acc =
+                    number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]").map_err(err)?
+            }
+            "boundaries" => spec.boundaries = select(Some(v), &key, axes, canonical)?,
+            _ => {
+                return Err(key_err(
+                    key,
+                    "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc, boundaries",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Keys a `[[claims]]` table may have.
+const CLAIM_KEYS: &[&str] = &[
+    "name",
+    "metric",
+    "statistic",
+    "along",
+    "expect",
+    "this",
+    "than",
+    "where",
+    "pool",
+    "tune",
+    "alpha",
+];
+
+/// One `[[claims]]` table being read: its keys, its position, the axes.
+struct Claim<'a> {
+    t: &'a toml::Table,
+    i: usize,
+    axes: &'a [Axis],
+    canonical: &'a dyn Fn(&str) -> Result<String, String>,
+}
+
+impl Claim<'_> {
+    fn at(&self, k: &str) -> String {
+        format!("claims[{}].{k}", self.i)
+    }
+
+    fn string(&self, k: &str) -> Result<Option<String>, KeyError> {
+        match self.t.get(k) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(key_err(
+                self.at(k),
+                format!("expected a string, got {}", show(other)),
+            )),
+        }
+    }
+
+    /// A swept key named by `key`, found at `k`.
+    fn swept(&self, key: &str, k: &str) -> Result<String, KeyError> {
+        let canon = (self.canonical)(key).map_err(|m| key_err(self.at(k), m))?;
+        if !self.axes.iter().any(|a| a.keys.contains(&canon)) {
             return Err(key_err(
-                at(k),
-                format!("unknown key; a claim has: {}", KEYS.join(", ")),
+                self.at(k),
+                format!(
+                    "{canon} is not swept; a claim can only be about keys in [grid] or [[zip]]"
+                ),
             ));
         }
-        let string = |k: &str| -> Result<Option<String>, KeyError> {
-            match t.get(k) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(other) => Err(key_err(
-                    at(k),
-                    format!("expected a string, got {}", show(other)),
-                )),
-            }
-        };
-        let name = string("name")?
-            .ok_or_else(|| key_err(at("name"), "missing: say what the claim claims"))?;
-        let metric = match string("metric")? {
-            None => Metric::TrainLoss,
-            Some(name) => Metric::parse(&name).ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                key_err(
-                    at("metric"),
-                    format!(
-                        "unknown metric \"{name}\"; expected one of: {}",
-                        names.join(", ")
-                    ),
-                )
-            })?,
-        };
-        if regression && metric.is_accuracy() {
+        Ok(canon)
+    }
+
+    fn selection(&self, k: &str) -> Result<Vec<(String, Setting)>, KeyError> {
+        select(self.t.get(k), &self.at(k), self.axes, self.canonical)
+    }
+
+    fn parse(&self, regression: bool) -> Result<ClaimSpec, KeyError> {
+        if let Some(k) = self.t.keys().find(|k| !CLAIM_KEYS.contains(&k.as_str())) {
             return Err(key_err(
-                at("metric"),
-                format!("{metric} is undefined for a regression task; use a loss"),
+                self.at(k),
+                format!("unknown key; a claim has: {}", CLAIM_KEYS.join(", ")),
             ));
         }
-        let choose = |k: &str, options: &[(&str, _)], default| -> Result<_, KeyError> {
-            match t.get(k) {
-                None => Ok(default),
-                Some(v) => super::choice(v, options).map_err(|m| key_err(at(k), m)),
+        let name = self
+            .string("name")?
+            .ok_or_else(|| key_err(self.at("name"), "missing: say what the claim claims"))?;
+        let metric = self.metric(regression)?;
+        let statistic = match self.t.get("statistic") {
+            None => Statistic::Mean,
+            Some(v) => {
+                super::choice(v, STATISTICS).map_err(|m| key_err(self.at("statistic"), m))?
             }
         };
-        let statistic = choose("statistic", STATISTICS, Statistic::Mean)?;
-        let expect = match t.get("expect") {
+        let expect = match self.t.get("expect") {
             None => {
                 return Err(key_err(
-                    at("expect"),
+                    self.at("expect"),
                     "missing; expected one of: decreasing, increasing, less_than, greater_than",
                 ));
             }
-            Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(at("expect"), m))?,
+            Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(self.at("expect"), m))?,
         };
-        let swept = |key: &str, k: &str| -> Result<String, KeyError> {
-            let canon = canonical(key).map_err(|m| key_err(at(k), m))?;
-            if !axes.iter().any(|a| a.keys.contains(&canon)) {
-                return Err(key_err(
-                    at(k),
-                    format!(
-                        "{canon} is not swept; a claim can only be about keys in [grid] or [[zip]]"
-                    ),
-                ));
-            }
-            Ok(canon)
-        };
-        let selection = |k: &str| select(t.get(k), &at(k), axes, &canonical);
-        let (this, than, filter) = (selection("this")?, selection("than")?, selection("where")?);
-        let along = match string("along")? {
-            Some(a) => Some(swept(&a, "along")?),
+        let (this, than, filter) = (
+            self.selection("this")?,
+            self.selection("than")?,
+            self.selection("where")?,
+        );
+        let along = match self.string("along")? {
+            Some(a) => Some(self.swept(&a, "along")?),
             None => None,
         };
-        match expect {
-            Expect::Decreasing | Expect::Increasing => {
-                if along.is_none() {
-                    return Err(key_err(
-                        at("along"),
-                        format!(
-                            "expect = \"{}\" needs the swept key it runs along",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if !this.is_empty() || !than.is_empty() {
-                    return Err(key_err(
-                        at("this"),
-                        "this/than belong to less_than and greater_than claims",
-                    ));
-                }
-            }
-            Expect::LessThan | Expect::GreaterThan => {
-                if this.is_empty() || than.is_empty() {
-                    return Err(key_err(
-                        at("than"),
-                        format!(
-                            "expect = \"{}\" needs both `this` and `than` groups",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if along.is_some() {
-                    return Err(key_err(
-                        at("along"),
-                        "`along` belongs to increasing and decreasing claims",
-                    ));
-                }
-                let keys =
-                    |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-                if keys(&this) != keys(&than) {
-                    return Err(key_err(
-                        at("than"),
-                        "`this` and `than` must set the same keys",
-                    ));
-                }
-            }
-        }
-        let pool = match t.get("pool") {
+        self.check_shape(expect, along.is_some(), &this, &than)?;
+        let pool = match self.t.get("pool") {
             None => false,
-            Some(v) => super::boolean(v).map_err(|m| key_err(at("pool"), m))?,
+            Some(v) => super::boolean(v).map_err(|m| key_err(self.at("pool"), m))?,
         };
-        let alpha = match t.get("alpha") {
+        let alpha = match self.t.get("alpha") {
             None => 0.05,
             Some(v) => number_in(
                 v,
                 |x| x > 0.0 && x < 0.5,
                 "a significance level in (0, 0.5)",
             )
-            .map_err(|m| key_err(at("alpha"), m))?,
+            .map_err(|m| key_err(self.at("alpha"), m))?,
         };
-        let tune = match string("tune")? {
-            Some(k) => {
-                let canon = swept(&k, "tune")?;
-                let used = along
-                    .iter()
-                    .chain(this.iter().map(|(k, _)| k))
-                    .chain(filter.iter().map(|(k, _)| k));
-                if used.into_iter().any(|u| *u == canon) {
-                    return Err(key_err(
-                        at("tune"),
-                        format!("{canon} is already the claim's axis or group"),
-                    ));
-                }
-                Some(canon)
-            }
-            None => None,
-        };
-        spec.claims.push(ClaimSpec {
+        let tune = self.tune(&along, &this, &filter)?;
+        Ok(ClaimSpec {
             name,
             metric,
             statistic,
@@ -439,7 +407,109 @@ pub(super) fn parse(
             pool,
             tune,
             alpha,
-        });
+        })
     }
-    Ok(spec)
+
+    fn metric(&self, regression: bool) -> Result<Metric, KeyError> {
+        let metric = match self.string("metric")? {
+            None => Metric::TrainLoss,
+            Some(name) => Metric::parse(&name).ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                key_err(
+                    self.at("metric"),
+                    format!(
+                        "unknown metric \"{name}\"; expected one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if regression && metric.is_accuracy() {
+            return Err(key_err(
+                self.at("metric"),
+                format!("{metric} is undefined for a regression task; use a loss"),
+            ));
+        }
+        Ok(metric)
+    }
+
+    /// Trends need `along` and no groups; comparisons need both groups over
+    /// the same keys and no `along`.
+    fn check_shape(
+        &self,
+        expect: Expect,
+        has_along: bool,
+        this: &[(String, Setting)],
+        than: &[(String, Setting)],
+    ) -> Result<(), KeyError> {
+        match expect {
+            Expect::Decreasing | Expect::Increasing => {
+                if !has_along {
+                    return Err(key_err(
+                        self.at("along"),
+                        format!(
+                            "expect = \"{}\" needs the swept key it runs along",
+                            expect.name()
+                        ),
+                    ));
+                }
+                if !this.is_empty() || !than.is_empty() {
+                    return Err(key_err(
+                        self.at("this"),
+                        "this/than belong to less_than and greater_than claims",
+                    ));
+                }
+            }
+            Expect::LessThan | Expect::GreaterThan => {
+                if this.is_empty() || than.is_empty() {
+                    return Err(key_err(
+                        self.at("than"),
+                        format!(
+                            "expect = \"{}\" needs both `this` and `than` groups",
+                            expect.name()
+                        ),
+                    ));
+                }
+                if has_along {
+                    return Err(key_err(
+                        self.at("along"),
+                        "`along` belongs to increasing and decreasing claims",
+                    ));
+                }
+                let keys =
+                    |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+                if keys(this) != keys(than) {
+                    return Err(key_err(
+                        self.at("than"),
+                        "`this` and `than` must set the same keys",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `tune`: a swept key that is not already the claim's axis or group.
+    fn tune(
+        &self,
+        along: &Option<String>,
+        this: &[(String, Setting)],
+        filter: &[(String, Setting)],
+    ) -> Result<Option<String>, KeyError> {
+        let Some(k) = self.string("tune")? else {
+            return Ok(None);
+        };
+        let canon = self.swept(&k, "tune")?;
+        let mut used = along
+            .iter()
+            .chain(this.iter().map(|(k, _)| k))
+            .chain(filter.iter().map(|(k, _)| k));
+        if used.any(|u| *u == canon) {
+            return Err(key_err(
+                self.at("tune"),
+                format!("{canon} is already the claim's axis or group"),
+            ));
+        }
+        Ok(Some(canon))
+    }
 }
