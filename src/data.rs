@@ -4,8 +4,10 @@
 //! Input: a [`DataSpec`]. Output: a [`Dataset`] with a training split and
 //! an optional validation split, as row-major `f32` features. Everything
 //! random draws from a `ChaCha8Rng` seeded by `data.seed` (stream 0 for the
-//! training draw, 1 for a fresh validation draw, 2 for split shuffles), so
-//! the data set is drawn once per study and is identical in every trial.
+//! training draw, 1 for a fresh validation draw, 2 for split shuffles, 3 for
+//! blob centres, 4 for label noise on a read table), so a data set depends
+//! on its `[data]` keys only: it is loaded once per distinct `[data]`
+//! configuration of a plan and is identical in every trial that uses it.
 
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -446,11 +448,16 @@ fn standardize(ds: &mut Dataset) {
 /// Parse a CSV with a header row. Returns the rows, the feature count and
 /// the class count (0 for regression). Class labels are mapped to
 /// `0..K` in sorted order (numerically when they are all integers).
+///
+/// The checks run in a fixed order (header, label column, each row left to
+/// right, row count, labels), so a file with several faults always reports
+/// the same one first.
 fn parse_csv(
     text: &str,
     label: &LabelColumn,
     task: Task,
 ) -> Result<(Split, usize, usize), DataError> {
+    // Blank lines are skipped, but line numbers in errors count them.
     let mut lines = text
         .lines()
         .enumerate()
@@ -458,6 +465,36 @@ fn parse_csv(
     let (_, header) = lines
         .next()
         .ok_or_else(|| err("data.path", "the CSV file is empty"))?;
+    let names = header_names(header)?;
+    let col = label_index(label, &names)?;
+    let (x, raw_labels) = read_rows(lines, &names, col)?;
+    if raw_labels.len() < 2 {
+        return Err(err("data.path", "the CSV has fewer than two data rows"));
+    }
+    let d = names.len() - 1;
+    Ok(match task {
+        Task::Regression => {
+            let y = regression_targets(&raw_labels)?;
+            let split = Split {
+                x,
+                y: Targets::Values(y),
+            };
+            (split, d, 0)
+        }
+        Task::Classification => {
+            let (y, classes) = class_indices(&raw_labels)?;
+            let split = Split {
+                x,
+                y: Targets::Classes(y),
+            };
+            (split, d, classes)
+        }
+    })
+}
+
+/// The column names of the header row; a table needs at least a feature
+/// and a label.
+fn header_names(header: &str) -> Result<Vec<&str>, DataError> {
     let names: Vec<&str> = header.split(',').map(str::trim).collect();
     if names.len() < 2 {
         return Err(err(
@@ -465,19 +502,23 @@ fn parse_csv(
             "the CSV needs a header row and at least two columns (features and a label)",
         ));
     }
-    let col = match label {
-        LabelColumn::Last => names.len() - 1,
-        LabelColumn::Index(i) if *i < names.len() => *i,
-        LabelColumn::Index(i) => {
-            return Err(err(
-                "data.label_column",
-                format!(
-                    "column {i} is out of range: the file has {} columns (0..={})",
-                    names.len(),
-                    names.len() - 1
-                ),
-            ));
-        }
+    Ok(names)
+}
+
+/// Where `data.label_column` points among `names`; the errors list what
+/// the file has, so a typo is easy to see.
+fn label_index(label: &LabelColumn, names: &[&str]) -> Result<usize, DataError> {
+    match label {
+        LabelColumn::Last => Ok(names.len() - 1),
+        LabelColumn::Index(i) if *i < names.len() => Ok(*i),
+        LabelColumn::Index(i) => Err(err(
+            "data.label_column",
+            format!(
+                "column {i} is out of range: the file has {} columns (0..={})",
+                names.len(),
+                names.len() - 1
+            ),
+        )),
         LabelColumn::Name(s) => names.iter().position(|n| n == s).ok_or_else(|| {
             err(
                 "data.label_column",
@@ -486,9 +527,19 @@ fn parse_csv(
                     names.join(", ")
                 ),
             )
-        })?,
-    };
-    let d = names.len() - 1;
+        }),
+    }
+}
+
+/// Read the data rows (each with its 0-based line number in the file):
+/// the features as numbers, row-major, and the label cells as text, since
+/// what a label means depends on the task. Stops at the first row of the
+/// wrong width or the first feature cell that is not a number.
+fn read_rows<'a>(
+    lines: impl Iterator<Item = (usize, &'a str)>,
+    names: &[&str],
+    col: usize,
+) -> Result<(Vec<f32>, Vec<String>), DataError> {
     let mut x = Vec::new();
     let mut raw_labels = Vec::new();
     for (lineno, line) in lines {
@@ -508,79 +559,70 @@ fn parse_csv(
             if c == col {
                 raw_labels.push(cell.to_string());
             } else {
-                let v: f32 = cell.parse().map_err(|_| {
-                    err(
-                        "data.path",
-                        format!(
-                            "line {}, column \"{}\": \"{cell}\" is not a number",
-                            lineno + 1,
-                            names[c]
-                        ),
-                    )
-                })?;
-                x.push(v);
+                x.push(feature(cell, lineno, names[c])?);
             }
         }
     }
-    if raw_labels.len() < 2 {
-        return Err(err("data.path", "the CSV has fewer than two data rows"));
-    }
-    match task {
-        Task::Regression => {
-            let y = raw_labels
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.parse::<f32>().map_err(|_| {
-                        err(
-                            "data.label_column",
-                            format!("row {}: target \"{s}\" is not a number", i + 1),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((
-                Split {
-                    x,
-                    y: Targets::Values(y),
-                },
-                d,
-                0,
-            ))
-        }
-        Task::Classification => {
-            let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
-            let mut classes: BTreeMap<(i64, String), u32> = BTreeMap::new();
-            let key = |s: &String| {
-                if all_int {
-                    (s.parse::<i64>().unwrap_or(0), String::new())
-                } else {
-                    (0, s.clone())
-                }
-            };
-            for s in &raw_labels {
-                classes.insert(key(s), 0);
-            }
-            for (i, v) in classes.values_mut().enumerate() {
-                *v = i as u32;
-            }
-            if classes.len() < 2 {
-                return Err(err(
+    Ok((x, raw_labels))
+}
+
+/// One feature cell as a number; the error names the line and the column.
+fn feature(cell: &str, lineno: usize, column: &str) -> Result<f32, DataError> {
+    cell.parse().map_err(|_| {
+        err(
+            "data.path",
+            format!(
+                "line {}, column \"{column}\": \"{cell}\" is not a number",
+                lineno + 1
+            ),
+        )
+    })
+}
+
+/// Regression targets: every label cell must be a number (rows counted
+/// from 1, without the header).
+fn regression_targets(raw_labels: &[String]) -> Result<Vec<f32>, DataError> {
+    raw_labels
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            s.parse::<f32>().map_err(|_| {
+                err(
                     "data.label_column",
-                    "the label column holds a single class; classification needs at least two",
-                ));
-            }
-            let y = raw_labels.iter().map(|s| classes[&key(s)]).collect();
-            Ok((
-                Split {
-                    x,
-                    y: Targets::Classes(y),
-                },
-                d,
-                classes.len(),
-            ))
+                    format!("row {}: target \"{s}\" is not a number", i + 1),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Class labels as indices `0..K` in sorted order: numerically when every
+/// label is an integer (so 2 < 10), as text otherwise. Returns the indices
+/// and K, which must be at least two.
+fn class_indices(raw_labels: &[String]) -> Result<(Vec<u32>, usize), DataError> {
+    let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
+    let key = |s: &String| {
+        if all_int {
+            (s.parse::<i64>().unwrap_or(0), String::new())
+        } else {
+            (0, s.clone())
         }
+    };
+    let mut classes: BTreeMap<(i64, String), u32> = BTreeMap::new();
+    for s in raw_labels {
+        classes.insert(key(s), 0);
     }
+    for (i, v) in classes.values_mut().enumerate() {
+        *v = i as u32;
+    }
+    if classes.len() < 2 {
+        return Err(err(
+            "data.label_column",
+            "the label column holds a single class; classification needs at least two",
+        ));
+    }
+    let y = raw_labels.iter().map(|s| classes[&key(s)]).collect();
+    Ok((y, classes.len()))
 }
 
 #[cfg(test)]
