@@ -6,11 +6,13 @@
 //! and synced as it finishes) and the report written by [`crate::report`].
 //!
 //! Trials run on an explicit rayon pool of `jobs` threads, one trial per
-//! thread, each trial single-threaded inside candle (see `main.rs` for the
-//! environment variables). A trial's result depends only on its
-//! configuration and seed, so the pool size and completion order never
-//! change a number. Trials already stored under the same id are skipped:
-//! rerunning a study resumes it.
+//! thread, each trained by the fused kernels (`fused.rs`) on that thread.
+//! Once no trial is left to start, the idle threads take part of the
+//! running trials' matrix products, which gemm splits without changing a
+//! bit. A trial's result depends only on its configuration and seed, so the
+//! pool size, the sharing and the completion order never change a number.
+//! Trials already stored under the same id are skipped: rerunning a study
+//! resumes it.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -268,6 +270,50 @@ fn open_log(dir: &Path) -> Result<File> {
 pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = load_data(exp, plan)?;
+    let (moved_aside, _lock) = claim_folder(exp, opts)?;
+    // Read what is stored only under the lock, so no other run adds to it meanwhile.
+    let stored = read_records(&opts.out)?;
+    // The trials this run is responsible for: the plan, or one shard of it.
+    let target: Vec<&Trial> = match opts.shard {
+        Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
+        None => plan.trials.iter().collect(),
+    };
+    let pending = pending(&target, &stored, &datasets);
+    let skipped = target.len() - pending.len();
+
+    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
+    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
+    let log = open_log(&opts.out)?;
+    let stop = stop_on_signal();
+    let (trained, wall) = train_all(pending, &datasets, log, &stop, opts)?;
+
+    let records = read_records(&opts.out)?;
+    let data = plan.trials.first().map(|t| data_for(&datasets, t));
+    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
+    let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
+    let ours: Vec<&TrialRecord> = records
+        .iter()
+        .filter(|r| ids.contains(r.id.as_str()))
+        .collect();
+    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
+    Ok(RunOutcome {
+        total: target.len(),
+        skipped,
+        trained,
+        diverged: count(Status::Diverged),
+        failed: count(Status::Failed),
+        wall,
+        verdicts: report.verdicts,
+        interrupted: ours.len() < target.len(),
+        moved_aside,
+    })
+}
+
+/// Make `opts.out` this run's folder: move the old one aside under
+/// `--fresh`, check that what is there belongs to this study, create it,
+/// and lock it. Returns where `--fresh` moved the old folder, and the lock,
+/// which must be held until the run ends.
+fn claim_folder(exp: &Study, opts: &RunOptions) -> Result<(Option<PathBuf>, File)> {
     let moved_aside = if opts.fresh {
         move_aside(&opts.out)?
     } else {
@@ -276,28 +322,28 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     prepare_dir(exp, &opts.out)?;
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let _lock = lock(&opts.out)?;
-    // Read what is stored only under the lock, so no other run adds to it meanwhile.
-    let stored = read_records(&opts.out)?;
+    Ok((moved_aside, lock(&opts.out)?))
+}
+
+/// The trials of `target` not stored yet, longest first, so the sweep does
+/// not end on one big trial running alone.
+fn pending<'a>(
+    target: &[&'a Trial],
+    stored: &[TrialRecord],
+    datasets: &HashMap<String, Arc<Dataset>>,
+) -> Vec<&'a Trial> {
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
-    // The trials this run is responsible for: the plan, or one shard of it.
-    let target: Vec<&Trial> = match opts.shard {
-        Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
-        None => plan.trials.iter().collect(),
-    };
     let mut pending: Vec<&Trial> = target
         .iter()
         .copied()
         .filter(|t| !done.contains(t.id.as_str()))
         .collect();
-    let skipped = target.len() - pending.len();
-    // Longest first, so the sweep does not end on one big trial running alone.
-    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
+    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, datasets)));
+    pending
+}
 
-    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
-    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
-    let log = Mutex::new(open_log(&opts.out)?);
-
+/// A flag that Ctrl-C (or SIGTERM) sets, asking the run to stop gracefully.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -305,6 +351,20 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         // (tests) keeps the first, which is harmless.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
+    stop
+}
+
+/// Train `pending` (in that order) on a pool of `opts.jobs` threads,
+/// appending each record to `log` as it finishes. Returns how many trials
+/// were trained and the wall time; a failed write to the log ends the run
+/// with that error once the running trials are done.
+fn train_all(
+    pending: Vec<&Trial>,
+    datasets: &HashMap<String, Arc<Dataset>>,
+    log: File,
+    stop: &AtomicBool,
+    opts: &RunOptions,
+) -> Result<(usize, Duration)> {
     // One thread per job. A worker with no trial left to start stays in
     // the pool, and the trials still running hand their matrix products to
     // it (`share`): the tail of a sweep, or a study with fewer trials than
@@ -318,99 +378,145 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         .build()
         .context("cannot start the trial pool")?;
     let lanes = jobs.min(pending.len().max(1));
-    let costs: Vec<u64> = pending.iter().map(|t| cost(t, &datasets).max(1)).collect();
+    let costs: Vec<u64> = pending.iter().map(|t| cost(t, datasets).max(1)).collect();
     let progress = Progress::new(pending.len(), costs.iter().sum(), lanes, opts.quiet);
-    let running = AtomicUsize::new(0);
-    let next = AtomicUsize::new(0);
-    // Cores go spare only once every trial has been taken from the queue.
-    let share = || {
-        if next.load(Ordering::SeqCst) < pending.len() {
-            1
-        } else {
-            (jobs / running.load(Ordering::SeqCst).max(1)).max(1)
-        }
+    let queue = Queue {
+        pending,
+        costs,
+        datasets,
+        jobs,
+        stop,
+        fail_fast: opts.fail_fast,
+        next: AtomicUsize::new(0),
+        running: AtomicUsize::new(0),
+        free_lanes: Mutex::new(vec![true; lanes]),
+        progress,
+        log: Mutex::new(log),
+        write_error: Mutex::new(None),
+        trained: AtomicUsize::new(0),
     };
-    // Progress lines: a trial takes the first free one.
-    let free_lanes = Mutex::new(vec![true; lanes]);
     let start = Instant::now();
-    let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let trained = AtomicUsize::new(0);
-    // A shared queue in cost order (longest first): each worker takes the
-    // next trial when it is free, so the sweep does not end on one big
-    // trial running alone. (A parallel iterator would split the list in
-    // halves and ignore the order.)
-    pool.broadcast(|_| {
-        loop {
-            if stop.load(Ordering::SeqCst) || write_error.lock().expect("lock").is_some() {
-                break;
-            }
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(trial) = pending.get(i) else { break };
-            let lane = {
-                let mut free = free_lanes.lock().expect("lock");
-                let lane = free.iter().position(|f| *f).unwrap_or(0);
-                free[lane] = false;
-                lane
-            };
-            let data = data_for(&datasets, trial);
-            let label = trial.label();
-            running.fetch_add(1, Ordering::SeqCst);
-            let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                inject_failure(trial);
-                train::run_trial(
-                    trial,
-                    data,
-                    &mut |epoch, epochs, loss| {
-                        progress.epoch(lane, &label, epoch, epochs, loss);
-                        !stop.load(Ordering::SeqCst)
-                    },
-                    &share,
-                )
-            }))
-            .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
-            running.fetch_sub(1, Ordering::SeqCst);
-            // Abandoned by Ctrl-C: not stored, so a rerun trains it.
-            let Some(record) = record else { break };
-            if record.status == Status::Failed && opts.fail_fast {
-                stop.store(true, Ordering::SeqCst);
-            }
-            let line = serde_json::to_string(&record).expect("records serialise") + "\n";
-            let mut f = log.lock().expect("lock");
-            if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
-                *write_error.lock().expect("lock") =
-                    Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
-            }
-            drop(f);
-            trained.fetch_add(1, Ordering::SeqCst);
-            progress.finished(lane, costs[i]);
-            free_lanes.lock().expect("lock")[lane] = true;
-        }
-    });
-    progress.clear();
-    if let Some(e) = write_error.into_inner().expect("lock") {
+    // Every worker runs the same loop on the shared queue (a parallel
+    // iterator would split the list in halves and ignore the order).
+    pool.broadcast(|_| queue.work());
+    queue.progress.clear();
+    if let Some(e) = queue.write_error.into_inner().expect("lock") {
         return Err(e);
     }
-    let wall = start.elapsed();
-    let records = read_records(&opts.out)?;
-    let data = plan.trials.first().map(|t| data_for(&datasets, t));
-    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
-    let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
-    let ours: Vec<&TrialRecord> = records
-        .iter()
-        .filter(|r| ids.contains(r.id.as_str()))
-        .collect();
-    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
-    Ok(RunOutcome {
-        total: target.len(),
-        skipped,
-        trained: trained.into_inner(),
-        diverged: count(Status::Diverged),
-        failed: count(Status::Failed),
-        wall,
-        verdicts: report.verdicts,
-        interrupted: ours.len() < target.len(),
-        moved_aside,
-    })
+    Ok((queue.trained.into_inner(), start.elapsed()))
+}
+
+/// What the workers of one run share: a queue of trials in cost order
+/// (longest first), from which each worker takes the next trial when it is
+/// free, and the log, progress and flags around it.
+struct Queue<'a> {
+    /// Trials to train, longest first.
+    pending: Vec<&'a Trial>,
+    /// Each pending trial's cost, for the progress bar.
+    costs: Vec<u64>,
+    datasets: &'a HashMap<String, Arc<Dataset>>,
+    /// Threads in the pool.
+    jobs: usize,
+    /// Set by Ctrl-C, or by a failed trial under `--fail-fast`.
+    stop: &'a AtomicBool,
+    fail_fast: bool,
+    /// Index in `pending` of the next trial to start.
+    next: AtomicUsize,
+    /// Trials training now.
+    running: AtomicUsize,
+    /// Progress lines: a trial takes the first free one.
+    free_lanes: Mutex<Vec<bool>>,
+    progress: Progress,
+    /// `trials.jsonl`, open for appending.
+    log: Mutex<File>,
+    /// The first failed write to the log; no trial starts after it.
+    write_error: Mutex<Option<anyhow::Error>>,
+    /// Trials trained and stored by this run.
+    trained: AtomicUsize,
+}
+
+impl Queue<'_> {
+    /// One worker: take the next trial, train it, store its record, until
+    /// the queue is empty or the run stops.
+    fn work(&self) {
+        loop {
+            if self.stop.load(Ordering::SeqCst) || self.write_error.lock().expect("lock").is_some()
+            {
+                break;
+            }
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            let Some(trial) = self.pending.get(i) else {
+                break;
+            };
+            let lane = self.take_lane();
+            // Abandoned by Ctrl-C: not stored, so a rerun trains it.
+            let Some(record) = self.train(trial, lane) else {
+                break;
+            };
+            self.store(&record);
+            self.trained.fetch_add(1, Ordering::SeqCst);
+            self.progress.finished(lane, self.costs[i]);
+            self.free_lanes.lock().expect("lock")[lane] = true;
+        }
+    }
+
+    /// The first free progress line, marked taken.
+    fn take_lane(&self) -> usize {
+        let mut free = self.free_lanes.lock().expect("lock");
+        let lane = free.iter().position(|f| *f).unwrap_or(0);
+        free[lane] = false;
+        lane
+    }
+
+    /// Pool threads a running trial's matrix products may use. Cores go
+    /// spare only once every trial has been taken from the queue; then they
+    /// are shared among the trials still running.
+    fn share(&self) -> usize {
+        if self.next.load(Ordering::SeqCst) < self.pending.len() {
+            1
+        } else {
+            (self.jobs / self.running.load(Ordering::SeqCst).max(1)).max(1)
+        }
+    }
+
+    /// Train one trial, reporting its epochs on progress line `lane`. A
+    /// panic becomes a `failed` record, so one bad trial never ends the
+    /// sweep; `None` when Ctrl-C abandoned it.
+    fn train(&self, trial: &Trial, lane: usize) -> Option<TrialRecord> {
+        let data = data_for(self.datasets, trial);
+        let label = trial.label();
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inject_failure(trial);
+            train::run_trial(
+                trial,
+                data,
+                &mut |epoch, epochs, loss| {
+                    self.progress.epoch(lane, &label, epoch, epochs, loss);
+                    !self.stop.load(Ordering::SeqCst)
+                },
+                &|| self.share(),
+            )
+        }))
+        .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        record
+    }
+
+    /// Append `record` to the log and sync it before counting the trial as
+    /// done, so a kill -9 loses at most the trials still running. Under
+    /// `--fail-fast`, a failed trial stops the run.
+    fn store(&self, record: &TrialRecord) {
+        if record.status == Status::Failed && self.fail_fast {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        let line = serde_json::to_string(record).expect("records serialise") + "\n";
+        let mut f = self.log.lock().expect("lock");
+        if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
+            *self.write_error.lock().expect("lock") =
+                Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
+        }
+    }
 }
 
 /// Testing hook (like hyperfine's debug mode): `MLPSWEEP_TEST_PANIC_SEED=N`
