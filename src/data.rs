@@ -4,10 +4,11 @@
 //! Input: a [`DataSpec`]. Output: a [`Dataset`] with a training split and
 //! an optional validation split, as row-major `f32` features. Everything
 //! random draws from a `ChaCha8Rng` seeded by `data.seed` (stream 0 for the
-//! training draw, 1 for a fresh validation draw, 2 for split shuffles), so
-//! the data set is drawn once per study and is identical in every trial.
+//! training draw, 1 for a fresh validation draw, 2 for split shuffles, 3 for
+//! blob centres, 4 for label noise on a read table), so a data set depends
+//! on its `[data]` keys only: it is loaded once per distinct `[data]`
+//! configuration of a plan and is identical in every trial that uses it.
 
-use std::collections::BTreeMap;
 use std::f64::consts::PI;
 
 use rand::{Rng, SeedableRng};
@@ -15,6 +16,9 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
 use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
+
+mod csv_file;
+use csv_file::parse_csv;
 
 /// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
 /// embedded so the binary works from any folder.
@@ -440,146 +444,6 @@ fn standardize(ds: &mut Dataset) {
     apply(&mut ds.train.x);
     if let Some(v) = &mut ds.val {
         apply(&mut v.x);
-    }
-}
-
-/// Parse a CSV with a header row. Returns the rows, the feature count and
-/// the class count (0 for regression). Class labels are mapped to
-/// `0..K` in sorted order (numerically when they are all integers).
-fn parse_csv(
-    text: &str,
-    label: &LabelColumn,
-    task: Task,
-) -> Result<(Split, usize, usize), DataError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| err("data.path", "the CSV file is empty"))?;
-    let names: Vec<&str> = header.split(',').map(str::trim).collect();
-    if names.len() < 2 {
-        return Err(err(
-            "data.path",
-            "the CSV needs a header row and at least two columns (features and a label)",
-        ));
-    }
-    let col = match label {
-        LabelColumn::Last => names.len() - 1,
-        LabelColumn::Index(i) if *i < names.len() => *i,
-        LabelColumn::Index(i) => {
-            return Err(err(
-                "data.label_column",
-                format!(
-                    "column {i} is out of range: the file has {} columns (0..={})",
-                    names.len(),
-                    names.len() - 1
-                ),
-            ));
-        }
-        LabelColumn::Name(s) => names.iter().position(|n| n == s).ok_or_else(|| {
-            err(
-                "data.label_column",
-                format!(
-                    "no column named \"{s}\"; the header has: {}",
-                    names.join(", ")
-                ),
-            )
-        })?,
-    };
-    let d = names.len() - 1;
-    let mut x = Vec::new();
-    let mut raw_labels = Vec::new();
-    for (lineno, line) in lines {
-        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if cells.len() != names.len() {
-            return Err(err(
-                "data.path",
-                format!(
-                    "line {}: {} fields, but the header has {}",
-                    lineno + 1,
-                    cells.len(),
-                    names.len()
-                ),
-            ));
-        }
-        for (c, cell) in cells.iter().enumerate() {
-            if c == col {
-                raw_labels.push(cell.to_string());
-            } else {
-                let v: f32 = cell.parse().map_err(|_| {
-                    err(
-                        "data.path",
-                        format!(
-                            "line {}, column \"{}\": \"{cell}\" is not a number",
-                            lineno + 1,
-                            names[c]
-                        ),
-                    )
-                })?;
-                x.push(v);
-            }
-        }
-    }
-    if raw_labels.len() < 2 {
-        return Err(err("data.path", "the CSV has fewer than two data rows"));
-    }
-    match task {
-        Task::Regression => {
-            let y = raw_labels
-                .iter()
-                .enumerate()
-                .map(|(i, s)| {
-                    s.parse::<f32>().map_err(|_| {
-                        err(
-                            "data.label_column",
-                            format!("row {}: target \"{s}\" is not a number", i + 1),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((
-                Split {
-                    x,
-                    y: Targets::Values(y),
-                },
-                d,
-                0,
-            ))
-        }
-        Task::Classification => {
-            let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
-            let mut classes: BTreeMap<(i64, String), u32> = BTreeMap::new();
-            let key = |s: &String| {
-                if all_int {
-                    (s.parse::<i64>().unwrap_or(0), String::new())
-                } else {
-                    (0, s.clone())
-                }
-            };
-            for s in &raw_labels {
-                classes.insert(key(s), 0);
-            }
-            for (i, v) in classes.values_mut().enumerate() {
-                *v = i as u32;
-            }
-            if classes.len() < 2 {
-                return Err(err(
-                    "data.label_column",
-                    "the label column holds a single class; classification needs at least two",
-                ));
-            }
-            let y = raw_labels.iter().map(|s| classes[&key(s)]).collect();
-            Ok((
-                Split {
-                    x,
-                    y: Targets::Classes(y),
-                },
-                d,
-                classes.len(),
-            ))
-        }
     }
 }
 

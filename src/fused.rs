@@ -7,8 +7,10 @@
 //! explicit backward, L2 on weights, optimiser update — runs inside a single
 //! [`InplaceOp1`] over one flat state tensor `[params | first moment |
 //! second moment]`, with the matrix products done by the `gemm` crate
-//! (the kernels candle's own matmul uses), single-threaded, in a fixed
-//! order. Buffers are allocated once per trial.
+//! (the kernels candle's own matmul uses) in a fixed order: on the calling
+//! thread, or split over idle threads of the trial pool when the scheduler
+//! lends them, which changes no bit (see `matmul`). Buffers are allocated
+//! once per trial.
 //!
 //! Minibatch buffers are feature-major (units × batch), the layout in which
 //! gemm runs a layer's three products fastest here; the elementwise passes
@@ -17,11 +19,13 @@
 //! the CPU picks does not change a bit (gemm's own AVX2 and AVX-512 kernels
 //! do differ in the last bits; docs/semantics.md).
 //!
-//! The mathematics is exactly `train.rs`'s (see docs/semantics.md); the
-//! gradients are tested against candle's autograd on the same network.
-//! Evaluation ([`Fused::evaluate`]) passes whole splits forward through the
-//! same kernels in fixed chunks, tested against candle ops on the `Mlp`,
-//! whose tensors [`Fused::write_back`] refreshes from the trained state.
+//! This is the only training path: `train.rs` drives it epoch by epoch,
+//! and the mathematics is stated in docs/semantics.md. The gradients are
+//! tested against candle's autograd on the same network (the `Mlp` of
+//! `model.rs`). Evaluation ([`Fused::evaluate`]) passes whole splits
+//! forward through the same kernels in fixed chunks, tested against candle
+//! ops on the `Mlp`, whose tensors [`Fused::write_back`] refreshes from the
+//! trained state for those tests.
 
 use std::cell::{Cell, RefCell};
 
@@ -368,7 +372,8 @@ fn gather(shape: &Shape, x_all: &[f32], rows: &[u32], ws: &mut Workspace) {
 }
 
 /// Fill `mask` (`units × n`, feature-major) with dropout multipliers, drawn
-/// example by example and unit by unit (the candle path's order), exactly
+/// example by example and unit by unit (the order of `Mlp::forward_all`'s
+/// training mode, which the tests compare with), exactly
 /// as `rng.random_bool(keep)` per element would: a `u64` per element, kept
 /// when below `keep · 2⁶⁴` (rand's `Bernoulli`). The draws are taken in
 /// bulk, sixteen examples at a time, which is several times faster than one
@@ -408,7 +413,8 @@ fn draw_mask(
 /// Forward pass of the `n` examples in `ws.x`: fills `ws.z` (every layer)
 /// and `ws.a` (hidden layers). Zᵀ = Wᵀ · Aᵀ, then bias and activation;
 /// with `rng`, inverted dropout (masks drawn example by example, unit by
-/// unit, per hidden layer, as in the candle path); without, evaluation mode.
+/// unit, per hidden layer, as `Mlp::forward_all` draws them); without,
+/// evaluation mode.
 #[inline(always)]
 fn forward(
     shape: &Shape,
@@ -454,7 +460,8 @@ fn forward(
 /// Forward and backward over one minibatch (`rows` of the full data):
 /// fills `ws.grad` with the gradient of the mean data loss (no L2) and
 /// returns that loss. Dropout masks are drawn from `rng` in the same order
-/// as the candle path (per hidden layer; example by example, unit by unit).
+/// as `Mlp::forward_all` in training mode (per hidden layer; example by
+/// example, unit by unit).
 #[inline(always)]
 fn forward_backward(
     shape: &Shape,
@@ -1033,7 +1040,8 @@ impl Fused {
         self.ws.threads = threads.max(1);
     }
 
-    /// Copy the current parameters into `model`'s tensors (before an evaluation).
+    /// Copy the current parameters into `model`'s tensors, so tests can
+    /// compare with candle ops on the `Mlp` (training never needs it).
     pub fn write_back(&self, model: &Mlp) -> Result<()> {
         for (layer, &(w_off, fan_in, cols, b_off)) in model.layers.iter().zip(&self.shape.layers) {
             layer.w.set(

@@ -6,28 +6,32 @@
 //! and synced as it finishes) and the report written by [`crate::report`].
 //!
 //! Trials run on an explicit rayon pool of `jobs` threads, one trial per
-//! thread, each trial single-threaded inside candle (see `main.rs` for the
-//! environment variables). A trial's result depends only on its
-//! configuration and seed, so the pool size and completion order never
-//! change a number. Trials already stored under the same id are skipped:
-//! rerunning a study resumes it.
+//! thread, each trained by the fused kernels (`fused.rs`) on that thread.
+//! Once no trial is left to start, the idle threads take part of the
+//! running trials' matrix products, which gemm splits without changing a
+//! bit. A trial's result depends only on its configuration and seed, so the
+//! pool size, the sharing and the completion order never change a number.
+//! Trials already stored under the same id are skipped: rerunning a study
+//! resumes it.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::data::{self, Dataset};
 use crate::plan::{Plan, Trial};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
+
+mod progress;
+use progress::Progress;
 
 /// How to run a study.
 #[derive(Debug, Clone)]
@@ -268,6 +272,50 @@ fn open_log(dir: &Path) -> Result<File> {
 pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = load_data(exp, plan)?;
+    let (moved_aside, _lock) = claim_folder(exp, opts)?;
+    // Read what is stored only under the lock, so no other run adds to it meanwhile.
+    let stored = read_records(&opts.out)?;
+    // The trials this run is responsible for: the plan, or one shard of it.
+    let target: Vec<&Trial> = match opts.shard {
+        Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
+        None => plan.trials.iter().collect(),
+    };
+    let pending = pending(&target, &stored, &datasets);
+    let skipped = target.len() - pending.len();
+
+    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
+    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
+    let log = open_log(&opts.out)?;
+    let stop = stop_on_signal();
+    let (trained, wall) = train_all(pending, &datasets, log, &stop, opts)?;
+
+    let records = read_records(&opts.out)?;
+    let data = plan.trials.first().map(|t| data_for(&datasets, t));
+    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
+    let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
+    let ours: Vec<&TrialRecord> = records
+        .iter()
+        .filter(|r| ids.contains(r.id.as_str()))
+        .collect();
+    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
+    Ok(RunOutcome {
+        total: target.len(),
+        skipped,
+        trained,
+        diverged: count(Status::Diverged),
+        failed: count(Status::Failed),
+        wall,
+        verdicts: report.verdicts,
+        interrupted: ours.len() < target.len(),
+        moved_aside,
+    })
+}
+
+/// Make `opts.out` this run's folder: move the old one aside under
+/// `--fresh`, check that what is there belongs to this study, create it,
+/// and lock it. Returns where `--fresh` moved the old folder, and the lock,
+/// which must be held until the run ends.
+fn claim_folder(exp: &Study, opts: &RunOptions) -> Result<(Option<PathBuf>, File)> {
     let moved_aside = if opts.fresh {
         move_aside(&opts.out)?
     } else {
@@ -276,28 +324,28 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     prepare_dir(exp, &opts.out)?;
     fs::create_dir_all(&opts.out)
         .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    let _lock = lock(&opts.out)?;
-    // Read what is stored only under the lock, so no other run adds to it meanwhile.
-    let stored = read_records(&opts.out)?;
+    Ok((moved_aside, lock(&opts.out)?))
+}
+
+/// The trials of `target` not stored yet, longest first, so the sweep does
+/// not end on one big trial running alone.
+fn pending<'a>(
+    target: &[&'a Trial],
+    stored: &[TrialRecord],
+    datasets: &HashMap<String, Arc<Dataset>>,
+) -> Vec<&'a Trial> {
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
-    // The trials this run is responsible for: the plan, or one shard of it.
-    let target: Vec<&Trial> = match opts.shard {
-        Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
-        None => plan.trials.iter().collect(),
-    };
     let mut pending: Vec<&Trial> = target
         .iter()
         .copied()
         .filter(|t| !done.contains(t.id.as_str()))
         .collect();
-    let skipped = target.len() - pending.len();
-    // Longest first, so the sweep does not end on one big trial running alone.
-    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, &datasets)));
+    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, datasets)));
+    pending
+}
 
-    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
-    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
-    let log = Mutex::new(open_log(&opts.out)?);
-
+/// A flag that Ctrl-C (or SIGTERM) sets, asking the run to stop gracefully.
+fn stop_on_signal() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = Arc::clone(&stop);
@@ -305,6 +353,20 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         // (tests) keeps the first, which is harmless.
         let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
     }
+    stop
+}
+
+/// Train `pending` (in that order) on a pool of `opts.jobs` threads,
+/// appending each record to `log` as it finishes. Returns how many trials
+/// were trained and the wall time; a failed write to the log ends the run
+/// with that error once the running trials are done.
+fn train_all(
+    pending: Vec<&Trial>,
+    datasets: &HashMap<String, Arc<Dataset>>,
+    log: File,
+    stop: &AtomicBool,
+    opts: &RunOptions,
+) -> Result<(usize, Duration)> {
     // One thread per job. A worker with no trial left to start stays in
     // the pool, and the trials still running hand their matrix products to
     // it (`share`): the tail of a sweep, or a study with fewer trials than
@@ -318,99 +380,145 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         .build()
         .context("cannot start the trial pool")?;
     let lanes = jobs.min(pending.len().max(1));
-    let costs: Vec<u64> = pending.iter().map(|t| cost(t, &datasets).max(1)).collect();
+    let costs: Vec<u64> = pending.iter().map(|t| cost(t, datasets).max(1)).collect();
     let progress = Progress::new(pending.len(), costs.iter().sum(), lanes, opts.quiet);
-    let running = AtomicUsize::new(0);
-    let next = AtomicUsize::new(0);
-    // Cores go spare only once every trial has been taken from the queue.
-    let share = || {
-        if next.load(Ordering::SeqCst) < pending.len() {
-            1
-        } else {
-            (jobs / running.load(Ordering::SeqCst).max(1)).max(1)
-        }
+    let queue = Queue {
+        pending,
+        costs,
+        datasets,
+        jobs,
+        stop,
+        fail_fast: opts.fail_fast,
+        next: AtomicUsize::new(0),
+        running: AtomicUsize::new(0),
+        free_lanes: Mutex::new(vec![true; lanes]),
+        progress,
+        log: Mutex::new(log),
+        write_error: Mutex::new(None),
+        trained: AtomicUsize::new(0),
     };
-    // Progress lines: a trial takes the first free one.
-    let free_lanes = Mutex::new(vec![true; lanes]);
     let start = Instant::now();
-    let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
-    let trained = AtomicUsize::new(0);
-    // A shared queue in cost order (longest first): each worker takes the
-    // next trial when it is free, so the sweep does not end on one big
-    // trial running alone. (A parallel iterator would split the list in
-    // halves and ignore the order.)
-    pool.broadcast(|_| {
-        loop {
-            if stop.load(Ordering::SeqCst) || write_error.lock().expect("lock").is_some() {
-                break;
-            }
-            let i = next.fetch_add(1, Ordering::SeqCst);
-            let Some(trial) = pending.get(i) else { break };
-            let lane = {
-                let mut free = free_lanes.lock().expect("lock");
-                let lane = free.iter().position(|f| *f).unwrap_or(0);
-                free[lane] = false;
-                lane
-            };
-            let data = data_for(&datasets, trial);
-            let label = trial.label();
-            running.fetch_add(1, Ordering::SeqCst);
-            let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                inject_failure(trial);
-                train::run_trial(
-                    trial,
-                    data,
-                    &mut |epoch, epochs, loss| {
-                        progress.epoch(lane, &label, epoch, epochs, loss);
-                        !stop.load(Ordering::SeqCst)
-                    },
-                    &share,
-                )
-            }))
-            .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
-            running.fetch_sub(1, Ordering::SeqCst);
-            // Abandoned by Ctrl-C: not stored, so a rerun trains it.
-            let Some(record) = record else { break };
-            if record.status == Status::Failed && opts.fail_fast {
-                stop.store(true, Ordering::SeqCst);
-            }
-            let line = serde_json::to_string(&record).expect("records serialise") + "\n";
-            let mut f = log.lock().expect("lock");
-            if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
-                *write_error.lock().expect("lock") =
-                    Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
-            }
-            drop(f);
-            trained.fetch_add(1, Ordering::SeqCst);
-            progress.finished(lane, costs[i]);
-            free_lanes.lock().expect("lock")[lane] = true;
-        }
-    });
-    progress.clear();
-    if let Some(e) = write_error.into_inner().expect("lock") {
+    // Every worker runs the same loop on the shared queue (a parallel
+    // iterator would split the list in halves and ignore the order).
+    pool.broadcast(|_| queue.work());
+    queue.progress.clear();
+    if let Some(e) = queue.write_error.into_inner().expect("lock") {
         return Err(e);
     }
-    let wall = start.elapsed();
-    let records = read_records(&opts.out)?;
-    let data = plan.trials.first().map(|t| data_for(&datasets, t));
-    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
-    let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
-    let ours: Vec<&TrialRecord> = records
-        .iter()
-        .filter(|r| ids.contains(r.id.as_str()))
-        .collect();
-    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
-    Ok(RunOutcome {
-        total: target.len(),
-        skipped,
-        trained: trained.into_inner(),
-        diverged: count(Status::Diverged),
-        failed: count(Status::Failed),
-        wall,
-        verdicts: report.verdicts,
-        interrupted: ours.len() < target.len(),
-        moved_aside,
-    })
+    Ok((queue.trained.into_inner(), start.elapsed()))
+}
+
+/// What the workers of one run share: a queue of trials in cost order
+/// (longest first), from which each worker takes the next trial when it is
+/// free, and the log, progress and flags around it.
+struct Queue<'a> {
+    /// Trials to train, longest first.
+    pending: Vec<&'a Trial>,
+    /// Each pending trial's cost, for the progress bar.
+    costs: Vec<u64>,
+    datasets: &'a HashMap<String, Arc<Dataset>>,
+    /// Threads in the pool.
+    jobs: usize,
+    /// Set by Ctrl-C, or by a failed trial under `--fail-fast`.
+    stop: &'a AtomicBool,
+    fail_fast: bool,
+    /// Index in `pending` of the next trial to start.
+    next: AtomicUsize,
+    /// Trials training now.
+    running: AtomicUsize,
+    /// Progress lines: a trial takes the first free one.
+    free_lanes: Mutex<Vec<bool>>,
+    progress: Progress,
+    /// `trials.jsonl`, open for appending.
+    log: Mutex<File>,
+    /// The first failed write to the log; no trial starts after it.
+    write_error: Mutex<Option<anyhow::Error>>,
+    /// Trials trained and stored by this run.
+    trained: AtomicUsize,
+}
+
+impl Queue<'_> {
+    /// One worker: take the next trial, train it, store its record, until
+    /// the queue is empty or the run stops.
+    fn work(&self) {
+        loop {
+            if self.stop.load(Ordering::SeqCst) || self.write_error.lock().expect("lock").is_some()
+            {
+                break;
+            }
+            let i = self.next.fetch_add(1, Ordering::SeqCst);
+            let Some(trial) = self.pending.get(i) else {
+                break;
+            };
+            let lane = self.take_lane();
+            // Abandoned by Ctrl-C: not stored, so a rerun trains it.
+            let Some(record) = self.train(trial, lane) else {
+                break;
+            };
+            self.store(&record);
+            self.trained.fetch_add(1, Ordering::SeqCst);
+            self.progress.finished(lane, self.costs[i]);
+            self.free_lanes.lock().expect("lock")[lane] = true;
+        }
+    }
+
+    /// The first free progress line, marked taken.
+    fn take_lane(&self) -> usize {
+        let mut free = self.free_lanes.lock().expect("lock");
+        let lane = free.iter().position(|f| *f).unwrap_or(0);
+        free[lane] = false;
+        lane
+    }
+
+    /// Pool threads a running trial's matrix products may use. Cores go
+    /// spare only once every trial has been taken from the queue; then they
+    /// are shared among the trials still running.
+    fn share(&self) -> usize {
+        if self.next.load(Ordering::SeqCst) < self.pending.len() {
+            1
+        } else {
+            (self.jobs / self.running.load(Ordering::SeqCst).max(1)).max(1)
+        }
+    }
+
+    /// Train one trial, reporting its epochs on progress line `lane`. A
+    /// panic becomes a `failed` record, so one bad trial never ends the
+    /// sweep; `None` when Ctrl-C abandoned it.
+    fn train(&self, trial: &Trial, lane: usize) -> Option<TrialRecord> {
+        let data = data_for(self.datasets, trial);
+        let label = trial.label();
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inject_failure(trial);
+            train::run_trial(
+                trial,
+                data,
+                &mut |epoch, epochs, loss| {
+                    self.progress.epoch(lane, &label, epoch, epochs, loss);
+                    !self.stop.load(Ordering::SeqCst)
+                },
+                &|| self.share(),
+            )
+        }))
+        .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        record
+    }
+
+    /// Append `record` to the log and sync it before counting the trial as
+    /// done, so a kill -9 loses at most the trials still running. Under
+    /// `--fail-fast`, a failed trial stops the run.
+    fn store(&self, record: &TrialRecord) {
+        if record.status == Status::Failed && self.fail_fast {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        let line = serde_json::to_string(record).expect("records serialise") + "\n";
+        let mut f = self.log.lock().expect("lock");
+        if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
+            *self.write_error.lock().expect("lock") =
+                Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
+        }
+    }
 }
 
 /// Testing hook (like hyperfine's debug mode): `MLPSWEEP_TEST_PANIC_SEED=N`
@@ -454,111 +562,5 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         format!("panic: {s}")
     } else {
         "panic".to_string()
-    }
-}
-
-/// Live progress: an overall bar with ETA and one line per worker on a
-/// terminal; plain periodic lines otherwise (indicatif draws nothing when
-/// stderr is not a terminal, and CI logs should still show progress).
-///
-/// Trials run longest first, so the ETA is based on the estimated cost done
-/// (multiply-adds), not on the count of trials: counting would promise the
-/// sweep ends much later than it does.
-struct Progress {
-    total: usize,
-    total_cost: u64,
-    done: AtomicUsize,
-    done_cost: AtomicU64,
-    start: Instant,
-    bars: Option<(MultiProgress, ProgressBar, Vec<ProgressBar>)>,
-    last_line: Mutex<Instant>,
-    quiet: bool,
-}
-
-impl Progress {
-    fn new(total: usize, total_cost: u64, jobs: usize, quiet: bool) -> Progress {
-        let bars = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-            // The bar's length is the total cost; the message counts trials.
-            let overall = multi.add(ProgressBar::new(total_cost));
-            overall.set_style(
-                ProgressStyle::with_template(
-                    "{elapsed_precise} [{bar:40.cyan/blue}] {msg}, ETA {eta}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            overall.set_message(format!("0/{total} trials"));
-            let workers = (0..jobs)
-                .map(|i| {
-                    let b = multi.add(ProgressBar::new_spinner());
-                    b.set_style(
-                        ProgressStyle::with_template("  {prefix} {msg}").expect("valid template"),
-                    );
-                    b.set_prefix(format!("[{i}]"));
-                    b.set_message("waiting");
-                    b
-                })
-                .collect::<Vec<_>>();
-            (multi, overall, workers)
-        });
-        Progress {
-            total,
-            total_cost: total_cost.max(1),
-            done: AtomicUsize::new(0),
-            done_cost: AtomicU64::new(0),
-            start: Instant::now(),
-            bars,
-            last_line: Mutex::new(Instant::now()),
-            quiet,
-        }
-    }
-
-    fn epoch(&self, worker: usize, label: &str, epoch: usize, epochs: usize, loss: f64) {
-        if let Some((_, _, workers)) = &self.bars
-            && let Some(b) = workers.get(worker)
-        {
-            b.set_message(format!("{label}  epoch {epoch}/{epochs}  loss {loss:.4}"));
-        }
-    }
-
-    fn finished(&self, worker: usize, cost: u64) {
-        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
-        let done_cost = self.done_cost.fetch_add(cost, Ordering::SeqCst) + cost;
-        if let Some((_, overall, workers)) = &self.bars {
-            overall.inc(cost);
-            overall.set_message(format!("{done}/{} trials", self.total));
-            if let Some(b) = workers.get(worker) {
-                b.set_message("waiting");
-            }
-            return;
-        }
-        if self.quiet {
-            return;
-        }
-        let mut last = self.last_line.lock().expect("lock");
-        if done == self.total || last.elapsed() >= Duration::from_secs(5) {
-            *last = Instant::now();
-            let elapsed = self.start.elapsed().as_secs_f64();
-            let share = done_cost as f64 / self.total_cost as f64;
-            let eta = elapsed / share * (1.0 - share);
-            eprintln!(
-                "progress: {done}/{} trials ({:.0}% of the work), {:.1}s elapsed, ETA {:.0}s",
-                self.total,
-                100.0 * share,
-                elapsed,
-                eta
-            );
-        }
-    }
-
-    fn clear(&self) {
-        if let Some((multi, overall, workers)) = &self.bars {
-            for b in workers {
-                b.finish_and_clear();
-            }
-            overall.finish();
-            let _ = multi.clear();
-        }
     }
 }
