@@ -134,10 +134,11 @@ fn parse_shard(s: &str) -> Result<(usize, usize), String> {
 }
 
 fn main() -> ExitCode {
-    // candle sizes its matmul and elementwise thread pools from these on
-    // every call. Trials run one per thread, so each trial must stay
-    // single-threaded or the two pools oversubscribe the cores. Set before
-    // any other thread exists, which is what makes `set_var` sound.
+    // Training runs in the fused kernels (src/fused.rs), but a trial still
+    // calls candle to build its network, and candle sizes its thread pools
+    // from these on every call. Trials run one per pool thread, so those
+    // calls must stay single-threaded or the pools oversubscribe the cores.
+    // Set before any other thread exists, which is what makes `set_var` sound.
     unsafe {
         std::env::set_var("RAYON_NUM_THREADS", "1");
         std::env::set_var("CANDLE_NUM_THREADS", "1");
