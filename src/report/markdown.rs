@@ -112,6 +112,7 @@ const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
     let s = &report.summary;
+    let cols = OptionalColumns::of(s)?;
     let mut header: Vec<String> = report.swept.clone();
     header.extend(
         [
@@ -126,20 +127,10 @@ fn table(report: &Report) -> Result<String> {
         ]
         .map(String::from),
     );
-    // Every column is looked up with `?`: a column the summary does not
-    // have is an error, never a silently empty cell or a hidden column.
-    let mut any_bad = false;
-    let mut any_dead = false;
-    for i in 0..s.height() {
-        let bad = u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
-        any_bad |= bad > 0;
-        // Dead units matter where there are any (ReLU at high learning rates).
-        any_dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
-    }
-    if any_dead {
+    if cols.dead {
         header.push("dead units".into());
     }
-    if any_bad {
+    if cols.bad {
         header.push("diverged / failed".into());
     }
     let mut md = format!("| {} |\n", header.join(" | "));
@@ -156,60 +147,94 @@ fn table(report: &Report) -> Result<String> {
         .collect();
     md.push_str(&format!("|{}|\n", align.join("|")));
     for i in 0..s.height() {
-        let mut row: Vec<String> = Vec::new();
-        for name in &report.swept {
-            row.push(super::csv::cell(&s.column(name)?.get(i)?));
-        }
-        row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
-        row.push(
-            u64_at(s, "params", i)?
-                .map(thousands)
-                .unwrap_or_else(|| "–".into()),
-        );
-        let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
-        row.push(mean_std(
-            at(Metric::TrainLoss, Aggregate::Mean)?,
-            at(Metric::TrainLoss, Aggregate::Std)?,
-            false,
-        ));
-        row.push(
-            match (
-                at(Metric::TrainLoss, Aggregate::Median)?,
-                at(Metric::TrainLoss, Aggregate::Iqr)?,
-            ) {
-                (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
-                _ => "–".into(),
-            },
-        );
-        row.push(
-            f64_at(s, "stuck_fraction", i)?
-                .map(|f| format!("{:.0}%", 100.0 * f))
-                .unwrap_or_else(|| "–".into()),
-        );
-        for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
-            row.push(mean_std(
-                at(m, Aggregate::Mean)?,
-                at(m, Aggregate::Std)?,
-                m.is_accuracy(),
-            ));
-        }
-        if any_dead {
-            row.push(
-                at(Metric::DeadFraction, Aggregate::Mean)?
-                    .map(|f| format!("{:.1}%", 100.0 * f))
-                    .unwrap_or_else(|| "–".into()),
-            );
-        }
-        if any_bad {
-            row.push(format!(
-                "{} / {}",
-                u64_at(s, "n_diverged", i)?.unwrap_or(0),
-                u64_at(s, "n_failed", i)?.unwrap_or(0)
-            ));
-        }
+        let row = table_row(report, cols, i)?;
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     Ok(md)
+}
+
+/// The table's columns shown only where some configuration needs them.
+/// Every column is looked up with `?`: a column the summary does not have
+/// is an error, never a silently empty cell or a hidden column.
+#[derive(Clone, Copy)]
+struct OptionalColumns {
+    /// Dead units, where any (ReLU at high learning rates).
+    dead: bool,
+    /// Diverged / failed counts, where any trial diverged or failed.
+    bad: bool,
+}
+
+impl OptionalColumns {
+    fn of(s: &DataFrame) -> Result<Self> {
+        let mut cols = OptionalColumns {
+            dead: false,
+            bad: false,
+        };
+        for i in 0..s.height() {
+            let bad =
+                u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
+            cols.bad |= bad > 0;
+            cols.dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
+        }
+        Ok(cols)
+    }
+}
+
+/// Configuration `i`'s cells, in the header's order.
+fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
+    let s = &report.summary;
+    let mut row: Vec<String> = Vec::new();
+    for name in &report.swept {
+        row.push(super::csv::cell(&s.column(name)?.get(i)?));
+    }
+    row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
+    row.push(
+        u64_at(s, "params", i)?
+            .map(thousands)
+            .unwrap_or_else(|| "–".into()),
+    );
+    let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
+    row.push(mean_std(
+        at(Metric::TrainLoss, Aggregate::Mean)?,
+        at(Metric::TrainLoss, Aggregate::Std)?,
+        false,
+    ));
+    row.push(
+        match (
+            at(Metric::TrainLoss, Aggregate::Median)?,
+            at(Metric::TrainLoss, Aggregate::Iqr)?,
+        ) {
+            (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
+            _ => "–".into(),
+        },
+    );
+    row.push(
+        f64_at(s, "stuck_fraction", i)?
+            .map(|f| format!("{:.0}%", 100.0 * f))
+            .unwrap_or_else(|| "–".into()),
+    );
+    for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
+        row.push(mean_std(
+            at(m, Aggregate::Mean)?,
+            at(m, Aggregate::Std)?,
+            m.is_accuracy(),
+        ));
+    }
+    if cols.dead {
+        row.push(
+            at(Metric::DeadFraction, Aggregate::Mean)?
+                .map(|f| format!("{:.1}%", 100.0 * f))
+                .unwrap_or_else(|| "–".into()),
+        );
+    }
+    if cols.bad {
+        row.push(format!(
+            "{} / {}",
+            u64_at(s, "n_diverged", i)?.unwrap_or(0),
+            u64_at(s, "n_failed", i)?.unwrap_or(0)
+        ));
+    }
+    Ok(row)
 }
 
 /// Render `summary.md`: what was run and the table.
