@@ -6,11 +6,11 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
-use super::claims::Outcome;
+use super::claims::{Outcome, SliceVerdict, Verdict};
 use super::plot::Figure;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
-use crate::study::Study;
+use crate::study::{ClaimSpec, Study};
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -249,128 +249,27 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
     Ok(md.into_bytes())
 }
 
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// Render `report.md`: claims and verdicts first, then what was run, the
-/// table and the figures.
+/// table and the figures. `provenance` is the version, git revision and
+/// core count (gathered by the caller, so rendering stays pure).
 pub fn render_report(
     exp: &Study,
     plan: &Plan,
     report: &Report,
     figures: &[Figure],
+    provenance: &str,
 ) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }
     if !report.verdicts.is_empty() {
-        md.push_str("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
-        for v in &report.verdicts {
-            let held = v
-                .slices
-                .iter()
-                .filter(|s| s.outcome == Outcome::Holds)
-                .count();
-            md.push_str(&format!(
-                "| {} | **{}** | {held} of {} |\n",
-                v.claim.name,
-                v.outcome,
-                v.slices.len()
-            ));
-        }
-        for v in &report.verdicts {
-            let c = &v.claim;
-            let what = match (&c.along, c.expect) {
-                (Some(a), e) => format!(
-                    "{} of {} is {} along `{a}`",
-                    c.statistic.name(),
-                    c.metric,
-                    e.name()
-                ),
-                (None, e) => format!(
-                    "{} of {} is {}",
-                    c.statistic.name(),
-                    c.metric,
-                    e.name().replace('_', " ")
-                ),
-            };
-            let mut notes = vec![format!("α = {}", c.alpha)];
-            if !c.filter.is_empty() {
-                notes.push(format!(
-                    "only {}",
-                    c.filter
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if c.pool {
-                notes.push("other axes pooled".into());
-            }
-            md.push_str(&format!(
-                "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
-                c.name,
-                v.outcome,
-                notes.join("; ")
-            ));
-            for sv in &v.slices {
-                md.push_str(&format!(
-                    "- **{}** — {}: {}.",
-                    sv.slice, sv.outcome, sv.evidence
-                ));
-                let pts: Vec<String> = sv
-                    .points
-                    .iter()
-                    .map(|p| match (p.value, p.ci) {
-                        (Some(x), Some((lo, hi))) => {
-                            format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
-                        }
-                        (Some(x), None) => format!("{} {}", p.label, number(x)),
-                        _ => format!("{} –", p.label),
-                    })
-                    .collect();
-                md.push_str(&format!(
-                    " {} with {} bootstrap intervals: {}.\n",
-                    c.statistic.name(),
-                    super::percent(exp.report.level),
-                    pts.join("; ")
-                ));
-            }
-        }
-        md.push('\n');
+        md.push_str(&claims_section(&report.verdicts, exp.report.level));
     }
     md.push_str("## What was run\n\n");
     md.push_str(&header(exp, plan, report));
-    let status = report.trials.column("status")?.str()?.clone();
-    let count = |s: &str| {
-        (0..status.len())
-            .filter(|i| status.get(*i) == Some(s))
-            .count()
-    };
-    md.push_str(&format!(
-        "- Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
-        count("ok"),
-        count("diverged"),
-        count("failed"),
-        report.trial_seconds
-    ));
-    md.push_str(&format!(
-        "- Provenance: mlpsweep {}, git revision {}, {} cores.\n",
-        env!("CARGO_PKG_VERSION"),
-        git_revision().unwrap_or_else(|| "unknown".into()),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    ));
+    md.push_str(&outcomes_line(report)?);
+    md.push_str(&format!("- Provenance: {provenance}.\n"));
     md.push_str(&format!(
         "\n## Results\n\n{LEGEND} δ = {}.\n\n",
         exp.report.stuck_delta
@@ -389,6 +288,117 @@ pub fn render_report(
         }
     }
     Ok(md.into_bytes())
+}
+
+/// `## Claims`: a table of every claim's verdict, then a subsection per
+/// claim with what it expects and the evidence in each slice.
+fn claims_section(verdicts: &[Verdict], level: f64) -> String {
+    let mut md =
+        String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
+    for v in verdicts {
+        let held = v
+            .slices
+            .iter()
+            .filter(|s| s.outcome == Outcome::Holds)
+            .count();
+        md.push_str(&format!(
+            "| {} | **{}** | {held} of {} |\n",
+            v.claim.name,
+            v.outcome,
+            v.slices.len()
+        ));
+    }
+    for v in verdicts {
+        md.push_str(&claim_detail(v, level));
+    }
+    md.push('\n');
+    md
+}
+
+/// A claim's subsection: the expectation in words with its α, filter and
+/// pooling, then one line per slice.
+fn claim_detail(v: &Verdict, level: f64) -> String {
+    let c = &v.claim;
+    let what = match (&c.along, c.expect) {
+        (Some(a), e) => format!(
+            "{} of {} is {} along `{a}`",
+            c.statistic.name(),
+            c.metric,
+            e.name()
+        ),
+        (None, e) => format!(
+            "{} of {} is {}",
+            c.statistic.name(),
+            c.metric,
+            e.name().replace('_', " ")
+        ),
+    };
+    let mut notes = vec![format!("α = {}", c.alpha)];
+    if !c.filter.is_empty() {
+        notes.push(format!(
+            "only {}",
+            c.filter
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if c.pool {
+        notes.push("other axes pooled".into());
+    }
+    let mut md = format!(
+        "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
+        c.name,
+        v.outcome,
+        notes.join("; ")
+    );
+    for sv in &v.slices {
+        md.push_str(&slice_line(c, sv, level));
+    }
+    md
+}
+
+/// A slice's bullet: its verdict, the test evidence, and the statistic at
+/// each point with its bootstrap interval at `level`.
+fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
+    let pts: Vec<String> = sv
+        .points
+        .iter()
+        .map(|p| match (p.value, p.ci) {
+            (Some(x), Some((lo, hi))) => {
+                format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
+            }
+            (Some(x), None) => format!("{} {}", p.label, number(x)),
+            _ => format!("{} –", p.label),
+        })
+        .collect();
+    format!(
+        "- **{}** — {}: {}. {} with {} bootstrap intervals: {}.\n",
+        sv.slice,
+        sv.outcome,
+        sv.evidence,
+        c.statistic.name(),
+        super::percent(level),
+        pts.join("; ")
+    )
+}
+
+/// How the stored trials ended, and the training time they took.
+fn outcomes_line(report: &Report) -> Result<String> {
+    let status = report.trials.column("status")?.str()?.clone();
+    let count = |s: &str| {
+        (0..status.len())
+            .filter(|i| status.get(*i) == Some(s))
+            .count()
+    };
+    Ok(format!(
+        "- Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
+        count("ok"),
+        count("diverged"),
+        count("failed"),
+        report.trial_seconds
+    ))
 }
 
 #[cfg(test)]

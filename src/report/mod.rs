@@ -4,7 +4,8 @@
 //! Input: the [`Plan`] and the stored [`TrialRecord`]s. Output: a [`Report`]
 //! of polars frames, rendered by the exporters in `csv.rs` and
 //! `markdown.rs` and written by [`write`]. Renderers are pure (frame →
-//! bytes); only `write` does I/O, each file written whole or not at all.
+//! bytes); only `write` does I/O: it runs `git` for report.md's provenance
+//! line and passes it in, and writes each file whole or not at all.
 //!
 //! Seeds are replicates: a configuration's row aggregates its seeds' final
 //! metrics (mean, sample std with ddof = 1, so one seed gives an empty std).
@@ -462,7 +463,7 @@ pub fn write(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures)?,
+            markdown::render_report(exp, plan, &report, &figures, &provenance())?,
         ),
     ];
     if !figures.is_empty() {
@@ -475,6 +476,31 @@ pub fn write(
         write_atomic(&dir.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
     }
     Ok(report)
+}
+
+/// The report's provenance: mlpsweep's version, the git revision of the
+/// working directory (by running `git`, so it is here with the other I/O
+/// and not in a renderer) and the core count.
+fn provenance() -> String {
+    format!(
+        "mlpsweep {}, git revision {}, {} cores",
+        env!("CARGO_PKG_VERSION"),
+        git_revision().unwrap_or_else(|| "unknown".into()),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    )
+}
+
+/// `git rev-parse --short HEAD` in the working directory, if git answers.
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Write a file whole or not at all: a temporary name, then rename, so a
