@@ -63,7 +63,7 @@ fn panel(
     best: Option<f64>,
 ) -> Result<()> {
     let w = (hi - lo) / BINS as f64;
-    let mut counts = vec![0u32; BINS];
+    let mut counts = [0u32; BINS];
     for (_, r) in rows.iter().filter(|(t, _)| t.config_index == c) {
         let l = r.metrics.expect("finished").train_loss;
         counts[(((l - lo) / w) as usize).min(BINS - 1)] += 1;
