@@ -14,6 +14,12 @@
 //! expected direction, `fails` when it is significant the other way, and is
 //! `inconclusive` otherwise. The claim holds when every slice holds, fails
 //! when none holds and some fail, and is inconclusive otherwise.
+//!
+//! This file groups rows into slices and combines the slices' verdicts;
+//! `claims/trend.rs` and `claims/compare.rs` judge a slice.
+
+mod compare;
+mod trend;
 
 use std::fmt;
 
@@ -232,10 +238,10 @@ pub fn judge<'r>(
                     let name = label(&key);
                     match claim.expect {
                         Expect::Increasing | Expect::Decreasing => {
-                            trend(claim, spec, &name, &members)
+                            trend::trend(claim, spec, &name, &members)
                         }
                         Expect::LessThan | Expect::GreaterThan => {
-                            compare(claim, spec, &name, &members)
+                            compare::compare(claim, spec, &name, &members)
                         }
                     }
                 })
@@ -350,215 +356,6 @@ fn point(
         },
         xs,
     )
-}
-
-fn trend(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
-    let along = claim.along.as_ref().expect("trend claims have an axis");
-    // Settings along the axis in plan order; x is the value when numeric,
-    // else the position in the list.
-    let mut settings: Vec<Setting> = Vec::new();
-    for r in rows {
-        let v = r
-            .swept
-            .iter()
-            .find(|(k, _)| k == along)
-            .map(|(_, v)| v.clone())
-            .expect("swept");
-        if !settings.contains(&v) {
-            settings.push(v);
-        }
-    }
-    let numeric = settings
-        .iter()
-        .all(|s| matches!(s, Setting::Int(_) | Setting::Float(_)));
-    let x_of = |s: &Setting, i: usize| match s {
-        Setting::Int(v) if numeric => *v as f64,
-        Setting::Float(v) if numeric => *v,
-        _ => i as f64,
-    };
-    let mut order: Vec<usize> = (0..settings.len()).collect();
-    order.sort_by(|&a, &b| x_of(&settings[a], a).total_cmp(&x_of(&settings[b], b)));
-    let short = along.rsplit('.').next().unwrap_or(along);
-    let mut points = Vec::new();
-    let mut samples = Vec::new();
-    let mut xs = Vec::new();
-    for &i in &order {
-        let members: Vec<&Row> = rows
-            .iter()
-            .copied()
-            .filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == settings[i]))
-            .collect();
-        let (p, sample) = point(
-            claim,
-            spec,
-            slice,
-            format!("{short}={}", settings[i]),
-            &members,
-        );
-        xs.push(x_of(&settings[i], i));
-        points.push(p);
-        samples.push(sample);
-    }
-    let sign = if claim.expect == Expect::Increasing {
-        1.0
-    } else {
-        -1.0
-    };
-    let trial_level = matches!(
-        claim.statistic,
-        Statistic::Mean | Statistic::Median | Statistic::StuckFraction
-    );
-    let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
-        xs.iter()
-            .zip(&samples)
-            .flat_map(|(x, s)| s.iter().map(move |y| (*x, *y)))
-            .unzip()
-    } else {
-        xs.iter()
-            .zip(&points)
-            .filter_map(|(x, p)| p.value.map(|v| (*x, v)))
-            .unzip()
-    };
-    let unit = if trial_level {
-        format!("{} trials", tx.len())
-    } else {
-        format!("{} settings", tx.len())
-    };
-    let mut evidence = Vec::new();
-    let mut outcome = Outcome::Inconclusive;
-    match stats::spearman(&tx, &ty) {
-        Some((rho, p)) => {
-            evidence.push(format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p)));
-            if p < claim.alpha {
-                outcome = if rho * sign > 0.0 {
-                    Outcome::Holds
-                } else {
-                    Outcome::Fails
-                };
-            }
-        }
-        None => evidence.push(format!("Spearman ρ undefined ({unit}, or no variation)")),
-    }
-    if claim.statistic.is_spread() && samples.len() >= 2 {
-        let (first, last) = (&samples[0], &samples[samples.len() - 1]);
-        match stats::brown_forsythe(&[first, last]) {
-            Some((f, p)) => {
-                let (a, b) = (
-                    stats::std(first).unwrap_or(0.0),
-                    stats::std(last).unwrap_or(0.0),
-                );
-                evidence.push(format!(
-                    "Brown–Forsythe {} vs {}: F = {f:.2}, p {}",
-                    points[0].label,
-                    points[points.len() - 1].label,
-                    p_text(p)
-                ));
-                let expected = if sign < 0.0 { b < a } else { b > a };
-                outcome = match (p < claim.alpha, expected, outcome) {
-                    (true, false, _) => Outcome::Fails,
-                    (true, true, Outcome::Holds) => Outcome::Holds,
-                    (_, _, Outcome::Fails) => Outcome::Fails,
-                    _ => Outcome::Inconclusive,
-                };
-            }
-            None => {
-                evidence.push("Brown–Forsythe undefined (too few seeds or no spread)".into());
-                if outcome == Outcome::Holds {
-                    outcome = Outcome::Inconclusive;
-                }
-            }
-        }
-    }
-    SliceVerdict {
-        slice: slice.to_string(),
-        outcome,
-        evidence: evidence.join("; "),
-        points,
-    }
-}
-
-fn compare(claim: &ClaimSpec, spec: &ReportSpec, slice: &str, rows: &[&Row]) -> SliceVerdict {
-    let a: Vec<&Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| matches(r.swept, &claim.this))
-        .collect();
-    let b: Vec<&Row> = rows
-        .iter()
-        .copied()
-        .filter(|r| matches(r.swept, &claim.than))
-        .collect();
-    let (pa, xa) = point(claim, spec, slice, label(&claim.this), &a);
-    let (pb, xb) = point(claim, spec, slice, label(&claim.than), &b);
-    let want = if claim.expect == Expect::LessThan {
-        -1.0
-    } else {
-        1.0
-    };
-    let mut evidence = Vec::new();
-    let mut outcome = Outcome::Inconclusive;
-    // Bootstrap the difference by resampling each group on its own, from
-    // one seeded stream.
-    let diff = match (pa.value, pb.value) {
-        (Some(va), Some(vb)) => {
-            let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed(
-                claim,
-                slice,
-                "difference",
-            ));
-            let mut diffs = Vec::with_capacity(spec.bootstrap);
-            let (mut sa, mut sb) = (vec![0.0; xa.len()], vec![0.0; xb.len()]);
-            for _ in 0..spec.bootstrap {
-                for s in sa.iter_mut() {
-                    *s = xa[rand::Rng::random_range(&mut rng, 0..xa.len())];
-                }
-                for s in sb.iter_mut() {
-                    *s = xb[rand::Rng::random_range(&mut rng, 0..xb.len())];
-                }
-                if let (Some(x), Some(y)) = (
-                    stat_of_sample(claim.statistic, &sa),
-                    stat_of_sample(claim.statistic, &sb),
-                ) {
-                    diffs.push(x - y);
-                }
-            }
-            let lo = stats::quantile(&diffs, (1.0 - spec.level) / 2.0);
-            let hi = stats::quantile(&diffs, 1.0 - (1.0 - spec.level) / 2.0);
-            Some((va - vb, lo.zip(hi)))
-        }
-        _ => None,
-    };
-    match diff {
-        Some((d, Some((lo, hi)))) => {
-            evidence.push(format!(
-                "{} {} − {} = {d:.4}, {} bootstrap CI [{lo:.4}, {hi:.4}]",
-                claim.statistic.name(),
-                pa.label,
-                pb.label,
-                super::percent(spec.level)
-            ));
-            if lo * want > 0.0 && hi * want > 0.0 {
-                outcome = Outcome::Holds;
-            } else if lo * want < 0.0 && hi * want < 0.0 {
-                outcome = Outcome::Fails;
-            }
-        }
-        _ => evidence.push("too few finished trials in one of the groups".into()),
-    }
-    if claim.statistic.is_spread()
-        && let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb])
-    {
-        evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
-        if p >= claim.alpha && outcome != Outcome::Inconclusive {
-            outcome = Outcome::Inconclusive;
-        }
-    }
-    SliceVerdict {
-        slice: slice.to_string(),
-        outcome,
-        evidence: evidence.join("; "),
-        points: vec![pa, pb],
-    }
 }
 
 #[cfg(test)]

@@ -6,11 +6,11 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
-use super::claims::Outcome;
+use super::claims::{Outcome, SliceVerdict, Verdict};
 use super::plot::Figure;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
-use crate::study::Study;
+use crate::study::{ClaimSpec, Study};
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -112,6 +112,7 @@ const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
     let s = &report.summary;
+    let cols = OptionalColumns::of(s)?;
     let mut header: Vec<String> = report.swept.clone();
     header.extend(
         [
@@ -126,20 +127,10 @@ fn table(report: &Report) -> Result<String> {
         ]
         .map(String::from),
     );
-    // Every column is looked up with `?`: a column the summary does not
-    // have is an error, never a silently empty cell or a hidden column.
-    let mut any_bad = false;
-    let mut any_dead = false;
-    for i in 0..s.height() {
-        let bad = u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
-        any_bad |= bad > 0;
-        // Dead units matter where there are any (ReLU at high learning rates).
-        any_dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
-    }
-    if any_dead {
+    if cols.dead {
         header.push("dead units".into());
     }
-    if any_bad {
+    if cols.bad {
         header.push("diverged / failed".into());
     }
     let mut md = format!("| {} |\n", header.join(" | "));
@@ -156,60 +147,94 @@ fn table(report: &Report) -> Result<String> {
         .collect();
     md.push_str(&format!("|{}|\n", align.join("|")));
     for i in 0..s.height() {
-        let mut row: Vec<String> = Vec::new();
-        for name in &report.swept {
-            row.push(super::csv::cell(&s.column(name)?.get(i)?));
-        }
-        row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
-        row.push(
-            u64_at(s, "params", i)?
-                .map(thousands)
-                .unwrap_or_else(|| "–".into()),
-        );
-        let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
-        row.push(mean_std(
-            at(Metric::TrainLoss, Aggregate::Mean)?,
-            at(Metric::TrainLoss, Aggregate::Std)?,
-            false,
-        ));
-        row.push(
-            match (
-                at(Metric::TrainLoss, Aggregate::Median)?,
-                at(Metric::TrainLoss, Aggregate::Iqr)?,
-            ) {
-                (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
-                _ => "–".into(),
-            },
-        );
-        row.push(
-            f64_at(s, "stuck_fraction", i)?
-                .map(|f| format!("{:.0}%", 100.0 * f))
-                .unwrap_or_else(|| "–".into()),
-        );
-        for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
-            row.push(mean_std(
-                at(m, Aggregate::Mean)?,
-                at(m, Aggregate::Std)?,
-                m.is_accuracy(),
-            ));
-        }
-        if any_dead {
-            row.push(
-                at(Metric::DeadFraction, Aggregate::Mean)?
-                    .map(|f| format!("{:.1}%", 100.0 * f))
-                    .unwrap_or_else(|| "–".into()),
-            );
-        }
-        if any_bad {
-            row.push(format!(
-                "{} / {}",
-                u64_at(s, "n_diverged", i)?.unwrap_or(0),
-                u64_at(s, "n_failed", i)?.unwrap_or(0)
-            ));
-        }
+        let row = table_row(report, cols, i)?;
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     Ok(md)
+}
+
+/// The table's columns shown only where some configuration needs them.
+/// Every column is looked up with `?`: a column the summary does not have
+/// is an error, never a silently empty cell or a hidden column.
+#[derive(Clone, Copy)]
+struct OptionalColumns {
+    /// Dead units, where any (ReLU at high learning rates).
+    dead: bool,
+    /// Diverged / failed counts, where any trial diverged or failed.
+    bad: bool,
+}
+
+impl OptionalColumns {
+    fn of(s: &DataFrame) -> Result<Self> {
+        let mut cols = OptionalColumns {
+            dead: false,
+            bad: false,
+        };
+        for i in 0..s.height() {
+            let bad =
+                u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
+            cols.bad |= bad > 0;
+            cols.dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
+        }
+        Ok(cols)
+    }
+}
+
+/// Configuration `i`'s cells, in the header's order.
+fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
+    let s = &report.summary;
+    let mut row: Vec<String> = Vec::new();
+    for name in &report.swept {
+        row.push(super::csv::cell(&s.column(name)?.get(i)?));
+    }
+    row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
+    row.push(
+        u64_at(s, "params", i)?
+            .map(thousands)
+            .unwrap_or_else(|| "–".into()),
+    );
+    let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
+    row.push(mean_std(
+        at(Metric::TrainLoss, Aggregate::Mean)?,
+        at(Metric::TrainLoss, Aggregate::Std)?,
+        false,
+    ));
+    row.push(
+        match (
+            at(Metric::TrainLoss, Aggregate::Median)?,
+            at(Metric::TrainLoss, Aggregate::Iqr)?,
+        ) {
+            (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
+            _ => "–".into(),
+        },
+    );
+    row.push(
+        f64_at(s, "stuck_fraction", i)?
+            .map(|f| format!("{:.0}%", 100.0 * f))
+            .unwrap_or_else(|| "–".into()),
+    );
+    for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
+        row.push(mean_std(
+            at(m, Aggregate::Mean)?,
+            at(m, Aggregate::Std)?,
+            m.is_accuracy(),
+        ));
+    }
+    if cols.dead {
+        row.push(
+            at(Metric::DeadFraction, Aggregate::Mean)?
+                .map(|f| format!("{:.1}%", 100.0 * f))
+                .unwrap_or_else(|| "–".into()),
+        );
+    }
+    if cols.bad {
+        row.push(format!(
+            "{} / {}",
+            u64_at(s, "n_diverged", i)?.unwrap_or(0),
+            u64_at(s, "n_failed", i)?.unwrap_or(0)
+        ));
+    }
+    Ok(row)
 }
 
 /// Render `summary.md`: what was run and the table.
@@ -224,128 +249,27 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
     Ok(md.into_bytes())
 }
 
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 /// Render `report.md`: claims and verdicts first, then what was run, the
-/// table and the figures.
+/// table and the figures. `provenance` is the version, git revision and
+/// core count (gathered by the caller, so rendering stays pure).
 pub fn render_report(
     exp: &Study,
     plan: &Plan,
     report: &Report,
     figures: &[Figure],
+    provenance: &str,
 ) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }
     if !report.verdicts.is_empty() {
-        md.push_str("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
-        for v in &report.verdicts {
-            let held = v
-                .slices
-                .iter()
-                .filter(|s| s.outcome == Outcome::Holds)
-                .count();
-            md.push_str(&format!(
-                "| {} | **{}** | {held} of {} |\n",
-                v.claim.name,
-                v.outcome,
-                v.slices.len()
-            ));
-        }
-        for v in &report.verdicts {
-            let c = &v.claim;
-            let what = match (&c.along, c.expect) {
-                (Some(a), e) => format!(
-                    "{} of {} is {} along `{a}`",
-                    c.statistic.name(),
-                    c.metric,
-                    e.name()
-                ),
-                (None, e) => format!(
-                    "{} of {} is {}",
-                    c.statistic.name(),
-                    c.metric,
-                    e.name().replace('_', " ")
-                ),
-            };
-            let mut notes = vec![format!("α = {}", c.alpha)];
-            if !c.filter.is_empty() {
-                notes.push(format!(
-                    "only {}",
-                    c.filter
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
-            }
-            if c.pool {
-                notes.push("other axes pooled".into());
-            }
-            md.push_str(&format!(
-                "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
-                c.name,
-                v.outcome,
-                notes.join("; ")
-            ));
-            for sv in &v.slices {
-                md.push_str(&format!(
-                    "- **{}** — {}: {}.",
-                    sv.slice, sv.outcome, sv.evidence
-                ));
-                let pts: Vec<String> = sv
-                    .points
-                    .iter()
-                    .map(|p| match (p.value, p.ci) {
-                        (Some(x), Some((lo, hi))) => {
-                            format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
-                        }
-                        (Some(x), None) => format!("{} {}", p.label, number(x)),
-                        _ => format!("{} –", p.label),
-                    })
-                    .collect();
-                md.push_str(&format!(
-                    " {} with {} bootstrap intervals: {}.\n",
-                    c.statistic.name(),
-                    super::percent(exp.report.level),
-                    pts.join("; ")
-                ));
-            }
-        }
-        md.push('\n');
+        md.push_str(&claims_section(&report.verdicts, exp.report.level));
     }
     md.push_str("## What was run\n\n");
     md.push_str(&header(exp, plan, report));
-    let status = report.trials.column("status")?.str()?.clone();
-    let count = |s: &str| {
-        (0..status.len())
-            .filter(|i| status.get(*i) == Some(s))
-            .count()
-    };
-    md.push_str(&format!(
-        "- Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
-        count("ok"),
-        count("diverged"),
-        count("failed"),
-        report.trial_seconds
-    ));
-    md.push_str(&format!(
-        "- Provenance: mlpsweep {}, git revision {}, {} cores.\n",
-        env!("CARGO_PKG_VERSION"),
-        git_revision().unwrap_or_else(|| "unknown".into()),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    ));
+    md.push_str(&outcomes_line(report)?);
+    md.push_str(&format!("- Provenance: {provenance}.\n"));
     md.push_str(&format!(
         "\n## Results\n\n{LEGEND} δ = {}.\n\n",
         exp.report.stuck_delta
@@ -364,6 +288,117 @@ pub fn render_report(
         }
     }
     Ok(md.into_bytes())
+}
+
+/// `## Claims`: a table of every claim's verdict, then a subsection per
+/// claim with what it expects and the evidence in each slice.
+fn claims_section(verdicts: &[Verdict], level: f64) -> String {
+    let mut md =
+        String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
+    for v in verdicts {
+        let held = v
+            .slices
+            .iter()
+            .filter(|s| s.outcome == Outcome::Holds)
+            .count();
+        md.push_str(&format!(
+            "| {} | **{}** | {held} of {} |\n",
+            v.claim.name,
+            v.outcome,
+            v.slices.len()
+        ));
+    }
+    for v in verdicts {
+        md.push_str(&claim_detail(v, level));
+    }
+    md.push('\n');
+    md
+}
+
+/// A claim's subsection: the expectation in words with its α, filter and
+/// pooling, then one line per slice.
+fn claim_detail(v: &Verdict, level: f64) -> String {
+    let c = &v.claim;
+    let what = match (&c.along, c.expect) {
+        (Some(a), e) => format!(
+            "{} of {} is {} along `{a}`",
+            c.statistic.name(),
+            c.metric,
+            e.name()
+        ),
+        (None, e) => format!(
+            "{} of {} is {}",
+            c.statistic.name(),
+            c.metric,
+            e.name().replace('_', " ")
+        ),
+    };
+    let mut notes = vec![format!("α = {}", c.alpha)];
+    if !c.filter.is_empty() {
+        notes.push(format!(
+            "only {}",
+            c.filter
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if c.pool {
+        notes.push("other axes pooled".into());
+    }
+    let mut md = format!(
+        "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
+        c.name,
+        v.outcome,
+        notes.join("; ")
+    );
+    for sv in &v.slices {
+        md.push_str(&slice_line(c, sv, level));
+    }
+    md
+}
+
+/// A slice's bullet: its verdict, the test evidence, and the statistic at
+/// each point with its bootstrap interval at `level`.
+fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
+    let pts: Vec<String> = sv
+        .points
+        .iter()
+        .map(|p| match (p.value, p.ci) {
+            (Some(x), Some((lo, hi))) => {
+                format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
+            }
+            (Some(x), None) => format!("{} {}", p.label, number(x)),
+            _ => format!("{} –", p.label),
+        })
+        .collect();
+    format!(
+        "- **{}** — {}: {}. {} with {} bootstrap intervals: {}.\n",
+        sv.slice,
+        sv.outcome,
+        sv.evidence,
+        c.statistic.name(),
+        super::percent(level),
+        pts.join("; ")
+    )
+}
+
+/// How the stored trials ended, and the training time they took.
+fn outcomes_line(report: &Report) -> Result<String> {
+    let status = report.trials.column("status")?.str()?.clone();
+    let count = |s: &str| {
+        (0..status.len())
+            .filter(|i| status.get(*i) == Some(s))
+            .count()
+    };
+    Ok(format!(
+        "- Finished: {}, diverged: {}, failed: {}. Compute: {:.1} s of training over all stored trials.\n",
+        count("ok"),
+        count("diverged"),
+        count("failed"),
+        report.trial_seconds
+    ))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! Input: the [`Plan`] and the stored [`TrialRecord`]s. Output: a [`Report`]
 //! of polars frames, rendered by the exporters in `csv.rs` and
 //! `markdown.rs` and written by [`write`]. Renderers are pure (frame →
-//! bytes); only `write` does I/O, each file written whole or not at all.
+//! bytes); only `write` does I/O: it runs `git` for report.md's provenance
+//! line and passes it in, and writes each file whole or not at all.
 //!
 //! Seeds are replicates: a configuration's row aggregates its seeds' final
 //! metrics (mean, sample std with ddof = 1, so one seed gives an empty std).
@@ -118,28 +119,77 @@ fn status_name(s: Status) -> &'static str {
 /// ignored.
 pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
     let by_id: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let rows: Vec<(&Trial, &TrialRecord)> = plan
+    let rows: Vec<Row> = plan
         .trials
         .iter()
         .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
         .collect();
     let swept = column_names(&plan.swept_keys);
-    let finished = |r: &TrialRecord| {
-        if r.status == Status::Ok {
-            r.metrics
-        } else {
-            None
-        }
-    };
     let best_train_loss = rows
         .iter()
         .filter_map(|(_, r)| finished(r))
         .map(|m| m.train_loss)
         .reduce(f64::min);
-    let delta = exp.report.stuck_delta;
-    let target = exp.report.target_acc;
-    let is_stuck = |m: &Metrics| best_train_loss.is_some_and(|b| m.train_loss > b + delta);
+    let stuck = Stuck {
+        best: best_train_loss,
+        delta: exp.report.stuck_delta,
+    };
+    let trials = trials_frame(exp, plan, &rows, &swept, stuck)?;
+    let summary = summarise(&trials, &swept, exp.report.level)?;
+    let verdicts = verdicts(exp, &rows, stuck);
+    let curves = curves_frame(&rows)?;
+    let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
+    Ok(Report {
+        swept,
+        trials,
+        summary,
+        curves,
+        best_train_loss,
+        verdicts,
+        trial_seconds,
+    })
+}
 
+/// A stored trial with its plan entry, in plan order.
+type Row<'a> = (&'a Trial, &'a TrialRecord);
+
+/// A trial's final metrics if it finished: diverged and failed trials are
+/// counted but never enter a statistic.
+fn finished(r: &TrialRecord) -> Option<Metrics> {
+    if r.status == Status::Ok {
+        r.metrics
+    } else {
+        None
+    }
+}
+
+/// The stuck rule, one place for trials.csv and the claims: a finished
+/// trial is stuck when its final train loss is more than `delta` above the
+/// study's best.
+#[derive(Clone, Copy)]
+struct Stuck {
+    /// The lowest final train loss of any finished trial.
+    best: Option<f64>,
+    /// `[report] stuck_delta`.
+    delta: f64,
+}
+
+impl Stuck {
+    fn of(self, m: &Metrics) -> bool {
+        self.best.is_some_and(|b| m.train_loss > b + self.delta)
+    }
+}
+
+/// trials.csv's frame: one row per stored trial, identity and swept
+/// settings first, then outcome, sizes, metrics, and every other resolved
+/// setting so a row stands alone.
+fn trials_frame(
+    exp: &Study,
+    plan: &Plan,
+    rows: &[Row],
+    swept: &[String],
+    stuck: Stuck,
+) -> Result<DataFrame> {
     let mut cols = vec![
         Column::new(
             "trial".into(),
@@ -170,6 +220,14 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             .map(|(_, r)| status_name(r.status))
             .collect::<Vec<_>>(),
     ));
+    cols.extend(size_columns(rows));
+    cols.extend(metric_columns(rows, exp.report.target_acc, stuck));
+    cols.extend(resolved_columns(plan, rows));
+    Ok(DataFrame::new(rows.len(), cols)?)
+}
+
+/// The parameter counts of each trial's network.
+fn size_columns(rows: &[Row]) -> Vec<Column> {
     type Count = fn(&TrialRecord) -> usize;
     let counts: [(&str, Count); 4] = [
         ("weights", |r| r.params.weights),
@@ -177,12 +235,21 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         ("params", |r| r.params.total),
         ("hidden_neurons", |r| r.params.hidden_neurons),
     ];
-    for (name, get) in counts {
-        cols.push(Column::new(
-            name.into(),
-            rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
-        ));
-    }
+    counts
+        .into_iter()
+        .map(|(name, get)| {
+            Column::new(
+                name.into(),
+                rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
+            )
+        })
+        .collect()
+}
+
+/// Every metric (empty unless the trial finished), then whether it is
+/// stuck, the epoch it diverged at and its error message.
+fn metric_columns(rows: &[Row], target: f64, stuck: Stuck) -> Vec<Column> {
+    let mut cols = Vec::new();
     for m in Metric::ALL {
         let v: Vec<Option<f64>> = rows
             .iter()
@@ -193,7 +260,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
     cols.push(Column::new(
         "stuck".into(),
         rows.iter()
-            .map(|(_, r)| finished(r).map(|m| is_stuck(&m)))
+            .map(|(_, r)| finished(r).map(|m| stuck.of(&m)))
             .collect::<Vec<_>>(),
     ));
     cols.push(Column::new(
@@ -208,40 +275,51 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             .map(|(_, r)| r.message.clone())
             .collect::<Vec<_>>(),
     ));
-    // Every other resolved setting, so a row of trials.csv stands alone.
+    cols
+}
+
+/// Every resolved setting that is not swept, so a row of trials.csv
+/// stands alone; the keys are the first trial's.
+fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
     let resolved: Vec<Vec<(String, String)>> = rows
         .iter()
         .map(|(t, _)| crate::identity::setting_columns(&t.config))
         .collect();
-    if let Some(first) = resolved.first() {
-        for (key, _) in first {
-            if plan.swept_keys.contains(key) {
-                continue;
-            }
+    let Some(first) = resolved.first() else {
+        return Vec::new();
+    };
+    first
+        .iter()
+        .filter(|(key, _)| !plan.swept_keys.contains(key))
+        .map(|(key, _)| {
             let v: Vec<Option<String>> = resolved
                 .iter()
                 .map(|r| r.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
                 .collect();
-            cols.push(Column::new(key.as_str().into(), v));
-        }
-    }
-    let trials = DataFrame::new(rows.len(), cols)?;
+            Column::new(key.as_str().into(), v)
+        })
+        .collect()
+}
 
-    let summary = summarise(&trials, &swept, exp.report.level)?;
-
+/// Judge the study's claims on the finished trials.
+fn verdicts(exp: &Study, rows: &[Row], stuck: Stuck) -> Vec<claims::Verdict> {
+    let target = exp.report.target_acc;
     let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
-    let verdicts = claims::judge(&exp.report, &axes_keys, |m| {
+    claims::judge(&exp.report, &axes_keys, |m| {
         rows.iter()
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
                     swept: &t.swept,
                     value: m.value(r, target),
-                    stuck: is_stuck(&x),
+                    stuck: stuck.of(&x),
                 })
             })
             .collect()
-    });
+    })
+}
 
+/// curves.csv's frame: tidy training curves, one row per (trial, epoch).
+fn curves_frame(rows: &[Row]) -> Result<DataFrame> {
     let mut c = (
         Vec::new(),
         Vec::new(),
@@ -251,7 +329,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         Vec::new(),
         Vec::new(),
     );
-    for (t, r) in &rows {
+    for (t, r) in rows {
         for p in &r.curve {
             c.0.push(t.index as u64);
             c.1.push(p.epoch as u64);
@@ -263,7 +341,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         }
     }
     let n = c.0.len();
-    let curves = DataFrame::new(
+    Ok(DataFrame::new(
         n,
         vec![
             Column::new("trial".into(), c.0),
@@ -274,17 +352,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
             Column::new(Metric::TrainAcc.name().into(), c.5),
             Column::new(Metric::ValAcc.name().into(), c.6),
         ],
-    )?;
-    let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
-    Ok(Report {
-        swept,
-        trials,
-        summary,
-        curves,
-        best_train_loss,
-        verdicts,
-        trial_seconds,
-    })
+    )?)
 }
 
 /// One row per configuration: swept values and parameter counts from the
@@ -318,8 +386,6 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
             .mean()
             .alias("stuck_fraction"),
     );
-    // A metric's seed count, needed for its interval only.
-    let count = |m: Metric| format!("{}_count", m.name());
     for m in Metric::ALL {
         let c = || col(m.name());
         let q = |p: f64| c().quantile(lit(p), QuantileMethod::Linear);
@@ -329,7 +395,7 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
         aggs.push((q(0.75) - q(0.25)).alias(m.column(Aggregate::Iqr)));
         aggs.push(c().min().alias(m.column(Aggregate::Min)));
         aggs.push(c().max().alias(m.column(Aggregate::Max)));
-        aggs.push(c().count().cast(DataType::UInt64).alias(count(m)));
+        aggs.push(c().count().cast(DataType::UInt64).alias(summary_count(m)));
     }
     let mut summary = trials
         .clone()
@@ -338,12 +404,23 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
         .agg(aggs)
         .sort(["config"], SortMultipleOptions::default())
         .collect()?;
-    // Student-t intervals need the t quantile for each group's n: polars has
-    // no t distribution, so they are added here.
+    add_t_intervals(&mut summary, level)?;
+    Ok(summary)
+}
+
+/// A metric's seed count in the summary, needed for its interval only.
+fn summary_count(m: Metric) -> String {
+    format!("{}_count", m.name())
+}
+
+/// Add each metric's Student-t interval of the mean at `level`, in place
+/// of the helper `<metric>_count` column: polars has no t distribution, so
+/// the t quantile for each group's n is computed here.
+fn add_t_intervals(summary: &mut DataFrame, level: f64) -> Result<()> {
     for m in Metric::ALL {
         let mean = summary.column(&m.column(Aggregate::Mean))?.f64()?.clone();
         let std = summary.column(&m.column(Aggregate::Std))?.f64()?.clone();
-        let counts = summary.column(&count(m))?.u64()?.clone();
+        let counts = summary.column(&summary_count(m))?.u64()?.clone();
         let (mut lo, mut hi) = (Vec::new(), Vec::new());
         for i in 0..summary.height() {
             let half = match (std.get(i), counts.get(i)) {
@@ -357,9 +434,9 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
         }
         summary.with_column(Column::new(m.column(Aggregate::CiLo).into(), lo))?;
         summary.with_column(Column::new(m.column(Aggregate::CiHi).into(), hi))?;
-        summary = summary.drop(&count(m))?;
+        *summary = summary.drop(&summary_count(m))?;
     }
-    Ok(summary)
+    Ok(())
 }
 
 /// Build the report and write `trials.csv`, `summary.csv`, `curves.csv`,
@@ -386,7 +463,7 @@ pub fn write(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures)?,
+            markdown::render_report(exp, plan, &report, &figures, &provenance())?,
         ),
     ];
     if !figures.is_empty() {
@@ -399,6 +476,31 @@ pub fn write(
         write_atomic(&dir.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
     }
     Ok(report)
+}
+
+/// The report's provenance: mlpsweep's version, the git revision of the
+/// working directory (by running `git`, so it is here with the other I/O
+/// and not in a renderer) and the core count.
+fn provenance() -> String {
+    format!(
+        "mlpsweep {}, git revision {}, {} cores",
+        env!("CARGO_PKG_VERSION"),
+        git_revision().unwrap_or_else(|| "unknown".into()),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    )
+}
+
+/// `git rev-parse --short HEAD` in the working directory, if git answers.
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Write a file whole or not at all: a temporary name, then rename, so a

@@ -1,0 +1,188 @@
+//! Trend claims (`increasing` / `decreasing` along a swept key): Spearman's
+//! ρ between the axis and the metric, and for spread statistics a
+//! Brown–Forsythe test between the smallest and the largest setting.
+
+use super::{Outcome, Point, Row, SliceVerdict, p_text, point};
+use crate::stats;
+use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic};
+
+/// A trend claim on one slice: Spearman's ρ between the axis and the
+/// statistic, and for spread statistics a Brown–Forsythe test between the
+/// smallest and the largest setting.
+pub(super) fn trend(
+    claim: &ClaimSpec,
+    spec: &ReportSpec,
+    slice: &str,
+    rows: &[&Row],
+) -> SliceVerdict {
+    let along = claim.along.as_ref().expect("trend claims have an axis");
+    let short = along.rsplit('.').next().unwrap_or(along);
+    let mut points = Vec::new();
+    let mut samples = Vec::new();
+    let mut xs = Vec::new();
+    for (x, setting) in settings_along(rows, along) {
+        let members: Vec<&Row> = rows
+            .iter()
+            .copied()
+            .filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == setting))
+            .collect();
+        let (p, sample) = point(claim, spec, slice, format!("{short}={setting}"), &members);
+        xs.push(x);
+        points.push(p);
+        samples.push(sample);
+    }
+    let (mut outcome, mut evidence) = spearman_verdict(claim, &xs, &samples, &points);
+    if claim.statistic.is_spread() && samples.len() >= 2 {
+        let (o, e) = spread_verdict(claim, &samples, &points, outcome);
+        outcome = o;
+        evidence.push(e);
+    }
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome,
+        evidence: evidence.join("; "),
+        points,
+    }
+}
+
+/// The settings of `along` among `rows`, each with its x, in increasing x:
+/// x is the value when every setting is numeric, else the position in plan
+/// order.
+fn settings_along(rows: &[&Row], along: &str) -> Vec<(f64, Setting)> {
+    let mut settings: Vec<Setting> = Vec::new();
+    for r in rows {
+        let v = r
+            .swept
+            .iter()
+            .find(|(k, _)| k == along)
+            .map(|(_, v)| v.clone())
+            .expect("swept");
+        if !settings.contains(&v) {
+            settings.push(v);
+        }
+    }
+    let numeric = settings
+        .iter()
+        .all(|s| matches!(s, Setting::Int(_) | Setting::Float(_)));
+    let x_of = |s: &Setting, i: usize| match s {
+        Setting::Int(v) if numeric => *v as f64,
+        Setting::Float(v) if numeric => *v,
+        _ => i as f64,
+    };
+    let mut out: Vec<(f64, Setting)> = settings
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (x_of(&s, i), s))
+        .collect();
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// Spearman's ρ along the axis: on every trial's value for the mean,
+/// median and stuck fraction (so every seed counts), else on the statistic
+/// per setting. Holds or fails when p < α, by the sign of ρ.
+fn spearman_verdict(
+    claim: &ClaimSpec,
+    xs: &[f64],
+    samples: &[Vec<f64>],
+    points: &[Point],
+) -> (Outcome, Vec<String>) {
+    let trial_level = matches!(
+        claim.statistic,
+        Statistic::Mean | Statistic::Median | Statistic::StuckFraction
+    );
+    let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
+        xs.iter()
+            .zip(samples)
+            .flat_map(|(x, s)| s.iter().map(move |y| (*x, *y)))
+            .unzip()
+    } else {
+        xs.iter()
+            .zip(points)
+            .filter_map(|(x, p)| p.value.map(|v| (*x, v)))
+            .unzip()
+    };
+    let unit = if trial_level {
+        format!("{} trials", tx.len())
+    } else {
+        format!("{} settings", tx.len())
+    };
+    match stats::spearman(&tx, &ty) {
+        Some((rho, p)) => {
+            let evidence = format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p));
+            // Written as `p < α` first so a NaN p is inconclusive.
+            let outcome = if p < claim.alpha {
+                if rho * trend_sign(claim) > 0.0 {
+                    Outcome::Holds
+                } else {
+                    Outcome::Fails
+                }
+            } else {
+                Outcome::Inconclusive
+            };
+            (outcome, vec![evidence])
+        }
+        None => (
+            Outcome::Inconclusive,
+            vec![format!("Spearman ρ undefined ({unit}, or no variation)")],
+        ),
+    }
+}
+
+/// +1 for an increasing claim, −1 for a decreasing one.
+fn trend_sign(claim: &ClaimSpec) -> f64 {
+    if claim.expect == Expect::Increasing {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// A spread trend also needs the spread to differ between the first and
+/// the last setting (Brown–Forsythe) in the expected direction: the
+/// Spearman `outcome` adjusted, and the test in words.
+fn spread_verdict(
+    claim: &ClaimSpec,
+    samples: &[Vec<f64>],
+    points: &[Point],
+    outcome: Outcome,
+) -> (Outcome, String) {
+    let (first, last) = (&samples[0], &samples[samples.len() - 1]);
+    match stats::brown_forsythe(&[first, last]) {
+        Some((f, p)) => {
+            let (a, b) = (
+                stats::std(first).unwrap_or(0.0),
+                stats::std(last).unwrap_or(0.0),
+            );
+            let evidence = format!(
+                "Brown–Forsythe {} vs {}: F = {f:.2}, p {}",
+                points[0].label,
+                points[points.len() - 1].label,
+                p_text(p)
+            );
+            let expected = if trend_sign(claim) < 0.0 {
+                b < a
+            } else {
+                b > a
+            };
+            let outcome = match (p < claim.alpha, expected, outcome) {
+                (true, false, _) => Outcome::Fails,
+                (true, true, Outcome::Holds) => Outcome::Holds,
+                (_, _, Outcome::Fails) => Outcome::Fails,
+                _ => Outcome::Inconclusive,
+            };
+            (outcome, evidence)
+        }
+        None => {
+            let outcome = if outcome == Outcome::Holds {
+                Outcome::Inconclusive
+            } else {
+                outcome
+            };
+            (
+                outcome,
+                "Brown–Forsythe undefined (too few seeds or no spread)".into(),
+            )
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! `curves*.svg`: mean train loss per configuration over epochs with a
+//! ±1 std band over seeds; one file per setting of the first axis when the
+//! study has too many configurations for one legend.
+
+use anyhow::Result;
+use plotters::prelude::*;
+
+use super::{Figure, Row, color, err, range, short};
+use crate::plan::Plan;
+use crate::report::claims::label;
+use crate::stats;
+use crate::study::{Setting, Study};
+
+/// One configuration's curve: its label and (epoch, mean, std) per
+/// evaluated epoch.
+type Line = (String, Vec<(f64, f64, f64)>);
+
+/// Group configurations: one group for small studies, else one per value of the first axis.
+fn config_groups(exp: &Study, plan: &Plan) -> Vec<(String, Vec<usize>)> {
+    let configs: Vec<usize> = (0..plan.n_configs).collect();
+    if plan.n_configs <= 12 || exp.axes.len() < 2 {
+        return vec![(String::new(), configs)];
+    }
+    let first = &exp.axes[0];
+    let per = plan.n_configs / first.len();
+    (0..first.len())
+        .map(|i| {
+            let name = (0..first.keys.len())
+                .map(|k| format!("{}={}", short(&first.keys[k]), first.setting(i, k)))
+                .collect::<Vec<_>>()
+                .join("_");
+            (name, (i * per..(i + 1) * per).collect())
+        })
+        .collect()
+}
+
+/// One `curves*.svg` per configuration group that has a curve to draw.
+pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
+    let mut out = Vec::new();
+    for (group, configs) in config_groups(exp, plan) {
+        let lines: Vec<Line> = configs
+            .iter()
+            .filter_map(|&c| config_line(exp, &group, rows, c))
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        let svg = draw(&group, &lines)?;
+        let file = if group.is_empty() {
+            "curves.svg".to_string()
+        } else {
+            format!("curves_{group}.svg")
+        };
+        out.push(Figure {
+            file,
+            caption: format!(
+                "Train loss (full evaluation) over epochs{}: mean over seeds, band ±1 std.",
+                if group.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", group.replace('_', " "))
+                }
+            ),
+            svg,
+        });
+    }
+    Ok(out)
+}
+
+/// Configuration `c`'s line: the mean and std over its seeds of the train
+/// loss at each epoch its first seed evaluated. Labelled by its settings,
+/// less the first axis when that names the group. `None` when it has no
+/// finished trial or no evaluated epoch.
+fn config_line(exp: &Study, group: &str, rows: &[Row], c: usize) -> Option<Line> {
+    let members: Vec<&Row> = rows.iter().filter(|(t, _)| t.config_index == c).collect();
+    let (t0, r0) = members.first()?;
+    let swept: Vec<(String, Setting)> = t0
+        .swept
+        .iter()
+        .filter(|(k, _)| group.is_empty() || !exp.axes[0].keys.contains(k))
+        .cloned()
+        .collect();
+    let mut line = Vec::new();
+    for (i, p) in r0.curve.iter().enumerate() {
+        if p.eval.is_none() {
+            continue;
+        }
+        let ys: Vec<f64> = members
+            .iter()
+            .filter_map(|(_, r)| r.curve.get(i).and_then(|q| q.eval).map(|e| e.train_loss))
+            .collect();
+        line.push((
+            p.epoch as f64,
+            stats::mean(&ys),
+            stats::std(&ys).unwrap_or(0.0),
+        ));
+    }
+    (!line.is_empty()).then(|| (label(&swept), line))
+}
+
+/// Draw a group's lines, each with its ±1 std band, as an SVG document.
+fn draw(group: &str, lines: &[Line]) -> Result<String> {
+    let (x0, x1) = range(lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.0))).expect("lines");
+    let (y0, y1) = range(
+        lines
+            .iter()
+            .flat_map(|(_, l)| l.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
+    )
+    .expect("lines");
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let title = if group.is_empty() {
+            "train loss during training".to_string()
+        } else {
+            format!("train loss during training, {}", group.replace('_', " "))
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1)
+            .map_err(err)?;
+        chart
+            .configure_mesh()
+            .x_desc("epoch")
+            .y_desc("train loss (mean ± std over seeds)")
+            .draw()
+            .map_err(err)?;
+        for (i, (name, line)) in lines.iter().enumerate() {
+            let c = color(i);
+            let mut band: Vec<(f64, f64)> = line.iter().map(|p| (p.0, p.1 + p.2)).collect();
+            band.extend(line.iter().rev().map(|p| (p.0, (p.1 - p.2).max(0.0))));
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
+                .map_err(err)?;
+            chart
+                .draw_series(LineSeries::new(
+                    line.iter().map(|p| (p.0, p.1)),
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?
+                .label(name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
