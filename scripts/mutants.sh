@@ -23,15 +23,20 @@ command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locke
 # (tests/bad_input.rs covers those through the binary).
 declare -A passes=(
   [plan]="src/plan.rs Plan::shard"
-  [fused]="src/fused.rs update|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
+  [fused]="src/fused.rs update|clipped_grad|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
   [train]="src/train.rs train|evaluate|Metrics::is_finite|boundary"
-  [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|Split::select"
-  [report]="src/report/mod.rs summarise|metric"
+  [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|draw|generated|table|Split::select"
+  [report]="src/report/mod.rs summarise|add_t_intervals|metric_columns|Stuck::of"
+  [metric]="src/metric.rs Metric::value|Metric::is_accuracy|Metric::higher_is_better"
   [stats]="src/stats.rs t_interval|quantile|std|mean|median|iqr"
   [model]="src/model.rs Mlp::architecture|count_params|Mlp::forward_all|Mlp::activate|layer_sizes|params_for|Mlp::param_count|Mlp::forward"
-  [claims]="src/report/claims.rs compare|trend|best_of|judge|statistic|stat_of_sample|slices|sample|point|seed"
+  [claims]="src/report/claims.rs best_of|judge|statistic|stat_of_sample|slices|sample|point|seed"
+  [trend]="src/report/claims/trend.rs trend|settings_along|spearman_verdict|trend_sign|spread_verdict"
+  [compare]="src/report/claims/compare.rs compare|bootstrap_difference"
+  [identity]="src/identity.rs trial_id|setting_columns|config_fields|data_fields|model_fields|train_fields|label_field|val_field|task_name|data_key|Field::json|Field::write|Field::cell|Field::opt"
+  [resolve]="src/study/resolve.rs resolve|read_values|read|check|data|csv_source|model|train"
 )
-order=(plan fused train data report stats model claims)
+order=(plan fused train data report metric stats model claims trend compare identity resolve)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
