@@ -156,9 +156,10 @@ fn data(v: &Values, study_dir: &Path) -> Result<DataSpec, KeyError> {
     };
     Ok(DataSpec {
         source,
-        label_noise: v
-            .get("data.label_noise")
-            .map_or(0.0, |_| v.float("data.label_noise")),
+        label_noise: match v.get("data.label_noise") {
+            Some(Val::Float(x)) => *x,
+            _ => 0.0, // sine: no labels to flip
+        },
         val: *val,
         standardize: v.flag("data.standardize"),
         seed: v.int("data.seed") as u64,

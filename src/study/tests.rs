@@ -119,3 +119,42 @@ fn every_listed_key_resolves_in_the_grid() {
     assert_eq!(keys::canonical("lr").unwrap(), "train.lr");
     assert_eq!(keys::canonical("seed").unwrap(), "data.seed");
 }
+
+/// Every name a choice key accepts resolves to a variant that gives the
+/// same name back: the key table's lists, the resolver's matches and the
+/// specs' `name()` agree (the names are also what trial ids hash).
+#[test]
+fn every_choice_resolves_to_a_variant_with_its_own_name() {
+    use super::spec::{ACTIVATIONS, DATA_KINDS, INITS, OPTIMIZERS};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.csv"), "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n").unwrap();
+    let config = |section: &str, key: &str, name: &str| {
+        let extra = if name == "csv" {
+            "path = \"x.csv\"\n"
+        } else {
+            ""
+        };
+        let src = format!("name = \"a\"\n[{section}]\n{key} = \"{name}\"\n{extra}");
+        let e = from_str(&src, &dir.path().join("s.toml"), &[]).unwrap();
+        e.config_at(&[]).unwrap()
+    };
+    for name in ACTIVATIONS {
+        assert_eq!(
+            config("model", "activation", name).model.activation.name(),
+            *name
+        );
+    }
+    for name in INITS {
+        assert_eq!(config("model", "init", name).model.init.name(), *name);
+    }
+    for name in OPTIMIZERS {
+        assert_eq!(
+            config("train", "optimizer", name).train.optimizer.name(),
+            *name
+        );
+    }
+    for (name, kind) in DATA_KINDS {
+        let c = config("data", "kind", name);
+        assert_eq!((c.data.kind(), kind.name()), (*kind, *name));
+    }
+}
