@@ -96,3 +96,18 @@ fn setting_columns_are_the_sorted_fields_that_apply() {
     assert!(cols.contains(&("data.kind".into(), "iris".into())));
     assert!(!keys.contains(&"data.noise") && !keys.contains(&"model.pieces"));
 }
+
+/// Trials share a data set exactly when their data settings agree: the
+/// cache key follows `[data]` and ignores the model and training.
+#[test]
+fn the_data_key_follows_the_data_settings_only() {
+    let src = "name = \"a\"\n[grid]\nnoise = [0.1, 0.3]\nwidth = [4, 8]\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let keys: Vec<String> = (0..4)
+        .map(|i| data_key(&e.config_at(&e.coords(i)).unwrap().data))
+        .collect();
+    assert_eq!(keys[0], keys[1], "same data, other width");
+    assert_eq!(keys[2], keys[3]);
+    assert_ne!(keys[0], keys[2], "other noise");
+    assert!(keys[0].contains("\"noise\":0.1") && keys[2].contains("\"noise\":0.3"));
+}

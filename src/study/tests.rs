@@ -158,3 +158,85 @@ fn every_choice_resolves_to_a_variant_with_its_own_name() {
         assert_eq!((c.data.kind(), kind.name()), (*kind, *name));
     }
 }
+
+fn load_err(src: &str) -> String {
+    parse(src, &[]).unwrap_err().to_string()
+}
+
+/// The rules between keys that ranges cannot state, each on both sides of
+/// its boundary.
+#[test]
+fn rules_between_keys_hold_on_both_sides() {
+    let cases = [
+        (
+            "[train]\nmomentum = 0.0\nnesterov = true\n",
+            "study.toml:4: train.nesterov: Nesterov momentum needs train.momentum > 0",
+        ),
+        (
+            "[data]\nkind = \"iris\"\nval = \"fresh\"\n",
+            "data.val: \"fresh\" needs a generator, but kind = \"iris\" is a fixed table",
+        ),
+        (
+            "[model]\ndepth = 0\ndropout = 0.5\n",
+            "model.dropout: has no effect without hidden layers (model.depth = 0)",
+        ),
+    ];
+    for (body, want) in cases {
+        let got = load_err(&format!("name = \"a\"\n{body}"));
+        assert!(got.contains(want), "{body:?}\n got: {got}\nwant: {want}");
+    }
+    let config = |body: &str| {
+        let e = parse(&format!("name = \"a\"\n{body}"), &[]).unwrap();
+        e.config_at(&[]).unwrap()
+    };
+    assert_eq!(
+        config("[train]\nmomentum = 0.5\nnesterov = true\n")
+            .train
+            .optimizer,
+        Optimizer::Sgd {
+            momentum: 0.5,
+            nesterov: true
+        }
+    );
+    assert_eq!(config("[model]\ndepth = 0\ndropout = 0.0\n").model.depth, 0);
+    assert_eq!(
+        config("[data]\nkind = \"iris\"\nval = 0.3\n").data.val,
+        ValSplit::Fraction(0.3)
+    );
+}
+
+/// A CSV source carries its label column, task and content hash.
+#[test]
+fn csv_settings_reach_the_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = b"a,b,y\n1,2,0.5\n3,4,1.5\n5,6,2.5\n";
+    std::fs::write(dir.path().join("t.csv"), bytes).unwrap();
+    let src = "name = \"a\"\n[data]\nkind = \"csv\"\npath = \"t.csv\"\nlabel_column = \"y\"\ntask = \"regression\"\n";
+    let e = from_str(src, &dir.path().join("s.toml"), &[]).unwrap();
+    let c = e.config_at(&[]).unwrap();
+    let DataSource::Csv {
+        path,
+        file_hash,
+        label_column,
+        task,
+    } = &c.data.source
+    else {
+        panic!("not a CSV source: {:?}", c.data.source)
+    };
+    assert_eq!(path, &dir.path().join("t.csv"));
+    assert_eq!(file_hash, &format!("{:016x}", fnv1a(bytes)));
+    assert_eq!(label_column, &LabelColumn::Name("y".into()));
+    assert_eq!((*task, c.data.task()), (Task::Regression, Task::Regression));
+    let src = "name = \"a\"\n[data]\nkind = \"csv\"\npath = \"t.csv\"\nlabel_column = 0\n";
+    let e = from_str(src, &dir.path().join("s.toml"), &[]).unwrap();
+    let DataSource::Csv {
+        label_column, task, ..
+    } = e.config_at(&[]).unwrap().data.source
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (label_column, task),
+        (LabelColumn::Index(0), Task::Classification)
+    );
+}
