@@ -27,6 +27,9 @@ pub struct Trial {
     pub config_index: usize,
     /// Replicate seed: drives initialisation, shuffling and dropout masks.
     pub seed: u64,
+    /// Whether this is its configuration's first seed: the one whose
+    /// decision regions the figures draw, so only it computes them.
+    pub first_seed: bool,
     /// Content hash of (format version, configuration, seed), 16 hex digits.
     pub id: String,
     /// The resolved configuration, shared by all seeds of a grid point.
@@ -87,6 +90,7 @@ impl Plan {
                     index: trials.len(),
                     config_index,
                     seed,
+                    first_seed: seed == exp.seeds[0],
                     id: crate::identity::trial_id(FORMAT_VERSION, &config, seed),
                     config: Arc::clone(&config),
                     swept: swept.clone(),

@@ -299,7 +299,11 @@ fn train(
         }
     }
     record.metrics = last_eval;
-    record.boundary = boundary(&mut fused, data)?;
+    // A 60 × 60 grid costs far more than a cheap trial's training, and the
+    // figures draw only first seeds.
+    if trial.first_seed {
+        record.boundary = boundary(&mut fused, data)?;
+    }
     Ok(true)
 }
 

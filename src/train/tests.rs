@@ -377,3 +377,16 @@ fn regression_and_adam_and_every_activation_train() {
         assert!(m.train_loss < 0.25, "{act}: mse {}", m.train_loss);
     }
 }
+
+/// Only each configuration's first seed (in the study's order, not the
+/// smallest) computes decision regions: the figures draw no other, and the
+/// grid costs more than a cheap trial's training.
+#[test]
+fn only_first_seeds_store_decision_regions() {
+    let records = run("seeds = [3, 1]\n[grid]\nwidth = [4, 8]\n[train]\nepochs = 1\n");
+    let stored: Vec<(u64, bool)> = records
+        .iter()
+        .map(|r| (r.seed, r.boundary.is_some()))
+        .collect();
+    assert_eq!(stored, [(3, true), (1, false), (3, true), (1, false)]);
+}
