@@ -27,8 +27,8 @@ fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
 fn sweep(file: &str, jobs: usize) -> (f64, usize, f64) {
     let exp = study::load(Path::new(file), &[]).expect("bench study loads");
     let plan = Plan::new(&exp).expect("bench plan");
-    let ds = schedule::load_data(&exp, &plan).expect("bench data");
-    let d = schedule::data_for(&ds, &plan.trials[0]);
+    let ds = data::Datasets::load(&exp, &plan).expect("bench data");
+    let d = ds.of(&plan.trials[0]);
     let total = flops(&plan, d.train.len(), d.n_features, d.n_outputs);
     let out = tempfile_dir();
     let opts = schedule::RunOptions {

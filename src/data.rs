@@ -18,7 +18,9 @@ use rand_distr::StandardNormal;
 use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
 
 mod csv_file;
+mod sets;
 use csv_file::parse_csv;
+pub use sets::Datasets;
 
 /// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
 /// embedded so the binary works from any folder.

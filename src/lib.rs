@@ -26,6 +26,7 @@ pub mod plan;
 pub mod report;
 pub mod schedule;
 pub mod stats;
+pub mod store;
 pub mod study;
 pub mod sweep;
 pub mod train;

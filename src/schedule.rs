@@ -14,19 +14,17 @@
 //! Trials already stored under the same id are skipped: rerunning a study
 //! resumes it.
 
-use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
-use crate::data::{self, Dataset};
+use crate::data::Datasets;
 use crate::plan::{Plan, Trial};
+use crate::store::{Log, ResultsDir};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
@@ -73,197 +71,6 @@ pub struct RunOutcome {
     pub moved_aside: Option<PathBuf>,
 }
 
-/// Load each distinct data set of the plan once (trials of one grid point
-/// share it). Errors name the study file and the `[data]` key.
-pub fn load_data(exp: &Study, plan: &Plan) -> Result<HashMap<String, Arc<Dataset>>> {
-    let mut cache = HashMap::new();
-    for t in &plan.trials {
-        let key = data_key(t);
-        if let std::collections::hash_map::Entry::Vacant(e) = cache.entry(key) {
-            let ds = data::load(&t.config.data)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
-            e.insert(Arc::new(ds));
-        }
-    }
-    Ok(cache)
-}
-
-/// The data set of a trial, from the map [`load_data`] built.
-pub fn data_for<'a>(datasets: &'a HashMap<String, Arc<Dataset>>, t: &Trial) -> &'a Dataset {
-    &datasets[&data_key(t)]
-}
-
-fn data_key(t: &Trial) -> String {
-    crate::identity::data_key(&t.config.data)
-}
-
-/// Read the records stored in `trials.jsonl`, skipping a torn last line
-/// (a write cut short) and lines of other formats. Later lines win.
-pub fn read_records(dir: &Path) -> Result<Vec<TrialRecord>> {
-    let path = dir.join("trials.jsonl");
-    let text = match fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
-    for line in text.lines() {
-        if let Ok(r) = serde_json::from_str::<TrialRecord>(line) {
-            by_id.insert(r.id.clone(), r);
-        }
-    }
-    let mut records: Vec<TrialRecord> = by_id.into_values().collect();
-    records.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.id.cmp(&b.id)));
-    Ok(records)
-}
-
-/// First line of the stored `study.toml`: which study file the folder belongs to.
-const SOURCE_PREFIX: &str = "# mlpsweep results of ";
-
-/// The study file as given on the command line (kept relative, so a
-/// committed results folder does not carry a machine's paths).
-fn source_of(exp: &Study) -> String {
-    exp.path.display().to_string()
-}
-
-/// Whether two study paths name the same file.
-fn same_file(a: &str, b: &Path) -> bool {
-    match (Path::new(a).canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => Path::new(a) == b,
-    }
-}
-
-/// Check the results folder before any training: it must be new, or hold
-/// this study (same name, from the same study file).
-fn prepare_dir(exp: &Study, out: &Path) -> Result<()> {
-    let stored = out.join("study.toml");
-    if stored.exists() {
-        let text = fs::read_to_string(&stored)
-            .with_context(|| format!("cannot read {}", stored.display()))?;
-        let name = text
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|t| t.get("name").and_then(|v| v.as_str().map(String::from)));
-        if name.as_deref() != Some(exp.name.as_str()) {
-            bail!(
-                "{}: holds the results of study {:?}, not {:?}; choose another folder with --out",
-                out.display(),
-                name.unwrap_or_default(),
-                exp.name
-            );
-        }
-        let source = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix(SOURCE_PREFIX));
-        // A stored copy being re-run (`run results/x/study.toml`) is the same study.
-        let rerun_of_stored = same_file(&stored.display().to_string(), &exp.path);
-        if let Some(src) = source
-            && !same_file(src, &exp.path)
-            && !rerun_of_stored
-        {
-            bail!(
-                "{}: holds the results of a different study named {:?} (from {src}); \
-                     choose another folder with --out, or start over with --fresh",
-                out.display(),
-                exp.name
-            );
-        }
-    } else if out.exists() && fs::read_dir(out)?.next().is_some() {
-        bail!(
-            "{}: exists and is not an mlpsweep results folder; choose another folder with --out",
-            out.display()
-        );
-    }
-    Ok(())
-}
-
-/// `--fresh`: move an existing folder to the first free `<out>.previous-N`.
-/// Results are never deleted.
-fn move_aside(out: &Path) -> Result<Option<PathBuf>> {
-    if !out.exists() {
-        return Ok(None);
-    }
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    for n in 1.. {
-        let target = out.with_file_name(format!("{name}.previous-{n}"));
-        if !target.exists() {
-            fs::rename(out, &target).with_context(|| {
-                format!(
-                    "cannot move {} aside to {}",
-                    out.display(),
-                    target.display()
-                )
-            })?;
-            return Ok(Some(target));
-        }
-    }
-    unreachable!("some suffix is free")
-}
-
-/// Hold an advisory lock on the results folder for the whole run, so two
-/// runs never write the same `trials.jsonl`. The OS drops it when the
-/// process dies, so a crash never leaves the folder locked.
-fn lock(out: &Path) -> Result<File> {
-    let path = out.join(".lock");
-    let mut f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .read(true)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    match f.try_lock() {
-        Ok(()) => {
-            f.set_len(0)?;
-            writeln!(f, "{}", std::process::id())?;
-            Ok(f)
-        }
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let mut pid = String::new();
-            let _ = f.read_to_string(&mut pid);
-            bail!(
-                "{}: another mlpsweep run (pid {}) is writing to this folder; wait for it, or use another --out",
-                out.display(),
-                pid.trim()
-            )
-        }
-        Err(std::fs::TryLockError::Error(e)) => {
-            Err(e).with_context(|| format!("cannot lock {}", path.display()))
-        }
-    }
-}
-
-/// Open `trials.jsonl` for appending; if the last line was torn, cut it off
-/// so the next record starts on a line of its own.
-fn open_log(dir: &Path) -> Result<File> {
-    let path = dir.join("trials.jsonl");
-    let mut f = OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
-    let mut text = Vec::new();
-    f.read_to_end(&mut text)?;
-    if let Some(&last) = text.last()
-        && last != b'\n'
-    {
-        let keep = text
-            .iter()
-            .rposition(|b| *b == b'\n')
-            .map(|p| p + 1)
-            .unwrap_or(0);
-        f.set_len(keep as u64)?;
-        f.seek(SeekFrom::End(0))?;
-    }
-    Ok(f)
-}
-
 /// Train every trial of `plan` that is not stored yet, then write the report.
 ///
 /// Ctrl-C (or SIGTERM) stops gracefully: running trials are abandoned,
@@ -271,10 +78,11 @@ fn open_log(dir: &Path) -> Result<File> {
 /// resumes. `--fail-fast` stops the same way at the first failed trial.
 pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
-    let datasets = load_data(exp, plan)?;
-    let (moved_aside, _lock) = claim_folder(exp, opts)?;
+    let datasets = Datasets::load(exp, plan)?;
+    let dir = ResultsDir::new(&opts.out);
+    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
     // Read what is stored only under the lock, so no other run adds to it meanwhile.
-    let stored = read_records(&opts.out)?;
+    let stored = dir.read_records()?;
     // The trials this run is responsible for: the plan, or one shard of it.
     let target: Vec<&Trial> = match opts.shard {
         Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
@@ -283,15 +91,13 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     let pending = pending(&target, &stored, &datasets);
     let skipped = target.len() - pending.len();
 
-    let study = format!("{SOURCE_PREFIX}{}\n{}", source_of(exp), exp.resolved_toml);
-    crate::report::write_atomic(&opts.out.join("study.toml"), study.as_bytes())?;
-    let log = open_log(&opts.out)?;
+    dir.write_study(exp)?;
+    let log = dir.open_log()?;
     let stop = stop_on_signal();
-    let (trained, wall) = train_all(pending, &datasets, log, &stop, opts)?;
+    let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts)?;
 
-    let records = read_records(&opts.out)?;
-    let data = plan.trials.first().map(|t| data_for(&datasets, t));
-    let report = crate::report::write(exp, plan, &records, &opts.out, data)?;
+    let records = dir.read_records()?;
+    let report = dir.write_report(exp, plan, &records, &datasets)?;
     let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
     let ours: Vec<&TrialRecord> = records
         .iter()
@@ -311,28 +117,12 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     })
 }
 
-/// Make `opts.out` this run's folder: move the old one aside under
-/// `--fresh`, check that what is there belongs to this study, create it,
-/// and lock it. Returns where `--fresh` moved the old folder, and the lock,
-/// which must be held until the run ends.
-fn claim_folder(exp: &Study, opts: &RunOptions) -> Result<(Option<PathBuf>, File)> {
-    let moved_aside = if opts.fresh {
-        move_aside(&opts.out)?
-    } else {
-        None
-    };
-    prepare_dir(exp, &opts.out)?;
-    fs::create_dir_all(&opts.out)
-        .with_context(|| format!("cannot create {}", opts.out.display()))?;
-    Ok((moved_aside, lock(&opts.out)?))
-}
-
 /// The trials of `target` not stored yet, longest first, so the sweep does
 /// not end on one big trial running alone.
 fn pending<'a>(
     target: &[&'a Trial],
     stored: &[TrialRecord],
-    datasets: &HashMap<String, Arc<Dataset>>,
+    datasets: &Datasets,
 ) -> Vec<&'a Trial> {
     let done: std::collections::HashSet<&str> = stored.iter().map(|r| r.id.as_str()).collect();
     let mut pending: Vec<&Trial> = target
@@ -362,8 +152,8 @@ fn stop_on_signal() -> Arc<AtomicBool> {
 /// with that error once the running trials are done.
 fn train_all(
     pending: Vec<&Trial>,
-    datasets: &HashMap<String, Arc<Dataset>>,
-    log: File,
+    datasets: &Datasets,
+    log: &Log,
     stop: &AtomicBool,
     opts: &RunOptions,
 ) -> Result<(usize, Duration)> {
@@ -393,7 +183,7 @@ fn train_all(
         running: AtomicUsize::new(0),
         free_lanes: Mutex::new(vec![true; lanes]),
         progress,
-        log: Mutex::new(log),
+        log,
         write_error: Mutex::new(None),
         trained: AtomicUsize::new(0),
     };
@@ -416,7 +206,7 @@ struct Queue<'a> {
     pending: Vec<&'a Trial>,
     /// Each pending trial's cost, for the progress bar.
     costs: Vec<u64>,
-    datasets: &'a HashMap<String, Arc<Dataset>>,
+    datasets: &'a Datasets,
     /// Threads in the pool.
     jobs: usize,
     /// Set by Ctrl-C, or by a failed trial under `--fail-fast`.
@@ -429,8 +219,8 @@ struct Queue<'a> {
     /// Progress lines: a trial takes the first free one.
     free_lanes: Mutex<Vec<bool>>,
     progress: Progress,
-    /// `trials.jsonl`, open for appending.
-    log: Mutex<File>,
+    /// `trials.jsonl`, open for appending (group commit).
+    log: &'a Log,
     /// The first failed write to the log; no trial starts after it.
     write_error: Mutex<Option<anyhow::Error>>,
     /// Trials trained and stored by this run.
@@ -485,7 +275,7 @@ impl Queue<'_> {
     /// panic becomes a `failed` record, so one bad trial never ends the
     /// sweep; `None` when Ctrl-C abandoned it.
     fn train(&self, trial: &Trial, lane: usize) -> Option<TrialRecord> {
-        let data = data_for(self.datasets, trial);
+        let data = self.datasets.of(trial);
         let label = trial.label();
         self.running.fetch_add(1, Ordering::SeqCst);
         let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -512,11 +302,9 @@ impl Queue<'_> {
         if record.status == Status::Failed && self.fail_fast {
             self.stop.store(true, Ordering::SeqCst);
         }
-        let line = serde_json::to_string(record).expect("records serialise") + "\n";
-        let mut f = self.log.lock().expect("lock");
-        if let Err(e) = f.write_all(line.as_bytes()).and_then(|_| f.sync_data()) {
-            *self.write_error.lock().expect("lock") =
-                Some(anyhow::Error::from(e).context("cannot append to trials.jsonl"));
+        let line = serde_json::to_string(record).expect("records serialise");
+        if let Err(e) = self.log.append(&line) {
+            self.write_error.lock().expect("lock").get_or_insert(e);
         }
     }
 }
@@ -533,8 +321,8 @@ fn inject_failure(trial: &Trial) {
 }
 
 /// Rough cost of a trial: multiply-adds per epoch × epochs.
-fn cost(t: &Trial, datasets: &HashMap<String, Arc<Dataset>>) -> u64 {
-    let d = &datasets[&data_key(t)];
+fn cost(t: &Trial, datasets: &Datasets) -> u64 {
+    let d = datasets.of(t);
     let p = crate::model::params_for(&t.config.model, d.n_features, d.n_outputs);
     (p.weights as u64) * (d.train.len() as u64) * (t.config.train.epochs as u64)
 }

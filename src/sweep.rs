@@ -14,11 +14,13 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cluster::{self, SlurmOptions};
+use crate::data::Datasets;
 use crate::plan::Plan;
-use crate::{listing, report as reports, schedule, study};
+use crate::store::{self, ResultsDir};
+use crate::{listing, schedule, study};
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,9 +153,9 @@ pub fn plan(
 ) -> Result<Exit> {
     let exp = study::load(file, sets)?;
     let plan = Plan::new(&exp)?;
-    let datasets = schedule::load_data(&exp, &plan)?;
+    let datasets = Datasets::load(&exp, &plan)?;
     let out = out.unwrap_or_else(|| default_out(&exp.name));
-    let records = schedule::read_records(&out)?;
+    let records = ResultsDir::new(&out).read_records()?;
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
     stdout.write_all(table.as_bytes())?;
@@ -170,7 +172,8 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("."))
     });
-    let (exp, m) = cluster::merge(dirs, &out)?;
+    let shards: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
+    let (exp, m) = store::merge(&shards, &ResultsDir::new(&out))?;
     eprintln!(
         "{}: merged {} of {} trials from {} folder(s) into {}{}",
         exp.name,
@@ -224,7 +227,7 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
     }
     let exp = study::load(&args.file, &args.sets)?;
     let plan = Plan::new(&exp)?;
-    schedule::load_data(&exp, &plan)?;
+    Datasets::load(&exp, &plan)?;
     let opts = SlurmOptions {
         shards: args.shards,
         cpus_per_task: args.cpus_per_task,
@@ -253,24 +256,14 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
 
 /// Rebuild the report of the results folder `dir` from its stored trials.
 pub fn report(dir: &Path) -> Result<Exit> {
-    let study = dir.join("study.toml");
-    let exp = study::load(&study, &[])
-        .with_context(|| format!("{} is not a results folder", dir.display()))?;
-    let plan = Plan::new(&exp)?;
-    let records = schedule::read_records(dir)?;
-    let datasets = schedule::load_data(&exp, &plan)?;
-    let data = plan
-        .trials
-        .first()
-        .map(|t| schedule::data_for(&datasets, t));
-    let built = reports::write(&exp, &plan, &records, dir, data)?;
+    let (exp, built, n_records) = ResultsDir::new(dir).rebuild_report()?;
     for v in &built.verdicts {
         eprintln!("  {}", v.summary_line());
     }
     eprintln!(
         "{}: report rebuilt from {} stored trials in {}",
         exp.name,
-        records.len(),
+        n_records,
         dir.display()
     );
     Ok(Exit::Success)

@@ -30,7 +30,7 @@ depth = [1, 2]
 width = [8, 32, 64, 128]
 "#;
 const TRIALS: usize = 2 * 4 * 3;
-/// The test hook in `report::write_atomic`: SIGKILL before renaming this file.
+/// The test hook in `store::write_atomic`: SIGKILL before renaming this file.
 const KILL_BEFORE_RENAME: &str = "MLPSWEEP_TEST_KILL_BEFORE_RENAME";
 
 fn setup() -> (tempfile::TempDir, PathBuf) {

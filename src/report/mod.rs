@@ -3,9 +3,9 @@
 //!
 //! Input: the [`Plan`] and the stored [`TrialRecord`]s. Output: a [`Report`]
 //! of polars frames, rendered by the exporters in `csv.rs` and
-//! `markdown.rs` and written by [`write`]. Renderers are pure (frame →
-//! bytes); only `write` does I/O: it runs `git` for report.md's provenance
-//! line and passes it in, and writes each file whole or not at all.
+//! `markdown.rs`, and the figures of `plot/`; [`render`] returns every
+//! file's bytes. Everything here is pure: the results folder
+//! (`store::ResultsDir`) supplies the provenance line and writes the files.
 //!
 //! Seeds are replicates: a configuration's row aggregates its seeds' final
 //! metrics (mean, sample std with ddof = 1, so one seed gives an empty std).
@@ -19,9 +19,8 @@ mod markdown;
 mod plot;
 
 use std::collections::HashMap;
-use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -439,21 +438,25 @@ fn add_t_intervals(summary: &mut DataFrame, level: f64) -> Result<()> {
     Ok(())
 }
 
-/// Build the report and write `trials.csv`, `summary.csv`, `curves.csv`,
-/// `summary.md`, `report.md` and the figures into `dir`. Returns the report
-/// (its verdicts are printed by the caller).
-/// `data` is the study's data set (of the first configuration), for the
-/// training points in decision-boundary figures.
-pub fn write(
+/// A rendered file: its path in the results folder and its bytes.
+pub type File = (String, Vec<u8>);
+
+/// Build the report and render its files: `trials.csv`, `summary.csv`,
+/// `curves.csv`, `summary.md`, `report.md` and `figures/*.svg`, as (path in
+/// the results folder, bytes). Pure: the results folder writes them
+/// (`store::ResultsDir::write_report`). `data` is the study's data set (of
+/// the first configuration), for the training points in decision-region
+/// figures; `provenance` is the line `report.md` ends with.
+pub fn render(
     exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
-    dir: &Path,
     data: Option<&Dataset>,
-) -> Result<Report> {
+    provenance: &str,
+) -> Result<(Report, Vec<File>)> {
     let report = build(exp, plan, records)?;
     let figures = plot::render(exp, plan, records, &report, data)?;
-    let mut files: Vec<(String, Vec<u8>)> = vec![
+    let mut files: Vec<File> = vec![
         ("trials.csv".into(), csv::render(&report.trials)?),
         ("summary.csv".into(), csv::render(&report.summary)?),
         ("curves.csv".into(), csv::render(&report.curves)?),
@@ -463,78 +466,13 @@ pub fn write(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures, &provenance())?,
+            markdown::render_report(exp, plan, &report, &figures, provenance)?,
         ),
     ];
-    if !figures.is_empty() {
-        std::fs::create_dir_all(dir.join("figures")).context("creating figures/")?;
-    }
     for f in figures {
         files.push((format!("figures/{}", f.file), f.svg.into_bytes()));
     }
-    for (name, bytes) in files {
-        write_atomic(&dir.join(&name), &bytes).with_context(|| format!("writing {name}"))?;
-    }
-    Ok(report)
-}
-
-/// The report's provenance: mlpsweep's version, the git revision of the
-/// working directory (by running `git`, so it is here with the other I/O
-/// and not in a renderer) and the core count.
-fn provenance() -> String {
-    format!(
-        "mlpsweep {}, git revision {}, {} cores",
-        env!("CARGO_PKG_VERSION"),
-        git_revision().unwrap_or_else(|| "unknown".into()),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    )
-}
-
-/// `git rev-parse --short HEAD` in the working directory, if git answers.
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-/// Write a file whole or not at all: a temporary name, then rename, so a
-/// reader never sees half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = std::path::PathBuf::from(tmp);
-    let mut f =
-        std::fs::File::create(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    test_kill_before_rename(path);
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
-}
-
-/// Testing hook (like `MLPSWEEP_TEST_PANIC_SEED`): with
-/// `MLPSWEEP_TEST_KILL_BEFORE_RENAME=summary.csv` the process SIGKILLs
-/// itself once that file's temporary copy is written, before the rename,
-/// so tests/durability.rs can land a kill inside the report write. Not for
-/// everyday use.
-fn test_kill_before_rename(path: &Path) {
-    if let Some(name) = std::env::var_os("MLPSWEEP_TEST_KILL_BEFORE_RENAME")
-        && path.ends_with(&name)
-    {
-        let pid = std::process::id().to_string();
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", &pid])
-            .status();
-        // Not reached once the signal lands; never go on to the rename.
-        std::process::abort();
-    }
+    Ok((report, files))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@ use crate::metric::Metric;
 use crate::model::ParamCount;
 use crate::study::from_str;
 use crate::train::Metrics;
+use std::path::Path;
 
 fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
     let ok = status == Status::Ok;

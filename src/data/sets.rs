@@ -1,0 +1,53 @@
+//! The data sets of a plan, each drawn or read once: trials whose `[data]`
+//! settings agree share one (the key is `identity::data_key`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use super::{Dataset, load};
+use crate::plan::{Plan, Trial};
+use crate::study::Study;
+
+/// Each distinct data set of a plan.
+#[derive(Debug, Clone, Default)]
+pub struct Datasets(HashMap<String, Arc<Dataset>>);
+
+impl Datasets {
+    /// Load every distinct data set of `plan`. Errors name the study file
+    /// and the `[data]` key, before anything is trained or written.
+    pub fn load(exp: &Study, plan: &Plan) -> Result<Datasets> {
+        let mut sets = HashMap::new();
+        for t in &plan.trials {
+            let key = crate::identity::data_key(&t.config.data);
+            if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(key) {
+                let ds = load(&t.config.data)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
+                e.insert(Arc::new(ds));
+            }
+        }
+        Ok(Datasets(sets))
+    }
+
+    /// The data set `t` trains on.
+    pub fn of(&self, t: &Trial) -> &Dataset {
+        &self.0[&crate::identity::data_key(&t.config.data)]
+    }
+
+    /// The first configuration's data set (its training points are drawn in
+    /// the decision-region figures), if the plan has trials.
+    pub fn first(&self, plan: &Plan) -> Option<&Dataset> {
+        plan.trials.first().map(|t| self.of(t))
+    }
+
+    /// Number of distinct data sets.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether no data set was loaded (an empty plan).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}

@@ -1,0 +1,261 @@
+//! The results folder on its own: torn lines, the lock, atomic writes,
+//! group commit, claiming a folder and merging shards.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::model::ParamCount;
+use crate::train::{Metrics, Status};
+
+const STUDY: &str = "name = \"s\"\nseeds = 2\n[data]\npoints_per_class = 10\n[train]\nepochs = 2\n[grid]\nwidth = [2, 3]\n";
+
+/// A study file in a temp dir, its plan, and a results folder beside it.
+fn setup(src: &str) -> (tempfile::TempDir, Study, Plan, ResultsDir) {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("s.toml");
+    fs::write(&file, src).unwrap();
+    let exp = study::load(&file, &[]).unwrap();
+    let plan = Plan::new(&exp).unwrap();
+    let dir = ResultsDir::new(tmp.path().join("out"));
+    (tmp, exp, plan, dir)
+}
+
+/// A finished record of trial `i` with train loss `loss`.
+fn record(plan: &Plan, i: usize, loss: f64) -> TrialRecord {
+    let params = ParamCount {
+        weights: 4,
+        biases: 2,
+        total: 6,
+        hidden_neurons: 2,
+    };
+    TrialRecord {
+        status: Status::Ok,
+        metrics: Some(Metrics {
+            train_loss: loss,
+            val_loss: Some(loss),
+            train_acc: Some(0.5),
+            val_acc: Some(0.5),
+            l2_term: 0.0,
+            weight_norm: 1.0,
+            dead_fraction: Some(0.0),
+        }),
+        ..TrialRecord::new(&plan.trials[i], params)
+    }
+}
+
+fn line(r: &TrialRecord) -> String {
+    serde_json::to_string(r).unwrap()
+}
+
+#[test]
+fn a_torn_last_line_is_skipped_and_cut_before_the_next_append() {
+    let (_tmp, _exp, plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    let (a, b, c) = (
+        record(&plan, 0, 1.0),
+        record(&plan, 1, 2.0),
+        record(&plan, 2, 3.0),
+    );
+    let torn = &line(&b)[..40];
+    fs::write(dir.file("trials.jsonl"), format!("{}\n{torn}", line(&a))).unwrap();
+    assert_eq!(dir.read_records().unwrap(), std::slice::from_ref(&a));
+    dir.open_log().unwrap().append(&line(&c)).unwrap();
+    let text = fs::read_to_string(dir.file("trials.jsonl")).unwrap();
+    assert_eq!(text, format!("{}\n{}\n", line(&a), line(&c)));
+    assert_eq!(dir.read_records().unwrap(), [a, c]);
+}
+
+#[test]
+fn later_lines_win_and_records_come_back_in_plan_order() {
+    let (_tmp, _exp, plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    let old = record(&plan, 1, 9.0);
+    let (first, new) = (record(&plan, 0, 1.0), record(&plan, 1, 2.0));
+    let text = format!(
+        "{}\n{}\nnot json\n{}\n",
+        line(&old),
+        line(&first),
+        line(&new)
+    );
+    fs::write(dir.file("trials.jsonl"), text).unwrap();
+    assert_eq!(dir.read_records().unwrap(), [first, new]);
+}
+
+#[test]
+fn a_second_lock_is_refused_naming_the_holder() {
+    let (_tmp, _exp, _plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    let held = dir.lock().unwrap();
+    let err = dir.lock().unwrap_err().to_string();
+    let pid = std::process::id();
+    assert!(
+        err.contains(&format!(
+            "another mlpsweep run (pid {pid}) is writing to this folder"
+        )),
+        "{err}"
+    );
+    drop(held);
+    dir.lock().expect("free again once the holder is gone");
+}
+
+#[test]
+fn atomic_writes_replace_whole_files_and_leave_no_temporary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("summary.csv");
+    write_atomic(&path, b"old").unwrap();
+    write_atomic(&path, b"new, longer").unwrap();
+    assert_eq!(fs::read(&path).unwrap(), b"new, longer");
+    let names: Vec<_> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["summary.csv"]);
+}
+
+/// Appends that arrive while a sync is under way wait for it and then go
+/// out together in one sync: eight appends, the first held up at the
+/// file, cost two syncs. Each append returns only once its line is on disk.
+#[test]
+fn group_commit_covers_waiting_appends_with_one_sync() {
+    let (_tmp, _exp, _plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    let log = Arc::new(dir.open_log().unwrap());
+    let path = dir.file("trials.jsonl");
+    let held = log.file.lock().unwrap();
+    let workers: Vec<_> = (0..8)
+        .map(|i| {
+            let (log, path) = (Arc::clone(&log), path.clone());
+            std::thread::spawn(move || {
+                let line = format!("{{\"line\":{i}}}");
+                log.append(&line).unwrap();
+                let text = fs::read_to_string(&path).unwrap();
+                assert!(
+                    text.lines().any(|l| l == line),
+                    "returned before {line} was written"
+                );
+            })
+        })
+        .collect();
+    // Wait until all eight are queued (the first one's leader is blocked on the file).
+    while log.state.lock().unwrap().appended < 8 {
+        std::thread::yield_now();
+    }
+    drop(held);
+    for w in workers {
+        w.join().unwrap();
+    }
+    assert_eq!(
+        log.syncs(),
+        2,
+        "one sync for the first, one for the seven that waited"
+    );
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.sort_unstable();
+    let want: Vec<String> = (0..8).map(|i| format!("{{\"line\":{i}}}")).collect();
+    assert_eq!(lines, want);
+}
+
+/// A failed write reaches the append that led it and every later one.
+#[test]
+fn a_failed_write_fails_every_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("trials.jsonl");
+    fs::write(&path, "").unwrap();
+    let log = Log::new(File::open(&path).unwrap()); // read-only: writes fail
+    for _ in 0..2 {
+        let err = log.append("{}").unwrap_err().to_string();
+        assert!(err.starts_with("cannot append to trials.jsonl"), "{err}");
+    }
+    assert_eq!(fs::read_to_string(&path).unwrap(), "");
+}
+
+#[test]
+fn a_folder_is_claimed_only_for_its_own_study() {
+    let (tmp, exp, _plan, dir) = setup(STUDY);
+    let (moved, lock) = dir.claim(&exp, false).unwrap();
+    assert!(moved.is_none());
+    dir.write_study(&exp).unwrap();
+    drop(lock);
+    let stored = fs::read_to_string(dir.file("study.toml")).unwrap();
+    assert!(stored.starts_with(&format!("{STUDY_HEADER}{}\n", exp.path.display())));
+    dir.claim(&exp, false).expect("the same study resumes");
+    // Another study of another name.
+    let other = tmp.path().join("o.toml");
+    fs::write(&other, STUDY.replace("name = \"s\"", "name = \"o\"")).unwrap();
+    let o = study::load(&other, &[]).unwrap();
+    let err = dir.claim(&o, false).unwrap_err().to_string();
+    assert!(
+        err.contains("holds the results of study \"s\", not \"o\""),
+        "{err}"
+    );
+    // The same name from another file.
+    let twin = tmp.path().join("twin.toml");
+    fs::write(&twin, STUDY).unwrap();
+    let t = study::load(&twin, &[]).unwrap();
+    let err = dir.claim(&t, false).unwrap_err().to_string();
+    assert!(err.contains("a different study named \"s\""), "{err}");
+    // --fresh moves it aside and starts over.
+    let (moved, _lock) = dir.claim(&t, true).unwrap();
+    assert_eq!(moved.unwrap(), tmp.path().join("out.previous-1"));
+    assert!(tmp.path().join("out.previous-1/study.toml").exists());
+    // A folder that is not a results folder.
+    let plain = ResultsDir::new(tmp.path().join("plain"));
+    fs::create_dir_all(plain.path()).unwrap();
+    fs::write(plain.file("notes.txt"), "mine").unwrap();
+    let err = plain.claim(&exp, false).unwrap_err().to_string();
+    assert!(
+        err.contains("exists and is not an mlpsweep results folder"),
+        "{err}"
+    );
+}
+
+#[test]
+fn same_path_sees_through_spellings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    fs::create_dir_all(&a).unwrap();
+    assert!(same_path(&a, &tmp.path().join("./a/../a")));
+    assert!(!same_path(&a, tmp.path()));
+    assert!(same_path(Path::new("no/such"), Path::new("no/such")));
+}
+
+/// Merging unions shard folders by id in plan order: a trial stored twice
+/// counts once (a duplicate), one stored nowhere is listed as missing, and
+/// the merged folder holds the shards' study and a report of the union.
+#[test]
+fn merge_unions_shards_by_id_in_plan_order() {
+    let (tmp, exp, plan, _dir) = setup(STUDY);
+    let shard = |name: &str, trials: &[usize]| {
+        let d = ResultsDir::new(tmp.path().join(name));
+        fs::create_dir_all(d.path()).unwrap();
+        d.write_study(&exp).unwrap();
+        let records: Vec<_> = trials.iter().map(|&i| record(&plan, i, i as f64)).collect();
+        d.write_records(&records).unwrap();
+        d
+    };
+    let shards = [shard("s1", &[2, 0]), shard("s2", &[0, 1])];
+    let out = ResultsDir::new(tmp.path().join("merged"));
+    let (_, m) = merge(&shards, &out).unwrap();
+    assert_eq!((m.total, m.merged, m.duplicates, m.n_missing), (4, 3, 1, 1));
+    assert_eq!(m.missing, [format!("3 {}", plan.trials[3].id)]);
+    let ids: Vec<String> = out
+        .read_records()
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let want: Vec<String> = plan.trials[..3].iter().map(|t| t.id.clone()).collect();
+    assert_eq!(ids, want);
+    assert_eq!(out.study_text().unwrap(), shards[0].study_text().unwrap());
+    let trials_csv = fs::read_to_string(out.file("trials.csv")).unwrap();
+    assert_eq!(trials_csv.lines().count(), 1 + 3);
+    // A folder of another study is refused.
+    let other = ResultsDir::new(tmp.path().join("s3"));
+    fs::create_dir_all(other.path()).unwrap();
+    fs::write(other.file("study.toml"), "name = \"x\"\n").unwrap();
+    let err = merge(&[shards[0].clone(), other], &out)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("holds a different study than"), "{err}");
+}
