@@ -24,7 +24,8 @@ fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
         .sum()
 }
 
-fn sweep(file: &str, jobs: usize) -> (f64, usize, f64) {
+/// One timed run of a study: seconds, trials, FLOPs, bytes of trials.jsonl.
+fn sweep(file: &str, jobs: usize) -> (f64, usize, f64, u64) {
     let exp = study::load(Path::new(file), &[]).expect("bench study loads");
     let plan = Plan::new(&exp).expect("bench plan");
     let ds = data::Datasets::load(&exp, &plan).expect("bench data");
@@ -42,8 +43,9 @@ fn sweep(file: &str, jobs: usize) -> (f64, usize, f64) {
     let t0 = Instant::now();
     schedule::run(&exp, &plan, &opts).expect("bench run");
     let secs = t0.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(out.join("trials.jsonl")).map_or(0, |m| m.len());
     let _ = std::fs::remove_dir_all(&out);
-    (secs, plan.len(), total)
+    (secs, plan.len(), total, bytes)
 }
 
 fn tempfile_dir() -> std::path::PathBuf {
@@ -133,17 +135,18 @@ fn sgemm_peak() -> f64 {
     2.0 * (k * k * k) as f64 / best / 1e9
 }
 
-/// Median and best of `runs` timings of a sweep.
-fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64) {
+/// Median and best of `runs` timings of a sweep, its trials, FLOPs and
+/// bytes of trials.jsonl.
+fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64, u64) {
     let mut secs: Vec<f64> = Vec::new();
-    let (mut n, mut total) = (0, 0.0);
+    let (mut n, mut total, mut bytes) = (0, 0.0, 0);
     for _ in 0..runs {
-        let (s, trials, flops) = sweep(file, jobs);
+        let (s, trials, flops, b) = sweep(file, jobs);
         secs.push(s);
-        (n, total) = (trials, flops);
+        (n, total, bytes) = (trials, flops, b);
     }
     secs.sort_by(f64::total_cmp);
-    (secs[runs / 2], secs[0], n, total)
+    (secs[runs / 2], secs[0], n, total, bytes)
 }
 
 fn main() {
@@ -177,17 +180,25 @@ fn main() {
     }
     println!("\nsweeps: median of 3 runs (best in brackets), each with its report");
     for jobs in [1, cores] {
-        let (med, best, n, total) = sweeps("benches/p1.toml", jobs, 3);
+        let (med, best, n, total, _) = sweeps("benches/p1.toml", jobs, 3);
         println!(
             "P1 (72 small nets, 1000 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.1} trials/s, {:.1} GFLOP/s",
             n as f64 / med,
             total / med / 1e9
         );
     }
-    let (med, best, _, total) = sweeps("benches/p2.toml", cores, 3);
+    let (med, best, _, total, _) = sweeps("benches/p2.toml", cores, 3);
     println!(
         "P2 (2 x [2 x 1024] nets, 470 steps each), --jobs {cores}: {med:.2} s ({best:.2}), {:.1} GFLOP/s ({:.1})",
         total / med / 1e9,
         total / best / 1e9
     );
+    for jobs in [1, cores] {
+        let (med, best, n, _, bytes) = sweeps("benches/p3.toml", jobs, 3);
+        println!(
+            "P3 (40,000 cheap trials, 4 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.0} trials/s, trials.jsonl {:.0} bytes/trial",
+            n as f64 / med,
+            bytes as f64 / n as f64
+        );
+    }
 }
