@@ -63,8 +63,9 @@ pub struct CurvePoint {
     /// Epoch, 1-based.
     pub epoch: usize,
     /// Mean minibatch data loss over the epoch (training mode, dropout on).
-    /// NaN in the epoch where a trial diverged: JSON has no NaN, so it is
-    /// written as `null` and read back as NaN.
+    /// NaN or infinite in the epoch where a trial diverged: the packed curve
+    /// keeps its bits; the old format wrote it as `null` (JSON has no NaN),
+    /// read back as NaN.
     #[serde(deserialize_with = "null_as_nan")]
     pub batch_loss: f64,
     /// Full evaluation, every `eval_every` epochs and at the last one.
@@ -109,7 +110,8 @@ pub struct TrialRecord {
     pub params: ParamCount,
     /// Final metrics, for `ok`.
     pub metrics: Option<Metrics>,
-    /// Per-epoch curve.
+    /// Per-epoch curve (stored as packed columns, see `record`).
+    #[serde(with = "record::curve")]
     pub curve: Vec<CurvePoint>,
     /// Seconds the trial took (not part of any table: it varies run to run).
     pub wall_time_s: f64,
@@ -323,6 +325,8 @@ fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
         dead_fraction,
     })
 }
+
+mod record;
 
 #[cfg(test)]
 mod tests;
