@@ -123,8 +123,10 @@ pub struct TrialRecord {
 
 /// Predicted classes on a `res × res` grid covering the training points
 /// (padded by 10%). `classes[row·res + col]` is the class digit of the
-/// cell whose lower-left corner is (x.0 + col·dx, y.0 + row·dy).
+/// cell whose lower-left corner is (x.0 + col·dx, y.0 + row·dy). Stored
+/// run-length coded (see `record`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "record::BoundaryRepr", try_from = "record::BoundaryRepr")]
 pub struct Boundary {
     /// x range.
     pub x: (f64, f64),

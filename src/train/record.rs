@@ -1,11 +1,12 @@
 //! How a [`TrialRecord`](super::TrialRecord) is stored in `trials.jsonl`:
-//! the curve as packed columns, so a line stays a few KB.
+//! the curve as packed columns and the decision grid as runs, so a line
+//! stays a few KB (docs/reports.md, "The record format").
 //!
-//! The curve is read in either shape: the packed one written now and the
-//! one written before (a JSON array of `{"epoch", "batch_loss", "eval"}`
-//! objects), so stored results keep loading. The writer falls back to the
-//! old shape for the rare curve the packed one cannot hold (see
-//! [`Columns::of`]).
+//! Both are read in either shape: the packed one written now and the one
+//! written before (a JSON array of `{"epoch", "batch_loss", "eval"}`
+//! objects; a `classes` string of one digit per cell), so stored results
+//! keep loading. The writer falls back to the old shape for the rare value
+//! the packed one cannot hold (see [`Columns::of`], [`BoundaryRepr`]).
 
 use std::fmt;
 
@@ -15,7 +16,7 @@ use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{CurvePoint, Metrics};
+use super::{Boundary, CurvePoint, Metrics};
 
 /// Pack floats bit for bit into base64. The bytes are: one byte `s`; a
 /// nibble per value (high nibble first, the last byte padded with 0)
@@ -232,6 +233,110 @@ pub(super) mod curve {
             }
         }
         d.deserialize_any(Either)
+    }
+}
+
+/// How a [`Boundary`] is stored: `runs` when its classes are digits filling
+/// the `res × res` grid (always, from training), else `classes` as is.
+/// Reads either; the old format always had `classes`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BoundaryRepr {
+    x: (f64, f64),
+    y: (f64, f64),
+    res: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    runs: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    classes: Option<String>,
+}
+
+/// Run-length code of a digit string: per run of one digit, its letter
+/// (`a` for 0 … `j` for 9), then its length in decimal when over 1. Row
+/// after row, runs crossing row ends: "a58b2a57b3…".
+fn runs(classes: &str) -> String {
+    let mut out = String::new();
+    let cells = classes.as_bytes();
+    let mut i = 0;
+    while i < cells.len() {
+        let n = cells[i..].iter().take_while(|c| **c == cells[i]).count();
+        out.push(char::from(cells[i] - b'0' + b'a'));
+        if n > 1 {
+            out.push_str(&n.to_string());
+        }
+        i += n;
+    }
+    out
+}
+
+/// The digit string back from [`runs`], checked to hold `cells` digits.
+fn unrun(runs: &str, cells: usize) -> Result<String, String> {
+    let mut out = String::with_capacity(cells.min(1 << 16));
+    let mut rest = runs.as_bytes();
+    while let Some((&letter, tail)) = rest.split_first() {
+        if !(b'a'..=b'j').contains(&letter) {
+            return Err(format!(
+                "boundary runs: {:?} is no class letter",
+                char::from(letter)
+            ));
+        }
+        let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+        let n = match digits {
+            0 => 1,
+            _ => std::str::from_utf8(&tail[..digits])
+                .expect("ASCII digits")
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 1)
+                .ok_or("boundary runs: bad run length")?,
+        };
+        if n > cells - out.len() {
+            return Err("boundary runs: more cells than the grid".into());
+        }
+        out.extend(std::iter::repeat_n(char::from(letter - b'a' + b'0'), n));
+        rest = &tail[digits..];
+    }
+    if out.len() != cells {
+        return Err("boundary runs: fewer cells than the grid".into());
+    }
+    Ok(out)
+}
+
+impl From<Boundary> for BoundaryRepr {
+    fn from(b: Boundary) -> BoundaryRepr {
+        let packable = b.res.checked_mul(b.res) == Some(b.classes.len())
+            && b.classes.bytes().all(|c| c.is_ascii_digit());
+        let (runs, classes) = match packable {
+            true => (Some(runs(&b.classes)), None),
+            false => (None, Some(b.classes)),
+        };
+        BoundaryRepr {
+            x: b.x,
+            y: b.y,
+            res: b.res,
+            runs,
+            classes,
+        }
+    }
+}
+
+impl TryFrom<BoundaryRepr> for Boundary {
+    type Error = String;
+    fn try_from(r: BoundaryRepr) -> Result<Boundary, String> {
+        let classes = match (r.runs, r.classes) {
+            (Some(runs), None) => {
+                let cells = r.res.checked_mul(r.res).ok_or("boundary: res too large")?;
+                unrun(&runs, cells)?
+            }
+            (None, Some(classes)) => classes,
+            _ => return Err("boundary: needs one of runs and classes".into()),
+        };
+        Ok(Boundary {
+            x: r.x,
+            y: r.y,
+            res: r.res,
+            classes,
+        })
     }
 }
 

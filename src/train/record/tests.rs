@@ -104,6 +104,10 @@ fn old_lines_are_rewritten_packed_and_read_back_the_same() {
         if r.curve.len() == 200 {
             // ~19.8 KB before.
             assert!(without_grid < 4000, "{without_grid}");
+            assert!(line.len() < 4600, "{}", line.len());
+            let runs = v["boundary"]["runs"].as_str().unwrap();
+            assert!(runs.starts_with('a') && runs.len() < 600, "{runs}");
+            assert!(v["boundary"].get("classes").is_none());
         }
     }
 }
@@ -229,4 +233,49 @@ fn malformed_packed_floats_are_errors() {
     // An odd count pads the last nibble with 0.
     assert!(unpack(&pack([2.0]), 1).is_ok());
     assert!(unpack(&STANDARD.encode([0u8, 0x01]), 1).is_err());
+}
+
+#[test]
+fn grids_are_stored_as_runs() {
+    let b = |res, classes: &str| Boundary {
+        x: (-1.0, 1.0),
+        y: (-0.5, 0.5),
+        res,
+        classes: classes.into(),
+    };
+    assert_eq!(runs("0001222223"), "a3bc5d");
+    assert_eq!(unrun("a3bc5d", 10).unwrap(), "0001222223");
+    let json = |b: &Boundary| serde_json::to_string(b).unwrap();
+    assert_eq!(
+        json(&b(2, "0119")),
+        r#"{"x":[-1.0,1.0],"y":[-0.5,0.5],"res":2,"runs":"ab2j"}"#
+    );
+    // Not digits filling the grid: kept as is.
+    assert!(json(&b(2, "011")).contains(r#""classes":"011""#));
+    assert!(json(&b(1, "x")).contains(r#""classes":"x""#));
+    for original in [
+        b(2, "0119"),
+        b(2, "011"),
+        b(1, "x"),
+        b(0, ""),
+        b(3, "000000000"),
+    ] {
+        let back: Boundary = serde_json::from_str(&json(&original)).unwrap();
+        assert_eq!(back, original);
+    }
+    for (runs, cells) in [
+        ("a3", 2),
+        ("a3", 4),
+        ("k", 1),
+        ("a0", 0),
+        ("a1", 1),
+        ("3a", 3),
+        ("a99999999999999999999999", 4),
+    ] {
+        assert!(unrun(runs, cells).is_err(), "{runs} {cells}");
+    }
+    let both = r#"{"x":[0,1],"y":[0,1],"res":1,"runs":"a","classes":"0"}"#;
+    let neither = r#"{"x":[0,1],"y":[0,1],"res":1}"#;
+    assert!(serde_json::from_str::<Boundary>(both).is_err());
+    assert!(serde_json::from_str::<Boundary>(neither).is_err());
 }
