@@ -63,8 +63,9 @@ pub struct CurvePoint {
     /// Epoch, 1-based.
     pub epoch: usize,
     /// Mean minibatch data loss over the epoch (training mode, dropout on).
-    /// NaN in the epoch where a trial diverged: JSON has no NaN, so it is
-    /// written as `null` and read back as NaN.
+    /// NaN or infinite in the epoch where a trial diverged: the packed curve
+    /// keeps its bits; the old format wrote it as `null` (JSON has no NaN),
+    /// read back as NaN.
     #[serde(deserialize_with = "null_as_nan")]
     pub batch_loss: f64,
     /// Full evaluation, every `eval_every` epochs and at the last one.
@@ -109,7 +110,8 @@ pub struct TrialRecord {
     pub params: ParamCount,
     /// Final metrics, for `ok`.
     pub metrics: Option<Metrics>,
-    /// Per-epoch curve.
+    /// Per-epoch curve (stored as packed columns, see `record`).
+    #[serde(with = "record::curve")]
     pub curve: Vec<CurvePoint>,
     /// Seconds the trial took (not part of any table: it varies run to run).
     pub wall_time_s: f64,
@@ -121,8 +123,10 @@ pub struct TrialRecord {
 
 /// Predicted classes on a `res × res` grid covering the training points
 /// (padded by 10%). `classes[row·res + col]` is the class digit of the
-/// cell whose lower-left corner is (x.0 + col·dx, y.0 + row·dy).
+/// cell whose lower-left corner is (x.0 + col·dx, y.0 + row·dy). Stored
+/// run-length coded (see `record`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(into = "record::BoundaryRepr", try_from = "record::BoundaryRepr")]
 pub struct Boundary {
     /// x range.
     pub x: (f64, f64),
@@ -327,6 +331,8 @@ fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
         dead_fraction,
     })
 }
+
+mod record;
 
 #[cfg(test)]
 mod tests;
