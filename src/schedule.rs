@@ -16,8 +16,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -146,10 +146,10 @@ fn stop_on_signal() -> Arc<AtomicBool> {
     stop
 }
 
-/// Train `pending` (in that order) on a pool of `opts.jobs` threads,
-/// appending each record to `log` as it finishes. Returns how many trials
-/// were trained and the wall time; a failed write to the log ends the run
-/// with that error once the running trials are done.
+/// Train `pending` (in that order) on a pool of `opts.jobs` threads while
+/// one committer thread stores the records. Returns how many trials were
+/// trained and stored, and the wall time; a failed write to the log ends
+/// the run with that error once the running trials are done.
 fn train_all(
     pending: Vec<&Trial>,
     datasets: &Datasets,
@@ -172,30 +172,59 @@ fn train_all(
     let lanes = jobs.min(pending.len().max(1));
     let costs: Vec<u64> = pending.iter().map(|t| cost(t, datasets).max(1)).collect();
     let progress = Progress::new(pending.len(), costs.iter().sum(), lanes, opts.quiet);
-    let queue = Queue {
-        pending,
-        costs,
-        datasets,
-        jobs,
-        stop,
-        fail_fast: opts.fail_fast,
-        next: AtomicUsize::new(0),
-        running: AtomicUsize::new(0),
-        free_lanes: Mutex::new(vec![true; lanes]),
-        progress,
-        log,
-        write_error: Mutex::new(None),
-        trained: AtomicUsize::new(0),
-    };
+    let (sink, finished) = mpsc::channel::<String>();
+    let write_error = Mutex::new(None);
     let start = Instant::now();
-    // Every worker runs the same loop on the shared queue (a parallel
-    // iterator would split the list in halves and ignore the order).
-    pool.broadcast(|_| queue.work());
-    queue.progress.clear();
-    if let Some(e) = queue.write_error.into_inner().expect("lock") {
+    let stored = std::thread::scope(|s| {
+        let committer = s.spawn(|| commit(finished, log, &write_error));
+        let queue = Queue {
+            pending,
+            costs,
+            datasets,
+            jobs,
+            stop,
+            fail_fast: opts.fail_fast,
+            next: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            free_lanes: Mutex::new(vec![true; lanes]),
+            progress,
+            sink,
+            write_error: &write_error,
+        };
+        // Every worker runs the same loop on the shared queue (a parallel
+        // iterator would split the list in halves and ignore the order).
+        pool.broadcast(|_| queue.work());
+        queue.progress.clear();
+        drop(queue); // closes the channel: the committer stores what is left, then ends
+        committer.join().expect("the committer does not panic")
+    });
+    if let Some(e) = write_error.into_inner().expect("lock") {
         return Err(e);
     }
-    Ok((queue.trained.into_inner(), start.elapsed()))
+    Ok((stored, start.elapsed()))
+}
+
+/// The committer: take every record line that has arrived, store them with
+/// one synced write (`Log::append_all`), repeat until the workers are done.
+/// Workers never wait for the disk, and a trial counts as stored only once
+/// its sync returned. Returns the number of records stored.
+fn commit(
+    finished: mpsc::Receiver<String>,
+    log: &Log,
+    write_error: &Mutex<Option<anyhow::Error>>,
+) -> usize {
+    let mut stored = 0;
+    while let Ok(first) = finished.recv() {
+        let mut batch = vec![first];
+        batch.extend(finished.try_iter());
+        match log.append_all(&batch) {
+            Ok(()) => stored += batch.len(),
+            Err(e) => {
+                write_error.lock().expect("lock").get_or_insert(e);
+            }
+        }
+    }
+    stored
 }
 
 /// What the workers of one run share: a queue of trials in cost order
@@ -219,12 +248,10 @@ struct Queue<'a> {
     /// Progress lines: a trial takes the first free one.
     free_lanes: Mutex<Vec<bool>>,
     progress: Progress,
-    /// `trials.jsonl`, open for appending (group commit).
-    log: &'a Log,
+    /// Finished trials' record lines, to the committer.
+    sink: mpsc::Sender<String>,
     /// The first failed write to the log; no trial starts after it.
-    write_error: Mutex<Option<anyhow::Error>>,
-    /// Trials trained and stored by this run.
-    trained: AtomicUsize,
+    write_error: &'a Mutex<Option<anyhow::Error>>,
 }
 
 impl Queue<'_> {
@@ -246,7 +273,6 @@ impl Queue<'_> {
                 break;
             };
             self.store(&record);
-            self.trained.fetch_add(1, Ordering::SeqCst);
             self.progress.finished(lane, self.costs[i]);
             self.free_lanes.lock().expect("lock")[lane] = true;
         }
@@ -295,17 +321,17 @@ impl Queue<'_> {
         record
     }
 
-    /// Append `record` to the log and sync it before counting the trial as
-    /// done, so a kill -9 loses at most the trials still running. Under
+    /// Hand `record` to the committer, which counts the trial as stored
+    /// only once it is synced: a kill -9 loses at most the trials running
+    /// or waiting for that sync, and a rerun trains them. Under
     /// `--fail-fast`, a failed trial stops the run.
     fn store(&self, record: &TrialRecord) {
         if record.status == Status::Failed && self.fail_fast {
             self.stop.store(true, Ordering::SeqCst);
         }
         let line = serde_json::to_string(record).expect("records serialise");
-        if let Err(e) = self.log.append(&line) {
-            self.write_error.lock().expect("lock").get_or_insert(e);
-        }
+        // The committer outlives every worker, so the channel is open.
+        self.sink.send(line).expect("the committer is running");
     }
 }
 

@@ -428,10 +428,18 @@ impl Log {
     /// Append one line (without its newline) and return once it is on
     /// disk, or with the error that kept it off.
     pub fn append(&self, line: &str) -> Result<()> {
+        self.append_all(&[line])
+    }
+
+    /// Append lines (without their newlines) and return once all are on
+    /// disk, or with the error that kept them off.
+    pub fn append_all<S: AsRef<str>>(&self, lines: &[S]) -> Result<()> {
         let mut s = self.state.lock().expect("log lock");
-        s.queued.extend_from_slice(line.as_bytes());
-        s.queued.push(b'\n');
-        s.appended += 1;
+        for line in lines {
+            s.queued.extend_from_slice(line.as_ref().as_bytes());
+            s.queued.push(b'\n');
+            s.appended += 1;
+        }
         let mine = s.appended;
         loop {
             if let Some(e) = &s.error {
