@@ -353,21 +353,15 @@ fn generated(spec: &DataSpec) -> Dataset {
 }
 
 fn table(spec: &DataSpec) -> Result<Dataset, DataError> {
-    let (text, label, task) = match &spec.source {
-        DataSource::Table(DataKind::Digits) => {
-            (DIGITS.to_string(), &LabelColumn::Last, Task::Classification)
-        }
-        DataSource::Table(DataKind::Iris) => {
-            (IRIS.to_string(), &LabelColumn::Last, Task::Classification)
-        }
-        DataSource::Table(DataKind::Wine) => {
-            (WINE.to_string(), &LabelColumn::Last, Task::Classification)
-        }
-        DataSource::Table(DataKind::BreastCancer) => (
-            BREAST_CANCER.to_string(),
-            &LabelColumn::Last,
-            Task::Classification,
-        ),
+    let shipped = |text: &str, file: &str| {
+        let (label, task) = (&LabelColumn::Last, Task::Classification);
+        (text.to_string(), file.to_string(), label, task)
+    };
+    let (text, file, label, task) = match &spec.source {
+        DataSource::Table(DataKind::Digits) => shipped(DIGITS, "digits.csv"),
+        DataSource::Table(DataKind::Iris) => shipped(IRIS, "iris.csv"),
+        DataSource::Table(DataKind::Wine) => shipped(WINE, "wine.csv"),
+        DataSource::Table(DataKind::BreastCancer) => shipped(BREAST_CANCER, "breast_cancer.csv"),
         DataSource::Csv {
             path,
             label_column,
@@ -376,11 +370,11 @@ fn table(spec: &DataSpec) -> Result<Dataset, DataError> {
         } => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?;
-            (text, label_column, *task)
+            (text, path.display().to_string(), label_column, *task)
         }
         other => unreachable!("{other:?} is generated, not read"),
     };
-    let (mut all, d, k) = parse_csv(&text, label, task)?;
+    let (mut all, d, k) = parse_csv(&text, &file, label, task)?;
     flip_labels(&mut all, k.max(2), spec.label_noise, &mut rng(spec.seed, 4));
     let (train, val) = match spec.val {
         ValSplit::Fraction(f) => {

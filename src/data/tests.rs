@@ -155,30 +155,180 @@ fn validation_is_standardised_with_training_statistics() {
 #[test]
 fn csv_label_columns_and_errors() {
     let text = "a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n";
-    let (s, d, k) = parse_csv(text, &LabelColumn::Last, Task::Classification).unwrap();
+    let (s, d, k) = parse_csv(text, "t.csv", &LabelColumn::Last, Task::Classification).unwrap();
     assert_eq!((d, k), (2, 2));
     assert_eq!(s.y, Targets::Classes(vec![0, 1, 0]));
     assert_eq!(s.x, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
     let numeric = "a,b,c\n1,2,0.5\n3,4,1.5\n";
-    let (s, _, _) = parse_csv(numeric, &LabelColumn::Name("a".into()), Task::Regression).unwrap();
+    let (s, _, _) = parse_csv(
+        numeric,
+        "t.csv",
+        &LabelColumn::Name("a".into()),
+        Task::Regression,
+    )
+    .unwrap();
     assert_eq!(s.y, Targets::Values(vec![1.0, 3.0]));
     assert_eq!(s.x, vec![2.0, 0.5, 4.0, 1.5]);
-    let e = parse_csv(text, &LabelColumn::Index(3), Task::Classification).unwrap_err();
+    let e = parse_csv(text, "t.csv", &LabelColumn::Index(3), Task::Classification).unwrap_err();
     assert_eq!(
         e.to_string(),
         "data.label_column: column 3 is out of range: the file has 3 columns (0..=2)"
     );
     let e = parse_csv(
         "a,b\n1,x\n2,y\n",
+        "t.csv",
         &LabelColumn::Index(0),
         Task::Classification,
     )
     .unwrap_err();
     assert!(e.to_string().contains("line 2, column \"b\""), "{e}");
-    let e = parse_csv("a,b\n1,x\n2\n", &LabelColumn::Last, Task::Classification).unwrap_err();
+    let e = parse_csv(
+        "a,b\n1,x\n2\n",
+        "t.csv",
+        &LabelColumn::Last,
+        Task::Classification,
+    )
+    .unwrap_err();
     assert_eq!(
         e.to_string(),
         "data.path: line 3: 1 fields, but the header has 2"
+    );
+}
+
+/// The numbers of a CSV file read by a plain comma split, as the reader
+/// did before it used the `csv` crate: features row-major, labels as text.
+fn comma_split(text: &str) -> (Vec<f32>, Vec<String>) {
+    let (mut x, mut labels) = (Vec::new(), Vec::new());
+    for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        let (label, features) = cells.split_last().unwrap();
+        x.extend(features.iter().map(|c| c.parse::<f32>().unwrap()));
+        labels.push(label.to_string());
+    }
+    (x, labels)
+}
+
+#[test]
+fn shipped_tables_read_as_a_plain_comma_split() {
+    for (file, text) in [
+        ("digits.csv", DIGITS),
+        ("iris.csv", IRIS),
+        ("wine.csv", WINE),
+        ("breast_cancer.csv", BREAST_CANCER),
+    ] {
+        let (want_x, labels) = comma_split(text);
+        let (s, d, k) = parse_csv(text, file, &LabelColumn::Last, Task::Classification).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&s.x), bits(&want_x), "{file}");
+        assert_eq!(s.x.len(), labels.len() * d, "{file}");
+        // The shipped labels are already 0..K, so they are their own indices.
+        let want_y: Vec<u32> = labels.iter().map(|l| l.parse().unwrap()).collect();
+        assert_eq!(k, 1 + *want_y.iter().max().unwrap() as usize, "{file}");
+        assert_eq!(s.y, Targets::Classes(want_y), "{file}");
+    }
+}
+
+#[test]
+fn quoted_fields_a_byte_order_mark_and_crlf_read_like_the_plain_file() {
+    let plain = "label,a,b\nsetosa,1.5,-2\nversicolor,3,4e-1\n\nsetosa,5,6\n";
+    let by_name = LabelColumn::Name("label".into());
+    let want = parse_csv(plain, "p.csv", &by_name, Task::Classification).unwrap();
+    for variant in [
+        "\"label\",\"a\",\"b\"\n\"setosa\",\"1.5\",\"-2\"\n\"versicolor\",3,\"4e-1\"\n\n\"setosa\",5,6\n",
+        "\u{feff}label,a,b\nsetosa,1.5,-2\nversicolor,3,4e-1\n\nsetosa,5,6\n",
+        "label,a,b\r\nsetosa,1.5,-2\r\nversicolor,3,4e-1\r\n\r\nsetosa,5,6\r\n",
+        "\u{feff}\"label\",\"a\" ,b\r\n setosa ,\"1.5\",-2\r\nversicolor,3,4e-1\r\n\r\nsetosa,5,6",
+    ] {
+        let got = parse_csv(variant, "v.csv", &by_name, Task::Classification);
+        assert_eq!(got, Ok(want.clone()), "{variant:?}");
+    }
+    // A quoted label may hold a comma; a quoted number is still a number.
+    let text = "a,\"b\",label\n1,\"2\",\"Iris setosa, wild\"\n3,4,other\n";
+    let (s, d, k) = parse_csv(text, "q.csv", &LabelColumn::Last, Task::Classification).unwrap();
+    assert_eq!((d, k, s.x), (2, 2, vec![1.0, 2.0, 3.0, 4.0]));
+    assert_eq!(s.y, Targets::Classes(vec![0, 1]));
+}
+
+#[test]
+fn line_numbers_count_blank_lines_and_quoted_line_breaks() {
+    let e = parse_csv(
+        "a,b\n\n1,x\n   \n2\n",
+        "t.csv",
+        &LabelColumn::Last,
+        Task::Classification,
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "data.path: line 5: 1 fields, but the header has 2"
+    );
+    let crlf = "\u{feff}a,b\r\n\r\n1,x\r\n\r\n\r\n2\r\n";
+    let e = parse_csv(crlf, "t.csv", &LabelColumn::Last, Task::Classification).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "data.path: line 6: 1 fields, but the header has 2"
+    );
+    // A record is numbered by the line it starts on.
+    let text = "a,label\n1,\"two\nlines\"\n2,y\nz,w\n";
+    let e = parse_csv(text, "t.csv", &LabelColumn::Last, Task::Classification).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "data.path: line 5, column \"a\": \"z\" is not a number"
+    );
+    for empty in ["", "\u{feff}", "\n\n  \n"] {
+        let e = parse_csv(empty, "t.csv", &LabelColumn::Last, Task::Classification).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "data.path: the CSV file is empty",
+            "{empty:?}"
+        );
+    }
+}
+
+#[test]
+fn non_finite_values_name_the_file_line_and_column() {
+    let class = |text: &str| {
+        parse_csv(text, "dir/f.csv", &LabelColumn::Last, Task::Classification)
+            .unwrap_err()
+            .to_string()
+    };
+    for (cell, what) in [
+        ("NaN", "is not a finite number"),
+        ("nan", "is not a finite number"),
+        ("inf", "is not a finite number"),
+        ("-Infinity", "is not a finite number"),
+        ("\"NaN\"", "is not a finite number"),
+        ("1e39", "is too large for a 32-bit float"),
+    ] {
+        let text = format!("a,b,label\n1,2,0\n\n3,{cell},1\n");
+        let shown = cell.trim_matches('"');
+        assert_eq!(
+            class(&text),
+            format!("data.path: dir/f.csv:4: column \"b\": \"{shown}\" {what}")
+        );
+    }
+    // A class label is text: "nan" is a class like any other.
+    let text = "a,label\n1,nan\n2,ok\n";
+    assert!(parse_csv(text, "f.csv", &LabelColumn::Last, Task::Classification).is_ok());
+    // A regression target must be finite too; one that is not a number
+    // keeps its message.
+    let regress = |text: &str| {
+        parse_csv(
+            text,
+            "f.csv",
+            &LabelColumn::Name("y".into()),
+            Task::Regression,
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    assert_eq!(
+        regress("x,y\n1,0.5\n2,-inf\n"),
+        "data.path: f.csv:3: column \"y\": \"-inf\" is not a finite number"
+    );
+    assert_eq!(
+        regress("x,y\n1,0.5\n2,big\n"),
+        "data.label_column: row 2: target \"big\" is not a number"
     );
 }
 
