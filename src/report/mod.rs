@@ -280,20 +280,26 @@ fn metric_columns(rows: &[Row], target: f64, stuck: Stuck) -> Vec<Column> {
 /// Every resolved setting that is not swept, so a row of trials.csv
 /// stands alone; the keys are the first trial's.
 fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
-    let resolved: Vec<Vec<(String, String)>> = rows
-        .iter()
-        .map(|(t, _)| crate::identity::setting_columns(&t.config))
-        .collect();
-    let Some(first) = resolved.first() else {
+    // Seeds of a configuration share its settings: work them out once per
+    // configuration, not once per trial.
+    let mut by_config: HashMap<usize, HashMap<String, String>> = HashMap::new();
+    for (t, _) in rows {
+        by_config.entry(t.config_index).or_insert_with(|| {
+            crate::identity::setting_columns(&t.config)
+                .into_iter()
+                .collect()
+        });
+    }
+    let Some((first, _)) = rows.first() else {
         return Vec::new();
     };
-    first
-        .iter()
+    crate::identity::setting_columns(&first.config)
+        .into_iter()
         .filter(|(key, _)| !plan.swept_keys.contains(key))
         .map(|(key, _)| {
-            let v: Vec<Option<String>> = resolved
+            let v: Vec<Option<String>> = rows
                 .iter()
-                .map(|r| r.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()))
+                .map(|(t, _)| by_config[&t.config_index].get(&key).cloned())
                 .collect();
             Column::new(key.as_str().into(), v)
         })
