@@ -227,6 +227,7 @@ pub fn run_trial(
         }
     }
     record.wall_time_s = start.elapsed().as_secs_f64();
+    record::as_json_read(&mut record.curve);
     Some(record)
 }
 

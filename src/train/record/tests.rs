@@ -279,3 +279,43 @@ fn grids_are_stored_as_runs() {
     assert!(serde_json::from_str::<Boundary>(both).is_err());
     assert!(serde_json::from_str::<Boundary>(neither).is_err());
 }
+
+/// Fresh curves hold what their JSON text reads back as, as every report
+/// before the packed format saw them: serde_json's default parser reads
+/// 0.23354119062423706 one ulp low (std's exact parse is the reference),
+/// and a non-finite loss becomes NaN (it was written `null`). Deleting
+/// the conversion changes the last digit of cells of a fresh `curves.csv`.
+#[test]
+fn fresh_curves_hold_what_json_reads_back() {
+    let exact: f64 = "0.23354119062423706".parse().unwrap();
+    let mut curve = vec![
+        CurvePoint {
+            epoch: 1,
+            batch_loss: exact,
+            eval: Some(Metrics {
+                train_loss: exact,
+                val_loss: Some(exact),
+                train_acc: None,
+                val_acc: None,
+                l2_term: 0.0,
+                weight_norm: 1.5,
+                dead_fraction: Some(exact),
+            }),
+        },
+        CurvePoint {
+            epoch: 2,
+            batch_loss: f64::INFINITY,
+            eval: None,
+        },
+    ];
+    as_json_read(&mut curve);
+    let low = f64::from_bits(exact.to_bits() - 1);
+    assert_eq!(curve[0].batch_loss.to_bits(), low.to_bits());
+    let m = curve[0].eval.unwrap();
+    assert_eq!(
+        (m.train_loss, m.val_loss, m.dead_fraction),
+        (low, Some(low), Some(low))
+    );
+    assert_eq!((m.train_acc, m.l2_term, m.weight_norm), (None, 0.0, 1.5));
+    assert!(curve[1].batch_loss.is_nan());
+}
