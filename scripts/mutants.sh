@@ -36,8 +36,11 @@ declare -A passes=(
   [compare]="src/report/claims/compare.rs compare|bootstrap_difference"
   [identity]="src/identity.rs trial_id|setting_columns|config_fields|data_fields|model_fields|train_fields|label_field|val_field|task_name|data_key|Field::json|Field::write|Field::cell|Field::opt"
   [resolve]="src/study/resolve.rs resolve|read_values|read|check|data|csv_source|model|train"
+  [store]="src/store.rs ResultsDir::read_records|ResultsDir::open_log|Log::append_all|union|same_path|merge"
+  [record]="src/train/record.rs pack|unpack|runs|unrun|as_json_read|Columns::of|Columns::points"
+  [csv]="src/data/csv_file.rs parse_csv|records|header_names|label_index|read_rows|finite|regression_targets|class_indices"
 )
-order=(plan fused train data report metric stats model claims trend compare identity resolve)
+order=(plan fused train data report metric stats model claims trend compare identity resolve store record csv)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
