@@ -259,3 +259,46 @@ fn merge_unions_shards_by_id_in_plan_order() {
         .to_string();
     assert!(err.contains("holds a different study than"), "{err}");
 }
+
+/// No `trials.jsonl` is no records; one that cannot be read is an error.
+#[test]
+fn a_missing_log_is_empty_and_an_unreadable_one_an_error() {
+    let (_tmp, _exp, _plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    assert!(dir.read_records().unwrap().is_empty());
+    fs::create_dir(dir.file("trials.jsonl")).unwrap();
+    let err = format!("{:#}", dir.read_records().unwrap_err());
+    assert!(err.starts_with("cannot read "), "{err}");
+}
+
+/// The merged folder's own records count (a trial merged before stays),
+/// once; a merged folder that is also a source is read once; one that
+/// holds another study is refused.
+#[test]
+fn merge_keeps_what_the_merged_folder_holds() {
+    let (tmp, exp, plan, _dir) = setup(STUDY);
+    let folder = |name: &str, trials: &[usize]| {
+        let d = ResultsDir::new(tmp.path().join(name));
+        fs::create_dir_all(d.path()).unwrap();
+        d.write_study(&exp).unwrap();
+        let records: Vec<_> = trials.iter().map(|&i| record(&plan, i, 1.0)).collect();
+        d.write_records(&records).unwrap();
+        d
+    };
+    let (s1, out) = (folder("s1", &[0, 1]), folder("merged", &[3]));
+    let (_, m) = merge(std::slice::from_ref(&s1), &out).unwrap();
+    assert_eq!((m.merged, m.duplicates, m.n_missing), (3, 0, 1));
+    // Into one of its sources: read once, so no duplicates.
+    let (_, m) = merge(&[s1.clone(), folder("s2", &[2])], &s1).unwrap();
+    assert_eq!((m.merged, m.duplicates, m.n_missing), (3, 0, 1));
+    let other = ResultsDir::new(tmp.path().join("other"));
+    fs::create_dir_all(other.path()).unwrap();
+    fs::write(other.file("study.toml"), "name = \"x\"\n").unwrap();
+    let err = merge(std::slice::from_ref(&s1), &other)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds a different study; choose another --out"),
+        "{err}"
+    );
+}
