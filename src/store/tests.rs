@@ -43,6 +43,23 @@ fn record(plan: &Plan, i: usize, loss: f64) -> TrialRecord {
     }
 }
 
+/// A results folder `name` beside the study holding `exp` and finished
+/// records of the plan's trials `trials` (train loss = trial index).
+fn folder(
+    tmp: &tempfile::TempDir,
+    exp: &Study,
+    plan: &Plan,
+    name: &str,
+    trials: &[usize],
+) -> ResultsDir {
+    let d = ResultsDir::new(tmp.path().join(name));
+    fs::create_dir_all(d.path()).unwrap();
+    d.write_study(exp).unwrap();
+    let records: Vec<_> = trials.iter().map(|&i| record(plan, i, i as f64)).collect();
+    d.write_records(&records).unwrap();
+    d
+}
+
 fn line(r: &TrialRecord) -> String {
     serde_json::to_string(r).unwrap()
 }
@@ -226,14 +243,7 @@ fn same_path_sees_through_spellings() {
 #[test]
 fn merge_unions_shards_by_id_in_plan_order() {
     let (tmp, exp, plan, _dir) = setup(STUDY);
-    let shard = |name: &str, trials: &[usize]| {
-        let d = ResultsDir::new(tmp.path().join(name));
-        fs::create_dir_all(d.path()).unwrap();
-        d.write_study(&exp).unwrap();
-        let records: Vec<_> = trials.iter().map(|&i| record(&plan, i, i as f64)).collect();
-        d.write_records(&records).unwrap();
-        d
-    };
+    let shard = |name: &str, trials: &[usize]| folder(&tmp, &exp, &plan, name, trials);
     let shards = [shard("s1", &[2, 0]), shard("s2", &[0, 1])];
     let out = ResultsDir::new(tmp.path().join("merged"));
     let (_, m) = merge(&shards, &out).unwrap();
@@ -277,14 +287,7 @@ fn a_missing_log_is_empty_and_an_unreadable_one_an_error() {
 #[test]
 fn merge_keeps_what_the_merged_folder_holds() {
     let (tmp, exp, plan, _dir) = setup(STUDY);
-    let folder = |name: &str, trials: &[usize]| {
-        let d = ResultsDir::new(tmp.path().join(name));
-        fs::create_dir_all(d.path()).unwrap();
-        d.write_study(&exp).unwrap();
-        let records: Vec<_> = trials.iter().map(|&i| record(&plan, i, 1.0)).collect();
-        d.write_records(&records).unwrap();
-        d
-    };
+    let folder = |name: &str, trials: &[usize]| folder(&tmp, &exp, &plan, name, trials);
     let (s1, out) = (folder("s1", &[0, 1]), folder("merged", &[3]));
     let (_, m) = merge(std::slice::from_ref(&s1), &out).unwrap();
     assert_eq!((m.merged, m.duplicates, m.n_missing), (3, 0, 1));
