@@ -11,7 +11,7 @@
 
 use std::f64::consts::PI;
 
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
@@ -240,10 +240,9 @@ pub fn sine(points: usize, frequency: f64, noise: f64, rng: &mut ChaCha8Rng) -> 
     }
 }
 
+/// Stream `stream` of the data seed (numbers in `streams.rs`).
 fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
-    r.set_stream(stream);
-    r
+    crate::streams::rng(seed, stream)
 }
 
 /// Replace the labels of a `share` of the rows by another class, chosen at random.

@@ -27,6 +27,7 @@ pub mod report;
 pub mod schedule;
 pub mod stats;
 pub mod store;
+pub mod streams;
 pub mod study;
 pub mod sweep;
 pub mod train;

@@ -11,12 +11,14 @@
 
 use std::sync::Arc;
 
+use crate::streams::Seeds;
 use crate::study::{Config, Setting, Study, StudyError};
 
 /// Bump when a change to training would make stored results incomparable
 /// (2: the fused training step and flushed denormals; 3: feature-major
-/// activations, which change the summation order inside the products).
-pub const FORMAT_VERSION: u32 = 3;
+/// activations, which change the summation order inside the products; 4:
+/// one random stream per source, and curves stored with exact floats).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// One unit of work: a configuration trained with one seed.
 #[derive(Debug, Clone)]
@@ -25,8 +27,11 @@ pub struct Trial {
     pub index: usize,
     /// Index of the configuration (grid point) it replicates.
     pub config_index: usize,
-    /// Replicate seed: drives initialisation, shuffling and dropout masks.
+    /// Replicate seed: seeds the initialisation, the minibatch order and
+    /// the dropout masks, each its own stream (`streams.rs`).
     pub seed: u64,
+    /// The seed of each source of randomness.
+    pub seeds: Seeds,
     /// Whether this is its configuration's first seed: the one whose
     /// decision regions the figures draw, so only it computes them.
     pub first_seed: bool,
@@ -90,6 +95,7 @@ impl Plan {
                     index: trials.len(),
                     config_index,
                     seed,
+                    seeds: Seeds::all(seed),
                     first_seed: seed == exp.seeds[0],
                     id: crate::identity::trial_id(FORMAT_VERSION, &config, seed),
                     config: Arc::clone(&config),

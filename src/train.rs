@@ -15,8 +15,7 @@
 use std::time::Instant;
 
 use candle_core::Result;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Targets};
@@ -227,7 +226,6 @@ pub fn run_trial(
         }
     }
     record.wall_time_s = start.elapsed().as_secs_f64();
-    record::as_json_read(&mut record.curve);
     Some(record)
 }
 
@@ -241,8 +239,16 @@ fn train(
 ) -> Result<bool> {
     let cfg = &trial.config;
     let spec = &cfg.train;
-    let mut rng = ChaCha8Rng::seed_from_u64(trial.seed);
-    let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng)?;
+    // One generator per source (streams.rs): varying one seed leaves the
+    // other sources' draws unchanged.
+    let mut order_rng = trial.seeds.order_rng();
+    let mut dropout_rng = trial.seeds.dropout_rng();
+    let model = Mlp::new(
+        &cfg.model,
+        data.n_features,
+        data.n_outputs,
+        &mut trial.seeds.init_rng(),
+    )?;
     let n = data.train.len();
     let batch = match spec.batch {
         Batch::Full => n,
@@ -254,15 +260,15 @@ fn train(
     let mut last_eval = None;
     for epoch in 1..=spec.epochs {
         fused.set_threads(threads());
-        // Shuffle (Fisher–Yates) from the trial's RNG; full batch needs none.
+        // Shuffle (Fisher–Yates) from the order stream; full batch needs none.
         if batch < n {
             for i in (1..n).rev() {
-                order.swap(i, rng.random_range(0..=i));
+                order.swap(i, order_rng.random_range(0..=i));
             }
         }
         let mut sum = 0.0f64;
         for chunk in order.chunks(batch) {
-            let loss = fused.step(chunk, &mut rng)?;
+            let loss = fused.step(chunk, &mut dropout_rng)?;
             sum += f64::from(loss) * chunk.len() as f64;
         }
         let batch_loss = sum / n as f64;

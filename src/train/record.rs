@@ -102,40 +102,6 @@ pub(super) fn unpack(text: &str, n: usize) -> Result<Vec<f64>, String> {
     Ok(out)
 }
 
-/// Set each curve value to what its JSON text reads back as: serde_json's
-/// default float parser is within one ulp, not exact, and every report
-/// before the packed format was built from curves read that way (a
-/// non-finite loss was written `null` and read as NaN). Storing the same
-/// values keeps `curves.csv` of a fresh run byte-identical to before; the
-/// final `metrics` are still JSON text and read the same way. Exact reads
-/// (serde_json's `float_roundtrip`) change the last digit of some table
-/// cells, so they wait for the next `plan::FORMAT_VERSION`, when every
-/// number changes anyway.
-pub(crate) fn as_json_read(curve: &mut [CurvePoint]) {
-    let read = |x: f64| -> f64 {
-        if x.is_finite() {
-            serde_json::from_str(&serde_json::to_string(&x).expect("finite")).expect("a number")
-        } else {
-            f64::NAN
-        }
-    };
-    let read_opt = |x: Option<f64>| x.map(read);
-    for p in curve {
-        p.batch_loss = read(p.batch_loss);
-        if let Some(m) = &mut p.eval {
-            *m = Metrics {
-                train_loss: read(m.train_loss),
-                val_loss: read_opt(m.val_loss),
-                train_acc: read_opt(m.train_acc),
-                val_acc: read_opt(m.val_acc),
-                l2_term: read(m.l2_term),
-                weight_norm: read(m.weight_norm),
-                dead_fraction: read_opt(m.dead_fraction),
-            };
-        }
-    }
-}
-
 /// The curve as columns: `batch_loss` for epochs 1 to `epochs`, and each
 /// metric at the `eval_epochs`. An optional metric that no evaluation has
 /// is left out.
