@@ -279,3 +279,21 @@ fn grids_are_stored_as_runs() {
     assert!(serde_json::from_str::<Boundary>(both).is_err());
     assert!(serde_json::from_str::<Boundary>(neither).is_err());
 }
+
+/// Evaluation epochs out of order, repeated, or past the last epoch make
+/// a line that does not parse (so it is skipped and its trial reruns),
+/// never a curve with evaluations in the wrong place.
+#[test]
+fn eval_epochs_out_of_place_are_errors() {
+    let r: TrialRecord = serde_json::from_str(OLD_REGRESSION).unwrap();
+    let line = serde_json::to_string(&r).unwrap();
+    assert!(line.contains(r#""eval_epochs":[2]"#), "{line}");
+    assert!(serde_json::from_str::<TrialRecord>(&line).is_ok());
+    for bad in [r#""eval_epochs":[3]"#, r#""eval_epochs":[0]"#] {
+        let broken = line.replace(r#""eval_epochs":[2]"#, bad);
+        assert!(
+            serde_json::from_str::<TrialRecord>(&broken).is_err(),
+            "{bad}"
+        );
+    }
+}
