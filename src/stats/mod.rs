@@ -9,6 +9,13 @@
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
 //! values in the tests were computed with SciPy 1.17.1.
 
+mod variance;
+
+pub use variance::{
+    Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
+    variance_components,
+};
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
