@@ -9,8 +9,10 @@
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
 //! values in the tests were computed with SciPy 1.17.1.
 
+mod robust;
 mod variance;
 
+pub use robust::{iqm, stratified_bootstrap};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,
@@ -177,6 +179,13 @@ pub fn bootstrap(
     }
     let a = (1.0 - level) / 2.0;
     Some((quantile(&values, a)?, quantile(&values, 1.0 - a)?))
+}
+
+/// The `level` percentile interval of bootstrap `values` (the (1 − level)/2
+/// and (1 + level)/2 quantiles); `None` for no values.
+fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
+    let a = (1.0 - level) / 2.0;
+    Some((quantile(values, a)?, quantile(values, 1.0 - a)?))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::quantile;
+use super::percentile_interval;
 
 /// Why a table cannot be split into variance components.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -350,14 +350,12 @@ pub fn bootstrap_components(
             }
         }
     }
-    let a = (1.0 - level) / 2.0;
-    let interval = |v: &[f64]| Some((quantile(v, a)?, quantile(v, 1.0 - a)?));
     Ok(variances
         .iter()
         .zip(&shares)
         .map(|(v, s)| TermInterval {
-            variance: interval(v).unwrap_or((f64::NAN, f64::NAN)),
-            share: interval(s),
+            variance: percentile_interval(v, level).unwrap_or((f64::NAN, f64::NAN)),
+            share: percentile_interval(s, level),
         })
         .collect())
 }
