@@ -9,9 +9,11 @@
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
 //! values in the tests were computed with SciPy 1.17.1.
 
+mod improvement;
 mod robust;
 mod variance;
 
+pub use improvement::{probability_of_improvement, probability_of_improvement_interval};
 pub use robust::{iqm, stratified_bootstrap};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
