@@ -9,10 +9,12 @@
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
 //! values in the tests were computed with SciPy 1.17.1.
 
+mod holm;
 mod improvement;
 mod robust;
 mod variance;
 
+pub use holm::holm;
 pub use improvement::{probability_of_improvement, probability_of_improvement_interval};
 pub use robust::{iqm, stratified_bootstrap};
 pub use variance::{
