@@ -12,11 +12,13 @@
 mod holm;
 mod improvement;
 mod robust;
+mod seeds;
 mod variance;
 
 pub use holm::holm;
 pub use improvement::{probability_of_improvement, probability_of_improvement_interval};
 pub use robust::{iqm, stratified_bootstrap};
+pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,
