@@ -1,13 +1,20 @@
 //! Statistics for reports and claims: descriptive summaries, Student-t
 //! confidence intervals, Spearman's rank correlation, the Brown–Forsythe
-//! test for equal spread, and seeded bootstrap intervals.
+//! test for equal spread, and seeded bootstrap intervals; in submodules,
+//! one concern each and all re-exported here: variance components of a
+//! crossed design of seed sources (`variance`), the interquartile mean and
+//! the stratified bootstrap (`robust`), the probability of improvement
+//! (`improvement`), Holm's adjustment (`holm`) and the seeds needed to
+//! settle a comparison (`seeds`). Their exact semantics are in DESIGN.md,
+//! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
 //! std with ddof = 1; quantiles by linear interpolation (NumPy's default);
 //! Spearman's p-value from the t distribution with n − 2 degrees of freedom
 //! (`scipy.stats.spearmanr`); Brown–Forsythe is Levene's test centred on
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
-//! values in the tests were computed with SciPy 1.17.1.
+//! values in the tests were computed with SciPy 1.17.1 and statsmodels
+//! 0.15.0.
 
 mod holm;
 mod improvement;
