@@ -317,7 +317,6 @@ pub fn bootstrap_components(
     rng: &mut ChaCha8Rng,
 ) -> Result<Vec<TermInterval>, VarianceError> {
     let point = variance_components(levels, y)?;
-    let k = levels.len();
     let cells = y.len();
     let mut variances = vec![Vec::with_capacity(reps); point.terms.len()];
     let mut shares = vec![Vec::with_capacity(reps); point.terms.len()];
@@ -329,19 +328,7 @@ pub fn bootstrap_components(
                 *l = rng.random_range(0..n);
             }
         }
-        for (c, s) in sample.iter_mut().enumerate() {
-            // Decompose the resampled cell c into levels and map each to the
-            // drawn original level, rebuilding the original row-major index.
-            let mut rest = c;
-            let mut stride = 1;
-            let mut src = 0;
-            for i in (0..k).rev() {
-                src += picks[i][rest % levels[i]] * stride;
-                rest /= levels[i];
-                stride *= levels[i];
-            }
-            *s = y[src];
-        }
+        resample_cells(levels, &picks, y, &mut sample);
         let vc = variance_components(levels, &sample)?;
         for (j, t) in vc.terms.iter().enumerate() {
             variances[j].push(t.variance);
@@ -358,6 +345,24 @@ pub fn bootstrap_components(
             share: percentile_interval(s, level),
         })
         .collect())
+}
+
+/// Fills `out` with the table whose cell (l₀, …, l_{k−1}) is the cell
+/// (picks[0][l₀], …, picks[k−1][l_{k−1}]) of `y`, both row-major.
+fn resample_cells(levels: &[usize], picks: &[Vec<usize>], y: &[f64], out: &mut [f64]) {
+    for (c, s) in out.iter_mut().enumerate() {
+        // Decompose the resampled cell c into levels, last factor first, and
+        // map each to its drawn original level, rebuilding the index in y.
+        let mut rest = c;
+        let mut stride = 1;
+        let mut src = 0;
+        for i in (0..levels.len()).rev() {
+            src += picks[i][rest % levels[i]] * stride;
+            rest /= levels[i];
+            stride *= levels[i];
+        }
+        *s = y[src];
+    }
 }
 
 #[cfg(test)]
@@ -617,6 +622,23 @@ mod tests {
         // more than 2.5% of them, so even the dominant component's interval
         // reaches 0. The level bootstrap is wide when sources have few seeds.
         assert!(a[0].variance.0 < 1e-15, "{:?}", a[0]);
+    }
+
+    #[test]
+    fn resampled_levels_pick_whole_rows_and_columns() {
+        // y on 2 × 3 is [[0, 1, 2], [3, 4, 5]]. Drawing rows (1, 1) and
+        // columns (2, 0, 0) gives [[5, 3, 3], [5, 3, 3]], by hand.
+        let y = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
+        let mut out = [0.0; 6];
+        resample_cells(&[2, 3], &[vec![1, 1], vec![2, 0, 0]], &y, &mut out);
+        assert_eq!(out, [5.0, 3.0, 3.0, 5.0, 3.0, 3.0]);
+        // Three factors, 2 × 2 × 2 with y = index: cell (i, j, k) is 4i + 2j + k.
+        let y: Vec<f64> = (0..8).map(f64::from).collect();
+        let mut out = [0.0; 8];
+        let picks = [vec![1, 0], vec![1, 1], vec![0, 1]];
+        resample_cells(&[2, 2, 2], &picks, &y, &mut out);
+        // (i, j, k) ↦ (1−i, 1, k): 4(1−i) + 2 + k.
+        assert_eq!(out, [6.0, 7.0, 6.0, 7.0, 2.0, 3.0, 2.0, 3.0]);
     }
 
     #[test]
