@@ -128,5 +128,11 @@ mod tests {
             &mut rng,
         );
         assert_eq!(iv, [Some((1.0, 1.0)), Some((0.0, 10.0)), None, None]);
+        // Undefined on the data yet defined on some resamples (a statistic
+        // that needs a tie: [1, 2] has none, a resample [1, 1] has one):
+        // still none, as `bootstrap` does.
+        let tie = |s: &[f64]| (s[0] == s[1]).then_some(s[0]);
+        let iv = stratified_bootstrap(&[&[1.0, 2.0]], tie, 100, 0.95, &mut rng);
+        assert_eq!(iv, [None]);
     }
 }
