@@ -29,7 +29,12 @@ declare -A passes=(
   [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|draw|generated|table|Split::select"
   [report]="src/report/mod.rs summarise|add_t_intervals|metric_columns|Stuck::of"
   [metric]="src/metric.rs Metric::value|Metric::is_accuracy|Metric::higher_is_better"
-  [stats]="src/stats.rs t_interval|quantile|std|mean|median|iqr"
+  [stats]="src/stats/mod.rs t_interval|quantile|std|mean|median|iqr"
+  [variance]="src/stats/variance.rs variance_components|bootstrap_components"
+  [robust]="src/stats/robust.rs iqm|stratified_bootstrap"
+  [improvement]="src/stats/improvement.rs probability_of_improvement|probability_of_improvement_interval"
+  [holm]="src/stats/holm.rs holm"
+  [seeds]="src/stats/seeds.rs seeds_needed|seeds_needed_for|z_sum|rounded"
   [model]="src/model.rs Mlp::architecture|count_params|Mlp::forward_all|Mlp::activate|layer_sizes|params_for|Mlp::param_count|Mlp::forward"
   [claims]="src/report/claims.rs best_of|judge|statistic|stat_of_sample|slices|sample|point|seed"
   [trend]="src/report/claims/trend.rs trend|settings_along|spearman_verdict|trend_sign|spread_verdict"
@@ -40,7 +45,7 @@ declare -A passes=(
   [record]="src/train/record.rs pack|unpack|runs|unrun|as_json_read|Columns::of|Columns::points"
   [csv]="src/data/csv_file.rs parse_csv|records|header_names|label_index|read_rows|finite|regression_targets|class_indices"
 )
-order=(plan fused train data report metric stats model claims trend compare identity resolve store record csv)
+order=(plan fused train data report metric stats variance robust improvement holm seeds model claims trend compare identity resolve store record csv)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do

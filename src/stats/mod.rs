@@ -1,13 +1,35 @@
 //! Statistics for reports and claims: descriptive summaries, Student-t
 //! confidence intervals, Spearman's rank correlation, the Brown–Forsythe
-//! test for equal spread, and seeded bootstrap intervals.
+//! test for equal spread, and seeded bootstrap intervals; in submodules,
+//! one concern each and all re-exported here: variance components of a
+//! crossed design of seed sources (`variance`), the interquartile mean and
+//! the stratified bootstrap (`robust`), the probability of improvement
+//! (`improvement`), Holm's adjustment (`holm`) and the seeds needed to
+//! settle a comparison (`seeds`). Their exact semantics are in DESIGN.md,
+//! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
 //! std with ddof = 1; quantiles by linear interpolation (NumPy's default);
 //! Spearman's p-value from the t distribution with n − 2 degrees of freedom
 //! (`scipy.stats.spearmanr`); Brown–Forsythe is Levene's test centred on
 //! the median (`scipy.stats.levene(..., center="median")`). The expected
-//! values in the tests were computed with SciPy 1.17.1.
+//! values in the tests were computed with SciPy 1.17.1 and statsmodels
+//! 0.15.0.
+
+mod holm;
+mod improvement;
+mod robust;
+mod seeds;
+mod variance;
+
+pub use holm::holm;
+pub use improvement::{probability_of_improvement, probability_of_improvement_interval};
+pub use robust::{iqm, stratified_bootstrap};
+pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};
+pub use variance::{
+    Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
+    variance_components,
+};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -170,6 +192,13 @@ pub fn bootstrap(
     }
     let a = (1.0 - level) / 2.0;
     Some((quantile(&values, a)?, quantile(&values, 1.0 - a)?))
+}
+
+/// The `level` percentile interval of bootstrap `values` (the (1 − level)/2
+/// and (1 + level)/2 quantiles); `None` for no values.
+fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
+    let a = (1.0 - level) / 2.0;
+    Some((quantile(values, a)?, quantile(values, 1.0 - a)?))
 }
 
 #[cfg(test)]
