@@ -210,7 +210,7 @@ struct Design<'a> {
 
 /// +1 for an even number of set bits, −1 for odd: inclusion–exclusion signs.
 fn parity_sign(bits: usize) -> f64 {
-    if bits.count_ones() % 2 == 0 {
+    if bits.count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0
