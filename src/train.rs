@@ -266,33 +266,16 @@ fn train(
                 order.swap(i, order_rng.random_range(0..=i));
             }
         }
-        let mut sum = 0.0f64;
-        for chunk in order.chunks(batch) {
-            let loss = fused.step(chunk, &mut dropout_rng)?;
-            sum += f64::from(loss) * chunk.len() as f64;
-        }
-        let batch_loss = sum / n as f64;
+        let batch_loss = one_epoch(&mut fused, &order, batch, &mut dropout_rng)?;
         if !batch_loss.is_finite() {
-            record.status = Status::Diverged;
-            record.diverged_epoch = Some(epoch);
-            record.curve.push(CurvePoint {
-                epoch,
-                batch_loss,
-                eval: None,
-            });
+            diverged(record, epoch, batch_loss);
             progress(epoch, spec.epochs, batch_loss);
             return Ok(true);
         }
         let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
             let m = evaluate(&mut fused, data, spec.l2)?;
             if !m.is_finite() {
-                record.status = Status::Diverged;
-                record.diverged_epoch = Some(epoch);
-                record.curve.push(CurvePoint {
-                    epoch,
-                    batch_loss,
-                    eval: None,
-                });
+                diverged(record, epoch, batch_loss);
                 return Ok(true);
             }
             Some(m)
@@ -316,6 +299,34 @@ fn train(
         record.boundary = boundary(&mut fused, data)?;
     }
     Ok(true)
+}
+
+/// One pass over the training rows in `order`, minibatches of `batch`;
+/// returns the mean minibatch data loss, weighted by batch size.
+fn one_epoch(
+    fused: &mut Fused,
+    order: &[u32],
+    batch: usize,
+    dropout_rng: &mut rand_chacha::ChaCha8Rng,
+) -> Result<f64> {
+    let mut sum = 0.0f64;
+    for chunk in order.chunks(batch) {
+        let loss = fused.step(chunk, dropout_rng)?;
+        sum += f64::from(loss) * chunk.len() as f64;
+    }
+    Ok(sum / order.len() as f64)
+}
+
+/// Record that the loss stopped being finite at `epoch`: the trial stops
+/// there, its last curve point without an evaluation.
+fn diverged(record: &mut TrialRecord, epoch: usize, batch_loss: f64) {
+    record.status = Status::Diverged;
+    record.diverged_epoch = Some(epoch);
+    record.curve.push(CurvePoint {
+        epoch,
+        batch_loss,
+        eval: None,
+    });
 }
 
 /// Evaluate on both splits without dropout, through the fused kernels.
