@@ -130,7 +130,7 @@ fn pending<'a>(
         .copied()
         .filter(|t| !done.contains(t.id.as_str()))
         .collect();
-    pending.sort_by_key(|t| std::cmp::Reverse(cost(t, datasets)));
+    pending.sort_by_cached_key(|t| std::cmp::Reverse(cost(t, datasets)));
     pending
 }
 
