@@ -15,6 +15,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
 
+// Streams of the data seed: their numbers are listed in streams.rs.
+use crate::streams::rng;
 use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
 
 mod csv_file;
@@ -238,11 +240,6 @@ pub fn sine(points: usize, frequency: f64, noise: f64, rng: &mut ChaCha8Rng) -> 
         x,
         y: Targets::Values(y),
     }
-}
-
-/// Stream `stream` of the data seed (numbers in `streams.rs`).
-fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    crate::streams::rng(seed, stream)
 }
 
 /// Replace the labels of a `share` of the rows by another class, chosen at random.
