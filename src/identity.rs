@@ -10,6 +10,7 @@
 //! leaves every existing id unchanged. The same fields, flattened, sorted
 //! and without the `null`s, are the setting columns of `trials.csv`.
 
+use crate::streams::Seeds;
 use crate::study::{
     Activation, Batch, Config, DataSource, DataSpec, Init, LabelColumn, ModelSpec, Optimizer, Task,
     TrainSpec, ValSplit, fnv1a,
@@ -74,12 +75,27 @@ impl Field {
     }
 }
 
-/// The id of `config` trained with `seed`, under format `format`: 16 hex digits.
-pub fn trial_id(format: u32, config: &Config, seed: u64) -> String {
+/// The id of `config` trained with `seeds`, under format `format`: 16 hex
+/// digits. One seed for every source is written `"seed": n`, as ever; seeds
+/// that differ (a `[replicates]` study) are written `"seeds": {...}`. The
+/// same training gives the same id whichever way the study asked for it.
+pub fn trial_id(format: u32, config: &Config, seeds: &Seeds) -> String {
+    let seed = if *seeds == Seeds::all(seeds.init) {
+        ("seed", Field::Int(seeds.init))
+    } else {
+        (
+            "seeds",
+            Field::Obj(vec![
+                ("init", Field::Int(seeds.init)),
+                ("order", Field::Int(seeds.order)),
+                ("dropout", Field::Int(seeds.dropout)),
+            ]),
+        )
+    };
     let text = Field::Obj(vec![
         ("format", Field::Int(u64::from(format))),
         ("config", config_fields(config)),
-        ("seed", Field::Int(seed)),
+        seed,
     ])
     .json();
     format!("{:016x}", fnv1a(text.as_bytes()))

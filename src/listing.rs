@@ -48,9 +48,9 @@ pub fn plan_table(
     }
     let stored_count = plan.len() - counts.get("missing").copied().unwrap_or(0);
     text += &format!(
-        "{} configurations × {} seeds = {} trials ({} stored in {}); {} data set(s)\n",
+        "{} configurations × {} = {} trials ({} stored in {}); {} data set(s)\n",
         plan.n_configs,
-        study.seeds.len(),
+        study.replication.describe(),
         plan.len(),
         stored_count,
         out.display(),

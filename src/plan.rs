@@ -27,30 +27,35 @@ pub struct Trial {
     pub index: usize,
     /// Index of the configuration (grid point) it replicates.
     pub config_index: usize,
-    /// Replicate seed: seeds the initialisation, the minibatch order and
-    /// the dropout masks, each its own stream (`streams.rs`).
+    /// The seed that names the replicate: under `seeds` the one seed of
+    /// init, order and dropout; under `[replicates]` its position.
     pub seed: u64,
-    /// The seed of each source of randomness.
+    /// The seed of each source of randomness (the data seed is
+    /// `config.data.seed`).
     pub seeds: Seeds,
-    /// Whether this is its configuration's first seed: the one whose
+    /// Its position among its configuration's replicates.
+    pub replicate: usize,
+    /// `seed=3`, or `init=1 order=0 data=2`: the replicate in progress lines.
+    pub label: String,
+    /// Whether this is its configuration's first replicate: the one whose
     /// decision regions the figures draw, so only it computes them.
     pub first_seed: bool,
-    /// Content hash of (format version, configuration, seed), 16 hex digits.
+    /// Content hash of (format version, configuration, seeds), 16 hex digits.
     pub id: String,
-    /// The resolved configuration, shared by all seeds of a grid point.
+    /// The resolved configuration, shared by the replicates of a grid point
+    /// that share a data seed.
     pub config: Arc<Config>,
     /// Swept keys and their values at this point, in axis order.
     pub swept: Vec<(String, Setting)>,
 }
 
 impl Trial {
-    /// `key=value` pairs of the swept settings and the seed, for progress lines.
+    /// `key=value` pairs of the swept settings and the replicate, for progress lines.
     pub fn label(&self) -> String {
-        let seed = format!("seed={}", self.seed);
         if self.swept.is_empty() {
-            seed
+            self.label.clone()
         } else {
-            format!("{} {seed}", crate::study::describe(&self.swept))
+            format!("{} {}", crate::study::describe(&self.swept), self.label)
         }
     }
 }
@@ -75,7 +80,7 @@ impl Plan {
             .flat_map(|a| a.keys.iter().cloned())
             .collect();
         let n_configs = exp.n_configs();
-        let mut trials = Vec::with_capacity(n_configs * exp.seeds.len());
+        let mut trials = Vec::with_capacity(n_configs * exp.replication.len());
         for config_index in 0..n_configs {
             let coords = exp.coords(config_index);
             let config = Arc::new(exp.config_at(&coords)?);
@@ -90,15 +95,33 @@ impl Plan {
                         .map(move |(k, key)| (key.clone(), axis.setting(i, k)))
                 })
                 .collect();
-            for &seed in &exp.seeds {
+            // Under `[replicates]` a varying data seed makes its own
+            // configuration (its data set and id differ); one per data seed.
+            let mut with_data: Vec<(u64, Arc<Config>)> = Vec::new();
+            for rep in exp.replication.replicates() {
+                let config = match rep.data {
+                    None => Arc::clone(&config),
+                    Some(d) => match with_data.iter().find(|(s, _)| *s == d) {
+                        Some((_, c)) => Arc::clone(c),
+                        None => {
+                            let mut c = (*config).clone();
+                            c.data.seed = d;
+                            let c = Arc::new(c);
+                            with_data.push((d, Arc::clone(&c)));
+                            c
+                        }
+                    },
+                };
                 trials.push(Trial {
                     index: trials.len(),
                     config_index,
-                    seed,
-                    seeds: Seeds::all(seed),
-                    first_seed: seed == exp.seeds[0],
-                    id: crate::identity::trial_id(FORMAT_VERSION, &config, seed),
-                    config: Arc::clone(&config),
+                    seed: rep.seed,
+                    seeds: rep.seeds,
+                    first_seed: rep.index == 0,
+                    id: crate::identity::trial_id(FORMAT_VERSION, &config, &rep.seeds),
+                    label: exp.replication.label(&rep),
+                    replicate: rep.index,
+                    config,
                     swept: swept.clone(),
                 });
             }
@@ -170,6 +193,39 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), p.len());
         assert_eq!(p.trials[3].label(), "width=2 depth=2 seed=9");
+    }
+
+    #[test]
+    fn replicates_cross_the_sources_and_draw_data_per_data_seed() {
+        let p = plan(
+            "name = \"p\"\n[grid]\nwidth = [2, 3]\n[replicates]\ninit = 2\norder = [4, 5]\ndata = [8, 9]\n",
+        );
+        assert_eq!((p.len(), p.n_configs), (16, 2));
+        let t = &p.trials[8 + 3]; // second configuration, init 0, order 5, data 9
+        assert_eq!((t.config_index, t.replicate, t.seed), (1, 3, 3));
+        assert_eq!((t.seeds.init, t.seeds.order, t.seeds.dropout), (0, 5, 0));
+        assert_eq!(t.config.data.seed, 9);
+        assert_eq!(t.label(), "width=3 init=0 order=5 data=9");
+        assert!(p.trials[8].first_seed && !t.first_seed);
+        // Replicates sharing a data seed share their configuration.
+        assert!(Arc::ptr_eq(&p.trials[1].config, &p.trials[3].config));
+        assert!(!Arc::ptr_eq(&p.trials[0].config, &p.trials[1].config));
+        let mut ids: Vec<_> = p.trials.iter().map(|t| t.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), p.len(), "every replicate its own id");
+    }
+
+    #[test]
+    fn the_same_training_has_the_same_id_however_it_was_asked_for() {
+        // init = order = dropout = 3 with data seed 2 is `seeds = [3]` on
+        // `data.seed = 2`: same streams, same data, so the same stored result.
+        let plain = plan("name = \"p\"\nseeds = [3]\n[data]\nseed = 2\n");
+        let crossed = plan(
+            "name = \"p\"\n[replicates]\ninit = [3]\norder = [3]\ndropout = [3]\ndata = [1, 2]\n",
+        );
+        assert_eq!(crossed.trials[1].id, plain.trials[0].id);
+        assert_ne!(crossed.trials[0].id, plain.trials[0].id);
     }
 
     #[test]

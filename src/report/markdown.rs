@@ -70,9 +70,9 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
 fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
     let mut md = String::new();
     md.push_str(&format!(
-        "- {} configurations × {} seeds = {} trials; {} stored.\n",
+        "- {} configurations × {} = {} trials; {} stored.\n",
         plan.n_configs,
-        exp.seeds.len(),
+        exp.replication.describe(),
         plan.len(),
         report.trials.height()
     ));

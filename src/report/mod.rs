@@ -27,7 +27,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::data::Dataset;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
-use crate::study::{Setting, Study};
+use crate::study::{Setting, Source, Study};
 use crate::train::{Metrics, Status, TrialRecord};
 
 /// The report's tables and verdicts.
@@ -209,10 +209,7 @@ fn trials_frame(
         let values: Vec<&Setting> = rows.iter().map(|(t, _)| &t.swept[k].1).collect();
         cols.push(setting_column(name, &values));
     }
-    cols.push(Column::new(
-        "seed".into(),
-        rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
-    ));
+    cols.extend(seed_columns(exp, rows));
     cols.push(Column::new(
         "status".into(),
         rows.iter()
@@ -223,6 +220,33 @@ fn trials_frame(
     cols.extend(metric_columns(rows, exp.report.target_acc, stuck));
     cols.extend(resolved_columns(plan, rows));
     Ok(DataFrame::new(rows.len(), cols)?)
+}
+
+/// `seed`, or under `[replicates]` one `seed_<source>` column per varying
+/// source: what a reader needs to tell replicates apart.
+fn seed_columns(exp: &Study, rows: &[Row]) -> Vec<Column> {
+    let varying = exp.replication.varying();
+    if varying.is_empty() {
+        return vec![Column::new(
+            "seed".into(),
+            rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
+        )];
+    }
+    varying
+        .iter()
+        .map(|(source, _)| {
+            let seed = |t: &Trial| match source {
+                Source::Init => t.seeds.init,
+                Source::Order => t.seeds.order,
+                Source::Dropout => t.seeds.dropout,
+                Source::Data => t.config.data.seed,
+            };
+            Column::new(
+                format!("seed_{}", source.name()).into(),
+                rows.iter().map(|(t, _)| seed(t)).collect::<Vec<_>>(),
+            )
+        })
+        .collect()
 }
 
 /// The parameter counts of each trial's network.

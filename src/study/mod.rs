@@ -24,6 +24,7 @@ mod grid;
 pub mod keys;
 mod overrides;
 pub mod reference;
+mod replicates;
 mod resolve;
 mod spans;
 mod spec;
@@ -32,6 +33,7 @@ mod values;
 pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, matches};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe};
+pub use replicates::{Replicate, Replication, Source};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
     Optimizer, Task, TrainSpec, ValSplit,
@@ -50,8 +52,8 @@ pub struct Study {
     pub name: String,
     /// What the study asks, in a sentence.
     pub description: String,
-    /// Trial seeds: each configuration is trained once per seed.
-    pub seeds: Vec<u64>,
+    /// The replicates of each configuration: `seeds` or `[replicates]`.
+    pub replication: Replication,
     /// Swept axes in file order (`[grid]` keys first, then `[[zip]]` groups).
     pub axes: Vec<Axis>,
     /// Fixed settings as (canonical key, value), after overrides.
@@ -128,6 +130,7 @@ const TOP_KEYS: &[&str] = &[
     "name",
     "description",
     "seeds",
+    "replicates",
     "data",
     "model",
     "train",
@@ -151,14 +154,14 @@ fn build(
             ));
         }
     }
-    let seeds = seeds(doc.get("seeds"))?;
+    let replication = replicates::parse(doc.get("seeds"), doc.get("replicates"))?;
     let mut study = Study {
         path: path.to_path_buf(),
         name: name(doc.get("name"))?,
         description: description(doc.get("description"))?,
         base: fixed(&doc)?,
-        axes: grid::axes(doc.get("grid"), doc.get("zip"), seeds.len())?,
-        seeds,
+        axes: grid::axes(doc.get("grid"), doc.get("zip"), replication.len())?,
+        replication,
         report: ReportSpec::default(),
         resolved_toml,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
@@ -166,9 +169,13 @@ fn build(
     };
     // Validate every grid point now, so a bad value fails before any training.
     let mut regression = false;
+    let mut configs = Vec::new();
     for i in 0..study.n_configs() {
-        regression |= study.resolve(&study.coords(i))?.data.task() == Task::Regression;
+        let config = study.resolve(&study.coords(i))?;
+        regression |= config.data.task() == Task::Regression;
+        configs.push(config);
     }
+    replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     study.report = claims::parse(
         doc.get("report"),
         doc.get("claims"),
@@ -209,34 +216,6 @@ fn description(v: Option<&Value>) -> Result<String, KeyError> {
         Some(other) => Err(key_err(
             "description",
             format!("expected a string, got {}", show(other)),
-        )),
-    }
-}
-
-fn seeds(v: Option<&Value>) -> Result<Vec<u64>, KeyError> {
-    match v {
-        None => Ok(vec![0]),
-        Some(Value::Integer(n)) if *n >= 1 && *n <= 100_000 => Ok((0..*n as u64).collect()),
-        Some(Value::Array(list)) if !list.is_empty() => {
-            let mut seeds = Vec::new();
-            for v in list {
-                let s = uint(v, 0, u32::MAX as usize).map_err(|m| key_err("seeds", m))? as u64;
-                if seeds.contains(&s) {
-                    return Err(key_err(
-                        "seeds",
-                        format!("seed {s} is listed twice; seeds are replicates and must differ"),
-                    ));
-                }
-                seeds.push(s);
-            }
-            Ok(seeds)
-        }
-        Some(other) => Err(key_err(
-            "seeds",
-            format!(
-                "expected a count >= 1 or a non-empty list of seeds, got {}",
-                show(other)
-            ),
         )),
     }
 }

@@ -29,6 +29,17 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         doc.insert(key.to_string(), value);
         return Ok(key.to_string());
     }
+    // `--set replicates.init=5`: one source of a crossed design.
+    if let Some(source) = key.strip_prefix("replicates.") {
+        let table = doc
+            .entry("replicates")
+            .or_insert_with(|| Value::Table(Table::new()));
+        let Value::Table(table) = table else {
+            return Err(key_err("replicates", "expected a table"));
+        };
+        table.insert(source.to_string(), value);
+        return Ok(key.to_string());
+    }
     if let Some(grid_key) = key.strip_prefix("grid.") {
         let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
         let grid = doc

@@ -216,7 +216,8 @@ pub struct DataSpec {
     pub val: ValSplit,
     /// Standardise features with the training split's mean and std.
     pub standardize: bool,
-    /// Seed of the data draw; the data set is drawn once per study.
+    /// Seed of the data draw, its split and label noise (per replicate when
+    /// `[replicates]` varies data).
     pub seed: u64,
 }
 
@@ -224,6 +225,14 @@ impl DataSpec {
     /// Which data set.
     pub fn kind(&self) -> DataKind {
         self.source.kind()
+    }
+
+    /// Whether `seed` changes the data: a generated set is drawn from it, a
+    /// table's validation split and label noise are.
+    pub fn depends_on_seed(&self) -> bool {
+        self.kind().is_synthetic()
+            || matches!(self.val, ValSplit::Fraction(_))
+            || self.label_noise > 0.0
     }
 
     /// Classification or regression.

@@ -24,7 +24,7 @@ dropout = [0.0, 0.5]
 fn grid_expands_to_the_product() {
     let e = parse(BASE, &[]).unwrap();
     assert_eq!(e.n_configs(), 3 * 4 * 2 * 2);
-    assert_eq!(e.seeds, vec![0, 1, 2]);
+    assert_eq!(e.replication, Replication::Seeds(vec![0, 1, 2]));
     let keys: Vec<_> = e.axes.iter().map(|a| a.keys[0].as_str()).collect();
     assert_eq!(
         keys,
@@ -56,7 +56,7 @@ fn set_overrides_scalars_and_grid_lists() {
         ],
     )
     .unwrap();
-    assert_eq!(e.seeds, vec![0, 1]);
+    assert_eq!(e.replication, Replication::Seeds(vec![0, 1]));
     assert_eq!(e.n_configs(), 2 * 2);
     let c = e.config_at(&e.coords(0)).unwrap();
     assert_eq!(c.train.epochs, 5);
