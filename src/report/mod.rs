@@ -17,6 +17,7 @@ pub mod claims;
 mod csv;
 mod markdown;
 mod plot;
+pub mod variance;
 
 use std::collections::HashMap;
 
@@ -44,6 +45,9 @@ pub struct Report {
     pub best_train_loss: Option<f64>,
     /// One verdict per claim of the study.
     pub verdicts: Vec<claims::Verdict>,
+    /// Variance components per configuration and metric (`[replicates]`
+    /// studies only).
+    pub variance: Vec<variance::Decomposition>,
     /// Sum of the stored trials' wall times, in seconds.
     pub trial_seconds: f64,
 }
@@ -134,7 +138,11 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         delta: exp.report.stuck_delta,
     };
     let trials = trials_frame(exp, plan, &rows, &swept, stuck)?;
-    let summary = summarise(&trials, &swept, exp.report.level)?;
+    let mut summary = summarise(&trials, &swept, exp.report.level)?;
+    let variance = variance::decompose(exp, &rows);
+    for c in variance::columns(exp, &summary, &variance)? {
+        summary.with_column(c)?;
+    }
     let verdicts = verdicts(exp, &rows, stuck);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
@@ -145,6 +153,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         curves,
         best_train_loss,
         verdicts,
+        variance,
         trial_seconds,
     })
 }
