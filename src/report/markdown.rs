@@ -2,6 +2,8 @@
 //! table row per configuration, formatted for people (mean ± std, sensible
 //! precision, thousands separators).
 
+mod variance;
+
 use anyhow::Result;
 use polars::prelude::*;
 
@@ -35,6 +37,11 @@ pub fn number(x: f64) -> String {
     } else {
         format!("{x:.3e}")
     }
+}
+
+/// A share as a whole percentage: 0.734 → `73%`.
+pub fn percent_cell(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
 }
 
 /// `mean ± std`, or the mean alone where std is undefined (one seed).
@@ -275,6 +282,7 @@ pub fn render_report(
         exp.report.stuck_delta
     ));
     md.push_str(&table(report)?);
+    md.push_str(&variance::section(exp, plan, report, exp.report.level));
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");
         for (i, f) in figures.iter().enumerate() {

@@ -10,6 +10,8 @@
 //!   there are many configurations.
 //! - `hist_train_loss.svg` (`histograms.rs`): a histogram of final train
 //!   loss per configuration on a shared x axis (the loss-distribution view).
+//! - `variance_sources.svg` (`variance.rs`): stacked bars of the variance
+//!   shares per source of randomness, `[replicates]` studies only.
 //! - `boundaries.svg` (`boundaries.rs`): decision regions of the first seed
 //!   of chosen configurations, for 2-D classification data, training points
 //!   drawn.
@@ -21,6 +23,7 @@ mod boundaries;
 mod curves;
 mod histograms;
 mod metric_vs_axis;
+mod variance;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -34,6 +37,7 @@ use crate::train::{Status, TrialRecord};
 
 #[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
+pub(super) use variance::shown_metric;
 
 /// A finished trial with its plan entry: what every figure draws from.
 type Row<'a> = (&'a Trial, &'a TrialRecord);
@@ -112,6 +116,7 @@ pub fn render(
     }
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
+    figures.extend(variance::variance_sources(exp, plan, report)?);
     if let Some(d) = data {
         figures.extend(boundaries::boundaries(exp, plan, &rows, d)?);
     }
