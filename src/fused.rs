@@ -686,8 +686,12 @@ fn update(
     let p = params.len();
     let lr = spec.lr as f32;
     let mut l2 = spec.l2 as f32;
-    // Clipping (off by default) hands the loops the rescaled full gradient,
-    // L2 term included, with λ = 0, so the default path is untouched.
+    // L1 and clipping (off by default) hand the loops a changed copy of the
+    // gradient, so the default path is untouched: L1 adds λ₁·sign(W) to the
+    // weights' gradients; clipping rescales the full gradient, L1 and L2
+    // terms included, and then sets λ = 0.
+    let with_l1 = l1_grad(shape, spec.l1 as f32, params, grad);
+    let grad = with_l1.as_deref().unwrap_or(grad);
     let clipped;
     let grad = match clipped_grad(shape, spec.clip, l2, params, grad) {
         Some(g) => {
@@ -740,6 +744,70 @@ fn update(
                         s2[i] = b2 * s2[i] + (1.0 - b2) * gi * gi;
                         w[i] -= lr * (v[i] / c1) / ((s2[i] / c2).sqrt() + eps);
                     }
+                }
+                Optimizer::Adagrad { eps } => {
+                    // The cache c lives in the first-moment buffer.
+                    let eps = eps as f32;
+                    for i in 0..len {
+                        let gi = g[i] + decay * w[i];
+                        v[i] += gi * gi;
+                        w[i] -= lr * gi / (v[i].sqrt() + eps);
+                    }
+                }
+                Optimizer::Rmsprop { decay_rate, eps } => {
+                    let (rho, eps) = (decay_rate as f32, eps as f32);
+                    for i in 0..len {
+                        let gi = g[i] + decay * w[i];
+                        v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
+                        w[i] -= lr * gi / (v[i].sqrt() + eps);
+                    }
+                }
+            }
+        }
+    }
+    if spec.max_norm > 0.0 {
+        max_norm(shape, spec.max_norm, params);
+    }
+}
+
+/// `train.l1`: the gradient with λ₁·sign(W) added to the weights'
+/// entries (sign(0) = 0, the subgradient PyTorch's `abs` uses); `None`
+/// when L1 is off.
+fn l1_grad(shape: &Shape, l1: f32, params: &[f32], grad: &[f32]) -> Option<Vec<f32>> {
+    if l1 == 0.0 {
+        return None;
+    }
+    let mut g = grad.to_vec();
+    for &(w_off, fan_in, cols, _) in &shape.layers {
+        for i in w_off..w_off + fan_in * cols {
+            let w = params[i];
+            let sign = if w > 0.0 {
+                1.0
+            } else if w < 0.0 {
+                -1.0
+            } else {
+                0.0
+            };
+            g[i] += l1 * sign;
+        }
+    }
+    Some(g)
+}
+
+/// `train.max_norm`: scale each unit's incoming weight vector (a column of
+/// its layer's `fan_in × cols` matrix; every layer, each maxout piece
+/// alone) by c/‖w‖ when ‖w‖ > c. Norms are summed in f64.
+fn max_norm(shape: &Shape, c: f64, params: &mut [f32]) {
+    for &(w_off, fan_in, cols, _) in &shape.layers {
+        for j in 0..cols {
+            let norm = (0..fan_in)
+                .map(|i| f64::from(params[w_off + i * cols + j]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if norm > c {
+                let scale = (c / norm) as f32;
+                for i in 0..fan_in {
+                    params[w_off + i * cols + j] *= scale;
                 }
             }
         }
@@ -930,11 +998,7 @@ impl Fused {
             flat.extend(layer.w.as_tensor().flatten_all()?.to_vec1::<f32>()?);
             flat.extend(layer.b.as_tensor().to_vec1::<f32>()?);
         }
-        let moments = if matches!(spec.optimizer, Optimizer::Adam { .. }) {
-            2
-        } else {
-            1
-        };
+        let moments = spec.optimizer.buffers();
         flat.resize(shape.len * (1 + moments), 0.0);
         let state = Tensor::from_vec(flat, shape.len * (1 + moments), &Device::Cpu)?;
         Ok(Fused {
@@ -946,6 +1010,12 @@ impl Fused {
             ws: Workspace::default(),
             t: 0,
         })
+    }
+
+    /// The learning rate of the steps that follow (a schedule's rate for
+    /// the coming epoch).
+    pub fn set_lr(&mut self, lr: f64) {
+        self.spec.lr = lr;
     }
 
     /// One optimiser step on the minibatch `rows`; returns its mean data loss.
@@ -1424,6 +1494,128 @@ mod tests {
         assert!((run(&spec, 1, 2) - 0.99).abs() < 1e-6);
     }
 
+    /// `train.max_norm`: after the update, each unit's incoming weight
+    /// vector (a column of W, fan_in × cols) longer than c is scaled to
+    /// norm c, the others and every bias are left as the plain update made
+    /// them. Worked against a copy of the same update without the
+    /// constraint, whose columns are rescaled here. Catches rows clamped
+    /// instead of columns, biases clamped, and `<` for `>`.
+    #[test]
+    fn max_norm_scales_long_columns_to_c_after_the_update() {
+        let shape = Shape {
+            sizes: vec![3, 4, 2],
+            pieces: 1,
+            activation: Activation::Tanh,
+            alpha: 0.0,
+            dropout: 0.0,
+            layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
+            len: 26,
+        };
+        let c = 1.2;
+        let e = from_str(
+            &format!("name = \"m\"\n[train]\nmomentum = 0.0\nlr = 0.3\nmax_norm = {c}\n"),
+            Path::new("s.toml"),
+            &[],
+        )
+        .unwrap();
+        let spec = e.config_at(&[]).unwrap().train;
+        let plain = TrainSpec {
+            max_norm: 0.0,
+            ..spec.clone()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let start: Vec<f32> = (0..26).map(|_| rng.random_range(-1.0f32..1.0)).collect();
+        let g: Vec<f32> = (0..26).map(|_| rng.random_range(-2.0f32..2.0)).collect();
+        let (mut want, mut got) = (start.clone(), start.clone());
+        update(&shape, &plain, 1, &mut want, &mut vec![0.0; 26], &g);
+        update(&shape, &spec, 1, &mut got, &mut vec![0.0; 26], &g);
+        let (mut scaled, mut kept) = (0, 0);
+        for &(w_off, fan_in, cols, b_off) in &shape.layers {
+            for j in 0..cols {
+                let idx: Vec<usize> = (0..fan_in).map(|i| w_off + i * cols + j).collect();
+                let norm = idx
+                    .iter()
+                    .map(|&i| f64::from(want[i]).powi(2))
+                    .sum::<f64>()
+                    .sqrt();
+                let k = if norm > c { c / norm } else { 1.0 };
+                if norm > c {
+                    scaled += 1
+                } else {
+                    kept += 1
+                }
+                for &i in &idx {
+                    let w = f64::from(want[i]) * k;
+                    assert!(
+                        (f64::from(got[i]) - w).abs() < 1e-6,
+                        "W[{i}]: {} vs {w}",
+                        got[i]
+                    );
+                }
+            }
+            for i in b_off..b_off + cols {
+                assert_eq!(got[i], want[i], "bias {i} untouched");
+            }
+        }
+        assert!(
+            scaled > 0 && kept > 0,
+            "both cases exercised: {scaled} scaled, {kept} kept"
+        );
+    }
+
+    /// L1's subgradient against candle autograd of λ₁·Σ|W| + data loss:
+    /// one plain SGD step moves each weight by lr·(g + λ₁·sign(W)) and each
+    /// bias by lr·g. Catches L1 on the biases, a wrong sign, and
+    /// `f32::signum` (which is 1 at 0) — the weights here are off zero, so
+    /// that last one is caught by `l1_grad_treats_zero_weights_as_flat`.
+    #[test]
+    fn l1_adds_lambda_sign_w_to_the_weight_gradients_only() {
+        let (lr, l1) = (0.5, 0.02);
+        let src = format!(
+            "name = \"l\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"tanh\"\n[train]\nlr = {lr}\nmomentum = 0.0\nl1 = {l1}\n"
+        );
+        let (data, model, mut fused, mut rng) = first_trial(&src, 3);
+        let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
+        let before = params_of(&fused);
+        let (_, layers) = autograd(&model, &data, &rows, Mode::Eval);
+        let raw: Vec<f32> = layers
+            .iter()
+            .flat_map(|(w, b)| w.iter().chain(b.iter()).copied())
+            .collect();
+        fused.step(&rows, &mut rng).unwrap();
+        let after = params_of(&fused);
+        for (i, ((&g, &p), is_w)) in raw.iter().zip(&before).zip(weight_mask(&model)).enumerate() {
+            let reg = if is_w {
+                l1 * f64::from(p.signum())
+            } else {
+                0.0
+            };
+            let want = f64::from(p) - lr * (f64::from(g) + reg);
+            assert!(
+                (f64::from(after[i]) - want).abs() < 1e-5,
+                "parameter {i}: {} vs {want}",
+                after[i]
+            );
+        }
+    }
+
+    /// sign(0) = 0: a weight at exactly zero gets no L1 push.
+    #[test]
+    fn l1_grad_treats_zero_weights_as_flat() {
+        let shape = Shape {
+            sizes: vec![2, 1],
+            pieces: 1,
+            activation: Activation::Relu,
+            alpha: 0.0,
+            dropout: 0.0,
+            layers: vec![(0, 2, 1, 2)],
+            len: 3,
+        };
+        let g = l1_grad(&shape, 0.5, &[0.0, -2.0, 3.0], &[1.0, 1.0, 1.0]).unwrap();
+        assert_eq!(g, vec![1.0, 0.5, 1.0]);
+        assert!(l1_grad(&shape, 0.0, &[0.0, -2.0, 3.0], &[1.0, 1.0, 1.0]).is_none());
+    }
+
     /// With dropout on, the fused forward draws the same masks from the
     /// same generator as candle's training-mode forward on the `Mlp`, so
     /// the outputs agree and the generators end in the same state.
@@ -1644,18 +1836,24 @@ mod tests {
         Nesterov(f64),
         /// Adam with (β1, β2, ε).
         Adam(f64, f64, f64),
+        /// Adagrad with ε.
+        Adagrad(f64),
+        /// RMSprop with (ρ, ε).
+        Rmsprop(f64, f64),
     }
 
     /// One optimiser step written out in f64 from docs/semantics.md, not
     /// from `update`: the gradient is g + λθ for weights and g for biases;
     /// SGD in PyTorch's convention (v ← μv + g; θ ← θ − lr·v, Nesterov
     /// θ ← θ − lr·(g + μv)); Adam as Kingma and Ba's algorithm 1 with
-    /// c1 = 1 − β1^t, c2 = 1 − β2^t and θ ← θ − lr·(m/c1)/(√(s/c2) + ε).
+    /// c1 = 1 − β1^t, c2 = 1 − β2^t and θ ← θ − lr·(m/c1)/(√(s/c2) + ε);
+    /// Adagrad c ← c + g², RMSprop c ← ρc + (1 − ρ)g², both θ ← θ −
+    /// lr·g/(√c + ε) (DESIGN.md). L1 adds λ₁·sign(θ) to the weights' g.
     #[allow(clippy::too_many_arguments)]
     fn reference_update(
         rule: Rule,
         lr: f64,
-        l2: f64,
+        (l2, l1): (f64, f64),
         t: i32,
         is_weight: &[bool],
         p: &mut [f64],
@@ -1664,7 +1862,19 @@ mod tests {
         g: &[f64],
     ) {
         for i in 0..p.len() {
-            let gi = g[i] + if is_weight[i] { l2 * p[i] } else { 0.0 };
+            let sign = if p[i] > 0.0 {
+                1.0
+            } else if p[i] < 0.0 {
+                -1.0
+            } else {
+                0.0
+            };
+            let gi = g[i]
+                + if is_weight[i] {
+                    l2 * p[i] + l1 * sign
+                } else {
+                    0.0
+                };
             match rule {
                 Rule::Sgd => p[i] -= lr * gi,
                 Rule::Momentum(mu) => {
@@ -1681,6 +1891,14 @@ mod tests {
                     let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
                     p[i] -= lr * (v[i] / c1) / ((s[i] / c2).sqrt() + eps);
                 }
+                Rule::Adagrad(eps) => {
+                    v[i] += gi * gi;
+                    p[i] -= lr * gi / (v[i].sqrt() + eps);
+                }
+                Rule::Rmsprop(rho, eps) => {
+                    v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
+                    p[i] -= lr * gi / (v[i].sqrt() + eps);
+                }
             }
         }
     }
@@ -1688,37 +1906,70 @@ mod tests {
     /// The optimiser cases of the update tests: the `[train]` lines, the
     /// rule with the constants those lines mean (Adam's defaults 0.9,
     /// 0.999, 1e-8 as documented), lr and λ (> 0 in every case).
-    fn optimiser_cases() -> Vec<(&'static str, Rule, f64, f64)> {
+    fn optimiser_cases() -> Vec<(&'static str, Rule, f64, f64, f64)> {
         vec![
             (
                 "optimizer = \"sgd\"\nmomentum = 0.0\nlr = 0.05\nl2 = 0.1",
                 Rule::Sgd,
                 0.05,
                 0.1,
+                0.0,
             ),
             (
                 "optimizer = \"sgd\"\nmomentum = 0.9\nlr = 0.02\nl2 = 0.1",
                 Rule::Momentum(0.9),
                 0.02,
                 0.1,
+                0.0,
             ),
             (
                 "optimizer = \"sgd\"\nmomentum = 0.8\nnesterov = true\nlr = 0.02\nl2 = 0.1",
                 Rule::Nesterov(0.8),
                 0.02,
                 0.1,
+                0.0,
             ),
             (
                 "optimizer = \"adam\"\nlr = 0.01\nl2 = 0.1",
                 Rule::Adam(0.9, 0.999, 1e-8),
                 0.01,
                 0.1,
+                0.0,
             ),
             (
                 "optimizer = \"adam\"\nbeta1 = 0.7\nbeta2 = 0.95\neps = 1e-3\nlr = 0.02\nl2 = 0.05",
                 Rule::Adam(0.7, 0.95, 1e-3),
                 0.02,
                 0.05,
+                0.0,
+            ),
+            (
+                "optimizer = \"adagrad\"\nlr = 0.05\nl2 = 0.1\nl1 = 0.01",
+                Rule::Adagrad(1e-8),
+                0.05,
+                0.1,
+                0.01,
+            ),
+            (
+                "optimizer = \"rmsprop\"\nlr = 0.01\nl2 = 0.05",
+                Rule::Rmsprop(0.99, 1e-8),
+                0.01,
+                0.05,
+                0.0,
+            ),
+            (
+                "optimizer = \"rmsprop\"\ndecay_rate = 0.9\neps = 1e-4\nlr = 0.02\nl2 = 0.0",
+                Rule::Rmsprop(0.9, 1e-4),
+                0.02,
+                0.0,
+                0.0,
+            ),
+            (
+                "optimizer = \"sgd\"\nmomentum = 0.9\nlr = 0.02\nl2 = 0.1\nl1 = 0.003",
+                Rule::Momentum(0.9),
+                0.02,
+                0.1,
+                0.003,
             ),
         ]
     }
@@ -1756,11 +2007,11 @@ mod tests {
             len: 26,
         };
         let is_weight: Vec<bool> = (0..26).map(|i| !(12..16).contains(&i) && i < 24).collect();
-        for (train, rule, lr, l2) in optimiser_cases() {
+        for (train, rule, lr, l2, l1) in optimiser_cases() {
             let src = format!("name = \"u\"\n[train]\n{train}\n");
             let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
             let spec = e.config_at(&e.coords(0)).unwrap().train;
-            assert_eq!((spec.lr, spec.l2), (lr, l2), "{train}");
+            assert_eq!((spec.lr, spec.l2, spec.l1), (lr, l2, l1), "{train}");
             let mut rng = ChaCha8Rng::seed_from_u64(17);
             // Starting values ±(0.5 .. 1.5), biases included.
             let start: Vec<f32> = (0..shape.len)
@@ -1780,7 +2031,17 @@ mod tests {
                     .collect();
                 update(&shape, &spec, t, &mut p, &mut moments, &g);
                 let g: Vec<f64> = g.iter().map(|v| f64::from(*v)).collect();
-                reference_update(rule, lr, l2, t, &is_weight, &mut want, &mut v, &mut s, &g);
+                reference_update(
+                    rule,
+                    lr,
+                    (l2, l1),
+                    t,
+                    &is_weight,
+                    &mut want,
+                    &mut v,
+                    &mut s,
+                    &g,
+                );
                 assert_near_reference(&format!("{rule:?}, step {t}"), &p, &want);
             }
         }
@@ -1819,12 +2080,16 @@ mod tests {
     /// bias correction at t = 0 or stuck at t = 1).
     #[test]
     fn fused_steps_follow_the_f64_formulas() {
-        for (train, rule, lr, l2) in optimiser_cases() {
+        for (train, rule, lr, l2, l1) in optimiser_cases() {
             let src = format!(
                 "name = \"o\"\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\n[train]\n{train}\n"
             );
             let (data, model, mut fused, mut rng) = first_trial(&src, 9);
-            assert_eq!((fused.spec.lr, fused.spec.l2), (lr, l2), "{train}");
+            assert_eq!(
+                (fused.spec.lr, fused.spec.l2, fused.spec.l1),
+                (lr, l2, l1),
+                "{train}"
+            );
             let is_weight = weight_mask(&model);
             set_nonzero_biases(&mut fused, &is_weight, &mut rng);
             let mut want: Vec<f64> = params_of(&fused).iter().map(|v| f64::from(*v)).collect();
@@ -1844,7 +2109,17 @@ mod tests {
                 );
                 fused.step(&rows, &mut rng).unwrap();
                 let g: Vec<f64> = ws.grad.iter().map(|v| f64::from(*v)).collect();
-                reference_update(rule, lr, l2, t, &is_weight, &mut want, &mut v, &mut s, &g);
+                reference_update(
+                    rule,
+                    lr,
+                    (l2, l1),
+                    t,
+                    &is_weight,
+                    &mut want,
+                    &mut v,
+                    &mut s,
+                    &g,
+                );
                 assert_near_reference(&format!("{rule:?}, step {t}"), &params_of(&fused), &want);
             }
         }

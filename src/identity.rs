@@ -12,8 +12,8 @@
 
 use crate::streams::Seeds;
 use crate::study::{
-    Activation, Batch, Config, DataSource, DataSpec, Init, LabelColumn, ModelSpec, Optimizer, Task,
-    TrainSpec, ValSplit, fnv1a,
+    Activation, Batch, Config, DataSource, DataSpec, Init, LabelColumn, ModelSpec, Optimizer,
+    Schedule, Task, TrainSpec, ValSplit, fnv1a,
 };
 
 /// A JSON value of the identity text.
@@ -257,6 +257,13 @@ fn train_fields(t: &TrainSpec) -> Field {
     let (sgd, adam) = match t.optimizer {
         Optimizer::Sgd { momentum, nesterov } => (Some((momentum, nesterov)), None),
         Optimizer::Adam { beta1, beta2, eps } => (None, Some((beta1, beta2, eps))),
+        Optimizer::Adagrad { .. } | Optimizer::Rmsprop { .. } => (None, None),
+    };
+    let eps = match t.optimizer {
+        Optimizer::Adam { eps, .. }
+        | Optimizer::Adagrad { eps }
+        | Optimizer::Rmsprop { eps, .. } => Some(eps),
+        Optimizer::Sgd { .. } => None,
     };
     let batch = match t.batch {
         Batch::Full => None,
@@ -269,7 +276,7 @@ fn train_fields(t: &TrainSpec) -> Field {
         ("nesterov", Field::opt(sgd.map(|s| s.1), Field::Bool)),
         ("beta1", Field::opt(adam.map(|a| a.0), Field::Float)),
         ("beta2", Field::opt(adam.map(|a| a.1), Field::Float)),
-        ("eps", Field::opt(adam.map(|a| a.2), Field::Float)),
+        ("eps", Field::opt(eps, Field::Float)),
         ("batch_size", Field::opt(batch, Field::Int)),
         ("epochs", Field::Int(t.epochs as u64)),
         ("l2", Field::Float(t.l2)),
@@ -278,6 +285,29 @@ fn train_fields(t: &TrainSpec) -> Field {
     // Keys added after format 3: present only away from their default.
     if t.clip != 0.0 {
         fields.push(("clip", Field::Float(t.clip)));
+    }
+    if let Optimizer::Rmsprop { decay_rate, .. } = t.optimizer {
+        fields.push(("decay_rate", Field::Float(decay_rate)));
+    }
+    match t.schedule {
+        Schedule::Constant => {}
+        s => fields.push(("schedule", Field::Str(s.name().into()))),
+    }
+    match t.schedule {
+        Schedule::Step { every, factor } => {
+            fields.push(("step_every", Field::Int(every as u64)));
+            fields.push(("step_factor", Field::Float(factor)));
+        }
+        Schedule::Exponential { decay } | Schedule::InverseTime { decay } => {
+            fields.push(("decay", Field::Float(decay)));
+        }
+        Schedule::Constant | Schedule::Cosine => {}
+    }
+    if t.l1 != 0.0 {
+        fields.push(("l1", Field::Float(t.l1)));
+    }
+    if t.max_norm != 0.0 {
+        fields.push(("max_norm", Field::Float(t.max_norm)));
     }
     Field::Obj(fields)
 }

@@ -260,6 +260,8 @@ fn train(
     let mut last_eval = None;
     for epoch in 1..=spec.epochs {
         fused.set_threads(threads());
+        // The schedule's rate for this epoch (from 0); lr itself without one.
+        fused.set_lr(spec.schedule.rate(spec.lr, epoch - 1, spec.epochs));
         // Shuffle (Fisher–Yates) from the order stream; full batch needs none.
         if batch < n {
             for i in (1..n).rev() {

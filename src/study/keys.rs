@@ -12,7 +12,7 @@
 use toml::Value;
 
 use super::spec::{
-    ACTIVATIONS, Batch, DATA_KINDS, INITS, LabelColumn, OPTIMIZERS, TASKS, ValSplit,
+    ACTIVATIONS, Batch, DATA_KINDS, INITS, LabelColumn, OPTIMIZERS, SCHEDULES, TASKS, ValSplit,
 };
 use super::values::show;
 
@@ -262,6 +262,18 @@ fn sgd(v: &Values) -> bool {
 fn adam(v: &Values) -> bool {
     v.name("train.optimizer") == "adam"
 }
+fn adaptive(v: &Values) -> bool {
+    matches!(v.name("train.optimizer"), "adam" | "adagrad" | "rmsprop")
+}
+fn rmsprop(v: &Values) -> bool {
+    v.name("train.optimizer") == "rmsprop"
+}
+fn step_schedule(v: &Values) -> bool {
+    v.name("train.schedule") == "step"
+}
+fn decaying(v: &Values) -> bool {
+    matches!(v.name("train.schedule"), "exponential" | "inverse_time")
+}
 
 fn default_noise(v: &Values) -> Val {
     Val::Float(match v.name("data.kind") {
@@ -281,7 +293,11 @@ fn default_standardize(v: &Values) -> Val {
     Val::Bool(!synthetic(v))
 }
 fn default_lr(v: &Values) -> Val {
-    Val::Float(if sgd(v) { 0.1 } else { 1e-3 })
+    Val::Float(match v.name("train.optimizer") {
+        "sgd" => 0.1,
+        "adam" => 1e-3,
+        _ => 1e-2,
+    })
 }
 
 fn read_path(v: &Value) -> Result<Val, String> {
@@ -397,9 +413,17 @@ pub static KEYS: &[Key] = &[
         doc: "inverted-dropout drop probability on hidden activations (needs depth >= 1)" },
     // [train]
     Key { section: "train", name: "optimizer", ty: Type::Choice(OPTIMIZERS), default: Default::Is(Val::Name("sgd")), applies: None,
-        doc: "SGD with (Nesterov) momentum, or Adam" },
-    Key { section: "train", name: "lr", ty: Type::Float { ok: |x| x > 0.0, allowed: "a learning rate > 0" }, default: Default::By(default_lr, "0.1 (sgd), 0.001 (adam)"), applies: None,
-        doc: "learning rate" },
+        doc: "SGD with (Nesterov) momentum, Adam, Adagrad or RMSprop" },
+    Key { section: "train", name: "lr", ty: Type::Float { ok: |x| x > 0.0, allowed: "a learning rate > 0" }, default: Default::By(default_lr, "0.1 (sgd), 0.001 (adam), 0.01 (adagrad, rmsprop)"), applies: None,
+        doc: "learning rate (the base rate under a schedule)" },
+    Key { section: "train", name: "schedule", ty: Type::Choice(SCHEDULES), default: Default::Is(Val::Name("none")), applies: None,
+        doc: "learning-rate schedule per epoch e from 0: step lr·f^⌊e/s⌋, exponential lr·exp(−k·e), inverse_time lr/(1 + k·e), cosine lr·½(1 + cos(πe/E))" },
+    Key { section: "train", name: "step_every", ty: int(1, 10_000_000), default: Default::Is(Val::Int(10)), applies: when("train.schedule", step_schedule, "step"),
+        doc: "s: epochs between drops of the step schedule" },
+    Key { section: "train", name: "step_factor", ty: Type::Float { ok: |x| x > 0.0 && x <= 1.0, allowed: "a factor in (0, 1]" }, default: Default::Is(Val::Float(0.5)), applies: when("train.schedule", step_schedule, "step"),
+        doc: "f: the rate's multiplier at each drop of the step schedule" },
+    Key { section: "train", name: "decay", ty: Type::Float { ok: |x| x > 0.0, allowed: "a number > 0" }, default: Default::Is(Val::Float(0.01)), applies: when("train.schedule", decaying, "exponential or inverse_time"),
+        doc: "k of the exponential and inverse_time schedules, per epoch" },
     Key { section: "train", name: "momentum", ty: Type::Float { ok: |x| (0.0..1.0).contains(&x), allowed: "a number in [0, 1)" }, default: Default::Is(Val::Float(0.9)), applies: when("train.optimizer", sgd, "sgd"),
         doc: "momentum μ (0 = plain SGD)" },
     Key { section: "train", name: "nesterov", ty: Type::Bool, default: Default::Is(Val::Bool(false)), applies: when("train.optimizer", sgd, "sgd"),
@@ -408,14 +432,20 @@ pub static KEYS: &[Key] = &[
         doc: "decay of Adam's first moment" },
     Key { section: "train", name: "beta2", ty: Type::Float { ok: |x| (0.0..1.0).contains(&x), allowed: "a number in [0, 1)" }, default: Default::Is(Val::Float(0.999)), applies: when("train.optimizer", adam, "adam"),
         doc: "decay of Adam's second moment" },
-    Key { section: "train", name: "eps", ty: Type::Float { ok: |x| x > 0.0, allowed: "a number > 0" }, default: Default::Is(Val::Float(1e-8)), applies: when("train.optimizer", adam, "adam"),
-        doc: "added to the root of Adam's second moment" },
+    Key { section: "train", name: "decay_rate", ty: Type::Float { ok: |x| (0.0..1.0).contains(&x), allowed: "a number in [0, 1)" }, default: Default::Is(Val::Float(0.99)), applies: when("train.optimizer", rmsprop, "rmsprop"),
+        doc: "ρ: decay of RMSprop's cache of squared gradients" },
+    Key { section: "train", name: "eps", ty: Type::Float { ok: |x| x > 0.0, allowed: "a number > 0" }, default: Default::Is(Val::Float(1e-8)), applies: when("train.optimizer", adaptive, "adam, adagrad or rmsprop"),
+        doc: "added to the root of Adam's second moment or of the Adagrad/RMSprop cache" },
     Key { section: "train", name: "batch_size", ty: Type::Special { read: read_batch, allowed: "an integer >= 1, or 0 / \"full\" for full batch" }, default: Default::Is(Val::Batch(Batch::Size(64))), applies: None,
         doc: "rows per step (the last minibatch of an epoch may be shorter)" },
     Key { section: "train", name: "epochs", ty: int(1, 10_000_000), default: Default::Is(Val::Int(100)), applies: None,
         doc: "passes over the training set" },
     Key { section: "train", name: "l2", ty: Type::Float { ok: |x| x >= 0.0, allowed: "a number >= 0" }, default: Default::Is(Val::Float(0.0)), applies: None,
         doc: "λ in 0.5·λ·Σ‖W‖² (weights only)" },
+    Key { section: "train", name: "l1", ty: Type::Float { ok: |x| x >= 0.0, allowed: "a number >= 0" }, default: Default::Is(Val::Float(0.0)), applies: None,
+        doc: "λ₁ in λ₁·Σ|W| (weights only; subgradient sign(W), sign(0) = 0)" },
+    Key { section: "train", name: "max_norm", ty: Type::Float { ok: |x| x >= 0.0, allowed: "a number >= 0" }, default: Default::Is(Val::Float(0.0)), applies: None,
+        doc: "after every update, scale each unit's incoming weight vector to this norm when longer; 0 = off" },
     Key { section: "train", name: "eval_every", ty: int(1, 10_000_000), default: Default::Is(Val::Int(10)), applies: None,
         doc: "full train/val evaluation period (the last epoch is always evaluated)" },
     Key { section: "train", name: "clip", ty: Type::Float { ok: |x| x >= 0.0, allowed: "a number >= 0" }, default: Default::Is(Val::Float(0.0)), applies: None,

@@ -36,7 +36,7 @@ pub use grid::{Axis, MAX_TRIALS, Setting, describe};
 pub use replicates::{Replicate, Replication, Source};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
-    Optimizer, Task, TrainSpec, ValSplit,
+    Optimizer, Schedule, Task, TrainSpec, ValSplit,
 };
 
 // Readers the claims parser shares with the key table.

@@ -12,7 +12,7 @@ use super::error::{KeyError, key_err};
 use super::keys::{Default, KEYS, Type, Val, Values};
 use super::spec::{
     Activation, Batch, Config, DATA_KINDS, DataKind, DataSource, DataSpec, Init, LabelColumn,
-    ModelSpec, Optimizer, TASKS, Task, TrainSpec, ValSplit,
+    ModelSpec, Optimizer, Schedule, TASKS, Task, TrainSpec, ValSplit,
 };
 use super::values::{boolean, choice, number_in, uint};
 
@@ -239,7 +239,29 @@ fn train(v: &Values) -> TrainSpec {
             beta2: v.float("train.beta2"),
             eps: v.float("train.eps"),
         },
+        "adagrad" => Optimizer::Adagrad {
+            eps: v.float("train.eps"),
+        },
+        "rmsprop" => Optimizer::Rmsprop {
+            decay_rate: v.float("train.decay_rate"),
+            eps: v.float("train.eps"),
+        },
         other => unreachable!("optimizer {other} is not in the key table"),
+    };
+    let schedule = match v.name("train.schedule") {
+        "none" => Schedule::Constant,
+        "step" => Schedule::Step {
+            every: v.int("train.step_every"),
+            factor: v.float("train.step_factor"),
+        },
+        "exponential" => Schedule::Exponential {
+            decay: v.float("train.decay"),
+        },
+        "inverse_time" => Schedule::InverseTime {
+            decay: v.float("train.decay"),
+        },
+        "cosine" => Schedule::Cosine,
+        other => unreachable!("schedule {other} is not in the key table"),
     };
     let batch = match v.get("train.batch_size") {
         Some(Val::Batch(b)) => *b,
@@ -248,9 +270,12 @@ fn train(v: &Values) -> TrainSpec {
     TrainSpec {
         optimizer,
         lr: v.float("train.lr"),
+        schedule,
         batch,
         epochs: v.int("train.epochs"),
         l2: v.float("train.l2"),
+        l1: v.float("train.l1"),
+        max_norm: v.float("train.max_norm"),
         clip: v.float("train.clip"),
         eval_every: v.int("train.eval_every"),
     }

@@ -352,10 +352,23 @@ pub enum Optimizer {
         /// Added to the root of the second moment.
         eps: f64,
     },
+    /// Adagrad (Duchi et al. 2011): c += g²; w −= lr·g/(√c + ε).
+    Adagrad {
+        /// Added to the root of the cache.
+        eps: f64,
+    },
+    /// RMSprop (Tieleman and Hinton 2012): c = ρ·c + (1 − ρ)·g²;
+    /// w −= lr·g/(√c + ε).
+    Rmsprop {
+        /// ρ, the cache's decay.
+        decay_rate: f64,
+        /// Added to the root of the cache.
+        eps: f64,
+    },
 }
 
 /// Names of the optimisers as written in a study file.
-pub(crate) const OPTIMIZERS: &[&str] = &["sgd", "adam"];
+pub(crate) const OPTIMIZERS: &[&str] = &["sgd", "adam", "adagrad", "rmsprop"];
 
 impl Optimizer {
     /// The optimiser's name in a study file.
@@ -363,6 +376,72 @@ impl Optimizer {
         match self {
             Optimizer::Sgd { .. } => "sgd",
             Optimizer::Adam { .. } => "adam",
+            Optimizer::Adagrad { .. } => "adagrad",
+            Optimizer::Rmsprop { .. } => "rmsprop",
+        }
+    }
+
+    /// Optimiser state buffers beside the parameters (momentum or cache,
+    /// and Adam's second moment).
+    pub fn buffers(self) -> usize {
+        match self {
+            Optimizer::Adam { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The learning rate per epoch (epoch e counted from 0; docs/semantics.md).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// lr₀ throughout.
+    Constant,
+    /// lr₀·factor^⌊e/every⌋.
+    Step {
+        /// Epochs between drops.
+        every: usize,
+        /// Multiplier at each drop.
+        factor: f64,
+    },
+    /// lr₀·exp(−decay·e).
+    Exponential {
+        /// k.
+        decay: f64,
+    },
+    /// lr₀/(1 + decay·e).
+    InverseTime {
+        /// k.
+        decay: f64,
+    },
+    /// lr₀·½·(1 + cos(π·e/E)), E the number of epochs.
+    Cosine,
+}
+
+/// Names of the schedules as written in a study file.
+pub(crate) const SCHEDULES: &[&str] = &["none", "step", "exponential", "inverse_time", "cosine"];
+
+impl Schedule {
+    /// The schedule's name in a study file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Constant => "none",
+            Schedule::Step { .. } => "step",
+            Schedule::Exponential { .. } => "exponential",
+            Schedule::InverseTime { .. } => "inverse_time",
+            Schedule::Cosine => "cosine",
+        }
+    }
+
+    /// The rate of epoch `e` (from 0) of `epochs`, from the base rate
+    /// `lr`. `Constant` returns `lr` itself, bit for bit.
+    pub fn rate(self, lr: f64, e: usize, epochs: usize) -> f64 {
+        let e = e as f64;
+        match self {
+            Schedule::Constant => lr,
+            Schedule::Step { every, factor } => lr * factor.powi((e / every as f64).floor() as i32),
+            Schedule::Exponential { decay } => lr * (-decay * e).exp(),
+            Schedule::InverseTime { decay } => lr / (1.0 + decay * e),
+            Schedule::Cosine => lr * 0.5 * (1.0 + (std::f64::consts::PI * e / epochs as f64).cos()),
         }
     }
 }
@@ -381,14 +460,21 @@ pub enum Batch {
 pub struct TrainSpec {
     /// Optimiser.
     pub optimizer: Optimizer,
-    /// Learning rate.
+    /// Learning rate (the base rate under a schedule).
     pub lr: f64,
+    /// How the rate changes per epoch.
+    pub schedule: Schedule,
     /// Minibatch size.
     pub batch: Batch,
     /// Passes over the training set.
     pub epochs: usize,
     /// L2 strength λ: the loss adds 0.5·λ·Σ‖W‖² over weight matrices only.
     pub l2: f64,
+    /// L1 strength λ₁: the loss adds λ₁·Σ|W| over weight matrices only.
+    pub l1: f64,
+    /// Max-norm constraint: after every update each unit's incoming weight
+    /// vector is scaled down to norm `max_norm` when longer (0 = off).
+    pub max_norm: f64,
     /// Gradient-norm clipping: rescale the whole gradient to norm `clip`
     /// when it is longer (0 = off).
     pub clip: f64,

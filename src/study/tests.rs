@@ -240,3 +240,63 @@ fn csv_settings_reach_the_spec() {
         (LabelColumn::Index(0), Task::Classification)
     );
 }
+
+/// The schedules' rates at chosen epochs, worked by hand from the formulas
+/// in docs/semantics.md (epoch e from 0): step 0.1·0.5^⌊e/10⌋; exponential
+/// e^(−0.1·10) = e^(−1) = 0.36787944117144233; inverse_time 1/(1 + 0.5·4)
+/// = 1/3; cosine ½(1 + cos(π/4)) = 0.8535533905932737 at e = 25 of 100.
+#[test]
+fn schedules_follow_their_formulas() {
+    let step = Schedule::Step {
+        every: 10,
+        factor: 0.5,
+    };
+    assert_eq!(step.rate(0.1, 9, 100), 0.1);
+    assert_eq!(step.rate(0.1, 10, 100), 0.05);
+    assert_eq!(step.rate(0.1, 25, 100), 0.025);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+    assert!(close(
+        Schedule::Exponential { decay: 0.1 }.rate(1.0, 10, 100),
+        0.36787944117144233
+    ));
+    assert!(close(
+        Schedule::InverseTime { decay: 0.5 }.rate(1.0, 4, 100),
+        1.0 / 3.0
+    ));
+    assert_eq!(Schedule::Cosine.rate(2.0, 0, 100), 2.0);
+    assert!(close(
+        Schedule::Cosine.rate(1.0, 25, 100),
+        0.8535533905932737
+    ));
+    assert!(close(Schedule::Cosine.rate(1.0, 50, 100), 0.5));
+    assert_eq!(
+        Schedule::Constant.rate(0.1, 7, 100).to_bits(),
+        0.1f64.to_bits()
+    );
+}
+
+/// New training keys at their defaults leave a configuration's identity
+/// unchanged (and so every stored id); away from them they join it.
+#[test]
+fn training_controls_at_their_defaults_leave_the_identity_alone() {
+    let id = |extra: &str| {
+        let e = parse(&format!("name = \"t\"\n[train]\n{extra}"), &[]).unwrap();
+        crate::identity::config_fields(&e.config_at(&[]).unwrap()).json()
+    };
+    let plain = id("");
+    assert_eq!(id("schedule = \"none\"\nl1 = 0.0\nmax_norm = 0.0\n"), plain);
+    for extra in [
+        "schedule = \"cosine\"\n",
+        "schedule = \"step\"\n",
+        "l1 = 0.01\n",
+        "max_norm = 3.0\n",
+        "optimizer = \"rmsprop\"\n",
+        "optimizer = \"adagrad\"\n",
+    ] {
+        assert_ne!(id(extra), plain, "{extra}");
+    }
+    assert_ne!(
+        id("optimizer = \"adagrad\"\n"),
+        id("optimizer = \"rmsprop\"\n")
+    );
+}

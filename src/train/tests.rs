@@ -440,3 +440,37 @@ fn each_source_of_randomness_has_its_own_stream() {
         assert!(!same(&r, &train(mini, seeds)), "{what} seed unused");
     }
 }
+
+/// A schedule's rate reaches the fused step each epoch: a full-batch SGD
+/// run with `step` (every epoch, factor 0.5) ends where three hand-driven
+/// steps at lr, lr/2 and lr/4 end, bit for bit, and not where a constant
+/// rate ends. Catches the rate set once, set from epoch 1 instead of 0, or
+/// not set at all.
+#[test]
+fn the_schedule_sets_each_epochs_rate() {
+    let src = "name = \"s\"\n[data]\npoints_per_class = 20\n[train]\nbatch_size = \"full\"\nmomentum = 0.0\nepochs = 3\nlr = 0.5\nschedule = \"step\"\nstep_every = 1\nstep_factor = 0.5\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let t = Plan::new(&e).unwrap().trials[0].clone();
+    let data = crate::data::load(&t.config.data).unwrap();
+    let rec = run_trial(&t, &data, &mut |_, _, _| true, &|| 1).unwrap();
+    let by_hand = |rates: &[f64]| -> f64 {
+        let model = Mlp::new(
+            &t.config.model,
+            data.n_features,
+            data.n_outputs,
+            &mut t.seeds.init_rng(),
+        )
+        .unwrap();
+        let mut fused = Fused::new(&model, &t.config.train, &data.train).unwrap();
+        let rows: Vec<u32> = (0..data.train.len() as u32).collect();
+        let mut rng = t.seeds.dropout_rng();
+        for &lr in rates {
+            fused.set_lr(lr);
+            fused.step(&rows, &mut rng).unwrap();
+        }
+        fused.evaluate(&data.train).unwrap().loss
+    };
+    let got = rec.metrics.unwrap().train_loss;
+    assert_eq!(got, by_hand(&[0.5, 0.25, 0.125]));
+    assert_ne!(got, by_hand(&[0.5, 0.5, 0.5]));
+}
