@@ -1527,8 +1527,8 @@ mod tests {
         let start: Vec<f32> = (0..26).map(|_| rng.random_range(-1.0f32..1.0)).collect();
         let g: Vec<f32> = (0..26).map(|_| rng.random_range(-2.0f32..2.0)).collect();
         let (mut want, mut got) = (start.clone(), start.clone());
-        update(&shape, &plain, 1, &mut want, &mut vec![0.0; 26], &g);
-        update(&shape, &spec, 1, &mut got, &mut vec![0.0; 26], &g);
+        update(&shape, &plain, 1, &mut want, &mut [0.0; 26], &g);
+        update(&shape, &spec, 1, &mut got, &mut [0.0; 26], &g);
         let (mut scaled, mut kept) = (0, 0);
         for &(w_off, fan_in, cols, b_off) in &shape.layers {
             for j in 0..cols {
