@@ -102,12 +102,20 @@ fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
     md
 }
 
-const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at the last epoch \
-     (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
-     Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
-     the train loss and the stuck share: seeds whose final train loss is more than δ above the \
-     lowest of the study. Dead units (where any) are the mean share of hidden units that \
-     output 0 on every training point. Diverged or failed trials are counted, not averaged.";
+/// The table's legend; the stuck rule in it follows `[report] stuck_relative`.
+fn legend(exp: &Study) -> String {
+    format!(
+        "Depth counts hidden layers. Losses are mean data losses at the last epoch \
+         (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
+         Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
+         the train loss and the stuck share: seeds whose final train loss is more than δ = {} above \
+         {} (`stuck_relative = \"{}\"`). Dead units (where any) are the mean share of hidden units \
+         that output 0 on every training point. Diverged or failed trials are counted, not averaged.",
+        exp.report.stuck_delta,
+        super::stuck::compared_with(exp.report.stuck_relative),
+        exp.report.stuck_relative.name()
+    )
+}
 
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
@@ -244,7 +252,7 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
         md.push_str(&format!("{}\n\n", exp.description));
     }
     md.push_str(&header(exp, plan, report));
-    md.push_str(&format!("\n{LEGEND} δ = {}.\n\n", exp.report.stuck_delta));
+    md.push_str(&format!("\n{}\n\n", legend(exp)));
     md.push_str(&table(report)?);
     Ok(md.into_bytes())
 }
@@ -270,10 +278,7 @@ pub fn render_report(
     md.push_str(&header(exp, plan, report));
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
-    md.push_str(&format!(
-        "\n## Results\n\n{LEGEND} δ = {}.\n\n",
-        exp.report.stuck_delta
-    ));
+    md.push_str(&format!("\n## Results\n\n{}\n\n", legend(exp)));
     md.push_str(&table(report)?);
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");

@@ -344,3 +344,47 @@ fn the_flagship_trials_csv_header_is_pinned() {
         )
     );
 }
+
+/// `[report] stuck_relative`: the stuck share of each configuration of a
+/// width × depth study (width first, so a slice is a width), worked by
+/// hand from δ = 0.1 and each group's best final train loss. Study: best
+/// 0.01, so every width-2 seed is stuck. Slice: width 2's best is 0.15
+/// (0.28, 0.9, 0.6 stuck at depth 1; 0.4 at depth 2), width 8's 0.01.
+/// Config: each configuration's own best (0.2 → 0.9, 0.6 stuck; 0.15 →
+/// 0.4; 0.01 → 0.3; 0.08 → 0.5). The default is `config`. Catches the
+/// rule grouping by the wrong key, the default changed, and the key
+/// ignored.
+#[test]
+fn stuck_is_relative_to_the_chosen_group() {
+    let losses = [
+        0.28, 0.2, 0.9, 0.6, // width 2, depth 1
+        0.15, 0.16, 0.4, 0.17, // width 2, depth 2
+        0.01, 0.05, 0.3, 0.02, // width 8, depth 1
+        0.08, 0.09, 0.1, 0.5, // width 8, depth 2
+    ];
+    for (setting, want) in [
+        ("", [0.5, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"config\"", [0.5, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"slice\"", [0.75, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"study\"", [1.0, 1.0, 0.25, 0.25]),
+    ] {
+        let (e, plan, records) =
+            stored_study(&format!("depth = [1, 2]\n[report]\n{setting}\n"), &losses);
+        let r = build(&e, &plan, &records).unwrap();
+        let got: Vec<f64> = (0..4)
+            .map(|i| {
+                r.summary
+                    .column("stuck_fraction")
+                    .unwrap()
+                    .f64()
+                    .unwrap()
+                    .get(i)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, want, "{setting:?}");
+        let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+        let name = e.report.stuck_relative.name();
+        assert!(md.contains(&format!("(`stuck_relative = \"{name}\"`)")), "{md}");
+    }
+}

@@ -35,7 +35,8 @@ pub enum Statistic {
     Min,
     /// Largest value.
     Max,
-    /// Share of trials stuck more than `stuck_delta` above the study's best final train loss.
+    /// Share of trials stuck: more than `stuck_delta` above the best final
+    /// train loss of their `stuck_relative` group.
     StuckFraction,
 }
 
@@ -125,12 +126,44 @@ pub struct ClaimSpec {
     pub alpha: f64,
 }
 
+/// Whose best final train loss a trial is compared with to call it stuck
+/// (`[report] stuck_relative`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StuckRelative {
+    /// The best trial of the whole study.
+    Study,
+    /// The best trial sharing the trial's setting of the first swept axis.
+    Slice,
+    /// The best seed of the trial's own configuration.
+    Config,
+}
+
+const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
+    ("study", StuckRelative::Study),
+    ("slice", StuckRelative::Slice),
+    ("config", StuckRelative::Config),
+];
+
+impl StuckRelative {
+    /// The name as written in a study file.
+    pub fn name(self) -> &'static str {
+        STUCK_RELATIVE
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
 /// The `[report]` section and the claims.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportSpec {
     /// A trial is stuck when its final train loss is more than this above
-    /// the lowest final train loss of any trial of the study.
+    /// the lowest final train loss of the trials it is compared with
+    /// (`stuck_relative`).
     pub stuck_delta: f64,
+    /// Which trials' best loss `stuck_delta` counts from.
+    pub stuck_relative: StuckRelative,
     /// Confidence level of intervals (t intervals of means, bootstrap intervals).
     pub level: f64,
     /// Bootstrap resamples per interval.
@@ -148,6 +181,7 @@ impl Default for ReportSpec {
     fn default() -> Self {
         ReportSpec {
             stuck_delta: 0.1,
+            stuck_relative: StuckRelative::Config,
             level: 0.95,
             bootstrap: 2000,
             target_acc: 0.9,
@@ -267,6 +301,9 @@ fn report_keys(
                 spec.stuck_delta =
                     number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(err)?
             }
+            "stuck_relative" => {
+                spec.stuck_relative = super::choice(v, STUCK_RELATIVE).map_err(err)?
+            }
             "level" => {
                 spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
                     .map_err(err)?
@@ -280,7 +317,7 @@ fn report_keys(
             _ => {
                 return Err(key_err(
                     key,
-                    "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc, boundaries",
+                    "unknown key; [report] has: stuck_delta, stuck_relative, level, bootstrap, target_acc, boundaries",
                 ));
             }
         }
