@@ -15,6 +15,7 @@
 
 pub mod claims;
 mod csv;
+mod iqm;
 mod markdown;
 mod plot;
 mod stuck;
@@ -133,7 +134,13 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         .reduce(f64::min);
     let stuck = Stuck::new(exp, rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))));
     let trials = trials_frame(exp, plan, &rows, &swept, &stuck)?;
-    let summary = summarise(&trials, &swept, exp.report.level)?;
+    let mut summary = summarise(&trials, &swept, exp.report.level)?;
+    iqm::add_iqm(
+        &mut summary,
+        &trials,
+        exp.report.bootstrap,
+        exp.report.level,
+    )?;
     let verdicts = verdicts(exp, &rows, &stuck);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
