@@ -6,11 +6,11 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
-use super::claims::{Outcome, SliceVerdict, Verdict};
+use super::claims::{Outcome, SliceVerdict, Verdict, p_text};
 use super::plot::Figure;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
-use crate::study::{ClaimSpec, Study};
+use crate::study::{ClaimSpec, Statistic, Study};
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -295,8 +295,9 @@ pub fn render_report(
     Ok(md.into_bytes())
 }
 
-/// `## Claims`: a table of every claim's verdict, then a subsection per
-/// claim with what it expects and the evidence in each slice.
+/// `## Claims`: a table of every claim's verdict, how the p-values were
+/// adjusted, then a subsection per claim with what it expects and the
+/// evidence in each slice.
 fn claims_section(verdicts: &[Verdict], level: f64) -> String {
     let mut md =
         String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
@@ -313,6 +314,18 @@ fn claims_section(verdicts: &[Verdict], level: f64) -> String {
             v.slices.len()
         ));
     }
+    let family = verdicts
+        .iter()
+        .flat_map(|v| &v.slices)
+        .filter(|s| s.test.is_some())
+        .count();
+    md.push_str(&format!(
+        "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
+         slice tests of this study's claims; verdicts use the adjusted p-values. Seeds that \
+         would settle an inconclusive verdict are per configuration, for the observed effect \
+         at the claim's α with power {} (normal approximation).\n",
+        crate::stats::SEEDS_POWER
+    ));
     for v in verdicts {
         md.push_str(&claim_detail(v, level));
     }
@@ -321,7 +334,8 @@ fn claims_section(verdicts: &[Verdict], level: f64) -> String {
 }
 
 /// A claim's subsection: the expectation in words with its α, filter and
-/// pooling, then one line per slice.
+/// pooling, what would settle it when inconclusive, then one line per
+/// slice.
 fn claim_detail(v: &Verdict, level: f64) -> String {
     let c = &v.claim;
     let what = match (&c.along, c.expect) {
@@ -353,19 +367,46 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
         notes.push("other axes pooled".into());
     }
     let mut md = format!(
-        "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
+        "\n### {} — {}\n\nExpected: {what} ({}).",
         c.name,
         v.outcome,
         notes.join("; ")
     );
+    if v.outcome == Outcome::Inconclusive {
+        md.push_str(&format!(" {}", claim_settle(v)));
+    }
+    md.push_str("\n\n");
     for sv in &v.slices {
         md.push_str(&slice_line(c, sv, level));
     }
     md
 }
 
-/// A slice's bullet: its verdict, the test evidence, and the statistic at
-/// each point with its bootstrap interval at `level`.
+/// What would settle an inconclusive claim: the most seeds any of its
+/// inconclusive slices needs, or why no number would.
+fn claim_settle(v: &Verdict) -> String {
+    let open: Vec<&SliceVerdict> = v
+        .slices
+        .iter()
+        .filter(|s| s.outcome == Outcome::Inconclusive)
+        .collect();
+    if open.is_empty() {
+        return "Its slices disagree: some hold, some fail.".into();
+    }
+    let none = open.iter().filter(|s| s.seeds_needed.is_none()).count();
+    if none > 0 {
+        return format!(
+            "{none} of its {} inconclusive slice(s) show no effect (zero or undefined), which no number of seeds settles.",
+            open.len()
+        );
+    }
+    let most = open.iter().filter_map(|s| s.seeds_needed).max().unwrap_or(0);
+    format!("About {most} seeds per configuration would settle every inconclusive slice.")
+}
+
+/// A slice's bullet: its verdict, the test evidence, raw and adjusted p,
+/// what would settle it when inconclusive, and the statistic at each point
+/// with its bootstrap interval at `level`.
 fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
     let pts: Vec<String> = sv
         .points
@@ -378,12 +419,28 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
             _ => format!("{} –", p.label),
         })
         .collect();
+    let p = match (sv.test, sv.p_adjusted) {
+        (Some(t), Some(adj)) => format!(" Slice test: p {}, Holm-adjusted p {}.", p_text(t.p), p_text(adj)),
+        _ => " No test (undefined).".into(),
+    };
+    let settle = match (sv.outcome, sv.seeds_needed) {
+        (Outcome::Inconclusive, Some(n)) => format!(" About {n} seeds would settle it."),
+        (Outcome::Inconclusive, None) => {
+            " The observed effect is zero or undefined: no number of seeds would settle it.".into()
+        }
+        _ => String::new(),
+    };
+    let per_point = if c.statistic == Statistic::ProbabilityOfImprovement {
+        "median"
+    } else {
+        c.statistic.name()
+    };
     format!(
-        "- **{}** — {}: {}. {} with {} bootstrap intervals: {}.\n",
+        "- **{}** — {}: {}.{p}{settle} {} with {} bootstrap intervals: {}.\n",
         sv.slice,
         sv.outcome,
         sv.evidence,
-        c.statistic.name(),
+        per_point,
         super::percent(level),
         pts.join("; ")
     )

@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -38,6 +38,9 @@ pub enum Statistic {
     /// Share of trials stuck: more than `stuck_delta` above the best final
     /// train loss of their `stuck_relative` group.
     StuckFraction,
+    /// Comparisons only: the share of (this seed, than seed) pairs in which
+    /// `this` is better (lower loss, higher accuracy), ties counted half.
+    ProbabilityOfImprovement,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -48,6 +51,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ("min", Statistic::Min),
     ("max", Statistic::Max),
     ("stuck_fraction", Statistic::StuckFraction),
+    ("probability_of_improvement", Statistic::ProbabilityOfImprovement),
 ];
 
 impl Statistic {
@@ -418,6 +422,15 @@ impl Claim<'_> {
             None => None,
         };
         self.check_shape(expect, along.is_some(), &this, &than)?;
+        if statistic == Statistic::ProbabilityOfImprovement
+            && matches!(expect, Expect::Increasing | Expect::Decreasing)
+        {
+            return Err(key_err(
+                self.at("statistic"),
+                "probability_of_improvement compares two groups seed pair by seed pair; \
+                 it needs expect = \"less_than\" or \"greater_than\" with `this` and `than`",
+            ));
+        }
         let pool = match self.t.get("pool") {
             None => false,
             Some(v) => super::boolean(v).map_err(|m| key_err(self.at("pool"), m))?,
