@@ -400,7 +400,11 @@ fn claim_settle(v: &Verdict) -> String {
             open.len()
         );
     }
-    let most = open.iter().filter_map(|s| s.seeds_needed).max().unwrap_or(0);
+    let most = open
+        .iter()
+        .filter_map(|s| s.seeds_needed)
+        .max()
+        .unwrap_or(0);
     format!("About {most} seeds per configuration would settle every inconclusive slice.")
 }
 
@@ -420,7 +424,11 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         })
         .collect();
     let p = match (sv.test, sv.p_adjusted) {
-        (Some(t), Some(adj)) => format!(" Slice test: p {}, Holm-adjusted p {}.", p_text(t.p), p_text(adj)),
+        (Some(t), Some(adj)) => format!(
+            " Slice test: p {}, Holm-adjusted p {}.",
+            p_text(t.p),
+            p_text(adj)
+        ),
         _ => " No test (undefined).".into(),
     };
     let settle = match (sv.outcome, sv.seeds_needed) {
@@ -466,6 +474,52 @@ fn outcomes_line(report: &Report) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The claims section states raw and adjusted p, the family size, and
+    /// what would settle an inconclusive slice and claim (the most any
+    /// slice needs), or that nothing would. Catches the adjusted p shown
+    /// in place of the raw one, the family miscounted (the undefined slice
+    /// is not in it), and the claim's count taken from the wrong slice.
+    #[test]
+    fn claims_state_p_values_and_the_seeds_that_would_settle_them() {
+        let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+        let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
+        let slice = |name: &str, p: Option<(f64, f64)>, seeds| SliceVerdict {
+            slice: name.into(),
+            outcome: Outcome::Inconclusive,
+            evidence: "e".into(),
+            points: Vec::new(),
+            test: p.map(|(p, _)| super::super::claims::Test { p, expected: true }),
+            p_adjusted: p.map(|(_, a)| a),
+            seeds_needed: seeds,
+        };
+        let mut v = Verdict {
+            claim: e.report.claims[0].clone(),
+            outcome: Outcome::Inconclusive,
+            slices: vec![
+                slice("depth=1", Some((0.03, 0.06)), Some(12)),
+                slice("depth=2", Some((0.2, 0.4)), Some(45)),
+                slice("depth=3", None, Some(7)),
+            ],
+        };
+        let md = claims_section(std::slice::from_ref(&v), 0.95);
+        assert!(md.contains("family of all 2 slice tests"), "{md}");
+        assert!(
+            md.contains("- **depth=1** — inconclusive: e. Slice test: p = 0.0300, Holm-adjusted p = 0.0600. About 12 seeds would settle it."),
+            "{md}"
+        );
+        assert!(
+            md.contains("About 45 seeds per configuration would settle every inconclusive slice."),
+            "{md}"
+        );
+        v.slices[2].seeds_needed = None;
+        let md = claims_section(std::slice::from_ref(&v), 0.95);
+        assert!(
+            md.contains("1 of its 3 inconclusive slice(s) show no effect"),
+            "{md}"
+        );
+        assert!(md.contains("No test (undefined). The observed effect is zero or undefined: no number of seeds would settle it."), "{md}");
+    }
 
     #[test]
     fn numbers_for_people() {

@@ -132,7 +132,10 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         .filter_map(|(_, r)| finished(r))
         .map(|m| m.train_loss)
         .reduce(f64::min);
-    let stuck = Stuck::new(exp, rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))));
+    let stuck = Stuck::new(
+        exp,
+        rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
+    );
     let trials = trials_frame(exp, plan, &rows, &swept, &stuck)?;
     let mut summary = summarise(&trials, &swept, exp.report.level)?;
     iqm::add_iqm(

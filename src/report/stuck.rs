@@ -36,7 +36,10 @@ enum Group {
 impl Stuck {
     /// The rule of `exp`'s `[report]`, with each group's best taken over the
     /// finished trials given.
-    pub(super) fn new<'a>(exp: &Study, finished: impl Iterator<Item = (&'a Trial, Metrics)>) -> Self {
+    pub(super) fn new<'a>(
+        exp: &Study,
+        finished: impl Iterator<Item = (&'a Trial, Metrics)>,
+    ) -> Self {
         let mut s = Stuck {
             relative: exp.report.stuck_relative,
             first_axis: exp.axes.first().map(|a| a.keys.clone()).unwrap_or_default(),
@@ -76,7 +79,9 @@ impl Stuck {
 pub(super) fn compared_with(relative: StuckRelative) -> &'static str {
     match relative {
         StuckRelative::Study => "the lowest of the study",
-        StuckRelative::Slice => "the lowest among the configurations sharing its setting of the first swept axis",
+        StuckRelative::Slice => {
+            "the lowest among the configurations sharing its setting of the first swept axis"
+        }
         StuckRelative::Config => "the lowest of its own configuration's seeds",
     }
 }

@@ -390,7 +390,10 @@ fn stuck_is_relative_to_the_chosen_group() {
         assert_eq!(got, want, "{setting:?}");
         let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
         let name = e.report.stuck_relative.name();
-        assert!(md.contains(&format!("(`stuck_relative = \"{name}\"`)")), "{md}");
+        assert!(
+            md.contains(&format!("(`stuck_relative = \"{name}\"`)")),
+            "{md}"
+        );
     }
 }
 
@@ -407,16 +410,30 @@ fn stuck_is_relative_to_the_chosen_group() {
 /// configurations' seeds in a group, and a seed that moves.
 #[test]
 fn summary_has_the_iqm_with_a_stratified_bootstrap_interval() {
-    let (e, plan, records) =
-        stored_study("[report]\nlevel = 0.8\n", &[0.7, 0.2, 0.4, 0.1, 0.25, f64::NAN]);
+    let (e, plan, records) = stored_study(
+        "[report]\nlevel = 0.8\n",
+        &[0.7, 0.2, 0.4, 0.1, 0.25, f64::NAN],
+    );
     let r = build(&e, &plan, &records).unwrap();
     let f = |c: &str, i: usize| r.summary.column(c).unwrap().f64().unwrap().get(i).unwrap();
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
     assert!(close(f("train_loss_iqm", 0), 0.3));
-    assert!(close(f("train_loss_iqm_lo", 0), 0.15), "{}", f("train_loss_iqm_lo", 0));
-    assert!(close(f("train_loss_iqm_hi", 0), 0.55), "{}", f("train_loss_iqm_hi", 0));
+    assert!(
+        close(f("train_loss_iqm_lo", 0), 0.15),
+        "{}",
+        f("train_loss_iqm_lo", 0)
+    );
+    assert!(
+        close(f("train_loss_iqm_hi", 0), 0.55),
+        "{}",
+        f("train_loss_iqm_hi", 0)
+    );
     assert_eq!(
-        (f("train_loss_iqm", 1), f("train_loss_iqm_lo", 1), f("train_loss_iqm_hi", 1)),
+        (
+            f("train_loss_iqm", 1),
+            f("train_loss_iqm_lo", 1),
+            f("train_loss_iqm_hi", 1)
+        ),
         (0.25, 0.25, 0.25)
     );
     assert_eq!(iqm::seed(Metric::TrainLoss), 16513141412141799083);

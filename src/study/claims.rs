@@ -51,7 +51,10 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ("min", Statistic::Min),
     ("max", Statistic::Max),
     ("stuck_fraction", Statistic::StuckFraction),
-    ("probability_of_improvement", Statistic::ProbabilityOfImprovement),
+    (
+        "probability_of_improvement",
+        Statistic::ProbabilityOfImprovement,
+    ),
 ];
 
 impl Statistic {

@@ -143,7 +143,11 @@ fn trend_sign(claim: &ClaimSpec) -> f64 {
 /// A spread trend also needs the spread to differ between the first and
 /// the last setting (Brown–Forsythe) in the expected direction: the test,
 /// and the test in words.
-fn spread_test(claim: &ClaimSpec, samples: &[Vec<f64>], points: &[Point]) -> (Option<Test>, String) {
+fn spread_test(
+    claim: &ClaimSpec,
+    samples: &[Vec<f64>],
+    points: &[Point],
+) -> (Option<Test>, String) {
     let (first, last) = (&samples[0], &samples[samples.len() - 1]);
     match stats::brown_forsythe(&[first, last]) {
         Some((f, p)) => {
