@@ -147,11 +147,18 @@ pub enum Aggregate {
     CiLo,
     /// Upper end of that interval.
     CiHi,
+    /// Interquartile mean (`scipy.stats.trim_mean(x, 0.25)`).
+    Iqm,
+    /// Lower end of the IQM's stratified-bootstrap percentile interval at
+    /// `[report] level`.
+    IqmLo,
+    /// Upper end of that interval.
+    IqmHi,
 }
 
 impl Aggregate {
     /// Every aggregate.
-    pub const ALL: [Aggregate; 8] = [
+    pub const ALL: [Aggregate; 11] = [
         Aggregate::Mean,
         Aggregate::Std,
         Aggregate::Median,
@@ -160,6 +167,9 @@ impl Aggregate {
         Aggregate::Max,
         Aggregate::CiLo,
         Aggregate::CiHi,
+        Aggregate::Iqm,
+        Aggregate::IqmLo,
+        Aggregate::IqmHi,
     ];
 
     /// The column suffix, after the metric's name and `_`.
@@ -173,6 +183,9 @@ impl Aggregate {
             Aggregate::Max => "max",
             Aggregate::CiLo => "ci_lo",
             Aggregate::CiHi => "ci_hi",
+            Aggregate::Iqm => "iqm",
+            Aggregate::IqmLo => "iqm_lo",
+            Aggregate::IqmHi => "iqm_hi",
         }
     }
 }
@@ -255,6 +268,9 @@ mod tests {
                 "train_loss_max",
                 "train_loss_ci_lo",
                 "train_loss_ci_hi",
+                "train_loss_iqm",
+                "train_loss_iqm_lo",
+                "train_loss_iqm_hi",
             ]
         );
     }

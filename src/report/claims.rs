@@ -10,10 +10,16 @@
 //! `greater_than`) is judged by a seeded bootstrap interval of the
 //! difference of the statistic between the two groups.
 //!
-//! A slice `holds` when the test is significant at the claim's α in the
-//! expected direction, `fails` when it is significant the other way, and is
-//! `inconclusive` otherwise. The claim holds when every slice holds, fails
-//! when none holds and some fail, and is inconclusive otherwise.
+//! `probability_of_improvement` comparisons are judged by a seeded
+//! bootstrap of the share of seed pairs in which `this` beats `than`.
+//!
+//! Every slice yields one p-value (its [`Test`]); the p-values of all
+//! slices of all claims of the study are one family, Holm-adjusted. A
+//! slice `holds` when its adjusted p < α and the effect points the
+//! expected way, `fails` when adjusted p < α the other way, and is
+//! `inconclusive` otherwise, with the seeds that would settle it. The
+//! claim holds when every slice holds, fails when none holds and some
+//! fail, and is inconclusive otherwise.
 //!
 //! This file groups rows into slices and combines the slices' verdicts;
 //! `claims/trend.rs` and `claims/compare.rs` judge a slice.
@@ -71,17 +77,56 @@ pub struct Point {
     pub ci: Option<(f64, f64)>,
 }
 
+/// A slice's test: one p-value and which way the effect points.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Test {
+    /// The raw p-value.
+    pub p: f64,
+    /// Whether the effect points the way the claim expects.
+    pub expected: bool,
+}
+
+/// Several tests that must all be significant the expected way for the
+/// slice to hold (Spearman and Brown–Forsythe for a spread trend): holds
+/// at the largest of their p-values (an intersection–union test); any one
+/// significant the other way fails it, at the smallest p of those pointing
+/// the other way. No test when one is undefined and none points the other
+/// way (the slice cannot hold).
+fn all_of(tests: &[Option<Test>]) -> Option<Test> {
+    let against = tests
+        .iter()
+        .flatten()
+        .filter(|t| !t.expected)
+        .map(|t| t.p)
+        .reduce(f64::min);
+    if let Some(p) = against {
+        return Some(Test { p, expected: false });
+    }
+    let ps: Option<Vec<f64>> = tests.iter().map(|t| t.map(|t| t.p)).collect();
+    ps.and_then(|ps| ps.into_iter().reduce(f64::max))
+        .map(|p| Test { p, expected: true })
+}
+
 /// The verdict on one slice.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SliceVerdict {
     /// The fixed settings of the slice (`depth=2`), or `all` when pooled.
     pub slice: String,
-    /// The verdict.
+    /// The verdict (from the Holm-adjusted p-value).
     pub outcome: Outcome,
     /// The test statistics, in words.
     pub evidence: String,
     /// The statistic at each setting.
     pub points: Vec<Point>,
+    /// The slice's test; `None` when it is undefined (too few trials, no
+    /// variation), and the slice is then inconclusive and not in the family.
+    pub test: Option<Test>,
+    /// The p-value Holm-adjusted over every slice test of the study.
+    pub p_adjusted: Option<f64>,
+    /// Seeds per configuration at which the observed effect would reach
+    /// significance at the claim's α with power 0.8 (normal approximation);
+    /// `None` when the effect is zero or undefined.
+    pub seeds_needed: Option<usize>,
 }
 
 /// The verdict on a claim.
@@ -129,7 +174,31 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
         Statistic::Max => values.iter().copied().reduce(f64::max),
         Statistic::StuckFraction => (!stuck.is_empty())
             .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
+        // A property of two groups: each group's point shows its median.
+        Statistic::ProbabilityOfImprovement => stats::median(values),
     }
+}
+
+/// The per-seed values whose difference in means stands for the effect
+/// when counting the seeds needed: the Brown–Forsythe variable |x −
+/// median| for spread statistics, the values themselves otherwise.
+fn effect_sample(s: Statistic, xs: &[f64]) -> Vec<f64> {
+    if s.is_spread() {
+        let m = stats::median(xs).unwrap_or(0.0);
+        xs.iter().map(|x| (x - m).abs()).collect()
+    } else {
+        xs.to_vec()
+    }
+}
+
+/// Seeds per configuration that would settle a slice whose effect runs
+/// from sample `a` to sample `b` (see [`SliceVerdict::seeds_needed`]).
+fn seeds_needed(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<usize> {
+    stats::seeds_needed_for(
+        &effect_sample(claim.statistic, a),
+        &effect_sample(claim.statistic, b),
+        claim.alpha,
+    )
 }
 
 /// The values a statistic is computed from: the stuck fraction is the mean
@@ -192,7 +261,7 @@ fn slices<'a, 'r>(
 
 /// `= 0.0123`, `= 1.2e-7`, or `< 1e-15` (a p-value of exactly 0 only
 /// means the distribution's tail underflowed).
-fn p_text(p: f64) -> String {
+pub(crate) fn p_text(p: f64) -> String {
     if p < 1e-15 {
         "< 1e-15".into()
     } else if p < 1e-4 {
@@ -202,14 +271,16 @@ fn p_text(p: f64) -> String {
     }
 }
 
-/// Judge every claim of the study on the finished trials. `rows_for`
-/// gives the rows with the claim's metric filled in.
+/// Judge every claim of the study on the finished trials, Holm-adjusting
+/// all slices of all claims as one family. `rows_for` gives the rows with
+/// the claim's metric filled in.
 pub fn judge<'r>(
     spec: &ReportSpec,
     axes_keys: &[Vec<String>],
     rows_for: impl Fn(Metric) -> Vec<Row<'r>>,
 ) -> Vec<Verdict> {
-    spec.claims
+    let mut verdicts: Vec<Verdict> = spec
+        .claims
         .iter()
         .map(|claim| {
             let rows = rows_for(claim.metric);
@@ -246,28 +317,63 @@ pub fn judge<'r>(
                     }
                 })
                 .collect();
-            let holds = slices
-                .iter()
-                .filter(|s| s.outcome == Outcome::Holds)
-                .count();
-            let fails = slices
-                .iter()
-                .filter(|s| s.outcome == Outcome::Fails)
-                .count();
-            let outcome = if !slices.is_empty() && holds == slices.len() {
-                Outcome::Holds
-            } else if holds == 0 && fails > 0 {
-                Outcome::Fails
-            } else {
-                Outcome::Inconclusive
-            };
             Verdict {
                 claim: claim.clone(),
-                outcome,
+                outcome: Outcome::Inconclusive,
                 slices,
             }
         })
-        .collect()
+        .collect();
+    adjust(&mut verdicts);
+    verdicts
+}
+
+/// Holm-adjust the p-values of every slice of every claim as one family,
+/// then give each slice and claim its verdict.
+fn adjust(verdicts: &mut [Verdict]) {
+    let raw: Vec<f64> = verdicts
+        .iter()
+        .flat_map(|v| v.slices.iter().filter_map(|s| s.test.map(|t| t.p)))
+        .collect();
+    let mut adjusted = stats::holm(&raw).into_iter();
+    for v in verdicts.iter_mut() {
+        let alpha = v.claim.alpha;
+        for s in &mut v.slices {
+            s.p_adjusted = s.test.and_then(|_| adjusted.next());
+            s.outcome = match (s.test, s.p_adjusted) {
+                // Written as `p < α` so a NaN p is inconclusive.
+                (Some(t), Some(p)) if p < alpha => {
+                    if t.expected {
+                        Outcome::Holds
+                    } else {
+                        Outcome::Fails
+                    }
+                }
+                _ => Outcome::Inconclusive,
+            };
+        }
+        v.outcome = combine(&v.slices);
+    }
+}
+
+/// A claim holds when every slice holds, fails when none holds and some
+/// fail, and is inconclusive otherwise.
+fn combine(slices: &[SliceVerdict]) -> Outcome {
+    let holds = slices
+        .iter()
+        .filter(|s| s.outcome == Outcome::Holds)
+        .count();
+    let fails = slices
+        .iter()
+        .filter(|s| s.outcome == Outcome::Fails)
+        .count();
+    if !slices.is_empty() && holds == slices.len() {
+        Outcome::Holds
+    } else if holds == 0 && fails > 0 {
+        Outcome::Fails
+    } else {
+        Outcome::Inconclusive
+    }
 }
 
 /// `tune`: within each combination of the other swept keys, keep only the

@@ -8,11 +8,11 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
-use super::claims::{Outcome, SliceVerdict, Verdict};
+use super::claims::{Outcome, SliceVerdict, Verdict, p_text};
 use super::plot::Figure;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
-use crate::study::{ClaimSpec, Study};
+use crate::study::{ClaimSpec, Statistic, Study};
 
 /// `1234567` → `1,234,567`.
 pub fn thousands(n: u64) -> String {
@@ -109,12 +109,20 @@ fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
     md
 }
 
-const LEGEND: &str = "Depth counts hidden layers. Losses are mean data losses at the last epoch \
-     (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
-     Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
-     the train loss and the stuck share: seeds whose final train loss is more than δ above the \
-     lowest of the study. Dead units (where any) are the mean share of hidden units that \
-     output 0 on every training point. Diverged or failed trials are counted, not averaged.";
+/// The table's legend; the stuck rule in it follows `[report] stuck_relative`.
+fn legend(exp: &Study) -> String {
+    format!(
+        "Depth counts hidden layers. Losses are mean data losses at the last epoch \
+         (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
+         Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
+         the train loss and the stuck share: seeds whose final train loss is more than δ = {} above \
+         {} (`stuck_relative = \"{}\"`). Dead units (where any) are the mean share of hidden units \
+         that output 0 on every training point. Diverged or failed trials are counted, not averaged.",
+        exp.report.stuck_delta,
+        super::stuck::compared_with(exp.report.stuck_relative),
+        exp.report.stuck_relative.name()
+    )
+}
 
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
@@ -251,7 +259,7 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
         md.push_str(&format!("{}\n\n", exp.description));
     }
     md.push_str(&header(exp, plan, report));
-    md.push_str(&format!("\n{LEGEND} δ = {}.\n\n", exp.report.stuck_delta));
+    md.push_str(&format!("\n{}\n\n", legend(exp)));
     md.push_str(&table(report)?);
     Ok(md.into_bytes())
 }
@@ -277,10 +285,7 @@ pub fn render_report(
     md.push_str(&header(exp, plan, report));
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
-    md.push_str(&format!(
-        "\n## Results\n\n{LEGEND} δ = {}.\n\n",
-        exp.report.stuck_delta
-    ));
+    md.push_str(&format!("\n## Results\n\n{}\n\n", legend(exp)));
     md.push_str(&table(report)?);
     md.push_str(&variance::section(exp, plan, report, exp.report.level));
     if !figures.is_empty() {
@@ -298,8 +303,9 @@ pub fn render_report(
     Ok(md.into_bytes())
 }
 
-/// `## Claims`: a table of every claim's verdict, then a subsection per
-/// claim with what it expects and the evidence in each slice.
+/// `## Claims`: a table of every claim's verdict, how the p-values were
+/// adjusted, then a subsection per claim with what it expects and the
+/// evidence in each slice.
 fn claims_section(verdicts: &[Verdict], level: f64) -> String {
     let mut md =
         String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
@@ -316,6 +322,18 @@ fn claims_section(verdicts: &[Verdict], level: f64) -> String {
             v.slices.len()
         ));
     }
+    let family = verdicts
+        .iter()
+        .flat_map(|v| &v.slices)
+        .filter(|s| s.test.is_some())
+        .count();
+    md.push_str(&format!(
+        "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
+         slice tests of this study's claims; verdicts use the adjusted p-values. Seeds that \
+         would settle an inconclusive verdict are per configuration, for the observed effect \
+         at the claim's α with power {} (normal approximation).\n",
+        crate::stats::SEEDS_POWER
+    ));
     for v in verdicts {
         md.push_str(&claim_detail(v, level));
     }
@@ -324,7 +342,8 @@ fn claims_section(verdicts: &[Verdict], level: f64) -> String {
 }
 
 /// A claim's subsection: the expectation in words with its α, filter and
-/// pooling, then one line per slice.
+/// pooling, what would settle it when inconclusive, then one line per
+/// slice.
 fn claim_detail(v: &Verdict, level: f64) -> String {
     let c = &v.claim;
     let what = match (&c.along, c.expect) {
@@ -356,19 +375,50 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
         notes.push("other axes pooled".into());
     }
     let mut md = format!(
-        "\n### {} — {}\n\nExpected: {what} ({}).\n\n",
+        "\n### {} — {}\n\nExpected: {what} ({}).",
         c.name,
         v.outcome,
         notes.join("; ")
     );
+    if v.outcome == Outcome::Inconclusive {
+        md.push_str(&format!(" {}", claim_settle(v)));
+    }
+    md.push_str("\n\n");
     for sv in &v.slices {
         md.push_str(&slice_line(c, sv, level));
     }
     md
 }
 
-/// A slice's bullet: its verdict, the test evidence, and the statistic at
-/// each point with its bootstrap interval at `level`.
+/// What would settle an inconclusive claim: the most seeds any of its
+/// inconclusive slices needs, or why no number would.
+fn claim_settle(v: &Verdict) -> String {
+    let open: Vec<&SliceVerdict> = v
+        .slices
+        .iter()
+        .filter(|s| s.outcome == Outcome::Inconclusive)
+        .collect();
+    if open.is_empty() {
+        return "Its slices disagree: some hold, some fail.".into();
+    }
+    let none = open.iter().filter(|s| s.seeds_needed.is_none()).count();
+    if none > 0 {
+        return format!(
+            "{none} of its {} inconclusive slice(s) show no effect (zero or undefined), which no number of seeds settles.",
+            open.len()
+        );
+    }
+    let most = open
+        .iter()
+        .filter_map(|s| s.seeds_needed)
+        .max()
+        .unwrap_or(0);
+    format!("About {most} seeds per configuration would settle every inconclusive slice.")
+}
+
+/// A slice's bullet: its verdict, the test evidence, raw and adjusted p,
+/// what would settle it when inconclusive, and the statistic at each point
+/// with its bootstrap interval at `level`.
 fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
     let pts: Vec<String> = sv
         .points
@@ -381,12 +431,32 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
             _ => format!("{} –", p.label),
         })
         .collect();
+    let p = match (sv.test, sv.p_adjusted) {
+        (Some(t), Some(adj)) => format!(
+            " Slice test: p {}, Holm-adjusted p {}.",
+            p_text(t.p),
+            p_text(adj)
+        ),
+        _ => " No test (undefined).".into(),
+    };
+    let settle = match (sv.outcome, sv.seeds_needed) {
+        (Outcome::Inconclusive, Some(n)) => format!(" About {n} seeds would settle it."),
+        (Outcome::Inconclusive, None) => {
+            " The observed effect is zero or undefined: no number of seeds would settle it.".into()
+        }
+        _ => String::new(),
+    };
+    let per_point = if c.statistic == Statistic::ProbabilityOfImprovement {
+        "median"
+    } else {
+        c.statistic.name()
+    };
     format!(
-        "- **{}** — {}: {}. {} with {} bootstrap intervals: {}.\n",
+        "- **{}** — {}: {}.{p}{settle} {} with {} bootstrap intervals: {}.\n",
         sv.slice,
         sv.outcome,
         sv.evidence,
-        c.statistic.name(),
+        per_point,
         super::percent(level),
         pts.join("; ")
     )
@@ -412,6 +482,52 @@ fn outcomes_line(report: &Report) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The claims section states raw and adjusted p, the family size, and
+    /// what would settle an inconclusive slice and claim (the most any
+    /// slice needs), or that nothing would. Catches the adjusted p shown
+    /// in place of the raw one, the family miscounted (the undefined slice
+    /// is not in it), and the claim's count taken from the wrong slice.
+    #[test]
+    fn claims_state_p_values_and_the_seeds_that_would_settle_them() {
+        let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+        let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
+        let slice = |name: &str, p: Option<(f64, f64)>, seeds| SliceVerdict {
+            slice: name.into(),
+            outcome: Outcome::Inconclusive,
+            evidence: "e".into(),
+            points: Vec::new(),
+            test: p.map(|(p, _)| super::super::claims::Test { p, expected: true }),
+            p_adjusted: p.map(|(_, a)| a),
+            seeds_needed: seeds,
+        };
+        let mut v = Verdict {
+            claim: e.report.claims[0].clone(),
+            outcome: Outcome::Inconclusive,
+            slices: vec![
+                slice("depth=1", Some((0.03, 0.06)), Some(12)),
+                slice("depth=2", Some((0.2, 0.4)), Some(45)),
+                slice("depth=3", None, Some(7)),
+            ],
+        };
+        let md = claims_section(std::slice::from_ref(&v), 0.95);
+        assert!(md.contains("family of all 2 slice tests"), "{md}");
+        assert!(
+            md.contains("- **depth=1** — inconclusive: e. Slice test: p = 0.0300, Holm-adjusted p = 0.0600. About 12 seeds would settle it."),
+            "{md}"
+        );
+        assert!(
+            md.contains("About 45 seeds per configuration would settle every inconclusive slice."),
+            "{md}"
+        );
+        v.slices[2].seeds_needed = None;
+        let md = claims_section(std::slice::from_ref(&v), 0.95);
+        assert!(
+            md.contains("1 of its 3 inconclusive slice(s) show no effect"),
+            "{md}"
+        );
+        assert!(md.contains("No test (undefined). The observed effect is zero or undefined: no number of seeds would settle it."), "{md}");
+    }
 
     #[test]
     fn numbers_for_people() {

@@ -15,8 +15,10 @@
 
 pub mod claims;
 mod csv;
+mod iqm;
 mod markdown;
 mod plot;
+mod stuck;
 pub mod variance;
 
 use std::collections::HashMap;
@@ -30,6 +32,7 @@ use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
 use crate::study::{Setting, Source, Study};
 use crate::train::{Metrics, Status, TrialRecord};
+use stuck::Stuck;
 
 /// The report's tables and verdicts.
 pub struct Report {
@@ -41,7 +44,7 @@ pub struct Report {
     pub summary: DataFrame,
     /// Tidy training curves: one row per (trial, epoch).
     pub curves: DataFrame,
-    /// The lowest final train loss of any finished trial (for `stuck`).
+    /// The lowest final train loss of any finished trial (the histograms' mark).
     pub best_train_loss: Option<f64>,
     /// One verdict per claim of the study.
     pub verdicts: Vec<claims::Verdict>,
@@ -133,17 +136,23 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         .filter_map(|(_, r)| finished(r))
         .map(|m| m.train_loss)
         .reduce(f64::min);
-    let stuck = Stuck {
-        best: best_train_loss,
-        delta: exp.report.stuck_delta,
-    };
-    let trials = trials_frame(exp, plan, &rows, &swept, stuck)?;
+    let stuck = Stuck::new(
+        exp,
+        rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
+    );
+    let trials = trials_frame(exp, plan, &rows, &swept, &stuck)?;
     let mut summary = summarise(&trials, &swept, exp.report.level)?;
+    iqm::add_iqm(
+        &mut summary,
+        &trials,
+        exp.report.bootstrap,
+        exp.report.level,
+    )?;
     let variance = variance::decompose(exp, &rows);
     for c in variance::columns(exp, &summary, &variance)? {
         summary.with_column(c)?;
     }
-    let verdicts = verdicts(exp, &rows, stuck);
+    let verdicts = verdicts(exp, &rows, &stuck);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     Ok(Report {
@@ -171,23 +180,6 @@ fn finished(r: &TrialRecord) -> Option<Metrics> {
     }
 }
 
-/// The stuck rule, one place for trials.csv and the claims: a finished
-/// trial is stuck when its final train loss is more than `delta` above the
-/// study's best.
-#[derive(Clone, Copy)]
-struct Stuck {
-    /// The lowest final train loss of any finished trial.
-    best: Option<f64>,
-    /// `[report] stuck_delta`.
-    delta: f64,
-}
-
-impl Stuck {
-    fn of(self, m: &Metrics) -> bool {
-        self.best.is_some_and(|b| m.train_loss > b + self.delta)
-    }
-}
-
 /// trials.csv's frame: one row per stored trial, identity and swept
 /// settings first, then outcome, sizes, metrics, and every other resolved
 /// setting so a row stands alone.
@@ -196,7 +188,7 @@ fn trials_frame(
     plan: &Plan,
     rows: &[Row],
     swept: &[String],
-    stuck: Stuck,
+    stuck: &Stuck,
 ) -> Result<DataFrame> {
     let mut cols = vec![
         Column::new(
@@ -280,7 +272,7 @@ fn size_columns(rows: &[Row]) -> Vec<Column> {
 
 /// Every metric (empty unless the trial finished), then whether it is
 /// stuck, the epoch it diverged at and its error message.
-fn metric_columns(rows: &[Row], target: f64, stuck: Stuck) -> Vec<Column> {
+fn metric_columns(rows: &[Row], target: f64, stuck: &Stuck) -> Vec<Column> {
     let mut cols = Vec::new();
     for m in Metric::ALL {
         let v: Vec<Option<f64>> = rows
@@ -292,7 +284,7 @@ fn metric_columns(rows: &[Row], target: f64, stuck: Stuck) -> Vec<Column> {
     cols.push(Column::new(
         "stuck".into(),
         rows.iter()
-            .map(|(_, r)| finished(r).map(|m| stuck.of(&m)))
+            .map(|(t, r)| finished(r).map(|m| stuck.of(t, &m)))
             .collect::<Vec<_>>(),
     ));
     cols.push(Column::new(
@@ -340,7 +332,7 @@ fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
 }
 
 /// Judge the study's claims on the finished trials.
-fn verdicts(exp: &Study, rows: &[Row], stuck: Stuck) -> Vec<claims::Verdict> {
+fn verdicts(exp: &Study, rows: &[Row], stuck: &Stuck) -> Vec<claims::Verdict> {
     let target = exp.report.target_acc;
     let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
     claims::judge(&exp.report, &axes_keys, |m| {
@@ -349,7 +341,7 @@ fn verdicts(exp: &Study, rows: &[Row], stuck: Stuck) -> Vec<claims::Verdict> {
                 finished(r).map(|x| claims::Row {
                     swept: &t.swept,
                     value: m.value(r, target),
-                    stuck: stuck.of(&x),
+                    stuck: stuck.of(t, &x),
                 })
             })
             .collect()

@@ -179,7 +179,12 @@ fn summary_columns_written_are_the_ones_summary_md_reads() {
          epochs_to_target_mean,epochs_to_target_std,epochs_to_target_median,epochs_to_target_iqr,epochs_to_target_min,epochs_to_target_max,\
          train_loss_ci_lo,train_loss_ci_hi,val_loss_ci_lo,val_loss_ci_hi,train_acc_ci_lo,train_acc_ci_hi,\
          val_acc_ci_lo,val_acc_ci_hi,gap_ci_lo,gap_ci_hi,dead_fraction_ci_lo,dead_fraction_ci_hi,\
-         weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi"
+         weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi,\
+         train_loss_iqm,train_loss_iqm_lo,train_loss_iqm_hi,val_loss_iqm,val_loss_iqm_lo,val_loss_iqm_hi,\
+         train_acc_iqm,train_acc_iqm_lo,train_acc_iqm_hi,val_acc_iqm,val_acc_iqm_lo,val_acc_iqm_hi,\
+         gap_iqm,gap_iqm_lo,gap_iqm_hi,dead_fraction_iqm,dead_fraction_iqm_lo,dead_fraction_iqm_hi,\
+         weight_norm_iqm,weight_norm_iqm_lo,weight_norm_iqm_hi,l2_term_iqm,l2_term_iqm_lo,l2_term_iqm_hi,\
+         epochs_to_target_iqm,epochs_to_target_iqm_lo,epochs_to_target_iqm_hi"
     );
     let columns: Vec<&str> = header.split(',').collect();
     for m in Metric::ALL {
@@ -342,5 +347,99 @@ fn the_flagship_trials_csv_header_is_pinned() {
             "train.epochs,train.eval_every,train.l2,train.lr,train.momentum,train.nesterov,",
             "train.optimizer"
         )
+    );
+}
+
+/// `[report] stuck_relative`: the stuck share of each configuration of a
+/// width × depth study (width first, so a slice is a width), worked by
+/// hand from δ = 0.1 and each group's best final train loss. Study: best
+/// 0.01, so every width-2 seed is stuck. Slice: width 2's best is 0.15
+/// (0.28, 0.9, 0.6 stuck at depth 1; 0.4 at depth 2), width 8's 0.01.
+/// Config: each configuration's own best (0.2 → 0.9, 0.6 stuck; 0.15 →
+/// 0.4; 0.01 → 0.3; 0.08 → 0.5). The default is `config`. Catches the
+/// rule grouping by the wrong key, the default changed, and the key
+/// ignored.
+#[test]
+fn stuck_is_relative_to_the_chosen_group() {
+    let losses = [
+        0.28, 0.2, 0.9, 0.6, // width 2, depth 1
+        0.15, 0.16, 0.4, 0.17, // width 2, depth 2
+        0.01, 0.05, 0.3, 0.02, // width 8, depth 1
+        0.08, 0.09, 0.1, 0.5, // width 8, depth 2
+    ];
+    for (setting, want) in [
+        ("", [0.5, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"config\"", [0.5, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"slice\"", [0.75, 0.25, 0.25, 0.25]),
+        ("stuck_relative = \"study\"", [1.0, 1.0, 0.25, 0.25]),
+    ] {
+        let (e, plan, records) =
+            stored_study(&format!("depth = [1, 2]\n[report]\n{setting}\n"), &losses);
+        let r = build(&e, &plan, &records).unwrap();
+        let got: Vec<f64> = (0..4)
+            .map(|i| {
+                r.summary
+                    .column("stuck_fraction")
+                    .unwrap()
+                    .f64()
+                    .unwrap()
+                    .get(i)
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(got, want, "{setting:?}");
+        let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+        let name = e.report.stuck_relative.name();
+        assert!(
+            md.contains(&format!("(`stuck_relative = \"{name}\"`)")),
+            "{md}"
+        );
+    }
+}
+
+/// summary.csv's IQM and its stratified-bootstrap interval. The IQM of
+/// [0.7, 0.2, 0.4, 0.1] is `scipy.stats.trim_mean(x, 0.25)` = 0.3 (the
+/// mean would be 0.35). The interval's reference is the exact bootstrap
+/// distribution, enumerating all 4⁴ resamples in Python: P(IQM ≤ 0.1) =
+/// 5.1%, P(≤ 0.15) = 16.8%, P(≤ 0.45) = 83.2%, P(≤ 0.55) = 94.9%, so at
+/// level 0.8 the 10% and 90% quantiles sit on the plateaus 0.15 and 0.55,
+/// far from any jump for 2000 resamples (at 0.95 they would be 0.1 and
+/// 0.7). Width 8 has one finished seed and one diverged: [0.25, 0.25].
+/// The stream's seed is FNV-1a of "iqm␟train_loss" (Python). Catches the
+/// level ignored, the mean in place of the IQM, diverged trials or other
+/// configurations' seeds in a group, and a seed that moves.
+#[test]
+fn summary_has_the_iqm_with_a_stratified_bootstrap_interval() {
+    let (e, plan, records) = stored_study(
+        "[report]\nlevel = 0.8\n",
+        &[0.7, 0.2, 0.4, 0.1, 0.25, f64::NAN],
+    );
+    let r = build(&e, &plan, &records).unwrap();
+    let f = |c: &str, i: usize| r.summary.column(c).unwrap().f64().unwrap().get(i).unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+    assert!(close(f("train_loss_iqm", 0), 0.3));
+    assert!(
+        close(f("train_loss_iqm_lo", 0), 0.15),
+        "{}",
+        f("train_loss_iqm_lo", 0)
+    );
+    assert!(
+        close(f("train_loss_iqm_hi", 0), 0.55),
+        "{}",
+        f("train_loss_iqm_hi", 0)
+    );
+    assert_eq!(
+        (
+            f("train_loss_iqm", 1),
+            f("train_loss_iqm_lo", 1),
+            f("train_loss_iqm_hi", 1)
+        ),
+        (0.25, 0.25, 0.25)
+    );
+    assert_eq!(iqm::seed(Metric::TrainLoss), 16513141412141799083);
+    let again = build(&e, &plan, &records).unwrap();
+    assert_eq!(
+        csv::render(&r.summary).unwrap(),
+        csv::render(&again.summary).unwrap()
     );
 }

@@ -36,10 +36,9 @@ pub fn probability_of_improvement(x: &[f64], y: &[f64]) -> Option<f64> {
 }
 
 /// Bootstrap percentile interval at `level` of
-/// [`probability_of_improvement`]: each of `reps` resamples draws `x` and
-/// then `y` with replacement, independently and at their own sizes (the
-/// two configurations' seeds are independent). Draws come from `rng`,
-/// which the caller seeds. `None` when either sample is empty.
+/// [`probability_of_improvement`]: the interval of
+/// [`probability_of_improvement_replicates`]. `None` when either sample is
+/// empty.
 pub fn probability_of_improvement_interval(
     x: &[f64],
     y: &[f64],
@@ -48,6 +47,26 @@ pub fn probability_of_improvement_interval(
     rng: &mut ChaCha8Rng,
 ) -> Option<(f64, f64)> {
     probability_of_improvement(x, y)?;
+    percentile_interval(
+        &probability_of_improvement_replicates(x, y, reps, rng),
+        level,
+    )
+}
+
+/// The `reps` bootstrap replicates of [`probability_of_improvement`] (for
+/// an interval or a bootstrap p-value): each resample draws `x` and then
+/// `y` with replacement, independently and at their own sizes (the two
+/// configurations' seeds are independent). Draws come from `rng`, which
+/// the caller seeds. Empty when either sample is.
+pub fn probability_of_improvement_replicates(
+    x: &[f64],
+    y: &[f64],
+    reps: usize,
+    rng: &mut ChaCha8Rng,
+) -> Vec<f64> {
+    if x.is_empty() || y.is_empty() {
+        return Vec::new();
+    }
     let (mut xs, mut ys) = (vec![0.0; x.len()], vec![0.0; y.len()]);
     let mut values = Vec::with_capacity(reps);
     for _ in 0..reps {
@@ -59,7 +78,7 @@ pub fn probability_of_improvement_interval(
         }
         values.extend(probability_of_improvement(&xs, &ys));
     }
-    percentile_interval(&values, level)
+    values
 }
 
 #[cfg(test)]

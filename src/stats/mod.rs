@@ -4,7 +4,7 @@
 //! one concern each and all re-exported here: variance components of a
 //! crossed design of seed sources (`variance`), the interquartile mean and
 //! the stratified bootstrap (`robust`), the probability of improvement
-//! (`improvement`), Holm's adjustment (`holm`) and the seeds needed to
+//! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment (`holm`) and the seeds needed to
 //! settle a comparison (`seeds`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
@@ -18,12 +18,17 @@
 
 mod holm;
 mod improvement;
+mod pvalue;
 mod robust;
 mod seeds;
 mod variance;
 
 pub use holm::holm;
-pub use improvement::{probability_of_improvement, probability_of_improvement_interval};
+pub use improvement::{
+    probability_of_improvement, probability_of_improvement_interval,
+    probability_of_improvement_replicates,
+};
+pub use pvalue::bootstrap_p_value;
 pub use robust::{iqm, stratified_bootstrap};
 pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};
 pub use variance::{
@@ -196,7 +201,7 @@ pub fn bootstrap(
 
 /// The `level` percentile interval of bootstrap `values` (the (1 − level)/2
 /// and (1 + level)/2 quantiles); `None` for no values.
-fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
+pub fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
     let a = (1.0 - level) / 2.0;
     Some((quantile(values, a)?, quantile(values, 1.0 - a)?))
 }

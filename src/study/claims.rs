@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -35,8 +35,12 @@ pub enum Statistic {
     Min,
     /// Largest value.
     Max,
-    /// Share of trials stuck more than `stuck_delta` above the study's best final train loss.
+    /// Share of trials stuck: more than `stuck_delta` above the best final
+    /// train loss of their `stuck_relative` group.
     StuckFraction,
+    /// Comparisons only: the share of (this seed, than seed) pairs in which
+    /// `this` is better (lower loss, higher accuracy), ties counted half.
+    ProbabilityOfImprovement,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -47,6 +51,10 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ("min", Statistic::Min),
     ("max", Statistic::Max),
     ("stuck_fraction", Statistic::StuckFraction),
+    (
+        "probability_of_improvement",
+        Statistic::ProbabilityOfImprovement,
+    ),
 ];
 
 impl Statistic {
@@ -125,12 +133,44 @@ pub struct ClaimSpec {
     pub alpha: f64,
 }
 
+/// Whose best final train loss a trial is compared with to call it stuck
+/// (`[report] stuck_relative`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StuckRelative {
+    /// The best trial of the whole study.
+    Study,
+    /// The best trial sharing the trial's setting of the first swept axis.
+    Slice,
+    /// The best seed of the trial's own configuration.
+    Config,
+}
+
+const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
+    ("study", StuckRelative::Study),
+    ("slice", StuckRelative::Slice),
+    ("config", StuckRelative::Config),
+];
+
+impl StuckRelative {
+    /// The name as written in a study file.
+    pub fn name(self) -> &'static str {
+        STUCK_RELATIVE
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+}
+
 /// The `[report]` section and the claims.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportSpec {
     /// A trial is stuck when its final train loss is more than this above
-    /// the lowest final train loss of any trial of the study.
+    /// the lowest final train loss of the trials it is compared with
+    /// (`stuck_relative`).
     pub stuck_delta: f64,
+    /// Which trials' best loss `stuck_delta` counts from.
+    pub stuck_relative: StuckRelative,
     /// Confidence level of intervals (t intervals of means, bootstrap intervals).
     pub level: f64,
     /// Bootstrap resamples per interval.
@@ -148,6 +188,7 @@ impl Default for ReportSpec {
     fn default() -> Self {
         ReportSpec {
             stuck_delta: 0.1,
+            stuck_relative: StuckRelative::Config,
             level: 0.95,
             bootstrap: 2000,
             target_acc: 0.9,
@@ -267,6 +308,9 @@ fn report_keys(
                 spec.stuck_delta =
                     number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(err)?
             }
+            "stuck_relative" => {
+                spec.stuck_relative = super::choice(v, STUCK_RELATIVE).map_err(err)?
+            }
             "level" => {
                 spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
                     .map_err(err)?
@@ -280,7 +324,7 @@ fn report_keys(
             _ => {
                 return Err(key_err(
                     key,
-                    "unknown key; [report] has: stuck_delta, level, bootstrap, target_acc, boundaries",
+                    "unknown key; [report] has: stuck_delta, stuck_relative, level, bootstrap, target_acc, boundaries",
                 ));
             }
         }
@@ -381,6 +425,15 @@ impl Claim<'_> {
             None => None,
         };
         self.check_shape(expect, along.is_some(), &this, &than)?;
+        if statistic == Statistic::ProbabilityOfImprovement
+            && matches!(expect, Expect::Increasing | Expect::Decreasing)
+        {
+            return Err(key_err(
+                self.at("statistic"),
+                "probability_of_improvement compares two groups seed pair by seed pair; \
+                 it needs expect = \"less_than\" or \"greater_than\" with `this` and `than`",
+            ));
+        }
         let pool = match self.t.get("pool") {
             None => false,
             Some(v) => super::boolean(v).map_err(|m| key_err(self.at("pool"), m))?,

@@ -30,7 +30,7 @@ mod spans;
 mod spec;
 mod values;
 
-pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, matches};
+pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe};
 pub use replicates::{Replicate, Replication, Source};

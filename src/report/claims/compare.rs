@@ -1,13 +1,22 @@
-//! Comparison claims (`less_than` / `greater_than`): a seeded bootstrap
-//! interval of the difference of the statistic between two groups.
+//! Comparison claims (`less_than` / `greater_than`): a seeded bootstrap of
+//! the difference of the statistic between two groups, or, for
+//! `probability_of_improvement`, of the share of seed pairs in which
+//! `this` beats `than`. Each yields a bootstrap p-value
+//! (`stats::bootstrap_p_value`); the verdict comes later, from the
+//! Holm-adjusted p-value (`claims::adjust`).
 
-use super::{Outcome, Row, SliceVerdict, label, p_text, point, seed, stat_of_sample};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::{
+    Outcome, Point, Row, SliceVerdict, Test, label, p_text, point, seed, seeds_needed,
+    stat_of_sample,
+};
+use crate::report::percent;
 use crate::stats;
-use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, matches};
+use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, matches};
 
-/// A comparison claim on one slice: a bootstrap interval of the difference
-/// of the statistic between `this` and `than`, entirely on the expected
-/// side to hold, entirely on the other to fail.
+/// A comparison claim on one slice.
 pub(super) fn compare(
     claim: &ClaimSpec,
     spec: &ReportSpec,
@@ -22,66 +31,154 @@ pub(super) fn compare(
     };
     let (pa, xa) = point(claim, spec, slice, label(&claim.this), &group(&claim.this));
     let (pb, xb) = point(claim, spec, slice, label(&claim.than), &group(&claim.than));
-    let want = if claim.expect == Expect::LessThan {
-        -1.0
+    let (test, evidence) = if claim.statistic == Statistic::ProbabilityOfImprovement {
+        improvement(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     } else {
-        1.0
+        difference(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     };
-    let mut evidence = Vec::new();
-    let mut outcome = Outcome::Inconclusive;
-    let diff = match (pa.value, pb.value) {
-        (Some(va), Some(vb)) => Some((va - vb, bootstrap_difference(claim, spec, slice, &xa, &xb))),
-        _ => None,
-    };
-    match diff {
-        Some((d, Some((lo, hi)))) => {
-            evidence.push(format!(
-                "{} {} − {} = {d:.4}, {} bootstrap CI [{lo:.4}, {hi:.4}]",
-                claim.statistic.name(),
-                pa.label,
-                pb.label,
-                crate::report::percent(spec.level)
-            ));
-            if lo * want > 0.0 && hi * want > 0.0 {
-                outcome = Outcome::Holds;
-            } else if lo * want < 0.0 && hi * want < 0.0 {
-                outcome = Outcome::Fails;
-            }
-        }
-        _ => evidence.push("too few finished trials in one of the groups".into()),
-    }
-    if claim.statistic.is_spread()
-        && let Some((f, p)) = stats::brown_forsythe(&[&xa, &xb])
-    {
-        evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
-        if p >= claim.alpha && outcome != Outcome::Inconclusive {
-            outcome = Outcome::Inconclusive;
-        }
-    }
     SliceVerdict {
         slice: slice.to_string(),
-        outcome,
+        outcome: Outcome::Inconclusive,
         evidence: evidence.join("; "),
+        seeds_needed: seeds_needed(claim, &xa, &xb),
         points: vec![pa, pb],
+        test,
+        p_adjusted: None,
     }
 }
 
-/// The bootstrap interval at `[report] level` of statistic(a) −
-/// statistic(b), resampling each group on its own from one stream seeded
-/// by the claim and slice, so reports are reproducible.
+/// −1 for `less_than`, +1 for `greater_than`.
+fn want(claim: &ClaimSpec) -> f64 {
+    if claim.expect == Expect::LessThan {
+        -1.0
+    } else {
+        1.0
+    }
+}
+
+/// The test from bootstrap replicates against `null`: its p-value, and
+/// whether the replicates lie on the side `want` (+1 above, −1 below).
+fn replicate_test(replicates: &[f64], null: f64, want: f64) -> Option<Test> {
+    let (p, side) = stats::bootstrap_p_value(replicates, null)?;
+    Some(Test {
+        p,
+        expected: side.is_some_and(|above| (if above { 1.0 } else { -1.0 }) * want > 0.0),
+    })
+}
+
+/// statistic(this) − statistic(than), bootstrapped; for spread statistics
+/// Brown–Forsythe must be significant too (the slice's p is the larger of
+/// the two; the direction is the bootstrap's).
+fn difference(
+    claim: &ClaimSpec,
+    spec: &ReportSpec,
+    slice: &str,
+    (pa, xa): (&Point, &[f64]),
+    (pb, xb): (&Point, &[f64]),
+) -> (Option<Test>, Vec<String>) {
+    let mut evidence = Vec::new();
+    let (Some(va), Some(vb)) = (pa.value, pb.value) else {
+        return (
+            None,
+            vec!["too few finished trials in one of the groups".into()],
+        );
+    };
+    let diffs = bootstrap_difference(claim, spec, slice, xa, xb);
+    let a = (1.0 - spec.level) / 2.0;
+    let (Some(lo), Some(hi)) = (stats::quantile(&diffs, a), stats::quantile(&diffs, 1.0 - a))
+    else {
+        return (
+            None,
+            vec!["too few finished trials in one of the groups".into()],
+        );
+    };
+    let mut test = replicate_test(&diffs, 0.0, want(claim));
+    evidence.push(format!(
+        "{} {} − {} = {:.4}, {} bootstrap CI [{lo:.4}, {hi:.4}]",
+        claim.statistic.name(),
+        pa.label,
+        pb.label,
+        va - vb,
+        percent(spec.level),
+    ));
+    if claim.statistic.is_spread()
+        && let Some((f, p)) = stats::brown_forsythe(&[xa, xb])
+    {
+        evidence.push(format!("Brown–Forsythe F = {f:.2}, p {}", p_text(p)));
+        test = test.map(|t| Test {
+            p: t.p.max(p),
+            expected: t.expected,
+        });
+    }
+    (test, evidence)
+}
+
+/// The share of seed pairs in which `this` beats `than` (lower loss,
+/// higher accuracy; ties count half), with a bootstrap interval at level
+/// 1 − α: the slice holds when the share is significantly above ½ the
+/// expected way (`less_than`: `this` below `than`).
+fn improvement(
+    claim: &ClaimSpec,
+    spec: &ReportSpec,
+    slice: &str,
+    (pa, xa): (&Point, &[f64]),
+    (pb, xb): (&Point, &[f64]),
+) -> (Option<Test>, Vec<String>) {
+    let higher = claim.metric.higher_is_better();
+    // probability_of_improvement(x, y) is P(x < y): `this` lower for a
+    // loss, `than` lower (so `this` higher) for an accuracy.
+    let (x, y) = if higher { (xb, xa) } else { (xa, xb) };
+    let Some(q) = stats::probability_of_improvement(x, y) else {
+        return (
+            None,
+            vec!["too few finished trials in one of the groups".into()],
+        );
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(seed(claim, slice, "improvement"));
+    let reps = stats::probability_of_improvement_replicates(x, y, spec.bootstrap, &mut rng);
+    // `this` beating `than` is `this` on the expected side when the claim
+    // expects it lower for a loss or higher for an accuracy.
+    let beating_expected = (want(claim) > 0.0) == higher;
+    let test = replicate_test(&reps, 0.5, if beating_expected { 1.0 } else { -1.0 });
+    let dir = if higher { "higher" } else { "lower" };
+    let mut text = format!(
+        "{} beats {} ({dir} {}) in {} of seed pairs",
+        pa.label,
+        pb.label,
+        claim.metric,
+        share(q)
+    );
+    if let Some((lo, hi)) = stats::percentile_interval(&reps, 1.0 - claim.alpha) {
+        text.push_str(&format!(
+            " [{}, {}] ({} bootstrap interval, 1 − α)",
+            share(lo),
+            share(hi),
+            percent(1.0 - claim.alpha)
+        ));
+    }
+    (test, vec![text])
+}
+
+/// A share as a whole percent: 0.8 → "80%".
+fn share(x: f64) -> String {
+    format!("{:.0}%", 100.0 * x)
+}
+
+/// The bootstrap replicates of statistic(a) − statistic(b), resampling
+/// each group on its own from one stream seeded by the claim and slice, so
+/// reports are reproducible.
 fn bootstrap_difference(
     claim: &ClaimSpec,
     spec: &ReportSpec,
     slice: &str,
     xa: &[f64],
     xb: &[f64],
-) -> Option<(f64, f64)> {
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(seed(
-        claim,
-        slice,
-        "difference",
-    ));
+) -> Vec<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed(claim, slice, "difference"));
     let mut diffs = Vec::with_capacity(spec.bootstrap);
+    if xa.is_empty() || xb.is_empty() {
+        return diffs;
+    }
     let (mut sa, mut sb) = (vec![0.0; xa.len()], vec![0.0; xb.len()]);
     for _ in 0..spec.bootstrap {
         for s in sa.iter_mut() {
@@ -97,7 +194,5 @@ fn bootstrap_difference(
             diffs.push(x - y);
         }
     }
-    let lo = stats::quantile(&diffs, (1.0 - spec.level) / 2.0);
-    let hi = stats::quantile(&diffs, 1.0 - (1.0 - spec.level) / 2.0);
-    lo.zip(hi)
+    diffs
 }

@@ -339,3 +339,186 @@ fn tune_compares_each_group_at_its_best_setting() {
     );
     assert_eq!(v.outcome, Outcome::Holds);
 }
+
+/// All claims of a study judged together, on `data`.
+fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Verdict> {
+    let src = format!(
+        "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n{claims_toml}"
+    );
+    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+    judge(&e.report, &axes, |_| {
+        data.iter()
+            .map(|(s, v)| Row {
+                swept: s,
+                value: Some(*v),
+                stuck: false,
+            })
+            .collect()
+    })
+}
+
+/// `data` for both activations: the same values at each width.
+fn both_activations(
+    data: Vec<(Vec<(String, Setting)>, f64)>,
+) -> Vec<(Vec<(String, Setting)>, f64)> {
+    let mut out = Vec::new();
+    for act in ["relu", "tanh"] {
+        for (swept, v) in &data {
+            let mut swept = swept.clone();
+            swept.push(("model.activation".to_string(), Setting::Str(act.into())));
+            out.push((swept, *v));
+        }
+    }
+    out
+}
+
+/// Holm over every slice of every claim. Each activation's slice has
+/// Spearman p = 0.013983352535373441 (`scipy.stats.spearmanr` of the 24
+/// (width, value) pairs). One claim over two slices: Holm gives 2p =
+/// 0.028 < 0.05, both hold. Two such claims make a family of four:
+/// `multipletests([p] * 4, method='holm')` = 0.05593341 each, so every
+/// slice is inconclusive although each raw p is below α. Catches the
+/// adjustment dropped, made per claim instead of per study, or the
+/// verdict read from the raw p.
+#[test]
+fn holm_adjusts_over_all_slices_of_all_claims() {
+    let data = both_activations(rows(
+        &WIDTHS,
+        4,
+        |w| 1.0 - 0.02 * (w as f64).log2(),
+        |_| 0.12,
+    ));
+    let claim = |name: &str| {
+        format!("[[claims]]\nname = \"{name}\"\nalong = \"width\"\nexpect = \"decreasing\"\n")
+    };
+    let one = verdicts(&claim("x"), &data);
+    assert_eq!(one[0].slices.len(), 2);
+    for s in &one[0].slices {
+        let t = s.test.unwrap();
+        assert!((t.p - 0.013983352535373441).abs() < 1e-12, "{}", t.p);
+        assert!((s.p_adjusted.unwrap() - 2.0 * 0.013983352535373441).abs() < 1e-12);
+        assert_eq!(s.outcome, Outcome::Holds);
+    }
+    let two = verdicts(&format!("{}{}", claim("x"), claim("y")), &data);
+    for v in &two {
+        assert_eq!(v.outcome, Outcome::Inconclusive);
+        for s in &v.slices {
+            assert!(
+                (s.p_adjusted.unwrap() - 0.05593341).abs() < 1e-8,
+                "{:?}",
+                s.p_adjusted
+            );
+            assert_eq!(s.outcome, Outcome::Inconclusive);
+        }
+    }
+}
+
+/// Probability of improvement. relu's six seeds [0.1 … 0.6] against
+/// tanh's [0.35 … 0.85]: relu is lower in 30 of 36 pairs,
+/// `mannwhitneyu(tanh, relu).statistic / 36` = 0.8333 (SciPy). For a
+/// loss, `less_than` holds and `greater_than` fails. For an accuracy,
+/// "beats" means higher: relu beats tanh in 6 of 36 pairs (17%), so
+/// `greater_than` fails and `less_than` holds. Identical groups: 50%,
+/// inconclusive, and no number of seeds settles it. Seeds needed for the
+/// first: (z₀.₉₇₅ + z₀.₈)²·(s²_relu + s²_tanh)/δ² = 8.79 → 9 (SciPy).
+/// Catches the direction for accuracies not flipped, the expectation
+/// ignored, and the wrong group's values.
+#[test]
+fn probability_of_improvement_says_who_beats_whom() {
+    let relu = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6];
+    let data = |tanh: &[f64]| -> Vec<(Vec<(String, Setting)>, f64)> {
+        let mut out = Vec::new();
+        for (act, vs) in [("relu", &relu[..]), ("tanh", tanh)] {
+            for v in vs {
+                let swept = vec![
+                    ("model.width".to_string(), Setting::Int(2)),
+                    ("model.activation".to_string(), Setting::Str(act.into())),
+                ];
+                out.push((swept, *v));
+            }
+        }
+        out
+    };
+    let tanh = [0.35, 0.45, 0.55, 0.65, 0.75, 0.85];
+    let claim = |metric: &str, expect: &str| {
+        format!(
+            "metric = \"{metric}\"\nstatistic = \"probability_of_improvement\"\nexpect = \"{expect}\"\nthis = {{ activation = \"relu\" }}\nthan = {{ activation = \"tanh\" }}\nwhere = {{ width = 2 }}\n"
+        )
+    };
+    let v = verdict(&claim("train_loss", "less_than"), &data(&tanh));
+    let s = &v.slices[0];
+    assert_eq!(s.outcome, Outcome::Holds, "{}", s.evidence);
+    assert!(
+        s.evidence.starts_with(
+            "activation=relu beats activation=tanh (lower train_loss) in 83% of seed pairs ["
+        ),
+        "{}",
+        s.evidence
+    );
+    assert_eq!(s.seeds_needed, Some(9));
+    let v = verdict(&claim("train_loss", "greater_than"), &data(&tanh));
+    assert_eq!(v.outcome, Outcome::Fails, "{}", v.slices[0].evidence);
+    let v = verdict(&claim("train_acc", "greater_than"), &data(&tanh));
+    assert_eq!(v.outcome, Outcome::Fails, "{}", v.slices[0].evidence);
+    assert!(
+        v.slices[0]
+            .evidence
+            .contains("(higher train_acc) in 17% of seed pairs"),
+        "{}",
+        v.slices[0].evidence
+    );
+    let v = verdict(&claim("train_acc", "less_than"), &data(&tanh));
+    assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+    let v = verdict(&claim("train_loss", "less_than"), &data(&relu));
+    let s = &v.slices[0];
+    assert_eq!(s.outcome, Outcome::Inconclusive);
+    assert!(
+        s.evidence.contains("in 50% of seed pairs"),
+        "{}",
+        s.evidence
+    );
+    assert_eq!(s.seeds_needed, None);
+}
+
+/// Seeds needed for a trend come from its two end settings, and for a
+/// spread statistic from their absolute deviations from the median (what
+/// Brown–Forsythe tests). NumPy/SciPy on the data of `rows`: width 2 vs
+/// 64 with centres 1.0 and 0.9, spread 0.3 and 8 seeds: means differ by
+/// 0.1, variances (ddof 1) 0.03214 each, (z₀.₉₇₅ + z₀.₈)²·0.06429/0.01 =
+/// 50.46 → 51. For the std claim on spreads 0.3 → 0.2: |x − median| means
+/// 0.15 vs 0.1, variances 0.006429 each → 29.15 → 30. Catches the middle settings used,
+/// the raw values used for a spread claim, and the wrong α.
+#[test]
+fn seeds_needed_uses_the_end_settings() {
+    let centre = |w: i64| {
+        if w == 2 {
+            1.0
+        } else if w == 64 {
+            0.9
+        } else {
+            0.95
+        }
+    };
+    let data = rows(&WIDTHS, 8, centre, |_| 0.3);
+    let v = verdict(
+        "statistic = \"mean\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n",
+        &data,
+    );
+    assert_eq!(v.slices[0].seeds_needed, Some(51));
+    let spread = |w: i64| {
+        if w == 2 {
+            0.3
+        } else if w == 64 {
+            0.2
+        } else {
+            0.25
+        }
+    };
+    let data = rows(&WIDTHS, 8, |_| 0.5, spread);
+    let v = verdict(
+        "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n",
+        &data,
+    );
+    assert_eq!(v.slices[0].seeds_needed, Some(30));
+}

@@ -1,8 +1,9 @@
 //! Trend claims (`increasing` / `decreasing` along a swept key): Spearman's
 //! ρ between the axis and the metric, and for spread statistics a
-//! Brown–Forsythe test between the smallest and the largest setting.
+//! Brown–Forsythe test between the smallest and the largest setting. The
+//! verdict comes later, from the Holm-adjusted p-value (`claims::adjust`).
 
-use super::{Outcome, Point, Row, SliceVerdict, p_text, point};
+use super::{Outcome, Point, Row, SliceVerdict, Test, all_of, p_text, point, seeds_needed};
 use crate::stats;
 use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic};
 
@@ -31,17 +32,25 @@ pub(super) fn trend(
         points.push(p);
         samples.push(sample);
     }
-    let (mut outcome, mut evidence) = spearman_verdict(claim, &xs, &samples, &points);
+    let (rho, mut evidence) = spearman_test(claim, &xs, &samples, &points);
+    let mut test = rho;
     if claim.statistic.is_spread() && samples.len() >= 2 {
-        let (o, e) = spread_verdict(claim, &samples, &points, outcome);
-        outcome = o;
+        let (bf, e) = spread_test(claim, &samples, &points);
+        test = all_of(&[rho, bf]);
         evidence.push(e);
     }
+    let seeds_needed = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) if samples.len() >= 2 => seeds_needed(claim, a, b),
+        _ => None,
+    };
     SliceVerdict {
         slice: slice.to_string(),
-        outcome,
+        outcome: Outcome::Inconclusive,
         evidence: evidence.join("; "),
         points,
+        test,
+        p_adjusted: None,
+        seeds_needed,
     }
 }
 
@@ -80,13 +89,13 @@ fn settings_along(rows: &[&Row], along: &str) -> Vec<(f64, Setting)> {
 
 /// Spearman's ρ along the axis: on every trial's value for the mean,
 /// median and stuck fraction (so every seed counts), else on the statistic
-/// per setting. Holds or fails when p < α, by the sign of ρ.
-fn spearman_verdict(
+/// per setting. Its p-value, and whether ρ has the expected sign.
+fn spearman_test(
     claim: &ClaimSpec,
     xs: &[f64],
     samples: &[Vec<f64>],
     points: &[Point],
-) -> (Outcome, Vec<String>) {
+) -> (Option<Test>, Vec<String>) {
     let trial_level = matches!(
         claim.statistic,
         Statistic::Mean | Statistic::Median | Statistic::StuckFraction
@@ -108,22 +117,15 @@ fn spearman_verdict(
         format!("{} settings", tx.len())
     };
     match stats::spearman(&tx, &ty) {
-        Some((rho, p)) => {
-            let evidence = format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p));
-            // Written as `p < α` first so a NaN p is inconclusive.
-            let outcome = if p < claim.alpha {
-                if rho * trend_sign(claim) > 0.0 {
-                    Outcome::Holds
-                } else {
-                    Outcome::Fails
-                }
-            } else {
-                Outcome::Inconclusive
-            };
-            (outcome, vec![evidence])
-        }
+        Some((rho, p)) => (
+            Some(Test {
+                p,
+                expected: rho * trend_sign(claim) > 0.0,
+            }),
+            vec![format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p))],
+        ),
         None => (
-            Outcome::Inconclusive,
+            None,
             vec![format!("Spearman ρ undefined ({unit}, or no variation)")],
         ),
     }
@@ -139,14 +141,13 @@ fn trend_sign(claim: &ClaimSpec) -> f64 {
 }
 
 /// A spread trend also needs the spread to differ between the first and
-/// the last setting (Brown–Forsythe) in the expected direction: the
-/// Spearman `outcome` adjusted, and the test in words.
-fn spread_verdict(
+/// the last setting (Brown–Forsythe) in the expected direction: the test,
+/// and the test in words.
+fn spread_test(
     claim: &ClaimSpec,
     samples: &[Vec<f64>],
     points: &[Point],
-    outcome: Outcome,
-) -> (Outcome, String) {
+) -> (Option<Test>, String) {
     let (first, last) = (&samples[0], &samples[samples.len() - 1]);
     match stats::brown_forsythe(&[first, last]) {
         Some((f, p)) => {
@@ -165,24 +166,11 @@ fn spread_verdict(
             } else {
                 b > a
             };
-            let outcome = match (p < claim.alpha, expected, outcome) {
-                (true, false, _) => Outcome::Fails,
-                (true, true, Outcome::Holds) => Outcome::Holds,
-                (_, _, Outcome::Fails) => Outcome::Fails,
-                _ => Outcome::Inconclusive,
-            };
-            (outcome, evidence)
+            (Some(Test { p, expected }), evidence)
         }
-        None => {
-            let outcome = if outcome == Outcome::Holds {
-                Outcome::Inconclusive
-            } else {
-                outcome
-            };
-            (
-                outcome,
-                "Brown–Forsythe undefined (too few seeds or no spread)".into(),
-            )
-        }
+        None => (
+            None,
+            "Brown–Forsythe undefined (too few seeds or no spread)".into(),
+        ),
     }
 }
