@@ -29,7 +29,6 @@ mod trend;
 
 use std::fmt;
 
-use crate::metric::Metric;
 use crate::stats;
 use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches};
 
@@ -41,6 +40,11 @@ pub struct Row<'a> {
     pub value: Option<f64>,
     /// Whether the trial is stuck (see `stuck_delta`).
     pub stuck: bool,
+    /// The trial's configuration.
+    pub config: usize,
+    /// For a `share` claim: its configuration's share of variance due to
+    /// the claim's source, with its bootstrap interval.
+    pub share: Option<(f64, Option<(f64, f64)>)>,
 }
 
 /// A verdict.
@@ -176,6 +180,8 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
             .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
         // A property of two groups: each group's point shows its median.
         Statistic::ProbabilityOfImprovement => stats::median(values),
+        // A property of a configuration, read from the rows (`share_point`).
+        Statistic::Share => None,
     }
 }
 
@@ -277,13 +283,13 @@ pub(crate) fn p_text(p: f64) -> String {
 pub fn judge<'r>(
     spec: &ReportSpec,
     axes_keys: &[Vec<String>],
-    rows_for: impl Fn(Metric) -> Vec<Row<'r>>,
+    rows_for: impl Fn(&ClaimSpec) -> Vec<Row<'r>>,
 ) -> Vec<Verdict> {
     let mut verdicts: Vec<Verdict> = spec
         .claims
         .iter()
         .map(|claim| {
-            let rows = rows_for(claim.metric);
+            let rows = rows_for(claim);
             let rows: Vec<&Row> = rows
                 .iter()
                 .filter(|r| matches(r.swept, &claim.filter))
@@ -444,6 +450,9 @@ fn point(
     label: String,
     rows: &[&Row],
 ) -> (Point, Vec<f64>) {
+    if claim.statistic == Statistic::Share {
+        return (share_point(label, rows), Vec::new());
+    }
     let xs = sample(claim.statistic, rows);
     let value = stat_of_sample(claim.statistic, &xs);
     let ci = stats::bootstrap(
@@ -462,6 +471,22 @@ fn point(
         },
         xs,
     )
+}
+
+/// A `share` claim's point: the variance share of the one configuration
+/// at this setting, with its bootstrap interval over the sources' seeds
+/// (`report::variance`). Undefined when the setting pools several
+/// configurations (a share is not averaged across them) or none was
+/// decomposed.
+fn share_point(label: String, rows: &[&Row]) -> Point {
+    let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
+    let share = rows.first().and_then(|r| r.share).filter(|_| one_config);
+    Point {
+        label,
+        n: rows.len(),
+        value: share.map(|s| s.0),
+        ci: share.and_then(|s| s.1),
+    }
 }
 
 #[cfg(test)]

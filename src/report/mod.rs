@@ -152,7 +152,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
     for c in variance::columns(exp, &summary, &variance)? {
         summary.with_column(c)?;
     }
-    let verdicts = verdicts(exp, &rows, &stuck);
+    let verdicts = verdicts(exp, &rows, &stuck, &variance);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     Ok(Report {
@@ -332,16 +332,30 @@ fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
 }
 
 /// Judge the study's claims on the finished trials.
-fn verdicts(exp: &Study, rows: &[Row], stuck: &Stuck) -> Vec<claims::Verdict> {
+fn verdicts(
+    exp: &Study,
+    rows: &[Row],
+    stuck: &Stuck,
+    variance: &[variance::Decomposition],
+) -> Vec<claims::Verdict> {
     let target = exp.report.target_acc;
     let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
-    claims::judge(&exp.report, &axes_keys, |m| {
+    claims::judge(&exp.report, &axes_keys, |claim| {
+        let share = |config: usize| {
+            let d = variance
+                .iter()
+                .find(|d| d.config == config && d.metric == claim.metric)?;
+            let c = d.get(claim.source?.name())?;
+            c.share.is_finite().then_some((c.share, c.share_interval))
+        };
         rows.iter()
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
                     swept: &t.swept,
-                    value: m.value(r, target),
+                    value: claim.metric.value(r, target),
                     stuck: stuck.of(t, &x),
+                    config: t.config_index,
+                    share: share(t.config_index),
                 })
             })
             .collect()

@@ -17,7 +17,7 @@
 
 use toml::Value;
 
-use super::{Axis, KeyError, Setting, key_err, number_in, show};
+use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
 use crate::metric::Metric;
 
 /// A statistic of a metric over the seeds of a group of trials.
@@ -41,6 +41,9 @@ pub enum Statistic {
     /// Comparisons only: the share of (this seed, than seed) pairs in which
     /// `this` is better (lower loss, higher accuracy), ties counted half.
     ProbabilityOfImprovement,
+    /// Trends in `[replicates]` studies only: the share of a
+    /// configuration's variance due to the claim's `source`.
+    Share,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -55,6 +58,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
         "probability_of_improvement",
         Statistic::ProbabilityOfImprovement,
     ),
+    ("share", Statistic::Share),
 ];
 
 impl Statistic {
@@ -131,6 +135,9 @@ pub struct ClaimSpec {
     pub tune: Option<String>,
     /// Significance level of the tests.
     pub alpha: f64,
+    /// The source of randomness whose variance share a `share` claim is
+    /// about.
+    pub source: Option<Source>,
 }
 
 /// Whose best final train loss a trial is compared with to call it stuck
@@ -264,6 +271,7 @@ pub(super) fn parse(
     axes: &[Axis],
     canonical: impl Fn(&str) -> Result<String, String>,
     regression: bool,
+    varying: &[Source],
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
@@ -283,6 +291,7 @@ pub(super) fn parse(
             t,
             i,
             axes,
+            varying,
             canonical: &canonical,
         };
         spec.claims.push(claim.parse(regression)?);
@@ -345,6 +354,7 @@ const CLAIM_KEYS: &[&str] = &[
     "pool",
     "tune",
     "alpha",
+    "source",
 ];
 
 /// One `[[claims]]` table being read: its keys, its position, the axes.
@@ -352,6 +362,7 @@ struct Claim<'a> {
     t: &'a toml::Table,
     i: usize,
     axes: &'a [Axis],
+    varying: &'a [Source],
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -448,6 +459,7 @@ impl Claim<'_> {
             .map_err(|m| key_err(self.at("alpha"), m))?,
         };
         let tune = self.tune(&along, &this, &filter)?;
+        let source = self.source(statistic, expect, metric)?;
         Ok(ClaimSpec {
             name,
             metric,
@@ -460,7 +472,69 @@ impl Claim<'_> {
             pool,
             tune,
             alpha,
+            source,
         })
+    }
+
+    /// `source`: required by `statistic = "share"` and only there; one of
+    /// the sources the study's `[replicates]` varies; a trend on a
+    /// decomposed metric.
+    fn source(
+        &self,
+        statistic: Statistic,
+        expect: Expect,
+        metric: Metric,
+    ) -> Result<Option<Source>, KeyError> {
+        let given = self.string("source")?;
+        if statistic != Statistic::Share {
+            return match given {
+                None => Ok(None),
+                Some(_) => Err(key_err(
+                    self.at("source"),
+                    "`source` belongs to statistic = \"share\" claims",
+                )),
+            };
+        }
+        let names: Vec<&str> = self.varying.iter().map(|s| s.name()).collect();
+        if names.is_empty() {
+            return Err(key_err(
+                self.at("statistic"),
+                "share needs a [replicates] study with at least one varying source",
+            ));
+        }
+        if matches!(expect, Expect::LessThan | Expect::GreaterThan) {
+            return Err(key_err(
+                self.at("statistic"),
+                "share is judged along an axis: use expect = \"increasing\" or \"decreasing\"",
+            ));
+        }
+        if !matches!(metric, Metric::TrainLoss | Metric::ValLoss | Metric::ValAcc) {
+            return Err(key_err(
+                self.at("metric"),
+                format!(
+                    "{metric} is not decomposed; share claims take train_loss, val_loss or val_acc"
+                ),
+            ));
+        }
+        let Some(name) = given else {
+            return Err(key_err(
+                self.at("source"),
+                format!(
+                    "missing: say whose share; this study varies: {}",
+                    names.join(", ")
+                ),
+            ));
+        };
+        match self.varying.iter().find(|s| s.name() == name) {
+            Some(s) => Ok(Some(*s)),
+            None => Err(key_err(
+                self.at("source"),
+                format!(
+                    "\"{name}\" does not vary in this study; it varies: {}",
+                    names.join(", ")
+                ),
+            )),
+        }
     }
 
     fn metric(&self, regression: bool) -> Result<Metric, KeyError> {

@@ -182,6 +182,12 @@ fn build(
         &study.axes,
         keys::canonical,
         regression,
+        &study
+            .replication
+            .varying()
+            .iter()
+            .map(|(s, _)| *s)
+            .collect::<Vec<_>>(),
     )?;
     Ok(study)
 }

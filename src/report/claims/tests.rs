@@ -36,6 +36,8 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
                 swept: s,
                 value: Some(*v),
                 stuck: *v > 1.0,
+                config: 0,
+                share: None,
             })
             .collect()
     })
@@ -261,6 +263,8 @@ fn best_of_keeps_each_groups_best_setting() {
                 swept: s,
                 value: Some(*v),
                 stuck: false,
+                config: 0,
+                share: None,
             })
         })
         .collect();
@@ -324,6 +328,8 @@ fn tune_compares_each_group_at_its_best_setting() {
                 swept: s,
                 value: Some(*v),
                 stuck: false,
+                config: 0,
+                share: None,
             })
             .collect()
     })
@@ -353,6 +359,8 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
                 swept: s,
                 value: Some(*v),
                 stuck: false,
+                config: 0,
+                share: None,
             })
             .collect()
     })
@@ -521,4 +529,49 @@ fn seeds_needed_uses_the_end_settings() {
         &data,
     );
     assert_eq!(v.slices[0].seeds_needed, Some(30));
+}
+
+/// A `share` claim judges the configurations' variance shares (carried on
+/// the rows) along the axis by Spearman's ρ over the settings: shares that
+/// fall with width hold a decreasing claim, and each point shows its
+/// configuration's share and interval. A setting pooling two
+/// configurations has no share. Catches the share read from the trial
+/// values instead, the interval dropped, and shares averaged over
+/// configurations.
+#[test]
+fn a_share_claim_follows_the_configurations_shares() {
+    let src = "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n[replicates]\ninit = 3\norder = 2\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"share\"\nsource = \"init\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    assert_eq!(e.report.claims[0].source, Some(crate::study::Source::Init));
+    let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+    let swept: Vec<Vec<(String, Setting)>> = WIDTHS
+        .iter()
+        .map(|w| vec![("model.width".to_string(), Setting::Int(*w))])
+        .collect();
+    let judge_with = |share: &dyn Fn(usize) -> f64, config_of: &dyn Fn(usize, usize) -> usize| {
+        judge(&e.report, &axes, |_| {
+            (0..WIDTHS.len())
+                .flat_map(|c| (0..6).map(move |r| (c, r)))
+                .map(|(c, r)| Row {
+                    swept: &swept[c],
+                    value: Some(5.0 + r as f64), // no trend in the values themselves
+                    stuck: false,
+                    config: config_of(c, r),
+                    share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
+                })
+                .collect()
+        })
+        .remove(0)
+    };
+    let v = judge_with(&|c| 0.9 - 0.1 * c as f64, &|c, _| c);
+    assert_eq!(v.outcome, Outcome::Holds, "{:?}", v.slices[0].evidence);
+    let p = &v.slices[0].points[2];
+    assert!((p.value.unwrap() - 0.7).abs() < 1e-12);
+    assert_eq!(p.ci, Some((0.35, 0.71)));
+    let v = judge_with(&|c| 0.1 * c as f64, &|c, _| c);
+    assert_eq!(v.outcome, Outcome::Fails);
+    // Two configurations behind one setting: no share to judge.
+    let v = judge_with(&|c| 0.9 - 0.1 * c as f64, &|c, r| 2 * c + r % 2);
+    assert!(v.slices[0].points.iter().all(|p| p.value.is_none()));
+    assert_eq!(v.outcome, Outcome::Inconclusive);
 }
