@@ -30,6 +30,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
             weight_norm: 1.0,
             dead_fraction: Some(0.0),
         }),
+        initial: None,
         curve: Vec::new(),
         wall_time_s: 1.0,
         boundary: None,
@@ -343,4 +344,55 @@ fn the_flagship_trials_csv_header_is_pinned() {
             "train.optimizer"
         )
     );
+}
+
+/// curves.csv starts a trial at epoch 0 when its record holds the initial
+/// evaluation: no batch loss there (no update has run), the metrics of
+/// `initial`; a record without one (stored before it existed) starts at
+/// epoch 1. The curves figure's line does the same, its epoch-0 point the
+/// mean and std of the four seeds' initial losses (1.5, 0.5, 1.5, 0.5:
+/// mean 1, std √(4·0.25/3) by hand). Catches epoch 0 dropped, given a batch loss, or the
+/// figure averaging the wrong seeds.
+#[test]
+fn curves_start_at_epoch_zero_when_the_initial_evaluation_is_stored() {
+    use crate::train::CurvePoint;
+    let (e, plan, mut records) = stored_study("", &[0.5, 0.2, 0.9, 0.4, 0.25]);
+    let eval = |l: f64| Metrics {
+        train_loss: l,
+        val_loss: Some(2.0 * l),
+        train_acc: Some(0.5),
+        val_acc: Some(0.25),
+        l2_term: 0.0,
+        weight_norm: 1.0,
+        dead_fraction: Some(0.0),
+    };
+    for r in &mut records {
+        r.curve = vec![CurvePoint {
+            epoch: 1,
+            batch_loss: 0.75,
+            eval: Some(eval(0.625)),
+        }];
+    }
+    for (r, l) in records.iter_mut().zip([1.5, 0.5, 1.5, 0.5]) {
+        r.initial = Some(eval(l));
+    }
+    let (_, files) = render(&e, &plan, &records, None, "").unwrap();
+    let csv = files.iter().find(|f| f.0 == "curves.csv").unwrap();
+    let text = String::from_utf8(csv.1.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "trial,epoch,batch_loss,train_loss,val_loss,train_acc,val_acc"
+    );
+    assert_eq!(lines[1], "0,0,,1.5,3,0.5,0.25");
+    assert_eq!(lines[2], "0,1,0.75,0.625,1.25,0.5,0.25");
+    // Trial 4 (width 8) has no initial evaluation.
+    assert_eq!(lines[9], "4,1,0.75,0.625,1.25,0.5,0.25");
+    assert_eq!(lines.len(), 10);
+    let rows = plot::finished_rows(&plan, &records);
+    let (_, line) = plot::config_line(&e, "", &rows, 0).unwrap();
+    assert_eq!(line[0], (0.0, 1.0, (1.0f64 / 3.0).sqrt()));
+    assert_eq!(line[1], (1.0, 0.625, 0.0));
+    let (_, line) = plot::config_line(&e, "", &rows, 1).unwrap();
+    assert_eq!(line, [(1.0, 0.625, 0.0)]);
 }

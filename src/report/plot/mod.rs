@@ -21,6 +21,7 @@ mod boundaries;
 mod curves;
 mod histograms;
 mod metric_vs_axis;
+mod scale;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -33,10 +34,12 @@ use crate::study::{Expect, Setting, Study};
 use crate::train::{Status, TrialRecord};
 
 #[cfg(test)]
+pub(super) use curves::config_line;
+#[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
 
 /// A finished trial with its plan entry: what every figure draws from.
-type Row<'a> = (&'a Trial, &'a TrialRecord);
+pub(in crate::report) type Row<'a> = (&'a Trial, &'a TrialRecord);
 
 /// One rendered figure.
 pub struct Figure {
@@ -120,7 +123,10 @@ pub fn render(
 
 /// The plan's trials that finished with metrics, in plan order: figures
 /// draw nothing from diverged, failed or missing trials.
-fn finished_rows<'a>(plan: &'a Plan, records: &'a [TrialRecord]) -> Vec<Row<'a>> {
+pub(in crate::report) fn finished_rows<'a>(
+    plan: &'a Plan,
+    records: &'a [TrialRecord],
+) -> Vec<Row<'a>> {
     let by_id: std::collections::HashMap<&str, &TrialRecord> =
         records.iter().map(|r| (r.id.as_str(), r)).collect();
     plan.trials
