@@ -396,3 +396,81 @@ fn curves_start_at_epoch_zero_when_the_initial_evaluation_is_stored() {
     let (_, line) = plot::config_line(&e, "", &rows, 1).unwrap();
     assert_eq!(line, [(1.0, 0.625, 0.0)]);
 }
+
+/// The spread figure's numbers: per configuration the std (ddof 1) and
+/// IQR of its seeds' final losses, as NumPy gives them
+/// (`np.std(x, ddof=1)`, `np.quantile(x, .75) - np.quantile(x, .25)`),
+/// one series per depth, diverged seeds left out; the intervals are the
+/// stratified bootstrap of the four configurations' seeds, std first and
+/// IQR second from one generator with the figure's seed (so the same
+/// report has the same bars). Catches std and IQR swapped, seeds of
+/// another configuration or series mixed in, diverged trials counted, and
+/// a bootstrap reseeded or resampled across configurations.
+#[test]
+fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
+    let n = f64::NAN;
+    let losses = [
+        0.5, 0.2, 0.9, 0.4, // width 2, depth 1
+        0.3, 0.3, 0.3, 0.3, // width 2, depth 2
+        1.0, 0.01, 0.02, 0.03, // width 8, depth 1
+        0.7, n, n, n, // width 8, depth 2: one finished seed
+    ];
+    let (e, plan, records) = stored_study(
+        "depth = [1, 2]\n[report]\nlevel = 0.9\nbootstrap = 500\n",
+        &losses,
+    );
+    let rows = plot::finished_rows(&plan, &records);
+    let p = plot::spread_plot(&e, &rows, Metric::TrainLoss, "model.width", 7).unwrap();
+    assert_eq!(p.axis.labels, ["2", "8"]);
+    assert!(!p.axis.is_log());
+    let names: Vec<&str> = p.series.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["depth=1", "depth=2"]);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+    let d1 = &p.series[0].points;
+    assert_eq!(
+        (d1[0].setting, d1[0].n, d1[1].setting, d1[1].n),
+        (0, 4, 1, 4)
+    );
+    assert!(close(d1[0].std.unwrap().0, 0.2943920288775949));
+    assert!(close(d1[0].iqr.unwrap().0, 0.24999999999999994));
+    assert!(close(d1[1].std.unwrap().0, 0.49006802248939546));
+    assert!(close(d1[1].iqr.unwrap().0, 0.25499999999999995));
+    let d2 = &p.series[1].points;
+    assert_eq!(d2[0].std, Some((0.0, Some((0.0, 0.0)))));
+    assert_eq!(d2[0].iqr, Some((0.0, Some((0.0, 0.0)))));
+    assert_eq!((d2[1].n, d2[1].std, d2[1].iqr), (1, None, None));
+    let groups: [&[f64]; 4] = [
+        &losses[0..4],
+        &losses[4..8],
+        &losses[8..12],
+        &losses[12..13],
+    ];
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+    let std_iv = crate::stats::stratified_bootstrap(&groups, crate::stats::std, 500, 0.9, &mut rng);
+    let iqr_iv = crate::stats::stratified_bootstrap(&groups, crate::stats::iqr, 500, 0.9, &mut rng);
+    assert_eq!(d1[0].std.unwrap().1, std_iv[0]);
+    assert_eq!(d1[1].std.unwrap().1, std_iv[2]);
+    assert_eq!(d1[0].iqr.unwrap().1, iqr_iv[0]);
+    assert_eq!(d1[1].iqr.unwrap().1, iqr_iv[2]);
+    let (lo, hi) = std_iv[0].unwrap();
+    assert!(lo < 0.2943920288775949 && 0.2943920288775949 < hi && lo > 0.0);
+}
+
+/// The spread figure's x axis is log scale only for a numeric axis of
+/// positive settings spanning more than a decade, and then places
+/// settings at their values; else evenly spaced. Catches the decade rule
+/// applied to positions instead of values, and a 0 setting put on a log
+/// axis.
+#[test]
+fn spread_axis_goes_log_for_numbers_over_a_decade() {
+    let axis = |values: Option<Vec<f64>>| plot::AxisSettings {
+        labels: vec!["a".into(), "b".into(), "c".into()],
+        values,
+    };
+    let a = axis(Some(vec![2.0, 8.0, 64.0]));
+    assert!(a.is_log() && a.x(2) == 64.0);
+    let a = axis(Some(vec![2.0, 4.0, 8.0]));
+    assert!(!a.is_log() && a.x(2) == 2.0);
+    assert!(!axis(Some(vec![0.0, 0.1, 0.5])).is_log());
+    assert!(!axis(None).is_log());
+}

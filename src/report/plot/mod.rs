@@ -5,6 +5,9 @@
 //!   mean with Student-t interval bars at `[report] level`, one series per
 //!   value of the other axes — the figure that shows spread shrinking. One
 //!   per trend claim (or the first numeric axis).
+//! - `spread_<metric>_vs_<axis>.svg` (`spread.rs`): std and IQR across
+//!   seeds per configuration against the main axis, log scale, with
+//!   bootstrap intervals — the spread claim itself.
 //! - `curves*.svg` (`curves.rs`): mean train loss per configuration over
 //!   epochs, with a ±1 std band; one file per value of the first axis when
 //!   there are many configurations.
@@ -15,13 +18,14 @@
 //!   drawn.
 //!
 //! This file holds what they share: the palette, the padded ranges, the
-//! error type. Figures are pure: records in, SVG text out.
+//! error type; `scale.rs` the value axis that is linear or log. Figures are pure: records in, SVG text out.
 
 mod boundaries;
 mod curves;
 mod histograms;
 mod metric_vs_axis;
 mod scale;
+mod spread;
 
 use anyhow::{Result, anyhow};
 use plotters::prelude::*;
@@ -37,6 +41,8 @@ use crate::train::{Status, TrialRecord};
 pub(super) use curves::config_line;
 #[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
+#[cfg(test)]
+pub(super) use spread::{AxisSettings, spread_plot};
 
 /// A finished trial with its plan entry: what every figure draws from.
 pub(in crate::report) type Row<'a> = (&'a Trial, &'a TrialRecord);
@@ -113,6 +119,9 @@ pub fn render(
             figures.push(f);
         }
     }
+    if let Some((m, along)) = main_loss_axis(exp) {
+        figures.extend(spread::spread(exp, &rows, m, &along)?);
+    }
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
     if let Some(d) = data {
@@ -156,4 +165,18 @@ fn axis_figures(exp: &Study) -> Vec<(Metric, String)> {
         wanted.push((Metric::TrainLoss, a.keys[0].clone()));
     }
     wanted
+}
+
+/// The study's main loss and axis, for the spread and profile figures:
+/// the first trend claim about a loss, else the final train loss along
+/// the axis the metric-vs-axis figures use, else along the first axis;
+/// `None` without a swept axis.
+fn main_loss_axis(exp: &Study) -> Option<(Metric, String)> {
+    axis_figures(exp)
+        .into_iter()
+        .find(|(m, _)| m.is_loss())
+        .or_else(|| {
+            let first = exp.axes.first()?;
+            Some((Metric::TrainLoss, first.keys[0].clone()))
+        })
 }

@@ -6,7 +6,9 @@
 
 use std::ops::Range;
 
-use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
+use plotters::coord::ranged1d::{
+    KeyPointHint, KeyPointWeight, NoDefaultFormatting, Ranged, ValueFormatter,
+};
 use plotters::coord::types::RangedCoordf64;
 
 /// Whether an axis over `values` goes log scale: the finite positive
@@ -33,6 +35,9 @@ pub(in crate::report) struct Scale {
     lo: f64,
     hi: f64,
     log: bool,
+    /// Ticks at given positions with given labels (a swept axis's
+    /// settings); `None`: round numbers.
+    ticks: Option<Vec<(f64, String)>>,
 }
 
 impl Scale {
@@ -53,12 +58,30 @@ impl Scale {
 
     /// A linear axis over [lo, hi].
     pub(in crate::report) fn linear(lo: f64, hi: f64) -> Scale {
-        Scale { lo, hi, log: false }
+        Scale {
+            lo,
+            hi,
+            log: false,
+            ticks: None,
+        }
     }
 
     /// A log axis over [lo, hi], both positive.
     pub(in crate::report) fn log(lo: f64, hi: f64) -> Scale {
-        Scale { lo, hi, log: true }
+        Scale {
+            lo,
+            hi,
+            log: true,
+            ticks: None,
+        }
+    }
+
+    /// The same axis with ticks only at `ticks`, labelled as given.
+    pub(in crate::report) fn with_ticks(self, ticks: Vec<(f64, String)>) -> Scale {
+        Scale {
+            ticks: Some(ticks),
+            ..self
+        }
     }
 
     /// Whether the axis is logarithmic (captions say so).
@@ -173,6 +196,16 @@ impl Ranged for Scale {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if let Some(t) = &self.ticks {
+            // Light grid lines ask too: give them none.
+            return match hint.weight() {
+                KeyPointWeight::Bold => t.iter().map(|(v, _)| *v).collect(),
+                KeyPointWeight::Any if hint.max_num_points() >= t.len() => {
+                    t.iter().map(|(v, _)| *v).collect()
+                }
+                KeyPointWeight::Any => Vec::new(),
+            };
+        }
         if self.log {
             log_ticks(self.lo, self.hi, hint.max_num_points())
         } else {
@@ -188,6 +221,17 @@ impl Ranged for Scale {
 impl ValueFormatter<f64> for Scale {
     fn format(value: &f64) -> String {
         tick(*value)
+    }
+
+    fn format_ext(&self, value: &f64) -> String {
+        match &self.ticks {
+            Some(t) => t
+                .iter()
+                .find(|(v, _)| v == value)
+                .map(|(_, l)| l.clone())
+                .unwrap_or_default(),
+            None => tick(*value),
+        }
     }
 }
 
