@@ -365,15 +365,16 @@ fn panel(
                 plot.axis.x(i) + frac
             }
         };
-        let points: Vec<(f64, f64, Option<(f64, f64)>)> = series
+        // (x, estimate, interval) of each drawable point.
+        let points: Vec<(f64, Estimate)> = series
             .points
             .iter()
-            .filter_map(|p| get(p).map(|(v, iv)| (at(p.setting), v, iv)))
-            .filter(|p| p.1 > 0.0)
+            .filter_map(|p| get(p).map(|e| (at(p.setting), e)))
+            .filter(|p| p.1.0 > 0.0)
             .collect();
         chart
             .draw_series(LineSeries::new(
-                points.iter().map(|p| (p.0, p.1)),
+                points.iter().map(|p| (p.0, p.1.0)),
                 c.stroke_width(2),
             ))
             .map_err(err)?
@@ -383,13 +384,13 @@ fn panel(
             .draw_series(
                 points
                     .iter()
-                    .map(|p| Circle::new((p.0, p.1), 4, c.filled())),
+                    .map(|p| Circle::new((p.0, p.1.0), 4, c.filled())),
             )
             .map_err(err)?;
         chart
             .draw_series(points.iter().filter_map(|p| {
-                p.2.map(|(lo, hi)| {
-                    ErrorBar::new_vertical(p.0, lo.max(y.floor()), p.1, hi, c.stroke_width(1), 8)
+                p.1.1.map(|(lo, hi)| {
+                    ErrorBar::new_vertical(p.0, lo.max(y.floor()), p.1.0, hi, c.stroke_width(1), 8)
                 })
             }))
             .map_err(err)?;
