@@ -474,3 +474,57 @@ fn spread_axis_goes_log_for_numbers_over_a_decade() {
     assert!(!axis(Some(vec![0.0, 0.1, 0.5])).is_log());
     assert!(!axis(None).is_log());
 }
+
+/// The profile figure's numbers: per configuration, at each τ, the share
+/// of its finished seeds with a final loss below τ (counted here in a
+/// loop), its band the seeded bootstrap of that configuration's seeds
+/// alone, curve after curve from the figure's generator; τ evenly spaced
+/// on a linear axis for losses within a decade, in equal ratios once they
+/// span more. Twelve configurations (more than fit one legend) split into
+/// one panel per depth with a curve per width. Catches a diverged seed
+/// counted, a curve fed another configuration's seeds, `<=` for `<`,
+/// linear thresholds on a log axis, and panels split by the wrong axis.
+#[test]
+fn profile_plot_counts_each_configurations_seeds_below_tau() {
+    let n = f64::NAN;
+    let losses = [0.5, 0.2, 0.9, n, 0.25, 0.3, 0.35, 0.4];
+    let (e, plan, records) = stored_study("[report]\nbootstrap = 300\n", &losses);
+    let rows = plot::finished_rows(&plan, &records);
+    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width", 11).unwrap();
+    assert!(!p.scale.is_log() && p.panels.len() == 1 && p.dropped == 0);
+    let curves = &p.panels[0].curves;
+    let names: Vec<&str> = curves.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["width=2", "width=8"]);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(11);
+    for (curve, seeds) in curves.iter().zip([&losses[0..3], &losses[4..8]]) {
+        for (tau, share) in p.taus.iter().zip(&curve.share) {
+            let below = seeds.iter().filter(|x| *x < tau).count();
+            assert_eq!(*share, below as f64 / seeds.len() as f64, "τ = {tau}");
+        }
+        let band = crate::stats::share_below_bands(&[seeds], &p.taus, 300, 0.95, &mut rng);
+        assert_eq!(curve.band, band);
+    }
+    assert_eq!(p.taus[0], 0.2 - 0.035);
+    let step = p.taus[1] - p.taus[0];
+    assert!((p.taus[2] - p.taus[1] - step).abs() < 1e-12);
+
+    let mut many = vec![0.5; 48];
+    many[0] = 0.01;
+    let (e, plan, records) = stored_study("depth = [1, 2, 3, 4, 5, 6]\n", &many);
+    let rows = plot::finished_rows(&plan, &records);
+    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width", 11).unwrap();
+    assert!(p.scale.is_log());
+    let ratio = p.taus[1] / p.taus[0];
+    assert!((p.taus[2] / p.taus[1] - ratio).abs() < 1e-12);
+    let titles: Vec<&str> = p.panels.iter().map(|q| q.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "depth=1", "depth=2", "depth=3", "depth=4", "depth=5", "depth=6"
+        ]
+    );
+    for panel in &p.panels {
+        let names: Vec<&str> = panel.curves.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["width=2", "width=8"]);
+    }
+}

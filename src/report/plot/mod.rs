@@ -8,6 +8,9 @@
 //! - `spread_<metric>_vs_<axis>.svg` (`spread.rs`): std and IQR across
 //!   seeds per configuration against the main axis, log scale, with
 //!   bootstrap intervals — the spread claim itself.
+//! - `profile_<metric>.svg` (`profile.rs`): the share of each
+//!   configuration's seeds whose final loss is below τ, along τ, with
+//!   bootstrap bands (rliable's performance profiles).
 //! - `curves*.svg` (`curves.rs`): mean train loss per configuration over
 //!   epochs, with a ±1 std band; one file per value of the first axis when
 //!   there are many configurations.
@@ -24,6 +27,7 @@ mod boundaries;
 mod curves;
 mod histograms;
 mod metric_vs_axis;
+mod profile;
 mod scale;
 mod spread;
 
@@ -41,6 +45,8 @@ use crate::train::{Status, TrialRecord};
 pub(super) use curves::config_line;
 #[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
+#[cfg(test)]
+pub(super) use profile::profile_plot;
 #[cfg(test)]
 pub(super) use spread::{AxisSettings, spread_plot};
 
@@ -121,6 +127,7 @@ pub fn render(
     }
     if let Some((m, along)) = main_loss_axis(exp) {
         figures.extend(spread::spread(exp, &rows, m, &along)?);
+        figures.extend(profile::profile(exp, &rows, m, &along)?);
     }
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
