@@ -269,7 +269,8 @@ pub(super) fn spread(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Resul
 }
 
 /// The shared log axis of both panels, over every positive estimate and
-/// interval bound; `None` when no spread is positive.
+/// interval bound, with room for the legend on top; `None` when no
+/// spread is positive.
 fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
     let values: Vec<f64> = plot
         .series
@@ -284,7 +285,11 @@ fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
     let lo = values.iter().copied().reduce(f64::min)?;
     let hi = values.iter().copied().reduce(f64::max)?;
     let pad = (hi / lo).powf(0.05).max(1.2);
-    Some(Scale::log(lo / pad, hi * pad))
+    let (lo, hi) = (lo / pad, hi * pad);
+    // Headroom for the legend in the upper right: about 20 px a series of
+    // a ~420 px plot, so it covers no point.
+    let share = ((plot.series.len() * 20 + 16) as f64 / 420.0).min(0.5);
+    Some(Scale::log(lo, hi * (hi / lo).powf(share / (1.0 - share))))
 }
 
 /// Two panels side by side, std and IQR, on the shared `y`.
