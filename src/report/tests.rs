@@ -528,3 +528,45 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
         assert_eq!(names, ["width=2", "width=8"]);
     }
 }
+
+/// The log-scale decision reaches the drawings: with final losses from
+/// 0.01 to 0.9 (a span of 90) the metric-vs-axis, histogram and spread
+/// figures say "log scale" on an axis and in the caption; from 0.2 to 0.9
+/// the first two do not (the spread is log scale always). Catches the
+/// decision computed but not used, or captions that do not follow it.
+#[test]
+fn loss_figures_say_log_scale_exactly_when_the_losses_span_a_decade() {
+    let figures = |losses: &[f64]| {
+        let (e, plan, records) = stored_study("", losses);
+        let (_, files) = render(&e, &plan, &records, None, "").unwrap();
+        let text = |name: &str| {
+            let f = files.iter().find(|f| f.0 == name).unwrap();
+            String::from_utf8(f.1.clone()).unwrap()
+        };
+        let report = text("report.md");
+        let caption = |file: &str| {
+            let at = report.find(&format!("(figures/{file})")).unwrap();
+            let start = report[..at].rfind("![").unwrap();
+            report[start..at].to_string()
+        };
+        [
+            "train_loss_vs_width.svg",
+            "hist_train_loss.svg",
+            "spread_train_loss_vs_width.svg",
+        ]
+        .map(|f| (text(&format!("figures/{f}")), caption(f)))
+    };
+    let wide = figures(&[0.5, 0.01, 0.9, 0.4, 0.25, 0.3, 0.02, 0.4]);
+    for (svg, caption) in &wide {
+        assert!(svg.contains("(log scale)"), "{caption}");
+        assert!(caption.contains("log scale"), "{caption}");
+    }
+    let narrow = figures(&[0.5, 0.2, 0.9, 0.4, 0.25, 0.3, 0.35, 0.4]);
+    for (svg, caption) in &narrow[..2] {
+        assert!(
+            !svg.contains("log scale") && !caption.contains("log scale"),
+            "{caption}"
+        );
+    }
+    assert!(narrow[2].0.contains("(log scale)"));
+}
