@@ -79,6 +79,12 @@ impl Metric {
         matches!(self, Metric::TrainAcc | Metric::ValAcc)
     }
 
+    /// Whether the metric is a data loss (train or validation): positive,
+    /// and shown on a log axis when it spans more than a decade.
+    pub fn is_loss(self) -> bool {
+        matches!(self, Metric::TrainLoss | Metric::ValLoss)
+    }
+
     /// Whether a higher value is better (accuracies); losses, norms and
     /// epochs are better low.
     pub fn higher_is_better(self) -> bool {

@@ -109,6 +109,11 @@ pub struct TrialRecord {
     pub params: ParamCount,
     /// Final metrics, for `ok`.
     pub metrics: Option<Metrics>,
+    /// The evaluation before the first update (epoch 0 of the curves);
+    /// `None` in records written before it existed, and when the initial
+    /// network's loss is not finite (JSON could not hold it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial: Option<Metrics>,
     /// Per-epoch curve (stored as packed columns, see `record`).
     #[serde(with = "record::curve")]
     pub curve: Vec<CurvePoint>,
@@ -187,6 +192,7 @@ impl TrialRecord {
             diverged_epoch: None,
             params,
             metrics: None,
+            initial: None,
             curve: Vec::new(),
             wall_time_s: 0.0,
             boundary: None,
@@ -256,6 +262,11 @@ fn train(
     };
     // The whole step (forward, backward, update) is one fused candle op.
     let mut fused = Fused::new(&model, spec, &data.train)?;
+    // Epoch 0: one forward pass over each split, before any update. It
+    // draws nothing from a generator and writes only evaluation scratch, so
+    // every trained number is as without it (the pins hold).
+    fused.set_threads(threads());
+    record.initial = Some(evaluate(&mut fused, data, spec.l2)?).filter(Metrics::is_finite);
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut last_eval = None;
     for epoch in 1..=spec.epochs {

@@ -113,9 +113,13 @@ fn a_tiny_study_writes_every_file_with_the_right_rows_and_columns() {
         1 + 6,
         "table header + 6 rows"
     );
-    // Curves: every trial has epochs 1..=4.
+    // Curves: every trial has epochs 0..=4, epoch 0 (before the first
+    // update) without a batch loss.
     let curves = csv(&out.join("curves.csv"));
-    assert_eq!(curves.len(), 1 + 12 * 4);
+    assert_eq!(curves.len(), 1 + 12 * 5);
+    let epochs: Vec<&str> = curves[1..6].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(epochs, ["0", "1", "2", "3", "4"]);
+    assert!(curves[1][2].is_empty() && !curves[1][3].is_empty());
 }
 
 #[test]

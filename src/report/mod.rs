@@ -31,7 +31,7 @@ use crate::data::Dataset;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
 use crate::study::{Setting, Source, Study};
-use crate::train::{Metrics, Status, TrialRecord};
+use crate::train::{CurvePoint, Metrics, Status, TrialRecord};
 use stuck::Stuck;
 
 /// The report's tables and verdicts.
@@ -363,6 +363,8 @@ fn verdicts(
 }
 
 /// curves.csv's frame: tidy training curves, one row per (trial, epoch).
+/// Epoch 0 is the evaluation before the first update, without a batch
+/// loss; records stored before it was kept start at epoch 1.
 fn curves_frame(rows: &[Row]) -> Result<DataFrame> {
     let mut c = (
         Vec::new(),
@@ -374,10 +376,15 @@ fn curves_frame(rows: &[Row]) -> Result<DataFrame> {
         Vec::new(),
     );
     for (t, r) in rows {
-        for p in &r.curve {
+        let initial = r.initial.map(|m| CurvePoint {
+            epoch: 0,
+            batch_loss: f64::NAN,
+            eval: Some(m),
+        });
+        for p in initial.iter().chain(&r.curve) {
             c.0.push(t.index as u64);
             c.1.push(p.epoch as u64);
-            c.2.push(p.batch_loss);
+            c.2.push((p.epoch > 0).then_some(p.batch_loss));
             c.3.push(p.eval.map(|e| e.train_loss));
             c.4.push(p.eval.and_then(|e| e.val_loss));
             c.5.push(p.eval.and_then(|e| e.train_acc));

@@ -4,8 +4,9 @@
 //! one concern each and all re-exported here: variance components of a
 //! crossed design of seed sources (`variance`), the interquartile mean and
 //! the stratified bootstrap (`robust`), the probability of improvement
-//! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment (`holm`) and the seeds needed to
-//! settle a comparison (`seeds`). Their exact semantics are in DESIGN.md,
+//! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
+//! (`holm`), the seeds needed to settle a comparison (`seeds`) and
+//! performance profiles with their bootstrap bands (`profile`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
@@ -18,6 +19,7 @@
 
 mod holm;
 mod improvement;
+mod profile;
 mod pvalue;
 mod robust;
 mod seeds;
@@ -28,6 +30,7 @@ pub use improvement::{
     probability_of_improvement, probability_of_improvement_interval,
     probability_of_improvement_replicates,
 };
+pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
 pub use robust::{iqm, stratified_bootstrap};
 pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};

@@ -174,6 +174,55 @@ fn fused_evaluation_matches_candle() {
     }
 }
 
+/// The initial evaluation is that of the network before any update:
+/// rebuilt here from the trial's init stream and evaluated through candle
+/// ops (`candle_evaluate`), for classification with dropout (evaluation
+/// has it off), maxout, and regression. Catches it taken after the first
+/// epoch, with dropout on, on the wrong split, or not stored.
+#[test]
+fn the_initial_evaluation_is_the_untrained_network() {
+    for src in [
+        "[data]\npoints_per_class = 40\n[model]\ndepth = 2\nwidth = 12\ndropout = 0.3\n[train]\nepochs = 2\neval_every = 1\nl2 = 0.01\n",
+        "[data]\npoints_per_class = 40\n[model]\nwidth = 5\nactivation = \"maxout\"\n[train]\nepochs = 1\n",
+        "[data]\nkind = \"sine\"\npoints = 90\n[model]\nwidth = 7\nactivation = \"tanh\"\n[train]\nepochs = 1\n",
+    ] {
+        let e = from_str(&format!("name = \"i\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let t = &Plan::new(&e).unwrap().trials[0];
+        let data = crate::data::load(&t.config.data).unwrap();
+        let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
+        let got = r.initial.expect("stored");
+        let model = Mlp::new(
+            &t.config.model,
+            data.n_features,
+            data.n_outputs,
+            &mut t.seeds.init_rng(),
+        )
+        .unwrap();
+        let d = data.n_features;
+        let train = to_tensors(&data.train, d).unwrap();
+        let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
+        let want = candle_evaluate(&model, &train, val.as_ref(), t.config.train.l2).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-5 * b.abs().max(1.0);
+        assert!(
+            close(got.train_loss, want.train_loss),
+            "{src}: {got:?} vs {want:?}"
+        );
+        assert!(
+            close(got.val_loss.unwrap(), want.val_loss.unwrap()),
+            "{src}"
+        );
+        assert!(close(got.weight_norm, want.weight_norm) && close(got.l2_term, want.l2_term));
+        assert_eq!(got.train_acc.is_some(), want.train_acc.is_some());
+        assert!(close(
+            got.train_acc.unwrap_or(0.0),
+            want.train_acc.unwrap_or(0.0)
+        ));
+        assert_eq!(got.dead_fraction, want.dead_fraction, "{src}");
+        // And it is not the first epoch's evaluation.
+        assert_ne!(Some(got), r.curve[0].eval);
+    }
+}
+
 fn run(src: &str) -> Vec<TrialRecord> {
     let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
     let plan = Plan::new(&e).unwrap();

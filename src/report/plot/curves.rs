@@ -5,7 +5,8 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
-use super::{Figure, Row, color, err, range, short};
+use super::scale::{Scale, spans_decade};
+use super::{Figure, Row, color, err, short};
 use crate::plan::Plan;
 use crate::report::claims::label;
 use crate::stats;
@@ -13,7 +14,7 @@ use crate::study::{Setting, Study};
 
 /// One configuration's curve: its label and (epoch, mean, std) per
 /// evaluated epoch.
-type Line = (String, Vec<(f64, f64, f64)>);
+pub(in crate::report) type Line = (String, Vec<(f64, f64, f64)>);
 
 /// Group configurations: one group for small studies, else one per value of the first axis.
 fn config_groups(exp: &Study, plan: &Plan) -> Vec<(String, Vec<usize>)> {
@@ -45,21 +46,30 @@ pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figur
         if lines.is_empty() {
             continue;
         }
-        let svg = draw(&group, &lines)?;
+        let (svg, log) = draw(&group, &lines)?;
         let file = if group.is_empty() {
             "curves.svg".to_string()
         } else {
             format!("curves_{group}.svg")
         };
+        let from_zero = lines
+            .iter()
+            .any(|(_, l)| l.first().is_some_and(|p| p.0 == 0.0));
         out.push(Figure {
             file,
             caption: format!(
-                "Train loss (full evaluation) over epochs{}: mean over seeds, band ±1 std.",
+                "Train loss (full evaluation) over epochs{}: mean over seeds, band ±1 std{}{}.",
                 if group.is_empty() {
                     String::new()
                 } else {
                     format!(" for {}", group.replace('_', " "))
-                }
+                },
+                if from_zero {
+                    "; epoch 0 is the network before the first update"
+                } else {
+                    ""
+                },
+                if log { "; loss on a log scale" } else { "" },
             ),
             svg,
         });
@@ -68,10 +78,16 @@ pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figur
 }
 
 /// Configuration `c`'s line: the mean and std over its seeds of the train
-/// loss at each epoch its first seed evaluated. Labelled by its settings,
+/// loss at epoch 0 (the untrained network, when its first seed stored it)
+/// and at each epoch its first seed evaluated. Labelled by its settings,
 /// less the first axis when that names the group. `None` when it has no
 /// finished trial or no evaluated epoch.
-fn config_line(exp: &Study, group: &str, rows: &[Row], c: usize) -> Option<Line> {
+pub(in crate::report) fn config_line(
+    exp: &Study,
+    group: &str,
+    rows: &[Row],
+    c: usize,
+) -> Option<Line> {
     let members: Vec<&Row> = rows.iter().filter(|(t, _)| t.config_index == c).collect();
     let (t0, r0) = members.first()?;
     let swept: Vec<(String, Setting)> = t0
@@ -80,7 +96,21 @@ fn config_line(exp: &Study, group: &str, rows: &[Row], c: usize) -> Option<Line>
         .filter(|(k, _)| group.is_empty() || !exp.axes[0].keys.contains(k))
         .cloned()
         .collect();
+    let point = |epoch: usize, ys: Vec<f64>| {
+        (
+            epoch as f64,
+            stats::mean(&ys),
+            stats::std(&ys).unwrap_or(0.0),
+        )
+    };
     let mut line = Vec::new();
+    if r0.initial.is_some() {
+        let ys = members
+            .iter()
+            .filter_map(|(_, r)| r.initial)
+            .map(|m| m.train_loss);
+        line.push(point(0, ys.collect()));
+    }
     for (i, p) in r0.curve.iter().enumerate() {
         if p.eval.is_none() {
             continue;
@@ -89,24 +119,38 @@ fn config_line(exp: &Study, group: &str, rows: &[Row], c: usize) -> Option<Line>
             .iter()
             .filter_map(|(_, r)| r.curve.get(i).and_then(|q| q.eval).map(|e| e.train_loss))
             .collect();
-        line.push((
-            p.epoch as f64,
-            stats::mean(&ys),
-            stats::std(&ys).unwrap_or(0.0),
-        ));
+        line.push(point(p.epoch, ys));
     }
     (!line.is_empty()).then(|| (label(&swept), line))
 }
 
-/// Draw a group's lines, each with its ±1 std band, as an SVG document.
-fn draw(group: &str, lines: &[Line]) -> Result<String> {
-    let (x0, x1) = range(lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.0))).expect("lines");
-    let (y0, y1) = range(
-        lines
-            .iter()
-            .flat_map(|(_, l)| l.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2])),
-    )
-    .expect("lines");
+/// The loss axis of a group's lines: log scale when the means and upper
+/// band edges span more than a decade (lower edges that reach 0 are cut at
+/// the axis floor then), else linear from 0 or the lowest band edge.
+pub(super) fn loss_scale(lines: &[Line]) -> Scale {
+    let upper: Vec<f64> = lines
+        .iter()
+        .flat_map(|(_, l)| l.iter().flat_map(|p| [p.1, p.1 + p.2]))
+        .collect();
+    if spans_decade(upper.iter().copied()) {
+        return Scale::fit(&upper, true).expect("positive values");
+    }
+    let all: Vec<f64> = lines
+        .iter()
+        .flat_map(|(_, l)| l.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]))
+        .collect();
+    Scale::fit(&all, true).unwrap_or(Scale::linear(0.0, 1.0))
+}
+
+/// Draw a group's lines, each with its ±1 std band, as an SVG document,
+/// and whether the loss axis is log scale. Epochs are whole numbers on the
+/// x axis.
+fn draw(group: &str, lines: &[Line]) -> Result<(String, bool)> {
+    let epochs = lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.0 as i32));
+    let (x0, x1) = epochs.fold((i32::MAX, i32::MIN), |(a, b), e| (a.min(e), b.max(e)));
+    let x1 = x1.max(x0 + 1);
+    let y = loss_scale(lines);
+    let floor = y.floor();
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -121,24 +165,32 @@ fn draw(group: &str, lines: &[Line]) -> Result<String> {
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0.max(0.0)..x1, y0.max(0.0)..y1)
+            .build_cartesian_2d(x0..x1, y.clone())
             .map_err(err)?;
         chart
             .configure_mesh()
             .x_desc("epoch")
-            .y_desc("train loss (mean ± std over seeds)")
+            .y_desc(y.label("train loss, mean ± std over seeds"))
+            .max_light_lines(4)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(err)?;
         for (i, (name, line)) in lines.iter().enumerate() {
             let c = color(i);
-            let mut band: Vec<(f64, f64)> = line.iter().map(|p| (p.0, p.1 + p.2)).collect();
-            band.extend(line.iter().rev().map(|p| (p.0, (p.1 - p.2).max(0.0))));
+            let at = |p: &(f64, f64, f64)| p.0 as i32;
+            let mut band: Vec<(i32, f64)> = line.iter().map(|p| (at(p), p.1 + p.2)).collect();
+            band.extend(
+                line.iter()
+                    .rev()
+                    .map(|p| (at(p), (p.1 - p.2).max(floor).max(0.0))),
+            );
             chart
                 .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
                 .map_err(err)?;
             chart
                 .draw_series(LineSeries::new(
-                    line.iter().map(|p| (p.0, p.1)),
+                    line.iter().map(|p| (at(p), p.1)),
                     c.stroke_width(2),
                 ))
                 .map_err(err)?
@@ -151,9 +203,10 @@ fn draw(group: &str, lines: &[Line]) -> Result<String> {
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
+            .label_font(("sans-serif", 14))
             .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
     }
-    Ok(svg)
+    Ok((svg, y.is_log()))
 }

@@ -6,7 +6,10 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Figure, Row, color, err, range};
+use plotters::coord::ranged1d::Ranged;
+
+use super::scale::Scale;
+use super::{Figure, Row, color, err};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
@@ -21,12 +24,14 @@ pub(super) fn histograms(plan: &Plan, rows: &[Row], report: &Report) -> Result<V
         .filter(|c| rows.iter().any(|(t, _)| t.config_index == *c))
         .take(48)
         .collect();
-    let Some((lo, hi)) = range(
-        rows.iter()
-            .map(|(_, r)| r.metrics.expect("finished").train_loss),
-    ) else {
+    let losses: Vec<f64> = rows
+        .iter()
+        .map(|(_, r)| r.metrics.expect("finished").train_loss)
+        .collect();
+    let Some(scale) = Scale::fit(&losses, false) else {
         return Ok(Vec::new());
     };
+    let edges = bin_edges(&scale);
     let cols = grid_columns(plan, configs.len());
     let nrows = configs.len().div_ceil(cols);
     let mut svg = String::new();
@@ -37,37 +42,73 @@ pub(super) fn histograms(plan: &Plan, rows: &[Row], report: &Report) -> Result<V
         root.fill(&WHITE).map_err(err)?;
         let root = root
             .titled(
-                "final train loss across seeds, per configuration",
+                &scale.label("final train loss across seeds, per configuration"),
                 ("sans-serif", 20),
             )
             .map_err(err)?;
         for (area, &c) in root.split_evenly((nrows, cols)).iter().zip(&configs) {
-            panel(area, rows, c, (lo, hi), report.best_train_loss)?;
+            panel(area, rows, c, &scale, &edges, report.best_train_loss)?;
         }
         root.present().map_err(err)?;
     }
+    let log = if scale.is_log() {
+        " The loss axis is on a log scale (bins of equal width in log loss)."
+    } else {
+        ""
+    };
     Ok(vec![Figure {
         file: "hist_train_loss.svg".into(),
-        caption: "Histograms of final train loss across seeds, one panel per configuration, on a shared axis; the red line is the lowest final loss of the study. A bimodal panel means some seeds fit and some got stuck.".into(),
+        caption: format!(
+            "Histograms of final train loss across seeds, one panel per configuration, on a shared axis; the red line is the lowest final loss of the study. A bimodal panel means some seeds fit and some got stuck.{log}"
+        ),
         svg,
     }])
 }
 
+/// The `BINS + 1` bin edges over the axis: equal widths on a linear axis,
+/// equal ratios on a log one, so each bin looks as wide as it is drawn.
+pub(in crate::report) fn bin_edges(scale: &Scale) -> Vec<f64> {
+    let r = scale.range();
+    (0..=BINS)
+        .map(|i| {
+            let t = i as f64 / BINS as f64;
+            if scale.is_log() {
+                r.start * (r.end / r.start).powf(t)
+            } else {
+                r.start + (r.end - r.start) * t
+            }
+        })
+        .collect()
+}
+
+/// How many of `values` fall in each bin of `edges` (lower edge
+/// inclusive; anything past the last edge in the last bin, anything
+/// below the first in the first).
+pub(in crate::report) fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u32> {
+    let mut counts = vec![0u32; edges.len() - 1];
+    for v in values {
+        let b = edges[1..edges.len() - 1].partition_point(|e| e <= v);
+        counts[b] += 1;
+    }
+    counts
+}
+
 /// Configuration `c`'s panel: its seeds' final train losses binned on the
-/// shared `[lo, hi]`, and a red line at the study's best loss.
+/// shared axis, and a red line at the study's best loss.
 fn panel(
     area: &DrawingArea<SVGBackend, Shift>,
     rows: &[Row],
     c: usize,
-    (lo, hi): (f64, f64),
+    scale: &Scale,
+    edges: &[f64],
     best: Option<f64>,
 ) -> Result<()> {
-    let w = (hi - lo) / BINS as f64;
-    let mut counts = [0u32; BINS];
-    for (_, r) in rows.iter().filter(|(t, _)| t.config_index == c) {
-        let l = r.metrics.expect("finished").train_loss;
-        counts[(((l - lo) / w) as usize).min(BINS - 1)] += 1;
-    }
+    let values: Vec<f64> = rows
+        .iter()
+        .filter(|(t, _)| t.config_index == c)
+        .map(|(_, r)| r.metrics.expect("finished").train_loss)
+        .collect();
+    let counts = bin_counts(&values, edges);
     let top = counts.iter().copied().max().unwrap_or(1).max(1);
     let trial = rows
         .iter()
@@ -79,7 +120,7 @@ fn panel(
         .margin(6)
         .x_label_area_size(22)
         .y_label_area_size(28)
-        .build_cartesian_2d(lo..hi, 0u32..top + 1)
+        .build_cartesian_2d(scale.clone(), 0u32..top + 1)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -95,8 +136,10 @@ fn panel(
                 .enumerate()
                 .filter(|(_, n)| **n > 0)
                 .map(|(b, n)| {
-                    let x = lo + b as f64 * w;
-                    Rectangle::new([(x, 0), (x + w, *n)], color(0).mix(0.7).filled())
+                    Rectangle::new(
+                        [(edges[b], 0), (edges[b + 1], *n)],
+                        color(0).mix(0.7).filled(),
+                    )
                 }),
         )
         .map_err(err)?;
@@ -124,5 +167,33 @@ fn grid_columns(plan: &Plan, panels: usize) -> usize {
         last
     } else {
         ((panels as f64).sqrt().ceil() as usize).max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a log axis over [0.01, 100] each of the 20 bins is 0.2 decades
+    /// (log10 by hand): 0.099 is 4.98 bins up, 0.11 is 5.2, 50 is 18.5;
+    /// values off the axis land in the end bins. On a linear axis over
+    /// [0, 2] bins are 0.1 wide. Catches linear bins on a log axis (every
+    /// value below 5 would fall in bin 0) and an off-by-one bin.
+    #[test]
+    fn log_bins_have_equal_ratios() {
+        let edges = bin_edges(&Scale::log(0.01, 100.0));
+        assert_eq!(edges.len(), BINS + 1);
+        assert!((edges[10] - 1.0).abs() < 1e-12 && (edges[15] - 10.0).abs() < 1e-12);
+        let counts = bin_counts(&[0.001, 0.01, 0.099, 0.11, 50.0, 1000.0], &edges);
+        let mut want = vec![0; BINS];
+        want[0] = 2;
+        want[4] = 1;
+        want[5] = 1;
+        want[18] = 1;
+        want[19] = 1;
+        assert_eq!(counts, want);
+        let edges = bin_edges(&Scale::linear(0.0, 2.0));
+        let counts = bin_counts(&[0.25, 1.95, 0.05], &edges);
+        assert_eq!((counts[0], counts[2], counts[19]), (1, 1, 1));
     }
 }

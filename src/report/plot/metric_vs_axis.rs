@@ -7,6 +7,7 @@ use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use super::scale::{Scale, spans_decade};
 use super::{Figure, Row, color, err, range, short};
 use crate::metric::Metric;
 use crate::plan::Trial;
@@ -138,20 +139,37 @@ pub(super) fn metric_vs_axis(
         return Ok(None);
     };
     let svg = draw(&plot, m, along)?;
+    let log = value_scale(&plot, m).is_log();
     Ok(Some(Figure {
         file: format!("{m}_vs_{}.svg", short(along)),
         caption: format!(
-            "Final {} against {} (settings evenly spaced): one dot per seed, the mean with its {} Student-t interval, one series per setting of the other axes.",
+            "Final {} against {} (settings evenly spaced): one dot per seed, the mean with its {} Student-t interval, one series per setting of the other axes{}.",
             m.name().replace('_', " "),
             short(along),
-            percent(plot.level)
+            percent(plot.level),
+            if log { "; loss on a log scale" } else { "" }
         ),
         svg,
     }))
 }
 
-/// The chart the series are drawn on.
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+/// The chart the series are drawn on: categorical x, linear or log y.
+type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Scale>>;
+
+/// The value axis of `plot`: log scale for a loss whose dots span more
+/// than a decade, else linear over the dots.
+pub(in crate::report) fn value_scale(plot: &AxisPlot, m: Metric) -> Scale {
+    let ys: Vec<f64> = plot
+        .series
+        .iter()
+        .flat_map(|s| s.dots.iter().map(|p| p.1))
+        .collect();
+    if m.is_loss() && spans_decade(ys.iter().copied()) {
+        return Scale::fit(&ys, true).expect("positive values");
+    }
+    let (lo, hi) = range(ys.into_iter()).expect("points exist");
+    Scale::linear(lo, hi)
+}
 
 /// Draw `plot` as an SVG document: axes, every series, the legend.
 fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
@@ -162,8 +180,7 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
     // labelled with their values (a sweep's widths 2, 4, ..., 256 are then
     // evenly spread, as on a log axis).
     let (x0, x1) = (-0.5, settings.len() as f64 - 0.5);
-    let (y0, y1) =
-        range(series.iter().flat_map(|s| s.dots.iter().map(|p| p.1))).expect("points exist");
+    let y = value_scale(plot, m);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -176,7 +193,7 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
             .margin(12)
             .x_label_area_size(45)
             .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y0..y1)
+            .build_cartesian_2d(x0..x1, y.clone())
             .map_err(err)?;
         let fmt = |v: &f64| {
             let i = v.round();
@@ -192,7 +209,9 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
         chart
             .configure_mesh()
             .x_desc(short(along))
-            .y_desc(m.name().replace('_', " "))
+            .y_desc(y.label(&m.name().replace('_', " ")))
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
             .x_labels(settings.len() * 2 + 1)
             .x_label_formatter(&fmt)
             .disable_x_mesh()
@@ -201,13 +220,14 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
         for (s, line) in series.iter().enumerate() {
             // A small horizontal offset per series keeps overlapping dots apart.
             let offset = (s as f64 - (series.len() as f64 - 1.0) / 2.0) * (x1 - x0) * 0.012;
-            draw_series(&mut chart, settings, line, color(s), offset)?;
+            draw_series(&mut chart, settings, line, color(s), offset, y.floor())?;
         }
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .position(SeriesLabelPosition::UpperRight)
+            .label_font(("sans-serif", 14))
             .draw()
             .map_err(err)?;
         root.present().map_err(err)?;
@@ -217,13 +237,15 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
 
 /// One series: its dots (with a legend entry), an error bar per setting
 /// with an interval, and the line through the means; shifted right by
-/// `offset` so series do not cover each other.
+/// `offset` so series do not cover each other; bars are cut at `floor`,
+/// the bottom of the value axis (on a log axis an interval can reach 0).
 fn draw_series(
     chart: &mut Chart,
     settings: &[f64],
     line: &AxisSeries,
     c: RGBColor,
     offset: f64,
+    floor: f64,
 ) -> Result<()> {
     let tx = |x: f64| settings.iter().position(|s| *s == x).unwrap_or(0) as f64;
     chart
@@ -240,7 +262,7 @@ fn draw_series(
             chart
                 .draw_series(std::iter::once(ErrorBar::new_vertical(
                     tx(x) + offset,
-                    lo,
+                    lo.max(floor),
                     mean,
                     hi,
                     c.stroke_width(2),

@@ -5,6 +5,12 @@
 //!   mean with Student-t interval bars at `[report] level`, one series per
 //!   value of the other axes — the figure that shows spread shrinking. One
 //!   per trend claim (or the first numeric axis).
+//! - `spread_<metric>_vs_<axis>.svg` (`spread.rs`): std and IQR across
+//!   seeds per configuration against the main axis, log scale, with
+//!   bootstrap intervals — the spread claim itself.
+//! - `profile_<metric>.svg` (`profile.rs`): the share of each
+//!   configuration's seeds whose final loss is below τ, along τ, with
+//!   bootstrap bands (rliable's performance profiles).
 //! - `curves*.svg` (`curves.rs`): mean train loss per configuration over
 //!   epochs, with a ±1 std band; one file per value of the first axis when
 //!   there are many configurations.
@@ -17,12 +23,15 @@
 //!   drawn.
 //!
 //! This file holds what they share: the palette, the padded ranges, the
-//! error type. Figures are pure: records in, SVG text out.
+//! error type; `scale.rs` the value axis that is linear or log. Figures are pure: records in, SVG text out.
 
 mod boundaries;
 mod curves;
 mod histograms;
 mod metric_vs_axis;
+mod profile;
+mod scale;
+mod spread;
 mod variance;
 
 use anyhow::{Result, anyhow};
@@ -36,11 +45,17 @@ use crate::study::{Expect, Setting, Study};
 use crate::train::{Status, TrialRecord};
 
 #[cfg(test)]
+pub(super) use curves::config_line;
+#[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
+#[cfg(test)]
+pub(super) use profile::profile_plot;
+#[cfg(test)]
+pub(super) use spread::{AxisSettings, spread_plot};
 pub(super) use variance::shown_metric;
 
 /// A finished trial with its plan entry: what every figure draws from.
-type Row<'a> = (&'a Trial, &'a TrialRecord);
+pub(in crate::report) type Row<'a> = (&'a Trial, &'a TrialRecord);
 
 /// One rendered figure.
 pub struct Figure {
@@ -114,6 +129,10 @@ pub fn render(
             figures.push(f);
         }
     }
+    if let Some((m, along)) = main_loss_axis(exp) {
+        figures.extend(spread::spread(exp, &rows, m, &along)?);
+        figures.extend(profile::profile(exp, &rows, m, &along)?);
+    }
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
     figures.extend(variance::variance_sources(exp, plan, report)?);
@@ -125,7 +144,10 @@ pub fn render(
 
 /// The plan's trials that finished with metrics, in plan order: figures
 /// draw nothing from diverged, failed or missing trials.
-fn finished_rows<'a>(plan: &'a Plan, records: &'a [TrialRecord]) -> Vec<Row<'a>> {
+pub(in crate::report) fn finished_rows<'a>(
+    plan: &'a Plan,
+    records: &'a [TrialRecord],
+) -> Vec<Row<'a>> {
     let by_id: std::collections::HashMap<&str, &TrialRecord> =
         records.iter().map(|r| (r.id.as_str(), r)).collect();
     plan.trials
@@ -155,4 +177,18 @@ fn axis_figures(exp: &Study) -> Vec<(Metric, String)> {
         wanted.push((Metric::TrainLoss, a.keys[0].clone()));
     }
     wanted
+}
+
+/// The study's main loss and axis, for the spread and profile figures:
+/// the first trend claim about a loss, else the final train loss along
+/// the axis the metric-vs-axis figures use, else along the first axis;
+/// `None` without a swept axis.
+fn main_loss_axis(exp: &Study) -> Option<(Metric, String)> {
+    axis_figures(exp)
+        .into_iter()
+        .find(|(m, _)| m.is_loss())
+        .or_else(|| {
+            let first = exp.axes.first()?;
+            Some((Metric::TrainLoss, first.keys[0].clone()))
+        })
 }

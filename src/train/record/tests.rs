@@ -21,6 +21,7 @@ fn bits(r: &TrialRecord) -> Vec<u64> {
     };
     let mut out = vec![r.wall_time_s.to_bits()];
     out.extend(r.metrics.iter().flat_map(metrics));
+    out.extend(r.initial.iter().flat_map(metrics));
     for p in &r.curve {
         out.push(p.batch_loss.to_bits());
         out.extend(p.eval.iter().flat_map(metrics));
@@ -296,4 +297,33 @@ fn eval_epochs_out_of_place_are_errors() {
             "{bad}"
         );
     }
+}
+
+/// The initial evaluation (epoch 0) is a plain `initial` object beside
+/// `metrics`, read back bit for bit; lines written before it have none
+/// and read as `None`, and a record without one writes no key, so such
+/// lines stay byte for byte what they were. Catches the field written
+/// under another name, dropped on read, or written as `null`.
+#[test]
+fn the_initial_evaluation_is_optional_and_exact() {
+    for r in old_records() {
+        assert_eq!(r.initial, None);
+        assert!(!round_trip(&r).contains("initial"));
+    }
+    let mut r = old_records().remove(0);
+    r.initial = Some(Metrics {
+        train_loss: 1.0986122886681098,
+        val_loss: Some(0.1 + 0.2),
+        train_acc: Some(1.0 / 3.0),
+        val_acc: Some(0.34),
+        l2_term: 1e-300,
+        weight_norm: 7.25,
+        dead_fraction: Some(0.0),
+    });
+    let line = round_trip(&r);
+    assert!(
+        line.contains(
+            r#""initial":{"train_loss":1.0986122886681098,"val_loss":0.30000000000000004,"#
+        )
+    );
 }

@@ -1,0 +1,289 @@
+//! `profile_<metric>.svg`: performance profiles (rliable's run-score
+//! distributions) of the final loss: for each τ on the x axis, the share
+//! of a configuration's seeds whose final loss is below τ, with a
+//! percentile bootstrap band at `[report] level` (the seeds resampled
+//! within the configuration; `stats::share_below_bands`). A mean and a
+//! std hide a configuration where most seeds fit and a few get stuck; its
+//! profile shows the step. Up to 10 configurations share one panel; more
+//! get one panel per setting of the other axes, one curve per setting of
+//! the main axis. The numbers ([`Profile`]) are computed before drawing.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::Ranged;
+use plotters::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::scale::Scale;
+use super::{Figure, Row, color, err, short};
+use crate::metric::Metric;
+use crate::report::claims::label;
+use crate::report::percent;
+use crate::stats;
+use crate::study::{Setting, Study, fnv1a};
+
+/// Some swept keys' settings.
+type Selection = Vec<(String, Setting)>;
+
+/// Thresholds along the x axis.
+const TAUS: usize = 120;
+/// Configurations drawn in one panel before the figure splits into panels.
+const ONE_PANEL: usize = 10;
+/// At most this many panels (the first ones in plan order).
+const MAX_PANELS: usize = 12;
+
+/// One curve: a configuration's profile and its band at each τ.
+pub(in crate::report) struct Curve {
+    /// Legend label.
+    pub name: String,
+    /// Share of the seeds below each τ.
+    pub share: Vec<f64>,
+    /// Its percentile bootstrap band at each τ.
+    pub band: Vec<Option<(f64, f64)>>,
+}
+
+/// One panel: its title (the other axes' settings, or empty) and curves.
+pub(in crate::report) struct Panel {
+    pub title: String,
+    pub curves: Vec<Curve>,
+}
+
+/// What `profile_<metric>.svg` plots.
+pub(in crate::report) struct Profile {
+    /// The x axis: linear, or log when the losses span more than a decade.
+    pub scale: Scale,
+    /// The thresholds, evenly spaced on that axis.
+    pub taus: Vec<f64>,
+    pub panels: Vec<Panel>,
+    /// Panels left out past [`MAX_PANELS`].
+    pub dropped: usize,
+}
+
+/// `n` thresholds evenly spaced over the axis (in log τ on a log axis).
+fn thresholds(scale: &Scale, n: usize) -> Vec<f64> {
+    let r = scale.range();
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / (n - 1) as f64;
+            if scale.is_log() {
+                r.start * (r.end / r.start).powf(t)
+            } else {
+                r.start + (r.end - r.start) * t
+            }
+        })
+        .collect()
+}
+
+/// The profiles of `m`'s final values, per configuration; panels by the
+/// settings of the axes other than `along`'s when there are more than
+/// [`ONE_PANEL`] configurations. Bands from `[report] bootstrap`
+/// resamples, curve after curve from one generator seeded by `seed`.
+/// `None` when no finished trial has the metric.
+pub(in crate::report) fn profile_plot(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    seed: u64,
+) -> Option<Profile> {
+    let axis_keys: Vec<String> = exp
+        .axes
+        .iter()
+        .find(|a| a.keys.iter().any(|k| k == along))
+        .map(|a| a.keys.clone())
+        .unwrap_or_default();
+    // Configurations in plan order: (panel name, curve name, values).
+    let mut configs: Vec<(usize, String, String, Vec<f64>)> = Vec::new();
+    for (t, r) in rows {
+        let Some(y) = m.value(r, exp.report.target_acc) else {
+            continue;
+        };
+        match configs.iter_mut().find(|c| c.0 == t.config_index) {
+            Some(c) => c.3.push(y),
+            None => {
+                let (mine, others): (Selection, Selection) = t
+                    .swept
+                    .iter()
+                    .cloned()
+                    .partition(|(k, _)| axis_keys.contains(k));
+                configs.push((t.config_index, label(&others), label(&mine), vec![y]));
+            }
+        }
+    }
+    if configs.is_empty() {
+        return None;
+    }
+    let one_panel = configs.len() <= ONE_PANEL;
+    let all: Vec<f64> = configs.iter().flat_map(|c| c.3.iter().copied()).collect();
+    let scale = Scale::fit(&all, true)?;
+    let taus = thresholds(&scale, TAUS);
+    let (level, reps) = (exp.report.level, exp.report.bootstrap);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut panels: Vec<Panel> = Vec::new();
+    for (_, others, mine, values) in &configs {
+        let (title, name) = if one_panel {
+            (String::new(), combine(mine, others))
+        } else {
+            (others.clone(), mine.clone())
+        };
+        let curve = Curve {
+            name,
+            share: stats::share_below(values, &taus),
+            band: stats::share_below_bands(&[values], &taus, reps, level, &mut rng),
+        };
+        match panels.iter_mut().find(|p| p.title == title) {
+            Some(p) => p.curves.push(curve),
+            None => panels.push(Panel {
+                title,
+                curves: vec![curve],
+            }),
+        }
+    }
+    let dropped = panels.len().saturating_sub(MAX_PANELS);
+    panels.truncate(MAX_PANELS);
+    Some(Profile {
+        scale,
+        taus,
+        panels,
+        dropped,
+    })
+}
+
+/// A configuration's full label: the main axis's settings, then the
+/// others' (`claims::label` says "all" for no settings).
+fn combine(mine: &str, others: &str) -> String {
+    match (mine, others) {
+        (m, "all") => m.to_string(),
+        ("all", o) => o.to_string(),
+        (m, o) => format!("{m} {o}"),
+    }
+}
+
+/// The profile figure of `m` (its panels split along `along`).
+pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
+    let file = format!("profile_{m}.svg");
+    let Some(p) = profile_plot(exp, rows, m, along, fnv1a(file.as_bytes())) else {
+        return Ok(None);
+    };
+    let svg = draw(&p, m)?;
+    let metric = m.name().replace('_', " ");
+    let split = if p.panels.len() > 1 || !p.panels[0].title.is_empty() {
+        format!(
+            "one panel per setting of the other axes, one curve per {}",
+            short(along)
+        )
+    } else {
+        "one curve per configuration".to_string()
+    };
+    Ok(Some(Figure {
+        file,
+        caption: format!(
+            "Performance profiles of the final {metric} (Agarwal et al. 2021, rliable's run-score distributions): for each threshold τ, the share of a configuration's seeds whose final {metric} is below τ; {split}. Bands: {} percentile bootstrap intervals ({} resamples of the seeds within each configuration). A curve that rises early and steeply is a configuration whose every seed ends low; a plateau below 1 is seeds stuck higher{}{}.",
+            percent(exp.report.level),
+            exp.report.bootstrap,
+            if p.scale.is_log() {
+                "; τ on a log scale"
+            } else {
+                ""
+            },
+            if p.dropped > 0 {
+                format!(
+                    "; the first {MAX_PANELS} panels of {} are shown",
+                    MAX_PANELS + p.dropped
+                )
+            } else {
+                String::new()
+            },
+        ),
+        svg,
+    }))
+}
+
+/// Panels in a grid of up to three columns, sharing the τ axis.
+fn draw(p: &Profile, m: Metric) -> Result<String> {
+    let n = p.panels.len();
+    let cols = n.min(if n == 4 { 2 } else { 3 });
+    let rows = n.div_ceil(cols);
+    let (w, h) = if n == 1 { (900, 560) } else { (560, 400) };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, ((cols * w) as u32, (rows * h + 40) as u32))
+            .into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root
+            .titled(
+                &format!(
+                    "share of seeds whose final {} is below τ",
+                    m.name().replace('_', " ")
+                ),
+                ("sans-serif", 22),
+            )
+            .map_err(err)?;
+        for (area, panel) in root.split_evenly((rows, cols)).iter().zip(&p.panels) {
+            draw_panel(area, p, panel, m)?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// One panel: each curve with its band.
+fn draw_panel(
+    area: &DrawingArea<SVGBackend, Shift>,
+    p: &Profile,
+    panel: &Panel,
+    m: Metric,
+) -> Result<()> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 17))
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d(p.scale.clone(), Scale::linear(0.0, 1.0))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(
+            p.scale
+                .label(&format!("τ (final {})", m.name().replace('_', " "))),
+        )
+        .y_desc("share of seeds below τ")
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .max_light_lines(2)
+        .draw()
+        .map_err(err)?;
+    for (i, curve) in panel.curves.iter().enumerate() {
+        let c = color(i);
+        let mut band: Vec<(f64, f64)> = Vec::new();
+        let bounds: Vec<(f64, (f64, f64))> = p
+            .taus
+            .iter()
+            .zip(&curve.band)
+            .filter_map(|(t, b)| b.map(|b| (*t, b)))
+            .collect();
+        band.extend(bounds.iter().map(|(t, b)| (*t, b.1)));
+        band.extend(bounds.iter().rev().map(|(t, b)| (*t, b.0)));
+        chart
+            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.12).filled())))
+            .map_err(err)?;
+        chart
+            .draw_series(LineSeries::new(
+                p.taus.iter().copied().zip(curve.share.iter().copied()),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(curve.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}

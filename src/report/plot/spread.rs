@@ -1,0 +1,412 @@
+//! `spread_<metric>_vs_<axis>.svg`: how much the final loss varies across
+//! seeds, against the study's main axis. The CS231n claim is about spread
+//! ("large networks' minima vary little"), and on a linear loss axis every
+//! wide network's spread is a flat line at zero; here the std and the IQR
+//! of each configuration's seeds are drawn on a log axis (and the axis
+//! itself on a log axis when it is numeric and spans more than a decade),
+//! with percentile bootstrap intervals at `[report] level`: the seeds of
+//! each configuration resampled within it (`stats::stratified_bootstrap`),
+//! from a generator seeded by the figure's name, so reports are
+//! byte-identical run to run. The numbers ([`SpreadPlot`]) are computed
+//! before any drawing so tests can check them.
+
+use anyhow::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::scale::{Scale, spans_decade};
+use super::{Figure, Row, color, err, short};
+use crate::metric::Metric;
+use crate::report::claims::label;
+use crate::report::percent;
+use crate::stats;
+use crate::study::{Setting, Study, fnv1a};
+
+/// The settings of a swept axis, in the order a figure shows them.
+pub(in crate::report) struct AxisSettings {
+    /// Each setting as written (`8`, `relu`), sorted by value when every
+    /// setting is a number, else in the study's order.
+    pub labels: Vec<String>,
+    /// The numbers, when every setting is one.
+    pub values: Option<Vec<f64>>,
+}
+
+impl AxisSettings {
+    /// The distinct settings of `along` among `rows`.
+    fn of(rows: &[Row], along: &str) -> AxisSettings {
+        let mut seen: Vec<Setting> = Vec::new();
+        for (t, _) in rows {
+            if let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along)
+                && !seen.contains(v)
+            {
+                seen.push(v.clone());
+            }
+        }
+        let numbers: Option<Vec<f64>> = seen.iter().map(number).collect();
+        match numbers {
+            Some(mut v) => {
+                v.sort_by(f64::total_cmp);
+                AxisSettings {
+                    labels: v.iter().map(|x| super::scale::tick(*x)).collect(),
+                    values: Some(v),
+                }
+            }
+            None => AxisSettings {
+                labels: seen.iter().map(|s| s.to_string()).collect(),
+                values: None,
+            },
+        }
+    }
+
+    /// Whether the axis is drawn on a log scale: numeric, positive, and
+    /// spanning more than a decade.
+    pub fn is_log(&self) -> bool {
+        self.values
+            .as_ref()
+            .is_some_and(|v| v.iter().all(|x| *x > 0.0) && spans_decade(v.iter().copied()))
+    }
+
+    /// Where setting `i` sits on the x axis: its value on a log axis, else
+    /// its position (settings evenly spaced, as in `<metric>_vs_<axis>`).
+    pub fn x(&self, i: usize) -> f64 {
+        match &self.values {
+            Some(v) if self.is_log() => v[i],
+            _ => i as f64,
+        }
+    }
+
+    /// The x axis, ticks at the settings.
+    fn scale(&self) -> Scale {
+        let n = self.labels.len();
+        let ticks: Vec<(f64, String)> = (0..n)
+            .map(|i| (self.x(i), self.labels[i].clone()))
+            .collect();
+        let axis = if self.is_log() {
+            let (lo, hi) = (self.x(0), self.x(n - 1));
+            let pad = (hi / lo).powf(0.06);
+            Scale::log(lo / pad, hi * pad)
+        } else {
+            Scale::linear(-0.5, n as f64 - 0.5)
+        };
+        axis.with_ticks(ticks)
+    }
+}
+
+/// A setting's number, if it is one.
+fn number(s: &Setting) -> Option<f64> {
+    match s {
+        Setting::Int(i) => Some(*i as f64),
+        Setting::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// A statistic with its bootstrap interval (`None` when undefined, as for
+/// one seed).
+pub(in crate::report) type Estimate = (f64, Option<(f64, f64)>);
+
+/// One configuration's point of a [`SpreadSeries`].
+#[derive(Debug, Clone, PartialEq)]
+pub(in crate::report) struct SpreadPoint {
+    /// Index of the setting in [`AxisSettings`].
+    pub setting: usize,
+    /// Finished seeds.
+    pub n: usize,
+    /// Sample std (ddof 1) of the final values, with its interval.
+    pub std: Option<Estimate>,
+    /// Interquartile range, with its interval.
+    pub iqr: Option<Estimate>,
+}
+
+/// One series: the configurations sharing the other axes' settings.
+pub(in crate::report) struct SpreadSeries {
+    /// Legend label: the other axes' settings.
+    pub name: String,
+    /// One point per setting that has finished seeds, in axis order.
+    pub points: Vec<SpreadPoint>,
+}
+
+/// What the spread figure plots.
+pub(in crate::report) struct SpreadPlot {
+    /// The settings of the axis.
+    pub axis: AxisSettings,
+    /// One series per combination of the other axes' settings, plan order.
+    pub series: Vec<SpreadSeries>,
+    /// Interval level: `[report] level`.
+    pub level: f64,
+}
+
+/// The numbers behind the spread figure of metric `m` along `along`:
+/// per configuration, the std and IQR of its seeds' final values with
+/// percentile bootstrap intervals (`[report] bootstrap` resamples of the
+/// seeds within each configuration; std resamples first, then IQR, from
+/// one generator seeded by `seed`). `None` when no trial has the metric.
+pub(in crate::report) fn spread_plot(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    seed: u64,
+) -> Option<SpreadPlot> {
+    let axis = AxisSettings::of(rows, along);
+    let axis_keys: Vec<String> = exp
+        .axes
+        .iter()
+        .find(|a| a.keys.iter().any(|k| k == along))
+        .map(|a| a.keys.clone())
+        .unwrap_or_default();
+    // (series, setting) → values, in plan order.
+    let mut names: Vec<String> = Vec::new();
+    let mut cells: Vec<(usize, usize, Vec<f64>)> = Vec::new();
+    for (t, r) in rows {
+        let Some(y) = m.value(r, exp.report.target_acc) else {
+            continue;
+        };
+        let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
+            continue;
+        };
+        let label_of = |s: &Setting| number(s).map_or_else(|| s.to_string(), super::scale::tick);
+        let Some(setting) = axis.labels.iter().position(|l| *l == label_of(v)) else {
+            continue;
+        };
+        let others: Vec<(String, Setting)> = t
+            .swept
+            .iter()
+            .filter(|(k, _)| !axis_keys.contains(k))
+            .cloned()
+            .collect();
+        let name = label(&others);
+        let s = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            names.push(name);
+            names.len() - 1
+        });
+        match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
+            Some(c) => c.2.push(y),
+            None => cells.push((s, setting, vec![y])),
+        }
+    }
+    if cells.is_empty() {
+        return None;
+    }
+    let (level, reps) = (exp.report.level, exp.report.bootstrap);
+    let groups: Vec<&[f64]> = cells.iter().map(|c| c.2.as_slice()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let std_iv = stats::stratified_bootstrap(&groups, stats::std, reps, level, &mut rng);
+    let iqr_iv = stats::stratified_bootstrap(&groups, stats::iqr, reps, level, &mut rng);
+    let series = names
+        .into_iter()
+        .enumerate()
+        .map(|(s, name)| {
+            let mut points: Vec<SpreadPoint> = cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.0 == s)
+                .map(|(i, c)| SpreadPoint {
+                    setting: c.1,
+                    n: c.2.len(),
+                    std: stats::std(&c.2).map(|v| (v, std_iv[i])),
+                    iqr: (c.2.len() > 1)
+                        .then(|| stats::iqr(&c.2))
+                        .flatten()
+                        .map(|v| (v, iqr_iv[i])),
+                })
+                .collect();
+            points.sort_by_key(|p| p.setting);
+            SpreadSeries { name, points }
+        })
+        .collect();
+    Some(SpreadPlot {
+        axis,
+        series,
+        level,
+    })
+}
+
+/// The seed of the spread figure's bootstrap: its file name, hashed.
+fn seed(file: &str) -> u64 {
+    fnv1a(file.as_bytes())
+}
+
+/// The spread figure of `m` along `along`; `None` when there is nothing
+/// to draw (no metric, or no configuration with two seeds).
+pub(super) fn spread(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
+    let file = format!("spread_{m}_vs_{}.svg", short(along));
+    let Some(plot) = spread_plot(exp, rows, m, along, seed(&file)) else {
+        return Ok(None);
+    };
+    let Some(y) = spread_scale(&plot) else {
+        return Ok(None);
+    };
+    let svg = draw(&plot, &y, m, along)?;
+    let zero = plot.series.iter().flat_map(|s| &s.points).any(|p| {
+        [p.std, p.iqr]
+            .iter()
+            .any(|e| e.is_some_and(|(v, _)| v <= 0.0))
+    });
+    Ok(Some(Figure {
+        file,
+        caption: format!(
+            "Spread of the final {} across seeds against {}: the standard deviation (left) and interquartile range (right) of each configuration's seeds, with {} percentile bootstrap intervals ({} resamples of the seeds within each configuration), one series per setting of the other axes. Spread on a log scale{}{}.",
+            m.name().replace('_', " "),
+            short(along),
+            percent(plot.level),
+            exp.report.bootstrap,
+            if plot.axis.is_log() {
+                format!(", {} too", short(along))
+            } else {
+                format!(", {} settings evenly spaced", short(along))
+            },
+            if zero {
+                "; a spread of exactly 0 is not drawn"
+            } else {
+                ""
+            },
+        ),
+        svg,
+    }))
+}
+
+/// The shared log axis of both panels, over every positive estimate and
+/// interval bound, with room for the legend on top; `None` when no
+/// spread is positive.
+fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
+    let values: Vec<f64> = plot
+        .series
+        .iter()
+        .flat_map(|s| &s.points)
+        .flat_map(|p| [p.std, p.iqr])
+        .flatten()
+        .flat_map(|(v, iv)| [Some(v), iv.map(|i| i.0), iv.map(|i| i.1)])
+        .flatten()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let lo = values.iter().copied().reduce(f64::min)?;
+    let hi = values.iter().copied().reduce(f64::max)?;
+    let pad = (hi / lo).powf(0.05).max(1.2);
+    let (lo, hi) = (lo / pad, hi * pad);
+    // Headroom for the legend in the upper right: about 20 px a series of
+    // a ~420 px plot, so it covers no point.
+    let share = ((plot.series.len() * 20 + 16) as f64 / 420.0).min(0.5);
+    Some(Scale::log(lo, hi * (hi / lo).powf(share / (1.0 - share))))
+}
+
+/// Two panels side by side, std and IQR, on the shared `y`.
+fn draw(plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1200, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let root = root
+            .titled(
+                &format!(
+                    "spread of the final {} across seeds vs {}",
+                    m.name().replace('_', " "),
+                    short(along)
+                ),
+                ("sans-serif", 22),
+            )
+            .map_err(err)?;
+        let panels = root.split_evenly((1, 2));
+        let pick: [fn(&SpreadPoint) -> Option<Estimate>; 2] = [|p| p.std, |p| p.iqr];
+        for ((area, name), get) in panels.iter().zip(["std", "IQR"]).zip(pick) {
+            panel(
+                area,
+                plot,
+                y,
+                &format!("{name} of {}", m.name().replace('_', " ")),
+                along,
+                get,
+            )?;
+        }
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
+/// One panel: per series a line through the estimates and an error bar
+/// per interval; bars are cut at the axis floor, zero spreads left out.
+fn panel(
+    area: &DrawingArea<SVGBackend, Shift>,
+    plot: &SpreadPlot,
+    y: &Scale,
+    desc: &str,
+    along: &str,
+    get: fn(&SpreadPoint) -> Option<Estimate>,
+) -> Result<()> {
+    let x = plot.axis.scale();
+    let mut chart = ChartBuilder::on(area)
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(75)
+        .build_cartesian_2d(x, y.clone())
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(if plot.axis.is_log() {
+            format!("{} (log scale)", short(along))
+        } else {
+            short(along).to_string()
+        })
+        .y_desc(format!("{desc} (log scale)"))
+        .label_style(("sans-serif", 15))
+        .axis_desc_style(("sans-serif", 17))
+        .disable_x_mesh()
+        .draw()
+        .map_err(err)?;
+    let n = plot.series.len() as f64;
+    for (s, series) in plot.series.iter().enumerate() {
+        let c = color(s);
+        // Series side by side around each setting, so bars do not cover
+        // each other: 8% of the spacing between settings apart.
+        let frac = (s as f64 - (n - 1.0) / 2.0) * 0.08;
+        let k = plot.axis.labels.len();
+        let at = |i: usize| {
+            if plot.axis.is_log() && k > 1 {
+                let step = (plot.axis.x(k - 1) / plot.axis.x(0)).powf(1.0 / (k - 1) as f64);
+                plot.axis.x(i) * step.powf(frac)
+            } else {
+                plot.axis.x(i) + frac
+            }
+        };
+        // (x, estimate, interval) of each drawable point.
+        let points: Vec<(f64, Estimate)> = series
+            .points
+            .iter()
+            .filter_map(|p| get(p).map(|e| (at(p.setting), e)))
+            .filter(|p| p.1.0 > 0.0)
+            .collect();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().map(|p| (p.0, p.1.0)),
+                c.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(series.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(|p| Circle::new((p.0, p.1.0), 4, c.filled())),
+            )
+            .map_err(err)?;
+        chart
+            .draw_series(points.iter().filter_map(|p| {
+                p.1.1.map(|(lo, hi)| {
+                    ErrorBar::new_vertical(p.0, lo.max(y.floor()), p.1.0, hi, c.stroke_width(1), 8)
+                })
+            }))
+            .map_err(err)?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
