@@ -390,6 +390,11 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
     md
 }
 
+/// Why a share claim gets no seed count: a share is one number per
+/// configuration, judged across the axis's settings, so the seed formula
+/// (two samples of seeds) does not apply.
+const SHARE_SETTLE: &str = "Seeds needed are not estimated for a share: it is one number per configuration, judged across the settings of the axis; more seeds per source narrow each share's interval, and more settings along the axis sharpen the trend test.";
+
 /// What would settle an inconclusive claim: the most seeds any of its
 /// inconclusive slices needs, or why no number would.
 fn claim_settle(v: &Verdict) -> String {
@@ -400,6 +405,9 @@ fn claim_settle(v: &Verdict) -> String {
         .collect();
     if open.is_empty() {
         return "Its slices disagree: some hold, some fail.".into();
+    }
+    if v.claim.statistic == Statistic::Share {
+        return SHARE_SETTLE.into();
     }
     let none = open.iter().filter(|s| s.seeds_needed.is_none()).count();
     if none > 0 {
@@ -440,6 +448,7 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         _ => " No test (undefined).".into(),
     };
     let settle = match (sv.outcome, sv.seeds_needed) {
+        (Outcome::Inconclusive, _) if c.statistic == Statistic::Share => format!(" {SHARE_SETTLE}"),
         (Outcome::Inconclusive, Some(n)) => format!(" About {n} seeds would settle it."),
         (Outcome::Inconclusive, None) => {
             " The observed effect is zero or undefined: no number of seeds would settle it.".into()

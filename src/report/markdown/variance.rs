@@ -10,7 +10,7 @@ use crate::study::{Source, Study};
 
 /// The section, or nothing for a study whose sources are not crossed.
 pub fn section(exp: &Study, plan: &Plan, report: &Report, level: f64) -> String {
-    let Some(metric) = shown_metric(report) else {
+    let Some(metric) = shown_metric(exp, report) else {
         return String::new();
     };
     let varying = exp.replication.varying();

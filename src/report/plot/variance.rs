@@ -13,18 +13,25 @@ use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
 use crate::report::variance::{Decomposition, term_names};
-use crate::study::{Source, Study};
+use crate::study::{Source, Statistic, Study};
 
-/// The metric shown: validation loss where the study has it, else train loss.
-pub fn shown_metric(report: &Report) -> Option<Metric> {
-    [Metric::ValLoss, Metric::TrainLoss]
-        .into_iter()
+/// The metric shown: the first share claim's, else validation loss where
+/// the study has it, else train loss.
+pub fn shown_metric(exp: &Study, report: &Report) -> Option<Metric> {
+    let claimed = exp
+        .report
+        .claims
+        .iter()
+        .filter(|c| c.statistic == Statistic::Share)
+        .map(|c| c.metric);
+    claimed
+        .chain([Metric::ValLoss, Metric::TrainLoss])
         .find(|m| report.variance.iter().any(|d| d.metric == *m))
 }
 
 /// The figure, when some configuration was decomposed.
 pub(super) fn variance_sources(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<Figure>> {
-    let Some(metric) = shown_metric(report) else {
+    let Some(metric) = shown_metric(exp, report) else {
         return Ok(Vec::new());
     };
     let sources: Vec<Source> = exp.replication.varying().iter().map(|(s, _)| *s).collect();
