@@ -22,6 +22,8 @@ pub struct Axis {
     pub keys: Vec<String>,
     /// `points[i][k]` is the value of `keys[k]` at position `i` of this axis.
     pub(crate) points: Vec<Vec<Value>>,
+    /// Whether the points were drawn (`[space]`) rather than listed.
+    pub sampled: bool,
 }
 
 impl Axis {
@@ -97,11 +99,13 @@ pub fn coords(axes: &[Axis], mut i: usize) -> Vec<usize> {
 }
 
 /// The axes of `[grid]` (one per key, file order) then of each `[[zip]]`,
-/// checked: non-empty lists of single values, no key on two axes, at most
+/// then the drawn points of a search (`space`, innermost), checked:
+/// non-empty lists of single values, no key on two axes, at most
 /// [`MAX_TRIALS`] trials with `n_seeds` seeds.
 pub fn axes(
     grid: Option<&Value>,
     zips: Option<&Value>,
+    space: Option<(Axis, &[String])>,
     n_seeds: usize,
 ) -> Result<Vec<Axis>, KeyError> {
     let mut axes: Vec<Axis> = Vec::new();
@@ -128,6 +132,7 @@ pub fn axes(
             axes.push(Axis {
                 keys: vec![canon],
                 points: values.into_iter().map(|v| vec![v]).collect(),
+                sampled: false,
             });
         }
     }
@@ -141,6 +146,19 @@ pub fn axes(
         for (z, group) in zips.iter().enumerate() {
             axes.push(zip_axis(z, group, &mut claim)?);
         }
+    }
+    if let Some((axis, paths)) = space {
+        for (canon, path) in axis.keys.iter().zip(paths) {
+            if seen.iter().any(|s| s == canon) {
+                return Err(key_err(
+                    path,
+                    format!(
+                        "{canon} is both drawn in [space] and swept in [grid] or [[zip]]; a key may appear on one axis only"
+                    ),
+                ));
+            }
+        }
+        axes.push(axis);
     }
     let configs: usize = axes.iter().map(Axis::len).product();
     if configs.saturating_mul(n_seeds) > MAX_TRIALS {
@@ -199,7 +217,11 @@ fn zip_axis(
             ));
         }
     }
-    Ok(Axis { keys, points })
+    Ok(Axis {
+        keys,
+        points,
+        sampled: false,
+    })
 }
 
 /// Flatten `[grid]`: `width = [..]`, `"train.lr" = [..]` and `train.lr = [..]`

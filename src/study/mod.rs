@@ -26,6 +26,7 @@ mod overrides;
 pub mod reference;
 mod replicates;
 mod resolve;
+mod search;
 mod spans;
 mod spec;
 mod values;
@@ -34,6 +35,7 @@ pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, matches};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe};
 pub use replicates::{Replicate, Replication, Source};
+pub use search::{Dist, Search, Strategy};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
     Optimizer, Task, TrainSpec, ValSplit,
@@ -54,8 +56,11 @@ pub struct Study {
     pub description: String,
     /// The replicates of each configuration: `seeds` or `[replicates]`.
     pub replication: Replication,
-    /// Swept axes in file order (`[grid]` keys first, then `[[zip]]` groups).
+    /// Swept axes in file order (`[grid]` keys first, then `[[zip]]`
+    /// groups, then the points drawn from `[space]`).
     pub axes: Vec<Axis>,
+    /// A random or Sobol search (`[search]`, `[space]`); `None` for a grid.
+    pub search: Option<Search>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
     /// Report settings and the study's claims.
@@ -136,6 +141,8 @@ const TOP_KEYS: &[&str] = &[
     "train",
     "grid",
     "zip",
+    "search",
+    "space",
     "report",
     "claims",
 ];
@@ -155,12 +162,16 @@ fn build(
         }
     }
     let replication = replicates::parse(doc.get("seeds"), doc.get("replicates"))?;
+    let search = search::parse(doc.get("search"), doc.get("space"))?;
+    let space = search.as_ref().map(|s| (s.axis(), s.paths.as_slice()));
+    let axes = grid::axes(doc.get("grid"), doc.get("zip"), space, replication.len())?;
     let mut study = Study {
         path: path.to_path_buf(),
         name: name(doc.get("name"))?,
         description: description(doc.get("description"))?,
         base: fixed(&doc)?,
-        axes: grid::axes(doc.get("grid"), doc.get("zip"), replication.len())?,
+        axes,
+        search,
         replication,
         report: ReportSpec::default(),
         resolved_toml,
@@ -317,10 +328,21 @@ impl Study {
         Ok(config)
     }
 
-    /// Point an error on a swept key at the grid entry that set it.
+    /// Point an error on a swept key at the grid entry that set it, or
+    /// the `[space]` key that drew it.
     fn blame(&self, e: KeyError, coords: &[usize]) -> KeyError {
         for (axis, &i) in self.axes.iter().zip(coords) {
             if let Some(k) = axis.keys.iter().position(|k| *k == e.key) {
+                if let Some(search) = self.search.as_ref().filter(|_| axis.sampled) {
+                    return key_err(
+                        search.paths[k].clone(),
+                        format!(
+                            "drawn value {} (point {i}): {}",
+                            show(&axis.points[i][k]),
+                            e.message
+                        ),
+                    );
+                }
                 return key_err(
                     format!(
                         "grid.{}",
