@@ -33,7 +33,7 @@ mod values;
 
 pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, matches};
 pub use error::StudyError;
-pub use grid::{Axis, MAX_TRIALS, Setting, describe};
+pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
 pub use search::{Dist, Search, Strategy};
 pub use spec::{
