@@ -139,8 +139,7 @@ impl Plan {
     /// plan and the costs, so every machine computes the same split, and
     /// the shards partition the plan.
     pub fn shard(&self, i: usize, n: usize, cost: impl Fn(&Trial) -> u64) -> Vec<&Trial> {
-        let mut order: Vec<(u64, usize)> =
-            self.distinct().map(|t| (cost(t), t.index)).collect();
+        let mut order: Vec<(u64, usize)> = self.distinct().map(|t| (cost(t), t.index)).collect();
         order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut load = vec![0u64; n];
         let mut mine = Vec::new();
@@ -164,7 +163,9 @@ impl Plan {
     /// configurations share their trials' ids and so one training each.
     pub fn distinct(&self) -> impl Iterator<Item = &Trial> {
         let mut seen = std::collections::HashSet::new();
-        self.trials.iter().filter(move |t| seen.insert(t.id.as_str()))
+        self.trials
+            .iter()
+            .filter(move |t| seen.insert(t.id.as_str()))
     }
 
     /// Number of trials.

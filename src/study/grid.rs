@@ -89,7 +89,9 @@ pub fn short_float(x: f64) -> String {
     if !x.is_finite() || x == 0.0 {
         return x.to_string();
     }
-    let rounded: f64 = format!("{x:.3e}").parse().expect("a formatted float parses");
+    let rounded: f64 = format!("{x:.3e}")
+        .parse()
+        .expect("a formatted float parses");
     rounded.to_string()
 }
 

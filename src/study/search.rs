@@ -258,7 +258,9 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         None => {
             return Err(key_err(
                 "search.samples",
-                format!("missing: strategy = \"{name}\" needs samples, the number of configurations drawn"),
+                format!(
+                    "missing: strategy = \"{name}\" needs samples, the number of configurations drawn"
+                ),
             ));
         }
     };
@@ -348,9 +350,8 @@ fn dist(v: &Value, path: &str, canon: &str) -> Result<Dist, KeyError> {
     };
     let key = &keys::KEYS[keys::index(canon).expect("canonical keys are in the table")];
     let accepts = |x: &Value| read(&key.ty, x).map(|_| ());
-    let check_bound = |x: &Value| {
-        accepts(x).map_err(|m| err(format!("{name} bound {}: {m}", show(x))))
-    };
+    let check_bound =
+        |x: &Value| accepts(x).map_err(|m| err(format!("{name} bound {}: {m}", show(x))));
     match name.as_str() {
         "uniform" | "log_uniform" => {
             if !(matches!(key.ty, Type::Float { .. })
