@@ -62,9 +62,11 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         ));
     }
     let canon = canonical(key).map_err(|m| key_err(key, m))?;
-    // A scalar for a swept key pins it: drop it from the grid.
-    if let Some(Value::Table(grid)) = doc.get_mut("grid") {
-        remove_grid_key(grid, &canon);
+    // A scalar for a swept or drawn key pins it: drop it from the grid and the space.
+    for table in ["grid", "space"] {
+        if let Some(Value::Table(t)) = doc.get_mut(table) {
+            remove_grid_key(t, &canon);
+        }
     }
     let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
     let sec = doc
@@ -77,8 +79,8 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     Ok(canon)
 }
 
-/// Remove a key from `[grid]` whatever spelling the file used (plain,
-/// dotted, or nested table).
+/// Remove a key from `[grid]` (or `[space]`) whatever spelling the file
+/// used (plain, dotted, or nested table).
 fn remove_grid_key(grid: &mut Table, canon: &str) {
     let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
     grid.retain(|k, _| canonical(k).map(|c| c != canon).unwrap_or(true));
