@@ -6,7 +6,7 @@ mod common;
 
 use std::fs;
 
-use common::{arg, run_ok, run_study_ok, stderr, stored_ids, stdout, tables, temp_study};
+use common::{arg, run_ok, run_study_ok, stderr, stdout, stored_ids, tables, temp_study};
 
 const SEARCH: &str = r#"
 name = "search"

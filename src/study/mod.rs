@@ -8,7 +8,8 @@
 //!
 //! One concern a file: `keys` (the table of every key), `values` (readers
 //! of single values), `resolve` (a grid point → [`Config`]), `spec` (the
-//! typed configuration), `grid` (axes and their order), `overrides`
+//! typed configuration), `grid` (axes and their order), `search`
+//! (`[search]` and `[space]`: drawn points as one more axis), `overrides`
 //! (`--set`), `spans` (lines of keys), `error`, `claims` (`[report]` and
 //! `[[claims]]`) and `reference` (the key reference in the docs). Each
 //! error names the file, the line, the key path and what is allowed, e.g.
