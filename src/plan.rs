@@ -139,7 +139,7 @@ impl Plan {
     /// plan and the costs, so every machine computes the same split, and
     /// the shards partition the plan.
     pub fn shard(&self, i: usize, n: usize, cost: impl Fn(&Trial) -> u64) -> Vec<&Trial> {
-        let mut order: Vec<(u64, usize)> = self.trials.iter().map(|t| (cost(t), t.index)).collect();
+        let mut order: Vec<(u64, usize)> = self.distinct().map(|t| (cost(t), t.index)).collect();
         order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut load = vec![0u64; n];
         let mut mine = Vec::new();
@@ -156,6 +156,16 @@ impl Plan {
         }
         mine.sort_by_key(|t| t.index);
         mine
+    }
+
+    /// The trials to train: each id once, at its first position. A search
+    /// may draw the same point twice (an integer or choice space); those
+    /// configurations share their trials' ids and so one training each.
+    pub fn distinct(&self) -> impl Iterator<Item = &Trial> {
+        let mut seen = std::collections::HashSet::new();
+        self.trials
+            .iter()
+            .filter(move |t| seen.insert(t.id.as_str()))
     }
 
     /// Number of trials.

@@ -86,7 +86,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // The trials this run is responsible for: the plan, or one shard of it.
     let target: Vec<&Trial> = match opts.shard {
         Some((i, n)) => plan.shard(i, n, |t| cost(t, &datasets)),
-        None => plan.trials.iter().collect(),
+        None => plan.distinct().collect(),
     };
     let pending = pending(&target, &stored, &datasets);
     let skipped = target.len() - pending.len();

@@ -298,7 +298,8 @@ impl ResultsDir {
 pub struct MergeOutcome {
     /// Trials in the plan.
     pub total: usize,
-    /// Distinct trials of the plan found in the folders.
+    /// Distinct trials of the plan found in the folders (a drawn point
+    /// repeated in a search counts once, as in `total`).
     pub merged: usize,
     /// Trial ids found in more than one folder (kept once).
     pub duplicates: usize,
@@ -350,7 +351,7 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
     Ok((
         exp,
         MergeOutcome {
-            total: plan.len(),
+            total: plan.distinct().count(),
             merged: records.len(),
             duplicates,
             missing: missing.into_iter().take(10).collect(),
@@ -375,7 +376,8 @@ fn union(plan: &Plan, sources: &[&ResultsDir]) -> Result<(Vec<TrialRecord>, usiz
     }
     let mut records = Vec::new();
     let mut missing = Vec::new();
-    for t in &plan.trials {
+    // A drawn point repeated in the plan shares its id: one record serves both.
+    for t in plan.distinct() {
         match by_id.remove(&t.id) {
             Some(r) => records.push(r),
             None => missing.push(format!("{} {}", t.index, t.id)),

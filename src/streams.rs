@@ -7,7 +7,10 @@
 //! Streams of a data seed: 0 the training draw, 1 the fresh validation
 //! draw, 2 the held-out split, 3 the blob centres, 4 a table's label noise
 //! (`data.rs`). Streams of a trial's seeds: 10 the initial weights, 11 the
-//! minibatch order, 12 the dropout masks.
+//! minibatch order, 12 the dropout masks. Stream 20: point `i` of a
+//! random search (`[search] strategy = "random"`), keyed by the search seed
+//! and `i` together ([`search_rng`]), so each point has a generator of its
+//! own and growing `samples` leaves the earlier points unchanged.
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -16,6 +19,19 @@ use rand_chacha::ChaCha8Rng;
 pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
+    r
+}
+
+/// The generator of point `index` of a random search under `seed`: the
+/// ChaCha8 key holds the seed and the index side by side (so distinct
+/// (seed, index) pairs never share a generator, as a hash of them could),
+/// on stream 20.
+pub fn search_rng(seed: u64, index: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&index.to_le_bytes());
+    let mut r = ChaCha8Rng::from_seed(key);
+    r.set_stream(20);
     r
 }
 

@@ -88,6 +88,9 @@ fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
             .axes
             .iter()
             .map(|a| {
+                if let Some(search) = exp.search.as_ref().filter(|_| a.sampled) {
+                    return format!("`{}` drawn: {}", a.keys.join("/"), search.describe());
+                }
                 let vals: Vec<String> = (0..a.len())
                     .map(|i| {
                         (0..a.keys.len())
@@ -200,7 +203,11 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
     let s = &report.summary;
     let mut row: Vec<String> = Vec::new();
     for name in &report.swept {
-        row.push(super::csv::cell(&s.column(name)?.get(i)?));
+        // Drawn floats shown to 4 significant digits; summary.csv keeps them exact.
+        row.push(match s.column(name)?.get(i)? {
+            AnyValue::Float64(x) => crate::study::short_float(x),
+            v => super::csv::cell(&v),
+        });
     }
     row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
     row.push(

@@ -22,6 +22,8 @@ pub struct Axis {
     pub keys: Vec<String>,
     /// `points[i][k]` is the value of `keys[k]` at position `i` of this axis.
     pub(crate) points: Vec<Vec<Value>>,
+    /// Whether the points were drawn (`[space]`) rather than listed.
+    pub sampled: bool,
 }
 
 impl Axis {
@@ -71,11 +73,26 @@ impl fmt::Display for Setting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Setting::Int(i) => write!(f, "{i}"),
-            Setting::Float(x) => write!(f, "{x}"),
+            Setting::Float(x) => write!(f, "{}", short_float(*x)),
             Setting::Str(s) => write!(f, "{s}"),
             Setting::Bool(b) => write!(f, "{b}"),
         }
     }
+}
+
+/// A float for people: as written when it has at most 4 significant
+/// digits (every grid value of the shipped studies, so their labels are
+/// unchanged), else rounded to 4 (a drawn `0.0009053505719434595` shows as
+/// `0.0009054`). Display only: configurations, ids and `trials.csv` keep
+/// the exact value.
+pub fn short_float(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return x.to_string();
+    }
+    let rounded: f64 = format!("{x:.3e}")
+        .parse()
+        .expect("a formatted float parses");
+    rounded.to_string()
 }
 
 /// `depth=2 width=64`: settings with their bare key names, for labels.
@@ -97,11 +114,13 @@ pub fn coords(axes: &[Axis], mut i: usize) -> Vec<usize> {
 }
 
 /// The axes of `[grid]` (one per key, file order) then of each `[[zip]]`,
-/// checked: non-empty lists of single values, no key on two axes, at most
+/// then the drawn points of a search (`space`, innermost), checked:
+/// non-empty lists of single values, no key on two axes, at most
 /// [`MAX_TRIALS`] trials with `n_seeds` seeds.
 pub fn axes(
     grid: Option<&Value>,
     zips: Option<&Value>,
+    space: Option<(Axis, &[String])>,
     n_seeds: usize,
 ) -> Result<Vec<Axis>, KeyError> {
     let mut axes: Vec<Axis> = Vec::new();
@@ -128,6 +147,7 @@ pub fn axes(
             axes.push(Axis {
                 keys: vec![canon],
                 points: values.into_iter().map(|v| vec![v]).collect(),
+                sampled: false,
             });
         }
     }
@@ -141,6 +161,19 @@ pub fn axes(
         for (z, group) in zips.iter().enumerate() {
             axes.push(zip_axis(z, group, &mut claim)?);
         }
+    }
+    if let Some((axis, paths)) = space {
+        for (canon, path) in axis.keys.iter().zip(paths) {
+            if seen.iter().any(|s| s == canon) {
+                return Err(key_err(
+                    path,
+                    format!(
+                        "{canon} is both drawn in [space] and swept in [grid] or [[zip]]; a key may appear on one axis only"
+                    ),
+                ));
+            }
+        }
+        axes.push(axis);
     }
     let configs: usize = axes.iter().map(Axis::len).product();
     if configs.saturating_mul(n_seeds) > MAX_TRIALS {
@@ -199,7 +232,11 @@ fn zip_axis(
             ));
         }
     }
-    Ok(Axis { keys, points })
+    Ok(Axis {
+        keys,
+        points,
+        sampled: false,
+    })
 }
 
 /// Flatten `[grid]`: `width = [..]`, `"train.lr" = [..]` and `train.lr = [..]`

@@ -8,7 +8,8 @@
 //!
 //! One concern a file: `keys` (the table of every key), `values` (readers
 //! of single values), `resolve` (a grid point → [`Config`]), `spec` (the
-//! typed configuration), `grid` (axes and their order), `overrides`
+//! typed configuration), `grid` (axes and their order), `search`
+//! (`[search]` and `[space]`: drawn points as one more axis), `overrides`
 //! (`--set`), `spans` (lines of keys), `error`, `claims` (`[report]` and
 //! `[[claims]]`) and `reference` (the key reference in the docs). Each
 //! error names the file, the line, the key path and what is allowed, e.g.
@@ -26,14 +27,16 @@ mod overrides;
 pub mod reference;
 mod replicates;
 mod resolve;
+mod search;
 mod spans;
 mod spec;
 mod values;
 
 pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
 pub use error::StudyError;
-pub use grid::{Axis, MAX_TRIALS, Setting, describe};
+pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
+pub use search::{Dist, Search, Strategy};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
     Optimizer, Schedule, Task, TrainSpec, ValSplit,
@@ -54,8 +57,11 @@ pub struct Study {
     pub description: String,
     /// The replicates of each configuration: `seeds` or `[replicates]`.
     pub replication: Replication,
-    /// Swept axes in file order (`[grid]` keys first, then `[[zip]]` groups).
+    /// Swept axes in file order (`[grid]` keys first, then `[[zip]]`
+    /// groups, then the points drawn from `[space]`).
     pub axes: Vec<Axis>,
+    /// A random or Sobol search (`[search]`, `[space]`); `None` for a grid.
+    pub search: Option<Search>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
     /// Report settings and the study's claims.
@@ -136,6 +142,8 @@ const TOP_KEYS: &[&str] = &[
     "train",
     "grid",
     "zip",
+    "search",
+    "space",
     "report",
     "claims",
 ];
@@ -155,12 +163,16 @@ fn build(
         }
     }
     let replication = replicates::parse(doc.get("seeds"), doc.get("replicates"))?;
+    let search = search::parse(doc.get("search"), doc.get("space"))?;
+    let space = search.as_ref().map(|s| (s.axis(), s.paths.as_slice()));
+    let axes = grid::axes(doc.get("grid"), doc.get("zip"), space, replication.len())?;
     let mut study = Study {
         path: path.to_path_buf(),
         name: name(doc.get("name"))?,
         description: description(doc.get("description"))?,
         base: fixed(&doc)?,
-        axes: grid::axes(doc.get("grid"), doc.get("zip"), replication.len())?,
+        axes,
+        search,
         replication,
         report: ReportSpec::default(),
         resolved_toml,
@@ -323,10 +335,21 @@ impl Study {
         Ok(config)
     }
 
-    /// Point an error on a swept key at the grid entry that set it.
+    /// Point an error on a swept key at the grid entry that set it, or
+    /// the `[space]` key that drew it.
     fn blame(&self, e: KeyError, coords: &[usize]) -> KeyError {
         for (axis, &i) in self.axes.iter().zip(coords) {
             if let Some(k) = axis.keys.iter().position(|k| *k == e.key) {
+                if let Some(search) = self.search.as_ref().filter(|_| axis.sampled) {
+                    return key_err(
+                        search.paths[k].clone(),
+                        format!(
+                            "drawn value {} (point {i}): {}",
+                            show(&axis.points[i][k]),
+                            e.message
+                        ),
+                    );
+                }
                 return key_err(
                     format!(
                         "grid.{}",

@@ -1,7 +1,9 @@
 //! `--set key=value`: edits to the parsed study before validation. The
 //! value is read as TOML (`8`, `0.1`, `[4, 8]`, `"relu"`) and as a bare
 //! string when it is not valid TOML (`relu`). Setting a swept key to a
-//! single value removes it from the grid.
+//! single value removes it from the grid. `search.<key>` and
+//! `space.<key>` set a key of `[search]` or `[space]`, e.g.
+//! `--set search.samples=128` to grow a search.
 
 use toml::{Table, Value};
 
@@ -29,16 +31,19 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         doc.insert(key.to_string(), value);
         return Ok(key.to_string());
     }
-    // `--set replicates.init=5`: one source of a crossed design.
-    if let Some(source) = key.strip_prefix("replicates.") {
-        let table = doc
-            .entry("replicates")
-            .or_insert_with(|| Value::Table(Table::new()));
-        let Value::Table(table) = table else {
-            return Err(key_err("replicates", "expected a table"));
-        };
-        table.insert(source.to_string(), value);
-        return Ok(key.to_string());
+    // `--set replicates.init=5`: one source of a crossed design;
+    // `--set search.samples=128`: grow a search; `--set space.lr={...}`.
+    for head in ["replicates", "search", "space"] {
+        if let Some(name) = key.strip_prefix(head).and_then(|k| k.strip_prefix('.')) {
+            let table = doc
+                .entry(head)
+                .or_insert_with(|| Value::Table(Table::new()));
+            let Value::Table(table) = table else {
+                return Err(key_err(head, "expected a table"));
+            };
+            table.insert(name.to_string(), value);
+            return Ok(key.to_string());
+        }
     }
     if let Some(grid_key) = key.strip_prefix("grid.") {
         let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
@@ -57,9 +62,11 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         ));
     }
     let canon = canonical(key).map_err(|m| key_err(key, m))?;
-    // A scalar for a swept key pins it: drop it from the grid.
-    if let Some(Value::Table(grid)) = doc.get_mut("grid") {
-        remove_grid_key(grid, &canon);
+    // A scalar for a swept or drawn key pins it: drop it from the grid and the space.
+    for table in ["grid", "space"] {
+        if let Some(Value::Table(t)) = doc.get_mut(table) {
+            remove_grid_key(t, &canon);
+        }
     }
     let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
     let sec = doc
@@ -72,8 +79,8 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     Ok(canon)
 }
 
-/// Remove a key from `[grid]` whatever spelling the file used (plain,
-/// dotted, or nested table).
+/// Remove a key from `[grid]` (or `[space]`) whatever spelling the file
+/// used (plain, dotted, or nested table).
 fn remove_grid_key(grid: &mut Table, canon: &str) {
     let (section, name) = canon.split_once('.').expect("canonical keys are dotted");
     grid.retain(|k, _| canonical(k).map(|c| c != canon).unwrap_or(true));

@@ -1,0 +1,507 @@
+//! `[search]` and `[space]`: configurations drawn instead of listed.
+//!
+//! Input: the two tables. Output: a [`Search`] whose [`Search::axis`] is
+//! one more [`Axis`], innermost among the axes, whose points are the drawn
+//! points (like a `[[zip]]` of every `[space]` key). Crossing with `[grid]`
+//! and `[[zip]]`, the plan, ids, resume, reports and claims then need
+//! nothing new.
+//!
+//! Point `i` depends on (strategy, search seed, `i`, the space) only, never
+//! on `samples`: growing `samples` keeps the earlier points (prefix
+//! stability), so a grown search resumes and trains only the new ones.
+//! Random search draws point `i` from its own generator
+//! ([`crate::streams::search_rng`]), one uniform per key in `[space]` order;
+//! Sobol search takes dimension `d` (the key's position) of point `i` of a
+//! scrambled (Owen) Sobol sequence (`sobol_burley`). Each uniform `u` in
+//! [0, 1) becomes a value by the key's distribution ([`Dist::value`]).
+//! Sampled values are stored exactly: they are config values, so ids hash
+//! them as they are.
+
+use toml::{Table, Value};
+
+use super::error::{KeyError, key_err};
+use super::grid::Axis;
+use super::keys::{self, Type};
+use super::resolve::read;
+use super::values::{same_value, show, type_name, uint};
+
+/// How configurations are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every point of `[grid]` × `[[zip]]` (the default).
+    Grid,
+    /// Independent uniform draws, one generator per point.
+    Random,
+    /// Scrambled (Owen) Sobol points: quasi-random, more even than random.
+    Sobol,
+}
+
+impl Strategy {
+    /// The name in the study file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Grid => "grid",
+            Strategy::Random => "random",
+            Strategy::Sobol => "sobol",
+        }
+    }
+}
+
+/// A distribution of one `[space]` key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dist {
+    /// `uniform = [a, b]`: a + u·(b − a).
+    Uniform(f64, f64),
+    /// `log_uniform = [a, b]`, 0 < a: exp(ln a + u·(ln b − ln a)).
+    LogUniform(f64, f64),
+    /// `int_uniform = [a, b]`: each integer of a..=b equally likely.
+    IntUniform(i64, i64),
+    /// `int_log_uniform = [a, b]`, 0 < a: a log-uniform draw, rounded.
+    IntLogUniform(i64, i64),
+    /// `choice = [x, y, ...]`: each value equally likely.
+    Choice(Vec<Value>),
+}
+
+/// The distribution names, as the file spells them.
+pub const DISTRIBUTIONS: &[&str] = &[
+    "uniform",
+    "log_uniform",
+    "int_uniform",
+    "int_log_uniform",
+    "choice",
+];
+
+/// Most points a Sobol search can draw (`sobol_burley`'s sequence length).
+pub const MAX_SOBOL_SAMPLES: usize = 1 << 16;
+/// Most `[space]` keys a Sobol search can have (its dimensions).
+pub const MAX_SOBOL_KEYS: usize = sobol_burley::NUM_DIMENSIONS as usize;
+
+impl Dist {
+    /// The value for a uniform `u` in [0, 1). Results are kept inside the
+    /// bounds (a rounded `exp` may step one ulp past them).
+    pub fn value(&self, u: f64) -> Value {
+        let log = |a: f64, b: f64| (a.ln() + u * (b.ln() - a.ln())).exp();
+        match self {
+            Dist::Uniform(a, b) => Value::Float((a + u * (b - a)).clamp(*a, *b)),
+            Dist::LogUniform(a, b) => Value::Float(log(*a, *b).clamp(*a, *b)),
+            Dist::IntUniform(a, b) => {
+                let n = (b - a + 1) as f64;
+                Value::Integer((a + (u * n).floor() as i64).min(*b))
+            }
+            Dist::IntLogUniform(a, b) => {
+                Value::Integer((log(*a as f64, *b as f64).round() as i64).clamp(*a, *b))
+            }
+            Dist::Choice(values) => {
+                let i = ((u * values.len() as f64).floor() as usize).min(values.len() - 1);
+                values[i].clone()
+            }
+        }
+    }
+
+    /// `log_uniform [0.0001, 1]`: for the report.
+    pub fn describe(&self) -> String {
+        let pair = |name: &str, a: String, b: String| format!("{name} [{a}, {b}]");
+        match self {
+            Dist::Uniform(a, b) => pair("uniform", a.to_string(), b.to_string()),
+            Dist::LogUniform(a, b) => pair("log_uniform", a.to_string(), b.to_string()),
+            Dist::IntUniform(a, b) => pair("int_uniform", a.to_string(), b.to_string()),
+            Dist::IntLogUniform(a, b) => pair("int_log_uniform", a.to_string(), b.to_string()),
+            Dist::Choice(v) => format!(
+                "choice {{{}}}",
+                v.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+/// A random or Sobol search: what to draw and how many.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// Random or Sobol (never grid: a grid study has no `Search`).
+    pub strategy: Strategy,
+    /// Points drawn.
+    pub samples: usize,
+    /// The search's own seed (0..=u32::MAX).
+    pub seed: u64,
+    /// (canonical key, distribution) in `[space]` order.
+    pub space: Vec<(String, Dist)>,
+    /// The keys as the file wrote them, for errors (`space.lr`).
+    pub paths: Vec<String>,
+}
+
+impl Search {
+    /// The uniforms of point `i`, one per key in `[space]` order.
+    pub fn uniforms(&self, i: usize) -> Vec<f64> {
+        unit_point(self.strategy, self.seed, i, self.space.len())
+    }
+
+    /// Point `i`: one value per key.
+    pub fn point(&self, i: usize) -> Vec<Value> {
+        self.uniforms(i)
+            .into_iter()
+            .zip(&self.space)
+            .map(|(u, (_, dist))| dist.value(u))
+            .collect()
+    }
+
+    /// The axis of the drawn points.
+    pub fn axis(&self) -> Axis {
+        Axis {
+            keys: self.space.iter().map(|(k, _)| k.clone()).collect(),
+            points: (0..self.samples).map(|i| self.point(i)).collect(),
+            sampled: true,
+        }
+    }
+
+    /// `64 random points (seed 0): lr log_uniform [0.0001, 1], ...`.
+    pub fn describe(&self) -> String {
+        let keys: Vec<String> = self
+            .space
+            .iter()
+            .map(|(k, d)| format!("`{k}` {}", d.describe()))
+            .collect();
+        format!(
+            "{} {} points (seed {}) of {}",
+            self.samples,
+            self.strategy.name(),
+            self.seed,
+            keys.join(", ")
+        )
+    }
+}
+
+/// Point `i` of `dims` uniforms in [0, 1) under `strategy` and `seed`.
+/// Random: 53-bit uniforms from the top bits of successive `u64`s of the
+/// point's own generator (written out, not `rand`'s float sampler, so the
+/// values, and the ids that hash them, depend only on ChaCha8). Sobol:
+/// `sobol_burley::sample(i, d, seed)`, an f32 on a 2^-24 lattice.
+pub fn unit_point(strategy: Strategy, seed: u64, i: usize, dims: usize) -> Vec<f64> {
+    match strategy {
+        Strategy::Grid => unreachable!("a grid draws nothing"),
+        Strategy::Random => {
+            use rand::RngCore;
+            let mut rng = crate::streams::search_rng(seed, i as u64);
+            (0..dims)
+                .map(|_| (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64))
+                .collect()
+        }
+        Strategy::Sobol => (0..dims)
+            .map(|d| f64::from(sobol_burley::sample(i as u32, d as u32, seed as u32)))
+            .collect(),
+    }
+}
+
+/// Read `[search]` and `[space]`; `None` for a grid study. Every rule that
+/// ties them together is checked here, naming the key at fault.
+pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Search>, KeyError> {
+    let empty = Table::new();
+    let table = match search {
+        None => &empty,
+        Some(Value::Table(t)) => t,
+        Some(other) => {
+            return Err(key_err(
+                "search",
+                format!("expected a table, got {}", type_name(other)),
+            ));
+        }
+    };
+    for k in table.keys() {
+        if !["strategy", "samples", "seed"].contains(&k.as_str()) {
+            return Err(key_err(
+                format!("search.{k}"),
+                "unknown key; [search] has: strategy, samples, seed",
+            ));
+        }
+    }
+    let strategy = match table.get("strategy") {
+        None => Strategy::Grid,
+        Some(v) => super::values::choice(
+            v,
+            &[
+                ("grid", Strategy::Grid),
+                ("random", Strategy::Random),
+                ("sobol", Strategy::Sobol),
+            ],
+        )
+        .map_err(|m| key_err("search.strategy", m))?,
+    };
+    if strategy == Strategy::Grid {
+        for k in ["samples", "seed"] {
+            if table.contains_key(k) {
+                return Err(key_err(
+                    format!("search.{k}"),
+                    "applies to strategy = \"random\" or \"sobol\"; a grid runs every point of [grid] and [[zip]]",
+                ));
+            }
+        }
+        if space.is_some() {
+            return Err(key_err(
+                "space",
+                "[space] is drawn from only with [search] strategy = \"random\" or \"sobol\"; add that, or list values under [grid]",
+            ));
+        }
+        return Ok(None);
+    }
+    let name = strategy.name();
+    let Some(space) = space else {
+        return Err(key_err(
+            "search.strategy",
+            format!("strategy = \"{name}\" draws from [space], but the study has no [space] table"),
+        ));
+    };
+    let max = match strategy {
+        Strategy::Sobol => MAX_SOBOL_SAMPLES,
+        _ => super::grid::MAX_TRIALS,
+    };
+    let samples = match table.get("samples") {
+        Some(v) => uint(v, 1, max).map_err(|m| key_err("search.samples", m))?,
+        None => {
+            return Err(key_err(
+                "search.samples",
+                format!(
+                    "missing: strategy = \"{name}\" needs samples, the number of configurations drawn"
+                ),
+            ));
+        }
+    };
+    let seed = match table.get("seed") {
+        Some(v) => uint(v, 0, u32::MAX as usize).map_err(|m| key_err("search.seed", m))? as u64,
+        None => 0,
+    };
+    let Value::Table(space) = space else {
+        return Err(key_err(
+            "space",
+            "expected a table of key = { distribution = ... }",
+        ));
+    };
+    let mut keys: Vec<(String, Dist)> = Vec::new();
+    let mut paths = Vec::new();
+    for (key, v) in flatten(space, "") {
+        let path = format!("space.{key}");
+        let canon = keys::canonical(&key).map_err(|m| key_err(&path, m))?;
+        if keys.iter().any(|(k, _)| *k == canon) {
+            return Err(key_err(&path, format!("{canon} is in [space] twice")));
+        }
+        let dist = dist(&v, &path, &canon)?;
+        keys.push((canon, dist));
+        paths.push(path);
+    }
+    if keys.is_empty() {
+        return Err(key_err("space", "empty [space]: nothing to draw"));
+    }
+    if strategy == Strategy::Sobol && keys.len() > MAX_SOBOL_KEYS {
+        return Err(key_err(
+            "space",
+            format!(
+                "{} keys; a Sobol search draws at most {MAX_SOBOL_KEYS}",
+                keys.len()
+            ),
+        ));
+    }
+    Ok(Some(Search {
+        strategy,
+        samples,
+        seed,
+        space: keys,
+        paths,
+    }))
+}
+
+/// `[space]` flattened: `lr = {..}`, `"train.lr" = {..}` and a nested
+/// `[space.train]` table all become (key, distribution table). A table is
+/// a distribution unless its key names a section.
+fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (k, v) in t {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            Value::Table(sub) if prefix.is_empty() && keys::SECTIONS.contains(&k.as_str()) => {
+                out.extend(flatten(sub, &key));
+            }
+            other => out.push((key, other.clone())),
+        }
+    }
+    out
+}
+
+/// One key's distribution, checked against the key's type: float
+/// distributions on number keys, integer ones on integer keys, and every
+/// bound or choice a value the key accepts.
+fn dist(v: &Value, path: &str, canon: &str) -> Result<Dist, KeyError> {
+    let err = |m: String| key_err(path, m);
+    let example = "{ log_uniform = [1e-4, 1.0] }";
+    let Value::Table(t) = v else {
+        return Err(err(format!(
+            "expected a distribution such as {example}, got {} {}",
+            type_name(v),
+            show(v)
+        )));
+    };
+    let mut entries = t.iter();
+    let (Some((name, arg)), None) = (entries.next(), entries.next()) else {
+        return Err(err(format!(
+            "expected one distribution such as {example}, got {} keys",
+            t.len()
+        )));
+    };
+    let key = &keys::KEYS[keys::index(canon).expect("canonical keys are in the table")];
+    let accepts = |x: &Value| read(&key.ty, x).map(|_| ());
+    let check_bound =
+        |x: &Value| accepts(x).map_err(|m| err(format!("{name} bound {}: {m}", show(x))));
+    match name.as_str() {
+        "uniform" | "log_uniform" => {
+            if !(matches!(key.ty, Type::Float { .. })
+                || matches!(key.ty, Type::Special { .. }) && accepts(&Value::Float(0.5)).is_ok())
+            {
+                return Err(err(format!(
+                    "{name} draws real numbers, but {canon} takes {}; use {}",
+                    takes(&key.ty),
+                    suggest(&key.ty)
+                )));
+            }
+            let (a, b) = bounds(arg, name, path, false)?;
+            let (a, b) = (as_f64(&a), as_f64(&b));
+            check_bound(&Value::Float(a))?;
+            check_bound(&Value::Float(b))?;
+            Ok(if name == "uniform" {
+                Dist::Uniform(a, b)
+            } else {
+                Dist::LogUniform(a, b)
+            })
+        }
+        "int_uniform" | "int_log_uniform" => {
+            if !(matches!(key.ty, Type::Int { .. })
+                || matches!(key.ty, Type::Special { .. }) && accepts(&Value::Integer(1)).is_ok())
+            {
+                return Err(err(format!(
+                    "{name} draws integers, but {canon} takes {}; use {}",
+                    takes(&key.ty),
+                    suggest(&key.ty)
+                )));
+            }
+            let (a, b) = bounds(arg, name, path, true)?;
+            check_bound(&a)?;
+            check_bound(&b)?;
+            let (a, b) = (a.as_integer().unwrap_or(0), b.as_integer().unwrap_or(0));
+            Ok(if name == "int_uniform" {
+                Dist::IntUniform(a, b)
+            } else {
+                Dist::IntLogUniform(a, b)
+            })
+        }
+        "choice" => {
+            let list = match arg {
+                Value::Array(l) if !l.is_empty() => l,
+                other => {
+                    return Err(err(format!(
+                        "choice expects a non-empty list of values, got {}",
+                        show(other)
+                    )));
+                }
+            };
+            for (i, x) in list.iter().enumerate() {
+                accepts(x).map_err(|m| err(format!("choice value {}: {m}", show(x))))?;
+                if list[..i].iter().any(|y| same_value(x, y)) {
+                    return Err(err(format!("choice value {} is listed twice", show(x))));
+                }
+            }
+            Ok(Dist::Choice(list.clone()))
+        }
+        other => Err(err(format!(
+            "unknown distribution \"{other}\"; expected one of: {}",
+            DISTRIBUTIONS.join(", ")
+        ))),
+    }
+}
+
+/// What a key of type `ty` takes, in words.
+fn takes(ty: &Type) -> &'static str {
+    match ty {
+        Type::Int { .. } => "integers",
+        Type::Float { .. } => "real numbers",
+        Type::Bool => "true or false",
+        Type::Choice(_) => "names",
+        Type::Special { allowed, .. } => allowed,
+    }
+}
+
+/// The distributions that suit a key of type `ty`.
+fn suggest(ty: &Type) -> &'static str {
+    match ty {
+        Type::Int { .. } => "int_uniform, int_log_uniform or choice",
+        Type::Float { .. } => "uniform, log_uniform or choice",
+        _ => "choice",
+    }
+}
+
+fn as_f64(v: &Value) -> f64 {
+    match v {
+        Value::Integer(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => f64::NAN,
+    }
+}
+
+/// `[low, high]`: two numbers (integers for `int`), low < high, and both
+/// > 0 for the log distributions.
+fn bounds(v: &Value, name: &str, path: &str, int: bool) -> Result<(Value, Value), KeyError> {
+    let what = if int { "integers" } else { "numbers" };
+    let pair = match v {
+        Value::Array(l) if l.len() == 2 => l,
+        other => {
+            return Err(key_err(
+                path,
+                format!(
+                    "{name} expects [low, high], two {what}, got {}",
+                    show(other)
+                ),
+            ));
+        }
+    };
+    for x in pair {
+        let ok = match x {
+            Value::Integer(_) => true,
+            Value::Float(f) => !int && f.is_finite(),
+            _ => false,
+        };
+        if !ok {
+            return Err(key_err(
+                path,
+                format!(
+                    "{name} expects [low, high], two {what}, got {} {}",
+                    type_name(x),
+                    show(x)
+                ),
+            ));
+        }
+    }
+    let (a, b) = (as_f64(&pair[0]), as_f64(&pair[1]));
+    if a >= b {
+        return Err(key_err(
+            path,
+            format!(
+                "{name} bounds [{}, {}] are reversed or equal; expected [low, high] with low < high",
+                show(&pair[0]),
+                show(&pair[1])
+            ),
+        ));
+    }
+    if name.ends_with("log_uniform") && a <= 0.0 {
+        return Err(key_err(
+            path,
+            format!(
+                "{name} needs bounds > 0 (it draws the logarithm), got [{}, {}]",
+                show(&pair[0]),
+                show(&pair[1])
+            ),
+        ));
+    }
+    Ok((pair[0].clone(), pair[1].clone()))
+}
+
+#[cfg(test)]
+mod tests;
