@@ -20,6 +20,7 @@ use crate::streams::rng;
 use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
 
 mod csv_file;
+mod preprocess;
 mod sets;
 use csv_file::parse_csv;
 pub use sets::Datasets;
@@ -267,6 +268,7 @@ pub fn load(spec: &DataSpec) -> Result<Dataset, DataError> {
     if spec.standardize {
         standardize(&mut ds);
     }
+    preprocess::apply(&mut ds, spec.preprocess);
     Ok(ds)
 }
 

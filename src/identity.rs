@@ -13,7 +13,7 @@
 use crate::streams::Seeds;
 use crate::study::{
     Activation, Batch, Config, DataSource, DataSpec, Init, LabelColumn, ModelSpec, Optimizer,
-    Schedule, Task, TrainSpec, ValSplit, fnv1a,
+    Preprocess, Schedule, Task, TrainSpec, ValSplit, fnv1a,
 };
 
 /// A JSON value of the identity text.
@@ -186,7 +186,7 @@ fn data_fields(d: &DataSpec) -> Field {
         DataSource::Table(_) => {}
     }
     let int = |n: usize| Field::Int(n as u64);
-    Field::Obj(vec![
+    let mut fields = vec![
         ("kind", Field::Str(d.kind().name().into())),
         ("classes", Field::opt(d.source.generated_classes(), int)),
         ("points_per_class", Field::opt(ppc, int)),
@@ -202,7 +202,12 @@ fn data_fields(d: &DataSpec) -> Field {
         ("val", val_field(d.val)),
         ("standardize", Field::Bool(d.standardize)),
         ("seed", Field::Int(d.seed)),
-    ])
+    ];
+    // Keys added after format 3: present only away from their default.
+    if d.preprocess != Preprocess::None {
+        fields.push(("preprocess", Field::Str(d.preprocess.name().into())));
+    }
+    Field::Obj(fields)
 }
 
 fn label_field(l: LabelColumn) -> Field {

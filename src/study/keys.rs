@@ -12,7 +12,8 @@
 use toml::Value;
 
 use super::spec::{
-    ACTIVATIONS, Batch, DATA_KINDS, INITS, LabelColumn, OPTIMIZERS, SCHEDULES, TASKS, ValSplit,
+    ACTIVATIONS, Batch, DATA_KINDS, INITS, LabelColumn, OPTIMIZERS, PREPROCESS, SCHEDULES, TASKS,
+    ValSplit,
 };
 use super::values::show;
 
@@ -392,6 +393,8 @@ pub static KEYS: &[Key] = &[
         doc: "validation set: an independent draw, a held-out fraction, or none" },
     Key { section: "data", name: "standardize", ty: Type::Bool, default: Default::By(default_standardize, "false (generated), true (tables)"), applies: None,
         doc: "standardise features with the training split's mean and std" },
+    Key { section: "data", name: "preprocess", ty: Type::Choice(PREPROCESS), default: Default::Is(Val::Name("none")), applies: None,
+        doc: "after standardising: pca (centre, rotate onto the training covariance's eigenvectors) or whiten (pca, then each component over √(λ + 1e-5)), fitted on the training split" },
     Key { section: "data", name: "seed", ty: int(0, u32::MAX as usize), default: Default::Is(Val::Int(0)), applies: None,
         doc: "seed of the data draw: the data set is drawn once per study" },
     // [model]

@@ -39,7 +39,7 @@ pub use replicates::{Replicate, Replication, Source};
 pub use search::{Dist, Search, Strategy};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
-    Optimizer, Schedule, Task, TrainSpec, ValSplit,
+    Optimizer, Preprocess, Schedule, Task, TrainSpec, ValSplit,
 };
 
 // Readers the claims parser shares with the key table.

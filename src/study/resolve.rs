@@ -12,7 +12,7 @@ use super::error::{KeyError, key_err};
 use super::keys::{Default, KEYS, Type, Val, Values};
 use super::spec::{
     Activation, Batch, Config, DATA_KINDS, DataKind, DataSource, DataSpec, Init, LabelColumn,
-    ModelSpec, Optimizer, Schedule, TASKS, Task, TrainSpec, ValSplit,
+    ModelSpec, Optimizer, Preprocess, Schedule, TASKS, Task, TrainSpec, ValSplit,
 };
 use super::values::{boolean, choice, number_in, uint};
 
@@ -162,6 +162,12 @@ fn data(v: &Values, study_dir: &Path) -> Result<DataSpec, KeyError> {
         },
         val: *val,
         standardize: v.flag("data.standardize"),
+        preprocess: match v.name("data.preprocess") {
+            "none" => Preprocess::None,
+            "pca" => Preprocess::Pca,
+            "whiten" => Preprocess::Whiten,
+            other => unreachable!("preprocess {other} is not in the key table"),
+        },
         seed: v.int("data.seed") as u64,
     })
 }

@@ -205,6 +205,31 @@ impl DataSource {
     }
 }
 
+/// `data.preprocess`: a transform fitted on the training split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preprocess {
+    /// Features as drawn (after `standardize`, if on).
+    None,
+    /// Centred and rotated onto the training covariance's eigenvectors.
+    Pca,
+    /// PCA, each component divided by √(λ + 1e-5).
+    Whiten,
+}
+
+/// Names of the preprocessing transforms as written in a study file.
+pub(crate) const PREPROCESS: &[&str] = &["none", "pca", "whiten"];
+
+impl Preprocess {
+    /// The transform's name in a study file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preprocess::None => "none",
+            Preprocess::Pca => "pca",
+            Preprocess::Whiten => "whiten",
+        }
+    }
+}
+
 /// The resolved `[data]` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataSpec {
@@ -216,6 +241,8 @@ pub struct DataSpec {
     pub val: ValSplit,
     /// Standardise features with the training split's mean and std.
     pub standardize: bool,
+    /// PCA or whitening after standardising, fitted on the training split.
+    pub preprocess: Preprocess,
     /// Seed of the data draw, its split and label noise (per replicate when
     /// `[replicates]` varies data).
     pub seed: u64,

@@ -300,3 +300,19 @@ fn training_controls_at_their_defaults_leave_the_identity_alone() {
         id("optimizer = \"rmsprop\"\n")
     );
 }
+
+/// `data.preprocess = "none"` is the identity of a study without the key;
+/// pca and whiten each make another data set (and id).
+#[test]
+fn preprocess_joins_the_identity_only_when_on() {
+    let id = |extra: &str| {
+        let e = parse(&format!("name = \"t\"\n[data]\n{extra}"), &[]).unwrap();
+        crate::identity::data_key(&e.config_at(&[]).unwrap().data)
+    };
+    assert_eq!(id("preprocess = \"none\"\n"), id(""));
+    assert_ne!(id("preprocess = \"pca\"\n"), id(""));
+    assert_ne!(
+        id("preprocess = \"pca\"\n"),
+        id("preprocess = \"whiten\"\n")
+    );
+}
