@@ -146,6 +146,7 @@ pub fn symmetric_eigen(mut a: Vec<Vec<f64>>) -> (Vec<f64>, Vec<Vec<f64>>) {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // matrix indices read as the maths does
 mod tests {
     use super::*;
     use crate::data::{Split, Targets};
