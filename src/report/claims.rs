@@ -306,7 +306,19 @@ pub fn judge<'r>(
                     .find(|ks| ks.contains(a))
                     .cloned()
                     .unwrap_or_else(|| vec![a.clone()]),
-                None => claim.this.iter().map(|(k, _)| k.clone()).collect(),
+                // A group key on a zip axis brings its partners: they vary
+                // with it, so they cannot define slices.
+                None => claim
+                    .this
+                    .iter()
+                    .flat_map(|(k, _)| {
+                        axes_keys
+                            .iter()
+                            .find(|ks| ks.contains(k))
+                            .cloned()
+                            .unwrap_or_else(|| vec![k.clone()])
+                    })
+                    .collect(),
             };
             exclude.extend(group_keys.iter().cloned());
             let slices: Vec<SliceVerdict> = slices(&rows, &exclude, claim.pool)

@@ -575,3 +575,43 @@ fn a_share_claim_follows_the_configurations_shares() {
     assert!(v.slices[0].points.iter().all(|p| p.value.is_none()));
     assert_eq!(v.outcome, Outcome::Inconclusive);
 }
+
+/// A comparison over a key on a `[[zip]]` axis: the key's zip partners vary
+/// with it, so they must not split the trials into slices (each slice
+/// would hold one group only and judge nothing). Catches slicing by the
+/// partner keys (the lr_schedules study showed 3 slices of nothing).
+#[test]
+fn a_comparison_on_a_zip_axis_is_one_slice() {
+    let src = "name = \"c\"\n[[zip]]\nactivation = [\"relu\", \"tanh\", \"sigmoid\"]\nlr = [0.1, 0.2, 0.3]\n[[claims]]\nname = \"x\"\nmetric = \"train_loss\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+    let swept: Vec<Vec<(String, Setting)>> = [("relu", 0.1), ("tanh", 0.2), ("sigmoid", 0.3)]
+        .iter()
+        .map(|(a, lr)| {
+            vec![
+                ("model.activation".to_string(), Setting::Str(a.to_string())),
+                ("train.lr".to_string(), Setting::Float(*lr)),
+            ]
+        })
+        .collect();
+    let v = judge(&e.report, &axes, |_| {
+        (0..3)
+            .flat_map(|c| (0..8).map(move |s| (c, s)))
+            .map(|(c, s)| Row {
+                swept: &swept[c],
+                value: Some(c as f64 + 0.01 * s as f64),
+                stuck: false,
+                config: c,
+                share: None,
+            })
+            .collect()
+    })
+    .remove(0);
+    assert_eq!(
+        v.slices.len(),
+        1,
+        "{:?}",
+        v.slices.iter().map(|s| &s.slice).collect::<Vec<_>>()
+    );
+    assert_eq!(v.outcome, Outcome::Holds);
+}
