@@ -428,7 +428,26 @@ fn claim_settle(v: &Verdict) -> String {
         .filter_map(|s| s.seeds_needed)
         .max()
         .unwrap_or(0);
-    format!("About {most} seeds per configuration would settle every inconclusive slice.")
+    seeds_text(most, "every inconclusive slice")
+}
+
+/// Above this many seeds per configuration the count says nothing more
+/// than "the observed effect is practically zero".
+const SEEDS_SHOWN: usize = 10_000;
+
+/// "About 45 seeds would settle it.", or past [`SEEDS_SHOWN`] a sentence
+/// that does not print a meaningless thirteen-digit count.
+fn seeds_text(n: usize, what: &str) -> String {
+    if n > SEEDS_SHOWN {
+        format!(
+            "More than {} seeds per configuration would be needed to settle {what}: the observed effect is practically zero.",
+            thousands(SEEDS_SHOWN as u64)
+        )
+    } else if what == "it" {
+        format!("About {n} seeds would settle it.")
+    } else {
+        format!("About {n} seeds per configuration would settle {what}.")
+    }
 }
 
 /// A slice's bullet: its verdict, the test evidence, raw and adjusted p,
@@ -456,7 +475,7 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
     };
     let settle = match (sv.outcome, sv.seeds_needed) {
         (Outcome::Inconclusive, _) if c.statistic == Statistic::Share => format!(" {SHARE_SETTLE}"),
-        (Outcome::Inconclusive, Some(n)) => format!(" About {n} seeds would settle it."),
+        (Outcome::Inconclusive, Some(n)) => format!(" {}", seeds_text(n, "it")),
         (Outcome::Inconclusive, None) => {
             " The observed effect is zero or undefined: no number of seeds would settle it.".into()
         }
@@ -543,6 +562,23 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("No test (undefined). The observed effect is zero or undefined: no number of seeds would settle it."), "{md}");
+    }
+
+    /// Seed counts past 10,000 are not printed: they only say the effect is
+    /// practically zero (max_norm's lr = 3 slice asked for 4.2e12 seeds).
+    /// Catches the cap dropped or applied below it.
+    #[test]
+    fn absurd_seed_counts_are_not_printed() {
+        assert_eq!(seeds_text(45, "it"), "About 45 seeds would settle it.");
+        assert_eq!(
+            seeds_text(10_000, "it"),
+            "About 10000 seeds would settle it."
+        );
+        assert!(seeds_text(10_001, "it").starts_with("More than 10,000 seeds"));
+        assert_eq!(
+            seeds_text(7, "every inconclusive slice"),
+            "About 7 seeds per configuration would settle every inconclusive slice."
+        );
     }
 
     #[test]
