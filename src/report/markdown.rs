@@ -151,24 +151,21 @@ fn table(report: &Report) -> Result<String> {
     if cols.bad {
         header.push("diverged / failed".into());
     }
-    let mut md = format!("| {} |\n", header.join(" | "));
-    let align: Vec<&str> = header
-        .iter()
-        .enumerate()
-        .map(|(i, _)| {
-            if i < report.swept.len() {
-                "---"
-            } else {
-                "---:"
-            }
-        })
-        .collect();
-    md.push_str(&format!("|{}|\n", align.join("|")));
+    let mut md = table_head(&header, report.swept.len());
     for i in 0..s.height() {
         let row = table_row(report, cols, i)?;
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }
     Ok(md)
+}
+
+/// A Markdown table's header row and alignment row: the first `left`
+/// columns (the swept settings) left-aligned, the numbers right-aligned.
+pub fn table_head(header: &[String], left: usize) -> String {
+    let align: Vec<&str> = (0..header.len())
+        .map(|i| if i < left { "---" } else { "---:" })
+        .collect();
+    format!("| {} |\n|{}|\n", header.join(" | "), align.join("|"))
 }
 
 /// The table's columns shown only where some configuration needs them.

@@ -242,6 +242,17 @@ fn zip_axis(
 /// Flatten `[grid]`: `width = [..]`, `"train.lr" = [..]` and `train.lr = [..]`
 /// (a nested table) all become (key, list).
 pub(crate) fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
+    flatten_where(t, prefix, &|_, _| true)
+}
+
+/// Flatten nested tables into dotted keys, descending into a table when
+/// `descend(prefix, key)` says so (`[space]` keeps a distribution's table
+/// whole and descends only into section names).
+pub(crate) fn flatten_where(
+    t: &Table,
+    prefix: &str,
+    descend: &dyn Fn(&str, &str) -> bool,
+) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for (k, v) in t {
         let key = if prefix.is_empty() {
@@ -250,7 +261,9 @@ pub(crate) fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
             format!("{prefix}.{k}")
         };
         match v {
-            Value::Table(sub) => out.extend(flatten(sub, &key)),
+            Value::Table(sub) if descend(prefix, k) => {
+                out.extend(flatten_where(sub, &key, descend))
+            }
             other => out.push((key, other.clone())),
         }
     }

@@ -311,21 +311,9 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
 /// `[space.train]` table all become (key, distribution table). A table is
 /// a distribution unless its key names a section.
 fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
-    let mut out = Vec::new();
-    for (k, v) in t {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            Value::Table(sub) if prefix.is_empty() && keys::SECTIONS.contains(&k.as_str()) => {
-                out.extend(flatten(sub, &key));
-            }
-            other => out.push((key, other.clone())),
-        }
-    }
-    out
+    super::grid::flatten_where(t, prefix, &|prefix, k| {
+        prefix.is_empty() && keys::SECTIONS.contains(&k)
+    })
 }
 
 /// One key's distribution, checked against the key's type: float

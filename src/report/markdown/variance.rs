@@ -1,7 +1,7 @@
 //! report.md's "Where the variance comes from": one row per configuration,
 //! the share of its variance due to each source, with bootstrap intervals.
 
-use super::{number, percent_cell};
+use super::{number, percent_cell, table_head};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::plot::shown_metric;
@@ -32,17 +32,7 @@ pub fn section(exp: &Study, plan: &Plan, report: &Report, level: f64) -> String 
     let mut header: Vec<String> = report.swept.clone();
     header.push("variance".into());
     header.extend(terms.iter().map(|t| t.replace("_x_", "×")));
-    md.push_str(&format!("| {} |\n", header.join(" | ")));
-    let align: Vec<&str> = (0..header.len())
-        .map(|i| {
-            if i < report.swept.len() {
-                "---"
-            } else {
-                "---:"
-            }
-        })
-        .collect();
-    md.push_str(&format!("|{}|\n", align.join("|")));
+    md.push_str(&table_head(&header, report.swept.len()));
     for c in 0..plan.n_configs {
         let Some(d) = report
             .variance
