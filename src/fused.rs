@@ -1502,15 +1502,7 @@ mod tests {
     /// instead of columns, biases clamped, and `<` for `>`.
     #[test]
     fn max_norm_scales_long_columns_to_c_after_the_update() {
-        let shape = Shape {
-            sizes: vec![3, 4, 2],
-            pieces: 1,
-            activation: Activation::Tanh,
-            alpha: 0.0,
-            dropout: 0.0,
-            layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
-            len: 26,
-        };
+        let shape = shape_3_4_2();
         let c = 1.2;
         let e = from_str(
             &format!("name = \"m\"\n[train]\nmomentum = 0.0\nlr = 0.3\nmax_norm = {c}\n"),
@@ -1825,6 +1817,20 @@ mod tests {
         assert_ne!(masks[0], masks[2]);
     }
 
+    /// A hand-made 3 → 4 → 2 tanh shape: W0 3×4 at 0, b0 at 12, W1 4×2 at
+    /// 16, b1 at 24.
+    fn shape_3_4_2() -> Shape {
+        Shape {
+            sizes: vec![3, 4, 2],
+            pieces: 1,
+            activation: Activation::Tanh,
+            alpha: 0.0,
+            dropout: 0.0,
+            layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
+            len: 26,
+        }
+    }
+
     /// An optimiser rule, with its constants, for [`reference_update`].
     #[derive(Clone, Copy, Debug)]
     enum Rule {
@@ -1997,15 +2003,7 @@ mod tests {
     #[test]
     fn updates_over_many_steps_follow_the_f64_formulas() {
         // Layers (w_off, fan_in, cols, b_off): W0 3×4 at 0, b0 at 12, W1 4×2 at 16, b1 at 24.
-        let shape = Shape {
-            sizes: vec![3, 4, 2],
-            pieces: 1,
-            activation: Activation::Tanh,
-            alpha: 0.0,
-            dropout: 0.0,
-            layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
-            len: 26,
-        };
+        let shape = shape_3_4_2();
         let is_weight: Vec<bool> = (0..26).map(|i| !(12..16).contains(&i) && i < 24).collect();
         for (train, rule, lr, l2, l1) in optimiser_cases() {
             let src = format!("name = \"u\"\n[train]\n{train}\n");
