@@ -103,12 +103,9 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
     for i in keys {
         let (k, imp) = (&s.keys[i], &s.importance[i]);
         let cell = match (imp.share, imp.interval) {
-            (Some(x), Some((lo, hi))) => format!(
-                "{:.0}% [{:.0}%, {:.0}%]",
-                100.0 * x,
-                100.0 * lo,
-                100.0 * hi
-            ),
+            (Some(x), Some((lo, hi))) => {
+                format!("{:.0}% [{:.0}%, {:.0}%]", 100.0 * x, 100.0 * lo, 100.0 * hi)
+            }
             (Some(x), None) => format!("{:.0}%", 100.0 * x),
             _ => "–".into(),
         };

@@ -167,7 +167,11 @@ fn viridis(t: f64) -> RGBColor {
         (94.0, 201.0, 98.0),
         (253.0, 231.0, 37.0),
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
     let x = t * (STOPS.len() - 1) as f64;
     let i = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - i as f64;
@@ -235,10 +239,7 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
                     Setting::from_value(&v[0]).to_string(),
                     Setting::from_value(&v[v.len() - 1]).to_string(),
                 ),
-                (_, Some((a, b))) => (
-                    crate::study::short_float(a),
-                    crate::study::short_float(b),
-                ),
+                (_, Some((a, b))) => (crate::study::short_float(a), crate::study::short_float(b)),
                 _ => unreachable!("a numeric distribution has bounds"),
             };
             chart
