@@ -340,3 +340,81 @@ mod tests {
         assert_eq!(viridis(1.0), RGBColor(0xfd, 0xe7, 0x25));
     }
 }
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+    use crate::report::search::synthetic;
+    use toml::Value;
+
+    /// 7 configurations over 3 keys (a log key, a linear key, a choice).
+    fn summary() -> SearchSummary {
+        let keys = vec![
+            SearchKey {
+                key: "train.lr".into(),
+                dist: Dist::LogUniform(1e-3, 1.0),
+            },
+            SearchKey {
+                key: "model.dropout".into(),
+                dist: Dist::Uniform(0.0, 0.5),
+            },
+            SearchKey {
+                key: "model.activation".into(),
+                dist: Dist::Choice(vec![
+                    Value::String("relu".into()),
+                    Value::String("tanh".into()),
+                ]),
+            },
+        ];
+        let configs = (0..7)
+            .map(|i| {
+                (
+                    vec![
+                        ("train.lr".to_string(), Setting::Float(1e-3 * 2f64.powi(i))),
+                        ("model.dropout".to_string(), Setting::Float(0.05 * i as f64)),
+                        (
+                            "model.activation".to_string(),
+                            Setting::Str(["relu", "tanh"][i as usize % 2].into()),
+                        ),
+                    ],
+                    vec![1.0 + 0.1 * i as f64, 1.05 + 0.1 * i as f64, 1.2],
+                )
+            })
+            .collect();
+        synthetic(keys, configs)
+    }
+
+    /// Count elements of `tag` with `attr` = `value` in a parsed SVG.
+    fn count(svg: &str, tag: &str, attr: &str, value: &str) -> usize {
+        let doc = roxmltree::Document::parse(svg).expect("valid SVG");
+        doc.descendants()
+            .filter(|n| n.has_tag_name(tag) && n.attribute(attr) == Some(value))
+            .count()
+    }
+
+    /// One filled dot (radius 4) per configuration in each of the 3
+    /// panels, exactly one of them red (the best), and a log x axis for
+    /// lr only. Catches a panel per configuration, a lost best mark, and
+    /// log axes on every key.
+    #[test]
+    fn scatter_has_a_dot_per_configuration_and_key() {
+        let f = scatter(&summary()).unwrap();
+        assert_eq!(count(&f.svg, "circle", "r", "4"), 3 * 7);
+        assert_eq!(count(&f.svg, "circle", "fill", "#D62728"), 3);
+        assert_eq!(f.svg.matches("(log scale)").count(), 1);
+        assert!(f.caption.contains("log scale for lr"), "{}", f.caption);
+    }
+
+    /// One 2-px line per configuration; 64 colour-bar cells.
+    #[test]
+    fn parallel_has_a_line_per_configuration_and_a_colour_bar() {
+        let f = parallel(&summary()).unwrap();
+        assert_eq!(count(&f.svg, "polyline", "stroke-width", "2"), 7);
+        let doc = roxmltree::Document::parse(&f.svg).unwrap();
+        let rects = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("rect") && n.attribute("stroke") == Some("none"))
+            .count();
+        assert!(rects >= 64, "{rects}");
+    }
+}
