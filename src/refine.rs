@@ -90,7 +90,8 @@ pub fn narrow(key: &SearchKey, values: &[&Setting]) -> Dist {
         }
         _ => key.bounds().expect("numeric"),
     };
-    let (to, from): (fn(f64) -> f64, fn(f64) -> f64) = if key.is_log() {
+    type Map = fn(f64) -> f64;
+    let (to, from): (Map, Map) = if key.is_log() {
         (f64::ln, f64::exp)
     } else {
         (|x| x, |x| x)

@@ -361,14 +361,15 @@ pub fn borders(keys: &[SearchKey], best: &ConfigStat) -> Vec<Border> {
 #[cfg(test)]
 mod tests;
 
+/// A synthetic configuration: its swept settings and seed values.
+#[cfg(test)]
+pub(crate) type SyntheticConfig = (Vec<(String, Setting)>, Vec<f64>);
+
 /// A summary built from configurations directly, for tests of the
 /// figures and tables: `keys` and, per configuration, its settings and
 /// seed values; metric val_loss, 95%, 200 resamples.
 #[cfg(test)]
-pub(crate) fn synthetic(
-    keys: Vec<SearchKey>,
-    configs: Vec<(Vec<(String, Setting)>, Vec<f64>)>,
-) -> SearchSummary {
+pub(crate) fn synthetic(keys: Vec<SearchKey>, configs: Vec<SyntheticConfig>) -> SearchSummary {
     let configs: Vec<ConfigStat> = configs
         .into_iter()
         .enumerate()
