@@ -112,8 +112,14 @@ fn a_search_report_and_its_refinement() {
     run_study_ok(&file, &out, &[]);
     let report = fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("## Search"), "{report}");
-    assert!(report.contains("### The best 6 of 6 configurations"), "{report}");
-    assert!(report.contains("| width | int_uniform [2, 3] | 2 |"), "{report}");
+    assert!(
+        report.contains("### The best 6 of 6 configurations"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| width | int_uniform [2, 3] | 2 |"),
+        "{report}"
+    );
     for f in ["search_val_loss_vs_keys.svg", "search_parallel.svg"] {
         let svg = fs::read_to_string(out.join("figures").join(f)).unwrap();
         roxmltree::Document::parse(&svg).expect("valid SVG");
@@ -146,5 +152,9 @@ fn a_search_report_and_its_refinement() {
     run_study_ok(&grid_file, &grid, &[]);
     let o = common::run(&["refine", arg(&grid)]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("is a grid, not a search"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a grid, not a search"),
+        "{}",
+        stderr(&o)
+    );
 }
