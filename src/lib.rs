@@ -23,6 +23,7 @@ pub mod model;
 #[cfg(test)]
 mod pinned;
 pub mod plan;
+pub mod refine;
 pub mod report;
 pub mod schedule;
 pub mod stats;

@@ -34,6 +34,8 @@ enum Command {
     Slurm(SlurmCmd),
     /// Rebuild the report of a results folder from its stored trials, without training.
     Report(ReportCmd),
+    /// Write a search's study with its [space] narrowed around the best configurations (coarse to fine).
+    Refine(RefineCmd),
 }
 
 #[derive(Args)]
@@ -119,6 +121,18 @@ struct ReportCmd {
     dir: PathBuf,
 }
 
+#[derive(Args)]
+struct RefineCmd {
+    /// A results folder of a random or Sobol search.
+    dir: PathBuf,
+    /// Narrow around the best K configurations (by the search report's statistic).
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    top: usize,
+    /// The refined study file [default: DIR/<name>_refined.toml].
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
 /// `I/N` with 1 <= I <= N.
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("expected I/N with 1 <= I <= N, such as 2/8; got {s:?}");
@@ -149,6 +163,7 @@ fn main() -> ExitCode {
         Command::Merge(c) => merge(c),
         Command::Slurm(c) => slurm(c),
         Command::Report(c) => report(c),
+        Command::Refine(c) => sweep::refine(&c.dir, c.top, c.out, &mut io::stdout().lock()),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

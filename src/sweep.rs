@@ -1,5 +1,5 @@
-//! The five subcommands as library calls: [`run`], [`plan`], [`merge`],
-//! [`slurm`] and [`report`]. Each loads what it needs, drives the pipeline
+//! The subcommands as library calls: [`run`], [`plan`], [`merge`],
+//! [`slurm`], [`report`] and [`refine`]. Each loads what it needs, drives the pipeline
 //! stages, and tells what happened: its answer on the `stdout` writer it is
 //! given (the plan table, the SLURM scripts), its messages on stderr, and
 //! how the process should end as an [`Exit`].
@@ -265,6 +265,23 @@ pub fn report(dir: &Path) -> Result<Exit> {
         exp.name,
         n_records,
         dir.display()
+    );
+    Ok(Exit::Success)
+}
+
+/// `mlpsweep refine DIR`: write the study narrowed around the `top` best
+/// configurations of a search and print its path on `stdout`.
+pub fn refine(
+    dir: &Path,
+    top: usize,
+    out: Option<PathBuf>,
+    stdout: &mut impl Write,
+) -> Result<Exit> {
+    let path = crate::refine::refine(dir, top, out)?;
+    writeln!(stdout, "{}", path.display())?;
+    eprintln!(
+        "refined study written: run it with `mlpsweep run {}`",
+        path.display()
     );
     Ok(Exit::Success)
 }

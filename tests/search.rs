@@ -100,3 +100,61 @@ fn repeated_points_train_once_and_shards_merge_to_one_run() {
     assert_eq!(tables(&merged), tables(&whole));
     assert!(fs::read_to_string(merged.join("summary.md")).is_ok());
 }
+
+/// A search's report gains the Search section and its two figures, and
+/// is the same bytes when rebuilt; `refine` writes a study that loads,
+/// whose lr range lies inside the old one, and refuses bad input with
+/// exit 1: K = 0, K above the configurations, a grid study.
+#[test]
+fn a_search_report_and_its_refinement() {
+    let (tmp, file) = temp_study("s.toml", SEARCH);
+    let out = tmp.path().join("r");
+    run_study_ok(&file, &out, &[]);
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Search"), "{report}");
+    assert!(
+        report.contains("### The best 6 of 6 configurations"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| width | int_uniform [2, 3] | 2 |"),
+        "{report}"
+    );
+    for f in ["search_val_loss_vs_keys.svg", "search_parallel.svg"] {
+        let svg = fs::read_to_string(out.join("figures").join(f)).unwrap();
+        roxmltree::Document::parse(&svg).expect("valid SVG");
+    }
+    run_ok(&["report", arg(&out)]);
+    assert_eq!(fs::read_to_string(out.join("report.md")).unwrap(), report);
+
+    let refined = tmp.path().join("refined.toml");
+    let o = run_ok(&["refine", arg(&out), "--top", "2", "--out", arg(&refined)]);
+    assert_eq!(stdout(&o).trim(), arg(&refined));
+    let text = fs::read_to_string(&refined).unwrap();
+    assert!(text.contains("name = \"search_refined\""), "{text}");
+    run_ok(&["plan", arg(&refined)]);
+    for (args, message) in [
+        (vec!["--top", "0"], "--top 0"),
+        (vec!["--top", "7"], "has 6 configurations"),
+    ] {
+        let mut a = vec!["refine", arg(&out)];
+        a.extend(args);
+        let o = common::run(&a);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(stderr(&o).contains(message), "{}", stderr(&o));
+    }
+    let grid_file = common::write_study(
+        tmp.path(),
+        "g.toml",
+        "name = \"g\"\n[train]\nepochs = 1\n[grid]\nwidth = [2, 3]\n",
+    );
+    let grid = tmp.path().join("g");
+    run_study_ok(&grid_file, &grid, &[]);
+    let o = common::run(&["refine", arg(&grid)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("is a grid, not a search"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -2,6 +2,7 @@
 //! table row per configuration, formatted for people (mean ± std, sensible
 //! precision, thousands separators).
 
+mod search;
 mod variance;
 
 use anyhow::Result;
@@ -292,6 +293,7 @@ pub fn render_report(
     md.push_str(&format!("\n## Results\n\n{}\n\n", legend(exp)));
     md.push_str(&table(report)?);
     md.push_str(&variance::section(exp, plan, report, exp.report.level));
+    md.push_str(&search::section(report.search.as_ref(), &report.swept));
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");
         for (i, f) in figures.iter().enumerate() {

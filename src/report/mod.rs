@@ -18,6 +18,7 @@ mod csv;
 mod iqm;
 mod markdown;
 mod plot;
+pub mod search;
 mod stuck;
 pub mod variance;
 
@@ -53,6 +54,8 @@ pub struct Report {
     pub variance: Vec<variance::Decomposition>,
     /// Sum of the stored trials' wall times, in seconds.
     pub trial_seconds: f64,
+    /// What a random or Sobol search found (`None` for a grid study).
+    pub search: Option<search::SearchSummary>,
 }
 
 /// Name of a swept key's column: the bare key where it is unique, else dotted.
@@ -155,6 +158,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
     let verdicts = verdicts(exp, &rows, &stuck, &variance);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
+    let search = search::summarise(exp, plan, records);
     Ok(Report {
         swept,
         trials,
@@ -164,6 +168,7 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         verdicts,
         variance,
         trial_seconds,
+        search,
     })
 }
 

@@ -6,7 +6,8 @@
 //! the stratified bootstrap (`robust`), the probability of improvement
 //! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
 //! (`holm`), the seeds needed to settle a comparison (`seeds`) and
-//! performance profiles with their bootstrap bands (`profile`). Their exact semantics are in DESIGN.md,
+//! performance profiles with their bootstrap bands (`profile`) and a
+//! search key's main-effect share of the variance (`importance`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
@@ -18,6 +19,7 @@
 //! 0.15.0.
 
 mod holm;
+mod importance;
 mod improvement;
 mod profile;
 mod pvalue;
@@ -26,6 +28,7 @@ mod seeds;
 mod variance;
 
 pub use holm::holm;
+pub use importance::{main_effect_share, quantile_bins};
 pub use improvement::{
     probability_of_improvement, probability_of_improvement_interval,
     probability_of_improvement_replicates,

@@ -18,6 +18,9 @@
 //!   loss per configuration on a shared x axis (the loss-distribution view).
 //! - `variance_sources.svg` (`variance.rs`): stacked bars of the variance
 //!   shares per source of randomness, `[replicates]` studies only.
+//! - `search_<metric>_vs_keys.svg` and `search_parallel.svg` (`search.rs`):
+//!   random and Sobol searches only; each configuration's seed median
+//!   against each searched key, and parallel coordinates coloured by it.
 //! - `boundaries.svg` (`boundaries.rs`): decision regions of the first seed
 //!   of chosen configurations, for 2-D classification data, training points
 //!   drawn.
@@ -31,6 +34,7 @@ mod histograms;
 mod metric_vs_axis;
 mod profile;
 mod scale;
+mod search;
 mod spread;
 mod variance;
 
@@ -138,6 +142,11 @@ pub fn render(
     figures.extend(variance::variance_sources(exp, plan, report)?);
     if let Some(d) = data {
         figures.extend(boundaries::boundaries(exp, plan, &rows, d)?);
+    }
+    // Last, so a search's other figures keep their numbers.
+    if let Some(s) = &report.search {
+        figures.push(search::scatter(s)?);
+        figures.push(search::parallel(s)?);
     }
     Ok(figures)
 }
