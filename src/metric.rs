@@ -35,12 +35,17 @@ pub enum Metric {
     L2Term,
     /// First evaluated epoch whose train accuracy reaches `[report] target_acc`.
     EpochsToTarget,
+    /// The lowest validation loss of any evaluation (early stopping's
+    /// pick, without stopping).
+    BestValLoss,
+    /// The epoch of that evaluation (the first, on ties).
+    BestEpoch,
 }
 
 impl Metric {
     /// Every metric, in table order (the columns of `trials.csv` and
     /// `summary.csv`).
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 11] = [
         Metric::TrainLoss,
         Metric::ValLoss,
         Metric::TrainAcc,
@@ -50,6 +55,8 @@ impl Metric {
         Metric::WeightNorm,
         Metric::L2Term,
         Metric::EpochsToTarget,
+        Metric::BestValLoss,
+        Metric::BestEpoch,
     ];
 
     /// The metric's name: as written in a study file, and its column in
@@ -65,6 +72,8 @@ impl Metric {
             Metric::WeightNorm => "weight_norm",
             Metric::L2Term => "l2_term",
             Metric::EpochsToTarget => "epochs_to_target",
+            Metric::BestValLoss => "best_val_loss",
+            Metric::BestEpoch => "best_epoch",
         }
     }
 
@@ -82,7 +91,10 @@ impl Metric {
     /// Whether the metric is a data loss (train or validation): positive,
     /// and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {
-        matches!(self, Metric::TrainLoss | Metric::ValLoss)
+        matches!(
+            self,
+            Metric::TrainLoss | Metric::ValLoss | Metric::BestValLoss
+        )
     }
 
     /// Whether a higher value is better (accuracies); losses, norms and
@@ -122,8 +134,24 @@ impl Metric {
             Metric::DeadFraction => m.dead_fraction,
             Metric::WeightNorm => Some(m.weight_norm),
             Metric::L2Term => Some(m.l2_term),
+            Metric::BestValLoss => best_val(r).map(|(_, loss)| loss),
+            Metric::BestEpoch => best_val(r).map(|(epoch, _)| epoch as f64),
         }
     }
+}
+
+/// The evaluation with the lowest validation loss, as (epoch, loss): the
+/// first on ties, NaN losses never chosen; `None` without a validation
+/// split.
+fn best_val(r: &TrialRecord) -> Option<(usize, f64)> {
+    r.curve
+        .iter()
+        .filter_map(|p| Some((p.epoch, p.eval?.val_loss?)))
+        .filter(|(_, l)| !l.is_nan())
+        .fold(None, |best: Option<(usize, f64)>, (e, l)| match best {
+            Some((_, b)) if b <= l => best,
+            _ => Some((e, l)),
+        })
 }
 
 impl fmt::Display for Metric {
@@ -219,6 +247,8 @@ mod tests {
                 "weight_norm",
                 "l2_term",
                 "epochs_to_target",
+                "best_val_loss",
+                "best_epoch",
             ]
         );
         for m in Metric::ALL {
@@ -237,7 +267,9 @@ mod tests {
                 | Metric::DeadFraction
                 | Metric::WeightNorm
                 | Metric::L2Term
-                | Metric::EpochsToTarget => {}
+                | Metric::EpochsToTarget
+                | Metric::BestValLoss
+                | Metric::BestEpoch => {}
             }
         }
         for bad in ["", "loss", "Train_loss", "train_loss ", "train_acc_mean"] {
@@ -279,5 +311,43 @@ mod tests {
                 "train_loss_iqm_hi",
             ]
         );
+    }
+
+    /// The best validation evaluation, worked by hand on a curve whose val
+    /// loss dips and recovers: 0.9, 0.5, 0.7, 0.5 at epochs 10…40 gives
+    /// 0.5 at epoch 20 (the first of the tie), and a NaN is never best.
+    /// Catches `<` for `<=` (the later tie), the final value in place of
+    /// the best, and NaN winning a comparison.
+    #[test]
+    fn best_val_loss_is_the_first_lowest_evaluation() {
+        use crate::train::{CurvePoint, Metrics};
+        let eval = |v: f64| Metrics {
+            train_loss: 0.1,
+            val_loss: Some(v),
+            train_acc: Some(0.5),
+            val_acc: Some(0.5),
+            l2_term: 0.0,
+            weight_norm: 1.0,
+            dead_fraction: None,
+        };
+        let mut r: TrialRecord = serde_json::from_str(
+            r#"{"format":4,"id":"x","index":0,"seed":0,"status":"ok","params":{"weights":1,"biases":1,"total":2,"hidden_neurons":0},"metrics":null,"curve":[],"wall_time_s":0.0}"#,
+        )
+        .unwrap();
+        r.metrics = Some(eval(0.5));
+        r.curve = [(10, f64::NAN), (20, 0.5), (30, 0.7), (40, 0.5)]
+            .iter()
+            .flat_map(|&(e, v)| {
+                (e - 9..=e).map(move |k| CurvePoint {
+                    epoch: k,
+                    batch_loss: 1.0,
+                    eval: (k == e).then(|| eval(v)),
+                })
+            })
+            .collect();
+        assert_eq!(Metric::BestValLoss.value(&r, 0.9), Some(0.5));
+        assert_eq!(Metric::BestEpoch.value(&r, 0.9), Some(20.0));
+        r.curve[19].eval = Some(eval(0.9));
+        assert_eq!(Metric::BestEpoch.value(&r, 0.9), Some(40.0));
     }
 }

@@ -90,10 +90,17 @@ fn each_metric_name_reads_its_own_field() {
     for (m, value) in want {
         assert_eq!(m.value(&r, 0.9), Some(value), "{m}");
     }
-    // Every metric is one of these, or epochs_to_target (tested below).
+    // Every metric is one of these, or read from the curve: epochs to
+    // target (tested below), the best validation loss and its epoch
+    // (`metric::tests`).
+    let from_curve = [
+        Metric::EpochsToTarget,
+        Metric::BestValLoss,
+        Metric::BestEpoch,
+    ];
     for m in Metric::ALL {
         assert!(
-            m == Metric::EpochsToTarget || want.iter().any(|(n, _)| *n == m),
+            from_curve.contains(&m) || want.iter().any(|(n, _)| *n == m),
             "{m} is not checked here"
         );
     }
@@ -178,14 +185,18 @@ fn summary_columns_written_are_the_ones_summary_md_reads() {
          weight_norm_mean,weight_norm_std,weight_norm_median,weight_norm_iqr,weight_norm_min,weight_norm_max,\
          l2_term_mean,l2_term_std,l2_term_median,l2_term_iqr,l2_term_min,l2_term_max,\
          epochs_to_target_mean,epochs_to_target_std,epochs_to_target_median,epochs_to_target_iqr,epochs_to_target_min,epochs_to_target_max,\
+         best_val_loss_mean,best_val_loss_std,best_val_loss_median,best_val_loss_iqr,best_val_loss_min,best_val_loss_max,\
+         best_epoch_mean,best_epoch_std,best_epoch_median,best_epoch_iqr,best_epoch_min,best_epoch_max,\
          train_loss_ci_lo,train_loss_ci_hi,val_loss_ci_lo,val_loss_ci_hi,train_acc_ci_lo,train_acc_ci_hi,\
          val_acc_ci_lo,val_acc_ci_hi,gap_ci_lo,gap_ci_hi,dead_fraction_ci_lo,dead_fraction_ci_hi,\
          weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi,\
+         best_val_loss_ci_lo,best_val_loss_ci_hi,best_epoch_ci_lo,best_epoch_ci_hi,\
          train_loss_iqm,train_loss_iqm_lo,train_loss_iqm_hi,val_loss_iqm,val_loss_iqm_lo,val_loss_iqm_hi,\
          train_acc_iqm,train_acc_iqm_lo,train_acc_iqm_hi,val_acc_iqm,val_acc_iqm_lo,val_acc_iqm_hi,\
          gap_iqm,gap_iqm_lo,gap_iqm_hi,dead_fraction_iqm,dead_fraction_iqm_lo,dead_fraction_iqm_hi,\
          weight_norm_iqm,weight_norm_iqm_lo,weight_norm_iqm_hi,l2_term_iqm,l2_term_iqm_lo,l2_term_iqm_hi,\
-         epochs_to_target_iqm,epochs_to_target_iqm_lo,epochs_to_target_iqm_hi"
+         epochs_to_target_iqm,epochs_to_target_iqm_lo,epochs_to_target_iqm_hi,\
+         best_val_loss_iqm,best_val_loss_iqm_lo,best_val_loss_iqm_hi,best_epoch_iqm,best_epoch_iqm_lo,best_epoch_iqm_hi"
     );
     let columns: Vec<&str> = header.split(',').collect();
     for m in Metric::ALL {
@@ -342,7 +353,7 @@ fn the_flagship_trials_csv_header_is_pinned() {
         concat!(
             "trial,id,config,depth,width,seed,status,weights,biases,params,hidden_neurons,",
             "train_loss,val_loss,train_acc,val_acc,gap,dead_fraction,weight_norm,l2_term,",
-            "epochs_to_target,stuck,diverged_epoch,message,data.classes,data.kind,",
+            "epochs_to_target,best_val_loss,best_epoch,stuck,diverged_epoch,message,data.classes,data.kind,",
             "data.label_noise,data.noise,data.points_per_class,data.seed,data.standardize,",
             "data.task,data.val,model.activation,model.dropout,model.init,train.batch_size,",
             "train.epochs,train.eval_every,train.l2,train.lr,train.momentum,train.nesterov,",
