@@ -34,6 +34,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
         curve: Vec::new(),
         wall_time_s: 1.0,
         boundary: None,
+        epochs_trained: None,
     }
 }
 
