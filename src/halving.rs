@@ -16,7 +16,12 @@
 //! schedule is the same whatever `--jobs` is and however often a run was
 //! interrupted.
 
+use std::collections::HashMap;
+
 use crate::metric::Metric;
+use crate::plan::{Plan, Trial};
+use crate::study::Study;
+use crate::train::{Status, TrialRecord};
 
 /// How a configuration's seeds are summarised into one number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +196,56 @@ pub fn walk(
         });
     }
     Progress { done, next: None }
+}
+
+// From stored records to the walk.
+
+/// A trial's metric at `budget` epochs in `history`: `Some(Some(v))` from
+/// its `ok` record of that budget, `Some(None)` when it diverged or failed
+/// (it stops there, and counts as the worst), `None` when not trained that
+/// far yet.
+pub fn result_at(
+    records: &[&TrialRecord],
+    h: &Halving,
+    epochs: usize,
+    budget: usize,
+    target: f64,
+) -> Option<Option<f64>> {
+    if let Some(r) = records
+        .iter()
+        .find(|r| r.status == Status::Ok && r.epochs_trained.unwrap_or(epochs) == budget)
+    {
+        return Some(h.metric.value(r, target));
+    }
+    records
+        .iter()
+        .any(|r| r.status != Status::Ok)
+        .then_some(None)
+}
+
+/// Where a halving study stands, from its stored records (every line of
+/// `trials.jsonl`, earlier rungs' included); `None` for another study.
+pub fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Progress> {
+    let h = exp.halving.as_ref()?;
+    let epochs = plan.trials.first()?.config.train.epochs;
+    let mut by_id: HashMap<&str, Vec<&TrialRecord>> = HashMap::new();
+    for r in history {
+        by_id.entry(r.id.as_str()).or_default().push(r);
+    }
+    let mut by_config: Vec<Vec<&Trial>> = vec![Vec::new(); plan.n_configs];
+    for t in &plan.trials {
+        by_config[t.config_index].push(t);
+    }
+    let target = exp.report.target_acc;
+    Some(walk(h, epochs, plan.n_configs, |c, budget| {
+        by_config[c]
+            .iter()
+            .map(|t| {
+                let records = by_id.get(t.id.as_str()).map_or(&[][..], Vec::as_slice);
+                result_at(records, h, epochs, budget, target)
+            })
+            .collect()
+    }))
 }
 
 #[cfg(test)]

@@ -278,8 +278,20 @@ impl ResultsDir {
         records: &[TrialRecord],
         datasets: &Datasets,
     ) -> Result<Report> {
-        let (built, files) =
-            report::render(exp, plan, records, datasets.first(plan), &provenance())?;
+        // A halving study's rungs come from every stored line (a promoted
+        // trial's earlier rungs included), not only the latest per trial.
+        let rungs = match exp.halving {
+            Some(_) => crate::halving::rungs(exp, plan, &self.read_history()?),
+            None => None,
+        };
+        let (built, files) = report::render(
+            exp,
+            plan,
+            records,
+            datasets.first(plan),
+            &provenance(),
+            rungs.as_ref(),
+        )?;
         if files.iter().any(|(name, _)| name.starts_with("figures/")) {
             fs::create_dir_all(self.file("figures")).context("creating figures/")?;
         }

@@ -20,7 +20,7 @@ use anyhow::{Result, bail};
 use super::{RunOptions, RunOutcome, stop_on_signal, train_all};
 use crate::checkpoint;
 use crate::data::{Dataset, Datasets};
-use crate::halving::{Halving, Progress as Rungs, walk};
+use crate::halving::{result_at, rungs};
 use crate::plan::{Plan, Trial};
 use crate::store::ResultsDir;
 use crate::study::Study;
@@ -66,53 +66,6 @@ impl RungWork {
         }
         Ok(Some(record))
     }
-}
-
-/// A trial's metric at `budget` epochs in `history`: `Some(Some(v))` from
-/// its `ok` record of that budget, `Some(None)` when it diverged or failed
-/// (it stops there, and counts as the worst), `None` when not trained that
-/// far yet.
-fn result_at(
-    records: &[&TrialRecord],
-    h: &Halving,
-    epochs: usize,
-    budget: usize,
-    target: f64,
-) -> Option<Option<f64>> {
-    if let Some(r) = records
-        .iter()
-        .find(|r| r.status == Status::Ok && r.epochs_trained.unwrap_or(epochs) == budget)
-    {
-        return Some(h.metric.value(r, target));
-    }
-    records
-        .iter()
-        .any(|r| r.status != Status::Ok)
-        .then_some(None)
-}
-
-/// Where the study stands, from the stored records.
-pub(crate) fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Rungs> {
-    let h = exp.halving.as_ref()?;
-    let epochs = plan.trials.first()?.config.train.epochs;
-    let mut by_id: HashMap<&str, Vec<&TrialRecord>> = HashMap::new();
-    for r in history {
-        by_id.entry(r.id.as_str()).or_default().push(r);
-    }
-    let mut by_config: Vec<Vec<&Trial>> = vec![Vec::new(); plan.n_configs];
-    for t in &plan.trials {
-        by_config[t.config_index].push(t);
-    }
-    let target = exp.report.target_acc;
-    Some(walk(h, epochs, plan.n_configs, |c, budget| {
-        by_config[c]
-            .iter()
-            .map(|t| {
-                let records = by_id.get(t.id.as_str()).map_or(&[][..], Vec::as_slice);
-                result_at(records, h, epochs, budget, target)
-            })
-            .collect()
-    }))
 }
 
 /// Run every rung of a halving study, then write the report.
