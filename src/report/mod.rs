@@ -539,11 +539,19 @@ pub fn render(
     ];
     if let Some(rungs) = rungs {
         // The halving section goes before the results table.
-        let (_, md) = files.iter_mut().find(|(n, _)| n == "report.md").expect("report.md");
+        let (_, md) = files
+            .iter_mut()
+            .find(|(n, _)| n == "report.md")
+            .expect("report.md");
         let text = String::from_utf8(std::mem::take(md)).expect("utf-8");
         let at = text.find("\n## Results\n").map_or(text.len(), |i| i + 1);
-        *md = format!("{}{}{}", &text[..at], halving::section(exp, plan, rungs), &text[at..])
-            .into_bytes();
+        *md = format!(
+            "{}{}{}",
+            &text[..at],
+            halving::section(exp, plan, rungs),
+            &text[at..]
+        )
+        .into_bytes();
         files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
     }
     for f in figures {
