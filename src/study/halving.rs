@@ -80,7 +80,7 @@ pub fn parse(
         Some(v) => uint(v, 2, 1_000_000).map_err(|m| {
             key_err(
                 "search.halving.eta",
-                format!("{m} (eta is the share kept per rung, 1/eta: at least 2)"),
+                format!("{m} (each rung keeps the best 1/eta of the configurations)"),
             )
         })?,
     };
