@@ -107,8 +107,14 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
         eprintln!("--fresh: moved the previous results to {}", old.display());
     }
     if !args.quiet {
+        // Under halving a trial trains once per rung it reaches.
+        let what = if exp.halving.is_some() {
+            "trial rungs"
+        } else {
+            "trials"
+        };
         eprintln!(
-            "{}: trained {} trials in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
+            "{}: trained {} {what} in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
             exp.name,
             done.trained,
             done.wall.as_secs_f64(),
@@ -124,6 +130,14 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             eprintln!("  {}", v.summary_line());
         }
         eprintln!("evidence: {}", out.join("report.md").display());
+    }
+    if done.interrupted && exp.halving.is_some() {
+        eprintln!(
+            "stopped early: the finished rungs and trials are stored and the partial report is written; \
+             resume with: mlpsweep {}",
+            args.resume.join(" ")
+        );
+        return Ok(Exit::Interrupted);
     }
     if done.interrupted {
         eprintln!(

@@ -94,6 +94,8 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     let datasets = Datasets::load(exp, plan)?;
     let dir = ResultsDir::new(&opts.out);
     let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    // Trials with a record at some rung already: what "already stored" means here.
+    let skipped = dir.read_records()?.len();
     dir.write_study(exp)?;
     let log = dir.open_log()?;
     let stop = stop_on_signal();
@@ -142,7 +144,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     let total = plan.distinct().count();
     Ok(RunOutcome {
         total,
-        skipped: 0,
+        skipped,
         trained,
         diverged: count(Status::Diverged),
         failed: count(Status::Failed),
