@@ -88,8 +88,21 @@ fn promoted_trials_end_with_the_records_of_a_plain_run() {
     let (tmp, halving) = temp_study("h.toml", &halving_study());
     let plain = write_study(tmp.path(), "p.toml", &format!("name = \"halving\"\n{BODY}"));
     let (h_out, p_out) = (tmp.path().join("h"), tmp.path().join("p"));
+    // `plan` lists the same trial ids with and without [search.halving].
+    let ids = |study: &Path| -> Vec<String> {
+        let none = study.with_extension("nothing-stored");
+        common::stdout(&run_ok(&["plan", arg(study), "--out", arg(&none)]))
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(1).map(String::from))
+            .filter(|id| id.len() == 16)
+            .collect()
+    };
+    assert_eq!(ids(&halving), ids(&plain));
+    assert_eq!(ids(&halving).len(), 24);
     run_study_ok(&halving, &h_out, &["--jobs", "2"]);
     run_study_ok(&plain, &p_out, &["--jobs", "2"]);
+    let listed = common::stdout(&run_ok(&["plan", arg(&halving), "--out", arg(&h_out)]));
+    assert!(listed.ends_with("halving: all 5 rungs done\n"), "{listed}");
     let (h, p) = (latest(&h_out), latest(&p_out));
     assert_eq!(
         h.keys().collect::<Vec<_>>(),
