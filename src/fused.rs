@@ -1012,6 +1012,30 @@ impl Fused {
         })
     }
 
+    /// The whole training state, for a checkpoint: the flat `[params | m |
+    /// s]` values and the step counter (Adam's bias correction reads it).
+    /// The workspace is scratch that every step overwrites, so these two
+    /// are all that carries from one step to the next.
+    pub fn snapshot(&self) -> Result<(Vec<f32>, i32)> {
+        Ok((self.state.to_vec1::<f32>()?, self.t))
+    }
+
+    /// Continue from a [`Fused::snapshot`] of the same network and
+    /// optimiser: the steps that follow are bit-identical to those the
+    /// snapshotted trainer would have taken.
+    pub fn restore(&mut self, state: Vec<f32>, t: i32) -> Result<()> {
+        let len = self.state.dims1()?;
+        if state.len() != len {
+            bail!(
+                "checkpoint state has {} values, this network and optimiser need {len}",
+                state.len()
+            );
+        }
+        self.state = Tensor::from_vec(state, len, &Device::Cpu)?;
+        self.t = t;
+        Ok(())
+    }
+
     /// The learning rate of the steps that follow (a schedule's rate for
     /// the coming epoch).
     pub fn set_lr(&mut self, lr: f64) {

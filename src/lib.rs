@@ -13,9 +13,11 @@
 //! these stages, and `listing` renders the plan table. Nothing downstream reaches back upstream.
 #![warn(missing_docs)]
 
+pub mod checkpoint;
 pub mod cluster;
 pub mod data;
 pub mod fused;
+pub mod halving;
 pub mod identity;
 pub mod listing;
 pub mod metric;

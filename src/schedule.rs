@@ -28,6 +28,7 @@ use crate::store::{Log, ResultsDir};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
+mod halving;
 mod progress;
 use progress::Progress;
 
@@ -77,6 +78,9 @@ pub struct RunOutcome {
 /// finished ones are kept, and the partial report is written; rerunning
 /// resumes. `--fail-fast` stops the same way at the first failed trial.
 pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
+    if exp.halving.is_some() {
+        return halving::run(exp, plan, opts);
+    }
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = Datasets::load(exp, plan)?;
     let dir = ResultsDir::new(&opts.out);
@@ -94,7 +98,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     dir.write_study(exp)?;
     let log = dir.open_log()?;
     let stop = stop_on_signal();
-    let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts)?;
+    let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts, None)?;
 
     let records = dir.read_records()?;
     let report = dir.write_report(exp, plan, &records, &datasets)?;
@@ -156,6 +160,7 @@ fn train_all(
     log: &Log,
     stop: &AtomicBool,
     opts: &RunOptions,
+    rung: Option<halving::RungWork>,
 ) -> Result<(usize, Duration)> {
     // One thread per job. A worker with no trial left to start stays in
     // the pool, and the trials still running hand their matrix products to
@@ -190,6 +195,7 @@ fn train_all(
             progress,
             sink,
             write_error: &write_error,
+            rung,
         };
         // Every worker runs the same loop on the shared queue (a parallel
         // iterator would split the list in halves and ignore the order).
@@ -252,6 +258,8 @@ struct Queue<'a> {
     sink: mpsc::Sender<String>,
     /// The first failed write to the log; no trial starts after it.
     write_error: &'a Mutex<Option<anyhow::Error>>,
+    /// A halving rung: train each trial to its budget, from its checkpoint.
+    rung: Option<halving::RungWork>,
 }
 
 impl Queue<'_> {
@@ -306,15 +314,19 @@ impl Queue<'_> {
         self.running.fetch_add(1, Ordering::SeqCst);
         let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inject_failure(trial);
-            train::run_trial(
-                trial,
-                data,
-                &mut |epoch, epochs, loss| {
-                    self.progress.epoch(lane, &label, epoch, epochs, loss);
-                    !self.stop.load(Ordering::SeqCst)
-                },
-                &|| self.share(),
-            )
+            let mut progress = |epoch, epochs, loss| {
+                self.progress.epoch(lane, &label, epoch, epochs, loss);
+                !self.stop.load(Ordering::SeqCst)
+            };
+            match &self.rung {
+                None => train::run_trial(trial, data, &mut progress, &|| self.share()),
+                Some(rung) => rung
+                    .train(trial, data, &mut progress, &|| self.share())
+                    .unwrap_or_else(|e| {
+                        self.write_error.lock().expect("lock").get_or_insert(e);
+                        None
+                    }),
+            }
         }))
         .unwrap_or_else(|panic| Some(failed_record(trial, panic_message(&*panic))));
         self.running.fetch_sub(1, Ordering::SeqCst);

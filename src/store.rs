@@ -212,21 +212,29 @@ impl ResultsDir {
     /// write cut short) and lines of other formats. Later lines win; the
     /// result is in plan order.
     pub fn read_records(&self) -> Result<Vec<TrialRecord>> {
+        let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
+        for r in self.read_history()? {
+            by_id.insert(r.id.clone(), r);
+        }
+        let mut records: Vec<TrialRecord> = by_id.into_values().collect();
+        records.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.id.cmp(&b.id)));
+        Ok(records)
+    }
+
+    /// Every record line of `trials.jsonl` in file order, a trial's
+    /// earlier lines included (a halving trial has one per rung it
+    /// reached); a torn last line and lines of other formats are skipped.
+    pub fn read_history(&self) -> Result<Vec<TrialRecord>> {
         let path = self.file("trials.jsonl");
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
-        for line in text.lines() {
-            if let Ok(r) = serde_json::from_str::<TrialRecord>(line) {
-                by_id.insert(r.id.clone(), r);
-            }
-        }
-        let mut records: Vec<TrialRecord> = by_id.into_values().collect();
-        records.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.id.cmp(&b.id)));
-        Ok(records)
+        Ok(text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<TrialRecord>(line).ok())
+            .collect())
     }
 
     /// Open `trials.jsonl` for appending; if its last line was torn, cut it
@@ -270,8 +278,20 @@ impl ResultsDir {
         records: &[TrialRecord],
         datasets: &Datasets,
     ) -> Result<Report> {
-        let (built, files) =
-            report::render(exp, plan, records, datasets.first(plan), &provenance())?;
+        // A halving study's rungs come from every stored line (a promoted
+        // trial's earlier rungs included), not only the latest per trial.
+        let rungs = match exp.halving {
+            Some(_) => crate::halving::rungs(exp, plan, &self.read_history()?),
+            None => None,
+        };
+        let (built, files) = report::render(
+            exp,
+            plan,
+            records,
+            datasets.first(plan),
+            &provenance(),
+            rungs.as_ref(),
+        )?;
         if files.iter().any(|(name, _)| name.starts_with("figures/")) {
             fs::create_dir_all(self.file("figures")).context("creating figures/")?;
         }

@@ -107,8 +107,14 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
         eprintln!("--fresh: moved the previous results to {}", old.display());
     }
     if !args.quiet {
+        // Under halving a trial trains once per rung it reaches.
+        let what = if exp.halving.is_some() {
+            "trial rungs"
+        } else {
+            "trials"
+        };
         eprintln!(
-            "{}: trained {} trials in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
+            "{}: trained {} {what} in {:.1}s ({} already stored), {} diverged, {} failed; results in {}",
             exp.name,
             done.trained,
             done.wall.as_secs_f64(),
@@ -124,6 +130,14 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             eprintln!("  {}", v.summary_line());
         }
         eprintln!("evidence: {}", out.join("report.md").display());
+    }
+    if done.interrupted && exp.halving.is_some() {
+        eprintln!(
+            "stopped early: the finished rungs and trials are stored and the partial report is written; \
+             resume with: mlpsweep {}",
+            args.resume.join(" ")
+        );
+        return Ok(Exit::Interrupted);
     }
     if done.interrupted {
         eprintln!(
@@ -157,7 +171,22 @@ pub fn plan(
     let out = out.unwrap_or_else(|| default_out(&exp.name));
     let records = ResultsDir::new(&out).read_records()?;
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
-    let table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
+    let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
+    // Under halving "done" means "has a record at some rung": say which.
+    if let Some(h) = &exp.halving {
+        let history = ResultsDir::new(&out).read_history()?;
+        if let Some(r) = crate::halving::rungs(&exp, &plan, &history) {
+            let epochs = plan.trials[0].config.train.epochs;
+            let all = crate::halving::budgets(h.min_epochs, h.eta, epochs).len();
+            table += &match r.next {
+                None => format!("halving: all {all} rungs done\n"),
+                Some((k, budget, configs)) => format!(
+                    "halving: {k} of {all} rungs done; rung {k} ({budget} epochs, {} configurations) is next\n",
+                    configs.len()
+                ),
+            };
+        }
+    }
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
     Ok(Exit::Success)

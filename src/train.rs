@@ -123,6 +123,33 @@ pub struct TrialRecord {
     /// classification data (the decision-boundary figures).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boundary: Option<Boundary>,
+    /// Epochs trained when a successive-halving rung stopped the trial
+    /// before `train.epochs` (its metrics are at that epoch); absent when
+    /// it trained every epoch, so a trial promoted to the last rung has
+    /// the record of a plain run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs_trained: Option<usize>,
+}
+
+/// Where a trial's training stands after `epoch` epochs: everything the
+/// next epoch reads, so that continuing from it is bit-identical to never
+/// having stopped (`checkpoint.rs` stores it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Epochs trained.
+    pub epoch: usize,
+    /// Optimiser steps taken (Adam's bias correction).
+    pub t: i32,
+    /// The flat `[params | m | s]` training state.
+    pub state: Vec<f32>,
+    /// The minibatch order: each epoch shuffles the previous one in place.
+    pub order: Vec<u32>,
+    /// Word position of the order stream's generator.
+    pub order_pos: u128,
+    /// Word position of the dropout stream's generator.
+    pub dropout_pos: u128,
+    /// The record so far: curve, initial evaluation, metrics at `epoch`.
+    pub record: TrialRecord,
 }
 
 /// Predicted classes on a `res × res` grid covering the training points
@@ -196,6 +223,7 @@ impl TrialRecord {
             curve: Vec::new(),
             wall_time_s: 0.0,
             boundary: None,
+            epochs_trained: None,
         }
     }
 }
@@ -219,30 +247,56 @@ pub fn run_trial(
     progress: Progress,
     threads: Threads,
 ) -> Option<TrialRecord> {
+    let epochs = trial.config.train.epochs;
+    run_trial_to(trial, data, None, epochs, progress, threads).map(|(r, _)| r)
+}
+
+/// Train `trial` from `from` (or from the start) up to epoch `until`, as
+/// the first `until` epochs of the full run (the schedule still spans
+/// `train.epochs`), and return its record with the metrics at `until`,
+/// and the snapshot to continue from (for an `ok` trial). Evaluations at
+/// a stop that a plain run would not make give the record's metrics but
+/// stay out of the curve, so the curve is always the plain run's.
+pub fn run_trial_to(
+    trial: &Trial,
+    data: &Dataset,
+    from: Option<Snapshot>,
+    until: usize,
+    progress: Progress,
+    threads: Threads,
+) -> Option<(TrialRecord, Option<Snapshot>)> {
     let start = Instant::now();
     let params = crate::model::params_for(&trial.config.model, data.n_features, data.n_outputs);
     let mut record = TrialRecord::new(trial, params);
-    match train(trial, data, &mut record, progress, threads) {
-        Ok(true) => {}
-        Ok(false) => return None,
+    let mut snapshot = None;
+    match train(trial, data, &mut record, from, until, progress, threads) {
+        Ok(Some(s)) => snapshot = s,
+        Ok(None) => return None,
         Err(e) => {
             record.status = Status::Failed;
             record.message = Some(e.to_string());
             record.metrics = None;
+            record.epochs_trained = None;
         }
     }
-    record.wall_time_s = start.elapsed().as_secs_f64();
-    Some(record)
+    record.wall_time_s += start.elapsed().as_secs_f64();
+    if let Some(s) = snapshot.as_mut() {
+        s.record.wall_time_s = record.wall_time_s;
+    }
+    Some((record, snapshot))
 }
 
-/// Returns `Ok(false)` when the progress callback abandoned the trial.
+/// Returns `Ok(None)` when the progress callback abandoned the trial, else
+/// the snapshot at `until` (`None` inside when the trial diverged).
 fn train(
     trial: &Trial,
     data: &Dataset,
     record: &mut TrialRecord,
+    from: Option<Snapshot>,
+    until: usize,
     progress: Progress,
     threads: Threads,
-) -> Result<bool> {
+) -> Result<Option<Option<Snapshot>>> {
     let cfg = &trial.config;
     let spec = &cfg.train;
     // One generator per source (streams.rs): varying one seed leaves the
@@ -266,10 +320,33 @@ fn train(
     // draws nothing from a generator and writes only evaluation scratch, so
     // every trained number is as without it (the pins hold).
     fused.set_threads(threads());
-    record.initial = Some(evaluate(&mut fused, data, spec.l2)?).filter(Metrics::is_finite);
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut last_eval = None;
-    for epoch in 1..=spec.epochs {
+    let mut first = 1;
+    match from {
+        None => {
+            record.initial = Some(evaluate(&mut fused, data, spec.l2)?).filter(Metrics::is_finite);
+        }
+        Some(s) => {
+            // Continue: the state, the step counter, the order as the last
+            // epoch left it and both generators where they stopped.
+            if s.order.len() != n || s.record.id != trial.id {
+                candle_core::bail!("the checkpoint is of another trial");
+            }
+            fused.restore(s.state, s.t)?;
+            order = s.order;
+            order_rng.set_word_pos(s.order_pos);
+            dropout_rng.set_word_pos(s.dropout_pos);
+            first = s.epoch + 1;
+            let (wall, curve, initial) = (s.record.wall_time_s, s.record.curve, s.record.initial);
+            record.wall_time_s = wall;
+            record.curve = curve;
+            record.initial = initial;
+            last_eval = record.curve.iter().rev().find_map(|p| p.eval);
+        }
+    }
+    let until = until.min(spec.epochs);
+    for epoch in first..=until {
         fused.set_threads(threads());
         // The schedule's rate for this epoch (from 0); lr itself without one.
         fused.set_lr(spec.schedule.rate(spec.lr, epoch - 1, spec.epochs));
@@ -283,35 +360,49 @@ fn train(
         if !batch_loss.is_finite() {
             diverged(record, epoch, batch_loss);
             progress(epoch, spec.epochs, batch_loss);
-            return Ok(true);
+            return Ok(Some(None));
         }
-        let eval = if epoch % spec.eval_every == 0 || epoch == spec.epochs {
+        let planned = epoch % spec.eval_every == 0 || epoch == spec.epochs;
+        let eval = if planned || epoch == until {
             let m = evaluate(&mut fused, data, spec.l2)?;
             if !m.is_finite() {
                 diverged(record, epoch, batch_loss);
-                return Ok(true);
+                return Ok(Some(None));
             }
             Some(m)
         } else {
             None
         };
         last_eval = eval.or(last_eval);
+        // A stop's own evaluation gives the metrics, not a curve point.
+        let eval = eval.filter(|_| planned);
         record.curve.push(CurvePoint {
             epoch,
             batch_loss,
             eval,
         });
         if !progress(epoch, spec.epochs, batch_loss) {
-            return Ok(false);
+            return Ok(None);
         }
     }
     record.metrics = last_eval;
-    // A 60 × 60 grid costs far more than a cheap trial's training, and the
-    // figures draw only first seeds.
-    if trial.first_seed {
+    if until < spec.epochs {
+        record.epochs_trained = Some(until);
+    } else if trial.first_seed {
+        // A 60 × 60 grid costs far more than a cheap trial's training, and
+        // the figures draw only first seeds.
         record.boundary = boundary(&mut fused, data)?;
     }
-    Ok(true)
+    let (state, t) = fused.snapshot()?;
+    Ok(Some(Some(Snapshot {
+        epoch: until,
+        t,
+        state,
+        order,
+        order_pos: order_rng.get_word_pos(),
+        dropout_pos: dropout_rng.get_word_pos(),
+        record: record.clone(),
+    })))
 }
 
 /// One pass over the training rows in `order`, minibatches of `batch`;

@@ -482,3 +482,93 @@ fn fresh_moves_old_results_aside_and_another_study_is_refused() {
         "{stderr}"
     );
 }
+
+/// The flagship durability study under successive halving: 8
+/// configurations × 3 seeds, budgets 300, 600, 1200, 2400, 3000; 24 + 12 +
+/// 6 + 3 + 3 = 48 record lines in all.
+const HALVING: &str = "\n[search.halving]\nmin_epochs = 300\neta = 2\n";
+const HALVING_LINES: usize = 48;
+
+/// Kill -9 a halving study at three points, then rerun: (1) inside the
+/// first checkpoint write of a trial that wins (before the rename, rung 0),
+/// (2) after that trial's rung-2 checkpoint is stored but before its record
+/// is (the checkpoint one rung ahead of the records), (3) at an arbitrary
+/// point mid-study. The resumed run's trials.csv, summary.csv and rungs.csv
+/// equal a clean run's; every (trial, rung) record is stored once and none
+/// is missing; no temporary checkpoint is left. Catches a rerun that
+/// retrains from scratch into a duplicate record, a checkpoint whose record
+/// is never stored, or promotions that differ after a resume.
+#[test]
+fn killed_halving_runs_resume_to_exactly_the_clean_result() {
+    let (tmp, study) = temp_study("durable.toml", &format!("{STUDY}{HALVING}"));
+    let clean = tmp.path().join("clean");
+    let o = run(&study, &clean, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // A winner: a trial trained to the end (no epochs_trained in its line).
+    let winner = complete_lines(&clean)
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v.get("epochs_trained").is_none())
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .unwrap();
+
+    let out = tmp.path().join("killed");
+    let hooks = [
+        (KILL_BEFORE_RENAME, format!("{winner}.safetensors")),
+        (
+            "MLPSWEEP_TEST_KILL_AFTER_CHECKPOINT",
+            format!("{winner}:1200"),
+        ),
+    ];
+    for (var, value) in &hooks {
+        let before = stored_lines(&out);
+        let o = command(&study, &out, &[]).env(var, value).output().unwrap();
+        assert_killed(o.status, &stderr(&o));
+        let after = stored_lines(&out);
+        assert!(
+            after >= before && after < HALVING_LINES,
+            "{var}: {before} → {after}"
+        );
+    }
+    // The rung-2 checkpoint is there, its record not.
+    let ckpt = out
+        .join("checkpoints")
+        .join(format!("{winner}.safetensors"));
+    assert!(ckpt.is_file());
+    // An arbitrary SIGKILL mid-study.
+    let before = stored_lines(&out);
+    let mut child = start(&study, &out, &[]);
+    wait_for_trials(&mut child, &out, before + 1);
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_killed(o.status, &stderr(&o));
+    assert!(
+        stored_lines(&out) < HALVING_LINES,
+        "the kill landed mid-study"
+    );
+
+    let o = run(&study, &out, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(common::tables(&out) == common::tables(&clean));
+    assert_eq!(
+        fs::read_to_string(out.join("rungs.csv")).unwrap(),
+        fs::read_to_string(clean.join("rungs.csv")).unwrap()
+    );
+    let mut seen = HashSet::new();
+    for line in complete_lines(&out) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let key = (
+            v["id"].to_string(),
+            v.get("epochs_trained").map(|e| e.to_string()),
+        );
+        assert!(seen.insert(key.clone()), "{key:?} stored twice");
+    }
+    assert_eq!(seen.len(), HALVING_LINES);
+    let tmp_left: Vec<_> = fs::read_dir(out.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(tmp_left.is_empty(), "{tmp_left:?}");
+}

@@ -15,6 +15,7 @@
 
 pub mod claims;
 mod csv;
+mod halving;
 mod iqm;
 mod markdown;
 mod plot;
@@ -222,6 +223,20 @@ fn trials_frame(
             .map(|(_, r)| status_name(r.status))
             .collect::<Vec<_>>(),
     ));
+    if exp.halving.is_some() {
+        // How far successive halving took each trial: the last rung's
+        // budget it reached (metrics are at that epoch), or where it diverged.
+        cols.push(Column::new(
+            "epochs_trained".into(),
+            rows.iter()
+                .map(|(t, r)| match r.status {
+                    Status::Ok => Some(r.epochs_trained.unwrap_or(t.config.train.epochs) as u64),
+                    Status::Diverged => r.diverged_epoch.map(|e| e as u64),
+                    Status::Failed => None,
+                })
+                .collect::<Vec<_>>(),
+        ));
+    }
     cols.extend(size_columns(rows));
     cols.extend(metric_columns(rows, exp.report.target_acc, stuck));
     cols.extend(resolved_columns(plan, rows));
@@ -510,6 +525,7 @@ pub fn render(
     records: &[TrialRecord],
     data: Option<&Dataset>,
     provenance: &str,
+    rungs: Option<&crate::halving::Progress>,
 ) -> Result<(Report, Vec<File>)> {
     let report = build(exp, plan, records)?;
     let figures = plot::render(exp, plan, records, &report, data)?;
@@ -526,6 +542,23 @@ pub fn render(
             markdown::render_report(exp, plan, &report, &figures, provenance)?,
         ),
     ];
+    if let Some(rungs) = rungs {
+        // The halving section goes before the results table.
+        let (_, md) = files
+            .iter_mut()
+            .find(|(n, _)| n == "report.md")
+            .expect("report.md");
+        let text = String::from_utf8(std::mem::take(md)).expect("utf-8");
+        let at = text.find("\n## Results\n").map_or(text.len(), |i| i + 1);
+        *md = format!(
+            "{}{}{}",
+            &text[..at],
+            halving::section(exp, plan, rungs),
+            &text[at..]
+        )
+        .into_bytes();
+        files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
+    }
     for f in figures {
         files.push((format!("figures/{}", f.file), f.svg.into_bytes()));
     }

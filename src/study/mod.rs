@@ -22,6 +22,7 @@ use toml::{Table, Value};
 mod claims;
 mod error;
 mod grid;
+mod halving;
 pub mod keys;
 mod overrides;
 pub mod reference;
@@ -62,6 +63,8 @@ pub struct Study {
     pub axes: Vec<Axis>,
     /// A random or Sobol search (`[search]`, `[space]`); `None` for a grid.
     pub search: Option<Search>,
+    /// Successive halving over the configurations (`[search.halving]`).
+    pub halving: Option<crate::halving::Halving>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
     /// Report settings and the study's claims.
@@ -173,6 +176,7 @@ fn build(
         base: fixed(&doc)?,
         axes,
         search,
+        halving: None,
         replication,
         report: ReportSpec::default(),
         resolved_toml,
@@ -188,6 +192,9 @@ fn build(
         configs.push(config);
     }
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
+    let epochs = configs[0].train.epochs;
+    let same_epochs = configs.iter().all(|c| c.train.epochs == epochs);
+    study.halving = halving::parse(doc.get("search"), same_epochs.then_some(epochs), regression)?;
     study.report = claims::parse(
         doc.get("report"),
         doc.get("claims"),

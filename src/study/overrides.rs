@@ -41,6 +41,19 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
             let Value::Table(table) = table else {
                 return Err(key_err(head, "expected a table"));
             };
+            // `--set search.halving.eta=2`: one key of `[search.halving]`.
+            if head == "search"
+                && let Some(sub) = name.strip_prefix("halving.")
+            {
+                let halving = table
+                    .entry("halving")
+                    .or_insert_with(|| Value::Table(Table::new()));
+                let Value::Table(halving) = halving else {
+                    return Err(key_err("search.halving", "expected a table"));
+                };
+                halving.insert(sub.to_string(), value);
+                return Ok(key.to_string());
+            }
             table.insert(name.to_string(), value);
             return Ok(key.to_string());
         }

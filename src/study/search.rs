@@ -206,10 +206,10 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         }
     };
     for k in table.keys() {
-        if !["strategy", "samples", "seed"].contains(&k.as_str()) {
+        if !["strategy", "samples", "seed", "halving"].contains(&k.as_str()) {
             return Err(key_err(
                 format!("search.{k}"),
-                "unknown key; [search] has: strategy, samples, seed",
+                "unknown key; [search] has: strategy, samples, seed, halving",
             ));
         }
     }

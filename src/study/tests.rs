@@ -316,3 +316,43 @@ fn preprocess_joins_the_identity_only_when_on() {
         id("preprocess = \"whiten\"\n")
     );
 }
+
+/// `[search.halving]` reads its keys and defaults, over a plain grid, and
+/// `--set search.halving.<key>` sets one key (creating the table). Catches
+/// a default changed (median, η = 3, val_loss) or an override that lands in
+/// `[search]` itself.
+#[test]
+fn halving_reads_its_keys_and_takes_set_overrides() {
+    use crate::halving::SeedStatistic;
+    use crate::metric::Metric;
+    let src = "name = \"h\"\n[train]\nepochs = 30\n[grid]\nlr = [0.1, 0.3]\n[search.halving]\nmin_epochs = 5\n";
+    let h = from_str(src, Path::new("s.toml"), &[])
+        .unwrap()
+        .halving
+        .unwrap();
+    assert_eq!(
+        (h.metric, h.statistic, h.min_epochs, h.eta),
+        (Metric::ValLoss, SeedStatistic::Median, 5, 3)
+    );
+    let plain = "name = \"h\"\n[train]\nepochs = 30\n[grid]\nlr = [0.1, 0.3]\n";
+    assert!(
+        from_str(plain, Path::new("s.toml"), &[])
+            .unwrap()
+            .halving
+            .is_none()
+    );
+    let sets = [
+        "search.halving.min_epochs=2".to_string(),
+        "search.halving.statistic=iqm".to_string(),
+        "search.halving.metric=val_acc".to_string(),
+        "search.halving.eta=4".to_string(),
+    ];
+    let h = from_str(plain, Path::new("s.toml"), &sets)
+        .unwrap()
+        .halving
+        .unwrap();
+    assert_eq!(
+        (h.metric, h.statistic, h.min_epochs, h.eta),
+        (Metric::ValAcc, SeedStatistic::Iqm, 2, 4)
+    );
+}

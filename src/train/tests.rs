@@ -523,3 +523,49 @@ fn the_schedule_sets_each_epochs_rate() {
     assert_eq!(got, by_hand(&[0.5, 0.25, 0.125]));
     assert_ne!(got, by_hand(&[0.5, 0.5, 0.5]));
 }
+
+/// Stopping at epochs 3 and 7 (each stop through a checkpoint file's bytes)
+/// and continuing to the end gives the record of a straight run, bit for
+/// bit: curve, initial evaluation, metrics, decision regions. The study has
+/// every piece of state that carries across epochs: Adam's moments and
+/// step counter, minibatch shuffles (the order is reshuffled in place),
+/// dropout masks, a cosine schedule over all 10 epochs, and evaluations
+/// every 4 epochs that the stops do not line up with. Catches a resume that
+/// forgets the step counter, the order, either generator's position, or
+/// that schedules the rate over the stop instead of `train.epochs`; and a
+/// stop's own evaluation leaking into the curve.
+#[test]
+fn stopping_and_continuing_is_bit_identical_to_training_straight_through() {
+    let src = "name = \"t\"\nseeds = 1\n[model]\nwidth = 16\ndropout = 0.3\n[train]\noptimizer = \"adam\"\nlr = 0.01\nschedule = \"cosine\"\nbatch_size = 32\nepochs = 10\neval_every = 4\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    let t = &plan.trials[0];
+    let data = crate::data::load(&t.config.data).unwrap();
+    let mut straight = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
+    let mut from = None;
+    let mut records = Vec::new();
+    for until in [3, 7, 10] {
+        let (r, s) = run_trial_to(t, &data, from, until, &mut |_, _, _| true, &|| 1).unwrap();
+        let s = s.unwrap();
+        assert_eq!(s.epoch, until);
+        let bytes = crate::checkpoint::encode(&s, r.params.total).unwrap();
+        from = Some(crate::checkpoint::decode(&bytes).unwrap());
+        records.push(r);
+    }
+    let mut last = records.pop().unwrap();
+    straight.wall_time_s = 0.0;
+    last.wall_time_s = 0.0;
+    assert_eq!(last, straight);
+    // A stop's record: metrics at its epoch, the straight curve up to it,
+    // no evaluation added to the curve (epochs 4 and 8 only).
+    let at3 = &records[0];
+    assert_eq!(at3.epochs_trained, Some(3));
+    assert_eq!(at3.curve, straight.curve[..3]);
+    assert!(at3.curve.iter().all(|p| p.eval.is_none()));
+    assert_eq!(records[1].curve, straight.curve[..7]);
+    assert!(at3.metrics.is_some() && at3.boundary.is_none());
+    // The metrics at a stop are those a plain run evaluating at that epoch
+    // reports: epoch 4 of the straight run's curve = a stop at 4.
+    let (at4, _) = run_trial_to(t, &data, None, 4, &mut |_, _, _| true, &|| 1).unwrap();
+    assert_eq!(at4.metrics, straight.curve[3].eval);
+}

@@ -1,0 +1,115 @@
+//! `[search.halving]`: successive halving over the study's configurations
+//! (a `[grid]`, a random or Sobol search, or both). Only the settings are
+//! read here; the rung logic is `crate::halving`.
+
+use toml::Value;
+
+use super::error::{KeyError, key_err};
+use super::values::{choice, show, type_name, uint};
+use crate::halving::{Halving, SeedStatistic};
+use crate::metric::Metric;
+
+/// The keys of `[search.halving]`.
+const KEYS: &[&str] = &["metric", "statistic", "min_epochs", "eta"];
+
+/// Read `[search.halving]` (`None` without one). `epochs` is `train.epochs`
+/// (the same for every configuration: halving refuses to sweep it),
+/// `regression` whether the task has no accuracies.
+pub fn parse(
+    search: Option<&Value>,
+    epochs: Option<usize>,
+    regression: bool,
+) -> Result<Option<Halving>, KeyError> {
+    let Some(Value::Table(search)) = search else {
+        return Ok(None);
+    };
+    let Some(v) = search.get("halving") else {
+        return Ok(None);
+    };
+    let Value::Table(t) = v else {
+        return Err(key_err(
+            "search.halving",
+            format!("expected a table, got {}", type_name(v)),
+        ));
+    };
+    for k in t.keys() {
+        if !KEYS.contains(&k.as_str()) {
+            return Err(key_err(
+                format!("search.halving.{k}"),
+                format!("unknown key; [search.halving] has: {}", KEYS.join(", ")),
+            ));
+        }
+    }
+    let Some(epochs) = epochs else {
+        return Err(key_err(
+            "search.halving",
+            "halving budgets are epochs, so train.epochs must be one value, not swept",
+        ));
+    };
+    let metric = match t.get("metric") {
+        None => Metric::ValLoss,
+        Some(v) => {
+            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            let m = v.as_str().and_then(Metric::parse).ok_or_else(|| {
+                key_err(
+                    "search.halving.metric",
+                    format!(
+                        "unknown metric {}; expected one of: {}",
+                        show(v),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            if regression && m.is_accuracy() {
+                return Err(key_err(
+                    "search.halving.metric",
+                    format!("{} is undefined for a regression task", m.name()),
+                ));
+            }
+            m
+        }
+    };
+    let statistic = match t.get("statistic") {
+        None => SeedStatistic::Median,
+        Some(v) => {
+            choice(v, &SeedStatistic::ALL).map_err(|m| key_err("search.halving.statistic", m))?
+        }
+    };
+    let eta = match t.get("eta") {
+        None => 3,
+        Some(v) => uint(v, 2, 1_000_000).map_err(|m| {
+            key_err(
+                "search.halving.eta",
+                format!("{m} (each rung keeps the best 1/eta of the configurations)"),
+            )
+        })?,
+    };
+    let min_epochs = match t.get("min_epochs") {
+        None => {
+            return Err(key_err(
+                "search.halving.min_epochs",
+                "missing: halving needs min_epochs, the epochs of rung 0",
+            ));
+        }
+        Some(v) => {
+            if epochs < 2 {
+                return Err(key_err(
+                    "search.halving.min_epochs",
+                    format!("train.epochs = {epochs} leaves no room for a rung below it"),
+                ));
+            }
+            uint(v, 1, epochs - 1).map_err(|m| {
+                key_err(
+                    "search.halving.min_epochs",
+                    format!("{m} (rung 0 must train fewer epochs than train.epochs = {epochs})"),
+                )
+            })?
+        }
+    };
+    Ok(Some(Halving {
+        metric,
+        statistic,
+        min_epochs,
+        eta,
+    }))
+}
