@@ -24,11 +24,11 @@ command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locke
 declare -A passes=(
   [plan]="src/plan.rs Plan::shard"
   [clip]="src/fused.rs clipped_grad"
-  [fused]="src/fused.rs update|clipped_grad|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
+  [fused]="src/fused.rs update|clipped_grad|l1_grad|max_norm|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
   [train]="src/train.rs train|evaluate|Metrics::is_finite|boundary"
   [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|draw|generated|table|Split::select"
   [report]="src/report/mod.rs summarise|add_t_intervals|metric_columns|Stuck::of"
-  [metric]="src/metric.rs Metric::value|Metric::is_accuracy|Metric::higher_is_better"
+  [metric]="src/metric.rs Metric::value|Metric::is_accuracy|Metric::higher_is_better|best_val"
   [stats]="src/stats/mod.rs t_interval|quantile|std|mean|median|iqr"
   [variance]="src/stats/variance.rs variance_components|bootstrap_components|check|one_factor|parity_sign|resample_cells|Design::new|Design::index|Design::size|Design::marginal_means|Design::mean_squares|Design::terms"
   [robust]="src/stats/robust.rs iqm|stratified_bootstrap"
@@ -44,8 +44,12 @@ declare -A passes=(
   [store]="src/store.rs ResultsDir::read_records|ResultsDir::open_log|Log::append_all|union|same_path|merge"
   [record]="src/train/record.rs pack|unpack|runs|unrun|as_json_read|Columns::of|Columns::points"
   [csv]="src/data/csv_file.rs parse_csv|records|header_names|label_index|read_rows|finite|regression_targets|class_indices"
+  [replicates]="src/study/replicates.rs Replication::len|Replication::varying|Replication::replicates|Replication::label|Replicate::source_seed|seed_list|check_sources"
+  [decompose]="src/report/variance.rs decompose|columns|term_names|names"
+  [preprocess]="src/data/preprocess.rs apply|Fit::of|Fit::transform|symmetric_eigen"
+  [schedule]="src/study/spec.rs Schedule::rate"
 )
-order=(plan fused train data report metric stats variance robust improvement holm seeds model claims trend compare identity resolve store record csv)
+order=(plan fused train data report metric stats variance robust improvement holm seeds model claims trend compare identity resolve store record csv replicates decompose preprocess schedule)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
