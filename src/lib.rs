@@ -30,4 +30,5 @@ pub mod store;
 pub mod streams;
 pub mod study;
 pub mod sweep;
+pub mod telemetry;
 pub mod train;

@@ -35,12 +35,22 @@ pub enum Metric {
     L2Term,
     /// First evaluated epoch whose train accuracy reaches `[report] target_acc`.
     EpochsToTarget,
+    /// Train data loss of the untrained network (before the first update).
+    InitialLoss,
+    /// Median over the weight layers of ‖ΔW‖_F/‖W‖_F of the last step
+    /// before the final evaluation.
+    UpdateRatio,
+    /// Share of saturated hidden units at the final evaluation, averaged
+    /// over hidden layers (tanh and sigmoid only).
+    SaturatedFraction,
+    /// Share of weights with |w| < 1e-3·max|w| of their layer, at the end.
+    WeightSparsity,
 }
 
 impl Metric {
     /// Every metric, in table order (the columns of `trials.csv` and
     /// `summary.csv`).
-    pub const ALL: [Metric; 9] = [
+    pub const ALL: [Metric; 13] = [
         Metric::TrainLoss,
         Metric::ValLoss,
         Metric::TrainAcc,
@@ -50,6 +60,10 @@ impl Metric {
         Metric::WeightNorm,
         Metric::L2Term,
         Metric::EpochsToTarget,
+        Metric::InitialLoss,
+        Metric::UpdateRatio,
+        Metric::SaturatedFraction,
+        Metric::WeightSparsity,
     ];
 
     /// The metric's name: as written in a study file, and its column in
@@ -65,6 +79,10 @@ impl Metric {
             Metric::WeightNorm => "weight_norm",
             Metric::L2Term => "l2_term",
             Metric::EpochsToTarget => "epochs_to_target",
+            Metric::InitialLoss => "initial_loss",
+            Metric::UpdateRatio => "update_ratio",
+            Metric::SaturatedFraction => "saturated_fraction",
+            Metric::WeightSparsity => "weight_sparsity",
         }
     }
 
@@ -79,10 +97,13 @@ impl Metric {
         matches!(self, Metric::TrainAcc | Metric::ValAcc)
     }
 
-    /// Whether the metric is a data loss (train or validation): positive,
-    /// and shown on a log axis when it spans more than a decade.
+    /// Whether the metric is a data loss (train, validation, initial):
+    /// positive, and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {
-        matches!(self, Metric::TrainLoss | Metric::ValLoss)
+        matches!(
+            self,
+            Metric::TrainLoss | Metric::ValLoss | Metric::InitialLoss
+        )
     }
 
     /// Whether a higher value is better (accuracies); losses, norms and
@@ -122,6 +143,10 @@ impl Metric {
             Metric::DeadFraction => m.dead_fraction,
             Metric::WeightNorm => Some(m.weight_norm),
             Metric::L2Term => Some(m.l2_term),
+            Metric::InitialLoss => r.initial.map(|i| i.train_loss),
+            Metric::UpdateRatio => r.telemetry.as_ref()?.final_update_ratio(),
+            Metric::SaturatedFraction => r.telemetry.as_ref()?.final_saturated(),
+            Metric::WeightSparsity => r.telemetry.as_ref()?.weight_sparsity,
         }
     }
 }
@@ -219,6 +244,10 @@ mod tests {
                 "weight_norm",
                 "l2_term",
                 "epochs_to_target",
+                "initial_loss",
+                "update_ratio",
+                "saturated_fraction",
+                "weight_sparsity",
             ]
         );
         for m in Metric::ALL {
@@ -237,7 +266,11 @@ mod tests {
                 | Metric::DeadFraction
                 | Metric::WeightNorm
                 | Metric::L2Term
-                | Metric::EpochsToTarget => {}
+                | Metric::EpochsToTarget
+                | Metric::InitialLoss
+                | Metric::UpdateRatio
+                | Metric::SaturatedFraction
+                | Metric::WeightSparsity => {}
             }
         }
         for bad in ["", "loss", "Train_loss", "train_loss ", "train_acc_mean"] {

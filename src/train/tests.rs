@@ -119,7 +119,7 @@ fn fused_evaluation_matches_candle() {
         }
         fused.write_back(&model).unwrap();
         let d = data.n_features;
-        let ours = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
+        let (ours, _) = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
         let train = to_tensors(&data.train, d).unwrap();
         let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
         let want = candle_evaluate(&model, &train, val.as_ref(), cfg.train.l2).unwrap();
