@@ -1156,6 +1156,40 @@ impl Fused {
         Ok(best)
     }
 
+    /// The gradient the step applies on the minibatch `rows`, without
+    /// updating anything, for `gradcheck`: the data-loss gradient from the
+    /// step's own forward and backward, with dropout off, plus λ·W and
+    /// λ₁·sign(W) on the weights as the update adds them. Clipping, a
+    /// rescaling of this vector, is not applied.
+    pub fn gradient(&mut self, rows: &[u32]) -> Result<Vec<f32>> {
+        let params = self.params()?;
+        let shape = Shape {
+            dropout: 0.0,
+            ..self.shape.clone()
+        };
+        // Dropout is off, so the generator is never drawn from.
+        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        forward_backward(
+            &shape,
+            &params,
+            &self.x,
+            &self.y,
+            rows,
+            &mut rng,
+            &mut self.ws,
+        );
+        let l2 = self.spec.l2 as f32;
+        let grad = l1_grad(&shape, self.spec.l1 as f32, &params, &self.ws.grad)
+            .unwrap_or_else(|| self.ws.grad.clone());
+        let mut grad = grad;
+        for &(w_off, fan_in, cols, _) in &shape.layers {
+            for i in w_off..w_off + fan_in * cols {
+                grad[i] += l2 * params[i];
+            }
+        }
+        Ok(grad)
+    }
+
     /// The layout of the flat parameter vector.
     pub fn shape(&self) -> &Shape {
         &self.shape

@@ -16,6 +16,7 @@
 pub mod cluster;
 pub mod data;
 pub mod fused;
+pub mod gradcheck;
 pub mod identity;
 pub mod listing;
 pub mod metric;

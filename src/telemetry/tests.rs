@@ -70,8 +70,14 @@ fn activation_statistics_match_candle_ops() {
         ("tanh", format!("{spiral}activation = \"tanh\"\n")),
         ("sigmoid", format!("{spiral}activation = \"sigmoid\"\n")),
         ("relu", spiral.to_string()),
-        ("leaky_relu", format!("{spiral}activation = \"leaky_relu\"\n")),
-        ("maxout", format!("{spiral}activation = \"maxout\"\npieces = 3\n")),
+        (
+            "leaky_relu",
+            format!("{spiral}activation = \"leaky_relu\"\n"),
+        ),
+        (
+            "maxout",
+            format!("{spiral}activation = \"maxout\"\npieces = 3\n"),
+        ),
     ];
     let mut strictly_between = 0;
     for (act, src) in cases {
@@ -80,13 +86,20 @@ fn activation_statistics_match_candle_ops() {
         let data = crate::data::load(&cfg.data).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
-        let big = if act == "tanh" || act == "sigmoid" { 5.0 } else { 3.0 };
+        let big = if act == "tanh" || act == "sigmoid" {
+            5.0
+        } else {
+            3.0
+        };
         // Biases of −big, 0 and big in turn push some units into saturation
         // (or death) on every point, and leave others alone.
         for layer in &model.layers {
             let cols = layer.b.as_tensor().dim(0).unwrap();
             let b: Vec<f32> = (0..cols).map(|j| big * ((j % 3) as f32 - 1.0)).collect();
-            layer.b.set(&Tensor::from_vec(b, cols, &Device::Cpu).unwrap()).unwrap();
+            layer
+                .b
+                .set(&Tensor::from_vec(b, cols, &Device::Cpu).unwrap())
+                .unwrap();
         }
         let mut fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
         let n = data.train.len() as u32;
