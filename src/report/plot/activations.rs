@@ -52,8 +52,8 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
             )
             .map_err(err)?;
         let panels = root.split_evenly((2, 2));
-        let stat: [(&str, fn(&LayerActivations) -> f64); 2] =
-            [("mean", |a| a.mean), ("std", |a| a.std)];
+        type Stat = fn(&LayerActivations) -> f64;
+        let stat: [(&str, Stat); 2] = [("mean", |a| a.mean), ("std", |a| a.std)];
         for (row, (when, pick)) in [
             (
                 "initial",
