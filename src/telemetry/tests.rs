@@ -279,3 +279,24 @@ fn final_ratio_is_a_median_and_telemetry_round_trips() {
     assert_eq!(t.final_saturated(), None);
     assert_eq!(back(&t), t);
 }
+
+/// The notes' sanity check, end to end: a 3-class spiral net with tiny
+/// weights (normal, std 1e-4) and λ = 0 starts at ln 3 = 1.0986 (its
+/// outputs are all ~0, so softmax is uniform), and the `initial_loss`
+/// metric reports that, not the final train loss (which training lowers).
+/// Its activations barely move from 0, so the stored initial std is tiny.
+#[test]
+fn initial_loss_is_ln_k_for_small_weights() {
+    let e = study(
+        "[data]\npoints_per_class = 50\n[model]\ninit = \"normal\"\ninit_std = 1e-4\nwidth = 10\n[train]\nepochs = 30\nlr = 1.0\n",
+    );
+    let t = &Plan::new(&e).unwrap().trials[0];
+    let data = crate::data::load(&t.config.data).unwrap();
+    let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
+    let init = crate::metric::Metric::InitialLoss.value(&r, 0.9).unwrap();
+    assert!((init - 3f64.ln()).abs() < 1e-6, "{init}");
+    let fin = crate::metric::Metric::TrainLoss.value(&r, 0.9).unwrap();
+    assert!(fin < init - 0.01, "final {fin} vs initial {init}");
+    let tele = r.telemetry.unwrap();
+    assert!(tele.initial[0].std < 1e-3, "{:?}", tele.initial);
+}
