@@ -523,3 +523,42 @@ fn the_schedule_sets_each_epochs_rate() {
     assert_eq!(got, by_hand(&[0.5, 0.25, 0.125]));
     assert_ne!(got, by_hand(&[0.5, 0.5, 0.5]));
 }
+
+/// `one_epoch` snapshots the parameters just before the epoch's *last*
+/// step (what the update-to-weight ratio compares with), and only when
+/// asked: the reference steps a twin of the network through the same
+/// minibatches by hand (3 steps of 40, 40, 20 rows) and copies its
+/// parameters before the third. Catches the snapshot taken before the
+/// first step, after the last, or at every epoch.
+#[test]
+fn the_epoch_snapshot_is_taken_before_its_last_step() {
+    let e = from_str(
+        "name = \"s\"\n[data]\npoints_per_class = 40\n[model]\nwidth = 6\n",
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let cfg = e.config_at(&e.coords(0)).unwrap();
+    let data = crate::data::load(&cfg.data).unwrap();
+    let model = Mlp::new(&cfg.model, 2, 3, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+    let mut a = Fused::new(&model, &cfg.train, &data.train).unwrap();
+    let mut b = Fused::new(&model, &cfg.train, &data.train).unwrap();
+    let order: Vec<u32> = (0..100).map(|i| (i * 37) % 120).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let (_, none) = one_epoch(&mut a, &order, 40, &mut rng, false).unwrap();
+    assert!(none.is_none());
+    let (_, before) = one_epoch(&mut a, &order, 40, &mut rng, true).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for chunk in order.chunks(40) {
+        b.step(chunk, &mut rng).unwrap();
+    }
+    let mut want = None;
+    for (i, chunk) in order.chunks(40).enumerate() {
+        if i == 2 {
+            want = Some(b.params().unwrap());
+        }
+        b.step(chunk, &mut rng).unwrap();
+    }
+    assert_eq!(before, want);
+    assert_eq!(a.params().unwrap(), b.params().unwrap());
+}
