@@ -36,6 +36,8 @@ enum Command {
     Report(ReportCmd),
     /// Write a search's study with its [space] narrowed around the best configurations (coarse to fine).
     Refine(RefineCmd),
+    /// Check one trial's gradient against centred differences in double precision (exit 4 when outside the thresholds).
+    Gradcheck(GradcheckCmd),
 }
 
 #[derive(Args)]
@@ -133,6 +135,24 @@ struct RefineCmd {
     out: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct GradcheckCmd {
+    /// The study file (TOML).
+    file: PathBuf,
+    /// The trial to check, numbered as `mlpsweep plan` prints them.
+    #[arg(long, default_value_t = 0)]
+    trial: usize,
+    /// Optimiser steps on the check's minibatch before checking.
+    #[arg(long, default_value_t = 0)]
+    steps: usize,
+    /// Override a key before validation, as for `run`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Test hook: make analytic gradient entry I wrong by 5%.
+    #[arg(long, hide = true, value_name = "I")]
+    corrupt: Option<usize>,
+}
+
 /// `I/N` with 1 <= I <= N.
 fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let bad = || format!("expected I/N with 1 <= I <= N, such as 2/8; got {s:?}");
@@ -164,6 +184,7 @@ fn main() -> ExitCode {
         Command::Slurm(c) => slurm(c),
         Command::Report(c) => report(c),
         Command::Refine(c) => sweep::refine(&c.dir, c.top, c.out, &mut io::stdout().lock()),
+        Command::Gradcheck(c) => gradcheck(c),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
@@ -228,6 +249,17 @@ fn slurm(c: SlurmCmd) -> Result<Exit> {
 
 fn report(c: ReportCmd) -> Result<Exit> {
     sweep::report(&c.dir)
+}
+
+fn gradcheck(c: GradcheckCmd) -> Result<Exit> {
+    sweep::gradcheck(
+        &c.file,
+        &c.sets,
+        c.trial,
+        c.steps,
+        c.corrupt,
+        &mut io::stdout().lock(),
+    )
 }
 
 #[cfg(test)]

@@ -40,12 +40,22 @@ pub enum Metric {
     BestValLoss,
     /// The epoch of that evaluation (the first, on ties).
     BestEpoch,
+    /// Train data loss of the untrained network (before the first update).
+    InitialLoss,
+    /// Median over the weight layers of ‖ΔW‖_F/‖W‖_F of the last step
+    /// before the final evaluation.
+    UpdateRatio,
+    /// Share of saturated hidden units at the final evaluation, averaged
+    /// over hidden layers (tanh and sigmoid only).
+    SaturatedFraction,
+    /// Share of weights with |w| < 1e-3·max|w| of their layer, at the end.
+    WeightSparsity,
 }
 
 impl Metric {
     /// Every metric, in table order (the columns of `trials.csv` and
     /// `summary.csv`).
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 15] = [
         Metric::TrainLoss,
         Metric::ValLoss,
         Metric::TrainAcc,
@@ -57,6 +67,10 @@ impl Metric {
         Metric::EpochsToTarget,
         Metric::BestValLoss,
         Metric::BestEpoch,
+        Metric::InitialLoss,
+        Metric::UpdateRatio,
+        Metric::SaturatedFraction,
+        Metric::WeightSparsity,
     ];
 
     /// The metric's name: as written in a study file, and its column in
@@ -74,6 +88,10 @@ impl Metric {
             Metric::EpochsToTarget => "epochs_to_target",
             Metric::BestValLoss => "best_val_loss",
             Metric::BestEpoch => "best_epoch",
+            Metric::InitialLoss => "initial_loss",
+            Metric::UpdateRatio => "update_ratio",
+            Metric::SaturatedFraction => "saturated_fraction",
+            Metric::WeightSparsity => "weight_sparsity",
         }
     }
 
@@ -88,12 +106,12 @@ impl Metric {
         matches!(self, Metric::TrainAcc | Metric::ValAcc)
     }
 
-    /// Whether the metric is a data loss (train or validation): positive,
-    /// and shown on a log axis when it spans more than a decade.
+    /// Whether the metric is a data loss (train, validation, initial):
+    /// positive, and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {
         matches!(
             self,
-            Metric::TrainLoss | Metric::ValLoss | Metric::BestValLoss
+            Metric::TrainLoss | Metric::ValLoss | Metric::BestValLoss | Metric::InitialLoss
         )
     }
 
@@ -136,6 +154,10 @@ impl Metric {
             Metric::L2Term => Some(m.l2_term),
             Metric::BestValLoss => best_val(r).map(|(_, loss)| loss),
             Metric::BestEpoch => best_val(r).map(|(epoch, _)| epoch as f64),
+            Metric::InitialLoss => r.initial.map(|i| i.train_loss),
+            Metric::UpdateRatio => r.telemetry.as_ref()?.final_update_ratio(),
+            Metric::SaturatedFraction => r.telemetry.as_ref()?.final_saturated(),
+            Metric::WeightSparsity => r.telemetry.as_ref()?.weight_sparsity,
         }
     }
 }
@@ -249,6 +271,10 @@ mod tests {
                 "epochs_to_target",
                 "best_val_loss",
                 "best_epoch",
+                "initial_loss",
+                "update_ratio",
+                "saturated_fraction",
+                "weight_sparsity",
             ]
         );
         for m in Metric::ALL {
@@ -269,7 +295,11 @@ mod tests {
                 | Metric::L2Term
                 | Metric::EpochsToTarget
                 | Metric::BestValLoss
-                | Metric::BestEpoch => {}
+                | Metric::BestEpoch
+                | Metric::InitialLoss
+                | Metric::UpdateRatio
+                | Metric::SaturatedFraction
+                | Metric::WeightSparsity => {}
             }
         }
         for bad in ["", "loss", "Train_loss", "train_loss ", "train_acc_mean"] {

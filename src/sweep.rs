@@ -1,5 +1,5 @@
 //! The subcommands as library calls: [`run`], [`plan`], [`merge`],
-//! [`slurm`], [`report`] and [`refine`]. Each loads what it needs, drives the pipeline
+//! [`slurm`], [`report`], [`refine`] and [`gradcheck`]. Each loads what it needs, drives the pipeline
 //! stages, and tells what happened: its answer on the `stdout` writer it is
 //! given (the plan table, the SLURM scripts), its messages on stderr, and
 //! how the process should end as an [`Exit`].
@@ -32,14 +32,17 @@ pub enum Exit {
     /// The run stopped before every trial was stored (Ctrl-C, SIGTERM,
     /// `--fail-fast`), or a merge found trials missing.
     Interrupted,
+    /// `gradcheck` found the gradient outside its thresholds.
+    CheckFailed,
 }
 
 impl Exit {
-    /// The exit status: 0, 3, or 130 as shells report a SIGINT death.
+    /// The exit status: 0, 3, 4, or 130 as shells report a SIGINT death.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
             Exit::TrialsFailed => 3,
+            Exit::CheckFailed => 4,
             Exit::Interrupted => 130,
         }
     }
@@ -313,4 +316,37 @@ pub fn refine(
         path.display()
     );
     Ok(Exit::Success)
+}
+
+/// Check the gradient of trial `index` (0-based, as `plan` numbers them) of
+/// the study `file` (`crate::gradcheck`), print the table to `stdout`,
+/// and end with [`Exit::CheckFailed`] when it is outside the thresholds.
+/// `corrupt` is the checker's own test hook (see `gradcheck::check`).
+pub fn gradcheck(
+    file: &Path,
+    sets: &[String],
+    index: usize,
+    steps: usize,
+    corrupt: Option<usize>,
+    stdout: &mut dyn Write,
+) -> Result<Exit> {
+    let exp = study::load(file, sets)?;
+    let plan = Plan::new(&exp)?;
+    let Some(trial) = plan.trials.get(index) else {
+        bail!(
+            "--trial {index}: the study has {} trials (0..={})",
+            plan.trials.len(),
+            plan.trials.len().saturating_sub(1)
+        );
+    };
+    let data = crate::data::load(&trial.config.data)?;
+    let outcome = crate::gradcheck::check(trial, &data, steps, corrupt)?;
+    writeln!(stdout, "trial {index} ({})", trial.label)?;
+    stdout.write_all(outcome.render().as_bytes())?;
+    stdout.flush()?;
+    Ok(if outcome.passed() {
+        Exit::Success
+    } else {
+        Exit::CheckFailed
+    })
 }

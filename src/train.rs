@@ -23,6 +23,7 @@ use crate::fused::Fused;
 use crate::model::{Mlp, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
 use crate::study::Batch;
+use crate::telemetry::{self, LayerActivations, Telemetry};
 
 /// How a trial ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +130,11 @@ pub struct TrialRecord {
     /// the record of a plain run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs_trained: Option<usize>,
+    /// Activation statistics, update-to-weight ratios and weight sparsity
+    /// at the evaluation epochs (`telemetry.rs`); `None` in records written
+    /// before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<Telemetry>,
 }
 
 /// Where a trial's training stands after `epoch` epochs: everything the
@@ -224,6 +230,7 @@ impl TrialRecord {
             wall_time_s: 0.0,
             boundary: None,
             epochs_trained: None,
+            telemetry: None,
         }
     }
 }
@@ -323,9 +330,14 @@ fn train(
     let mut order: Vec<u32> = (0..n as u32).collect();
     let mut last_eval = None;
     let mut first = 1;
+    let mut tele = Telemetry::default();
     match from {
         None => {
-            record.initial = Some(evaluate(&mut fused, data, spec.l2)?).filter(Metrics::is_finite);
+            let (initial, acts) = evaluate(&mut fused, data, spec.l2)?;
+            record.initial = Some(initial).filter(Metrics::is_finite);
+            if record.initial.is_some() {
+                tele.initial = acts;
+            }
         }
         Some(s) => {
             // Continue: the state, the step counter, the order as the last
@@ -342,6 +354,7 @@ fn train(
             record.wall_time_s = wall;
             record.curve = curve;
             record.initial = initial;
+            tele = s.record.telemetry.unwrap_or_default();
             last_eval = record.curve.iter().rev().find_map(|p| p.eval);
         }
     }
@@ -356,18 +369,31 @@ fn train(
                 order.swap(i, order_rng.random_range(0..=i));
             }
         }
-        let batch_loss = one_epoch(&mut fused, &order, batch, &mut dropout_rng)?;
+        let planned = epoch % spec.eval_every == 0 || epoch == spec.epochs;
+        let (batch_loss, before) = one_epoch(&mut fused, &order, batch, &mut dropout_rng, planned)?;
         if !batch_loss.is_finite() {
             diverged(record, epoch, batch_loss);
+            record.telemetry = Some(tele);
             progress(epoch, spec.epochs, batch_loss);
             return Ok(Some(None));
         }
-        let planned = epoch % spec.eval_every == 0 || epoch == spec.epochs;
         let eval = if planned || epoch == until {
-            let m = evaluate(&mut fused, data, spec.l2)?;
+            let (m, acts) = evaluate(&mut fused, data, spec.l2)?;
             if !m.is_finite() {
                 diverged(record, epoch, batch_loss);
+                record.telemetry = Some(tele);
                 return Ok(Some(None));
+            }
+            // Telemetry follows the plain run's evaluations only, so a
+            // continued trial's record is the plain run's.
+            if planned {
+                if let Some(before) = before {
+                    let layers = &fused.shape().layers;
+                    let after = fused.params()?;
+                    tele.update_ratio
+                        .push(telemetry::update_ratios(layers, &before, &after));
+                }
+                tele.activations.push(acts);
             }
             Some(m)
         } else {
@@ -386,6 +412,8 @@ fn train(
         }
     }
     record.metrics = last_eval;
+    tele.weight_sparsity = telemetry::weight_sparsity(&fused.shape().layers, &fused.params()?);
+    record.telemetry = Some(tele);
     if until < spec.epochs {
         record.epochs_trained = Some(until);
     } else if trial.first_seed {
@@ -406,19 +434,27 @@ fn train(
 }
 
 /// One pass over the training rows in `order`, minibatches of `batch`;
-/// returns the mean minibatch data loss, weighted by batch size.
+/// returns the mean minibatch data loss, weighted by batch size, and with
+/// `snapshot` the parameters just before the epoch's last step (for the
+/// update-to-weight ratio; reading them changes nothing).
 fn one_epoch(
     fused: &mut Fused,
     order: &[u32],
     batch: usize,
     dropout_rng: &mut rand_chacha::ChaCha8Rng,
-) -> Result<f64> {
+    snapshot: bool,
+) -> Result<(f64, Option<Vec<f32>>)> {
     let mut sum = 0.0f64;
-    for chunk in order.chunks(batch) {
+    let steps = order.len().div_ceil(batch);
+    let mut before = None;
+    for (i, chunk) in order.chunks(batch).enumerate() {
+        if snapshot && i + 1 == steps {
+            before = Some(fused.params()?);
+        }
         let loss = fused.step(chunk, dropout_rng)?;
         sum += f64::from(loss) * chunk.len() as f64;
     }
-    Ok(sum / order.len() as f64)
+    Ok((sum / order.len() as f64, before))
 }
 
 /// Record that the loss stopped being finite at `epoch`: the trial stops
@@ -433,9 +469,15 @@ fn diverged(record: &mut TrialRecord, epoch: usize, batch_loss: f64) {
     });
 }
 
-/// Evaluate on both splits without dropout, through the fused kernels.
-fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
-    let train = fused.evaluate(&data.train)?;
+/// Evaluate on both splits without dropout, through the fused kernels;
+/// also the activation statistics of the training split, per hidden layer.
+fn evaluate(
+    fused: &mut Fused,
+    data: &Dataset,
+    l2: f64,
+) -> Result<(Metrics, Vec<LayerActivations>)> {
+    let train = fused.evaluate_with_stats(&data.train)?;
+    let acts = telemetry::activations(fused.shape(), &train);
     let val = data.val.as_ref().map(|v| fused.evaluate(v)).transpose()?;
     let sq = fused.weight_sq()?;
     let dead_fraction = (!train.peaks.is_empty()).then(|| {
@@ -443,7 +485,7 @@ fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
         let dead = train.peaks.iter().flatten().filter(|p| **p == 0.0).count();
         dead as f64 / units as f64
     });
-    Ok(Metrics {
+    let metrics = Metrics {
         train_loss: train.loss,
         val_loss: val.as_ref().map(|v| v.loss),
         train_acc: train.accuracy,
@@ -451,10 +493,11 @@ fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
         l2_term: 0.5 * l2 * sq,
         weight_norm: sq.sqrt(),
         dead_fraction,
-    })
+    };
+    Ok((metrics, acts))
 }
 
-mod record;
+pub(crate) mod record;
 
 #[cfg(test)]
 mod tests;

@@ -35,6 +35,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
         wall_time_s: 1.0,
         boundary: None,
         epochs_trained: None,
+        telemetry: None,
     }
 }
 
@@ -78,6 +79,24 @@ fn each_metric_name_reads_its_own_field() {
         weight_norm: 3.0,
         dead_fraction: Some(0.25),
     });
+    r.initial = Some(Metrics {
+        train_loss: 1.0986,
+        ..r.metrics.unwrap()
+    });
+    let acts = |s| crate::telemetry::LayerActivations {
+        mean: 0.0,
+        std: 1.0,
+        saturated: Some(s),
+        dead: None,
+    };
+    r.telemetry = Some(crate::telemetry::Telemetry {
+        initial: Vec::new(),
+        // The last evaluation's median over three layers is 0.002; the
+        // saturated share is the mean of the last evaluation's layers.
+        update_ratio: vec![vec![9.0, 9.0, 9.0], vec![0.003, 0.001, 0.002]],
+        activations: vec![vec![acts(1.0)], vec![acts(0.375), acts(0.125)]],
+        weight_sparsity: Some(0.0625),
+    });
     let want = [
         (Metric::TrainLoss, 0.5),
         (Metric::ValLoss, 0.75),
@@ -87,6 +106,10 @@ fn each_metric_name_reads_its_own_field() {
         (Metric::DeadFraction, 0.25),
         (Metric::WeightNorm, 3.0),
         (Metric::L2Term, 0.125),
+        (Metric::InitialLoss, 1.0986),
+        (Metric::UpdateRatio, 0.002),
+        (Metric::SaturatedFraction, 0.25),
+        (Metric::WeightSparsity, 0.0625),
     ];
     for (m, value) in want {
         assert_eq!(m.value(&r, 0.9), Some(value), "{m}");
@@ -188,16 +211,22 @@ fn summary_columns_written_are_the_ones_summary_md_reads() {
          epochs_to_target_mean,epochs_to_target_std,epochs_to_target_median,epochs_to_target_iqr,epochs_to_target_min,epochs_to_target_max,\
          best_val_loss_mean,best_val_loss_std,best_val_loss_median,best_val_loss_iqr,best_val_loss_min,best_val_loss_max,\
          best_epoch_mean,best_epoch_std,best_epoch_median,best_epoch_iqr,best_epoch_min,best_epoch_max,\
+         initial_loss_mean,initial_loss_std,initial_loss_median,initial_loss_iqr,initial_loss_min,initial_loss_max,\
+         update_ratio_mean,update_ratio_std,update_ratio_median,update_ratio_iqr,update_ratio_min,update_ratio_max,\
+         saturated_fraction_mean,saturated_fraction_std,saturated_fraction_median,saturated_fraction_iqr,saturated_fraction_min,saturated_fraction_max,\
+         weight_sparsity_mean,weight_sparsity_std,weight_sparsity_median,weight_sparsity_iqr,weight_sparsity_min,weight_sparsity_max,\
          train_loss_ci_lo,train_loss_ci_hi,val_loss_ci_lo,val_loss_ci_hi,train_acc_ci_lo,train_acc_ci_hi,\
          val_acc_ci_lo,val_acc_ci_hi,gap_ci_lo,gap_ci_hi,dead_fraction_ci_lo,dead_fraction_ci_hi,\
          weight_norm_ci_lo,weight_norm_ci_hi,l2_term_ci_lo,l2_term_ci_hi,epochs_to_target_ci_lo,epochs_to_target_ci_hi,\
          best_val_loss_ci_lo,best_val_loss_ci_hi,best_epoch_ci_lo,best_epoch_ci_hi,\
+         initial_loss_ci_lo,initial_loss_ci_hi,update_ratio_ci_lo,update_ratio_ci_hi,saturated_fraction_ci_lo,saturated_fraction_ci_hi,weight_sparsity_ci_lo,weight_sparsity_ci_hi,\
          train_loss_iqm,train_loss_iqm_lo,train_loss_iqm_hi,val_loss_iqm,val_loss_iqm_lo,val_loss_iqm_hi,\
          train_acc_iqm,train_acc_iqm_lo,train_acc_iqm_hi,val_acc_iqm,val_acc_iqm_lo,val_acc_iqm_hi,\
          gap_iqm,gap_iqm_lo,gap_iqm_hi,dead_fraction_iqm,dead_fraction_iqm_lo,dead_fraction_iqm_hi,\
          weight_norm_iqm,weight_norm_iqm_lo,weight_norm_iqm_hi,l2_term_iqm,l2_term_iqm_lo,l2_term_iqm_hi,\
          epochs_to_target_iqm,epochs_to_target_iqm_lo,epochs_to_target_iqm_hi,\
-         best_val_loss_iqm,best_val_loss_iqm_lo,best_val_loss_iqm_hi,best_epoch_iqm,best_epoch_iqm_lo,best_epoch_iqm_hi"
+         best_val_loss_iqm,best_val_loss_iqm_lo,best_val_loss_iqm_hi,best_epoch_iqm,best_epoch_iqm_lo,best_epoch_iqm_hi,\
+         initial_loss_iqm,initial_loss_iqm_lo,initial_loss_iqm_hi,update_ratio_iqm,update_ratio_iqm_lo,update_ratio_iqm_hi,saturated_fraction_iqm,saturated_fraction_iqm_lo,saturated_fraction_iqm_hi,weight_sparsity_iqm,weight_sparsity_iqm_lo,weight_sparsity_iqm_hi"
     );
     let columns: Vec<&str> = header.split(',').collect();
     for m in Metric::ALL {
@@ -354,7 +383,8 @@ fn the_flagship_trials_csv_header_is_pinned() {
         concat!(
             "trial,id,config,depth,width,seed,status,weights,biases,params,hidden_neurons,",
             "train_loss,val_loss,train_acc,val_acc,gap,dead_fraction,weight_norm,l2_term,",
-            "epochs_to_target,best_val_loss,best_epoch,stuck,diverged_epoch,message,data.classes,data.kind,",
+            "epochs_to_target,best_val_loss,best_epoch,initial_loss,update_ratio,saturated_fraction,weight_sparsity,",
+            "stuck,diverged_epoch,message,data.classes,data.kind,",
             "data.label_noise,data.noise,data.points_per_class,data.seed,data.standardize,",
             "data.task,data.val,model.activation,model.dropout,model.init,train.batch_size,",
             "train.epochs,train.eval_every,train.l2,train.lr,train.momentum,train.nesterov,",

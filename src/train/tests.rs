@@ -119,7 +119,7 @@ fn fused_evaluation_matches_candle() {
         }
         fused.write_back(&model).unwrap();
         let d = data.n_features;
-        let ours = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
+        let (ours, _) = evaluate(&mut fused, &data, cfg.train.l2).unwrap();
         let train = to_tensors(&data.train, d).unwrap();
         let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
         let want = candle_evaluate(&model, &train, val.as_ref(), cfg.train.l2).unwrap();
@@ -568,4 +568,43 @@ fn stopping_and_continuing_is_bit_identical_to_training_straight_through() {
     // reports: epoch 4 of the straight run's curve = a stop at 4.
     let (at4, _) = run_trial_to(t, &data, None, 4, &mut |_, _, _| true, &|| 1).unwrap();
     assert_eq!(at4.metrics, straight.curve[3].eval);
+}
+
+/// `one_epoch` snapshots the parameters just before the epoch's *last*
+/// step (what the update-to-weight ratio compares with), and only when
+/// asked: the reference steps a twin of the network through the same
+/// minibatches by hand (3 steps of 40, 40, 20 rows) and copies its
+/// parameters before the third. Catches the snapshot taken before the
+/// first step, after the last, or at every epoch.
+#[test]
+fn the_epoch_snapshot_is_taken_before_its_last_step() {
+    let e = from_str(
+        "name = \"s\"\n[data]\npoints_per_class = 40\n[model]\nwidth = 6\n",
+        Path::new("s.toml"),
+        &[],
+    )
+    .unwrap();
+    let cfg = e.config_at(&e.coords(0)).unwrap();
+    let data = crate::data::load(&cfg.data).unwrap();
+    let model = Mlp::new(&cfg.model, 2, 3, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();
+    let mut a = Fused::new(&model, &cfg.train, &data.train).unwrap();
+    let mut b = Fused::new(&model, &cfg.train, &data.train).unwrap();
+    let order: Vec<u32> = (0..100).map(|i| (i * 37) % 120).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let (_, none) = one_epoch(&mut a, &order, 40, &mut rng, false).unwrap();
+    assert!(none.is_none());
+    let (_, before) = one_epoch(&mut a, &order, 40, &mut rng, true).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for chunk in order.chunks(40) {
+        b.step(chunk, &mut rng).unwrap();
+    }
+    let mut want = None;
+    for (i, chunk) in order.chunks(40).enumerate() {
+        if i == 2 {
+            want = Some(b.params().unwrap());
+        }
+        b.step(chunk, &mut rng).unwrap();
+    }
+    assert_eq!(before, want);
+    assert_eq!(a.params().unwrap(), b.params().unwrap());
 }

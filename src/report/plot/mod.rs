@@ -21,6 +21,9 @@
 //! - `search_<metric>_vs_keys.svg` and `search_parallel.svg` (`search.rs`):
 //!   random and Sobol searches only; each configuration's seed median
 //!   against each searched key, and parallel coordinates coloured by it.
+//! - `activations.svg` (`activations.rs`): per hidden layer, the mean and
+//!   std of the activations at initialisation and at the end, first seed
+//!   of each configuration (the notes' initialisation figure).
 //! - `boundaries.svg` (`boundaries.rs`): decision regions of the first seed
 //!   of chosen configurations, for 2-D classification data, training points
 //!   drawn.
@@ -28,6 +31,7 @@
 //! This file holds what they share: the palette, the padded ranges, the
 //! error type; `scale.rs` the value axis that is linear or log. Figures are pure: records in, SVG text out.
 
+mod activations;
 mod boundaries;
 mod curves;
 mod histograms;
@@ -140,6 +144,7 @@ pub fn render(
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
     figures.extend(variance::variance_sources(exp, plan, report)?);
+    figures.extend(activations::activations(plan, &rows)?);
     if let Some(d) = data {
         figures.extend(boundaries::boundaries(exp, plan, &rows, d)?);
     }
