@@ -129,6 +129,11 @@ pub struct TrialRecord {
     /// the record of a plain run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs_trained: Option<usize>,
+    /// The final network's validation predictions (class probabilities, or
+    /// outputs), for the ensembles of the report; absent without a
+    /// validation split and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_predictions: Option<crate::predictions::Predictions>,
 }
 
 /// Where a trial's training stands after `epoch` epochs: everything the
@@ -224,6 +229,7 @@ impl TrialRecord {
             wall_time_s: 0.0,
             boundary: None,
             epochs_trained: None,
+            val_predictions: None,
         }
     }
 }
@@ -386,6 +392,8 @@ fn train(
         }
     }
     record.metrics = last_eval;
+    // One forward pass of the validation split; it trains nothing.
+    record.val_predictions = crate::predictions::of(&mut fused, data)?;
     if until < spec.epochs {
         record.epochs_trained = Some(until);
     } else if trial.first_seed {
@@ -455,6 +463,7 @@ fn evaluate(fused: &mut Fused, data: &Dataset, l2: f64) -> Result<Metrics> {
 }
 
 mod record;
+pub(crate) use record::{pack, unpack};
 
 #[cfg(test)]
 mod tests;

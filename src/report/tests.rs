@@ -35,6 +35,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
         wall_time_s: 1.0,
         boundary: None,
         epochs_trained: None,
+        val_predictions: None,
     }
 }
 

@@ -27,7 +27,7 @@ use super::{Boundary, CurvePoint, Metrics};
 /// values share sign, exponent and leading mantissa bits, so the high
 /// bytes are zero and dropped; f32-exact values (full-batch losses) drop
 /// their three zero low bytes; a repeated value takes no byte.
-pub(super) fn pack(values: impl IntoIterator<Item = f64>) -> String {
+pub(crate) fn pack(values: impl IntoIterator<Item = f64>) -> String {
     let mut prev = 0u64;
     let words: Vec<u64> = values
         .into_iter()
@@ -61,7 +61,7 @@ pub(super) fn pack(values: impl IntoIterator<Item = f64>) -> String {
 }
 
 /// Unpack `n` floats written by [`pack`]; anything else is an error.
-pub(super) fn unpack(text: &str, n: usize) -> Result<Vec<f64>, String> {
+pub(crate) fn unpack(text: &str, n: usize) -> Result<Vec<f64>, String> {
     let bytes = STANDARD
         .decode(text)
         .map_err(|e| format!("packed floats: {e}"))?;
