@@ -38,6 +38,7 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
                 stuck: *v > 1.0,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -265,6 +266,7 @@ fn best_of_keeps_each_groups_best_setting() {
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
         })
         .collect();
@@ -330,6 +332,7 @@ fn tune_compares_each_group_at_its_best_setting() {
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -361,6 +364,7 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -558,6 +562,7 @@ fn a_share_claim_follows_the_configurations_shares() {
                     stuck: false,
                     config: config_of(c, r),
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
+                    ensemble: None,
                 })
                 .collect()
         })
@@ -603,6 +608,7 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
                 stuck: false,
                 config: c,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
