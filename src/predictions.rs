@@ -101,9 +101,7 @@ impl TryFrom<Repr> for Predictions {
         if k == 0 {
             return Err("val_predictions: outputs must be at least 1".into());
         }
-        let total = n
-            .checked_mul(k)
-            .ok_or("val_predictions: too many values")?;
+        let total = n.checked_mul(k).ok_or("val_predictions: too many values")?;
         let packed = unpack(&r.values, total).map_err(|e| format!("val_predictions: {e}"))?;
         let mut values = vec![0.0f32; total];
         for (j, v) in packed.into_iter().enumerate() {
@@ -119,48 +117,4 @@ impl TryFrom<Repr> for Predictions {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn softmax_matches_a_hand_computed_row() {
-        // e^0, e^1, e^2 over their sum 1 + e + e².
-        let mut row = [1.0f32, 2.0, 3.0];
-        softmax(&mut row);
-        let s = 1.0 + 1f64.exp() + 2f64.exp();
-        for (v, want) in row.iter().zip([1.0 / s, 1f64.exp() / s, 2f64.exp() / s]) {
-            assert!((f64::from(*v) - want).abs() < 1e-7, "{v} vs {want}");
-        }
-    }
-
-    #[test]
-    fn stored_predictions_read_back_bit_for_bit_in_row_order() {
-        // Three examples, two classes; awkward values included.
-        let p = Predictions {
-            outputs: 2,
-            values: vec![0.25, 0.75, 1e-30, 1.0, 0.1, 0.9],
-        };
-        let json = serde_json::to_string(&p).unwrap();
-        assert!(json.starts_with(r#"{"examples":3,"outputs":2,"values":""#));
-        let back: Predictions = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.outputs, 2);
-        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        assert_eq!(bits(&back.values), bits(&p.values));
-        assert_eq!(back.row(1), &[1e-30, 1.0]);
-    }
-
-    #[test]
-    fn a_wrong_count_or_a_non_f32_value_is_an_error() {
-        let good = serde_json::to_value(Predictions {
-            outputs: 1,
-            values: vec![0.5, 1.5],
-        })
-        .unwrap();
-        let mut short = good.clone();
-        short["examples"] = 3.into();
-        assert!(serde_json::from_value::<Predictions>(short).is_err());
-        let mut wide = good;
-        wide["values"] = crate::train::pack([0.1f64, 0.2]).into();
-        assert!(serde_json::from_value::<Predictions>(wide).is_err());
-    }
-}
+mod tests;

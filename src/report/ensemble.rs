@@ -70,9 +70,12 @@ pub fn score(mean: &[f64], outputs: usize, targets: &Targets) -> Option<Ensemble
                 let arg = row
                     .iter()
                     .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |(a, m), (c, &v)| {
-                        if v > m { (c, v) } else { (a, m) }
-                    })
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |(a, m), (c, &v)| {
+                            if v > m { (c, v) } else { (a, m) }
+                        },
+                    )
                     .0;
                 hits += usize::from(arg == t as usize);
             }
@@ -103,7 +106,10 @@ pub fn ensemble(members: &[&Predictions], targets: &Targets) -> Option<Ensemble>
 
 /// Each configuration's ensemble, by configuration index, for the stored
 /// rows (plan order) and the plan's data sets.
-pub fn of_configs(rows: &[(&Trial, &TrialRecord)], datasets: &Datasets) -> HashMap<usize, Ensemble> {
+pub fn of_configs(
+    rows: &[(&Trial, &TrialRecord)],
+    datasets: &Datasets,
+) -> HashMap<usize, Ensemble> {
     let mut configs: Vec<usize> = rows.iter().map(|(t, _)| t.config_index).collect();
     configs.dedup();
     let mut out = HashMap::new();
@@ -166,7 +172,13 @@ mod tests {
         let b = p(1, &[3.0, -2.0]);
         // Means 2 and 0 against targets 1.5 and 1: (0.25 + 1) / 2.
         let e = ensemble(&[&a, &b], &Targets::Values(vec![1.5, 1.0])).unwrap();
-        assert_eq!(e, Ensemble { loss: 0.625, acc: None });
+        assert_eq!(
+            e,
+            Ensemble {
+                loss: 0.625,
+                acc: None
+            }
+        );
     }
 
     #[test]

@@ -297,7 +297,11 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
         md.push_str(&format!("{}\n\n", exp.description));
     }
     md.push_str(&header(exp, plan, report));
-    md.push_str(&format!("\n{}{}\n\n", legend(exp), ensemble_legend(report)?));
+    md.push_str(&format!(
+        "\n{}{}\n\n",
+        legend(exp),
+        ensemble_legend(report)?
+    ));
     md.push_str(&table(report)?);
     Ok(md.into_bytes())
 }

@@ -218,11 +218,7 @@ fn add_ensemble_columns(
             .collect()
     };
     for (name, after, values) in [
-        (
-            ENSEMBLE_VAL_LOSS,
-            Metric::ValLoss,
-            at(|e| Some(e.loss)),
-        ),
+        (ENSEMBLE_VAL_LOSS, Metric::ValLoss, at(|e| Some(e.loss))),
         (ENSEMBLE_VAL_ACC, Metric::ValAcc, at(|e| e.acc)),
     ] {
         let index = summary

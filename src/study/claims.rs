@@ -461,9 +461,7 @@ impl Claim<'_> {
             if !matches!(metric, Metric::ValLoss | Metric::ValAcc) {
                 return Err(key_err(
                     self.at("metric"),
-                    format!(
-                        "{metric} has no ensemble; ensemble claims take val_loss or val_acc"
-                    ),
+                    format!("{metric} has no ensemble; ensemble claims take val_loss or val_acc"),
                 ));
             }
         }
