@@ -658,7 +658,10 @@ fn an_ensemble_claim_follows_the_configurations_ensembles() {
     assert_eq!(v.outcome, Outcome::Holds, "{:?}", v.slices[0].evidence);
     assert!((v.slices[0].points[2].value.unwrap() - 0.7).abs() < 1e-12);
     assert_eq!(v.slices[0].points[2].ci, None);
-    assert_eq!(judge_with(&|c| 0.1 * c as f64, &|c, _| c).outcome, Outcome::Fails);
+    assert_eq!(
+        judge_with(&|c| 0.1 * c as f64, &|c, _| c).outcome,
+        Outcome::Fails
+    );
     let v = judge_with(&|c| 0.9 - 0.1 * c as f64, &|c, r| 2 * c + r % 2);
     assert!(v.slices[0].points.iter().all(|p| p.value.is_none()));
     for bad in [
@@ -669,7 +672,9 @@ fn an_ensemble_claim_follows_the_configurations_ensembles() {
         ),
     ] {
         let src = format!("name = \"c\"\nseeds = 6\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n{bad}");
-        let err = from_str(&src, Path::new("s.toml"), &[]).unwrap_err().to_string();
+        let err = from_str(&src, Path::new("s.toml"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ensemble"), "{err}");
     }
 }
