@@ -1046,6 +1046,46 @@ fn evaluate(
     }
 }
 
+/// The op `Fused::outputs` hands to candle: reads the parameters only and
+/// copies the output layer of every example (ensembles, `predictions.rs`).
+struct OutputsOp<'a> {
+    shape: &'a Shape,
+    x: &'a [f32],
+    ws: RefCell<&'a mut Workspace>,
+    out: RefCell<Vec<f32>>,
+}
+
+impl InplaceOp1 for OutputsOp<'_> {
+    fn name(&self) -> &'static str {
+        "mlpsweep-outputs"
+    }
+
+    fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
+        let params = &state_of(dst, layout)?[..self.shape.len];
+        let ws = &mut *self.ws.borrow_mut();
+        let d = self.shape.sizes[0];
+        let total = self.x.len() / d;
+        let last = self.shape.layers.len() - 1;
+        let k = self.shape.layers[last].2;
+        let mut out = self.out.borrow_mut();
+        out.reserve(total * k);
+        let mut rows: Vec<u32> = Vec::with_capacity(EVAL_CHUNK);
+        // The chunks of `evaluate`, so the outputs are the ones its loss uses.
+        for start in (0..total).step_by(EVAL_CHUNK) {
+            let n = EVAL_CHUNK.min(total - start);
+            rows.clear();
+            rows.extend(start as u32..(start + n) as u32);
+            gather(self.shape, self.x, &rows, ws);
+            forward(self.shape, params, n, None, ws);
+            let z = &ws.z[last];
+            for i in 0..n {
+                out.extend((0..k).map(|c| z[c * n + i]));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A trial's training state: the flat `[params | m | s]` tensor, the data,
 /// and the scratch space.
 pub struct Fused {
@@ -1148,6 +1188,20 @@ impl Fused {
     /// The predicted class of each example of `x` (examples × features).
     pub fn predict(&mut self, x: &[f32]) -> Result<Vec<u32>> {
         Ok(self.pass(x, None, false)?.predicted)
+    }
+
+    /// The output layer (logits, or the regression output) of each example
+    /// of `x` (examples × features), in evaluation mode: examples × outputs,
+    /// row-major. The same kernels and chunks as [`Fused::evaluate`].
+    pub fn outputs(&mut self, x: &[f32]) -> Result<Vec<f32>> {
+        let op = OutputsOp {
+            shape: &self.shape,
+            x,
+            ws: RefCell::new(&mut self.ws),
+            out: RefCell::new(Vec::new()),
+        };
+        self.state.inplace_op1(&op)?;
+        Ok(op.out.into_inner())
     }
 
     fn pass(&mut self, x: &[f32], y: Option<&Targets>, stats: bool) -> Result<Evaluation> {

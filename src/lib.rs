@@ -26,6 +26,7 @@ pub mod model;
 #[cfg(test)]
 mod pinned;
 pub mod plan;
+pub mod predictions;
 pub mod refine;
 pub mod report;
 pub mod schedule;

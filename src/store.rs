@@ -288,7 +288,7 @@ impl ResultsDir {
             exp,
             plan,
             records,
-            datasets.first(plan),
+            Some(datasets),
             &provenance(),
             rungs.as_ref(),
         )?;

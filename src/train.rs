@@ -135,6 +135,11 @@ pub struct TrialRecord {
     /// before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telemetry: Option<Telemetry>,
+    /// The final network's validation predictions (class probabilities, or
+    /// outputs), for the ensembles of the report; absent without a
+    /// validation split and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub val_predictions: Option<crate::predictions::Predictions>,
 }
 
 /// Where a trial's training stands after `epoch` epochs: everything the
@@ -231,6 +236,7 @@ impl TrialRecord {
             boundary: None,
             epochs_trained: None,
             telemetry: None,
+            val_predictions: None,
         }
     }
 }
@@ -414,6 +420,8 @@ fn train(
     record.metrics = last_eval;
     tele.weight_sparsity = telemetry::weight_sparsity(&fused.shape().layers, &fused.params()?);
     record.telemetry = Some(tele);
+    // One forward pass of the validation split; it trains nothing.
+    record.val_predictions = crate::predictions::of(&mut fused, data)?;
     if until < spec.epochs {
         record.epochs_trained = Some(until);
     } else if trial.first_seed {
@@ -498,6 +506,7 @@ fn evaluate(
 }
 
 pub(crate) mod record;
+pub(crate) use record::{pack, unpack};
 
 #[cfg(test)]
 mod tests;

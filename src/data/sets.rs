@@ -35,6 +35,13 @@ impl Datasets {
         &self.0[&crate::identity::data_key(&t.config.data)]
     }
 
+    /// The data set `t` trains on, if it was loaded.
+    pub fn get(&self, t: &Trial) -> Option<&Dataset> {
+        self.0
+            .get(&crate::identity::data_key(&t.config.data))
+            .map(|d| &**d)
+    }
+
     /// The first configuration's data set (its training points are drawn in
     /// the decision-region figures), if the plan has trials.
     pub fn first(&self, plan: &Plan) -> Option<&Dataset> {

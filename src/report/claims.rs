@@ -45,6 +45,9 @@ pub struct Row<'a> {
     /// For a `share` claim: its configuration's share of variance due to
     /// the claim's source, with its bootstrap interval.
     pub share: Option<(f64, Option<(f64, f64)>)>,
+    /// For an `ensemble` claim: its configuration's ensemble of seeds
+    /// scored on the claim's metric (`report::ensemble`).
+    pub ensemble: Option<f64>,
 }
 
 /// A verdict.
@@ -180,8 +183,8 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
             .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
         // A property of two groups: each group's point shows its median.
         Statistic::ProbabilityOfImprovement => stats::median(values),
-        // A property of a configuration, read from the rows (`share_point`).
-        Statistic::Share => None,
+        // Properties of a configuration, read from the rows (`config_point`).
+        Statistic::Share | Statistic::Ensemble => None,
     }
 }
 
@@ -465,6 +468,10 @@ fn point(
     if claim.statistic == Statistic::Share {
         return (share_point(label, rows), Vec::new());
     }
+    if claim.statistic == Statistic::Ensemble {
+        let value = |r: &Row| r.ensemble.map(|e| (e, None));
+        return (config_point(label, rows, value), Vec::new());
+    }
     let xs = sample(claim.statistic, rows);
     let value = stat_of_sample(claim.statistic, &xs);
     let ci = stats::bootstrap(
@@ -491,8 +498,20 @@ fn point(
 /// configurations (a share is not averaged across them) or none was
 /// decomposed.
 fn share_point(label: String, rows: &[&Row]) -> Point {
+    config_point(label, rows, |r| r.share)
+}
+
+/// The point of a configuration-level value (`share`, `ensemble`): the
+/// value of the one configuration at this setting, with its interval if
+/// any. Undefined when the setting pools several configurations (such a
+/// value is not averaged across them) or the configuration has none.
+fn config_point(
+    label: String,
+    rows: &[&Row],
+    value: impl Fn(&Row) -> Option<(f64, Option<(f64, f64)>)>,
+) -> Point {
     let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
-    let share = rows.first().and_then(|r| r.share).filter(|_| one_config);
+    let share = rows.first().and_then(|r| value(r)).filter(|_| one_config);
     Point {
         label,
         n: rows.len(),

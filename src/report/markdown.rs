@@ -128,6 +128,18 @@ fn legend(exp: &Study) -> String {
     )
 }
 
+/// The legend's sentence on the ensemble columns, when the table has them.
+fn ensemble_legend(report: &Report) -> Result<&'static str> {
+    Ok(if OptionalColumns::of(&report.summary)?.ensemble {
+        " The ensemble averages the predicted class probabilities (regression: outputs) of a \
+         configuration's finished seeds on the validation split and scores that mean: \
+         cross-entropy with probabilities floored at 1e-12, accuracy of its argmax; \
+         \"–\" where fewer than two seeds finished or one has no stored predictions."
+    } else {
+        ""
+    })
+}
+
 /// The per-configuration table, shared by summary.md and report.md.
 fn table(report: &Report) -> Result<String> {
     let s = &report.summary;
@@ -146,6 +158,9 @@ fn table(report: &Report) -> Result<String> {
         ]
         .map(String::from),
     );
+    if cols.ensemble {
+        header.extend(["ensemble val loss", "ensemble val acc"].map(String::from));
+    }
     if cols.dead {
         header.push("dead units".into());
     }
@@ -178,6 +193,9 @@ struct OptionalColumns {
     dead: bool,
     /// Diverged / failed counts, where any trial diverged or failed.
     bad: bool,
+    /// The ensemble of the seeds, where some configuration has one (its
+    /// column is absent from summary.csv without a validation split).
+    ensemble: bool,
 }
 
 impl OptionalColumns {
@@ -185,7 +203,11 @@ impl OptionalColumns {
         let mut cols = OptionalColumns {
             dead: false,
             bad: false,
+            ensemble: false,
         };
+        if let Ok(c) = s.column(super::ENSEMBLE_VAL_LOSS) {
+            cols.ensemble = c.f64()?.iter().any(|v| v.is_some());
+        }
         for i in 0..s.height() {
             let bad =
                 u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
@@ -240,6 +262,17 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
             m.is_accuracy(),
         ));
     }
+    if cols.ensemble {
+        let cell = |name: &str, percent: bool| -> Result<String> {
+            Ok(match f64_at(s, name, i)? {
+                Some(x) if percent => format!("{:.1}", 100.0 * x),
+                Some(x) => number(x),
+                None => "–".into(),
+            })
+        };
+        row.push(cell(super::ENSEMBLE_VAL_LOSS, false)?);
+        row.push(cell(super::ENSEMBLE_VAL_ACC, true)?);
+    }
     if cols.dead {
         row.push(
             at(Metric::DeadFraction, Aggregate::Mean)?
@@ -264,7 +297,11 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
         md.push_str(&format!("{}\n\n", exp.description));
     }
     md.push_str(&header(exp, plan, report));
-    md.push_str(&format!("\n{}\n\n", legend(exp)));
+    md.push_str(&format!(
+        "\n{}{}\n\n",
+        legend(exp),
+        ensemble_legend(report)?
+    ));
     md.push_str(&table(report)?);
     Ok(md.into_bytes())
 }
@@ -290,7 +327,11 @@ pub fn render_report(
     md.push_str(&header(exp, plan, report));
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
-    md.push_str(&format!("\n## Results\n\n{}\n\n", legend(exp)));
+    md.push_str(&format!(
+        "\n## Results\n\n{}{}\n\n",
+        legend(exp),
+        ensemble_legend(report)?
+    ));
     md.push_str(&table(report)?);
     md.push_str(&variance::section(exp, plan, report, exp.report.level));
     md.push_str(&search::section(report.search.as_ref(), &report.swept));

@@ -15,6 +15,7 @@
 
 pub mod claims;
 mod csv;
+pub mod ensemble;
 mod halving;
 mod iqm;
 mod markdown;
@@ -29,7 +30,7 @@ use anyhow::Result;
 use polars::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use crate::data::Dataset;
+use crate::data::Datasets;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
 use crate::study::{Setting, Source, Study};
@@ -126,8 +127,20 @@ fn status_name(s: Status) -> &'static str {
 
 /// Build the tables and verdicts from the plan and the records stored for
 /// it. Records whose id is not in the plan (left from an earlier grid) are
-/// ignored.
+/// ignored. Without the data sets there are no ensembles (their targets
+/// are not stored); see [`build_with`].
 pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
+    build_with(exp, plan, records, None)
+}
+
+/// [`build`], with the plan's data sets: their validation targets score
+/// each configuration's ensemble of seeds (`ensemble.rs`).
+pub fn build_with(
+    exp: &Study,
+    plan: &Plan,
+    records: &[TrialRecord],
+    datasets: Option<&Datasets>,
+) -> Result<Report> {
     let by_id: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
     let rows: Vec<Row> = plan
         .trials
@@ -152,11 +165,18 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
         exp.report.bootstrap,
         exp.report.level,
     )?;
+    let ensembles = datasets.map(|d| ensemble::of_configs(&rows, d));
+    if let (Some(d), Some(e)) = (datasets, ensembles.as_ref())
+        && has_val(plan, d)
+    {
+        add_ensemble_columns(&mut summary, e)?;
+    }
     let variance = variance::decompose(exp, &rows);
     for c in variance::columns(exp, &summary, &variance)? {
         summary.with_column(c)?;
     }
-    let verdicts = verdicts(exp, &rows, &stuck, &variance);
+    let ensembles = ensembles.unwrap_or_default();
+    let verdicts = verdicts(exp, &rows, &stuck, &variance, &ensembles);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
@@ -175,6 +195,44 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
 
 /// A stored trial with its plan entry, in plan order.
 type Row<'a> = (&'a Trial, &'a TrialRecord);
+
+/// Whether some trial of the plan has a validation split (the ensemble
+/// columns are in summary.csv then, empty where a configuration has none).
+fn has_val(plan: &Plan, datasets: &Datasets) -> bool {
+    plan.trials
+        .iter()
+        .any(|t| datasets.get(t).is_some_and(|d| d.val.is_some()))
+}
+
+/// `ensemble_val_loss` right after `val_loss_mean` and `ensemble_val_acc`
+/// right after `val_acc_mean`: the ensemble next to its average member.
+fn add_ensemble_columns(
+    summary: &mut DataFrame,
+    ensembles: &HashMap<usize, ensemble::Ensemble>,
+) -> Result<()> {
+    let configs: Vec<Option<u64>> = summary.column("config")?.u64()?.iter().collect();
+    let at = |f: fn(&ensemble::Ensemble) -> Option<f64>| -> Vec<Option<f64>> {
+        configs
+            .iter()
+            .map(|c| ensembles.get(&((*c)? as usize)).and_then(f))
+            .collect()
+    };
+    for (name, after, values) in [
+        (ENSEMBLE_VAL_LOSS, Metric::ValLoss, at(|e| Some(e.loss))),
+        (ENSEMBLE_VAL_ACC, Metric::ValAcc, at(|e| e.acc)),
+    ] {
+        let index = summary
+            .get_column_index(&after.column(Aggregate::Mean))
+            .map_or(summary.width(), |i| i + 1);
+        summary.insert_column(index, Column::new(name.into(), values))?;
+    }
+    Ok(())
+}
+
+/// summary.csv's column of each configuration's ensemble validation loss.
+pub const ENSEMBLE_VAL_LOSS: &str = "ensemble_val_loss";
+/// summary.csv's column of each configuration's ensemble validation accuracy.
+pub const ENSEMBLE_VAL_ACC: &str = "ensemble_val_acc";
 
 /// A trial's final metrics if it finished: diverged and failed trials are
 /// counted but never enter a statistic.
@@ -357,6 +415,7 @@ fn verdicts(
     rows: &[Row],
     stuck: &Stuck,
     variance: &[variance::Decomposition],
+    ensembles: &HashMap<usize, ensemble::Ensemble>,
 ) -> Vec<claims::Verdict> {
     let target = exp.report.target_acc;
     let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
@@ -368,6 +427,15 @@ fn verdicts(
             let c = d.get(claim.source?.name())?;
             c.share.is_finite().then_some((c.share, c.share_interval))
         };
+        // The configuration's ensemble of the claim's metric.
+        let ensemble = |config: usize| {
+            let e = ensembles.get(&config)?;
+            match claim.metric {
+                Metric::ValLoss => Some(e.loss),
+                Metric::ValAcc => e.acc,
+                _ => None,
+            }
+        };
         rows.iter()
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
@@ -376,6 +444,7 @@ fn verdicts(
                     stuck: stuck.of(t, &x),
                     config: t.config_index,
                     share: share(t.config_index),
+                    ensemble: ensemble(t.config_index),
                 })
             })
             .collect()
@@ -516,18 +585,20 @@ pub type File = (String, Vec<u8>);
 /// Build the report and render its files: `trials.csv`, `summary.csv`,
 /// `curves.csv`, `summary.md`, `report.md` and `figures/*.svg`, as (path in
 /// the results folder, bytes). Pure: the results folder writes them
-/// (`store::ResultsDir::write_report`). `data` is the study's data set (of
-/// the first configuration), for the training points in decision-region
-/// figures; `provenance` is the line `report.md` ends with.
+/// (`store::ResultsDir::write_report`). `datasets` are the plan's data
+/// sets: the first configuration's training points are drawn in
+/// decision-region figures, and the validation targets score the
+/// ensembles; `provenance` is the line `report.md` ends with.
 pub fn render(
     exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
-    data: Option<&Dataset>,
+    datasets: Option<&Datasets>,
     provenance: &str,
     rungs: Option<&crate::halving::Progress>,
 ) -> Result<(Report, Vec<File>)> {
-    let report = build(exp, plan, records)?;
+    let report = build_with(exp, plan, records, datasets)?;
+    let data = datasets.and_then(|d| d.first(plan));
     let figures = plot::render(exp, plan, records, &report, data)?;
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), csv::render(&report.trials)?),

@@ -36,6 +36,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
         boundary: None,
         epochs_trained: None,
         telemetry: None,
+        val_predictions: None,
     }
 }
 

@@ -44,6 +44,10 @@ pub enum Statistic {
     /// Trends in `[replicates]` studies only: the share of a
     /// configuration's variance due to the claim's `source`.
     Share,
+    /// Trends on `val_loss` or `val_acc` only: the loss or accuracy of
+    /// the ensemble of a configuration's seeds (the mean of their
+    /// predicted probabilities, or outputs).
+    Ensemble,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -59,6 +63,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
         Statistic::ProbabilityOfImprovement,
     ),
     ("share", Statistic::Share),
+    ("ensemble", Statistic::Ensemble),
 ];
 
 impl Statistic {
@@ -444,6 +449,21 @@ impl Claim<'_> {
                 "probability_of_improvement compares two groups seed pair by seed pair; \
                  it needs expect = \"less_than\" or \"greater_than\" with `this` and `than`",
             ));
+        }
+        if statistic == Statistic::Ensemble {
+            if matches!(expect, Expect::LessThan | Expect::GreaterThan) {
+                return Err(key_err(
+                    self.at("statistic"),
+                    "ensemble is one value per configuration, judged along an axis: \
+                     use expect = \"increasing\" or \"decreasing\"",
+                ));
+            }
+            if !matches!(metric, Metric::ValLoss | Metric::ValAcc) {
+                return Err(key_err(
+                    self.at("metric"),
+                    format!("{metric} has no ensemble; ensemble claims take val_loss or val_acc"),
+                ));
+            }
         }
         let pool = match self.t.get("pool") {
             None => false,

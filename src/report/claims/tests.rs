@@ -38,6 +38,7 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
                 stuck: *v > 1.0,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -265,6 +266,7 @@ fn best_of_keeps_each_groups_best_setting() {
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
         })
         .collect();
@@ -330,6 +332,7 @@ fn tune_compares_each_group_at_its_best_setting() {
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -361,6 +364,7 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
                 stuck: false,
                 config: 0,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -558,6 +562,7 @@ fn a_share_claim_follows_the_configurations_shares() {
                     stuck: false,
                     config: config_of(c, r),
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
+                    ensemble: None,
                 })
                 .collect()
         })
@@ -603,6 +608,7 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
                 stuck: false,
                 config: c,
                 share: None,
+                ensemble: None,
             })
             .collect()
     })
@@ -614,4 +620,61 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
         v.slices.iter().map(|s| &s.slice).collect::<Vec<_>>()
     );
     assert_eq!(v.outcome, Outcome::Holds);
+}
+
+/// An `ensemble` claim judges each configuration's ensemble value, not
+/// the trial values: ensembles that fall with width hold a decreasing
+/// claim although the members show no trend, and each point is its
+/// configuration's ensemble. Catches the statistic read from the trial
+/// values, ensembles averaged over pooled configurations, and comparisons
+/// or other metrics accepted by the study file.
+#[test]
+fn an_ensemble_claim_follows_the_configurations_ensembles() {
+    let claim = "[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"ensemble\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+    let src = format!("name = \"c\"\nseeds = 6\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n{claim}");
+    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
+    let swept: Vec<Vec<(String, Setting)>> = WIDTHS
+        .iter()
+        .map(|w| vec![("model.width".to_string(), Setting::Int(*w))])
+        .collect();
+    let judge_with = |ens: &dyn Fn(usize) -> f64, config_of: &dyn Fn(usize, usize) -> usize| {
+        judge(&e.report, &axes, |_| {
+            (0..WIDTHS.len())
+                .flat_map(|c| (0..6).map(move |r| (c, r)))
+                .map(|(c, r)| Row {
+                    swept: &swept[c],
+                    value: Some(5.0 + r as f64),
+                    stuck: false,
+                    config: config_of(c, r),
+                    share: None,
+                    ensemble: Some(ens(c)),
+                })
+                .collect()
+        })
+        .remove(0)
+    };
+    let v = judge_with(&|c| 0.9 - 0.1 * c as f64, &|c, _| c);
+    assert_eq!(v.outcome, Outcome::Holds, "{:?}", v.slices[0].evidence);
+    assert!((v.slices[0].points[2].value.unwrap() - 0.7).abs() < 1e-12);
+    assert_eq!(v.slices[0].points[2].ci, None);
+    assert_eq!(
+        judge_with(&|c| 0.1 * c as f64, &|c, _| c).outcome,
+        Outcome::Fails
+    );
+    let v = judge_with(&|c| 0.9 - 0.1 * c as f64, &|c, r| 2 * c + r % 2);
+    assert!(v.slices[0].points.iter().all(|p| p.value.is_none()));
+    for bad in [
+        claim.replace("metric = \"val_loss\"", "metric = \"train_loss\""),
+        claim.replace(
+            "along = \"width\"\nexpect = \"decreasing\"",
+            "expect = \"less_than\"\nthis = { width = 2 }\nthan = { width = 4 }",
+        ),
+    ] {
+        let src = format!("name = \"c\"\nseeds = 6\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n{bad}");
+        let err = from_str(&src, Path::new("s.toml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ensemble"), "{err}");
+    }
 }

@@ -1,0 +1,113 @@
+use super::*;
+use crate::model::{Mlp, Mode};
+use crate::plan::Plan;
+use crate::study::from_str;
+use candle_core::{Device, Tensor};
+use std::path::Path;
+
+#[test]
+fn softmax_matches_a_hand_computed_row() {
+    // e^0, e^1, e^2 over their sum 1 + e + e².
+    let mut row = [1.0f32, 2.0, 3.0];
+    softmax(&mut row);
+    let s = 1.0 + 1f64.exp() + 2f64.exp();
+    for (v, want) in row.iter().zip([1.0 / s, 1f64.exp() / s, 2f64.exp() / s]) {
+        assert!((f64::from(*v) - want).abs() < 1e-7, "{v} vs {want}");
+    }
+}
+
+#[test]
+fn stored_predictions_read_back_bit_for_bit_in_row_order() {
+    // Three examples, two classes; awkward values included.
+    let p = Predictions {
+        outputs: 2,
+        values: vec![0.25, 0.75, 1e-30, 1.0, 0.1, 0.9],
+    };
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.starts_with(r#"{"examples":3,"outputs":2,"values":""#));
+    let back: Predictions = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.outputs, 2);
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&back.values), bits(&p.values));
+    assert_eq!(back.row(1), &[1e-30, 1.0]);
+}
+
+#[test]
+fn a_wrong_count_or_a_non_f32_value_is_an_error() {
+    let good = serde_json::to_value(Predictions {
+        outputs: 1,
+        values: vec![0.5, 1.5],
+    })
+    .unwrap();
+    let mut short = good.clone();
+    short["examples"] = 3.into();
+    assert!(serde_json::from_value::<Predictions>(short).is_err());
+    let mut wide = good;
+    wide["values"] = crate::train::pack([0.1f64, 0.2]).into();
+    assert!(serde_json::from_value::<Predictions>(wide).is_err());
+}
+
+/// Train each study's first trial to the end, rebuild its final network
+/// from the snapshot as an `Mlp`, and run the validation split through
+/// candle's own ops (matmuls, activations, `softmax_last_dim`): the stored
+/// predictions are those numbers, example by example. Catches predictions
+/// of the untrained network, of the training split, a softmax over the
+/// wrong axis, a transposed layout, or raw logits stored as probabilities.
+/// The ensemble of the trial with itself scores as the trial: its loss to
+/// f32 precision (our loss takes logits, the ensemble's probabilities),
+/// its accuracy exactly.
+#[test]
+fn stored_predictions_are_candles_softmax_of_the_trained_network() {
+    for src in [
+        "[data]\npoints_per_class = 100\n[model]\ndepth = 2\nwidth = 16\n[train]\nepochs = 15\n",
+        "[data]\nkind = \"digits\"\n[model]\nwidth = 12\ndropout = 0.2\n[train]\nepochs = 4\n",
+        "[data]\nkind = \"sine\"\npoints = 300\n[model]\nwidth = 20\nactivation = \"tanh\"\n[train]\nlr = 0.02\nepochs = 10\n",
+    ] {
+        let e = from_str(&format!("name = \"p\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let plan = Plan::new(&e).unwrap();
+        let t = &plan.trials[0];
+        let data = crate::data::load(&t.config.data).unwrap();
+        let epochs = t.config.train.epochs;
+        let (record, snap) =
+            crate::train::run_trial_to(t, &data, None, epochs, &mut |_, _, _| true, &|| 1).unwrap();
+        let snap = snap.expect("finished");
+        let ours = record.val_predictions.as_ref().expect("stored");
+        let model = Mlp::new(
+            &t.config.model,
+            data.n_features,
+            data.n_outputs,
+            &mut t.seeds.init_rng(),
+        )
+        .unwrap();
+        let mut fused = Fused::new(&model, &t.config.train, &data.train).unwrap();
+        fused.restore(snap.state, snap.t).unwrap();
+        fused.write_back(&model).unwrap();
+        let val = data.val.as_ref().unwrap();
+        let x =
+            Tensor::from_vec(val.x.clone(), (val.len(), data.n_features), &Device::Cpu).unwrap();
+        let mut out = model.forward(&x, Mode::Eval).unwrap();
+        let classes = matches!(val.y, Targets::Classes(_));
+        if classes {
+            out = candle_nn::ops::softmax_last_dim(&out).unwrap();
+        }
+        let want: Vec<f32> = out.flatten_all().unwrap().to_vec1().unwrap();
+        assert_eq!(ours.outputs, data.n_outputs, "{src}");
+        assert_eq!(ours.values.len(), want.len(), "{src}");
+        for (i, (a, b)) in ours.values.iter().zip(&want).enumerate() {
+            assert!(
+                (a - b).abs() <= 2e-5 * b.abs().max(1.0),
+                "{src}: value {i}: {a} vs {b}"
+            );
+        }
+        // The trial with itself.
+        let m = record.metrics.unwrap();
+        let e = crate::report::ensemble::ensemble(&[ours, ours], &val.y).unwrap();
+        let v = m.val_loss.unwrap();
+        assert!(
+            (e.loss - v).abs() <= 1e-5 * v.max(1.0),
+            "{src}: {} vs {v}",
+            e.loss
+        );
+        assert_eq!(e.acc, m.val_acc, "{src}");
+    }
+}

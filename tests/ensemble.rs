@@ -1,0 +1,189 @@
+//! Ensembles of seeds end to end: a small study runs through the binary,
+//! and summary.csv's `ensemble_val_loss` / `ensemble_val_acc` are
+//! recomputed here from the predictions stored in trials.jsonl and the
+//! validation targets, with the formulas written out again (mean of the
+//! seeds' probabilities, cross-entropy with the 1e-12 floor, first
+//! argmax; MSE of the mean output for regression).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+
+use common::{csv, run_study_ok, temp_study};
+use mlpsweep::data::Targets;
+use mlpsweep::plan::Plan;
+use mlpsweep::train::{Status, TrialRecord};
+
+/// (config, ensemble loss, ensemble accuracy) recomputed from the stored
+/// predictions of every configuration's finished seeds.
+fn recompute(
+    study: &std::path::Path,
+    out: &std::path::Path,
+) -> BTreeMap<usize, (f64, Option<f64>)> {
+    let exp = mlpsweep::study::load(study, &[]).unwrap();
+    let plan = Plan::new(&exp).unwrap();
+    let records: Vec<TrialRecord> = fs::read_to_string(out.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut by_config: BTreeMap<usize, Vec<(&mlpsweep::plan::Trial, &TrialRecord)>> =
+        BTreeMap::new();
+    for t in &plan.trials {
+        let r = records.iter().find(|r| r.id == t.id).expect("stored");
+        assert_eq!(r.status, Status::Ok);
+        by_config.entry(t.config_index).or_default().push((t, r));
+    }
+    let mut out = BTreeMap::new();
+    for (config, members) in by_config {
+        let data = mlpsweep::data::load(&members[0].0.config.data).unwrap();
+        let val = data.val.unwrap();
+        let preds: Vec<_> = members
+            .iter()
+            .map(|(_, r)| r.val_predictions.as_ref().expect("predictions stored"))
+            .collect();
+        let k = preds[0].outputs;
+        let n = preds[0].values.len() / k;
+        let mean = |i: usize, c: usize| -> f64 {
+            preds
+                .iter()
+                .map(|p| f64::from(p.values[i * k + c]))
+                .sum::<f64>()
+                / preds.len() as f64
+        };
+        let value = match &val.y {
+            Targets::Classes(y) => {
+                assert_eq!(y.len(), n);
+                let mut loss = 0.0;
+                let mut hits = 0;
+                for (i, &t) in y.iter().enumerate() {
+                    let row: Vec<f64> = (0..k).map(|c| mean(i, c)).collect();
+                    loss += -row[t as usize].max(1e-12).ln();
+                    let mut best = 0;
+                    for c in 1..k {
+                        if row[c] > row[best] {
+                            best = c;
+                        }
+                    }
+                    hits += usize::from(best == t as usize);
+                }
+                (loss / n as f64, Some(hits as f64 / n as f64))
+            }
+            Targets::Values(y) => {
+                assert_eq!((y.len(), k), (n, 1));
+                let sq: f64 = y
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| (mean(i, 0) - f64::from(*t)).powi(2))
+                    .sum();
+                (sq / n as f64, None)
+            }
+        };
+        out.insert(config, value);
+    }
+    out
+}
+
+/// summary.csv's (config, ensemble_val_loss, ensemble_val_acc, val_loss_mean).
+fn summary(out: &std::path::Path) -> Vec<(usize, f64, Option<f64>, f64)> {
+    let rows = csv(&out.join("summary.csv"));
+    let col = |name: &str| rows[0].iter().position(|h| h == name).expect(name);
+    let (c, l, a, m) = (
+        col("config"),
+        col("ensemble_val_loss"),
+        col("ensemble_val_acc"),
+        col("val_loss_mean"),
+    );
+    // Right beside the average member.
+    assert_eq!(l, m + 1);
+    rows[1..]
+        .iter()
+        .map(|r| {
+            (
+                r[c].parse().unwrap(),
+                r[l].parse().unwrap(),
+                r[a].parse().ok(),
+                r[m].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * b.abs().max(1.0)
+}
+
+#[test]
+fn summary_ensembles_are_the_stored_predictions_averaged_and_scored() {
+    let text = r#"name = "ens"
+seeds = 3
+[data]
+points_per_class = 40
+[train]
+epochs = 30
+eval_every = 10
+[grid]
+width = [2, 8, 32]
+[[claims]]
+name = "wider nets make better ensembles"
+metric = "val_loss"
+statistic = "ensemble"
+expect = "decreasing"
+along = "width"
+"#;
+    let (tmp, study) = temp_study("ens.toml", text);
+    let out = tmp.path().join("out");
+    run_study_ok(&study, &out, &[]);
+    let want = recompute(&study, &out);
+    let got = summary(&out);
+    assert_eq!(got.len(), 3);
+    for (config, loss, acc, _) in &got {
+        let (l, a) = want[config];
+        assert!(close(*loss, l), "config {config}: {loss} vs {l}");
+        assert_eq!(acc.is_some(), a.is_some());
+        assert!(close(acc.unwrap(), a.unwrap()), "config {config}");
+    }
+    // The claim reads the same per-configuration values.
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("wider nets make better ensembles"),
+        "{report}"
+    );
+    let md = fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        md.contains("| ensemble val loss | ensemble val acc |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn regression_ensembles_are_the_squared_error_of_the_mean_output() {
+    let text = r#"name = "ens_sine"
+seeds = 2
+[data]
+kind = "sine"
+points = 60
+[model]
+width = 8
+activation = "tanh"
+[train]
+lr = 0.05
+epochs = 20
+"#;
+    let (tmp, study) = temp_study("ens_sine.toml", text);
+    let out = tmp.path().join("out");
+    run_study_ok(&study, &out, &[]);
+    let want = recompute(&study, &out);
+    let got = summary(&out);
+    assert_eq!(got.len(), 1);
+    let (config, loss, acc, mean) = got[0];
+    assert!(
+        close(loss, want[&config].0),
+        "{loss} vs {:?}",
+        want[&config]
+    );
+    assert_eq!(acc, None);
+    // Two different seeds: the ensemble is not just one of them.
+    assert_ne!(loss, mean);
+}
