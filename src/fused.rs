@@ -416,9 +416,9 @@ fn batch_norm_backward(
     }
 }
 
-/// The running averages after a training batch of `n`: mean ← (1 − m)·mean
-/// + m·μ, variance ← (1 − m)·variance + m·σ²·n/(n − 1) (the unbiased batch
-/// variance, PyTorch's convention), m = 0.1.
+/// The running averages after a training batch of `n`, m = 0.1:
+/// mean ← (1 − m)·mean + m·μ and variance ← (1 − m)·variance +
+/// m·σ²·n/(n − 1) (the unbiased batch variance, PyTorch's convention).
 fn update_running(shape: &Shape, stats: &mut [f32], ws: &Workspace, n: usize) {
     let (means, vars) = stats.split_at_mut(shape.stats_len);
     let unbias = n as f32 / (n - 1) as f32;
@@ -1493,7 +1493,7 @@ mod tests {
     /// Candle's mean data loss on the minibatch `rows` through the `Mlp`.
     fn candle_loss(model: &Mlp, data: &crate::data::Dataset, rows: &[u32], mode: Mode) -> Tensor {
         let out = model.forward(&minibatch(data, rows), mode).unwrap();
-        let loss = match &data.train.y {
+        match &data.train.y {
             Targets::Classes(c) => {
                 let yb = Tensor::from_vec(
                     rows.iter().map(|&r| c[r as usize]).collect::<Vec<_>>(),
@@ -1512,8 +1512,7 @@ mod tests {
                 .unwrap();
                 candle_nn::loss::mse(&out, &yb).unwrap()
             }
-        };
-        loss
+        }
     }
 
     /// Assert that the flat gradient `grad` equals `want` (per layer, as
