@@ -149,6 +149,7 @@ mod tests {
             biases: 1,
             total: 3,
             hidden_neurons: 1,
+            norm: 0,
         };
         let mut record = TrialRecord::new(&plan.trials[0], params);
         record.epochs_trained = Some(7);

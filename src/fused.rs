@@ -35,11 +35,12 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::data::{Split, Targets};
-use crate::model::Mlp;
+use crate::model::{BN_EPS, BN_MOMENTUM, Mlp};
 use crate::study::{Activation, Optimizer, TrainSpec};
 
 /// One layer in the flat parameter vector: (offset of W, fan_in, columns,
-/// offset of b).
+/// offset of b). With batch norm, a hidden layer's b is β, followed by γ
+/// (`cols` each).
 pub type Layer = (usize, usize, usize, usize);
 
 /// Shapes and offsets of the flat parameter vector.
@@ -59,19 +60,28 @@ pub struct Shape {
     pub layers: Vec<Layer>,
     /// Total parameters.
     pub len: usize,
+    /// Batch norm on every hidden layer.
+    pub batch_norm: bool,
+    /// Running means of all hidden columns (the running variances follow,
+    /// as many again): 0 without batch norm.
+    pub stats_len: usize,
 }
 
 impl Shape {
     fn new(model: &Mlp) -> Shape {
         let (sizes, activation, alpha, pieces, dropout) = model.architecture();
+        let batch_norm = model.batch_norm();
         let last = sizes.len() - 1;
         let mut layers = Vec::new();
-        let mut off = 0;
+        let (mut off, mut stats_len) = (0, 0);
         for l in 1..sizes.len() {
             let cols = sizes[l] * if l < last { pieces } else { 1 };
             let (w, b) = (off, off + sizes[l - 1] * cols);
             layers.push((w, sizes[l - 1], cols, b));
-            off = b + cols;
+            // β, then γ with batch norm.
+            let normed = batch_norm && l < last;
+            off = b + if normed { 2 * cols } else { cols };
+            stats_len += if normed { cols } else { 0 };
         }
         Shape {
             sizes,
@@ -81,7 +91,27 @@ impl Shape {
             dropout,
             layers,
             len: off,
+            batch_norm,
+            stats_len,
         }
+    }
+
+    /// Whether layer `l` is batch-normalised (a hidden layer, with batch norm on).
+    fn normed(&self, l: usize) -> bool {
+        self.batch_norm && l + 1 < self.layers.len()
+    }
+
+    /// Where hidden layer `l`'s running means start in the statistics
+    /// buffer `[means | variances]`.
+    fn stats_at(&self, l: usize) -> usize {
+        self.layers[..l].iter().map(|&(_, _, cols, _)| cols).sum()
+    }
+
+    /// The parameters' share of the flat parameter vector that takes no L2
+    /// (biases; with batch norm, β and γ): `b_off .. end`.
+    fn unpenalised_end(&self, l: usize) -> usize {
+        let (_, _, cols, b_off) = self.layers[l];
+        b_off + if self.normed(l) { 2 * cols } else { cols }
     }
 }
 
@@ -115,6 +145,12 @@ struct Workspace {
     da: Vec<f32>,
     /// Gradient of the whole parameter vector.
     grad: Vec<f32>,
+    /// Batch norm, per hidden layer: x̂ (`cols × batch`), and per column
+    /// 1/√(σ² + ε), the batch mean and the biased batch variance.
+    xhat: Vec<Vec<f32>>,
+    inv_std: Vec<Vec<f32>>,
+    batch_mean: Vec<Vec<f32>>,
+    batch_var: Vec<Vec<f32>>,
     /// Threads the matrix products may use (1: this thread only).
     threads: usize,
 }
@@ -262,6 +298,136 @@ fn row_sums(m: &[f32], out: &mut [f32]) {
         }
         let sum = lanes.iter().fold(0.0f32, |s, v| s + v);
         *o = blocks.remainder().iter().fold(sum, |s, v| s + v);
+    }
+}
+
+/// `Σ_i a[i]·b[i]` in sixteen lanes, as [`row_sums`] sums a row (the
+/// same order in every compiled copy).
+#[inline(always)]
+fn lane_dot(a: &[f32], b: &[f32]) -> f32 {
+    let b = &b[..a.len()];
+    let mut lanes = [0.0f32; 16];
+    let (mut ca, mut cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for j in 0..16 {
+            lanes[j] += x[j] * y[j];
+        }
+    }
+    let sum = lanes.iter().fold(0.0f32, |s, v| s + v);
+    ca.remainder()
+        .iter()
+        .zip(cb.remainder())
+        .fold(sum, |s, (x, y)| s + x * y)
+}
+
+/// `Σ_i a[i]` in sixteen lanes (as [`row_sums`]).
+#[inline(always)]
+fn lane_sum(a: &[f32]) -> f32 {
+    let mut out = [0.0f32];
+    row_sums(a, &mut out);
+    out[0]
+}
+
+/// Batch norm in training, in place on the pre-activations `z`
+/// (`cols × n`): per row, the batch mean μ and biased variance σ², x̂ =
+/// (z − μ)/√(σ² + ε), then z ← γ·x̂ + β. Keeps x̂, 1/√(σ² + ε), μ and σ²
+/// for the backward pass and the running averages.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn batch_norm_train(
+    z: &mut [f32],
+    n: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    xhat: &mut Vec<f32>,
+    inv_std: &mut Vec<f32>,
+    mean: &mut Vec<f32>,
+    var: &mut Vec<f32>,
+) {
+    let cols = gamma.len();
+    xhat.resize(cols * n, 0.0);
+    inv_std.resize(cols, 0.0);
+    mean.resize(cols, 0.0);
+    var.resize(cols, 0.0);
+    let inv_n = 1.0 / n as f32;
+    for (r, (zr, xr)) in z
+        .chunks_exact_mut(n)
+        .zip(xhat.chunks_exact_mut(n))
+        .enumerate()
+    {
+        let mu = lane_sum(zr) * inv_n;
+        for i in 0..n {
+            xr[i] = zr[i] - mu;
+        }
+        let sigma2 = lane_dot(xr, xr) * inv_n;
+        let inv = 1.0 / (sigma2 + BN_EPS).sqrt();
+        let (g, b) = (gamma[r], beta[r]);
+        for i in 0..n {
+            xr[i] *= inv;
+            zr[i] = g * xr[i] + b;
+        }
+        (mean[r], var[r], inv_std[r]) = (mu, sigma2, inv);
+    }
+}
+
+/// Batch norm in evaluation, in place on `z` (`cols × n`), with the
+/// running mean and variance: z ← γ·(z − μ̄)/√(σ̄² + ε) + β.
+#[inline(always)]
+fn batch_norm_eval(
+    z: &mut [f32],
+    n: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    mean: &[f32],
+    var: &[f32],
+) {
+    for (r, zr) in z.chunks_exact_mut(n).enumerate() {
+        let inv = 1.0 / (var[r] + BN_EPS).sqrt();
+        let (g, b, mu) = (gamma[r], beta[r], mean[r]);
+        for v in zr.iter_mut() {
+            *v = g * ((*v - mu) * inv) + b;
+        }
+    }
+}
+
+/// Batch norm's backward pass, in place: `dz` holds dL/dy (y = γ·x̂ + β)
+/// and becomes dL/dz; writes dL/dβ = Σ dy and dL/dγ = Σ dy·x̂ per row:
+/// dz = γ/(n·√(σ² + ε)) · (n·dy − Σ dy − x̂·Σ dy·x̂).
+#[inline(always)]
+fn batch_norm_backward(
+    dz: &mut [f32],
+    n: usize,
+    xhat: &[f32],
+    inv_std: &[f32],
+    gamma: &[f32],
+    grad_beta_gamma: &mut [f32],
+) {
+    let cols = gamma.len();
+    let (g_beta, g_gamma) = grad_beta_gamma.split_at_mut(cols);
+    let nf = n as f32;
+    for (r, (dr, xr)) in dz.chunks_exact_mut(n).zip(xhat.chunks_exact(n)).enumerate() {
+        let sum_dy = lane_sum(dr);
+        let sum_dyx = lane_dot(dr, xr);
+        (g_beta[r], g_gamma[r]) = (sum_dy, sum_dyx);
+        let c = gamma[r] * inv_std[r] / nf;
+        for i in 0..n {
+            dr[i] = c * (nf * dr[i] - sum_dy - xr[i] * sum_dyx);
+        }
+    }
+}
+
+/// The running averages after a training batch of `n`, m = 0.1:
+/// mean ← (1 − m)·mean + m·μ and variance ← (1 − m)·variance +
+/// m·σ²·n/(n − 1) (the unbiased batch variance, PyTorch's convention).
+fn update_running(shape: &Shape, stats: &mut [f32], ws: &Workspace, n: usize) {
+    let (means, vars) = stats.split_at_mut(shape.stats_len);
+    let unbias = n as f32 / (n - 1) as f32;
+    for l in 0..shape.layers.len() - 1 {
+        let at = shape.stats_at(l);
+        for (r, (mu, s2)) in ws.batch_mean[l].iter().zip(&ws.batch_var[l]).enumerate() {
+            means[at + r] = (1.0 - BN_MOMENTUM) * means[at + r] + BN_MOMENTUM * mu;
+            vars[at + r] = (1.0 - BN_MOMENTUM) * vars[at + r] + BN_MOMENTUM * (s2 * unbias);
+        }
     }
 }
 
@@ -415,10 +581,15 @@ fn draw_mask(
 /// with `rng`, inverted dropout (masks drawn example by example, unit by
 /// unit, per hidden layer, as `Mlp::forward_all` draws them); without,
 /// evaluation mode.
+///
+/// With batch norm, hidden layers are normalised between the product and
+/// the activation: with batch statistics in training (`rng` given), with
+/// the running ones in `stats` (`[means | variances]`) in evaluation.
 #[inline(always)]
 fn forward(
     shape: &Shape,
     params: &[f32],
+    stats: &[f32],
     n: usize,
     mut rng: Option<&mut ChaCha8Rng>,
     ws: &mut Workspace,
@@ -428,15 +599,46 @@ fn forward(
     ws.z.resize_with(n_layers, Vec::new);
     ws.a.resize_with(n_layers, Vec::new);
     ws.mask.resize_with(n_layers, Vec::new);
+    if shape.batch_norm {
+        for v in [
+            &mut ws.xhat,
+            &mut ws.inv_std,
+            &mut ws.batch_mean,
+            &mut ws.batch_var,
+        ] {
+            v.resize_with(n_layers, Vec::new);
+        }
+    }
     for (l, &layer) in shape.layers.iter().enumerate() {
         let (_, _, cols, b_off) = layer;
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
         let mut z = std::mem::take(&mut ws.z[l]);
         z.resize(cols * n, 0.0);
         product_forward(params, layer, input, n, &mut z, ws.threads);
-        let bias = &params[b_off..b_off + cols];
-        for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
-            add_scalar(zr, *b);
+        if shape.normed(l) {
+            let beta = &params[b_off..b_off + cols];
+            let gamma = &params[b_off + cols..b_off + 2 * cols];
+            if rng.is_some() {
+                batch_norm_train(
+                    &mut z,
+                    n,
+                    gamma,
+                    beta,
+                    &mut ws.xhat[l],
+                    &mut ws.inv_std[l],
+                    &mut ws.batch_mean[l],
+                    &mut ws.batch_var[l],
+                );
+            } else {
+                let (at, len) = (shape.stats_at(l), shape.stats_len);
+                let (mean, var) = (&stats[at..at + cols], &stats[len + at..len + at + cols]);
+                batch_norm_eval(&mut z, n, gamma, beta, mean, var);
+            }
+        } else {
+            let bias = &params[b_off..b_off + cols];
+            for (zr, b) in z.chunks_exact_mut(n).zip(bias) {
+                add_scalar(zr, *b);
+            }
         }
         if l + 1 < n_layers {
             let units = cols / pieces;
@@ -487,7 +689,7 @@ fn forward_backward(
     }
     ws.dz.resize_with(n_layers, Vec::new);
     ws.grad.resize(shape.len, 0.0);
-    forward(shape, params, n, Some(rng), ws);
+    forward(shape, params, &[], n, Some(rng), ws);
 
     // Loss and its gradient w.r.t. the output pre-activations.
     let (_, _, k_out, _) = shape.layers[n_layers - 1];
@@ -526,7 +728,8 @@ fn forward_backward(
     ws.dz[n_layers - 1] = dz;
 
     // Backward: dW = A · dZ (Aᵀ and dZᵀ are what is stored), db = row sums
-    // of dZᵀ, dAᵀ = W · dZᵀ.
+    // of dZᵀ (with batch norm, dβ and dγ come from its backward pass
+    // instead), dAᵀ = W · dZᵀ.
     for l in (0..n_layers).rev() {
         let (w_off, fan_in, cols, b_off) = shape.layers[l];
         let input: &[f32] = if l == 0 { &ws.x } else { &ws.a[l - 1] };
@@ -540,7 +743,9 @@ fn forward_backward(
             &mut ws.grad[w_off..b_off],
             threads,
         );
-        row_sums(dz, &mut ws.grad[b_off..b_off + cols]);
+        if !shape.normed(l) {
+            row_sums(dz, &mut ws.grad[b_off..b_off + cols]);
+        }
         if l == 0 {
             break;
         }
@@ -554,6 +759,21 @@ fn forward_backward(
         let mut dzp = std::mem::take(&mut ws.dz[l - 1]);
         dzp.resize(prev_cols * n, 0.0);
         activation_grad(shape, &da, &ws.z[l - 1], &mut dzp, n);
+        if shape.normed(l - 1) {
+            let (_, _, cols, b_off) = shape.layers[l - 1];
+            let (params_bg, grad_bg) = (
+                &params[b_off + cols..b_off + 2 * cols],
+                &mut ws.grad[b_off..b_off + 2 * cols],
+            );
+            batch_norm_backward(
+                &mut dzp,
+                n,
+                &ws.xhat[l - 1],
+                &ws.inv_std[l - 1],
+                params_bg,
+                grad_bg,
+            );
+        }
         ws.dz[l - 1] = dzp;
         ws.da = da;
     }
@@ -599,12 +819,14 @@ impl InplaceOp1 for StepOp<'_> {
     fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
         let state = state_of(dst, layout)?;
         let p = self.inputs.shape.len;
-        let (params, moments) = state.split_at_mut(p);
+        let (params, rest) = state.split_at_mut(p);
+        let (moments, stats) = rest.split_at_mut(p * self.inputs.spec.optimizer.buffers());
         let mut ws = self.ws.borrow_mut();
         let loss = whole_step(
             self.inputs,
             params,
             moments,
+            stats,
             &mut self.rng.borrow_mut(),
             &mut ws,
         );
@@ -622,6 +844,7 @@ fn whole_step(
     op: StepInputs,
     params: &mut [f32],
     moments: &mut [f32],
+    stats: &mut [f32],
     rng: &mut ChaCha8Rng,
     ws: &mut Workspace,
 ) -> f32 {
@@ -629,14 +852,14 @@ fn whole_step(
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the CPU has the features this copy was compiled for.
-            return unsafe { step_avx512(op, params, moments, rng, ws) };
+            return unsafe { step_avx512(op, params, moments, stats, rng, ws) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: as above.
-            return unsafe { step_avx2(op, params, moments, rng, ws) };
+            return unsafe { step_avx2(op, params, moments, stats, rng, ws) };
         }
     }
-    step_portable(op, params, moments, rng, ws)
+    step_portable(op, params, moments, stats, rng, ws)
 }
 
 /// A copy of the step compiled with `#[target_feature(enable = $feature)]`.
@@ -648,10 +871,11 @@ macro_rules! step_compiled_for {
             op: StepInputs,
             params: &mut [f32],
             moments: &mut [f32],
+            stats: &mut [f32],
             rng: &mut ChaCha8Rng,
             ws: &mut Workspace,
         ) -> f32 {
-            step_portable(op, params, moments, rng, ws)
+            step_portable(op, params, moments, stats, rng, ws)
         }
     };
 }
@@ -664,10 +888,14 @@ fn step_portable(
     op: StepInputs,
     params: &mut [f32],
     moments: &mut [f32],
+    stats: &mut [f32],
     rng: &mut ChaCha8Rng,
     ws: &mut Workspace,
 ) -> f32 {
     let loss = forward_backward(op.shape, params, op.x, op.y, op.rows, rng, ws);
+    if op.shape.batch_norm {
+        update_running(op.shape, stats, ws, op.rows.len());
+    }
     update(op.shape, op.spec, op.t, params, moments, &ws.grad);
     loss
 }
@@ -702,10 +930,11 @@ fn update(
         None => grad,
     };
     let (m, s) = moments.split_at_mut(p);
-    for &(w_off, fan_in, cols, b_off) in &shape.layers {
+    for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
+        // Biases (and batch norm's β and γ) take no L2.
         for (range, decay) in [
             (w_off..w_off + fan_in * cols, l2),
-            (b_off..b_off + cols, 0.0),
+            (b_off..shape.unpenalised_end(l), 0.0),
         ] {
             let len = range.len();
             let w = &mut params[range.clone()];
@@ -905,6 +1134,8 @@ pub struct LayerSums {
 /// The op `Fused::evaluate` hands to candle: reads the parameters only.
 struct EvalOp<'a> {
     shape: &'a Shape,
+    /// Where the running statistics start in the state.
+    stats_at: usize,
     x: &'a [f32],
     y: Option<&'a Targets>,
     stats: bool,
@@ -918,10 +1149,12 @@ impl InplaceOp1 for EvalOp<'_> {
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        let params = &state_of(dst, layout)?[..self.shape.len];
+        let state = state_of(dst, layout)?;
+        let (params, running) = (&state[..self.shape.len], &state[self.stats_at..]);
         let ev = evaluate(
             self.shape,
             params,
+            running,
             self.x,
             self.y,
             self.stats,
@@ -938,6 +1171,7 @@ impl InplaceOp1 for EvalOp<'_> {
 fn evaluate(
     shape: &Shape,
     params: &[f32],
+    running: &[f32],
     x: &[f32],
     y: Option<&Targets>,
     stats: bool,
@@ -981,7 +1215,7 @@ fn evaluate(
         rows.clear();
         rows.extend(start as u32..(start + n) as u32);
         gather(shape, x, &rows, ws);
-        forward(shape, params, n, None, ws);
+        forward(shape, params, running, n, None, ws);
         for (peak, a) in peaks.iter_mut().zip(&ws.a) {
             for (p, row) in peak.iter_mut().zip(a.chunks_exact(n)) {
                 *p = row.iter().fold(*p, |m, v| m.max(v.abs()));
@@ -1050,6 +1284,8 @@ fn evaluate(
 /// copies the output layer of every example (ensembles, `predictions.rs`).
 struct OutputsOp<'a> {
     shape: &'a Shape,
+    /// Where the running statistics start in the state (batch norm).
+    stats_at: usize,
     x: &'a [f32],
     ws: RefCell<&'a mut Workspace>,
     out: RefCell<Vec<f32>>,
@@ -1061,7 +1297,8 @@ impl InplaceOp1 for OutputsOp<'_> {
     }
 
     fn cpu_fwd(&self, dst: &mut CpuStorage, layout: &Layout) -> Result<()> {
-        let params = &state_of(dst, layout)?[..self.shape.len];
+        let state = state_of(dst, layout)?;
+        let (params, running) = (&state[..self.shape.len], &state[self.stats_at..]);
         let ws = &mut *self.ws.borrow_mut();
         let d = self.shape.sizes[0];
         let total = self.x.len() / d;
@@ -1076,7 +1313,7 @@ impl InplaceOp1 for OutputsOp<'_> {
             rows.clear();
             rows.extend(start as u32..(start + n) as u32);
             gather(self.shape, self.x, &rows, ws);
-            forward(self.shape, params, n, None, ws);
+            forward(self.shape, params, running, n, None, ws);
             let z = &ws.z[last];
             for i in 0..n {
                 out.extend((0..k).map(|c| z[c * n + i]));
@@ -1108,10 +1345,26 @@ impl Fused {
         for layer in &model.layers {
             flat.extend(layer.w.as_tensor().flatten_all()?.to_vec1::<f32>()?);
             flat.extend(layer.b.as_tensor().to_vec1::<f32>()?);
+            if let Some(norm) = &layer.norm {
+                flat.extend(norm.gamma.as_tensor().to_vec1::<f32>()?);
+            }
         }
         let moments = spec.optimizer.buffers();
         flat.resize(shape.len * (1 + moments), 0.0);
-        let state = Tensor::from_vec(flat, shape.len * (1 + moments), &Device::Cpu)?;
+        // Batch norm's running statistics, after the optimiser's buffers:
+        // state, not parameters (no gradient, update, L2 or clipping).
+        for layer in &model.layers {
+            if let Some(norm) = &layer.norm {
+                flat.extend(norm.mean.as_tensor().to_vec1::<f32>()?);
+            }
+        }
+        for layer in &model.layers {
+            if let Some(norm) = &layer.norm {
+                flat.extend(norm.var.as_tensor().to_vec1::<f32>()?);
+            }
+        }
+        let len = flat.len();
+        let state = Tensor::from_vec(flat, len, &Device::Cpu)?;
         Ok(Fused {
             shape,
             spec: spec.clone(),
@@ -1155,6 +1408,14 @@ impl Fused {
 
     /// One optimiser step on the minibatch `rows`; returns its mean data loss.
     pub fn step(&mut self, rows: &[u32], rng: &mut ChaCha8Rng) -> Result<f32> {
+        if self.shape.batch_norm && rows.len() < 2 {
+            bail!(
+                "batch norm needs at least 2 examples per minibatch (its unbiased variance \
+                 divides by n - 1), but a minibatch has {}; change train.batch_size so that \
+                 no minibatch of an epoch has a single example",
+                rows.len()
+            )
+        }
         self.t += 1;
         let op = StepOp {
             inputs: StepInputs {
@@ -1196,6 +1457,7 @@ impl Fused {
     pub fn outputs(&mut self, x: &[f32]) -> Result<Vec<f32>> {
         let op = OutputsOp {
             shape: &self.shape,
+            stats_at: self.stats_at(),
             x,
             ws: RefCell::new(&mut self.ws),
             out: RefCell::new(Vec::new()),
@@ -1204,9 +1466,16 @@ impl Fused {
         Ok(op.out.into_inner())
     }
 
+    /// Where the running statistics (batch norm) start in the state:
+    /// after the parameters and the optimiser buffers.
+    fn stats_at(&self) -> usize {
+        self.shape.len * (1 + self.spec.optimizer.buffers())
+    }
+
     fn pass(&mut self, x: &[f32], y: Option<&Targets>, stats: bool) -> Result<Evaluation> {
         let op = EvalOp {
             shape: &self.shape,
+            stats_at: self.stats_at(),
             x,
             y,
             stats,
@@ -1323,6 +1592,17 @@ impl Fused {
             )?;
             layer.b.set(&self.state.narrow(0, b_off, cols)?)?;
         }
+        let stats_at = self.shape.len * (1 + self.spec.optimizer.buffers());
+        for (l, layer) in model.layers.iter().enumerate() {
+            if let Some(norm) = &layer.norm {
+                let (_, _, cols, b_off) = self.shape.layers[l];
+                let at = stats_at + self.shape.stats_at(l);
+                norm.gamma.set(&self.state.narrow(0, b_off + cols, cols)?)?;
+                norm.mean.set(&self.state.narrow(0, at, cols)?)?;
+                let var_at = at + self.shape.stats_len;
+                norm.var.set(&self.state.narrow(0, var_at, cols)?)?;
+            }
+        }
         Ok(())
     }
 }
@@ -1379,8 +1659,52 @@ mod tests {
         rows: &[u32],
         mode: Mode,
     ) -> (f32, LayerGrads) {
+        let loss = candle_loss(model, data, rows, mode);
+        let grads = loss.backward().unwrap();
+        let per_layer = model
+            .layers
+            .iter()
+            .map(|layer| {
+                let gw = grads.get(layer.w.as_tensor()).unwrap();
+                let gb = grads.get(layer.b.as_tensor()).unwrap();
+                (
+                    gw.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+                    gb.to_vec1::<f32>().unwrap(),
+                )
+            })
+            .collect();
+        (loss.to_scalar::<f32>().unwrap(), per_layer)
+    }
+
+    /// Candle's autograd gradient in the fused layout (per layer W, b or β,
+    /// then γ with batch norm), and the loss.
+    fn autograd_flat(
+        model: &Mlp,
+        data: &crate::data::Dataset,
+        rows: &[u32],
+        mode: Mode,
+    ) -> (f32, Vec<f32>) {
+        let loss = candle_loss(model, data, rows, mode);
+        let grads = loss.backward().unwrap();
+        let flat = |t: &Tensor| {
+            let g = grads.get(t).expect("a gradient for every parameter");
+            g.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        };
+        let mut out = Vec::new();
+        for layer in &model.layers {
+            out.extend(flat(layer.w.as_tensor()));
+            out.extend(flat(layer.b.as_tensor()));
+            if let Some(norm) = &layer.norm {
+                out.extend(flat(norm.gamma.as_tensor()));
+            }
+        }
+        (loss.to_scalar::<f32>().unwrap(), out)
+    }
+
+    /// Candle's mean data loss on the minibatch `rows` through the `Mlp`.
+    fn candle_loss(model: &Mlp, data: &crate::data::Dataset, rows: &[u32], mode: Mode) -> Tensor {
         let out = model.forward(&minibatch(data, rows), mode).unwrap();
-        let loss = match &data.train.y {
+        match &data.train.y {
             Targets::Classes(c) => {
                 let yb = Tensor::from_vec(
                     rows.iter().map(|&r| c[r as usize]).collect::<Vec<_>>(),
@@ -1399,21 +1723,7 @@ mod tests {
                 .unwrap();
                 candle_nn::loss::mse(&out, &yb).unwrap()
             }
-        };
-        let grads = loss.backward().unwrap();
-        let per_layer = model
-            .layers
-            .iter()
-            .map(|layer| {
-                let gw = grads.get(layer.w.as_tensor()).unwrap();
-                let gb = grads.get(layer.b.as_tensor()).unwrap();
-                (
-                    gw.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
-                    gb.to_vec1::<f32>().unwrap(),
-                )
-            })
-            .collect();
-        (loss.to_scalar::<f32>().unwrap(), per_layer)
+        }
     }
 
     /// Assert that the flat gradient `grad` equals `want` (per layer, as
@@ -1569,16 +1879,25 @@ mod tests {
     /// Catches a wide copy that reorders or fuses arithmetic (e.g. an FMA).
     #[test]
     fn every_compiled_copy_of_the_step_computes_the_same_bits() {
-        type Copy = fn(StepInputs, &mut [f32], &mut [f32], &mut ChaCha8Rng, &mut Workspace) -> f32;
+        type Copy = fn(
+            StepInputs,
+            &mut [f32],
+            &mut [f32],
+            &mut [f32],
+            &mut ChaCha8Rng,
+            &mut Workspace,
+        ) -> f32;
         let mut copies: Vec<(&str, Copy)> = vec![("portable", step_portable)];
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
-                copies.push(("avx2", |i, p, m, r, w| unsafe { step_avx2(i, p, m, r, w) }));
+                copies.push(("avx2", |i, p, m, st, r, w| unsafe {
+                    step_avx2(i, p, m, st, r, w)
+                }));
             }
             if std::arch::is_x86_feature_detected!("avx512f") {
-                copies.push(("avx512", |i, p, m, r, w| unsafe {
-                    step_avx512(i, p, m, r, w)
+                copies.push(("avx512", |i, p, m, st, r, w| unsafe {
+                    step_avx512(i, p, m, st, r, w)
                 }));
             }
         }
@@ -1599,10 +1918,15 @@ mod tests {
                  to accept that"
             );
         }
-        for act in ["sigmoid", "tanh", "relu", "leaky_relu", "maxout"] {
+        // Batch norm too: its statistics and backward pass are elementwise
+        // loops and lane sums that the wide copies vectorise.
+        for (act, bn) in ["sigmoid", "tanh", "relu", "leaky_relu", "maxout"]
+            .into_iter()
+            .flat_map(|a| [(a, false), (a, true)])
+        {
             for (opt, extra) in [("sgd", "nesterov = true"), ("adam", "")] {
                 let src = format!(
-                    "name = \"c\"\n[model]\ndepth = 2\nwidth = 37\nactivation = \"{act}\"\ndropout = 0.2\n[train]\nl2 = 0.01\noptimizer = \"{opt}\"\n{extra}\n"
+                    "name = \"c\"\n[model]\ndepth = 2\nwidth = 37\nactivation = \"{act}\"\ndropout = 0.2\nbatch_norm = {bn}\n[train]\nl2 = 0.01\noptimizer = \"{opt}\"\n{extra}\n"
                 );
                 let (data, _, fused, _) = first_trial(&src, 4);
                 let start = fused.state.to_vec1::<f32>().unwrap();
@@ -1611,7 +1935,9 @@ mod tests {
                     .iter()
                     .map(|(name, step)| {
                         let mut state = start.clone();
-                        let (params, moments) = state.split_at_mut(fused.shape.len);
+                        let (params, rest) = state.split_at_mut(fused.shape.len);
+                        let buffers = fused.spec.optimizer.buffers();
+                        let (moments, stats) = rest.split_at_mut(fused.shape.len * buffers);
                         let mut rng = ChaCha8Rng::seed_from_u64(5);
                         let mut ws = Workspace::default();
                         let mut bits = Vec::new();
@@ -1624,7 +1950,9 @@ mod tests {
                                 rows: &rows,
                                 t,
                             };
-                            bits.push(step(inputs, params, moments, &mut rng, &mut ws).to_bits());
+                            bits.push(
+                                step(inputs, params, moments, stats, &mut rng, &mut ws).to_bits(),
+                            );
                         }
                         bits.extend(state.iter().map(|v| v.to_bits()));
                         (*name, bits)
@@ -1642,7 +1970,7 @@ mod tests {
                 for (name, bits) in &results[1..] {
                     assert!(
                         *bits == results[0].1,
-                        "{act}/{opt}: {name} differs from portable"
+                        "{act}/{opt}, batch norm {bn}: {name} differs from portable"
                     );
                 }
             }
@@ -1660,6 +1988,8 @@ mod tests {
             dropout: 0.0,
             layers: vec![(0, 1, 1, 1)],
             len: 2,
+            batch_norm: false,
+            stats_len: 0,
         };
         let e = from_str(
             "name = \"u\"\n[train]\nlr = 0.1\nmomentum = 0.9\nl2 = 0.1\n",
@@ -1803,6 +2133,8 @@ mod tests {
             dropout: 0.0,
             layers: vec![(0, 2, 1, 2)],
             len: 3,
+            batch_norm: false,
+            stats_len: 0,
         };
         let g = l1_grad(&shape, 0.5, &[0.0, -2.0, 3.0], &[1.0, 1.0, 1.0]).unwrap();
         assert_eq!(g, vec![1.0, 0.5, 1.0]);
@@ -1822,7 +2154,14 @@ mod tests {
         let (mut ours, mut theirs) = (ChaCha8Rng::seed_from_u64(8), ChaCha8Rng::seed_from_u64(8));
         let mut ws = Workspace::default();
         gather(&fused.shape, &data.train.x, &rows, &mut ws);
-        forward(&fused.shape, &params, rows.len(), Some(&mut ours), &mut ws);
+        forward(
+            &fused.shape,
+            &params,
+            &[],
+            rows.len(),
+            Some(&mut ours),
+            &mut ws,
+        );
         let want = model
             .forward(&minibatch(&data, &rows), Mode::Train(&mut theirs))
             .unwrap()
@@ -1906,6 +2245,8 @@ mod tests {
             dropout: 0.0,
             layers: Vec::new(),
             len: 0,
+            batch_norm: false,
+            stats_len: 0,
         };
         // Two units (rows) of two examples: one on the kink, one off it.
         let da = [2.0f32, 2.0, 3.0, 3.0];
@@ -2029,6 +2370,8 @@ mod tests {
             dropout: 0.0,
             layers: vec![(0, 3, 4, 12), (16, 4, 2, 24)],
             len: 26,
+            batch_norm: false,
+            stats_len: 0,
         }
     }
 
@@ -2254,7 +2597,12 @@ mod tests {
             .iter()
             .flat_map(|l| {
                 let (w, b) = (l.w.as_tensor().elem_count(), l.b.as_tensor().elem_count());
-                std::iter::repeat_n(true, w).chain(std::iter::repeat_n(false, b))
+                // Batch norm's γ follows β (= b) in the flat vector.
+                let g = l
+                    .norm
+                    .as_ref()
+                    .map_or(0, |n| n.gamma.as_tensor().elem_count());
+                std::iter::repeat_n(true, w).chain(std::iter::repeat_n(false, b + g))
             })
             .collect()
     }
@@ -2425,5 +2773,257 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Batch norm: the fused loss and gradient (W, β and γ of every
+    /// normalised layer) equal candle's autograd of the same network, built
+    /// from candle ops in `Mlp::forward_all` (z = x·W, batch mean and biased
+    /// variance, x̂ = (z − μ)/√(σ² + ε), γ·x̂ + β), for relu, tanh and
+    /// maxout (per piece), classification and regression, dropout off and
+    /// on. β and γ are set away from 0 and 1 first. Catches any slip in
+    /// `batch_norm_backward` (a dropped Σdy or x̂·Σdy·x̂ term, γ left out,
+    /// dβ/dγ swapped, n − 1 for n) and the bias's row sum overwriting dβ.
+    #[test]
+    fn batch_norm_gradients_match_candle_autograd() {
+        use rand::RngCore;
+        for dropout in [0.0, 0.4] {
+            for kind in ["spiral", "sine"] {
+                for act in ["relu", "tanh", "maxout"] {
+                    let label = format!("{act}/{kind}, dropout {dropout}");
+                    let src = format!(
+                        "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = {dropout}\nbatch_norm = true\n"
+                    );
+                    let (data, model, mut fused, mut rng) = first_trial(&src, 3);
+                    assert!(fused.shape.batch_norm);
+                    set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
+                    fused.write_back(&model).unwrap();
+                    let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
+                    let params = params_of(&fused);
+                    let (mut ours, mut theirs) =
+                        (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
+                    let mut ws = Workspace::default();
+                    let loss = forward_backward(
+                        &fused.shape,
+                        &params,
+                        &data.train.x,
+                        &data.train.y,
+                        &rows,
+                        &mut ours,
+                        &mut ws,
+                    );
+                    for z in &ws.z[..2] {
+                        assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
+                    }
+                    let (want_loss, want) =
+                        autograd_flat(&model, &data, &rows, Mode::Train(&mut theirs));
+                    assert_eq!(ours.next_u64(), theirs.next_u64(), "{label}: draws");
+                    assert!(
+                        (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
+                        "{label}: loss {loss} vs {want_loss}"
+                    );
+                    assert_eq!(ws.grad.len(), want.len(), "{label}: layout");
+                    for (i, (a, b)) in ws.grad.iter().zip(&want).enumerate() {
+                        assert!(
+                            (a - b).abs() <= 1e-4 * b.abs().max(1.0),
+                            "{label}: parameter {i}: {a} vs {b}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The running averages after three steps on batches of 40, 17 and 67
+    /// equal an f64 replay of the batches seen: per hidden column, mean ←
+    /// 0.9·mean + 0.1·μ and variance ← 0.9·variance + 0.1·σ²·n/(n − 1),
+    /// from 0 and 1, with μ and σ² of the pre-normalisation z = x·W at
+    /// the parameters before each step (the second layer's input normalised
+    /// with batch statistics). Catches the biased variance, the momentum
+    /// the wrong way round, statistics taken after γ and β, or the
+    /// optimiser touching the statistics.
+    #[test]
+    fn batch_norm_running_averages_follow_the_batches_seen() {
+        let src = "name = \"r\"\n[model]\ndepth = 2\nwidth = 5\nactivation = \"relu\"\nbatch_norm = true\n[train]\nlr = 0.5\nmomentum = 0.0\n";
+        let (data, _, mut fused, mut rng) = first_trial(src, 7);
+        let shape = fused.shape.clone();
+        let d = data.n_features;
+        let mut mean = vec![vec![0.0f64; 5]; 2];
+        let mut var = vec![vec![1.0f64; 5]; 2];
+        let batches: [Vec<u32>; 3] = [
+            (0..40).collect(),
+            (40..57).collect(),
+            (100..300).step_by(3).collect(),
+        ];
+        for rows in &batches {
+            let p: Vec<f64> = params_of(&fused).into_iter().map(f64::from).collect();
+            let mut h: Vec<Vec<f64>> = rows
+                .iter()
+                .map(|&r| {
+                    let r = r as usize;
+                    data.train.x[r * d..(r + 1) * d]
+                        .iter()
+                        .map(|v| f64::from(*v))
+                        .collect()
+                })
+                .collect();
+            let n = rows.len() as f64;
+            for l in 0..2 {
+                let (w_off, fan_in, cols, b_off) = shape.layers[l];
+                let z: Vec<Vec<f64>> = h
+                    .iter()
+                    .map(|x| {
+                        (0..cols)
+                            .map(|j| (0..fan_in).map(|i| x[i] * p[w_off + i * cols + j]).sum())
+                            .collect()
+                    })
+                    .collect();
+                let mut next = vec![vec![0.0; cols]; rows.len()];
+                for j in 0..cols {
+                    let mu = z.iter().map(|r| r[j]).sum::<f64>() / n;
+                    let s2 = z.iter().map(|r| (r[j] - mu).powi(2)).sum::<f64>() / n;
+                    mean[l][j] = 0.9 * mean[l][j] + 0.1 * mu;
+                    var[l][j] = 0.9 * var[l][j] + 0.1 * s2 * n / (n - 1.0);
+                    let (beta, gamma) = (p[b_off + j], p[b_off + cols + j]);
+                    for (k, r) in z.iter().enumerate() {
+                        next[k][j] = (gamma * (r[j] - mu) / (s2 + 1e-5).sqrt() + beta).max(0.0);
+                    }
+                }
+                h = next;
+            }
+            fused.step(rows, &mut rng).unwrap();
+        }
+        let state = fused.state.to_vec1::<f32>().unwrap();
+        let stats = &state[shape.len * (1 + fused.spec.optimizer.buffers())..];
+        assert_eq!(stats.len(), 2 * 2 * 5);
+        for l in 0..2 {
+            for j in 0..5 {
+                for (got, want, what) in [
+                    (stats[l * 5 + j], mean[l][j], "mean"),
+                    (stats[10 + l * 5 + j], var[l][j], "variance"),
+                ] {
+                    assert!(
+                        (f64::from(got) - want).abs() < 1e-4 * want.abs().max(1.0),
+                        "layer {l} unit {j} running {what}: {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// γ and β take the optimiser's update but no L2, like biases: one
+    /// plain SGD step with λ = 0.5 moves them by exactly −lr·g, and the
+    /// weights by −lr·(g + λW). Catches γ left out of the update (the
+    /// bias range one `cols` long) or decayed like a weight.
+    #[test]
+    fn batch_norm_scales_and_shifts_are_updated_without_l2() {
+        let (lr, l2) = (0.1f32, 0.5f32);
+        let src = format!(
+            "name = \"b\"\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\nbatch_norm = true\n[train]\nlr = {lr}\nmomentum = 0.0\nl2 = {l2}\n"
+        );
+        let (data, model, mut fused, mut rng) = first_trial(&src, 5);
+        set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
+        let rows: Vec<u32> = (0..64).collect();
+        let before = params_of(&fused);
+        let mut ws = Workspace::default();
+        forward_backward(
+            &fused.shape,
+            &before,
+            &data.train.x,
+            &data.train.y,
+            &rows,
+            &mut rng.clone(),
+            &mut ws,
+        );
+        fused.step(&rows, &mut rng).unwrap();
+        let after = params_of(&fused);
+        let mask = weight_mask(&model);
+        let mut normed = 0;
+        for l in 0..2 {
+            let (_, _, cols, b_off) = fused.shape.layers[l];
+            for i in b_off..b_off + 2 * cols {
+                assert!(!mask[i]);
+                assert_eq!(after[i], before[i] - lr * ws.grad[i], "β/γ entry {i}");
+                assert!(ws.grad[i] != 0.0);
+                normed += 1;
+            }
+        }
+        assert_eq!(normed, 24);
+        for (i, is_w) in mask.iter().enumerate() {
+            if *is_w {
+                let want = before[i] - lr * (ws.grad[i] + l2 * before[i]);
+                assert_eq!(after[i], want, "weight {i}");
+            }
+        }
+    }
+
+    /// Evaluation normalises with the running averages, not the batch's
+    /// statistics: after a few steps, the fused loss over the whole split
+    /// equals candle's `Mlp` in evaluation mode with the same running
+    /// statistics, and one example evaluated alone has the loss it has
+    /// inside that whole-split batch. With batch statistics, a lone
+    /// example's x̂ would be 0 and its output β's alone.
+    #[test]
+    fn batch_norm_evaluation_uses_the_running_averages() {
+        let src = "name = \"e\"\n[data]\nkind = \"sine\"\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\nbatch_norm = true\n[train]\nlr = 0.05\n";
+        let (data, model, mut fused, mut rng) = first_trial(src, 2);
+        let n = data.train.len();
+        for k in 0..6u32 {
+            let rows: Vec<u32> = (0..n as u32).filter(|r| r % 6 == k).collect();
+            fused.step(&rows, &mut rng).unwrap();
+        }
+        fused.write_back(&model).unwrap();
+        let means = model.layers[0]
+            .norm
+            .as_ref()
+            .unwrap()
+            .mean
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(means.iter().all(|m| *m != 0.0), "the running means moved");
+        let all: Vec<u32> = (0..n as u32).collect();
+        let out = model
+            .forward(&minibatch(&data, &all), Mode::Eval)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        let Targets::Values(t) = &data.train.y else {
+            panic!("sine is regression")
+        };
+        let per: Vec<f64> = out
+            .iter()
+            .zip(t)
+            .map(|(o, t)| f64::from(o - t).powi(2))
+            .collect();
+        let want = per.iter().sum::<f64>() / n as f64;
+        let got = fused.evaluate(&data.train).unwrap().loss;
+        assert!(
+            (got - want).abs() < 1e-5 * want.max(1e-3),
+            "{got} vs {want}"
+        );
+        for i in [0usize, 17, 123] {
+            let one = Split {
+                x: data.train.x[i..i + 1].to_vec(),
+                y: Targets::Values(vec![t[i]]),
+            };
+            let alone = fused.evaluate(&one).unwrap().loss;
+            assert!(
+                (alone - per[i]).abs() < 1e-5 * per[i].max(1e-3),
+                "example {i}: alone {alone} vs in the batch {}",
+                per[i]
+            );
+        }
+    }
+
+    /// A minibatch of one example is refused with batch norm (its unbiased
+    /// variance divides by n − 1 = 0), with a message saying what to change.
+    #[test]
+    fn batch_norm_refuses_a_minibatch_of_one() {
+        let src = "name = \"o\"\n[model]\nbatch_norm = true\n";
+        let (_, _, mut fused, mut rng) = first_trial(src, 1);
+        let err = fused.step(&[3], &mut rng).unwrap_err().to_string();
+        assert!(err.contains("at least 2 examples per minibatch"), "{err}");
+        assert!(fused.step(&[3, 4], &mut rng).is_ok());
     }
 }

@@ -234,6 +234,17 @@ fn task_name(t: Task) -> &'static str {
 }
 
 fn model_fields(m: &ModelSpec) -> Field {
+    let mut fields = model_fields_v3(m);
+    // Keys added after format 3: present only away from their default.
+    if m.batch_norm
+        && let Field::Obj(f) = &mut fields
+    {
+        f.push(("batch_norm", Field::Bool(true)));
+    }
+    fields
+}
+
+fn model_fields_v3(m: &ModelSpec) -> Field {
     let alpha = match m.activation {
         Activation::LeakyRelu { alpha } => Some(alpha),
         _ => None,

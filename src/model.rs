@@ -22,12 +22,22 @@ use crate::study::{Activation, Init, ModelSpec};
 pub struct ParamCount {
     /// Entries of all weight matrices.
     pub weights: usize,
-    /// Entries of all bias vectors.
+    /// Entries of all bias vectors (with batch norm, the output layer's
+    /// only: the normalised hidden layers have none).
     pub biases: usize,
-    /// weights + biases.
+    /// weights + biases + norm.
     pub total: usize,
     /// Hidden units (the output layer's units are not counted).
     pub hidden_neurons: usize,
+    /// Batch norm's γ and β: two per hidden unit (per piece with maxout);
+    /// 0 without batch norm, and then not written, so records stay as
+    /// they were.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub norm: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// Layer sizes from input to output, e.g. `[3, 4, 4, 1]`.
@@ -41,35 +51,69 @@ pub fn layer_sizes(n_in: usize, spec: &ModelSpec, n_out: usize) -> Vec<usize> {
 /// Parameter counts of the network `spec` describes, for `n_in` features
 /// and `n_out` outputs (without building it).
 pub fn params_for(spec: &ModelSpec, n_in: usize, n_out: usize) -> ParamCount {
-    count_params(&layer_sizes(n_in, spec, n_out), spec.activation.pieces())
+    count_params_normed(
+        &layer_sizes(n_in, spec, n_out),
+        spec.activation.pieces(),
+        spec.batch_norm,
+    )
 }
 
 /// Count weights and biases for layer sizes `sizes`; hidden layers have
 /// `pieces` linear pieces each (1 unless maxout), the output layer one.
 pub fn count_params(sizes: &[usize], pieces: usize) -> ParamCount {
-    let mut weights = 0;
-    let mut biases = 0;
+    count_params_normed(sizes, pieces, false)
+}
+
+/// [`count_params`], with batch norm on the hidden layers when
+/// `batch_norm`: their biases are gone, and each of their linear outputs
+/// (unit, or maxout piece) has a γ and a β instead.
+pub fn count_params_normed(sizes: &[usize], pieces: usize, batch_norm: bool) -> ParamCount {
+    let (mut weights, mut biases, mut norm) = (0, 0, 0);
     let last = sizes.len() - 1;
     for l in 1..sizes.len() {
         let k = if l < last { pieces } else { 1 };
         weights += sizes[l - 1] * sizes[l] * k;
-        biases += sizes[l] * k;
+        if batch_norm && l < last {
+            norm += 2 * sizes[l] * k;
+        } else {
+            biases += sizes[l] * k;
+        }
     }
     let hidden_neurons = sizes[1..last].iter().sum();
     ParamCount {
         weights,
         biases,
-        total: weights + biases,
+        total: weights + biases + norm,
         hidden_neurons,
+        norm,
     }
 }
+
+/// Batch norm's ε, added to the variance before its square root.
+pub const BN_EPS: f32 = 1e-5;
+
+/// Batch norm's momentum: running ← (1 − m)·running + m·batch statistic.
+pub const BN_MOMENTUM: f32 = 0.1;
 
 /// One affine layer.
 pub struct Layer {
     /// `(fan_in, fan_out·pieces)`.
     pub w: Var,
-    /// `(fan_out·pieces,)`.
+    /// `(fan_out·pieces,)`: the bias, or batch norm's β.
     pub b: Var,
+    /// Batch norm: γ `(fan_out·pieces,)`, and the running mean and
+    /// variance (state, not parameters: no gradient flows to them).
+    pub norm: Option<Norm>,
+}
+
+/// A hidden layer's batch-norm scale and running statistics.
+pub struct Norm {
+    /// γ, initialised to 1.
+    pub gamma: Var,
+    /// Running mean, initialised to 0.
+    pub mean: Var,
+    /// Running (unbiased) variance, initialised to 1.
+    pub var: Var,
 }
 
 /// How a forward pass treats dropout.
@@ -116,9 +160,20 @@ impl Mlp {
                     v as f32
                 })
                 .collect();
+            let f32 = candle_core::DType::F32;
+            let norm = if spec.batch_norm && l < last {
+                Some(Norm {
+                    gamma: Var::ones(cols, f32, &Device::Cpu)?,
+                    mean: Var::zeros(cols, f32, &Device::Cpu)?,
+                    var: Var::ones(cols, f32, &Device::Cpu)?,
+                })
+            } else {
+                None
+            };
             layers.push(Layer {
                 w: Var::from_vec(w, (fan_in, cols), &Device::Cpu)?,
-                b: Var::zeros(cols, candle_core::DType::F32, &Device::Cpu)?,
+                b: Var::zeros(cols, f32, &Device::Cpu)?,
+                norm,
             });
         }
         Ok(Mlp {
@@ -146,9 +201,15 @@ impl Mlp {
         )
     }
 
+    /// Whether the hidden layers are batch-normalised.
+    pub fn batch_norm(&self) -> bool {
+        self.layers.iter().any(|l| l.norm.is_some())
+    }
+
     /// Parameter counts of this network.
     pub fn param_count(&self) -> ParamCount {
-        count_params(&self.sizes, self.pieces)
+        let normed = self.layers.iter().any(|l| l.norm.is_some());
+        count_params_normed(&self.sizes, self.pieces, normed)
     }
 
     fn activate(&self, z: &Tensor) -> Result<Tensor> {
@@ -173,9 +234,33 @@ impl Mlp {
         let mut hidden = Vec::with_capacity(self.layers.len() - 1);
         let last = self.layers.len() - 1;
         for (l, layer) in self.layers.iter().enumerate() {
-            let z = h
-                .matmul(layer.w.as_tensor())?
-                .broadcast_add(layer.b.as_tensor())?;
+            let z = match &layer.norm {
+                None => h
+                    .matmul(layer.w.as_tensor())?
+                    .broadcast_add(layer.b.as_tensor())?,
+                Some(norm) => {
+                    // Batch norm, per column (unit or piece): training uses
+                    // the batch mean and biased variance, evaluation the
+                    // running averages; then γ·x̂ + β (b is β).
+                    let z = h.matmul(layer.w.as_tensor())?;
+                    let (mean, var) = match &mode {
+                        Mode::Train(_) => {
+                            let mean = z.mean_keepdim(0)?;
+                            let var = z.broadcast_sub(&mean)?.sqr()?.mean_keepdim(0)?;
+                            (mean, var)
+                        }
+                        Mode::Eval => (
+                            norm.mean.as_tensor().unsqueeze(0)?,
+                            norm.var.as_tensor().unsqueeze(0)?,
+                        ),
+                    };
+                    let xhat = z
+                        .broadcast_sub(&mean)?
+                        .broadcast_div(&(var + f64::from(BN_EPS))?.sqrt()?)?;
+                    xhat.broadcast_mul(norm.gamma.as_tensor())?
+                        .broadcast_add(layer.b.as_tensor())?
+                }
+            };
             if l == last {
                 return Ok((z, hidden));
             }
@@ -229,6 +314,7 @@ mod tests {
             activation,
             init: Init::KaimingNormal,
             dropout: 0.0,
+            batch_norm: false,
         }
     }
 
@@ -241,7 +327,8 @@ mod tests {
                 weights: 20,
                 biases: 6,
                 total: 26,
-                hidden_neurons: 4
+                hidden_neurons: 4,
+                norm: 0
             }
         );
         assert_eq!(
@@ -250,7 +337,8 @@ mod tests {
                 weights: 32,
                 biases: 9,
                 total: 41,
-                hidden_neurons: 8
+                hidden_neurons: 8,
+                norm: 0
             }
         );
         assert_eq!(
@@ -268,7 +356,8 @@ mod tests {
                 weights: 32,
                 biases: 10,
                 total: 42,
-                hidden_neurons: 4
+                hidden_neurons: 4,
+                norm: 0
             }
         );
         let mut rng = ChaCha8Rng::seed_from_u64(0);
@@ -289,6 +378,41 @@ mod tests {
         let (out, hidden) = m.forward_all(&x, Mode::Eval).unwrap();
         assert_eq!(out.dims(), &[5, 2]);
         assert_eq!(hidden[0].dims(), &[5, 4]);
+    }
+
+    /// Batch norm: the hidden layers lose their biases and gain a γ and a
+    /// β per unit (per piece with maxout); the output layer keeps its
+    /// biases. Counted by hand for [3, 4, 2]: 20 weights, 2 output biases,
+    /// 2·4 = 8 (maxout with 2 pieces: 32 weights, 2·8 = 16). The `Mlp`'s
+    /// own tensors (W, b = β, γ) add up to the same total.
+    #[test]
+    fn batch_norm_counts_gamma_and_beta_instead_of_hidden_biases() {
+        let count = |weights, biases, norm| ParamCount {
+            weights,
+            biases,
+            total: weights + biases + norm,
+            hidden_neurons: 4,
+            norm,
+        };
+        assert_eq!(count_params_normed(&[3, 4, 2], 1, true), count(20, 2, 8));
+        assert_eq!(count_params_normed(&[3, 4, 2], 2, true), count(32, 2, 16));
+        assert_eq!(count_params_normed(&[3, 4, 2], 2, false), count(32, 10, 0));
+        for act in [Activation::Relu, Activation::Maxout { pieces: 3 }] {
+            let mut s = spec(2, 4, act);
+            s.batch_norm = true;
+            let m = Mlp::new(&s, 3, 2, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+            let actual: usize = m
+                .layers
+                .iter()
+                .map(|l| {
+                    l.w.elem_count()
+                        + l.b.elem_count()
+                        + l.norm.as_ref().map_or(0, |n| n.gamma.elem_count())
+                })
+                .sum();
+            assert_eq!(actual, m.param_count().total);
+            assert_eq!(m.param_count(), params_for(&s, 3, 2));
+        }
     }
 
     #[test]

@@ -373,6 +373,7 @@ fn failed_record(trial: &Trial, message: String) -> TrialRecord {
         biases: 0,
         total: 0,
         hidden_neurons: 0,
+        norm: 0,
     };
     TrialRecord {
         status: Status::Failed,

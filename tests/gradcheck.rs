@@ -58,3 +58,22 @@ fn a_wrong_gradient_entry_fails_with_exit_4() {
         stderr(&past)
     );
 }
+
+/// A batch-norm trial is refused with a message, not checked against a
+/// reference loss that has no batch norm (which would report a false
+/// failure with exit 4). Catches the guard dropped.
+#[test]
+fn batch_norm_is_refused_not_failed() {
+    let (tmp, study) = common::temp_study(
+        "bn.toml",
+        "name = \"bn\"\n[data]\npoints_per_class = 20\n[model]\ndepth = 2\nwidth = 6\nbatch_norm = true\n",
+    );
+    let o = common::mlpsweep(&["gradcheck", common::arg(&study)]);
+    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
+    assert!(
+        common::stderr(&o).contains("batch_norm"),
+        "{}",
+        common::stderr(&o)
+    );
+    drop(tmp);
+}

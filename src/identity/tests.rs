@@ -112,3 +112,22 @@ fn the_data_key_follows_the_data_settings_only() {
     assert_ne!(keys[0], keys[2], "other noise");
     assert!(keys[0].contains("\"noise\":0.1") && keys[2].contains("\"noise\":0.3"));
 }
+
+/// `model.batch_norm` (added after format 3) at its default false leaves
+/// every id and column as before; true changes every id and joins the
+/// columns. Catches writing the flag into the identity unconditionally
+/// (every stored id would change) or never (batch-norm trials would share
+/// the ids of plain ones and resume from their results).
+#[test]
+fn batch_norm_joins_the_id_only_when_on() {
+    let ids = |p: &Plan| p.trials.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+    let plain = plan_of("depth.toml", &[]);
+    let explicit = plan_of("depth.toml", &["model.batch_norm=false"]);
+    let normed = plan_of("depth.toml", &["model.batch_norm=true"]);
+    assert_eq!(ids(&plain), ids(&explicit));
+    assert!(ids(&plain).iter().zip(ids(&normed)).all(|(a, b)| *a != b));
+    let columns = |p: &Plan| setting_columns(&p.trials[0].config);
+    assert_eq!(columns(&plain), columns(&explicit));
+    assert!(!columns(&plain).iter().any(|(k, _)| k == "model.batch_norm"));
+    assert!(columns(&normed).contains(&("model.batch_norm".into(), "true".into())));
+}

@@ -114,8 +114,28 @@ fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
 }
 
 /// The table's legend; the stuck rule in it follows `[report] stuck_relative`.
+/// With batch norm in some configuration it says what `params` counts.
 fn legend(exp: &Study) -> String {
-    format!(
+    // Read off the settings (resolving every configuration would read a
+    // CSV file per configuration).
+    let key = "model.batch_norm";
+    let normed = exp
+        .fixed_settings()
+        .iter()
+        .any(|(k, v)| k == key && matches!(v, crate::study::Setting::Bool(true)))
+        || exp.axes.iter().any(|a| {
+            a.keys.iter().enumerate().any(|(k, name)| {
+                name == key && a.points.iter().any(|p| p[k].as_bool() == Some(true))
+            })
+        });
+    let params = if normed {
+        " With batch norm (`model.batch_norm`), params counts γ and β (two per hidden \
+         unit, per piece with maxout) instead of the hidden layers' biases, which such a \
+         network does not have; the running statistics are state, not parameters."
+    } else {
+        ""
+    };
+    let text = format!(
         "Depth counts hidden layers. Losses are mean data losses at the last epoch \
          (cross-entropy or MSE, without the L2 term), evaluated without dropout; accuracies in %. \
          Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
@@ -125,7 +145,8 @@ fn legend(exp: &Study) -> String {
         exp.report.stuck_delta,
         super::stuck::compared_with(exp.report.stuck_relative),
         exp.report.stuck_relative.name()
-    )
+    );
+    text + params
 }
 
 /// The legend's sentence on the ensemble columns, when the table has them.
@@ -557,6 +578,23 @@ fn outcomes_line(report: &Report) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The legend says what `params` counts when batch norm is on in some
+    /// configuration (fixed, or swept), and says nothing of it otherwise.
+    /// Catches the note missing from a swept `batch_norm` or shown for
+    /// every study.
+    #[test]
+    fn the_legend_explains_params_under_batch_norm() {
+        let legend_of = |body: &str| {
+            let src = format!("name = \"l\"\n{body}");
+            legend(&crate::study::from_str(&src, std::path::Path::new("s.toml"), &[]).unwrap())
+        };
+        let note = "params counts γ and β";
+        assert!(!legend_of("").contains(note));
+        assert!(!legend_of("[model]\nbatch_norm = false\n").contains(note));
+        assert!(legend_of("[model]\nbatch_norm = true\n").contains(note));
+        assert!(legend_of("[grid]\nbatch_norm = [false, true]\n").contains(note));
+    }
 
     /// The claims section states raw and adjusted p, the family size, and
     /// what would settle an inconclusive slice and claim (the most any

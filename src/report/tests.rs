@@ -20,6 +20,7 @@ fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
             biases: 5,
             total: 15,
             hidden_neurons: 2,
+            norm: 0,
         },
         metrics: ok.then_some(Metrics {
             train_loss,

@@ -27,6 +27,7 @@ fn record(plan: &Plan, i: usize, loss: f64) -> TrialRecord {
         biases: 2,
         total: 6,
         hidden_neurons: 2,
+        norm: 0,
     };
     TrialRecord {
         status: Status::Ok,

@@ -414,6 +414,8 @@ pub static KEYS: &[Key] = &[
         doc: "standard deviation of the normal initialisation" },
     Key { section: "model", name: "dropout", ty: Type::Float { ok: |x| (0.0..1.0).contains(&x), allowed: "a drop probability in [0, 1)" }, default: Default::Is(Val::Float(0.0)), applies: None,
         doc: "inverted-dropout drop probability on hidden activations (needs depth >= 1)" },
+    Key { section: "model", name: "batch_norm", ty: Type::Bool, default: Default::Is(Val::Bool(false)), applies: None,
+        doc: "batch normalisation (Ioffe & Szegedy) after each hidden layer's linear map, which then has no bias, before the activation: learned γ, β per unit (per piece with maxout); needs depth >= 1" },
     // [train]
     Key { section: "train", name: "optimizer", ty: Type::Choice(OPTIMIZERS), default: Default::Is(Val::Name("sgd")), applies: None,
         doc: "SGD with (Nesterov) momentum, Adam, Adagrad or RMSprop" },

@@ -103,6 +103,14 @@ fn check(v: &Values, unused: &mut Vec<String>) -> Result<(), KeyError> {
             .unwrap_or(unused.len());
         unused.insert(at, "model.dropout".into());
     }
+    // Batch norm likewise: it normalises hidden layers, and there are none.
+    if v.flag("model.batch_norm") && v.int("model.depth") == 0 {
+        let at = unused
+            .iter()
+            .position(|k| k.starts_with("train."))
+            .unwrap_or(unused.len());
+        unused.insert(at, "model.batch_norm".into());
+    }
     Ok(())
 }
 
@@ -231,6 +239,7 @@ fn model(v: &Values) -> ModelSpec {
         activation,
         init,
         dropout: v.float("model.dropout"),
+        batch_norm: v.flag("model.batch_norm"),
     }
 }
 

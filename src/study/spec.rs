@@ -358,6 +358,8 @@ pub struct ModelSpec {
     pub init: Init,
     /// Inverted-dropout drop probability on hidden activations.
     pub dropout: f64,
+    /// Batch normalisation before each hidden activation (docs/semantics.md).
+    pub batch_norm: bool,
 }
 
 /// Optimiser, with the settings only it has.

@@ -180,6 +180,10 @@ fn rules_between_keys_hold_on_both_sides() {
             "[model]\ndepth = 0\ndropout = 0.5\n",
             "model.dropout: has no effect without hidden layers (model.depth = 0)",
         ),
+        (
+            "[model]\ndepth = 0\nbatch_norm = true\n",
+            "model.batch_norm: has no effect without hidden layers (model.depth = 0)",
+        ),
     ];
     for (body, want) in cases {
         let got = load_err(&format!("name = \"a\"\n{body}"));

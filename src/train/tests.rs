@@ -608,3 +608,47 @@ fn the_epoch_snapshot_is_taken_before_its_last_step() {
     assert_eq!(before, want);
     assert_eq!(a.params().unwrap(), b.params().unwrap());
 }
+
+/// A batch-norm trial trains end to end: its loss falls from the initial
+/// one, its record counts γ and β (2·2·8 = 32) instead of the 16 hidden
+/// biases and writes them as `norm`, while a plain record has no `norm`
+/// field at all (stored records keep their bytes). A trial whose epoch ends
+/// with a minibatch of one example fails with a message that says what to
+/// change. Catches γ packed in the wrong place (training would not learn),
+/// the counts unchanged, and the one-example batch dividing by zero.
+#[test]
+fn a_batch_norm_trial_trains_and_counts_gamma_and_beta() {
+    let base = "[data]\npoints_per_class = 20\n[model]\ndepth = 2\nwidth = 8\nbatch_norm = true\n[train]\nepochs = 30\nbatch_size = 16\n";
+    let r = &run(base)[0];
+    assert_eq!(r.status, Status::Ok, "{:?}", r.message);
+    let (initial, fin) = (r.initial.as_ref().unwrap(), r.metrics.as_ref().unwrap());
+    assert!(
+        fin.train_loss < 0.8 * initial.train_loss,
+        "{} → {}",
+        initial.train_loss,
+        fin.train_loss
+    );
+    // 2·8 + 8·8 + 8·3 weights, 3 output biases, γ and β for 16 hidden units.
+    assert_eq!(
+        (
+            r.params.weights,
+            r.params.biases,
+            r.params.norm,
+            r.params.total
+        ),
+        (104, 3, 32, 139)
+    );
+    let json = serde_json::to_string(&r.params).unwrap();
+    assert!(json.contains("\"norm\":32"), "{json}");
+    let plain = &run("[data]\npoints_per_class = 20\n[train]\nepochs = 1\n")[0];
+    assert!(
+        !serde_json::to_string(&plain.params)
+            .unwrap()
+            .contains("norm")
+    );
+    // 60 training points in batches of 59: the second minibatch has one.
+    let one = &run(&base.replace("batch_size = 16", "batch_size = 59"))[0];
+    assert_eq!(one.status, Status::Failed);
+    let msg = one.message.as_deref().unwrap_or("");
+    assert!(msg.contains("train.batch_size"), "{msg}");
+}

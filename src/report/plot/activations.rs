@@ -189,6 +189,7 @@ mod tests {
                     biases: 0,
                     total: 0,
                     hidden_neurons: 0,
+                    norm: 0,
                 };
                 let mut r = TrialRecord::new(t, params);
                 r.metrics = Some(Metrics {
