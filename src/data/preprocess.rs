@@ -275,6 +275,22 @@ mod tests {
             apply(&mut probe, how);
             assert_eq!(probe.val.as_ref().unwrap().x[..3], probe.train.x[..3]);
         }
+        // Whitening divides PCA's component k by √(λ_k + 1e-5), so its
+        // variance is λ_k/(λ_k + 1e-5) exactly (λ_k PCA's variance): the
+        // smallest component (λ ≈ 8e-4) shows the regulariser's sign.
+        let (mut pca, mut white) = (dataset(), dataset());
+        apply(&mut pca, Preprocess::Pca);
+        apply(&mut white, Preprocess::Whiten);
+        let (_, cp) = covariance(&pca.train.x, 3);
+        let (_, cw) = covariance(&white.train.x, 3);
+        for k in 0..3 {
+            let want = cp[k][k] / (cp[k][k] + WHITEN_EPS);
+            assert!(
+                (cw[k][k] - want).abs() < 1e-4 * want,
+                "component {k}: {} vs {want}",
+                cw[k][k]
+            );
+        }
         let mut untouched = dataset();
         apply(&mut untouched, Preprocess::None);
         assert_eq!(untouched.train.x, original.train.x);
