@@ -22,7 +22,6 @@ use anyhow::Result;
 
 use crate::data::{Dataset, Targets};
 use crate::fused::{Fused, Shape};
-use crate::model::Mlp;
 use crate::plan::Trial;
 use crate::study::{Activation, Batch};
 
@@ -134,12 +133,7 @@ pub fn check(
             "gradcheck does not cover model.batch_norm yet (its gradients are tested against candle autograd in the test suite)"
         );
     }
-    let model = Mlp::new(
-        &cfg.model,
-        data.n_features,
-        data.n_outputs,
-        &mut trial.seeds.init_rng(),
-    )?;
+    let model = crate::train::initial_model(trial, data)?;
     let mut fused = Fused::new(&model, &cfg.train, &data.train)?;
     let n = data.train.len();
     let batch = match cfg.train.batch {

@@ -299,6 +299,18 @@ pub fn run_trial_to(
     Some((record, snapshot))
 }
 
+/// `trial`'s network as initialised, before any update: drawn from its
+/// init stream, sized for `data`. Training, the gradient check and the
+/// tests that rebuild a trial all start here.
+pub fn initial_model(trial: &Trial, data: &Dataset) -> Result<Mlp> {
+    Mlp::new(
+        &trial.config.model,
+        data.n_features,
+        data.n_outputs,
+        &mut trial.seeds.init_rng(),
+    )
+}
+
 /// Returns `Ok(None)` when the progress callback abandoned the trial, else
 /// the snapshot at `until` (`None` inside when the trial diverged).
 fn train(
@@ -316,12 +328,7 @@ fn train(
     // other sources' draws unchanged.
     let mut order_rng = trial.seeds.order_rng();
     let mut dropout_rng = trial.seeds.dropout_rng();
-    let model = Mlp::new(
-        &cfg.model,
-        data.n_features,
-        data.n_outputs,
-        &mut trial.seeds.init_rng(),
-    )?;
+    let model = initial_model(trial, data)?;
     let n = data.train.len();
     let batch = match spec.batch {
         Batch::Full => n,

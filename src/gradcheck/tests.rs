@@ -97,13 +97,7 @@ fn the_double_precision_objective_is_the_trials_loss() {
         "[data]\nkind = \"sine\"\npoints = 80\n[model]\nwidth = 8\nactivation = \"tanh\"\n[train]\nl2 = 0.1\n",
     ] {
         let (t, d) = first_trial(src);
-        let model = Mlp::new(
-            &t.config.model,
-            d.n_features,
-            d.n_outputs,
-            &mut t.seeds.init_rng(),
-        )
-        .unwrap();
+        let model = crate::train::initial_model(&t, &d).unwrap();
         let fused = Fused::new(&model, &t.config.train, &d.train).unwrap();
         let rows: Vec<u32> = (0..16).map(|i| i * 5).collect();
         let obj = Objective::new(

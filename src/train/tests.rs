@@ -191,13 +191,7 @@ fn the_initial_evaluation_is_the_untrained_network() {
         let data = crate::data::load(&t.config.data).unwrap();
         let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
         let got = r.initial.expect("stored");
-        let model = Mlp::new(
-            &t.config.model,
-            data.n_features,
-            data.n_outputs,
-            &mut t.seeds.init_rng(),
-        )
-        .unwrap();
+        let model = crate::train::initial_model(&t, &data).unwrap();
         let d = data.n_features;
         let train = to_tensors(&data.train, d).unwrap();
         let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
@@ -503,13 +497,7 @@ fn the_schedule_sets_each_epochs_rate() {
     let data = crate::data::load(&t.config.data).unwrap();
     let rec = run_trial(&t, &data, &mut |_, _, _| true, &|| 1).unwrap();
     let by_hand = |rates: &[f64]| -> f64 {
-        let model = Mlp::new(
-            &t.config.model,
-            data.n_features,
-            data.n_outputs,
-            &mut t.seeds.init_rng(),
-        )
-        .unwrap();
+        let model = crate::train::initial_model(&t, &data).unwrap();
         let mut fused = Fused::new(&model, &t.config.train, &data.train).unwrap();
         let rows: Vec<u32> = (0..data.train.len() as u32).collect();
         let mut rng = t.seeds.dropout_rng();
