@@ -68,7 +68,7 @@ fn a_gradient_wrong_in_one_entry_fails() {
         let clean = check(&t, &d, 0, None).unwrap();
         assert!(clean.passed(), "{}", clean.render());
         // The largest entry of W1.
-        let model = Mlp::new(&t.config.model, 2, 3, &mut t.seeds.init_rng()).unwrap();
+        let model = crate::model::Mlp::new(&t.config.model, 2, 3, &mut t.seeds.init_rng()).unwrap();
         let mut fused = Fused::new(&model, &t.config.train, &d.train).unwrap();
         let (w_off, fan_in, cols, _) = fused.shape().layers[0];
         let n = d.train.len();

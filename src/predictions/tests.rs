@@ -1,5 +1,5 @@
 use super::*;
-use crate::model::{Mlp, Mode};
+use crate::model::Mode;
 use crate::plan::Plan;
 use crate::study::from_str;
 use candle_core::{Device, Tensor};
