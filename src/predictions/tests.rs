@@ -72,7 +72,7 @@ fn stored_predictions_are_candles_softmax_of_the_trained_network() {
             crate::train::run_trial_to(t, &data, None, epochs, &mut |_, _, _| true, &|| 1).unwrap();
         let snap = snap.expect("finished");
         let ours = record.val_predictions.as_ref().expect("stored");
-        let model = crate::train::initial_model(&t, &data).unwrap();
+        let model = crate::train::initial_model(t, &data).unwrap();
         let mut fused = Fused::new(&model, &t.config.train, &data.train).unwrap();
         fused.restore(snap.state, snap.t).unwrap();
         fused.write_back(&model).unwrap();

@@ -155,7 +155,7 @@ fn update_ratio_is_the_last_steps_change_over_the_weights_before_it() {
     let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
     let tele = r.telemetry.expect("stored");
     assert_eq!(tele.update_ratio.len(), 2);
-    let model = crate::train::initial_model(&t, &data).unwrap();
+    let model = crate::train::initial_model(t, &data).unwrap();
     let n = data.train.len();
     let x = Tensor::from_vec(data.train.x.clone(), (n, 2), &Device::Cpu).unwrap();
     let crate::data::Targets::Classes(y) = &data.train.y else {

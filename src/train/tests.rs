@@ -191,7 +191,7 @@ fn the_initial_evaluation_is_the_untrained_network() {
         let data = crate::data::load(&t.config.data).unwrap();
         let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
         let got = r.initial.expect("stored");
-        let model = crate::train::initial_model(&t, &data).unwrap();
+        let model = crate::train::initial_model(t, &data).unwrap();
         let d = data.n_features;
         let train = to_tensors(&data.train, d).unwrap();
         let val = data.val.as_ref().map(|v| to_tensors(v, d).unwrap());
