@@ -47,33 +47,12 @@ pub fn stratified_bootstrap(
     level: f64,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Option<(f64, f64)>> {
-    let defined: Vec<bool> = groups
-        .iter()
-        .map(|g| !g.is_empty() && stat(g).is_some())
-        .collect();
-    let mut values = vec![Vec::with_capacity(reps); groups.len()];
-    let mut samples: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0; g.len()]).collect();
-    for _ in 0..reps {
-        for ((g, sample), vals) in groups.iter().zip(&mut samples).zip(&mut values) {
-            for s in sample.iter_mut() {
-                *s = g[rng.random_range(0..g.len())];
-            }
-            if let Some(v) = stat(sample) {
-                vals.push(v);
-            }
+    resampled(groups, stat, reps, level, rng, |k, rng, sample| {
+        let g = groups[k];
+        for s in sample.iter_mut() {
+            *s = g[rng.random_range(0..g.len())];
         }
-    }
-    values
-        .iter()
-        .zip(defined)
-        .map(|(v, ok)| {
-            if ok {
-                percentile_interval(v, level)
-            } else {
-                None
-            }
-        })
-        .collect()
+    })
 }
 
 /// [`stratified_bootstrap`] for order-free statistics (the IQM, the
@@ -102,31 +81,42 @@ pub fn stratified_bootstrap_sorted(
             (order.iter().map(|&i| g[i]).collect(), rank)
         })
         .collect();
+    let mut counts: Vec<Vec<u32>> = groups.iter().map(|g| vec![0; g.len()]).collect();
+    resampled(groups, stat, reps, level, rng, |k, rng, sample| {
+        let ((values, rank), count) = (&sorted[k], &mut counts[k]);
+        count.iter_mut().for_each(|c| *c = 0);
+        for _ in 0..rank.len() {
+            count[rank[rng.random_range(0..rank.len())]] += 1;
+        }
+        let mut at = 0;
+        for (v, &c) in values.iter().zip(count.iter()) {
+            sample[at..at + c as usize].fill(*v);
+            at += c as usize;
+        }
+    })
+}
+
+/// The loop both bootstraps share: `reps` times, each group in turn is
+/// refilled by `resample(group index, rng, sample)` and `stat` applied;
+/// then each group's percentile interval at `level` (`None` for a group
+/// that is empty or on whose data `stat` is undefined).
+fn resampled(
+    groups: &[&[f64]],
+    stat: impl Fn(&[f64]) -> Option<f64>,
+    reps: usize,
+    level: f64,
+    rng: &mut ChaCha8Rng,
+    mut resample: impl FnMut(usize, &mut ChaCha8Rng, &mut [f64]),
+) -> Vec<Option<(f64, f64)>> {
     let defined: Vec<bool> = groups
         .iter()
         .map(|g| !g.is_empty() && stat(g).is_some())
         .collect();
     let mut values = vec![Vec::with_capacity(reps); groups.len()];
     let mut samples: Vec<Vec<f64>> = groups.iter().map(|g| vec![0.0; g.len()]).collect();
-    let mut counts: Vec<Vec<u32>> = groups.iter().map(|g| vec![0; g.len()]).collect();
     for _ in 0..reps {
-        for (((g, (vals_sorted, rank)), (sample, count)), vals) in groups
-            .iter()
-            .zip(&sorted)
-            .zip(samples.iter_mut().zip(&mut counts))
-            .zip(&mut values)
-        {
-            count.iter_mut().for_each(|c| *c = 0);
-            for _ in 0..g.len() {
-                count[rank[rng.random_range(0..g.len())]] += 1;
-            }
-            let mut at = 0;
-            for (v, &c) in vals_sorted.iter().zip(count.iter()) {
-                for slot in &mut sample[at..at + c as usize] {
-                    *slot = *v;
-                }
-                at += c as usize;
-            }
+        for (k, (sample, vals)) in samples.iter_mut().zip(&mut values).enumerate() {
+            resample(k, rng, sample);
             if let Some(v) = stat(sample) {
                 vals.push(v);
             }
