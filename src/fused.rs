@@ -1759,6 +1759,59 @@ mod tests {
         }
     }
 
+    /// The seed of the generator a [`fused_grad`] step draws its masks from;
+    /// the reference draws from another seeded the same.
+    const FUSED_GRAD_SEED: u64 = 21;
+
+    /// One fused forward and backward pass, for the autograd tests.
+    struct FusedGrad {
+        data: crate::data::Dataset,
+        model: Mlp,
+        fused: Fused,
+        rows: Vec<u32>,
+        loss: f32,
+        ws: Workspace,
+        /// The step's generator, after its draws.
+        ours: ChaCha8Rng,
+    }
+
+    /// The first trial of `src` (after `check` on its fresh state) with
+    /// nonzero biases written back to its `Mlp`, one fused forward and
+    /// backward over every fifth training row, masks drawn from
+    /// [`FUSED_GRAD_SEED`]; asserts no hidden pre-activation sits exactly on
+    /// a kink, where candle's subgradients differ from ours.
+    fn fused_grad(src: &str, label: &str, check: impl Fn(&Fused)) -> FusedGrad {
+        let (data, model, mut fused, mut rng) = first_trial(src, 3);
+        check(&fused);
+        set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
+        fused.write_back(&model).unwrap();
+        let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
+        let params = params_of(&fused);
+        let mut ours = ChaCha8Rng::seed_from_u64(FUSED_GRAD_SEED);
+        let mut ws = Workspace::default();
+        let loss = forward_backward(
+            &fused.shape,
+            &params,
+            &data.train.x,
+            &data.train.y,
+            &rows,
+            &mut ours,
+            &mut ws,
+        );
+        for z in &ws.z[..2] {
+            assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
+        }
+        FusedGrad {
+            data,
+            model,
+            fused,
+            rows,
+            loss,
+            ws,
+            ours,
+        }
+    }
+
     /// The fused loss and gradient equal candle's autograd ones on the same
     /// network and minibatch, for every activation and both losses, with
     /// dropout off and on. With dropout, the reference is `Mlp::forward` in
@@ -1782,27 +1835,16 @@ mod tests {
                     let src = format!(
                         "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = {dropout}\n"
                     );
-                    let (data, model, mut fused, mut rng) = first_trial(&src, 3);
-                    set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
-                    fused.write_back(&model).unwrap();
-                    let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
-                    let params = params_of(&fused);
-                    let (mut ours, mut theirs) =
-                        (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
-                    let mut ws = Workspace::default();
-                    let loss = forward_backward(
-                        &fused.shape,
-                        &params,
-                        &data.train.x,
-                        &data.train.y,
-                        &rows,
-                        &mut ours,
-                        &mut ws,
-                    );
-                    // No hidden pre-activation on a kink (see above).
-                    for z in &ws.z[..2] {
-                        assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
-                    }
+                    let FusedGrad {
+                        data,
+                        model,
+                        fused,
+                        rows,
+                        loss,
+                        ws,
+                        mut ours,
+                    } = fused_grad(&src, &label, |_| {});
+                    let mut theirs = ChaCha8Rng::seed_from_u64(FUSED_GRAD_SEED);
                     let mode = if dropout > 0.0 {
                         // Both hidden layers' masks drop some units and keep others.
                         for mask in &ws.mask[..2] {
@@ -2793,27 +2835,16 @@ mod tests {
                     let src = format!(
                         "name = \"g\"\n[data]\nkind = \"{kind}\"\n[model]\ndepth = 2\nwidth = 7\nactivation = \"{act}\"\ndropout = {dropout}\nbatch_norm = true\n"
                     );
-                    let (data, model, mut fused, mut rng) = first_trial(&src, 3);
-                    assert!(fused.shape.batch_norm);
-                    set_nonzero_biases(&mut fused, &weight_mask(&model), &mut rng);
-                    fused.write_back(&model).unwrap();
-                    let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
-                    let params = params_of(&fused);
-                    let (mut ours, mut theirs) =
-                        (ChaCha8Rng::seed_from_u64(21), ChaCha8Rng::seed_from_u64(21));
-                    let mut ws = Workspace::default();
-                    let loss = forward_backward(
-                        &fused.shape,
-                        &params,
-                        &data.train.x,
-                        &data.train.y,
-                        &rows,
-                        &mut ours,
-                        &mut ws,
-                    );
-                    for z in &ws.z[..2] {
-                        assert!(!z.contains(&0.0), "{label}: a pre-activation is exactly 0");
-                    }
+                    let FusedGrad {
+                        data,
+                        model,
+                        rows,
+                        loss,
+                        ws,
+                        mut ours,
+                        ..
+                    } = fused_grad(&src, &label, |f| assert!(f.shape.batch_norm));
+                    let mut theirs = ChaCha8Rng::seed_from_u64(FUSED_GRAD_SEED);
                     let (want_loss, want) =
                         autograd_flat(&model, &data, &rows, Mode::Train(&mut theirs));
                     assert_eq!(ours.next_u64(), theirs.next_u64(), "{label}: draws");
