@@ -261,7 +261,7 @@ pub fn run_trial(
     threads: Threads,
 ) -> Option<TrialRecord> {
     let epochs = trial.config.train.epochs;
-    run_trial_to(trial, data, None, epochs, progress, threads).map(|(r, _)| r)
+    run(trial, data, None, epochs, false, progress, threads).map(|(r, _)| r)
 }
 
 /// Train `trial` from `from` (or from the start) up to epoch `until`, as
@@ -278,11 +278,34 @@ pub fn run_trial_to(
     progress: Progress,
     threads: Threads,
 ) -> Option<(TrialRecord, Option<Snapshot>)> {
+    run(trial, data, from, until, true, progress, threads)
+}
+
+/// [`run_trial_to`], taking the snapshot only when `keep`: a plain run
+/// never continues, so it skips copying the state and the record.
+fn run(
+    trial: &Trial,
+    data: &Dataset,
+    from: Option<Snapshot>,
+    until: usize,
+    keep: bool,
+    progress: Progress,
+    threads: Threads,
+) -> Option<(TrialRecord, Option<Snapshot>)> {
     let start = Instant::now();
     let params = crate::model::params_for(&trial.config.model, data.n_features, data.n_outputs);
     let mut record = TrialRecord::new(trial, params);
     let mut snapshot = None;
-    match train(trial, data, &mut record, from, until, progress, threads) {
+    match train(
+        trial,
+        data,
+        &mut record,
+        from,
+        until,
+        keep,
+        progress,
+        threads,
+    ) {
         Ok(Some(s)) => snapshot = s,
         Ok(None) => return None,
         Err(e) => {
@@ -312,13 +335,16 @@ pub fn initial_model(trial: &Trial, data: &Dataset) -> Result<Mlp> {
 }
 
 /// Returns `Ok(None)` when the progress callback abandoned the trial, else
-/// the snapshot at `until` (`None` inside when the trial diverged).
+/// the snapshot at `until` when `keep` (`None` inside when the trial
+/// diverged or no snapshot was asked for).
+#[allow(clippy::too_many_arguments)]
 fn train(
     trial: &Trial,
     data: &Dataset,
     record: &mut TrialRecord,
     from: Option<Snapshot>,
     until: usize,
+    keep: bool,
     progress: Progress,
     threads: Threads,
 ) -> Result<Option<Option<Snapshot>>> {
@@ -435,6 +461,9 @@ fn train(
         // A 60 × 60 grid costs far more than a cheap trial's training, and
         // the figures draw only first seeds.
         record.boundary = boundary(&mut fused, data)?;
+    }
+    if !keep {
+        return Ok(Some(None));
     }
     let (state, t) = fused.snapshot()?;
     Ok(Some(Some(Snapshot {
