@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use super::{Row, finished};
 use crate::metric::Metric;
 use crate::stats::{self, TermInterval, VarianceComponents};
-use crate::study::{Source, Study, fnv1a};
+use crate::study::{Source, Statistic, Study, fnv1a};
 
 /// The metrics decomposed: the ones a reader compares configurations by.
 pub const METRICS: [Metric; 3] = [Metric::TrainLoss, Metric::ValLoss, Metric::ValAcc];
@@ -80,6 +80,20 @@ fn names(vc: &VarianceComponents, sources: &[Source]) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The metric shown: the first share claim's, else validation loss where
+/// the study has it, else train loss.
+pub fn shown_metric(exp: &Study, report: &super::Report) -> Option<Metric> {
+    let claimed = exp
+        .report
+        .claims
+        .iter()
+        .filter(|c| c.statistic == Statistic::Share)
+        .map(|c| c.metric);
+    claimed
+        .chain([Metric::ValLoss, Metric::TrainLoss])
+        .find(|m| report.variance.iter().any(|d| d.metric == *m))
 }
 
 /// Every configuration's decomposition of every metric in [`METRICS`],

@@ -4,8 +4,7 @@
 use super::{number, percent_cell, table_head};
 use crate::plan::Plan;
 use crate::report::Report;
-use crate::report::plot::shown_metric;
-use crate::report::variance::term_names;
+use crate::report::variance::{shown_metric, term_names};
 use crate::study::{Source, Study};
 
 /// The section, or nothing for a study whose sources are not crossed.

@@ -60,7 +60,6 @@ pub(super) use metric_vs_axis::axis_plot;
 pub(super) use profile::profile_plot;
 #[cfg(test)]
 pub(super) use spread::{AxisSettings, spread_plot};
-pub(super) use variance::shown_metric;
 
 /// A finished trial with its plan entry: what every figure draws from.
 pub(in crate::report) type Row<'a> = (&'a Trial, &'a TrialRecord);

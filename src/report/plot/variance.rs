@@ -8,26 +8,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{Figure, color, err};
-use crate::metric::Metric;
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
-use crate::report::variance::{Decomposition, term_names};
-use crate::study::{Source, Statistic, Study};
-
-/// The metric shown: the first share claim's, else validation loss where
-/// the study has it, else train loss.
-pub fn shown_metric(exp: &Study, report: &Report) -> Option<Metric> {
-    let claimed = exp
-        .report
-        .claims
-        .iter()
-        .filter(|c| c.statistic == Statistic::Share)
-        .map(|c| c.metric);
-    claimed
-        .chain([Metric::ValLoss, Metric::TrainLoss])
-        .find(|m| report.variance.iter().any(|d| d.metric == *m))
-}
+use crate::report::variance::{Decomposition, shown_metric, term_names};
+use crate::study::{Source, Study};
 
 /// The figure, when some configuration was decomposed.
 pub(super) fn variance_sources(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<Figure>> {
