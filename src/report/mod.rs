@@ -33,7 +33,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::data::Datasets;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
-use crate::study::{Setting, Source, Study};
+use crate::study::{Setting, Study};
 use crate::train::{CurvePoint, Metrics, Status, TrialRecord};
 use stuck::Stuck;
 
@@ -311,18 +311,15 @@ fn seed_columns(exp: &Study, rows: &[Row]) -> Vec<Column> {
             rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
         )];
     }
+    let replicates = exp.replication.replicates();
     varying
         .iter()
         .map(|(source, _)| {
-            let seed = |t: &Trial| match source {
-                Source::Init => t.seeds.init,
-                Source::Order => t.seeds.order,
-                Source::Dropout => t.seeds.dropout,
-                Source::Data => t.config.data.seed,
-            };
             Column::new(
                 format!("seed_{}", source.name()).into(),
-                rows.iter().map(|(t, _)| seed(t)).collect::<Vec<_>>(),
+                rows.iter()
+                    .map(|(t, _)| replicates[t.replicate].source_seed(*source))
+                    .collect::<Vec<_>>(),
             )
         })
         .collect()
