@@ -248,6 +248,65 @@ pub fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Progre
     }))
 }
 
+/// The trials of the configurations `configs` (sorted): each id once, in
+/// plan order. A rung trains exactly these.
+pub fn rung_trials<'a>(plan: &'a Plan, configs: &[usize]) -> Vec<&'a Trial> {
+    plan.distinct()
+        .filter(|t| configs.binary_search(&t.config_index).is_ok())
+        .collect()
+}
+
+/// Of `trials`, those with no result at `budget` in `history` (the rung's
+/// trials still to train).
+pub fn without_result<'a>(
+    exp: &Study,
+    history: &[TrialRecord],
+    trials: &[&'a Trial],
+    budget: usize,
+) -> Vec<&'a Trial> {
+    let Some(h) = exp.halving.as_ref() else {
+        return trials.to_vec();
+    };
+    let Some(epochs) = trials.first().map(|t| t.config.train.epochs) else {
+        return Vec::new();
+    };
+    let mut by_id: HashMap<&str, Vec<&TrialRecord>> = HashMap::new();
+    for r in history {
+        by_id.entry(r.id.as_str()).or_default().push(r);
+    }
+    trials
+        .iter()
+        .copied()
+        .filter(|t| {
+            let records = by_id.get(t.id.as_str()).map_or(&[][..], Vec::as_slice);
+            result_at(records, h, epochs, budget, exp.report.target_acc).is_none()
+        })
+        .collect()
+}
+
+/// One line on where a halving study stands by `history` (`None` for
+/// another study), as `plan` and `merge` print it: the rungs done, and the
+/// next rung with how many of its trials have their result.
+pub fn standing(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<String> {
+    let h = exp.halving.as_ref()?;
+    let progress = rungs(exp, plan, history)?;
+    let epochs = plan.trials.first()?.config.train.epochs;
+    let all = budgets(h.min_epochs, h.eta, epochs).len();
+    Some(match progress.next {
+        None => format!("halving: all {all} rungs done"),
+        Some((k, budget, configs)) => {
+            let trials = rung_trials(plan, &configs);
+            let todo = without_result(exp, history, &trials, budget).len();
+            format!(
+                "halving: {k} of {all} rungs done; rung {k} ({budget} epochs, {} configurations, {} of {} trials done) is next",
+                configs.len(),
+                trials.len() - todo,
+                trials.len()
+            )
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -321,17 +321,25 @@ pub struct MergeOutcome {
     /// Distinct trials of the plan found in the folders (a drawn point
     /// repeated in a search counts once, as in `total`).
     pub merged: usize,
-    /// Trial ids found in more than one folder (kept once).
+    /// Record lines written: `merged`, or under halving one per trial and
+    /// rung it reached.
+    pub lines: usize,
+    /// Records found in more than one folder (kept once): of the same
+    /// trial, and under halving of the same trial at the same rung.
     pub duplicates: usize,
     /// Plan trials found nowhere (first few, as `index id`).
     pub missing: Vec<String>,
     /// Number of missing trials.
     pub n_missing: usize,
+    /// Under halving, where the merged study stands
+    /// ([`crate::halving::standing`]).
+    pub halving: Option<String>,
 }
 
 /// Union the trials of `dirs` (shard folders of one study) into `out`, by
-/// trial id and in plan order, then write `out`'s report: exactly the
-/// report of a single-machine run. Refuses folders of different studies.
+/// trial id and in plan order (under halving by trial and rung, rung by
+/// rung), then write `out`'s report: exactly the report of a
+/// single-machine run. Refuses folders of different studies.
 pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutcome)> {
     let Some(first) = dirs.first() else {
         bail!("merge: name at least one results folder")
@@ -359,50 +367,81 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
     if out.path.exists() && !out_is_a_source {
         sources.push(out);
     }
-    let (records, duplicates, missing) = union(&plan, &sources)?;
     fs::create_dir_all(&out.path)
         .with_context(|| format!("cannot create {}", out.path.display()))?;
+    // No run may append to the merged folder meanwhile, nor a second merge
+    // (a repeated SLURM promote job) write it at the same time.
+    let _lock = out.lock()?;
+    let (history, duplicates, missing) = union(&exp, &plan, &sources)?;
     let stored = fs::read_to_string(first.file("study.toml"))?;
     write_atomic(&out.file("study.toml"), stored.as_bytes())?;
-    out.write_records(&records)?;
+    out.write_records(&history)?;
+    // The report reads each trial's latest record (one per trial).
+    let records = out.read_records()?;
     let datasets = Datasets::load(&exp, &plan)?;
     out.write_report(&exp, &plan, &records, &datasets)?;
     let n_missing = missing.len();
+    let halving = crate::halving::standing(&exp, &plan, &history);
     Ok((
         exp,
         MergeOutcome {
             total: plan.distinct().count(),
             merged: records.len(),
+            lines: history.len(),
             duplicates,
             missing: missing.into_iter().take(10).collect(),
             n_missing,
+            halving,
         },
     ))
 }
 
-/// The plan's records found in `sources` (the first copy of an id wins),
-/// how many ids were found again, and the plan trials found nowhere.
-fn union(plan: &Plan, sources: &[&ResultsDir]) -> Result<(Vec<TrialRecord>, usize, Vec<String>)> {
-    let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
+/// The plan's records found in `sources` (the first copy wins), how many
+/// were found again, and the plan trials found nowhere. A record is one
+/// trial's, except under halving, where it is one trial's at one budget:
+/// every rung a trial reached is kept (the rungs are recomputed from
+/// them), earlier rungs first so the last line of a trial is its latest.
+fn union(
+    exp: &Study,
+    plan: &Plan,
+    sources: &[&ResultsDir],
+) -> Result<(Vec<TrialRecord>, usize, Vec<String>)> {
+    let halving = exp.halving.is_some();
+    // (id, epochs_trained): a plain study's records all have `None` there,
+    // so this is the trial id alone.
+    let mut by_key: HashMap<(String, Option<usize>), TrialRecord> = HashMap::new();
     let mut duplicates = 0;
     for d in sources {
-        for r in d.read_records()? {
-            if by_id.contains_key(&r.id) {
+        let records = if halving {
+            d.read_history()?
+        } else {
+            d.read_records()?
+        };
+        for r in records {
+            let key = (r.id.clone(), r.epochs_trained.filter(|_| halving));
+            if by_key.contains_key(&key) {
                 duplicates += 1;
             } else {
-                by_id.insert(r.id.clone(), r);
+                by_key.insert(key, r);
             }
         }
+    }
+    let mut by_id: HashMap<String, Vec<TrialRecord>> = HashMap::new();
+    for ((id, _), r) in by_key {
+        by_id.entry(id).or_default().push(r);
     }
     let mut records = Vec::new();
     let mut missing = Vec::new();
     // A drawn point repeated in the plan shares its id: one record serves both.
     for t in plan.distinct() {
         match by_id.remove(&t.id) {
-            Some(r) => records.push(r),
+            Some(rs) => records.extend(rs),
             None => missing.push(format!("{} {}", t.index, t.id)),
         }
     }
+    // Rung by rung (a stop's budget; the full run's records last), each in
+    // plan order: for a plain study this is plan order.
+    records.sort_by_key(|r| (r.epochs_trained.unwrap_or(usize::MAX), r.index));
     Ok((records, duplicates, missing))
 }
 

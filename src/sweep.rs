@@ -176,19 +176,10 @@ pub fn plan(
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
     // Under halving "done" means "has a record at some rung": say which.
-    if let Some(h) = &exp.halving {
-        let history = ResultsDir::new(&out).read_history()?;
-        if let Some(r) = crate::halving::rungs(&exp, &plan, &history) {
-            let epochs = plan.trials[0].config.train.epochs;
-            let all = crate::halving::budgets(h.min_epochs, h.eta, epochs).len();
-            table += &match r.next {
-                None => format!("halving: all {all} rungs done\n"),
-                Some((k, budget, configs)) => format!(
-                    "halving: {k} of {all} rungs done; rung {k} ({budget} epochs, {} configurations) is next\n",
-                    configs.len()
-                ),
-            };
-        }
+    let history = ResultsDir::new(&out).read_history()?;
+    if let Some(line) = crate::halving::standing(&exp, &plan, &history) {
+        table += &line;
+        table.push('\n');
     }
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
@@ -207,18 +198,26 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
     let shards: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
     let (exp, m) = store::merge(&shards, &ResultsDir::new(&out))?;
     eprintln!(
-        "{}: merged {} of {} trials from {} folder(s) into {}{}",
+        "{}: merged {} of {} trials from {} folder(s) into {}{}{}",
         exp.name,
         m.merged,
         m.total,
         dirs.len(),
         out.display(),
+        if m.lines > m.merged {
+            format!(" ({} records: one per trial and rung reached)", m.lines)
+        } else {
+            String::new()
+        },
         if m.duplicates > 0 {
             format!("; {} duplicate(s) kept once", m.duplicates)
         } else {
             String::new()
         }
     );
+    if let Some(line) = &m.halving {
+        eprintln!("{line}");
+    }
     if m.n_missing > 0 {
         eprintln!(
             "missing {} trial(s), e.g. {}; rerun the shards (or resubmit) to complete them",
