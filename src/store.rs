@@ -419,10 +419,11 @@ fn union(
         };
         for r in records {
             let key = (r.id.clone(), r.epochs_trained.filter(|_| halving));
-            if by_key.contains_key(&key) {
-                duplicates += 1;
-            } else {
-                by_key.insert(key, r);
+            match by_key.entry(key) {
+                std::collections::hash_map::Entry::Occupied(_) => duplicates += 1,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(r);
+                }
             }
         }
     }
