@@ -251,8 +251,13 @@ pub fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Progre
 /// The trials of the configurations `configs` (sorted): each id once, in
 /// plan order. A rung trains exactly these.
 pub fn rung_trials<'a>(plan: &'a Plan, configs: &[usize]) -> Vec<&'a Trial> {
-    plan.distinct()
+    // A point drawn twice shares its ids: the rung trains it once, even
+    // when only its later configuration is in.
+    let mut seen = std::collections::HashSet::new();
+    plan.trials
+        .iter()
         .filter(|t| configs.binary_search(&t.config_index).is_ok())
+        .filter(|t| seen.insert(t.id.as_str()))
         .collect()
 }
 

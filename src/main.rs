@@ -63,9 +63,17 @@ struct RunCmd {
     #[arg(long)]
     fail_fast: bool,
     /// Run only shard I of N (1-based) of the trials, balanced by cost
-    /// [default --out: results/<name>/shard-I-of-N].
+    /// [default --out: results/<name>/shard-I-of-N]. For a halving study:
+    /// shard I of the rung that comes next by the records of the merged
+    /// folder (--merged), continuing its checkpoints; one rung per run, then
+    /// `mlpsweep merge` the shards into that folder before the next.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// A halving shard's merged folder: the rungs so far are read from it
+    /// and the checkpoints kept in it (a filesystem every shard shares)
+    /// [default: the parent of --out, i.e. results/<name>].
+    #[arg(long, value_name = "DIR", requires = "shard")]
+    merged: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -221,6 +229,7 @@ fn run(c: RunCmd) -> Result<Exit> {
         fresh: c.fresh,
         fail_fast: c.fail_fast,
         shard: c.shard,
+        merged: c.merged,
         resume,
     })
 }

@@ -139,23 +139,7 @@ impl Plan {
     /// plan and the costs, so every machine computes the same split, and
     /// the shards partition the plan.
     pub fn shard(&self, i: usize, n: usize, cost: impl Fn(&Trial) -> u64) -> Vec<&Trial> {
-        let mut order: Vec<(u64, usize)> = self.distinct().map(|t| (cost(t), t.index)).collect();
-        order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let mut load = vec![0u64; n];
-        let mut mine = Vec::new();
-        for (c, index) in order {
-            let (k, _) = load
-                .iter()
-                .enumerate()
-                .min_by_key(|(k, l)| (**l, *k))
-                .expect("n >= 1");
-            load[k] += c;
-            if k + 1 == i {
-                mine.push(&self.trials[index]);
-            }
-        }
-        mine.sort_by_key(|t| t.index);
-        mine
+        shard_of(self.distinct().collect(), i, n, cost)
     }
 
     /// The trials to train: each id once, at its first position. A search
@@ -177,6 +161,33 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.trials.is_empty()
     }
+}
+
+/// Shard `i` of `n` (1-based) of `trials`, by [`Plan::shard`]'s rule: a
+/// halving rung is split this way over its own trials.
+pub fn shard_of<'a>(
+    trials: Vec<&'a Trial>,
+    i: usize,
+    n: usize,
+    cost: impl Fn(&Trial) -> u64,
+) -> Vec<&'a Trial> {
+    let mut order: Vec<(u64, &Trial)> = trials.into_iter().map(|t| (cost(t), t)).collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.index.cmp(&b.1.index)));
+    let mut load = vec![0u64; n];
+    let mut mine = Vec::new();
+    for (c, t) in order {
+        let (k, _) = load
+            .iter()
+            .enumerate()
+            .min_by_key(|(k, l)| (**l, *k))
+            .expect("n >= 1");
+        load[k] += c;
+        if k + 1 == i {
+            mine.push(t);
+        }
+    }
+    mine.sort_by_key(|t| t.index);
+    mine
 }
 
 #[cfg(test)]

@@ -45,8 +45,12 @@ pub struct RunOptions {
     pub fresh: bool,
     /// Stop at the first failed trial.
     pub fail_fast: bool,
-    /// Run only shard `i` of `n` (1-based) of the plan's trials.
+    /// Run only shard `i` of `n` (1-based) of the plan's trials (of a
+    /// halving study: of the trials of its next rung).
     pub shard: Option<(usize, usize)>,
+    /// A halving shard's merged folder: where the rungs so far are read
+    /// from and the checkpoints kept (shared by every shard).
+    pub merged: Option<PathBuf>,
 }
 
 /// What a run did.
@@ -70,6 +74,9 @@ pub struct RunOutcome {
     pub interrupted: bool,
     /// Where an existing folder was moved by `--fresh`.
     pub moved_aside: Option<PathBuf>,
+    /// A halving shard's rung: (index, budget), or `None` when every rung
+    /// was already done (and for other runs).
+    pub rung: Option<(usize, usize)>,
 }
 
 /// Train every trial of `plan` that is not stored yet, then write the report.
@@ -118,6 +125,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         verdicts: report.verdicts,
         interrupted: ours.len() < target.len(),
         moved_aside,
+        rung: None,
     })
 }
 

@@ -324,8 +324,9 @@ pub struct MergeOutcome {
     /// Record lines written: `merged`, or under halving one per trial and
     /// rung it reached.
     pub lines: usize,
-    /// Records found in more than one folder (kept once): of the same
-    /// trial, and under halving of the same trial at the same rung.
+    /// Records found in more than one of the folders named (kept once): of
+    /// the same trial, and under halving of the same trial at the same
+    /// rung. Copies the merged folder holds from an earlier merge do not count.
     pub duplicates: usize,
     /// Plan trials found nowhere (first few, as `index id`).
     pub missing: Vec<String>,
@@ -372,7 +373,7 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
     // No run may append to the merged folder meanwhile, nor a second merge
     // (a repeated SLURM promote job) write it at the same time.
     let _lock = out.lock()?;
-    let (history, duplicates, missing) = union(&exp, &plan, &sources)?;
+    let (history, duplicates, missing) = union(&exp, &plan, &sources, dirs.len())?;
     let stored = fs::read_to_string(first.file("study.toml"))?;
     write_atomic(&out.file("study.toml"), stored.as_bytes())?;
     out.write_records(&history)?;
@@ -397,7 +398,9 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
 }
 
 /// The plan's records found in `sources` (the first copy wins), how many
-/// were found again, and the plan trials found nowhere. A record is one
+/// were found again in the first `named` of them (the folders named to
+/// merge; the merged folder itself comes last), and the plan trials found
+/// nowhere. A record is one
 /// trial's, except under halving, where it is one trial's at one budget:
 /// every rung a trial reached is kept (the rungs are recomputed from
 /// them), earlier rungs first so the last line of a trial is its latest.
@@ -405,13 +408,16 @@ fn union(
     exp: &Study,
     plan: &Plan,
     sources: &[&ResultsDir],
+    named: usize,
 ) -> Result<(Vec<TrialRecord>, usize, Vec<String>)> {
     let halving = exp.halving.is_some();
     // (id, epochs_trained): a plain study's records all have `None` there,
     // so this is the trial id alone.
     let mut by_key: HashMap<(String, Option<usize>), TrialRecord> = HashMap::new();
     let mut duplicates = 0;
-    for d in sources {
+    for (n, d) in sources.iter().enumerate() {
+        // What the merged folder held from an earlier merge is no duplicate.
+        let named = n < named;
         let records = if halving {
             d.read_history()?
         } else {
@@ -420,7 +426,7 @@ fn union(
         for r in records {
             let key = (r.id.clone(), r.epochs_trained.filter(|_| halving));
             match by_key.entry(key) {
-                std::collections::hash_map::Entry::Occupied(_) => duplicates += 1,
+                std::collections::hash_map::Entry::Occupied(_) => duplicates += usize::from(named),
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(r);
                 }

@@ -72,6 +72,8 @@ pub struct RunArgs {
     pub fail_fast: bool,
     /// Run only shard I of N.
     pub shard: Option<(usize, usize)>,
+    /// A halving shard's merged folder [default: the parent of `out`].
+    pub merged: Option<PathBuf>,
     /// The arguments that resume this run after an early stop (printed as
     /// `resume with: mlpsweep …`).
     pub resume: Vec<String>,
@@ -97,6 +99,15 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
+    // A halving shard continues the merged folder of the earlier rungs:
+    // by default the parent of its own, as `merge` writes by default.
+    let merged = match (exp.halving.is_some(), args.shard, &args.merged) {
+        (true, Some(_), m) => Some(m.clone().unwrap_or_else(|| parent(&out))),
+        (_, _, None) => None,
+        (_, _, Some(_)) => {
+            bail!("--merged: only for a shard (--shard) of a halving study ([search.halving])")
+        }
+    };
     let opts = schedule::RunOptions {
         jobs,
         out: out.clone(),
@@ -104,10 +115,20 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
         fresh: args.fresh,
         fail_fast: args.fail_fast,
         shard: args.shard,
+        merged,
     };
     let done = schedule::run(&exp, &plan, &opts)?;
     if let Some(old) = &done.moved_aside {
         eprintln!("--fresh: moved the previous results to {}", old.display());
+    }
+    if let (Some((i, n)), true) = (args.shard, exp.halving.is_some()) {
+        match done.rung {
+            Some((k, budget)) => eprintln!(
+                "{}: shard {i}/{n} of rung {k} ({budget} epochs): {} of its trials",
+                exp.name, done.total
+            ),
+            None => eprintln!("{}: every rung is done; nothing to train", exp.name),
+        }
     }
     if !args.quiet {
         // Under halving a trial trains once per rung it reaches.
@@ -186,15 +207,18 @@ pub fn plan(
     Ok(Exit::Success)
 }
 
+/// The folder holding `p` (`.` for a bare name).
+fn parent(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// Union the shard folders `dirs` into `out` [default: the parent of the
 /// first] and write its report; [`Exit::Interrupted`] when trials are missing.
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
-    let out = out.unwrap_or_else(|| {
-        dirs.first()
-            .and_then(|d| d.parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
+    let out = out.unwrap_or_else(|| dirs.first().map_or_else(|| PathBuf::from("."), |d| parent(d)));
     let shards: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
     let (exp, m) = store::merge(&shards, &ResultsDir::new(&out))?;
     eprintln!(

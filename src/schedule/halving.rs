@@ -12,17 +12,16 @@
 //! two leaves a checkpoint one rung ahead of the records, and the rerun
 //! stores that checkpoint's record without training.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
 use super::{RunOptions, RunOutcome, stop_on_signal, train_all};
 use crate::checkpoint;
 use crate::data::{Dataset, Datasets};
-use crate::halving::{result_at, rungs};
+use crate::halving::{rung_trials, rungs, without_result};
 use crate::plan::{Plan, Trial};
-use crate::store::ResultsDir;
+use crate::store::{ResultsDir, same_path};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
@@ -84,12 +83,14 @@ fn test_kill_after_checkpoint(id: &str, epoch: usize) {
     }
 }
 
-/// Run every rung of a halving study, then write the report.
+/// Run every rung of a halving study, then write the report; with
+/// `--shard`, only this shard's part of the next rung ([`run_shard`]).
 pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
-    if opts.shard.is_some() {
-        bail!(
-            "--shard splits a plan into independent trials; a halving study's rungs depend on each other, so run it whole"
-        );
+    if let Some(shard) = opts.shard {
+        let Some(merged) = &opts.merged else {
+            bail!("a halving shard needs the merged folder it continues (--merged)");
+        };
+        return run_shard(exp, plan, opts, shard, merged);
     }
     let datasets = Datasets::load(exp, plan)?;
     let dir = ResultsDir::new(&opts.out);
@@ -107,24 +108,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         let Some((_, budget, configs)) = rungs(exp, plan, &history).and_then(|r| r.next) else {
             break;
         };
-        let by_id: HashMap<&str, Vec<&TrialRecord>> =
-            history.iter().fold(HashMap::new(), |mut m, r| {
-                m.entry(r.id.as_str()).or_default().push(r);
-                m
-            });
-        let h = exp.halving.as_ref().expect("a halving study");
-        let epochs = plan.trials[0].config.train.epochs;
-        let mut seen = std::collections::HashSet::new();
-        let pending: Vec<&Trial> = plan
-            .trials
-            .iter()
-            .filter(|t| configs.binary_search(&t.config_index).is_ok())
-            .filter(|t| seen.insert(t.id.as_str()))
-            .filter(|t| {
-                let records = by_id.get(t.id.as_str()).map_or(&[][..], Vec::as_slice);
-                result_at(records, h, epochs, budget, exp.report.target_acc).is_none()
-            })
-            .collect();
+        let pending = without_result(exp, &history, &rung_trials(plan, &configs), budget);
         let n = pending.len();
         let rung = RungWork {
             until: budget,
@@ -152,5 +136,95 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         verdicts: report.verdicts,
         interrupted,
         moved_aside,
+        rung: None,
     })
+}
+
+/// Shard `i` of `n` of the rung that comes next by the records of the
+/// merged folder `merged` (the union of the earlier rungs' shards): its
+/// trials are split by the plan's shard rule, so the split depends only on
+/// the finished rungs, and every machine and every rerun computes the
+/// same one. Each trial continues from its checkpoint under `merged` and
+/// leaves the next one there (a shared filesystem), while its record goes
+/// to this shard's own folder, `opts.out`. A rerun (a requeued or
+/// resubmitted task) trains only what neither folder holds yet, and a
+/// checkpoint stored just before a kill gives its record without training,
+/// as in a local run. Trains one rung only: the next needs every shard's
+/// results, merged.
+fn run_shard(
+    exp: &Study,
+    plan: &Plan,
+    opts: &RunOptions,
+    (i, n): (usize, usize),
+    merged: &Path,
+) -> Result<RunOutcome> {
+    let datasets = Datasets::load(exp, plan)?;
+    let dir = ResultsDir::new(&opts.out);
+    let main = ResultsDir::new(merged);
+    if same_path(dir.path(), main.path()) {
+        bail!(
+            "--merged {}: a halving shard writes its records to a folder of its own (--out), not to the merged one",
+            merged.display()
+        );
+    }
+    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    dir.write_study(exp)?;
+    if main.has_study() && main.study_text()? != dir.study_text()? {
+        bail!(
+            "--merged {}: holds a different study (its study.toml differs from this run's); \
+             a shard continues only the merged results of its own study",
+            merged.display()
+        );
+    }
+    let merged_history = main.read_history()?;
+    let next = rungs(exp, plan, &merged_history).and_then(|r| r.next);
+    let mut outcome = RunOutcome {
+        total: 0,
+        skipped: 0,
+        trained: 0,
+        diverged: 0,
+        failed: 0,
+        wall: std::time::Duration::ZERO,
+        verdicts: Vec::new(),
+        interrupted: false,
+        moved_aside,
+        rung: None,
+    };
+    if let Some((k, budget, configs)) = next {
+        let mine = crate::plan::shard_of(rung_trials(plan, &configs), i, n, |t| {
+            super::cost(t, &datasets)
+        });
+        let mut history = merged_history;
+        history.extend(dir.read_history()?);
+        let pending = without_result(exp, &history, &mine, budget);
+        let n_pending = pending.len();
+        let log = dir.open_log()?;
+        let stop = stop_on_signal();
+        let rung = RungWork {
+            until: budget,
+            dir: main.path().to_path_buf(),
+        };
+        let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts, Some(rung))?;
+        let ids: std::collections::HashSet<&str> = mine.iter().map(|t| t.id.as_str()).collect();
+        let stored = dir.read_records()?;
+        let ours: Vec<&TrialRecord> = stored
+            .iter()
+            .filter(|r| ids.contains(r.id.as_str()))
+            .collect();
+        let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
+        outcome = RunOutcome {
+            total: mine.len(),
+            skipped: mine.len() - n_pending,
+            trained,
+            diverged: count(Status::Diverged),
+            failed: count(Status::Failed),
+            wall,
+            interrupted: trained < n_pending,
+            rung: Some((k, budget)),
+            ..outcome
+        };
+    }
+    let records = dir.read_records()?;
+    outcome.verdicts = dir.write_report(exp, plan, &records, &datasets)?.verdicts;
+    Ok(outcome)
 }
