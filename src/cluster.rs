@@ -1,7 +1,8 @@
 //! Beyond one machine: write (and submit) SLURM job arrays. SLURM is used
 //! as it is: one array task per shard, each an ordinary
 //! `mlpsweep run --shard I/N`, and a dependent job that runs
-//! `mlpsweep merge` (`store::merge`) on the shard folders.
+//! `mlpsweep merge` (`store::merge`) on the shard folders. A halving study
+//! runs as a chain of such pairs, one per rung ([`halving`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::plan::Plan;
 use crate::study::Study;
+
+pub mod halving;
 
 /// How to lay a study out on a SLURM cluster.
 #[derive(Debug, Clone)]
@@ -128,26 +131,6 @@ pub fn write_scripts(
     if !submit {
         return Ok((a, m, None));
     }
-    let sbatch = |args: &[&str]| -> Result<String> {
-        let o = Command::new("sbatch")
-            .args(args)
-            .output()
-            .context("cannot run sbatch (is SLURM installed here?)")?;
-        if !o.status.success() {
-            bail!(
-                "sbatch {}: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-        }
-        // --parsable prints `jobid` or `jobid;cluster`.
-        Ok(String::from_utf8_lossy(&o.stdout)
-            .trim()
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .to_string())
-    };
     let array_id = sbatch(&["--parsable", &a.display().to_string()])?;
     let merge_id = sbatch(&[
         "--parsable",
@@ -155,4 +138,26 @@ pub fn write_scripts(
         &m.display().to_string(),
     ])?;
     Ok((a, m, Some((array_id, merge_id))))
+}
+
+/// Run `sbatch args`, returning the job id it prints (`--parsable`).
+fn sbatch(args: &[&str]) -> Result<String> {
+    let o = Command::new("sbatch")
+        .args(args)
+        .output()
+        .context("cannot run sbatch (is SLURM installed here?)")?;
+    if !o.status.success() {
+        bail!(
+            "sbatch {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    // --parsable prints `jobid` or `jobid;cluster`.
+    Ok(String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string())
 }

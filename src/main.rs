@@ -31,6 +31,7 @@ enum Command {
     /// Union shard folders of one study (by trial id) into one results folder and write its report.
     Merge(MergeCmd),
     /// Write a SLURM job array (one task per shard) and a dependent merge job; --submit submits them.
+    /// A halving study: the next rung's array and a promote job that merges it and submits the rung after.
     Slurm(SlurmCmd),
     /// Rebuild the report of a results folder from its stored trials, without training.
     Report(ReportCmd),
@@ -123,6 +124,12 @@ struct SlurmCmd {
     /// Submit with sbatch and print the job ids.
     #[arg(long)]
     submit: bool,
+    /// Halving: act as the promote job of rung K, which runs this after
+    /// merging the rung's shards: submit rung K+1 only if the merged records
+    /// are there, and only once; stop the chain (exit 130) if rung K is
+    /// still incomplete.
+    #[arg(long, value_name = "K")]
+    after_rung: Option<usize>,
 }
 
 #[derive(Args)]
@@ -252,6 +259,7 @@ fn slurm(c: SlurmCmd) -> Result<Exit> {
         partition: c.partition,
         out: c.out,
         submit: c.submit,
+        after_rung: c.after_rung,
     };
     sweep::slurm(&args, &mut io::stdout().lock())
 }

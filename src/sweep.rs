@@ -218,7 +218,10 @@ fn parent(p: &Path) -> PathBuf {
 /// Union the shard folders `dirs` into `out` [default: the parent of the
 /// first] and write its report; [`Exit::Interrupted`] when trials are missing.
 pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
-    let out = out.unwrap_or_else(|| dirs.first().map_or_else(|| PathBuf::from("."), |d| parent(d)));
+    let out = out.unwrap_or_else(|| {
+        dirs.first()
+            .map_or_else(|| PathBuf::from("."), |d| parent(d))
+    });
     let shards: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
     let (exp, m) = store::merge(&shards, &ResultsDir::new(&out))?;
     eprintln!(
@@ -272,6 +275,9 @@ pub struct SlurmArgs {
     pub out: Option<PathBuf>,
     /// Submit with sbatch.
     pub submit: bool,
+    /// Halving: run as the promote job of this rung (continue the chain
+    /// only if the records are at the next rung, and only once).
+    pub after_rung: Option<usize>,
 }
 
 /// Validate the study, write the SLURM array and merge scripts (and submit
@@ -291,6 +297,12 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
         out: args.out.clone().unwrap_or_else(|| default_out(&exp.name)),
         sets: args.sets.clone(),
     };
+    if exp.halving.is_some() {
+        return slurm_halving(args, &exp, &plan, &opts, stdout);
+    }
+    if args.after_rung.is_some() {
+        bail!("--after-rung: only for a halving study ([search.halving])");
+    }
     let (array, merge, ids) = cluster::write_scripts(&exp, &args.file, &opts, args.submit)?;
     writeln!(stdout, "{}", std::fs::read_to_string(&array)?)?;
     writeln!(stdout, "{}", std::fs::read_to_string(&merge)?)?;
@@ -306,6 +318,103 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
             array.display()
         ),
     }
+    Ok(Exit::Success)
+}
+
+/// `slurm` for a halving study: the rung next by the records of the
+/// results folder gets its array and promote scripts (submitted with
+/// `--submit`); the promote job runs this again with `--after-rung K` once
+/// it has merged rung K's shards. See `cluster::halving`.
+fn slurm_halving(
+    args: &SlurmArgs,
+    exp: &study::Study,
+    plan: &Plan,
+    opts: &SlurmOptions,
+    stdout: &mut dyn Write,
+) -> Result<Exit> {
+    use cluster::halving::{Submitted, rung_job, slurm_args, write_and_submit};
+    let dir = ResultsDir::new(&opts.out);
+    let text = exp.resolved_toml.lines().collect::<Vec<_>>().join("\n");
+    if dir.has_study() && dir.study_text()? != text {
+        bail!(
+            "{}: holds the results of a different study (its study.toml differs); choose another --out",
+            opts.out.display()
+        );
+    }
+    let history = dir.read_history()?;
+    let standing = crate::halving::standing(exp, plan, &history).unwrap_or_default();
+    let resubmit = format!(
+        "mlpsweep slurm {} {} --submit",
+        args.file.display(),
+        slurm_args(opts)
+    );
+    let next = crate::halving::rungs(exp, plan, &history).and_then(|r| r.next);
+    let Some((k, budget, configs)) = next else {
+        writeln!(
+            stdout,
+            "{standing}; the report is {}",
+            opts.out.join("report.md").display()
+        )?;
+        return Ok(Exit::Success);
+    };
+    match args.after_rung {
+        Some(a) if a == k => {
+            eprintln!(
+                "{standing}\nrung {k} is incomplete after its array (a task failed, was cancelled or ran out of time); \
+                 the chain stops here. Resubmit the rung with: {resubmit}"
+            );
+            return Ok(Exit::Interrupted);
+        }
+        Some(a) if a + 1 != k => {
+            eprintln!(
+                "{standing}\nthis promote job follows rung {a}, but the records are at rung {k}: nothing to submit"
+            );
+            return Ok(Exit::Success);
+        }
+        _ => {}
+    }
+    let rung = rung_job(plan, k, budget, &configs);
+    eprintln!("{standing}");
+    let what = format!(
+        "rung {k} ({budget} epochs, {} configurations, {} trials)",
+        rung.configs,
+        rung.trials.len()
+    );
+    match write_and_submit(
+        exp,
+        &args.file,
+        opts,
+        &rung,
+        args.submit,
+        args.after_rung.is_some(),
+    )? {
+        Submitted::Already(jobs) => {
+            writeln!(
+                stdout,
+                "{what} was submitted already ({jobs}); nothing to do"
+            )?;
+        }
+        Submitted::Written(a, p) => {
+            writeln!(stdout, "{}", std::fs::read_to_string(&a)?)?;
+            writeln!(stdout, "{}", std::fs::read_to_string(&p)?)?;
+            eprintln!(
+                "wrote {} and {} for {what}; submit with: sbatch {} (then the promote job with \
+                 --dependency=afterany:<id>), or rerun with --submit",
+                a.display(),
+                p.display(),
+                a.display()
+            );
+        }
+        Submitted::Jobs(a, p, array, promote) => {
+            writeln!(stdout, "{}", std::fs::read_to_string(&a)?)?;
+            writeln!(stdout, "{}", std::fs::read_to_string(&p)?)?;
+            writeln!(
+                stdout,
+                "submitted array job {array} and promote job {promote} for {what}"
+            )?;
+        }
+    }
+    stdout.flush()?;
     Ok(Exit::Success)
 }
 
