@@ -165,12 +165,12 @@ impl Plan {
 
 /// Shard `i` of `n` (1-based) of `trials`, by [`Plan::shard`]'s rule: a
 /// halving rung is split this way over its own trials.
-pub fn shard_of<'a>(
-    trials: Vec<&'a Trial>,
+pub fn shard_of(
+    trials: Vec<&Trial>,
     i: usize,
     n: usize,
     cost: impl Fn(&Trial) -> u64,
-) -> Vec<&'a Trial> {
+) -> Vec<&Trial> {
     let mut order: Vec<(u64, &Trial)> = trials.into_iter().map(|t| (cost(t), t)).collect();
     order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.index.cmp(&b.1.index)));
     let mut load = vec![0u64; n];
