@@ -39,6 +39,7 @@ fn sweep(file: &str, jobs: usize) -> (f64, usize, f64, u64) {
         fresh: false,
         fail_fast: false,
         shard: None,
+        merged: None,
     };
     let t0 = Instant::now();
     schedule::run(&exp, &plan, &opts).expect("bench run");
