@@ -236,6 +236,20 @@ fn submit(study: &str, out: &Path) -> (String, String) {
 /// cluster that does not answer fails the SLURM test instead of skipping it.
 const REQUIRE_SLURM: &str = "MLPSWEEP_REQUIRE_SLURM";
 
+/// Whether a SLURM cluster answers; if not, say that `test` is skipped,
+/// or fail under `MLPSWEEP_REQUIRE_SLURM=1`.
+fn cluster_answers(test: &str) -> bool {
+    if let Err(why) = slurm_available() {
+        assert!(
+            std::env::var(REQUIRE_SLURM).as_deref() != Ok("1"),
+            "{REQUIRE_SLURM}=1 but no SLURM cluster answers: {why}"
+        );
+        println!("SKIPPED {test}: {why}; start one with scripts/slurm-local.sh");
+        return false;
+    }
+    true
+}
+
 /// Runs against real SLURM daemons: `scripts/slurm-local.sh start` sets up
 /// a one-node cluster, and `just test` runs this with --ignored. Guards
 /// against the generated scripts not running under real sbatch, a merge
@@ -246,14 +260,7 @@ const REQUIRE_SLURM: &str = "MLPSWEEP_REQUIRE_SLURM";
 #[test]
 #[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
 fn slurm_array_merge_cancel_and_resubmit() {
-    if let Err(why) = slurm_available() {
-        assert!(
-            std::env::var(REQUIRE_SLURM).as_deref() != Ok("1"),
-            "{REQUIRE_SLURM}=1 but no SLURM cluster answers: {why}"
-        );
-        println!(
-            "SKIPPED slurm_array_merge_cancel_and_resubmit: {why}; start one with scripts/slurm-local.sh"
-        );
+    if !cluster_answers("slurm_array_merge_cancel_and_resubmit") {
         return;
     }
     let (tmp, study) = setup(STUDY);
@@ -320,4 +327,134 @@ fn slurm_array_merge_cancel_and_resubmit() {
         tables(&local),
         "after the resubmission the merged tables equal a local run's"
     );
+}
+
+/// A halving study small enough for a test: 8 configurations × 2 seeds,
+/// budgets 1, 3 and 9 epochs (8, then 3, then 1 configuration).
+const HALVING_STUDY: &str = r#"
+name = "slurm-halving"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 30
+[model]
+width = 8
+[train]
+epochs = 9
+batch_size = 16
+[grid]
+lr = [0.01, 0.1, 0.3, 1.0]
+optimizer = ["sgd", "adam"]
+[search.halving]
+min_epochs = 1
+eta = 3
+"#;
+
+/// (trial id, epochs_trained) of every record line of `dir`, sorted.
+fn record_keys(dir: &Path) -> Vec<(String, Option<u64>)> {
+    let mut keys: Vec<_> = common::complete_lines(dir)
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["id"].as_str().unwrap().to_string(),
+                v.get("epochs_trained").and_then(|e| e.as_u64()),
+            )
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Wait until no job named in `names` (comma-separated) is queued or
+/// running: a promote job submits the next rung before it ends, so an
+/// empty queue means the chain has ended.
+fn wait_names(names: &str) {
+    let t0 = Instant::now();
+    loop {
+        let o = Command::new("squeue")
+            .args(["-h", "-n", names, "-o", "%i"])
+            .output()
+            .unwrap();
+        if o.status.success() && stdout(&o).trim().is_empty() {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "jobs {names} still queued after 5 minutes: {}",
+            stdout(&o)
+        );
+        sleep(Duration::from_millis(500));
+    }
+}
+
+/// The halving chain on real SLURM daemons: one `--submit` starts rung 0's
+/// array and its promote job, each promote job merges its rung and submits
+/// the next from inside the job, and the last one's merge writes the
+/// report. The merged folder then equals a local run: trials.csv,
+/// summary.csv, rungs.csv and every (trial, rung) record line. Guards
+/// against a chain that stops early or runs a rung twice, shards that
+/// cannot find the checkpoints the previous rung left, and promotions that
+/// differ from a local run's.
+#[test]
+#[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
+fn slurm_halving_chain_equals_a_local_run() {
+    if !cluster_answers("slurm_halving_chain_equals_a_local_run") {
+        return;
+    }
+    let (tmp, study) = temp_study("slurm-halving.toml", HALVING_STUDY);
+    let s = arg(&study);
+    let local = tmp.path().join("local");
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
+    let out = tmp.path().join("cluster");
+    let o = run_ok(&[
+        "slurm",
+        s,
+        "--shards",
+        "3",
+        "--cpus-per-task",
+        "1",
+        "--time",
+        "00:10:00",
+        "--out",
+        arg(&out),
+        "--submit",
+    ]);
+    assert!(
+        stdout(&o).contains("for rung 0 (1 epochs, 8 configurations, 16 trials)"),
+        "{}",
+        stdout(&o)
+    );
+    wait_names("mlpsweep-slurm-halving,mlpsweep-slurm-halving-promote");
+    let log = |name: &str| fs::read_to_string(out.join("slurm").join(name)).unwrap_or_default();
+    assert!(
+        log("promote-2.log").contains("halving: all 3 rungs done; the report is"),
+        "the chain ended at the last rung: {}{}{}",
+        log("promote-0.log"),
+        log("promote-1.log"),
+        log("promote-2.log")
+    );
+    for k in 0..2 {
+        let promote = log(&format!("promote-{k}.log"));
+        assert_eq!(
+            promote.matches("submitted array job").count(),
+            1,
+            "rung {} submitted once: {promote}",
+            k + 1
+        );
+    }
+    assert_eq!(
+        tables(&out),
+        tables(&local),
+        "the chain's merged tables equal a local --jobs 2 run"
+    );
+    let rungs = |d: &Path| fs::read_to_string(d.join("rungs.csv")).unwrap();
+    assert_eq!(rungs(&out), rungs(&local));
+    let keys = record_keys(&out);
+    assert_eq!(
+        keys.len(),
+        16 + 6 + 2,
+        "one line per trial and rung reached"
+    );
+    assert_eq!(keys, record_keys(&local));
 }
