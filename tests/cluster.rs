@@ -388,14 +388,16 @@ fn wait_names(names: &str) {
     }
 }
 
-/// The halving chain on real SLURM daemons: one `--submit` starts rung 0's
+/// The halving chain on real SLURM daemons: `--submit` starts rung 0's
 /// array and its promote job, each promote job merges its rung and submits
 /// the next from inside the job, and the last one's merge writes the
-/// report. The merged folder then equals a local run: trials.csv,
-/// summary.csv, rungs.csv and every (trial, rung) record line. Guards
-/// against a chain that stops early or runs a rung twice, shards that
-/// cannot find the checkpoints the previous rung left, and promotions that
-/// differ from a local run's.
+/// report. First the chain is broken (rung 0's promote job cancelled) and
+/// resubmitted by hand. The merged folder then equals a local run:
+/// trials.csv, summary.csv, rungs.csv and every (trial, rung) record line,
+/// and the shards stored each of those once. Guards against a chain that
+/// stops early or runs a rung twice, a resubmission that retrains,
+/// shards that cannot find the checkpoints the previous rung left, and
+/// promotions that differ from a local run's.
 #[test]
 #[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
 fn slurm_halving_chain_equals_a_local_run() {
@@ -407,25 +409,57 @@ fn slurm_halving_chain_equals_a_local_run() {
     let local = tmp.path().join("local");
     run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
     let out = tmp.path().join("cluster");
-    let o = run_ok(&[
-        "slurm",
-        s,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        arg(&out),
-        "--submit",
-    ]);
+    let submit = || {
+        let o = run_ok(&[
+            "slurm",
+            s,
+            "--shards",
+            "3",
+            "--cpus-per-task",
+            "1",
+            "--time",
+            "00:10:00",
+            "--out",
+            arg(&out),
+            "--submit",
+        ]);
+        assert!(
+            stdout(&o).contains("for rung 0 (1 epochs, 8 configurations, 16 trials)"),
+            "{}",
+            stdout(&o)
+        );
+        let line = stdout(&o)
+            .lines()
+            .find(|l| l.starts_with("submitted array job"))
+            .map(String::from)
+            .unwrap();
+        line.split_whitespace().nth(7).unwrap().to_string()
+    };
+    let names = "mlpsweep-slurm-halving,mlpsweep-slurm-halving-promote";
+    // A broken chain: rung 0's promote job cancelled before it runs. The
+    // array trains rung 0 into the shard folders; nothing is merged.
+    let promote = submit();
     assert!(
-        stdout(&o).contains("for rung 0 (1 epochs, 8 configurations, 16 trials)"),
-        "{}",
-        stdout(&o)
+        Command::new("scancel")
+            .arg(&promote)
+            .status()
+            .unwrap()
+            .success()
     );
-    wait_names("mlpsweep-slurm-halving,mlpsweep-slurm-halving-promote");
+    wait_names(names);
+    let shard_lines = || -> usize {
+        (1..=3)
+            .map(|i| common::complete_lines(&out.join(format!("shard-{i}-of-3"))).len())
+            .sum()
+    };
+    assert_eq!(shard_lines(), 16, "rung 0 trained, in the shards");
+    assert!(!out.join("trials.jsonl").exists());
+    // Resubmitted by hand: rung 0 again (the merged folder has no rung
+    // yet), whose shards find their records and train nothing; its promote
+    // job merges and the chain goes on.
+    submit();
+    wait_names(names);
+
     let log = |name: &str| fs::read_to_string(out.join("slurm").join(name)).unwrap_or_default();
     assert!(
         log("promote-2.log").contains("halving: all 3 rungs done; the report is"),
@@ -457,4 +491,5 @@ fn slurm_halving_chain_equals_a_local_run() {
         "one line per trial and rung reached"
     );
     assert_eq!(keys, record_keys(&local));
+    assert_eq!(shard_lines(), keys.len(), "no record trained twice");
 }
