@@ -28,7 +28,7 @@ enum Command {
     Run(RunCmd),
     /// Print the trials a study expands to, without training.
     Plan(PlanCmd),
-    /// Union shard folders of one study (by trial id) into one results folder and write its report.
+    /// Union shard folders of one study (by trial id; halving: by trial and rung) into one results folder and write its report.
     Merge(MergeCmd),
     /// Write a SLURM job array (one task per shard) and a dependent merge job; --submit submits them.
     /// A halving study: the next rung's array and a promote job that merges it and submits the rung after.
