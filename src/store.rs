@@ -197,6 +197,13 @@ impl ResultsDir {
             .join("\n"))
     }
 
+    /// Whether this folder holds the results of a study other than `exp`
+    /// (its stored study, overrides applied, differs); `false` when empty.
+    pub fn holds_other_study(&self, exp: &Study) -> Result<bool> {
+        let text = exp.resolved_toml.lines().collect::<Vec<_>>().join("\n");
+        Ok(self.has_study() && self.study_text()? != text)
+    }
+
     /// Whether a study is stored here.
     pub fn has_study(&self) -> bool {
         self.file("study.toml").exists()

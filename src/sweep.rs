@@ -334,8 +334,7 @@ fn slurm_halving(
 ) -> Result<Exit> {
     use cluster::halving::{Submitted, rung_job, slurm_args, write_and_submit};
     let dir = ResultsDir::new(&opts.out);
-    let text = exp.resolved_toml.lines().collect::<Vec<_>>().join("\n");
-    if dir.has_study() && dir.study_text()? != text {
+    if dir.holds_other_study(exp)? {
         bail!(
             "{}: holds the results of a different study (its study.toml differs); choose another --out",
             opts.out.display()

@@ -305,6 +305,10 @@ fn merged_folder_mistakes_are_refused() {
         1,
         "holds a different study",
     );
+    assert!(
+        !m.join("s1").exists(),
+        "refused before the shard's folder exists"
+    );
     fails(
         &["slurm", arg(&study), "--out", arg(&m)],
         1,

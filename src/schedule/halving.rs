@@ -167,15 +167,16 @@ fn run_shard(
             merged.display()
         );
     }
-    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
-    dir.write_study(exp)?;
-    if main.has_study() && main.study_text()? != dir.study_text()? {
+    // Refused before the shard's folder exists.
+    if main.holds_other_study(exp)? {
         bail!(
             "--merged {}: holds a different study (its study.toml differs from this run's); \
              a shard continues only the merged results of its own study",
             merged.display()
         );
     }
+    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    dir.write_study(exp)?;
     let merged_history = main.read_history()?;
     let next = rungs(exp, plan, &merged_history).and_then(|r| r.next);
     let mut outcome = RunOutcome {
