@@ -126,6 +126,27 @@ fn command_line_mistakes_fail_cleanly() {
             &["report", arg(&nowhere)],
             "nowhere is not a results folder",
         ),
+        (
+            &[
+                "run",
+                s,
+                "--out",
+                o,
+                "--shard",
+                "1/2",
+                "--merged",
+                arg(&nowhere),
+            ],
+            "--merged: only for a shard (--shard) of a halving study",
+        ),
+        (
+            &["run", s, "--out", o, "--merged", arg(&nowhere)],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["slurm", s, "--out", o, "--after-rung", "0"],
+            "--after-rung: only for a halving study",
+        ),
     ];
     for (args, want) in cases {
         let res = mlpsweep(args);

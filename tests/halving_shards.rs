@@ -251,29 +251,18 @@ fn a_killed_shard_resumes_from_the_checkpoints_in_the_merged_folder() {
 }
 
 /// Mistakes with the merged folder are refused before anything trains:
-/// `--merged` for a plain study or without `--shard`, the shard's own
-/// folder as the merged one, a merged folder of another study; and
-/// `slurm --after-rung` for a plain study.
+/// the shard's own folder as the merged one, and a merged folder of
+/// another study (also for `slurm`). Those of a plain study are in
+/// tests/bad_input.rs.
 #[test]
 fn merged_folder_mistakes_are_refused() {
     let (tmp, study) = temp_study("h.toml", STUDY);
-    let plain = common::write_study(
-        tmp.path(),
-        "p.toml",
-        &STUDY[..STUDY.find("[search.halving]").unwrap()],
-    );
     let m = tmp.path().join("m");
     let fails = |args: &[&str], code: i32, want: &str| {
         let o = mlpsweep(args);
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
     };
-    fails(
-        &["run", arg(&plain), "--shard", "1/2", "--merged", arg(&m)],
-        1,
-        "--merged: only for a shard (--shard) of a halving study",
-    );
-    fails(&["run", arg(&study), "--merged", arg(&m)], 2, "--shard");
     fails(
         &[
             "run",
@@ -313,11 +302,6 @@ fn merged_folder_mistakes_are_refused() {
         &["slurm", arg(&study), "--out", arg(&m)],
         1,
         "holds the results of a different study",
-    );
-    fails(
-        &["slurm", arg(&plain), "--after-rung", "0"],
-        1,
-        "--after-rung: only for a halving study",
     );
 }
 
