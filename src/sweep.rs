@@ -388,10 +388,12 @@ fn slurm_halving(
         args.after_rung.is_some(),
     )? {
         Submitted::Already(jobs) => {
-            writeln!(
-                stdout,
-                "{what} was submitted already ({jobs}); nothing to do"
-            )?;
+            let by = if jobs.is_empty() {
+                "another job is submitting it".to_string()
+            } else {
+                jobs
+            };
+            writeln!(stdout, "{what} was submitted already ({by}); nothing to do")?;
         }
         Submitted::Written(a, p) => {
             writeln!(stdout, "{}", std::fs::read_to_string(&a)?)?;
