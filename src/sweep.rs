@@ -30,7 +30,8 @@ pub enum Exit {
     /// The sweep finished but some trials failed (errors or panics inside training).
     TrialsFailed,
     /// The run stopped before every trial was stored (Ctrl-C, SIGTERM,
-    /// `--fail-fast`), or a merge found trials missing.
+    /// `--fail-fast`), a merge found trials missing, or a halving promote
+    /// job found its rung incomplete.
     Interrupted,
     /// `gradcheck` found the gradient outside its thresholds.
     CheckFailed,
@@ -197,10 +198,12 @@ pub fn plan(
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
     // Under halving "done" means "has a record at some rung": say which.
-    let history = ResultsDir::new(&out).read_history()?;
-    if let Some(line) = crate::halving::standing(&exp, &plan, &history) {
-        table += &line;
-        table.push('\n');
+    if exp.halving.is_some() {
+        let history = ResultsDir::new(&out).read_history()?;
+        if let Some(line) = crate::halving::standing(&exp, &plan, &history) {
+            table += &line;
+            table.push('\n');
+        }
     }
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
