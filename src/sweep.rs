@@ -392,7 +392,10 @@ fn slurm_halving(
     )? {
         Submitted::Already(jobs) => {
             let by = if jobs.is_empty() {
-                "another job is submitting it".to_string()
+                format!(
+                    "another job is submitting it, or was killed while submitting: \
+                     if no job of it is queued, resubmit with: {resubmit}"
+                )
             } else {
                 jobs
             };
