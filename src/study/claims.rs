@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -48,6 +48,10 @@ pub enum Statistic {
     /// the ensemble of a configuration's seeds (the mean of their
     /// predicted probabilities, or outputs).
     Ensemble,
+    /// Comparisons in a search with `[search] blocks` and `grid` only:
+    /// each block's best configuration (by its seed median) against the
+    /// grid's best, `this` being the random blocks and `than` the grid.
+    BestOfBlock,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -64,6 +68,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ),
     ("share", Statistic::Share),
     ("ensemble", Statistic::Ensemble),
+    ("best_of_block", Statistic::BestOfBlock),
 ];
 
 impl Statistic {
@@ -277,6 +282,7 @@ pub(super) fn parse(
     canonical: impl Fn(&str) -> Result<String, String>,
     regression: bool,
     varying: &[Source],
+    grid_arm: bool,
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
@@ -297,6 +303,7 @@ pub(super) fn parse(
             i,
             axes,
             varying,
+            grid_arm,
             canonical: &canonical,
         };
         spec.claims.push(claim.parse(regression)?);
@@ -368,6 +375,8 @@ struct Claim<'a> {
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
+    /// Whether the study's search has blocks and a grid (`best_of_block`).
+    grid_arm: bool,
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -440,7 +449,11 @@ impl Claim<'_> {
             Some(a) => Some(self.swept(&a, "along")?),
             None => None,
         };
-        self.check_shape(expect, along.is_some(), &this, &than)?;
+        if statistic == Statistic::BestOfBlock {
+            self.check_best_of_block(expect, along.is_some(), &this, &than)?;
+        } else {
+            self.check_shape(expect, along.is_some(), &this, &than)?;
+        }
         if statistic == Statistic::ProbabilityOfImprovement
             && matches!(expect, Expect::Increasing | Expect::Decreasing)
         {
@@ -578,6 +591,46 @@ impl Claim<'_> {
             ));
         }
         Ok(metric)
+    }
+
+    /// `best_of_block`: a search with blocks and a grid, a comparison, and
+    /// no groups or axis (its groups are the two arms).
+    fn check_best_of_block(
+        &self,
+        expect: Expect,
+        has_along: bool,
+        this: &[(String, Setting)],
+        than: &[(String, Setting)],
+    ) -> Result<(), KeyError> {
+        if !self.grid_arm {
+            return Err(key_err(
+                self.at("statistic"),
+                "best_of_block compares the blocks of a random search with a grid of the same \
+                 budget: it needs [search] strategy = \"random\" with blocks and grid",
+            ));
+        }
+        if matches!(expect, Expect::Increasing | Expect::Decreasing) {
+            return Err(key_err(
+                self.at("expect"),
+                "best_of_block compares the random blocks with the grid: use expect = \
+                 \"less_than\" or \"greater_than\" (random below or above the grid)",
+            ));
+        }
+        for (k, given) in [
+            ("this", !this.is_empty()),
+            ("than", !than.is_empty()),
+            ("along", has_along),
+            ("tune", self.t.contains_key("tune")),
+        ] {
+            if given {
+                return Err(key_err(
+                    self.at(k),
+                    "a best_of_block claim's groups are the random blocks (this) and the grid \
+                     (than); it takes no this, than, along or tune",
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Trends need `along` and no groups; comparisons need both groups over

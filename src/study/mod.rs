@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+mod arms;
 mod claims;
 mod error;
 mod grid;
@@ -37,6 +38,7 @@ pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matche
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
+pub use arms::{Arm, Arms};
 pub use search::{Dist, Search, Strategy};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
@@ -207,6 +209,7 @@ fn build(
             .iter()
             .map(|(s, _)| *s)
             .collect::<Vec<_>>(),
+        study.search.as_ref().is_some_and(Search::has_grid_arm),
     )?;
     Ok(study)
 }
