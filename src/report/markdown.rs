@@ -463,9 +463,10 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
 /// (two samples of seeds) does not apply.
 const SHARE_SETTLE: &str = "Seeds needed are not estimated for a share: it is one number per configuration, judged across the settings of the axis; more seeds per source narrow each share's interval, and more settings along the axis sharpen the trend test.";
 
-/// Why a best_of_block claim gets no seed count: its observations are
-/// the blocks (independent searches), so more blocks settle it.
-const BLOCKS_SETTLE: &str = "Seeds are not what settles a best_of_block claim: each block (one random search) is one observation, so more blocks do; the evidence gives about how many.";
+/// Why a best_of_block claim gets no seed count here: its observations
+/// are the blocks (independent searches), and its evidence counts blocks
+/// or seeds itself (`claims/blocks.rs`).
+const BLOCKS_SETTLE: &str = "A best_of_block claim is settled by more blocks (each block, one random search, is one observation) or more seeds (both arms share them): the evidence says which, and about how many.";
 
 /// What would settle an inconclusive claim: the most seeds any of its
 /// inconclusive slices needs, or why no number would.

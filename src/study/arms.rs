@@ -169,3 +169,6 @@ fn grid_levels(
     }
     Ok(k)
 }
+
+#[cfg(test)]
+mod tests;

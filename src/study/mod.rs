@@ -34,11 +34,11 @@ mod spans;
 mod spec;
 mod values;
 
+pub use arms::{Arm, Arms};
 pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
-pub use arms::{Arm, Arms};
 pub use search::{Dist, Search, Strategy};
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,

@@ -23,14 +23,18 @@
 //! family like any slice's.
 //!
 //! Blocks needed (in the evidence) count for power 0.8 at α by the normal
-//! approximation: with s the block bests' standard deviation, v the
-//! bootstrap variance of the grid's best and δ the observed difference,
+//! approximation: with s the block bests' standard deviation, R the
+//! blocks, v the seeds' part of the difference's bootstrap variance (its
+//! total less s²/R: the arms share their seeds, so the grid's seed noise
+//! partly cancels) and δ the observed difference,
 //! the smallest n with z²·(s²/n + v) ≤ δ² (z = z_{1−α/2} + z_{0.8}); when
-//! z²·v ≥ δ² no number of blocks settles it (the grid's seeds do not
+//! z²·v ≥ δ² no number of blocks settles it (the seeds' noise does not
 //! average out with more blocks), and the evidence counts seeds instead:
 //! with v shrinking as 1/seeds and s held (conservatively: it shrinks
 //! too), the smallest S' with z²·(s²/R + v·S/S') ≤ δ² for the R blocks run
-//! and the S seeds run.
+//! and the S seeds run; when even infinitely many seeds would leave
+//! z²·s²/R > δ², half of δ²/z² goes to each term: n = ⌈2z²·s²/δ²⌉ blocks
+//! with S' = ⌈2z²·S·v/δ²⌉ seeds.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -93,7 +97,11 @@ fn bests(configs: &[Config], seeds: &[usize], higher: bool) -> (Vec<f64>, Option
     let mut xs = Vec::with_capacity(seeds.len());
     for c in configs {
         xs.clear();
-        xs.extend(seeds.iter().filter_map(|&s| c.values.get(s).copied().flatten()));
+        xs.extend(
+            seeds
+                .iter()
+                .filter_map(|&s| c.values.get(s).copied().flatten()),
+        );
         let Some(m) = stats::median(&xs) else {
             continue;
         };
@@ -178,18 +186,25 @@ pub(super) fn best_of_block(
         "a block's best beats the grid's best in {wins} of {} blocks",
         r.len()
     ));
-    let v = variance(&grids);
+    // The seeds' part of the difference's bootstrap variance: its total
+    // less the blocks' part, s²/R.
+    let blocks_part = stats::std(&r).map_or(0.0, |s| s * s / r.len() as f64);
+    let v = (variance(&diffs) - blocks_part).max(0.0);
     match blocks_needed(&r, g, v, claim.alpha) {
         Some(Some(n)) => evidence.push(format!("about {n} blocks would settle it at power 0.8")),
         Some(None) => evidence.push(match seeds_needed(&r, g, v, seeds.len(), claim.alpha) {
             Some(n) => format!(
-                "more blocks alone would not settle it at power 0.8 (the grid's best varies \
-                 too much with its seeds); about {n} seeds per configuration with these {} blocks would",
+                "more blocks alone would not settle it at power 0.8 (the seeds' noise \
+                 dominates); about {n} seeds per configuration with these {} blocks would",
                 r.len()
             ),
-            None => "more blocks alone would not settle it at power 0.8 (the grid's best varies \
-                     too much with its seeds); more seeds and more blocks would"
-                .into(),
+            None => match both_needed(&r, g, v, seeds.len(), claim.alpha) {
+                Some((n, s)) => format!(
+                    "more blocks alone would not settle it at power 0.8 (the seeds' noise \
+                     dominates); about {n} blocks with {s} seeds per configuration would"
+                ),
+                None => "the observed difference is zero or undefined".into(),
+            },
         }),
         None => {}
     }
@@ -246,7 +261,7 @@ fn replicates(
 
 /// Blocks needed for power 0.8 at `alpha` (see the module docs): the
 /// smallest n with z²·(s²/n + v) ≤ δ², s the block bests' standard
-/// deviation, v the grid best's bootstrap variance `v`, δ = mean − g.
+/// deviation, `v` the seeds' part of the variance, δ = mean − g.
 /// `Some(None)` when no number of blocks would do (z²·v ≥ δ²); `None` when
 /// the block bests do not vary or δ = 0.
 pub(super) fn blocks_needed(r: &[f64], g: f64, v: f64, alpha: f64) -> Option<Option<usize>> {
@@ -271,6 +286,26 @@ pub(super) fn seeds_needed(r: &[f64], g: f64, v: f64, seeds: usize, alpha: f64) 
     let delta = stats::mean(r) - g;
     let room = delta * delta / stats::z_sum(alpha)?.powi(2) - s * s / r.len() as f64;
     (room > 0.0 && delta != 0.0).then(|| ((seeds as f64 * v / room).ceil() as usize).max(2))
+}
+
+/// Blocks and seeds together when neither alone would do: half of the
+/// allowed variance δ²/z² to each term, n = ⌈2z²·s²/δ²⌉ blocks and S' =
+/// ⌈2z²·S·v/δ²⌉ seeds. `None` when δ = 0 or the blocks do not vary.
+pub(super) fn both_needed(
+    r: &[f64],
+    g: f64,
+    v: f64,
+    seeds: usize,
+    alpha: f64,
+) -> Option<(usize, usize)> {
+    let s = stats::std(r)?;
+    let delta = stats::mean(r) - g;
+    if delta == 0.0 || !delta.is_finite() {
+        return None;
+    }
+    let k = 2.0 * stats::z_sum(alpha)?.powi(2) / (delta * delta);
+    let count = |x: f64| (x.ceil() as usize).max(2);
+    Some((count(k * s * s), count(k * seeds as f64 * v)))
 }
 
 #[cfg(test)]

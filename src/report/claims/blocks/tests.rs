@@ -74,12 +74,21 @@ fn hand_configs() -> Vec<Config> {
 fn block_bests_and_the_grid_best_are_the_best_seed_medians() {
     let configs = hand_configs();
     // Losses: block 0 min(2, 4) = 2, block 1 min(3, 2.5) = 2.5, grid min(2.4, 9).
-    assert_eq!(bests(&configs, &[0, 1, 2], false), (vec![2.0, 2.5], Some(2.4)));
+    assert_eq!(
+        bests(&configs, &[0, 1, 2], false),
+        (vec![2.0, 2.5], Some(2.4))
+    );
     // Accuracies: block 0 max(2, 4), block 1 max(3, 2.5), grid max(2.4, 9).
-    assert_eq!(bests(&configs, &[0, 1, 2], true), (vec![4.0, 3.0], Some(9.0)));
+    assert_eq!(
+        bests(&configs, &[0, 1, 2], true),
+        (vec![4.0, 3.0], Some(9.0))
+    );
     // A resample of seed 0 three times, the same for every configuration:
     // block 0 min(1, 4), block 1 min(3, 2.5), grid min(2.2, 9).
-    assert_eq!(bests(&configs, &[0, 0, 0], false), (vec![1.0, 2.5], Some(2.2)));
+    assert_eq!(
+        bests(&configs, &[0, 0, 0], false),
+        (vec![1.0, 2.5], Some(2.2))
+    );
     // A seed that did not finish is skipped, not counted as a value.
     let mut gap = hand_configs();
     gap[0].values[1] = None;
@@ -167,4 +176,12 @@ fn seeds_needed_when_blocks_alone_cannot() {
         Some(6)
     );
     assert_eq!(seeds_needed(&[1.0, 3.0], 0.0, 0.6, 5, 0.05), None);
+}
+
+/// Block bests [1, 3] (s² = 2), grid 0 (δ = 2), v = 0.6, S = 5, z² from
+/// SciPy: 2·7.8489·2/4 = 7.85 → 8 blocks; 2·7.8489·5·0.6/4 = 11.77 → 12 seeds.
+#[test]
+fn blocks_and_seeds_together_split_the_allowed_variance() {
+    assert_eq!(both_needed(&[1.0, 3.0], 0.0, 0.6, 5, 0.05), Some((8, 12)));
+    assert_eq!(both_needed(&[1.0, 3.0], 2.0, 0.6, 5, 0.05), None, "δ = 0");
 }
