@@ -238,4 +238,13 @@ fn best_of_block_is_reported_from_the_stored_trials() {
         report.contains("in 2 blocks of 4, against a grid of 2 levels per key (4 points)"),
         "{report}"
     );
+    // "What each search found": the grid's row names its best configuration.
+    let grid_best = (8..12)
+        .min_by(|&a, &b| medians[a].total_cmp(&medians[b]))
+        .unwrap();
+    assert!(report.contains("### What each search found"), "{report}");
+    assert!(
+        report.contains(&format!("| grid | {grid_best} |")),
+        "{report}"
+    );
 }

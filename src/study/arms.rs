@@ -112,7 +112,7 @@ pub(super) fn parse(
         ));
     }
     let blocks = uint(b, 1, samples).map_err(|m| key_err("search.blocks", m))?;
-    if samples % blocks != 0 {
+    if !samples.is_multiple_of(blocks) {
         return Err(key_err(
             "search.blocks",
             format!(
