@@ -170,5 +170,38 @@ fn grid_levels(
     Ok(k)
 }
 
+/// A `best_of_block` claim's shape: the study has blocks and a grid
+/// (`grid_arm`), the claim is a comparison (not `trend`), and sets none
+/// of the keys `given` as (name, present). The error names the claim's
+/// key at fault.
+pub(super) fn check_claim(
+    grid_arm: bool,
+    trend: bool,
+    given: &[(&'static str, bool)],
+) -> Result<(), (&'static str, &'static str)> {
+    if !grid_arm {
+        return Err((
+            "statistic",
+            "best_of_block compares the blocks of a random search with a grid of the same \
+             budget: it needs [search] strategy = \"random\" with blocks and grid",
+        ));
+    }
+    if trend {
+        return Err((
+            "expect",
+            "best_of_block compares the random blocks with the grid: use expect = \
+             \"less_than\" or \"greater_than\" (random below or above the grid)",
+        ));
+    }
+    match given.iter().find(|(_, present)| *present) {
+        Some((k, _)) => Err((
+            k,
+            "a best_of_block claim's groups are the random blocks (this) and the grid \
+             (than); it takes no this, than, along or tune",
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests;

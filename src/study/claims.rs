@@ -450,7 +450,15 @@ impl Claim<'_> {
             None => None,
         };
         if statistic == Statistic::BestOfBlock {
-            self.check_best_of_block(expect, along.is_some(), &this, &than)?;
+            let given = [
+                ("this", !this.is_empty()),
+                ("than", !than.is_empty()),
+                ("along", along.is_some()),
+                ("tune", self.t.contains_key("tune")),
+            ];
+            let increasing = matches!(expect, Expect::Increasing | Expect::Decreasing);
+            super::arms::check_claim(self.grid_arm, increasing, &given)
+                .map_err(|(k, m)| key_err(self.at(k), m))?;
         } else {
             self.check_shape(expect, along.is_some(), &this, &than)?;
         }
@@ -591,46 +599,6 @@ impl Claim<'_> {
             ));
         }
         Ok(metric)
-    }
-
-    /// `best_of_block`: a search with blocks and a grid, a comparison, and
-    /// no groups or axis (its groups are the two arms).
-    fn check_best_of_block(
-        &self,
-        expect: Expect,
-        has_along: bool,
-        this: &[(String, Setting)],
-        than: &[(String, Setting)],
-    ) -> Result<(), KeyError> {
-        if !self.grid_arm {
-            return Err(key_err(
-                self.at("statistic"),
-                "best_of_block compares the blocks of a random search with a grid of the same \
-                 budget: it needs [search] strategy = \"random\" with blocks and grid",
-            ));
-        }
-        if matches!(expect, Expect::Increasing | Expect::Decreasing) {
-            return Err(key_err(
-                self.at("expect"),
-                "best_of_block compares the random blocks with the grid: use expect = \
-                 \"less_than\" or \"greater_than\" (random below or above the grid)",
-            ));
-        }
-        for (k, given) in [
-            ("this", !this.is_empty()),
-            ("than", !than.is_empty()),
-            ("along", has_along),
-            ("tune", self.t.contains_key("tune")),
-        ] {
-            if given {
-                return Err(key_err(
-                    self.at(k),
-                    "a best_of_block claim's groups are the random blocks (this) and the grid \
-                     (than); it takes no this, than, along or tune",
-                ));
-            }
-        }
-        Ok(())
     }
 
     /// Trends need `along` and no groups; comparisons need both groups over
