@@ -158,3 +158,93 @@ fn a_search_report_and_its_refinement() {
         stderr(&o)
     );
 }
+
+/// Two blocks of 4 random points and the 2 × 2 grid over lr and l2.
+const ARMS: &str = r#"
+name = "arms"
+seeds = 3
+[train]
+epochs = 3
+eval_every = 1
+[search]
+strategy = "random"
+samples = 8
+blocks = 2
+grid = 2
+seed = 3
+[space]
+lr = { log_uniform = [1e-3, 1.0] }
+l2 = { log_uniform = [1e-6, 1e-1] }
+[[claims]]
+name = "random beats the grid"
+metric = "val_loss"
+statistic = "best_of_block"
+expect = "less_than"
+"#;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// The report's difference and win count, recomputed here from trials.csv
+/// parsed back: configurations 0–3 are block 0, 4–7 block 1, 8–11 the grid;
+/// each arm's best is its lowest seed median of val_loss.
+#[test]
+fn best_of_block_is_reported_from_the_stored_trials() {
+    let (tmp, file) = temp_study("s.toml", ARMS);
+    let out = tmp.path().join("arms");
+    run_study_ok(&file, &out, &[]);
+    let rows = common::csv(&out.join("trials.csv"));
+    let col = |name: &str| rows[0].iter().position(|c| c == name).unwrap();
+    let (config, val) = (col("config"), col("val_loss"));
+    let mut by_config = vec![Vec::new(); 12];
+    for r in &rows[1..] {
+        let c: usize = r[config].parse().unwrap();
+        by_config[c].push(r[val].parse::<f64>().unwrap());
+    }
+    assert!(by_config.iter().all(|xs| xs.len() == 3), "3 seeds each");
+    let medians: Vec<f64> = by_config.into_iter().map(median).collect();
+    let best =
+        |cs: std::ops::Range<usize>| medians[cs].iter().copied().fold(f64::INFINITY, f64::min);
+    let (b0, b1, g) = (best(0..4), best(4..8), best(8..12));
+    let diff = (b0 + b1) / 2.0 - g;
+    let wins: f64 = [b0, b1]
+        .iter()
+        .map(|&b| {
+            if b < g {
+                1.0
+            } else if b == g {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    let want =
+        format!("mean over 2 blocks of the block's best val_loss − the grid's best = {diff:.4}");
+    assert!(report.contains(&want), "{want}\n{report}");
+    assert!(
+        report.contains(&format!("in {wins} of 2 blocks")),
+        "{report}"
+    );
+    assert!(
+        report.contains("in 2 blocks of 4, against a grid of 2 levels per key (4 points)"),
+        "{report}"
+    );
+    // "What each search found": the grid's row names its best configuration.
+    let grid_best = (8..12)
+        .min_by(|&a, &b| medians[a].total_cmp(&medians[b]))
+        .unwrap();
+    assert!(report.contains("### What each search found"), "{report}");
+    assert!(
+        report.contains(&format!("| grid | {grid_best} |")),
+        "{report}"
+    );
+}

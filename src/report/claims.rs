@@ -12,6 +12,8 @@
 //!
 //! `probability_of_improvement` comparisons are judged by a seeded
 //! bootstrap of the share of seed pairs in which `this` beats `than`.
+//! `best_of_block` comparisons set a random search's blocks against the
+//! grid of the same budget (`claims/blocks.rs`).
 //!
 //! Every slice yields one p-value (its [`Test`]); the p-values of all
 //! slices of all claims of the study are one family, Holm-adjusted. A
@@ -24,13 +26,16 @@
 //! This file groups rows into slices and combines the slices' verdicts;
 //! `claims/trend.rs` and `claims/compare.rs` judge a slice.
 
+mod blocks;
 mod compare;
 mod trend;
 
 use std::fmt;
 
 use crate::stats;
-use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches};
+use crate::study::{
+    Arm, ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches,
+};
 
 /// A finished trial as claims see it.
 pub struct Row<'a> {
@@ -48,6 +53,10 @@ pub struct Row<'a> {
     /// For an `ensemble` claim: its configuration's ensemble of seeds
     /// scored on the claim's metric (`report::ensemble`).
     pub ensemble: Option<f64>,
+    /// For a `best_of_block` claim: the trial's search arm (random block
+    /// or grid) and its replicate (seed) index, which every configuration
+    /// shares.
+    pub arm: Option<(Arm, usize)>,
 }
 
 /// A verdict.
@@ -183,8 +192,9 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
             .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
         // A property of two groups: each group's point shows its median.
         Statistic::ProbabilityOfImprovement => stats::median(values),
-        // Properties of a configuration, read from the rows (`config_point`).
-        Statistic::Share | Statistic::Ensemble => None,
+        // Properties of a configuration, read from the rows (`config_point`),
+        // and of a search's arms (`claims/blocks.rs`).
+        Statistic::Share | Statistic::Ensemble | Statistic::BestOfBlock => None,
     }
 }
 
@@ -304,6 +314,10 @@ pub fn judge<'r>(
             let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
             exclude.extend(claim.tune.iter().cloned());
             let group_keys: Vec<String> = match &claim.along {
+                // The arms are positions on the search axis, the innermost.
+                None if claim.statistic == Statistic::BestOfBlock => {
+                    axes_keys.last().cloned().unwrap_or_default()
+                }
                 Some(a) => axes_keys
                     .iter()
                     .find(|ks| ks.contains(a))
@@ -331,6 +345,11 @@ pub fn judge<'r>(
                     match claim.expect {
                         Expect::Increasing | Expect::Decreasing => {
                             trend::trend(claim, spec, &name, &members)
+                        }
+                        Expect::LessThan | Expect::GreaterThan
+                            if claim.statistic == Statistic::BestOfBlock =>
+                        {
+                            blocks::best_of_block(claim, spec, &name, &members)
                         }
                         Expect::LessThan | Expect::GreaterThan => {
                             compare::compare(claim, spec, &name, &members)

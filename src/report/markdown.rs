@@ -463,6 +463,11 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
 /// (two samples of seeds) does not apply.
 const SHARE_SETTLE: &str = "Seeds needed are not estimated for a share: it is one number per configuration, judged across the settings of the axis; more seeds per source narrow each share's interval, and more settings along the axis sharpen the trend test.";
 
+/// Why a best_of_block claim gets no seed count here: its observations
+/// are the blocks (independent searches), and its evidence counts blocks
+/// or seeds itself (`claims/blocks.rs`).
+const BLOCKS_SETTLE: &str = "A best_of_block claim is settled by more blocks (each block, one random search, is one observation) or more seeds (both arms share them): the evidence says which, and about how many.";
+
 /// What would settle an inconclusive claim: the most seeds any of its
 /// inconclusive slices needs, or why no number would.
 fn claim_settle(v: &Verdict) -> String {
@@ -476,6 +481,9 @@ fn claim_settle(v: &Verdict) -> String {
     }
     if v.claim.statistic == Statistic::Share {
         return SHARE_SETTLE.into();
+    }
+    if v.claim.statistic == Statistic::BestOfBlock {
+        return BLOCKS_SETTLE.into();
     }
     let none = open.iter().filter(|s| s.seeds_needed.is_none()).count();
     if none > 0 {
@@ -536,6 +544,9 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
     };
     let settle = match (sv.outcome, sv.seeds_needed) {
         (Outcome::Inconclusive, _) if c.statistic == Statistic::Share => format!(" {SHARE_SETTLE}"),
+        (Outcome::Inconclusive, _) if c.statistic == Statistic::BestOfBlock => {
+            format!(" {BLOCKS_SETTLE}")
+        }
         (Outcome::Inconclusive, Some(n)) => format!(" {}", seeds_text(n, "it")),
         (Outcome::Inconclusive, None) => {
             " The observed effect is zero or undefined: no number of seeds would settle it.".into()

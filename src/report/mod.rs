@@ -433,6 +433,12 @@ fn verdicts(
                 _ => None,
             }
         };
+        // The search arm (random block or grid) of a configuration: its
+        // position on the search axis, the innermost.
+        let arm = |config: usize| {
+            let search = exp.search.as_ref()?;
+            search.arm(*exp.coords(config).last()?)
+        };
         rows.iter()
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
@@ -442,6 +448,7 @@ fn verdicts(
                     config: t.config_index,
                     share: share(t.config_index),
                     ensemble: ensemble(t.config_index),
+                    arm: arm(t.config_index).map(|a| (a, t.replicate)),
                 })
             })
             .collect()

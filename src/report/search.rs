@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::metric::Metric;
 use crate::plan::Plan;
 use crate::stats;
-use crate::study::{Dist, Setting, Study, fnv1a};
+use crate::study::{Arm, Dist, Setting, Study, describe, fnv1a};
 use crate::train::{Status, TrialRecord};
 
 /// Rows of the best-configurations table.
@@ -149,6 +149,20 @@ pub struct SearchSummary {
     pub level: f64,
     /// `[report] bootstrap`.
     pub reps: usize,
+    /// With `[search] blocks`: what each block and the grid found.
+    pub arm_bests: Vec<ArmBest>,
+}
+
+/// The best configuration of one search arm (a block of the random
+/// draws, or the grid) within one setting of the other swept axes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArmBest {
+    /// The other axes' settings (`depth=2`), or `all`.
+    pub slice: String,
+    /// The block or the grid.
+    pub arm: Arm,
+    /// Index into `configs` of its best configuration.
+    pub best: usize,
 }
 
 /// The search summary of a study's stored trials; `None` for a grid study
@@ -213,6 +227,8 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
     let top = top_intervals(&configs, &order, metric, level, reps);
     let importance = importance(&keys, &configs, metric, level, reps);
     let borders = borders(&keys, &configs[order[0]]);
+    let arm_of = |config: usize| search.arm(*exp.coords(config).last()?);
+    let arm_bests = arm_bests(&configs, &order, &keys, arm_of);
     Some(SearchSummary {
         metric,
         from_claim,
@@ -224,7 +240,56 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
         borders,
         level,
         reps,
+        arm_bests,
     })
+}
+
+/// Each arm's best configuration per setting of the other swept axes
+/// (the first of `order` in that group), slices in plan order, then
+/// blocks in order, then the grid. Empty without blocks.
+pub fn arm_bests(
+    configs: &[ConfigStat],
+    order: &[usize],
+    keys: &[SearchKey],
+    arm_of: impl Fn(usize) -> Option<Arm>,
+) -> Vec<ArmBest> {
+    let slice = |c: &ConfigStat| {
+        let rest: Vec<(String, Setting)> = c
+            .swept
+            .iter()
+            .filter(|(k, _)| !keys.iter().any(|s| s.key == *k))
+            .cloned()
+            .collect();
+        if rest.is_empty() {
+            "all".to_string()
+        } else {
+            describe(&rest)
+        }
+    };
+    let mut slices: Vec<String> = Vec::new();
+    for c in configs {
+        let s = slice(c);
+        if !slices.contains(&s) {
+            slices.push(s);
+        }
+    }
+    let mut out: Vec<ArmBest> = Vec::new();
+    for &i in order {
+        let Some(arm) = arm_of(configs[i].config) else {
+            continue;
+        };
+        let s = slice(&configs[i]);
+        if !out.iter().any(|a| a.slice == s && a.arm == arm) {
+            out.push(ArmBest {
+                slice: s,
+                arm,
+                best: i,
+            });
+        }
+    }
+    let at = |s: &str| slices.iter().position(|x| x == s);
+    out.sort_by_key(|a| (at(&a.slice), a.arm));
+    out
 }
 
 /// Indices of `configs`, best median first: lowest for a loss, highest
@@ -398,5 +463,6 @@ pub(crate) fn synthetic(keys: Vec<SearchKey>, configs: Vec<SyntheticConfig>) -> 
         order,
         level,
         reps,
+        arm_bests: Vec::new(),
     }
 }

@@ -34,8 +34,8 @@ pub fn seeds_needed_for(x: &[f64], y: &[f64], alpha: f64) -> Option<usize> {
     rounded(z_sum(alpha)?.powi(2) * var / (delta * delta))
 }
 
-/// z_{1−α/2} + z_{power}.
-fn z_sum(alpha: f64) -> Option<f64> {
+/// z_{1−α/2} + z_{power}; `None` unless 0 < α < 1.
+pub fn z_sum(alpha: f64) -> Option<f64> {
     if !(alpha > 0.0 && alpha < 1.0) {
         return None;
     }

@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -48,6 +48,10 @@ pub enum Statistic {
     /// the ensemble of a configuration's seeds (the mean of their
     /// predicted probabilities, or outputs).
     Ensemble,
+    /// Comparisons in a search with `[search] blocks` and `grid` only:
+    /// each block's best configuration (by its seed median) against the
+    /// grid's best, `this` being the random blocks and `than` the grid.
+    BestOfBlock,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -64,6 +68,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ),
     ("share", Statistic::Share),
     ("ensemble", Statistic::Ensemble),
+    ("best_of_block", Statistic::BestOfBlock),
 ];
 
 impl Statistic {
@@ -277,6 +282,7 @@ pub(super) fn parse(
     canonical: impl Fn(&str) -> Result<String, String>,
     regression: bool,
     varying: &[Source],
+    grid_arm: bool,
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
@@ -297,6 +303,7 @@ pub(super) fn parse(
             i,
             axes,
             varying,
+            grid_arm,
             canonical: &canonical,
         };
         spec.claims.push(claim.parse(regression)?);
@@ -368,6 +375,8 @@ struct Claim<'a> {
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
+    /// Whether the study's search has blocks and a grid (`best_of_block`).
+    grid_arm: bool,
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -440,7 +449,19 @@ impl Claim<'_> {
             Some(a) => Some(self.swept(&a, "along")?),
             None => None,
         };
-        self.check_shape(expect, along.is_some(), &this, &than)?;
+        if statistic == Statistic::BestOfBlock {
+            let given = [
+                ("this", !this.is_empty()),
+                ("than", !than.is_empty()),
+                ("along", along.is_some()),
+                ("tune", self.t.contains_key("tune")),
+            ];
+            let increasing = matches!(expect, Expect::Increasing | Expect::Decreasing);
+            super::arms::check_claim(self.grid_arm, increasing, &given)
+                .map_err(|(k, m)| key_err(self.at(k), m))?;
+        } else {
+            self.check_shape(expect, along.is_some(), &this, &than)?;
+        }
         if statistic == Statistic::ProbabilityOfImprovement
             && matches!(expect, Expect::Increasing | Expect::Decreasing)
         {

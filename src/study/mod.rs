@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use toml::{Table, Value};
 
+mod arms;
 mod claims;
 mod error;
 mod grid;
@@ -33,6 +34,7 @@ mod spans;
 mod spec;
 mod values;
 
+pub use arms::{Arm, Arms};
 pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
@@ -207,6 +209,7 @@ fn build(
             .iter()
             .map(|(s, _)| *s)
             .collect::<Vec<_>>(),
+        study.search.as_ref().is_some_and(Search::has_grid_arm),
     )?;
     Ok(study)
 }

@@ -19,6 +19,7 @@
 
 use toml::{Table, Value};
 
+use super::arms::{Arm, Arms};
 use super::error::{KeyError, key_err};
 use super::grid::Axis;
 use super::keys::{self, Type};
@@ -127,6 +128,9 @@ pub struct Search {
     pub space: Vec<(String, Dist)>,
     /// The keys as the file wrote them, for errors (`space.lr`).
     pub paths: Vec<String>,
+    /// `blocks` and `grid`: independent searches and their comparison grid
+    /// (`study/arms.rs`).
+    pub arms: Option<Arms>,
 }
 
 impl Search {
@@ -144,13 +148,27 @@ impl Search {
             .collect()
     }
 
-    /// The axis of the drawn points.
+    /// The axis of the drawn points, then the comparison grid's if any.
     pub fn axis(&self) -> Axis {
+        let mut points: Vec<Vec<Value>> = (0..self.samples).map(|i| self.point(i)).collect();
+        if let Some(arms) = &self.arms {
+            points.extend(arms.grid_points(&self.space));
+        }
         Axis {
             keys: self.space.iter().map(|(k, _)| k.clone()).collect(),
-            points: (0..self.samples).map(|i| self.point(i)).collect(),
+            points,
             sampled: true,
         }
+    }
+
+    /// The arm of position `i` on the search axis; `None` without blocks.
+    pub fn arm(&self, i: usize) -> Option<Arm> {
+        self.arms.as_ref().map(|a| a.arm(i))
+    }
+
+    /// Whether the search has blocks and a grid to compare them with.
+    pub fn has_grid_arm(&self) -> bool {
+        self.arms.as_ref().is_some_and(|a| a.grid.is_some())
     }
 
     /// `64 random points (seed 0): lr log_uniform [0.0001, 1], ...`.
@@ -160,8 +178,20 @@ impl Search {
             .iter()
             .map(|(k, d)| format!("`{k}` {}", d.describe()))
             .collect();
+        let arms = match &self.arms {
+            None => String::new(),
+            Some(a) => {
+                let grid = a.grid.map_or(String::new(), |k| {
+                    format!(
+                        ", against a grid of {k} levels per key ({} points)",
+                        a.per_block
+                    )
+                });
+                format!(" in {} blocks of {}{grid}", a.blocks, a.per_block)
+            }
+        };
         format!(
-            "{} {} points (seed {}) of {}",
+            "{} {} points (seed {}){arms} of {}",
             self.samples,
             self.strategy.name(),
             self.seed,
@@ -206,10 +236,10 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         }
     };
     for k in table.keys() {
-        if !["strategy", "samples", "seed", "halving"].contains(&k.as_str()) {
+        if !["strategy", "samples", "seed", "blocks", "grid", "halving"].contains(&k.as_str()) {
             return Err(key_err(
                 format!("search.{k}"),
-                "unknown key; [search] has: strategy, samples, seed, halving",
+                "unknown key; [search] has: strategy, samples, seed, blocks, grid, halving",
             ));
         }
     }
@@ -226,7 +256,7 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         .map_err(|m| key_err("search.strategy", m))?,
     };
     if strategy == Strategy::Grid {
-        for k in ["samples", "seed"] {
+        for k in ["samples", "seed", "blocks", "grid"] {
             if table.contains_key(k) {
                 return Err(key_err(
                     format!("search.{k}"),
@@ -298,12 +328,14 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
             ),
         ));
     }
+    let arms = super::arms::parse(table, strategy, samples, &keys, &paths)?;
     Ok(Some(Search {
         strategy,
         samples,
         seed,
         space: keys,
         paths,
+        arms,
     }))
 }
 

@@ -48,7 +48,7 @@ pub(super) fn compare(
 }
 
 /// −1 for `less_than`, +1 for `greater_than`.
-fn want(claim: &ClaimSpec) -> f64 {
+pub(super) fn want(claim: &ClaimSpec) -> f64 {
     if claim.expect == Expect::LessThan {
         -1.0
     } else {
@@ -58,7 +58,7 @@ fn want(claim: &ClaimSpec) -> f64 {
 
 /// The test from bootstrap replicates against `null`: its p-value, and
 /// whether the replicates lie on the side `want` (+1 above, −1 below).
-fn replicate_test(replicates: &[f64], null: f64, want: f64) -> Option<Test> {
+pub(super) fn replicate_test(replicates: &[f64], null: f64, want: f64) -> Option<Test> {
     let (p, side) = stats::bootstrap_p_value(replicates, null)?;
     Some(Test {
         p,

@@ -4,7 +4,7 @@
 use super::number;
 use crate::report::percent;
 use crate::report::search::{BORDER, SearchSummary};
-use crate::study::{Setting, short_float};
+use crate::study::{Arm, Setting, short_float};
 
 /// The section, or nothing for a grid study.
 pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
@@ -82,6 +82,7 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
             number_short(edge),
         ));
     }
+    md.push_str(&arms(s, swept, &metric));
     md.push_str(&format!(
         "\n### What mattered\n\n\
          The importance of a key is the share of the variance of the configurations' medians its \
@@ -114,6 +115,47 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
             k.name(),
             k.dist.describe(),
             imp.bins
+        ));
+    }
+    md
+}
+
+/// "What each search found": with `[search] blocks`, each block's and the
+/// grid's best configuration, ranked as above; nothing otherwise.
+fn arms(s: &SearchSummary, swept: &[String], metric: &str) -> String {
+    if s.arm_bests.is_empty() {
+        return String::new();
+    }
+    let sliced = s.arm_bests.iter().any(|a| a.slice != "all");
+    let mut md = format!(
+        "\n### What each search found\n\n\
+         Each block of the random draws is a search of its own; each block and the grid find \
+         their best configuration by the ranking above (a `best_of_block` claim compares \
+         them).\n\n| {}search | config | {} | n | median {metric} | IQR |\n|{}---|---:|{}---:|---:|---:|\n",
+        if sliced { "slice | " } else { "" },
+        swept.join(" | "),
+        if sliced { "---|" } else { "" },
+        "---|".repeat(swept.len()),
+    );
+    for a in &s.arm_bests {
+        let c = &s.configs[a.best];
+        let arm = match a.arm {
+            Arm::Block(b) => format!("block {b}"),
+            Arm::Grid => "grid".to_string(),
+        };
+        let settings: Vec<String> = c.swept.iter().map(|(_, v)| show(v)).collect();
+        let slice = if sliced {
+            format!("{} | ", a.slice)
+        } else {
+            String::new()
+        };
+        md.push_str(&format!(
+            "| {slice}{arm} | {} | {} | {} | {} | {} |\n",
+            c.config,
+            settings.join(" | "),
+            c.seeds.len(),
+            number(c.median),
+            number(c.quartiles.1 - c.quartiles.0),
         ));
     }
     md

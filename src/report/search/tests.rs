@@ -121,3 +121,52 @@ fn best_first_with_median_intervals() {
     // An accuracy ranks highest first.
     assert_eq!(rank(&s.configs, Metric::ValAcc), [0, 1, 3, 2]);
 }
+
+/// Depth 1 and 2 crossed with a search axis of 4 points: points 0–1 block
+/// 0, 2 block 1, 3 the grid. Medians by hand (the seeds are equal): the
+/// best of each (depth, arm) group is the lowest. Order: depth 1 before
+/// depth 2 (plan order), blocks before the grid.
+#[test]
+fn each_arm_finds_its_best_within_each_slice() {
+    let keys = vec![key("train.lr", Dist::LogUniform(1e-4, 1.0))];
+    let loss = [[0.5, 0.3, 0.4, 0.2], [0.1, 0.6, 0.7, 0.8]];
+    let mut configs = Vec::new();
+    for (d, row) in loss.iter().enumerate() {
+        for (p, &x) in row.iter().enumerate() {
+            let swept = vec![
+                ("model.depth".to_string(), Setting::Int(d as i64 + 1)),
+                ("train.lr".to_string(), Setting::Float(p as f64)),
+            ];
+            configs.push(ConfigStat {
+                config: 4 * d + p,
+                swept,
+                seeds: vec![x, x],
+                median: x,
+                quartiles: (x, x),
+            });
+        }
+    }
+    let order = rank(&configs, Metric::ValLoss);
+    let arm = |p: usize| match p {
+        0 | 1 => Arm::Block(0),
+        2 => Arm::Block(1),
+        _ => Arm::Grid,
+    };
+    let bests = arm_bests(&configs, &order, &keys, |c| Some(arm(c % 4)));
+    let got: Vec<(&str, Arm, usize)> = bests
+        .iter()
+        .map(|a| (a.slice.as_str(), a.arm, configs[a.best].config))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("depth=1", Arm::Block(0), 1), // min(0.5, 0.3)
+            ("depth=1", Arm::Block(1), 2),
+            ("depth=1", Arm::Grid, 3),
+            ("depth=2", Arm::Block(0), 4), // min(0.1, 0.6)
+            ("depth=2", Arm::Block(1), 6),
+            ("depth=2", Arm::Grid, 7),
+        ]
+    );
+    assert!(arm_bests(&configs, &order, &keys, |_| None).is_empty());
+}
