@@ -25,6 +25,7 @@
 //! `claims/trend.rs` and `claims/compare.rs` judge a slice.
 
 mod compare;
+mod gain;
 mod trend;
 
 use std::fmt;
@@ -48,6 +49,9 @@ pub struct Row<'a> {
     /// For an `ensemble` claim: its configuration's ensemble of seeds
     /// scored on the claim's metric (`report::ensemble`).
     pub ensemble: Option<f64>,
+    /// For an `ensemble_gain` claim: its configuration's gain of the
+    /// ensemble over the average member, with its bootstrap.
+    pub gain: Option<crate::report::ensemble_gain::Gain>,
 }
 
 /// A verdict.
@@ -184,7 +188,7 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
         // A property of two groups: each group's point shows its median.
         Statistic::ProbabilityOfImprovement => stats::median(values),
         // Properties of a configuration, read from the rows (`config_point`).
-        Statistic::Share | Statistic::Ensemble => None,
+        Statistic::Share | Statistic::Ensemble | Statistic::EnsembleGain => None,
     }
 }
 
@@ -332,6 +336,11 @@ pub fn judge<'r>(
                         Expect::Increasing | Expect::Decreasing => {
                             trend::trend(claim, spec, &name, &members)
                         }
+                        Expect::LessThan | Expect::GreaterThan
+                            if claim.statistic == Statistic::EnsembleGain =>
+                        {
+                            gain::gain(claim, spec, &name, &members)
+                        }
                         Expect::LessThan | Expect::GreaterThan => {
                             compare::compare(claim, spec, &name, &members)
                         }
@@ -472,6 +481,10 @@ fn point(
         let value = |r: &Row| r.ensemble.map(|e| (e, None));
         return (config_point(label, rows, value), Vec::new());
     }
+    if claim.statistic == Statistic::EnsembleGain {
+        let value = |r: &Row| r.gain.map(|g| (g.gain, g.ci));
+        return (config_point(label, rows, value), Vec::new());
+    }
     let xs = sample(claim.statistic, rows);
     let value = stat_of_sample(claim.statistic, &xs);
     let ci = stats::bootstrap(
@@ -501,7 +514,8 @@ fn share_point(label: String, rows: &[&Row]) -> Point {
     config_point(label, rows, |r| r.share)
 }
 
-/// The point of a configuration-level value (`share`, `ensemble`): the
+/// The point of a configuration-level value (`share`, `ensemble`,
+/// `ensemble_gain`): the
 /// value of the one configuration at this setting, with its interval if
 /// any. Undefined when the setting pools several configurations (such a
 /// value is not averaged across them) or the configuration has none.

@@ -16,6 +16,7 @@
 pub mod claims;
 mod csv;
 pub mod ensemble;
+pub mod ensemble_gain;
 mod halving;
 mod iqm;
 mod markdown;
@@ -33,7 +34,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::data::Datasets;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
-use crate::study::{Setting, Study};
+use crate::study::{ClaimSpec, Setting, Statistic, Study};
 use crate::train::{CurvePoint, Metrics, Status, TrialRecord};
 use stuck::Stuck;
 
@@ -176,7 +177,7 @@ pub fn build_with(
         summary.with_column(c)?;
     }
     let ensembles = ensembles.unwrap_or_default();
-    let verdicts = verdicts(exp, &rows, &stuck, &variance, &ensembles);
+    let verdicts = verdicts(exp, &rows, &stuck, &variance, &ensembles, datasets);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
@@ -413,6 +414,7 @@ fn verdicts(
     stuck: &Stuck,
     variance: &[variance::Decomposition],
     ensembles: &HashMap<usize, ensemble::Ensemble>,
+    datasets: Option<&Datasets>,
 ) -> Vec<claims::Verdict> {
     let target = exp.report.target_acc;
     let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
@@ -433,6 +435,10 @@ fn verdicts(
                 _ => None,
             }
         };
+        let gains = match datasets {
+            Some(d) if claim.statistic == Statistic::EnsembleGain => gains(exp, claim, rows, d),
+            _ => HashMap::new(),
+        };
         rows.iter()
             .filter_map(|(t, r)| {
                 finished(r).map(|x| claims::Row {
@@ -442,10 +448,48 @@ fn verdicts(
                     config: t.config_index,
                     share: share(t.config_index),
                     ensemble: ensemble(t.config_index),
+                    gain: gains.get(&t.config_index).copied(),
                 })
             })
             .collect()
     })
+}
+
+/// Each configuration's `ensemble_gain` for `claim`: its bootstrap is
+/// seeded by the claim's name and the configuration's settings, so the
+/// report is the same bytes on every run.
+fn gains(
+    exp: &Study,
+    claim: &ClaimSpec,
+    rows: &[Row],
+    datasets: &Datasets,
+) -> HashMap<usize, ensemble_gain::Gain> {
+    let accuracy = claim.metric.is_accuracy();
+    let mut out = HashMap::new();
+    for config in ensemble::configs(rows) {
+        let Some((members, targets)) = ensemble::members(rows, config, datasets) else {
+            continue;
+        };
+        let swept = &rows
+            .iter()
+            .find(|(t, _)| t.config_index == config)
+            .expect("a row")
+            .0
+            .swept;
+        let seed = crate::study::fnv1a(
+            format!(
+                "ensemble_gain\u{1f}{}\u{1f}{}",
+                claim.name,
+                claims::label(swept)
+            )
+            .as_bytes(),
+        );
+        let (reps, level) = (exp.report.bootstrap, exp.report.level);
+        if let Some(g) = ensemble_gain::gain(&members, targets, accuracy, reps, level, seed) {
+            out.insert(config, g);
+        }
+    }
+    out
 }
 
 /// curves.csv's frame: tidy training curves, one row per (trial, epoch).

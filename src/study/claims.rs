@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | ensemble_gain
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -48,6 +48,12 @@ pub enum Statistic {
     /// the ensemble of a configuration's seeds (the mean of their
     /// predicted probabilities, or outputs).
     Ensemble,
+    /// `val_loss` or `val_acc` only: how much a configuration's ensemble
+    /// of seeds beats its average member (mean member loss − ensemble
+    /// loss, or ensemble accuracy − mean member accuracy), with a
+    /// bootstrap over the seeds. Judged against 0 per configuration
+    /// (`greater_than` / `less_than` without groups) or along an axis.
+    EnsembleGain,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -64,6 +70,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ),
     ("share", Statistic::Share),
     ("ensemble", Statistic::Ensemble),
+    ("ensemble_gain", Statistic::EnsembleGain),
 ];
 
 impl Statistic {
@@ -79,6 +86,15 @@ impl Statistic {
     /// Whether the statistic measures spread (tested with Brown–Forsythe).
     pub fn is_spread(self) -> bool {
         matches!(self, Statistic::Std | Statistic::Iqr)
+    }
+
+    /// Whether the statistic is one value per configuration (not a
+    /// statistic of seeds' values): `share`, `ensemble`, `ensemble_gain`.
+    pub fn is_per_config(self) -> bool {
+        matches!(
+            self,
+            Statistic::Share | Statistic::Ensemble | Statistic::EnsembleGain
+        )
     }
 }
 
@@ -277,6 +293,7 @@ pub(super) fn parse(
     canonical: impl Fn(&str) -> Result<String, String>,
     regression: bool,
     varying: &[Source],
+    validation: bool,
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
@@ -297,6 +314,7 @@ pub(super) fn parse(
             i,
             axes,
             varying,
+            validation,
             canonical: &canonical,
         };
         spec.claims.push(claim.parse(regression)?);
@@ -368,6 +386,8 @@ struct Claim<'a> {
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
+    /// Whether some configuration has a validation split.
+    validation: bool,
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -440,7 +460,11 @@ impl Claim<'_> {
             Some(a) => Some(self.swept(&a, "along")?),
             None => None,
         };
-        self.check_shape(expect, along.is_some(), &this, &than)?;
+        if statistic == Statistic::EnsembleGain {
+            self.check_gain(metric, expect, along.is_some(), &this, &than)?;
+        } else {
+            self.check_shape(expect, along.is_some(), &this, &than)?;
+        }
         if statistic == Statistic::ProbabilityOfImprovement
             && matches!(expect, Expect::Increasing | Expect::Decreasing)
         {
@@ -478,6 +502,13 @@ impl Claim<'_> {
             )
             .map_err(|m| key_err(self.at("alpha"), m))?,
         };
+        if pool && statistic == Statistic::EnsembleGain {
+            return Err(key_err(
+                self.at("pool"),
+                "pool = true mixes several configurations, whose seeds make no one ensemble; \
+                 ensemble_gain is judged per configuration (use `where` to pick some)",
+            ));
+        }
         let tune = self.tune(&along, &this, &filter)?;
         let source = self.source(statistic, expect, metric)?;
         Ok(ClaimSpec {
@@ -578,6 +609,63 @@ impl Claim<'_> {
             ));
         }
         Ok(metric)
+    }
+
+    /// `ensemble_gain`: on val_loss or val_acc, in a study with a
+    /// validation split whose seeds share one data set; no `this`/`than`
+    /// (a trend has `along`; without it each configuration's gain is
+    /// judged against 0).
+    fn check_gain(
+        &self,
+        metric: Metric,
+        expect: Expect,
+        has_along: bool,
+        this: &[(String, Setting)],
+        than: &[(String, Setting)],
+    ) -> Result<(), KeyError> {
+        let trend = matches!(expect, Expect::Increasing | Expect::Decreasing);
+        if trend != has_along {
+            return Err(key_err(
+                self.at("along"),
+                if trend {
+                    format!(
+                        "expect = \"{}\" needs the swept key it runs along",
+                        expect.name()
+                    )
+                } else {
+                    "ensemble_gain with expect = \"greater_than\" or \"less_than\" judges each \
+                     configuration's gain against 0: no `along`"
+                        .to_string()
+                },
+            ));
+        }
+        if !matches!(metric, Metric::ValLoss | Metric::ValAcc) {
+            return Err(key_err(
+                self.at("metric"),
+                format!("{metric} has no ensemble; ensemble_gain claims take val_loss or val_acc"),
+            ));
+        }
+        if !this.is_empty() || !than.is_empty() {
+            return Err(key_err(
+                self.at(if this.is_empty() { "than" } else { "this" }),
+                "ensemble_gain compares each configuration's ensemble with its own average \
+                 member: no this/than; use expect = \"greater_than\" alone, or `along` for a trend",
+            ));
+        }
+        if self.varying.contains(&Source::Data) {
+            return Err(key_err(
+                self.at("statistic"),
+                "[replicates] data draws a data set per seed, so a configuration's seeds \
+                 predict different validation splits and make no ensemble",
+            ));
+        }
+        if !self.validation {
+            return Err(key_err(
+                self.at("statistic"),
+                "ensemble_gain needs a validation split (data.val is \"none\")",
+            ));
+        }
+        Ok(())
     }
 
     /// Trends need `along` and no groups; comparisons need both groups over

@@ -39,6 +39,7 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
                 config: 0,
                 share: None,
                 ensemble: None,
+                gain: None,
             })
             .collect()
     })
@@ -267,6 +268,7 @@ fn best_of_keeps_each_groups_best_setting() {
                 config: 0,
                 share: None,
                 ensemble: None,
+                gain: None,
             })
         })
         .collect();
@@ -333,6 +335,7 @@ fn tune_compares_each_group_at_its_best_setting() {
                 config: 0,
                 share: None,
                 ensemble: None,
+                gain: None,
             })
             .collect()
     })
@@ -365,6 +368,7 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
                 config: 0,
                 share: None,
                 ensemble: None,
+                gain: None,
             })
             .collect()
     })
@@ -563,6 +567,7 @@ fn a_share_claim_follows_the_configurations_shares() {
                     config: config_of(c, r),
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
                     ensemble: None,
+                    gain: None,
                 })
                 .collect()
         })
@@ -609,6 +614,7 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
                 config: c,
                 share: None,
                 ensemble: None,
+                gain: None,
             })
             .collect()
     })
@@ -649,6 +655,7 @@ fn an_ensemble_claim_follows_the_configurations_ensembles() {
                     config: config_of(c, r),
                     share: None,
                     ensemble: Some(ens(c)),
+                    gain: None,
                 })
                 .collect()
         })
