@@ -536,3 +536,6 @@ fn config_point(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod gain_tests;
