@@ -32,6 +32,7 @@ use std::fmt;
 
 use crate::stats;
 use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches};
+use crate::train::Status;
 
 /// A finished trial as claims see it.
 pub struct Row<'a> {
@@ -52,6 +53,15 @@ pub struct Row<'a> {
     /// For an `ensemble_gain` claim: its configuration's gain of the
     /// ensemble over the average member, with its bootstrap.
     pub gain: Option<crate::report::ensemble_gain::Gain>,
+    /// How the trial ended: diverged and failed trials have no value and
+    /// enter no statistic, but each point counts them.
+    pub status: Status,
+}
+
+impl Row<'_> {
+    fn finished(&self) -> bool {
+        self.status == Status::Ok
+    }
 }
 
 /// A verdict.
@@ -86,6 +96,61 @@ pub struct Point {
     pub value: Option<f64>,
     /// Seeded bootstrap interval of the statistic.
     pub ci: Option<(f64, f64)>,
+    /// Trials at this point, finished or not.
+    pub trials: usize,
+    /// Trials at this point that diverged (left out of the statistic).
+    pub diverged: usize,
+    /// Trials at this point that failed (left out of the statistic).
+    pub failed: usize,
+}
+
+impl Point {
+    /// The point of `rows` with their diverged and failed trials counted.
+    fn of(
+        label: String,
+        rows: &[&Row],
+        n: usize,
+        value: Option<f64>,
+        ci: Option<(f64, f64)>,
+    ) -> Point {
+        let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+        Point {
+            label,
+            n,
+            value,
+            ci,
+            trials: rows.len(),
+            diverged: count(Status::Diverged),
+            failed: count(Status::Failed),
+        }
+    }
+
+    /// Whether the point has trials and none of them finished.
+    pub fn none_finished(&self) -> bool {
+        self.trials > 0 && self.diverged + self.failed == self.trials
+    }
+
+    /// "all 8 trials diverged", "1 of 8 trials diverged", "4 of 8 trials
+    /// diverged or failed (3 diverged, 1 failed)": the trials this point
+    /// lost; `None` when it lost none.
+    pub fn lost(&self) -> Option<String> {
+        let lost = self.diverged + self.failed;
+        if lost == 0 {
+            return None;
+        }
+        let total = self.trials;
+        let (d, f) = (self.diverged, self.failed);
+        let of = if self.none_finished() {
+            format!("all {total} trials")
+        } else {
+            format!("{lost} of {total} trials")
+        };
+        Some(match (d, f) {
+            (_, 0) => format!("{of} diverged"),
+            (0, _) => format!("{of} failed"),
+            _ => format!("{of} diverged or failed ({d} diverged, {f} failed)"),
+        })
+    }
 }
 
 /// A slice's test: one p-value and which way the effect points.
@@ -217,13 +282,14 @@ fn seeds_needed(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<usize> {
 /// The values a statistic is computed from: the stuck fraction is the mean
 /// of 0/1 indicators, so it is bootstrapped as one.
 fn sample(s: Statistic, rows: &[&Row]) -> Vec<f64> {
+    let finished = rows.iter().filter(|r| r.finished());
     if s == Statistic::StuckFraction {
-        rows.iter()
+        finished
             .filter(|r| r.value.is_some())
             .map(|r| if r.stuck { 1.0 } else { 0.0 })
             .collect()
     } else {
-        rows.iter().filter_map(|r| r.value).collect()
+        finished.filter_map(|r| r.value).collect()
     }
 }
 
@@ -332,6 +398,9 @@ pub fn judge<'r>(
                 .into_iter()
                 .map(|(key, members)| {
                     let name = label(&key);
+                    if !members.iter().any(|r| r.finished()) {
+                        return unjudged(&name, &members);
+                    }
                     match claim.expect {
                         Expect::Increasing | Expect::Decreasing => {
                             trend::trend(claim, spec, &name, &members)
@@ -356,6 +425,24 @@ pub fn judge<'r>(
         .collect();
     adjust(&mut verdicts);
     verdicts
+}
+
+/// A slice none of whose trials finished: no statistic, no test, and the
+/// evidence says why.
+fn unjudged(slice: &str, rows: &[&Row]) -> SliceVerdict {
+    let point = Point::of("all".into(), rows, 0, None, None);
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome: Outcome::Inconclusive,
+        evidence: format!(
+            "cannot judge: {}",
+            point.lost().unwrap_or_else(|| "no trials".into())
+        ),
+        points: vec![point],
+        test: None,
+        p_adjusted: None,
+        seeds_needed: None,
+    }
 }
 
 /// Holm-adjust the p-values of every slice of every claim as one family,
@@ -452,12 +539,15 @@ fn best_of<'a, 'r>(rows: &[&'a Row<'r>], key: &str, higher: bool) -> Vec<&'a Row
                 let better = if higher { b.1 > a.1 } else { b.1 < a.1 };
                 if better { b } else { a }
             });
-        if let Some((s, _)) = best {
-            keep.extend(
+        match best {
+            Some((s, _)) => keep.extend(
                 members
                     .into_iter()
                     .filter(|r| value(r).as_ref() == Some(&s)),
-            );
+            ),
+            // No setting finished: keep them all, so the group's lost
+            // trials are counted rather than the group vanishing.
+            None => keep.extend(members),
         }
     }
     keep
@@ -494,15 +584,7 @@ fn point(
         spec.level,
         seed(claim, slice, &label),
     );
-    (
-        Point {
-            label,
-            n: xs.len(),
-            value,
-            ci,
-        },
-        xs,
-    )
+    (Point::of(label, rows, xs.len(), value, ci), xs)
 }
 
 /// A `share` claim's point: the variance share of the one configuration
@@ -526,12 +608,8 @@ fn config_point(
 ) -> Point {
     let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
     let share = rows.first().and_then(|r| value(r)).filter(|_| one_config);
-    Point {
-        label,
-        n: rows.len(),
-        value: share.map(|s| s.0),
-        ci: share.and_then(|s| s.1),
-    }
+    let n = rows.iter().filter(|r| r.finished()).count();
+    Point::of(label, rows, n, share.map(|s| s.0), share.and_then(|s| s.1))
 }
 
 #[cfg(test)]
@@ -539,3 +617,6 @@ mod tests;
 
 #[cfg(test)]
 mod gain_tests;
+
+#[cfg(test)]
+mod lost_tests;

@@ -439,17 +439,21 @@ fn verdicts(
             Some(d) if claim.statistic == Statistic::EnsembleGain => gains(exp, claim, rows, d),
             _ => HashMap::new(),
         };
+        // Every stored trial: a diverged or failed one has no value and
+        // enters no statistic, but the claim counts it.
         rows.iter()
-            .filter_map(|(t, r)| {
-                finished(r).map(|x| claims::Row {
+            .map(|(t, r)| {
+                let x = finished(r);
+                claims::Row {
                     swept: &t.swept,
-                    value: claim.metric.value(r, target),
-                    stuck: stuck.of(t, &x),
+                    value: x.and_then(|_| claim.metric.value(r, target)),
+                    stuck: x.is_some_and(|x| stuck.of(t, &x)),
                     config: t.config_index,
                     share: share(t.config_index),
                     ensemble: ensemble(t.config_index),
                     gain: gains.get(&t.config_index).copied(),
-                })
+                    status: r.status,
+                }
             })
             .collect()
     })

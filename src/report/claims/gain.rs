@@ -19,12 +19,14 @@ pub(super) fn gain(
 ) -> SliceVerdict {
     let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
     let g = rows.first().and_then(|r| r.gain).filter(|_| one_config);
-    let point = Point {
-        label: "gain".into(),
-        n: rows.len(),
-        value: g.map(|g| g.gain),
-        ci: g.and_then(|g| g.ci),
-    };
+    let n = rows.iter().filter(|r| r.finished()).count();
+    let point = Point::of(
+        "gain".into(),
+        rows,
+        n,
+        g.map(|g| g.gain),
+        g.and_then(|g| g.ci),
+    );
     let undefined = |why: &str| SliceVerdict {
         slice: slice.to_string(),
         outcome: Outcome::Inconclusive,

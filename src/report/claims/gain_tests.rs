@@ -41,6 +41,7 @@ fn judge_gain(claim: &str, gain_of: &dyn Fn(usize) -> Option<Gain>) -> Verdict {
                 share: None,
                 ensemble: None,
                 gain: gain_of(c),
+                status: crate::train::Status::Ok,
             })
             .collect()
     })

@@ -123,6 +123,17 @@ fn config_settle(c: &ClaimSpec) -> Option<&'static str> {
     }
 }
 
+/// Why a slice whose group (or every setting) has no finished trial gets
+/// no seed count: diverged trials have no final metric, and more seeds of
+/// the same setting would diverge too.
+const UNJUDGED: &str = "Diverged and failed trials enter no statistic (docs/reports.md), so no number of seeds settles it while they all diverge; a claim about divergence itself needs another statistic.";
+
+/// Whether a slice has no test because some group or setting lost every
+/// trial (see [`UNJUDGED`]).
+fn unjudged(sv: &SliceVerdict) -> bool {
+    sv.test.is_none() && sv.points.iter().any(|p| p.none_finished())
+}
+
 /// What would settle an inconclusive claim: the most seeds any of its
 /// inconclusive slices needs, or why no number would.
 fn claim_settle(v: &Verdict) -> String {
@@ -133,6 +144,13 @@ fn claim_settle(v: &Verdict) -> String {
         .collect();
     if open.is_empty() {
         return "Its slices disagree: some hold, some fail.".into();
+    }
+    let unjudged_slices = open.iter().filter(|s| unjudged(s)).count();
+    if unjudged_slices > 0 {
+        return format!(
+            "{unjudged_slices} of its {} inconclusive slice(s) cannot be judged: every trial of a group or setting diverged or failed. {UNJUDGED}",
+            open.len()
+        );
     }
     if let Some(text) = config_settle(&v.claim) {
         return text.into();
@@ -178,12 +196,20 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
     let pts: Vec<String> = sv
         .points
         .iter()
-        .map(|p| match (p.value, p.ci) {
-            (Some(x), Some((lo, hi))) => {
-                format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
+        .map(|p| {
+            let mut text = match (p.value, p.ci) {
+                (Some(x), Some((lo, hi))) => {
+                    format!("{} {} [{}, {}]", p.label, number(x), number(lo), number(hi))
+                }
+                (Some(x), None) => format!("{} {}", p.label, number(x)),
+                _ => format!("{} –", p.label),
+            };
+            match p.lost() {
+                Some(lost) if p.none_finished() => text.push_str(&format!(" ({lost})")),
+                Some(lost) => text.push_str(&format!(" ({lost}, left out)")),
+                None => {}
             }
-            (Some(x), None) => format!("{} {}", p.label, number(x)),
-            _ => format!("{} –", p.label),
+            text
         })
         .collect();
     let p = match (sv.test, sv.p_adjusted) {
@@ -195,6 +221,7 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         _ => " No test (undefined).".into(),
     };
     let settle = match (sv.outcome, sv.seeds_needed) {
+        (Outcome::Inconclusive, _) if unjudged(sv) => format!(" {UNJUDGED}"),
         (Outcome::Inconclusive, _) if config_settle(c).is_some() => {
             format!(" {}", config_settle(c).unwrap_or_default())
         }
@@ -284,6 +311,49 @@ mod tests {
         assert_eq!(
             seeds_text(7, "every inconclusive slice"),
             "About 7 seeds per configuration would settle every inconclusive slice."
+        );
+    }
+
+    /// A slice whose group lost every trial says so in its point, its
+    /// settle text and the claim's; a point that lost some says how many
+    /// were left out. Catches the counts dropped from report.md and the
+    /// "no effect" text shown for a group that never finished.
+    #[test]
+    fn lost_trials_are_stated() {
+        use crate::report::claims::Point;
+        let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"less_than\"\nthis = { width = 8 }\nthan = { width = 2 }\n";
+        let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
+        let point = |label: &str, n, diverged| Point {
+            label: label.into(),
+            n,
+            value: (n > 0).then_some(0.5),
+            ci: None,
+            trials: 8,
+            diverged,
+            failed: 0,
+        };
+        let v = Verdict {
+            claim: e.report.claims[0].clone(),
+            outcome: Outcome::Inconclusive,
+            slices: vec![SliceVerdict {
+                slice: "all".into(),
+                outcome: Outcome::Inconclusive,
+                evidence: "e".into(),
+                points: vec![point("width=8", 5, 3), point("width=2", 0, 8)],
+                test: None,
+                p_adjusted: None,
+                seeds_needed: None,
+            }],
+        };
+        let md = section(std::slice::from_ref(&v), 0.95);
+        assert!(md.contains("width=8 0.5000 (3 of 8 trials diverged, left out); width=2 – (all 8 trials diverged)."), "{md}");
+        assert!(
+            md.contains("1 of its 1 inconclusive slice(s) cannot be judged"),
+            "{md}"
+        );
+        assert!(
+            md.contains(&format!("No test (undefined). {UNJUDGED}")),
+            "{md}"
         );
     }
 }
