@@ -114,3 +114,29 @@ fn a_gain_trend_runs_over_the_configurations() {
     );
     assert!(v.slices[0].test.is_some_and(|t| t.expected));
 }
+
+/// The study file refuses an `ensemble_gain` claim that is neither form:
+/// `greater_than` with an axis, a trend without one. (Its other mistakes
+/// are in tests/bad_input/115–119.) Catches either form's check dropped.
+#[test]
+fn a_gain_claim_is_per_configuration_or_a_trend() {
+    let base = "name = \"c\"\nseeds = 3\n[grid]\nwidth = [4, 16]\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"ensemble_gain\"\n";
+    for (extra, key) in [
+        (
+            "expect = \"greater_than\"\nalong = \"width\"\n",
+            "claims[0].along",
+        ),
+        ("expect = \"decreasing\"\n", "claims[0].along"),
+    ] {
+        let err = from_str(&format!("{base}{extra}"), Path::new("s.toml"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err}");
+    }
+    for good in [
+        "expect = \"greater_than\"\n",
+        "expect = \"increasing\"\nalong = \"width\"\n",
+    ] {
+        assert!(from_str(&format!("{base}{good}"), Path::new("s.toml"), &[]).is_ok());
+    }
+}
