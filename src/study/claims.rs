@@ -87,15 +87,6 @@ impl Statistic {
     pub fn is_spread(self) -> bool {
         matches!(self, Statistic::Std | Statistic::Iqr)
     }
-
-    /// Whether the statistic is one value per configuration (not a
-    /// statistic of seeds' values): `share`, `ensemble`, `ensemble_gain`.
-    pub fn is_per_config(self) -> bool {
-        matches!(
-            self,
-            Statistic::Share | Statistic::Ensemble | Statistic::EnsembleGain
-        )
-    }
 }
 
 /// What a claim expects.
