@@ -187,3 +187,133 @@ epochs = 20
     // Two different seeds: the ensemble is not just one of them.
     assert_ne!(loss, mean);
 }
+
+/// Per configuration (in plan order): the mean member's and the
+/// ensemble's validation (loss, accuracy), each member scored alone from
+/// its stored probabilities with the formulas above written out again.
+fn member_and_ensemble(
+    study: &std::path::Path,
+    out: &std::path::Path,
+) -> Vec<((f64, f64), (f64, f64))> {
+    let exp = mlpsweep::study::load(study, &[]).unwrap();
+    let plan = Plan::new(&exp).unwrap();
+    let records: Vec<TrialRecord> = fs::read_to_string(out.join("trials.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut by_config: BTreeMap<usize, Vec<&TrialRecord>> = BTreeMap::new();
+    let mut data = None;
+    for t in &plan.trials {
+        let r = records.iter().find(|r| r.id == t.id).expect("stored");
+        by_config.entry(t.config_index).or_default().push(r);
+        data.get_or_insert_with(|| mlpsweep::data::load(&t.config.data).unwrap());
+    }
+    let Targets::Classes(y) = data.unwrap().val.unwrap().y else {
+        panic!("classification")
+    };
+    // (loss, accuracy) of probabilities `p(i, c)`.
+    let score = |p: &dyn Fn(usize, usize) -> f64, k: usize| {
+        let (mut loss, mut hits) = (0.0, 0);
+        for (i, &t) in y.iter().enumerate() {
+            loss -= p(i, t as usize).max(1e-12).ln();
+            let best = (1..k).fold(0, |b, c| if p(i, c) > p(i, b) { c } else { b });
+            hits += usize::from(best == t as usize);
+        }
+        (loss / y.len() as f64, hits as f64 / y.len() as f64)
+    };
+    by_config
+        .values()
+        .map(|members| {
+            let preds: Vec<_> = members
+                .iter()
+                .map(|r| r.val_predictions.as_ref().unwrap())
+                .collect();
+            let k = preds[0].outputs;
+            let own: Vec<(f64, f64)> = preds
+                .iter()
+                .map(|p| score(&|i, c| f64::from(p.values[i * k + c]), k))
+                .collect();
+            let n = own.len() as f64;
+            let member = (
+                own.iter().map(|o| o.0).sum::<f64>() / n,
+                own.iter().map(|o| o.1).sum::<f64>() / n,
+            );
+            let mean = |i: usize, c: usize| {
+                preds
+                    .iter()
+                    .map(|p| f64::from(p.values[i * k + c]))
+                    .sum::<f64>()
+                    / n
+            };
+            (member, score(&mean, k))
+        })
+        .collect()
+}
+
+/// End to end: a tiny study with `ensemble_gain` claims on both metrics.
+/// report.md states, per configuration, the mean member and the ensemble
+/// recomputed here from trials.jsonl (to the 4 decimals it prints), one
+/// slice per configuration, and `mlpsweep report` rebuilds the same bytes
+/// (the bootstrap is seeded). Catches the members' stored loss used
+/// instead of their predictions, a gain of the wrong sign, slices pooled
+/// over configurations, and an unseeded bootstrap.
+#[test]
+fn ensemble_gain_claims_report_each_configurations_gain() {
+    let text = r#"name = "gain"
+seeds = 4
+[data]
+points_per_class = 40
+[train]
+epochs = 30
+eval_every = 10
+[grid]
+width = [2, 16]
+[[claims]]
+name = "loss gain"
+metric = "val_loss"
+statistic = "ensemble_gain"
+expect = "greater_than"
+[[claims]]
+name = "accuracy gain"
+metric = "val_acc"
+statistic = "ensemble_gain"
+expect = "greater_than"
+"#;
+    let (tmp, study) = temp_study("gain.toml", text);
+    let out = tmp.path().join("out");
+    run_study_ok(&study, &out, &[]);
+    let report = fs::read_to_string(out.join("report.md")).unwrap();
+    for (w, ((ml, ma), (el, ea))) in [2, 16].iter().zip(member_and_ensemble(&study, &out)) {
+        let loss = format!(
+            "- **width={w}** — {{}}: mean member val_loss {ml:.4} − ensemble {el:.4} = {:.4} ({:.1}% of the member's) over 4 seeds, 95% bootstrap CI [",
+            ml - el,
+            100.0 * (ml - el) / ml
+        );
+        let acc = format!(
+            "ensemble val_acc {ea:.4} − mean member {ma:.4} = {:.4} over 4 seeds, 95% bootstrap CI [",
+            ea - ma
+        );
+        let (head, tail) = loss.split_once("{}").unwrap();
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with(head) && l.contains(tail)),
+            "{loss}\n{report}"
+        );
+        assert!(report.contains(&acc), "{acc}\n{report}");
+        assert!(
+            ml > el,
+            "Jensen: the ensemble's loss is at most the members' mean"
+        );
+    }
+    assert!(report.contains("| loss gain | **"), "{report}");
+    assert!(report.contains("slice tests of this study's claims"));
+    assert!(report.contains("family of all 4 slice tests"), "{report}");
+    mlpsweep_report_is_unchanged(&out, &report);
+}
+
+fn mlpsweep_report_is_unchanged(out: &std::path::Path, before: &str) {
+    common::run_ok(&["report", out.to_str().unwrap()]);
+    assert_eq!(fs::read_to_string(out.join("report.md")).unwrap(), before);
+}

@@ -28,6 +28,7 @@
 
 mod blocks;
 mod compare;
+mod gain;
 mod trend;
 
 use std::fmt;
@@ -36,6 +37,7 @@ use crate::stats;
 use crate::study::{
     Arm, ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches,
 };
+use crate::train::Status;
 
 /// A finished trial as claims see it.
 pub struct Row<'a> {
@@ -57,6 +59,18 @@ pub struct Row<'a> {
     /// or grid) and its replicate (seed) index, which every configuration
     /// shares.
     pub arm: Option<(Arm, usize)>,
+    /// For an `ensemble_gain` claim: its configuration's gain of the
+    /// ensemble over the average member, with its bootstrap.
+    pub gain: Option<crate::report::ensemble_gain::Gain>,
+    /// How the trial ended: diverged and failed trials have no value and
+    /// enter no statistic, but each point counts them.
+    pub status: Status,
+}
+
+impl Row<'_> {
+    fn finished(&self) -> bool {
+        self.status == Status::Ok
+    }
 }
 
 /// A verdict.
@@ -91,6 +105,61 @@ pub struct Point {
     pub value: Option<f64>,
     /// Seeded bootstrap interval of the statistic.
     pub ci: Option<(f64, f64)>,
+    /// Trials at this point, finished or not.
+    pub trials: usize,
+    /// Trials at this point that diverged (left out of the statistic).
+    pub diverged: usize,
+    /// Trials at this point that failed (left out of the statistic).
+    pub failed: usize,
+}
+
+impl Point {
+    /// The point of `rows` with their diverged and failed trials counted.
+    fn of(
+        label: String,
+        rows: &[&Row],
+        n: usize,
+        value: Option<f64>,
+        ci: Option<(f64, f64)>,
+    ) -> Point {
+        let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+        Point {
+            label,
+            n,
+            value,
+            ci,
+            trials: rows.len(),
+            diverged: count(Status::Diverged),
+            failed: count(Status::Failed),
+        }
+    }
+
+    /// Whether the point has trials and none of them finished.
+    pub fn none_finished(&self) -> bool {
+        self.trials > 0 && self.diverged + self.failed == self.trials
+    }
+
+    /// "all 8 trials diverged", "1 of 8 trials diverged", "4 of 8 trials
+    /// diverged or failed (3 diverged, 1 failed)": the trials this point
+    /// lost; `None` when it lost none.
+    pub fn lost(&self) -> Option<String> {
+        let lost = self.diverged + self.failed;
+        if lost == 0 {
+            return None;
+        }
+        let total = self.trials;
+        let (d, f) = (self.diverged, self.failed);
+        let of = if self.none_finished() {
+            format!("all {total} trials")
+        } else {
+            format!("{lost} of {total} trials")
+        };
+        Some(match (d, f) {
+            (_, 0) => format!("{of} diverged"),
+            (0, _) => format!("{of} failed"),
+            _ => format!("{of} diverged or failed ({d} diverged, {f} failed)"),
+        })
+    }
 }
 
 /// A slice's test: one p-value and which way the effect points.
@@ -194,7 +263,10 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
         Statistic::ProbabilityOfImprovement => stats::median(values),
         // Properties of a configuration, read from the rows (`config_point`),
         // and of a search's arms (`claims/blocks.rs`).
-        Statistic::Share | Statistic::Ensemble | Statistic::BestOfBlock => None,
+        Statistic::Share
+        | Statistic::Ensemble
+        | Statistic::EnsembleGain
+        | Statistic::BestOfBlock => None,
     }
 }
 
@@ -223,13 +295,14 @@ fn seeds_needed(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<usize> {
 /// The values a statistic is computed from: the stuck fraction is the mean
 /// of 0/1 indicators, so it is bootstrapped as one.
 fn sample(s: Statistic, rows: &[&Row]) -> Vec<f64> {
+    let finished = rows.iter().filter(|r| r.finished());
     if s == Statistic::StuckFraction {
-        rows.iter()
+        finished
             .filter(|r| r.value.is_some())
             .map(|r| if r.stuck { 1.0 } else { 0.0 })
             .collect()
     } else {
-        rows.iter().filter_map(|r| r.value).collect()
+        finished.filter_map(|r| r.value).collect()
     }
 }
 
@@ -342,6 +415,9 @@ pub fn judge<'r>(
                 .into_iter()
                 .map(|(key, members)| {
                     let name = label(&key);
+                    if !members.iter().any(|r| r.finished()) {
+                        return unjudged(&name, &members);
+                    }
                     match claim.expect {
                         Expect::Increasing | Expect::Decreasing => {
                             trend::trend(claim, spec, &name, &members)
@@ -350,6 +426,11 @@ pub fn judge<'r>(
                             if claim.statistic == Statistic::BestOfBlock =>
                         {
                             blocks::best_of_block(claim, spec, &name, &members)
+                        }
+                        Expect::LessThan | Expect::GreaterThan
+                            if claim.statistic == Statistic::EnsembleGain =>
+                        {
+                            gain::gain(claim, spec, &name, &members)
                         }
                         Expect::LessThan | Expect::GreaterThan => {
                             compare::compare(claim, spec, &name, &members)
@@ -366,6 +447,24 @@ pub fn judge<'r>(
         .collect();
     adjust(&mut verdicts);
     verdicts
+}
+
+/// A slice none of whose trials finished: no statistic, no test, and the
+/// evidence says why.
+fn unjudged(slice: &str, rows: &[&Row]) -> SliceVerdict {
+    let point = Point::of("all".into(), rows, 0, None, None);
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome: Outcome::Inconclusive,
+        evidence: format!(
+            "cannot judge: {}",
+            point.lost().unwrap_or_else(|| "no trials".into())
+        ),
+        points: vec![point],
+        test: None,
+        p_adjusted: None,
+        seeds_needed: None,
+    }
 }
 
 /// Holm-adjust the p-values of every slice of every claim as one family,
@@ -462,12 +561,15 @@ fn best_of<'a, 'r>(rows: &[&'a Row<'r>], key: &str, higher: bool) -> Vec<&'a Row
                 let better = if higher { b.1 > a.1 } else { b.1 < a.1 };
                 if better { b } else { a }
             });
-        if let Some((s, _)) = best {
-            keep.extend(
+        match best {
+            Some((s, _)) => keep.extend(
                 members
                     .into_iter()
                     .filter(|r| value(r).as_ref() == Some(&s)),
-            );
+            ),
+            // No setting finished: keep them all, so the group's lost
+            // trials are counted rather than the group vanishing.
+            None => keep.extend(members),
         }
     }
     keep
@@ -491,6 +593,10 @@ fn point(
         let value = |r: &Row| r.ensemble.map(|e| (e, None));
         return (config_point(label, rows, value), Vec::new());
     }
+    if claim.statistic == Statistic::EnsembleGain {
+        let value = |r: &Row| r.gain.map(|g| (g.gain, g.ci));
+        return (config_point(label, rows, value), Vec::new());
+    }
     let xs = sample(claim.statistic, rows);
     let value = stat_of_sample(claim.statistic, &xs);
     let ci = stats::bootstrap(
@@ -500,15 +606,7 @@ fn point(
         spec.level,
         seed(claim, slice, &label),
     );
-    (
-        Point {
-            label,
-            n: xs.len(),
-            value,
-            ci,
-        },
-        xs,
-    )
+    (Point::of(label, rows, xs.len(), value, ci), xs)
 }
 
 /// A `share` claim's point: the variance share of the one configuration
@@ -520,7 +618,8 @@ fn share_point(label: String, rows: &[&Row]) -> Point {
     config_point(label, rows, |r| r.share)
 }
 
-/// The point of a configuration-level value (`share`, `ensemble`): the
+/// The point of a configuration-level value (`share`, `ensemble`,
+/// `ensemble_gain`): the
 /// value of the one configuration at this setting, with its interval if
 /// any. Undefined when the setting pools several configurations (such a
 /// value is not averaged across them) or the configuration has none.
@@ -531,13 +630,15 @@ fn config_point(
 ) -> Point {
     let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
     let share = rows.first().and_then(|r| value(r)).filter(|_| one_config);
-    Point {
-        label,
-        n: rows.len(),
-        value: share.map(|s| s.0),
-        ci: share.and_then(|s| s.1),
-    }
+    let n = rows.iter().filter(|r| r.finished()).count();
+    Point::of(label, rows, n, share.map(|s| s.0), share.and_then(|s| s.1))
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod gain_tests;
+
+#[cfg(test)]
+mod lost_tests;

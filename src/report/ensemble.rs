@@ -110,34 +110,51 @@ pub fn of_configs(
     rows: &[(&Trial, &TrialRecord)],
     datasets: &Datasets,
 ) -> HashMap<usize, Ensemble> {
-    let mut configs: Vec<usize> = rows.iter().map(|(t, _)| t.config_index).collect();
-    configs.dedup();
     let mut out = HashMap::new();
-    for config in configs {
-        let finished: Vec<&(&Trial, &TrialRecord)> = rows
-            .iter()
-            .filter(|(t, r)| t.config_index == config && r.status == Status::Ok)
-            .collect();
-        let members: Option<Vec<&Predictions>> = finished
-            .iter()
-            .map(|(_, r)| r.val_predictions.as_ref())
-            .collect();
-        let Some(members) = members.filter(|m| m.len() >= 2) else {
-            continue;
-        };
-        let key = |t: &Trial| crate::identity::data_key(&t.config.data);
-        let first = key(finished[0].0);
-        if finished.iter().any(|(t, _)| key(t) != first) {
-            continue;
-        }
-        let Some(val) = datasets.get(finished[0].0).and_then(|d| d.val.as_ref()) else {
-            continue;
-        };
-        if let Some(e) = ensemble(&members, &val.y) {
+    for config in configs(rows) {
+        if let Some((members, targets)) = members(rows, config, datasets)
+            && let Some(e) = ensemble(&members, targets)
+        {
             out.insert(config, e);
         }
     }
     out
+}
+
+/// The configurations of `rows`, in plan order.
+pub fn configs(rows: &[(&Trial, &TrialRecord)]) -> Vec<usize> {
+    let mut configs: Vec<usize> = rows.iter().map(|(t, _)| t.config_index).collect();
+    configs.dedup();
+    configs
+}
+
+/// The predictions of `config`'s finished seeds, in plan order, and the
+/// validation targets they were made on; `None` when the configuration
+/// has no ensemble (fewer than two finished seeds, a seed without
+/// predictions, seeds on different data sets, no validation split).
+pub fn members<'a>(
+    rows: &[(&'a Trial, &'a TrialRecord)],
+    config: usize,
+    datasets: &'a Datasets,
+) -> Option<(Vec<&'a Predictions>, &'a Targets)> {
+    let finished: Vec<&(&Trial, &TrialRecord)> = rows
+        .iter()
+        .filter(|(t, r)| t.config_index == config && r.status == Status::Ok)
+        .collect();
+    let members: Vec<&Predictions> = finished
+        .iter()
+        .map(|(_, r)| r.val_predictions.as_ref())
+        .collect::<Option<_>>()?;
+    if members.len() < 2 {
+        return None;
+    }
+    let key = |t: &Trial| crate::identity::data_key(&t.config.data);
+    let first = key(finished[0].0);
+    if finished.iter().any(|(t, _)| key(t) != first) {
+        return None;
+    }
+    let val = datasets.get(finished[0].0)?.val.as_ref()?;
+    Some((members, &val.y))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@
 pub mod claims;
 mod csv;
 pub mod ensemble;
+pub mod ensemble_gain;
 mod halving;
 mod iqm;
 mod markdown;
@@ -23,6 +24,7 @@ mod plot;
 pub mod search;
 mod stuck;
 pub mod variance;
+mod verdicts;
 
 use std::collections::HashMap;
 
@@ -176,7 +178,7 @@ pub fn build_with(
         summary.with_column(c)?;
     }
     let ensembles = ensembles.unwrap_or_default();
-    let verdicts = verdicts(exp, &rows, &stuck, &variance, &ensembles);
+    let verdicts = verdicts::judge(exp, &rows, &stuck, &variance, &ensembles, datasets);
     let curves = curves_frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
@@ -404,55 +406,6 @@ fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
             Column::new(key.as_str().into(), v)
         })
         .collect()
-}
-
-/// Judge the study's claims on the finished trials.
-fn verdicts(
-    exp: &Study,
-    rows: &[Row],
-    stuck: &Stuck,
-    variance: &[variance::Decomposition],
-    ensembles: &HashMap<usize, ensemble::Ensemble>,
-) -> Vec<claims::Verdict> {
-    let target = exp.report.target_acc;
-    let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
-    claims::judge(&exp.report, &axes_keys, |claim| {
-        let share = |config: usize| {
-            let d = variance
-                .iter()
-                .find(|d| d.config == config && d.metric == claim.metric)?;
-            let c = d.get(claim.source?.name())?;
-            c.share.is_finite().then_some((c.share, c.share_interval))
-        };
-        // The configuration's ensemble of the claim's metric.
-        let ensemble = |config: usize| {
-            let e = ensembles.get(&config)?;
-            match claim.metric {
-                Metric::ValLoss => Some(e.loss),
-                Metric::ValAcc => e.acc,
-                _ => None,
-            }
-        };
-        // The search arm (random block or grid) of a configuration: its
-        // position on the search axis, the innermost.
-        let arm = |config: usize| {
-            let search = exp.search.as_ref()?;
-            search.arm(*exp.coords(config).last()?)
-        };
-        rows.iter()
-            .filter_map(|(t, r)| {
-                finished(r).map(|x| claims::Row {
-                    swept: &t.swept,
-                    value: claim.metric.value(r, target),
-                    stuck: stuck.of(t, &x),
-                    config: t.config_index,
-                    share: share(t.config_index),
-                    ensemble: ensemble(t.config_index),
-                    arm: arm(t.config_index).map(|a| (a, t.replicate)),
-                })
-            })
-            .collect()
-    })
 }
 
 /// curves.csv's frame: tidy training curves, one row per (trial, epoch).

@@ -36,7 +36,7 @@ pub use improvement::{
 pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
 pub use robust::{iqm, iqm_of_sorted, stratified_bootstrap, stratified_bootstrap_sorted};
-pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for, z_sum};
+pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, z_sum};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,

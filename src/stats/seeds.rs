@@ -34,6 +34,16 @@ pub fn seeds_needed_for(x: &[f64], y: &[f64], alpha: f64) -> Option<usize> {
     rounded(z_sum(alpha)?.powi(2) * var / (delta * delta))
 }
 
+/// [`seeds_needed`] for an estimate from one group of `n` seeds whose
+/// standard error `se` (a bootstrap's) shrinks as 1/√n: the n' at which
+/// |estimate|/(se·√(n/n')) reaches z_{1−α/2} + z_{0.8}, n' = n·(z·se/δ)².
+/// A rough guide when the estimate itself changes with n (an ensemble's
+/// gain grows with its size). `None` when `effect` is 0 or either input
+/// is not finite.
+pub fn seeds_needed_from_se(effect: f64, se: f64, n: usize, alpha: f64) -> Option<usize> {
+    rounded(n as f64 * (z_sum(alpha)? * se / effect).powi(2))
+}
+
 /// z_{1−α/2} + z_{power}; `None` unless 0 < α < 1.
 pub fn z_sum(alpha: f64) -> Option<f64> {
     if !(alpha > 0.0 && alpha < 1.0) {
@@ -50,6 +60,18 @@ fn rounded(n: f64) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Catches n and the ratio swapped or the square dropped: with
+    /// z = 2.8015852181 (scipy, above), n = 10, se = 0.01, δ = 0.02:
+    /// 10·(2.8016·0.5)² = 19.62 → 20; δ = 0 and a NaN se give no count.
+    #[test]
+    fn seeds_from_a_standard_error() {
+        assert_eq!(seeds_needed_from_se(0.02, 0.01, 10, 0.05), Some(20));
+        assert_eq!(seeds_needed_from_se(-0.02, 0.01, 10, 0.05), Some(20));
+        assert_eq!(seeds_needed_from_se(0.2, 0.01, 10, 0.05), Some(2));
+        assert_eq!(seeds_needed_from_se(0.0, 0.01, 10, 0.05), None);
+        assert_eq!(seeds_needed_from_se(0.02, f64::NAN, 10, 0.05), None);
+    }
 
     #[test]
     fn normal_quantiles_match_scipy() {

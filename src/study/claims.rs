@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | best_of_block
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -19,6 +19,8 @@ use toml::Value;
 
 use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
 use crate::metric::Metric;
+
+mod shape;
 
 /// A statistic of a metric over the seeds of a group of trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +54,12 @@ pub enum Statistic {
     /// each block's best configuration (by its seed median) against the
     /// grid's best, `this` being the random blocks and `than` the grid.
     BestOfBlock,
+    /// `val_loss` or `val_acc` only: how much a configuration's ensemble
+    /// of seeds beats its average member (mean member loss − ensemble
+    /// loss, or ensemble accuracy − mean member accuracy), with a
+    /// bootstrap over the seeds. Judged against 0 per configuration
+    /// (`greater_than` / `less_than` without groups) or along an axis.
+    EnsembleGain,
 }
 
 const STATISTICS: &[(&str, Statistic)] = &[
@@ -69,6 +77,7 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ("share", Statistic::Share),
     ("ensemble", Statistic::Ensemble),
     ("best_of_block", Statistic::BestOfBlock),
+    ("ensemble_gain", Statistic::EnsembleGain),
 ];
 
 impl Statistic {
@@ -273,6 +282,15 @@ fn select(
         .collect()
 }
 
+/// What the rest of the study file says that some claims depend on.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Facts {
+    /// Whether the study's search has blocks and a grid (`best_of_block`).
+    pub grid_arm: bool,
+    /// Whether some configuration has a validation split (`ensemble_gain`).
+    pub validation: bool,
+}
+
 /// Read `[report]` and `[[claims]]`. `canonical` resolves key names;
 /// `axes` are the study's swept axes; `regression` forbids accuracy metrics.
 pub(super) fn parse(
@@ -282,7 +300,7 @@ pub(super) fn parse(
     canonical: impl Fn(&str) -> Result<String, String>,
     regression: bool,
     varying: &[Source],
-    grid_arm: bool,
+    facts: Facts,
 ) -> Result<ReportSpec, KeyError> {
     let mut spec = ReportSpec::default();
     if let Some(r) = report {
@@ -303,7 +321,8 @@ pub(super) fn parse(
             i,
             axes,
             varying,
-            grid_arm,
+            grid_arm: facts.grid_arm,
+            validation: facts.validation,
             canonical: &canonical,
         };
         spec.claims.push(claim.parse(regression)?);
@@ -377,6 +396,8 @@ struct Claim<'a> {
     varying: &'a [Source],
     /// Whether the study's search has blocks and a grid (`best_of_block`).
     grid_arm: bool,
+    /// Whether some configuration has a validation split.
+    validation: bool,
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -459,6 +480,8 @@ impl Claim<'_> {
             let increasing = matches!(expect, Expect::Increasing | Expect::Decreasing);
             super::arms::check_claim(self.grid_arm, increasing, &given)
                 .map_err(|(k, m)| key_err(self.at(k), m))?;
+        } else if statistic == Statistic::EnsembleGain {
+            self.check_gain(metric, expect, along.is_some(), &this, &than)?;
         } else {
             self.check_shape(expect, along.is_some(), &this, &than)?;
         }
@@ -499,6 +522,13 @@ impl Claim<'_> {
             )
             .map_err(|m| key_err(self.at("alpha"), m))?,
         };
+        if pool && statistic == Statistic::EnsembleGain {
+            return Err(key_err(
+                self.at("pool"),
+                "pool = true mixes several configurations, whose seeds make no one ensemble; \
+                 ensemble_gain is judged per configuration (use `where` to pick some)",
+            ));
+        }
         let tune = self.tune(&along, &this, &filter)?;
         let source = self.source(statistic, expect, metric)?;
         Ok(ClaimSpec {
@@ -599,85 +629,5 @@ impl Claim<'_> {
             ));
         }
         Ok(metric)
-    }
-
-    /// Trends need `along` and no groups; comparisons need both groups over
-    /// the same keys and no `along`.
-    fn check_shape(
-        &self,
-        expect: Expect,
-        has_along: bool,
-        this: &[(String, Setting)],
-        than: &[(String, Setting)],
-    ) -> Result<(), KeyError> {
-        match expect {
-            Expect::Decreasing | Expect::Increasing => {
-                if !has_along {
-                    return Err(key_err(
-                        self.at("along"),
-                        format!(
-                            "expect = \"{}\" needs the swept key it runs along",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if !this.is_empty() || !than.is_empty() {
-                    return Err(key_err(
-                        self.at("this"),
-                        "this/than belong to less_than and greater_than claims",
-                    ));
-                }
-            }
-            Expect::LessThan | Expect::GreaterThan => {
-                if this.is_empty() || than.is_empty() {
-                    return Err(key_err(
-                        self.at("than"),
-                        format!(
-                            "expect = \"{}\" needs both `this` and `than` groups",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if has_along {
-                    return Err(key_err(
-                        self.at("along"),
-                        "`along` belongs to increasing and decreasing claims",
-                    ));
-                }
-                let keys =
-                    |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-                if keys(this) != keys(than) {
-                    return Err(key_err(
-                        self.at("than"),
-                        "`this` and `than` must set the same keys",
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// `tune`: a swept key that is not already the claim's axis or group.
-    fn tune(
-        &self,
-        along: &Option<String>,
-        this: &[(String, Setting)],
-        filter: &[(String, Setting)],
-    ) -> Result<Option<String>, KeyError> {
-        let Some(k) = self.string("tune")? else {
-            return Ok(None);
-        };
-        let canon = self.swept(&k, "tune")?;
-        let mut used = along
-            .iter()
-            .chain(this.iter().map(|(k, _)| k))
-            .chain(filter.iter().map(|(k, _)| k));
-        if used.any(|u| *u == canon) {
-            return Err(key_err(
-                self.at("tune"),
-                format!("{canon} is already the claim's axis or group"),
-            ));
-        }
-        Ok(Some(canon))
     }
 }

@@ -187,10 +187,12 @@ fn build(
     };
     // Validate every grid point now, so a bad value fails before any training.
     let mut regression = false;
+    let mut validation = false;
     let mut configs = Vec::new();
     for i in 0..study.n_configs() {
         let config = study.resolve(&study.coords(i))?;
         regression |= config.data.task() == Task::Regression;
+        validation |= config.data.val != spec::ValSplit::None;
         configs.push(config);
     }
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
@@ -209,7 +211,10 @@ fn build(
             .iter()
             .map(|(s, _)| *s)
             .collect::<Vec<_>>(),
-        study.search.as_ref().is_some_and(Search::has_grid_arm),
+        claims::Facts {
+            grid_arm: study.search.as_ref().is_some_and(Search::has_grid_arm),
+            validation,
+        },
     )?;
     Ok(study)
 }

@@ -134,8 +134,13 @@ pub(super) fn best_of_block(
         evidence: "too few finished trials: a best_of_block slice needs two blocks and the grid"
             .into(),
         points: vec![
-            point("random", r.len(), (!r.is_empty()).then(|| stats::mean(&r))),
-            point("grid", n_grid, g),
+            point(
+                "random",
+                &arm_rows(rows, false),
+                r.len(),
+                (!r.is_empty()).then(|| stats::mean(&r)),
+            ),
+            point("grid", &arm_rows(rows, true), n_grid, g),
         ],
         test: None,
         p_adjusted: None,
@@ -217,13 +222,17 @@ fn variance(xs: &[f64]) -> f64 {
     stats::std(xs).map_or(0.0, |s| s * s)
 }
 
-fn point(label: &str, n: usize, value: Option<f64>) -> Point {
-    Point {
-        label: label.into(),
-        n,
-        value,
-        ci: None,
-    }
+/// The rows of the grid arm (`grid`) or of the random blocks.
+fn arm_rows<'a, 'r>(rows: &[&'a Row<'r>], grid: bool) -> Vec<&'a Row<'r>> {
+    rows.iter()
+        .copied()
+        .filter(|r| r.arm.is_some_and(|(a, _)| (a == Arm::Grid) == grid))
+        .collect()
+}
+
+/// An arm's point, its diverged and failed trials counted.
+fn point(label: &str, rows: &[&Row], n: usize, value: Option<f64>) -> Point {
+    Point::of(label.into(), rows, n, value, None)
 }
 
 /// Bootstrap replicates of (mean of the block bests, the grid's best):

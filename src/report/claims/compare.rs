@@ -31,7 +31,20 @@ pub(super) fn compare(
     };
     let (pa, xa) = point(claim, spec, slice, label(&claim.this), &group(&claim.this));
     let (pb, xb) = point(claim, spec, slice, label(&claim.than), &group(&claim.than));
-    let (test, evidence) = if claim.statistic == Statistic::ProbabilityOfImprovement {
+    let lost: Vec<String> = [&pa, &pb]
+        .iter()
+        .filter(|p| p.none_finished())
+        .map(|p| {
+            format!(
+                "no trial of {} finished ({})",
+                p.label,
+                p.lost().unwrap_or_default()
+            )
+        })
+        .collect();
+    let (test, evidence) = if !lost.is_empty() {
+        (None, vec![format!("cannot judge: {}", lost.join("; "))])
+    } else if claim.statistic == Statistic::ProbabilityOfImprovement {
         improvement(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     } else {
         difference(claim, spec, slice, (&pa, &xa), (&pb, &xb))

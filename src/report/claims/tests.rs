@@ -40,6 +40,8 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
                 share: None,
                 ensemble: None,
                 arm: None,
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     })
@@ -269,6 +271,8 @@ fn best_of_keeps_each_groups_best_setting() {
                 share: None,
                 ensemble: None,
                 arm: None,
+                gain: None,
+                status: crate::train::Status::Ok,
             })
         })
         .collect();
@@ -336,6 +340,8 @@ fn tune_compares_each_group_at_its_best_setting() {
                 share: None,
                 ensemble: None,
                 arm: None,
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     })
@@ -369,6 +375,8 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
                 share: None,
                 ensemble: None,
                 arm: None,
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     })
@@ -568,6 +576,8 @@ fn a_share_claim_follows_the_configurations_shares() {
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
                     ensemble: None,
                     arm: None,
+                    gain: None,
+                    status: crate::train::Status::Ok,
                 })
                 .collect()
         })
@@ -615,6 +625,8 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
                 share: None,
                 ensemble: None,
                 arm: None,
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     })
@@ -656,6 +668,8 @@ fn an_ensemble_claim_follows_the_configurations_ensembles() {
                     share: None,
                     ensemble: Some(ens(c)),
                     arm: None,
+                    gain: None,
+                    status: crate::train::Status::Ok,
                 })
                 .collect()
         })

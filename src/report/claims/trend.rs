@@ -18,6 +18,9 @@ pub(super) fn trend(
 ) -> SliceVerdict {
     let along = claim.along.as_ref().expect("trend claims have an axis");
     let short = along.rsplit('.').next().unwrap_or(along);
+    // Every setting is shown; the tests see only settings where some trial
+    // finished (one whose trials all diverged has no value to rank).
+    let mut shown = Vec::new();
     let mut points = Vec::new();
     let mut samples = Vec::new();
     let mut xs = Vec::new();
@@ -28,9 +31,12 @@ pub(super) fn trend(
             .filter(|r| r.swept.iter().any(|(k, v)| k == along && *v == setting))
             .collect();
         let (p, sample) = point(claim, spec, slice, format!("{short}={setting}"), &members);
-        xs.push(x);
-        points.push(p);
-        samples.push(sample);
+        shown.push(p.clone());
+        if !p.none_finished() {
+            xs.push(x);
+            points.push(p);
+            samples.push(sample);
+        }
     }
     let (rho, mut evidence) = spearman_test(claim, &xs, &samples, &points);
     let mut test = rho;
@@ -47,7 +53,7 @@ pub(super) fn trend(
         slice: slice.to_string(),
         outcome: Outcome::Inconclusive,
         evidence: evidence.join("; "),
-        points,
+        points: shown,
         test,
         p_adjusted: None,
         seeds_needed,

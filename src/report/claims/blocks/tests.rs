@@ -46,6 +46,8 @@ fn verdict(expect: &str, values: &[[f64; 3]; 6]) -> Verdict {
                 share: None,
                 ensemble: None,
                 arm: search.arm(c).map(|a| (a, rep)),
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     })
@@ -146,6 +148,8 @@ fn too_few_blocks_give_no_test() {
                 share: None,
                 ensemble: None,
                 arm: s.search.as_ref().unwrap().arm(c).map(|a| (a, 0)),
+                gain: None,
+                status: crate::train::Status::Ok,
             })
             .collect()
     });

@@ -1,0 +1,107 @@
+//! The report's claims: each claim's rows (every stored trial with the
+//! claim's metric, stuck flag, configuration values and status) handed to
+//! `claims::judge`, and the `ensemble_gain` bootstraps those rows carry.
+
+use std::collections::HashMap;
+
+use super::stuck::Stuck;
+use super::{Row, claims, ensemble, ensemble_gain, finished, variance};
+use crate::data::Datasets;
+use crate::metric::Metric;
+use crate::study::{ClaimSpec, Statistic, Study};
+
+/// Judge the study's claims on the stored trials.
+pub(super) fn judge(
+    exp: &Study,
+    rows: &[Row],
+    stuck: &Stuck,
+    variance: &[variance::Decomposition],
+    ensembles: &HashMap<usize, ensemble::Ensemble>,
+    datasets: Option<&Datasets>,
+) -> Vec<claims::Verdict> {
+    let target = exp.report.target_acc;
+    let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
+    claims::judge(&exp.report, &axes_keys, |claim| {
+        let share = |config: usize| {
+            let d = variance
+                .iter()
+                .find(|d| d.config == config && d.metric == claim.metric)?;
+            let c = d.get(claim.source?.name())?;
+            c.share.is_finite().then_some((c.share, c.share_interval))
+        };
+        // The configuration's ensemble of the claim's metric.
+        let ensemble = |config: usize| {
+            let e = ensembles.get(&config)?;
+            match claim.metric {
+                Metric::ValLoss => Some(e.loss),
+                Metric::ValAcc => e.acc,
+                _ => None,
+            }
+        };
+        // The search arm (random block or grid) of a configuration: its
+        // position on the search axis, the innermost.
+        let arm = |config: usize| {
+            let search = exp.search.as_ref()?;
+            search.arm(*exp.coords(config).last()?)
+        };
+        let gains = match datasets {
+            Some(d) if claim.statistic == Statistic::EnsembleGain => gains(exp, claim, rows, d),
+            _ => HashMap::new(),
+        };
+        // Every stored trial: a diverged or failed one has no value and
+        // enters no statistic, but the claim counts it.
+        rows.iter()
+            .map(|(t, r)| {
+                let x = finished(r);
+                claims::Row {
+                    swept: &t.swept,
+                    value: x.and_then(|_| claim.metric.value(r, target)),
+                    stuck: x.is_some_and(|x| stuck.of(t, &x)),
+                    config: t.config_index,
+                    share: share(t.config_index),
+                    ensemble: ensemble(t.config_index),
+                    gain: gains.get(&t.config_index).copied(),
+                    arm: arm(t.config_index).map(|a| (a, t.replicate)),
+                    status: r.status,
+                }
+            })
+            .collect()
+    })
+}
+
+/// Each configuration's `ensemble_gain` for `claim`: its bootstrap is
+/// seeded by the claim's name and the configuration's settings, so the
+/// report is the same bytes on every run.
+fn gains(
+    exp: &Study,
+    claim: &ClaimSpec,
+    rows: &[Row],
+    datasets: &Datasets,
+) -> HashMap<usize, ensemble_gain::Gain> {
+    let accuracy = claim.metric.is_accuracy();
+    let mut out = HashMap::new();
+    for config in ensemble::configs(rows) {
+        let Some((members, targets)) = ensemble::members(rows, config, datasets) else {
+            continue;
+        };
+        let swept = &rows
+            .iter()
+            .find(|(t, _)| t.config_index == config)
+            .expect("a row")
+            .0
+            .swept;
+        let seed = crate::study::fnv1a(
+            format!(
+                "ensemble_gain\u{1f}{}\u{1f}{}",
+                claim.name,
+                claims::label(swept)
+            )
+            .as_bytes(),
+        );
+        let (reps, level) = (exp.report.bootstrap, exp.report.level);
+        if let Some(g) = ensemble_gain::gain(&members, targets, accuracy, reps, level, seed) {
+            out.insert(config, g);
+        }
+    }
+    out
+}
