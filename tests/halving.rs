@@ -9,40 +9,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::Path;
 
-use common::{arg, csv, run_ok, run_study_ok, temp_study, write_study};
+use common::{
+    HALVING_BODY, HALVING_SEARCH, arg, csv, run_ok, run_study_ok, temp_study, write_study,
+};
 use serde_json::Value;
 
-/// 8 configurations × 3 seeds; budgets 1, 2, 4, 8 and 9 (16 capped at
-/// train.epochs). Dropout,
-/// minibatches and Adam carry state across epochs; evaluations every 4
-/// epochs do not line up with the rungs.
-const BODY: &str = r#"
-seeds = 3
-[data]
-kind = "spiral"
-points_per_class = 30
-[model]
-width = 8
-dropout = 0.1
-[train]
-epochs = 9
-eval_every = 4
-batch_size = 16
-[grid]
-lr = [0.01, 0.1, 0.3, 1.0]
-optimizer = ["sgd", "adam"]
-"#;
-const HALVING: &str = r#"
-[search.halving]
-metric = "val_loss"
-statistic = "median"
-min_epochs = 1
-eta = 2
-"#;
 const BUDGETS: [u64; 5] = [1, 2, 4, 8, 9];
 
 fn halving_study() -> String {
-    format!("name = \"halving\"\n{BODY}{HALVING}")
+    format!("name = \"halving\"\n{HALVING_BODY}{HALVING_SEARCH}")
 }
 
 /// Every line of trials.jsonl, parsed.
@@ -86,7 +61,11 @@ fn column(out: &Path, name: &str) -> HashMap<String, String> {
 #[test]
 fn promoted_trials_end_with_the_records_of_a_plain_run() {
     let (tmp, halving) = temp_study("h.toml", &halving_study());
-    let plain = write_study(tmp.path(), "p.toml", &format!("name = \"halving\"\n{BODY}"));
+    let plain = write_study(
+        tmp.path(),
+        "p.toml",
+        &format!("name = \"halving\"\n{HALVING_BODY}"),
+    );
     let (h_out, p_out) = (tmp.path().join("h"), tmp.path().join("p"));
     // `plan` lists the same trial ids with and without [search.halving].
     let ids = |study: &Path| -> Vec<String> {

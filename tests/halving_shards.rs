@@ -12,33 +12,17 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{arg, complete_lines, mlpsweep, run_ok, stderr, stdout, tables, temp_study};
+use common::{
+    HALVING_BODY, HALVING_SEARCH, arg, complete_lines, mlpsweep, run_ok, stderr, stdout, tables,
+    temp_study,
+};
 use serde_json::Value;
 
-/// tests/halving.rs's study: 8 configurations × 3 seeds, budgets 1, 2, 4,
-/// 8, 9; 24 + 12 + 6 + 3 + 3 = 48 record lines in all.
-const STUDY: &str = r#"
-name = "halving-shards"
-seeds = 3
-[data]
-kind = "spiral"
-points_per_class = 30
-[model]
-width = 8
-dropout = 0.1
-[train]
-epochs = 9
-eval_every = 4
-batch_size = 16
-[grid]
-lr = [0.01, 0.1, 0.3, 1.0]
-optimizer = ["sgd", "adam"]
-[search.halving]
-metric = "val_loss"
-statistic = "median"
-min_epochs = 1
-eta = 2
-"#;
+/// tests/halving.rs's study: budgets 1, 2, 4, 8, 9; 24 + 12 + 6 + 3 + 3 =
+/// 48 record lines in all.
+fn halving_study() -> String {
+    format!("name = \"halving-shards\"\n{HALVING_BODY}{HALVING_SEARCH}")
+}
 const BUDGETS: [u64; 5] = [1, 2, 4, 8, 9];
 const LINES: usize = 48;
 
@@ -104,7 +88,7 @@ fn at_budget(local: &[(String, u64)], budget: u64) -> BTreeSet<String> {
 /// the shard folders, where the next rung's other shards cannot see them.
 #[test]
 fn sharded_rungs_merged_one_by_one_equal_the_local_run() {
-    let (tmp, study) = temp_study("h.toml", STUDY);
+    let (tmp, study) = temp_study("h.toml", &halving_study());
     let local = tmp.path().join("local");
     run_ok(&["run", arg(&study), "--out", arg(&local), "--jobs", "2"]);
     let local_keys = keys(&local);
@@ -183,7 +167,7 @@ fn sharded_rungs_merged_one_by_one_equal_the_local_run() {
 /// checkpoint whose record is never stored.
 #[test]
 fn a_killed_shard_resumes_from_the_checkpoints_in_the_merged_folder() {
-    let (tmp, study) = temp_study("h.toml", STUDY);
+    let (tmp, study) = temp_study("h.toml", &halving_study());
     let local = tmp.path().join("local");
     run_ok(&["run", arg(&study), "--out", arg(&local), "--jobs", "2"]);
     let merged = tmp.path().join("cluster");
@@ -256,7 +240,7 @@ fn a_killed_shard_resumes_from_the_checkpoints_in_the_merged_folder() {
 /// tests/bad_input.rs.
 #[test]
 fn merged_folder_mistakes_are_refused() {
-    let (tmp, study) = temp_study("h.toml", STUDY);
+    let (tmp, study) = temp_study("h.toml", &halving_study());
     let m = tmp.path().join("m");
     let fails = |args: &[&str], code: i32, want: &str| {
         let o = mlpsweep(args);
@@ -278,7 +262,7 @@ fn merged_folder_mistakes_are_refused() {
         "a halving shard writes its records to a folder of its own",
     );
     let other = tmp.path().join("other.toml");
-    fs::write(&other, STUDY.replace("seeds = 3", "seeds = 2")).unwrap();
+    fs::write(&other, halving_study().replace("seeds = 3", "seeds = 2")).unwrap();
     run_ok(&["run", arg(&other), "--out", arg(&m), "--quiet"]);
     fails(
         &[
@@ -335,7 +319,7 @@ fn fake_sbatch(dir: &Path) -> String {
 /// merged folder or the dependency.
 #[test]
 fn the_promote_chain_submits_each_rung_once() {
-    let (tmp, study) = temp_study("h.toml", STUDY);
+    let (tmp, study) = temp_study("h.toml", &halving_study());
     let path = fake_sbatch(&tmp.path().join("bin"));
     let calls = || -> Vec<String> {
         fs::read_to_string(tmp.path().join("bin/calls"))

@@ -62,10 +62,7 @@ pub fn slurm_args(opts: &SlurmOptions) -> String {
         " --out {}",
         quote(&absolute(&opts.out).display().to_string())
     );
-    for s in &opts.sets {
-        a += &format!(" --set {}", quote(s));
-    }
-    a
+    a + &super::set_flags(opts)
 }
 
 /// The two batch scripts of `rung`: (array script, promote script).
@@ -83,16 +80,7 @@ pub fn scripts(
     );
     let n = opts.shards;
     let logs = out.join("slurm");
-    let sets: String = opts
-        .sets
-        .iter()
-        .map(|s| format!(" --set {}", quote(s)))
-        .collect();
-    let partition = opts
-        .partition
-        .as_ref()
-        .map(|p| format!("#SBATCH --partition={p}\n"))
-        .unwrap_or_default();
+    let (sets, partition) = (super::set_flags(opts), super::partition_line(opts));
     // Shards are dealt longest first to the least loaded: with fewer
     // trials than shards, shards past the trial count get none.
     let tasks = n.min(rung.trials.len()).max(1);

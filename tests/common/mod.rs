@@ -112,3 +112,34 @@ pub fn stored_ids(dir: &Path) -> Vec<String> {
         })
         .collect()
 }
+
+/// The small halving study of tests/halving.rs and tests/halving_shards.rs
+/// without its name and `[search.halving]`: 8 configurations × 3 seeds.
+/// Dropout, minibatches and Adam carry state across epochs; evaluations
+/// every 4 epochs do not line up with the rungs.
+pub const HALVING_BODY: &str = r#"
+seeds = 3
+[data]
+kind = "spiral"
+points_per_class = 30
+[model]
+width = 8
+dropout = 0.1
+[train]
+epochs = 9
+eval_every = 4
+batch_size = 16
+[grid]
+lr = [0.01, 0.1, 0.3, 1.0]
+optimizer = ["sgd", "adam"]
+"#;
+
+/// Its `[search.halving]`: budgets 1, 2, 4, 8 and 9 (16 capped at
+/// train.epochs).
+pub const HALVING_SEARCH: &str = r#"
+[search.halving]
+metric = "val_loss"
+statistic = "median"
+min_epochs = 1
+eta = 2
+"#;
