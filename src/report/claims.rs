@@ -67,9 +67,26 @@ pub struct Row<'a> {
     pub status: Status,
 }
 
-impl Row<'_> {
+impl<'a> Row<'a> {
     fn finished(&self) -> bool {
         self.status == Status::Ok
+    }
+
+    /// A finished trial of configuration 0 with `value` and nothing else,
+    /// for tests to override field by field.
+    #[cfg(test)]
+    pub(crate) fn of(swept: &'a [(String, Setting)], value: Option<f64>) -> Row<'a> {
+        Row {
+            swept,
+            value,
+            stuck: false,
+            config: 0,
+            share: None,
+            ensemble: None,
+            arm: None,
+            gain: None,
+            status: Status::Ok,
+        }
     }
 }
 

@@ -34,15 +34,9 @@ fn judge_gain(claim: &str, gain_of: &dyn Fn(usize) -> Option<Gain>) -> Verdict {
         (0..3)
             .flat_map(|c| (0..10).map(move |s| (c, s)))
             .map(|(c, s)| Row {
-                swept: &swept[c],
-                value: Some(0.9 + 0.001 * s as f64),
-                stuck: false,
                 config: c,
-                share: None,
-                ensemble: None,
                 gain: gain_of(c),
-                arm: None,
-                status: crate::train::Status::Ok,
+                ..Row::of(&swept[c], Some(0.9 + 0.001 * s as f64))
             })
             .collect()
     })

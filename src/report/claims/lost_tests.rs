@@ -29,15 +29,9 @@ fn judge_lost(
             .map(|(c, s)| {
                 let st = status(widths[c], s);
                 Row {
-                    swept: &swept[c],
-                    value: (st == Status::Ok).then(|| value(widths[c], s)),
-                    stuck: false,
                     config: c,
-                    share: None,
-                    ensemble: None,
-                    gain: None,
-                    arm: None,
                     status: st,
+                    ..Row::of(&swept[c], (st == Status::Ok).then(|| value(widths[c], s)))
                 }
             })
             .collect()

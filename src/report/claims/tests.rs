@@ -33,15 +33,8 @@ fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict 
     judge(&e.report, &axes, |_| {
         data.iter()
             .map(|(s, v)| Row {
-                swept: s,
-                value: Some(*v),
                 stuck: *v > 1.0,
-                config: 0,
-                share: None,
-                ensemble: None,
-                arm: None,
-                gain: None,
-                status: crate::train::Status::Ok,
+                ..Row::of(s, Some(*v))
             })
             .collect()
     })
@@ -262,19 +255,7 @@ fn best_of_keeps_each_groups_best_setting() {
     let rows: Vec<Row> = cases
         .iter()
         .zip(&swept)
-        .flat_map(|((_, _, vs), s)| {
-            vs.iter().map(move |v| Row {
-                swept: s,
-                value: Some(*v),
-                stuck: false,
-                config: 0,
-                share: None,
-                ensemble: None,
-                arm: None,
-                gain: None,
-                status: crate::train::Status::Ok,
-            })
-        })
+        .flat_map(|((_, _, vs), s)| vs.iter().map(move |v| Row::of(s, Some(*v))))
         .collect();
     let refs: Vec<&Row> = rows.iter().collect();
     let kept = |higher: bool| -> Vec<f64> {
@@ -331,19 +312,7 @@ fn tune_compares_each_group_at_its_best_setting() {
     let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let v = judge(&e.report, &axes, |_| {
-        data.iter()
-            .map(|(s, v)| Row {
-                swept: s,
-                value: Some(*v),
-                stuck: false,
-                config: 0,
-                share: None,
-                ensemble: None,
-                arm: None,
-                gain: None,
-                status: crate::train::Status::Ok,
-            })
-            .collect()
+        data.iter().map(|(s, v)| Row::of(s, Some(*v))).collect()
     })
     .remove(0);
     assert_eq!(v.slices.len(), 1, "lr is tuned away, not a slice");
@@ -366,19 +335,7 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
     let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     judge(&e.report, &axes, |_| {
-        data.iter()
-            .map(|(s, v)| Row {
-                swept: s,
-                value: Some(*v),
-                stuck: false,
-                config: 0,
-                share: None,
-                ensemble: None,
-                arm: None,
-                gain: None,
-                status: crate::train::Status::Ok,
-            })
-            .collect()
+        data.iter().map(|(s, v)| Row::of(s, Some(*v))).collect()
     })
 }
 
@@ -618,15 +575,8 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
         (0..3)
             .flat_map(|c| (0..8).map(move |s| (c, s)))
             .map(|(c, s)| Row {
-                swept: &swept[c],
-                value: Some(c as f64 + 0.01 * s as f64),
-                stuck: false,
                 config: c,
-                share: None,
-                ensemble: None,
-                arm: None,
-                gain: None,
-                status: crate::train::Status::Ok,
+                ..Row::of(&swept[c], Some(c as f64 + 0.01 * s as f64))
             })
             .collect()
     })
@@ -661,15 +611,9 @@ fn an_ensemble_claim_follows_the_configurations_ensembles() {
             (0..WIDTHS.len())
                 .flat_map(|c| (0..6).map(move |r| (c, r)))
                 .map(|(c, r)| Row {
-                    swept: &swept[c],
-                    value: Some(5.0 + r as f64),
-                    stuck: false,
                     config: config_of(c, r),
-                    share: None,
                     ensemble: Some(ens(c)),
-                    arm: None,
-                    gain: None,
-                    status: crate::train::Status::Ok,
+                    ..Row::of(&swept[c], Some(5.0 + r as f64))
                 })
                 .collect()
         })

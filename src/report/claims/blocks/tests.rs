@@ -39,15 +39,9 @@ fn verdict(expect: &str, values: &[[f64; 3]; 6]) -> Verdict {
         (0..6)
             .flat_map(|c| (0..3).map(move |rep| (c, rep)))
             .map(|(c, rep)| Row {
-                swept: &swept[c],
-                value: Some(values[c][rep]),
-                stuck: false,
                 config: c,
-                share: None,
-                ensemble: None,
                 arm: search.arm(c).map(|a| (a, rep)),
-                gain: None,
-                status: crate::train::Status::Ok,
+                ..Row::of(&swept[c], Some(values[c][rep]))
             })
             .collect()
     })
@@ -141,15 +135,9 @@ fn too_few_blocks_give_no_test() {
         [0usize, 4]
             .iter()
             .map(|&c| Row {
-                swept: &swept,
-                value: Some(1.0),
-                stuck: false,
                 config: c,
-                share: None,
-                ensemble: None,
                 arm: s.search.as_ref().unwrap().arm(c).map(|a| (a, 0)),
-                gain: None,
-                status: crate::train::Status::Ok,
+                ..Row::of(&swept, Some(1.0))
             })
             .collect()
     });
