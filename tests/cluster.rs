@@ -8,7 +8,7 @@ mod common;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -207,10 +207,9 @@ fn wait_job(id: &str) {
     }
 }
 
-/// Submit `study` as a 3-shard array plus its merge job, writing to `out`;
-/// returns the two job ids.
-fn submit(study: &str, out: &Path) -> (String, String) {
-    let o = run_ok(&[
+/// `mlpsweep slurm STUDY --shards 3 … --out OUT --submit`: its output.
+fn slurm_submit(study: &str, out: &Path) -> Output {
+    run_ok(&[
         "slurm",
         study,
         "--shards",
@@ -222,14 +221,24 @@ fn submit(study: &str, out: &Path) -> (String, String) {
         "--out",
         arg(out),
         "--submit",
-    ]);
-    let text = stdout(&o);
+    ])
+}
+
+/// The job ids on the "submitted array job A … B" line of `text`: the
+/// array's and the job depending on it (merge or promote).
+fn submitted_jobs(text: &str) -> (String, String) {
     let line = text
         .lines()
         .find(|l| l.starts_with("submitted array job"))
         .unwrap_or_else(|| panic!("{text}"));
     let words: Vec<&str> = line.split_whitespace().collect();
     (words[3].to_string(), words[7].to_string())
+}
+
+/// Submit `study` as a 3-shard array plus its merge job, writing to `out`;
+/// returns the two job ids.
+fn submit(study: &str, out: &Path) -> (String, String) {
+    submitted_jobs(&stdout(&slurm_submit(study, out)))
 }
 
 /// Set (to 1) by `.ci/run` once it has started its SLURM cluster: then a
@@ -410,30 +419,13 @@ fn slurm_halving_chain_equals_a_local_run() {
     run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
     let out = tmp.path().join("cluster");
     let submit = || {
-        let o = run_ok(&[
-            "slurm",
-            s,
-            "--shards",
-            "3",
-            "--cpus-per-task",
-            "1",
-            "--time",
-            "00:10:00",
-            "--out",
-            arg(&out),
-            "--submit",
-        ]);
+        let o = slurm_submit(s, &out);
         assert!(
             stdout(&o).contains("for rung 0 (1 epochs, 8 configurations, 16 trials)"),
             "{}",
             stdout(&o)
         );
-        let line = stdout(&o)
-            .lines()
-            .find(|l| l.starts_with("submitted array job"))
-            .map(String::from)
-            .unwrap();
-        line.split_whitespace().nth(7).unwrap().to_string()
+        submitted_jobs(&stdout(&o)).1
     };
     let names = "mlpsweep-slurm-halving,mlpsweep-slurm-halving-promote";
     // A broken chain: rung 0's promote job cancelled before it runs. The
