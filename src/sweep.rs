@@ -109,6 +109,12 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             bail!("--merged: only for a shard (--shard) of a halving study ([search.halving])")
         }
     };
+    // The full grid a halving study is judged against must be there before
+    // any training (a shard's folder is not where the reference is
+    // relative to; its merged folder's report judges).
+    if args.shard.is_none() {
+        crate::reference::check(&exp, &plan, &out)?;
+    }
     let opts = schedule::RunOptions {
         jobs,
         out: out.clone(),
