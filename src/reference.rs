@@ -72,26 +72,26 @@ fn open(dir: &Path, plan: &Plan) -> Result<(Study, Plan), String> {
     let shown = dir.display();
     if !dir.is_dir() {
         return Err(format!(
-            "{shown}: no such folder (the path is relative to this study's results folder); run the full grid there first"
+            "no such folder: {shown} (the path is relative to this study's results folder); run the full grid there first"
         ));
     }
     let results = ResultsDir::new(dir);
     if !results.has_study() {
         return Err(format!(
-            "{shown}: not a results folder (no study.toml); name the full grid's results folder"
+            "not a results folder (no study.toml): {shown}; name the full grid's results folder"
         ));
     }
     let study = results
         .load_study()
-        .map_err(|e| format!("{shown}: cannot load its study: {e:#}"))?;
+        .map_err(|e| format!("cannot load the study of {shown}: {e:#}"))?;
     if study.halving.is_some() {
         return Err(format!(
-            "{shown}: holds the halving study {:?}; the reference must be a full grid, every trial trained to train.epochs",
+            "the reference must be a full grid, every trial trained to train.epochs, not the halving study {:?} in {shown}",
             study.name
         ));
     }
     let ref_plan =
-        Plan::new(&study).map_err(|e| format!("{shown}: cannot expand its study: {e}"))?;
+        Plan::new(&study).map_err(|e| format!("cannot expand the study of {shown}: {e}"))?;
     let ids: std::collections::HashSet<&str> =
         ref_plan.trials.iter().map(|t| t.id.as_str()).collect();
     let missing: Vec<_> = plan
@@ -101,12 +101,13 @@ fn open(dir: &Path, plan: &Plan) -> Result<(Study, Plan), String> {
         .collect();
     if let Some(first) = missing.first() {
         return Err(format!(
-            "{shown}: holds study {:?}, which does not have {} of this study's {} trials (e.g. {}, id {}); \
+            "study {:?} in {shown} does not have {} of this study's {} trials (e.g. {} seed {}, id {}); \
              the reference must be the full grid over the same configurations, seeds and settings",
             study.name,
             missing.len(),
             plan.trials.len(),
-            first.label,
+            crate::study::describe(&first.swept),
+            first.seed,
             first.id
         ));
     }
