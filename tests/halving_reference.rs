@@ -240,3 +240,47 @@ fn a_reference_of_another_grid_or_of_a_halving_study_is_refused() {
     }
     assert!(halving_dir.join("report.md").exists());
 }
+
+/// `refine` on a halving search with a reference writes a study without
+/// it (the refined points are not in the old full grid), so the refined
+/// study plans where the old reference is missing. Catches the reference
+/// copied into the refined study, which `run` would then refuse.
+#[test]
+fn refine_drops_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let body = r#"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 20
+[train]
+epochs = 4
+batch_size = 16
+[search]
+strategy = "random"
+samples = 4
+seed = 0
+[space]
+lr = { log_uniform = [0.01, 1.0] }
+"#;
+    let plain = write_study(
+        tmp.path(),
+        "plain.toml",
+        &format!("name = \"plain\"\n{body}"),
+    );
+    run_study_ok(&plain, &tmp.path().join("results/plain"), &["--quiet"]);
+    let text = format!(
+        "name = \"hs\"\n{body}[search.halving]\nmin_epochs = 1\neta = 2\nreference = \"../plain\"\n"
+    );
+    let out = run_halving(tmp.path(), "hs", &text);
+    // Judged: the random search's plain run is its full grid.
+    let judged = verdict_text(&out);
+    assert!(judged.contains("Compute: halving spent"), "{judged}");
+    let refined = tmp.path().join("refined.toml");
+    run_ok(&["refine", arg(&out), "--top", "2", "--out", arg(&refined)]);
+    let written = fs::read_to_string(&refined).unwrap();
+    assert!(written.contains("[search.halving]"), "{written}");
+    assert!(!written.contains("reference"), "{written}");
+    let elsewhere = tmp.path().join("elsewhere/refined");
+    run_ok(&["plan", arg(&refined), "--out", arg(&elsewhere)]);
+}
