@@ -71,6 +71,20 @@ pub struct Halving {
     pub min_epochs: usize,
     /// Growth of the budget and shrink of the field per rung (≥ 2).
     pub eta: usize,
+    /// The full grid's results folder to judge the pick and the compute
+    /// against (`reference`, `max_share`); `None`: no verdict.
+    pub reference: Option<Reference>,
+}
+
+/// `[search.halving] reference` and `max_share`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The full grid's results folder as written: relative to this study's
+    /// results folder, or absolute.
+    pub path: String,
+    /// The largest share of the full grid's training steps halving may
+    /// spend for the verdict to hold.
+    pub max_share: f64,
 }
 
 /// The rung budgets: min_epochs·η^k while below `epochs`, then `epochs`.
@@ -322,6 +336,7 @@ mod tests {
             statistic,
             min_epochs: 10,
             eta: 3,
+            reference: None,
         }
     }
 

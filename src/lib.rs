@@ -27,6 +27,7 @@ pub mod model;
 mod pinned;
 pub mod plan;
 pub mod predictions;
+pub mod reference;
 pub mod refine;
 pub mod report;
 pub mod schedule;

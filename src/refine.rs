@@ -68,6 +68,14 @@ pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<PathBuf> {
     let name = format!("{}_refined", exp.name);
     doc.insert("name".into(), Value::String(name.clone()));
     doc.insert("space".into(), Value::Table(space));
+    // A halving reference is the full grid of the old space: the refined
+    // configurations are not in it, so the refined study drops it.
+    if let Some(Value::Table(search)) = doc.get_mut("search")
+        && let Some(Value::Table(h)) = search.get_mut("halving")
+    {
+        h.remove("reference");
+        h.remove("max_share");
+    }
     let text = toml::to_string(&doc).expect("a TOML table serialises");
     let out = out.unwrap_or_else(|| dir.join(format!("{name}.toml")));
     // The refined study must load as it is written.

@@ -70,6 +70,8 @@ pub struct RunOutcome {
     pub wall: Duration,
     /// The verdicts on the study's claims.
     pub verdicts: Vec<crate::report::claims::Verdict>,
+    /// A halving study's verdict against its reference full grid.
+    pub halving: Option<crate::report::reference::HalvingVerdict>,
     /// Whether the run stopped early (Ctrl-C, SIGTERM, or `--fail-fast`).
     pub interrupted: bool,
     /// Where an existing folder was moved by `--fresh`.
@@ -123,6 +125,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         failed: count(Status::Failed),
         wall,
         verdicts: report.verdicts,
+        halving: report.halving,
         interrupted: ours.len() < target.len(),
         moved_aside,
         rung: None,

@@ -291,6 +291,9 @@ impl ResultsDir {
             Some(_) => crate::halving::rungs(exp, plan, &self.read_history()?),
             None => None,
         };
+        // Its verdict against the full grid reads the reference folder,
+        // relative to this one; one that cannot be read is reported, not fatal.
+        let reference = crate::reference::load(exp, plan, &self.path);
         let (built, files) = report::render(
             exp,
             plan,
@@ -298,6 +301,7 @@ impl ResultsDir {
             Some(datasets),
             &provenance(),
             rungs.as_ref(),
+            reference.as_ref(),
         )?;
         if files.iter().any(|(name, _)| name.starts_with("figures/")) {
             fs::create_dir_all(self.file("figures")).context("creating figures/")?;

@@ -109,6 +109,12 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             bail!("--merged: only for a shard (--shard) of a halving study ([search.halving])")
         }
     };
+    // The full grid a halving study is judged against must be there before
+    // any training (a shard's folder is not where the reference is
+    // relative to; its merged folder's report judges).
+    if args.shard.is_none() {
+        crate::reference::check(&exp, &plan, &out)?;
+    }
     let opts = schedule::RunOptions {
         jobs,
         out: out.clone(),
@@ -149,10 +155,13 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             out.display()
         );
     }
-    if !done.verdicts.is_empty() && !done.interrupted {
+    if (!done.verdicts.is_empty() || done.halving.is_some()) && !done.interrupted {
         eprintln!("claims:");
         for v in &done.verdicts {
             eprintln!("  {}", v.summary_line());
+        }
+        if let Some(h) = &done.halving {
+            eprintln!("  {}", h.summary_line());
         }
         eprintln!("evidence: {}", out.join("report.md").display());
     }
@@ -194,6 +203,8 @@ pub fn plan(
     let plan = Plan::new(&exp)?;
     let datasets = Datasets::load(&exp, &plan)?;
     let out = out.unwrap_or_else(|| default_out(&exp.name));
+    // `plan` refuses what `run` would: a halving study's missing reference.
+    crate::reference::check(&exp, &plan, &out)?;
     let records = ResultsDir::new(&out).read_records()?;
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
@@ -430,6 +441,9 @@ pub fn report(dir: &Path) -> Result<Exit> {
     let (exp, built, n_records) = ResultsDir::new(dir).rebuild_report()?;
     for v in &built.verdicts {
         eprintln!("  {}", v.summary_line());
+    }
+    if let Some(h) = &built.halving {
+        eprintln!("  {}", h.summary_line());
     }
     eprintln!(
         "{}: report rebuilt from {} stored trials in {}",

@@ -341,8 +341,12 @@ pub fn render_report(
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }
-    if !report.verdicts.is_empty() {
-        md.push_str(&claims::section(&report.verdicts, exp.report.level));
+    if !report.verdicts.is_empty() || report.halving.is_some() {
+        md.push_str(&claims::section(
+            &report.verdicts,
+            exp.report.level,
+            report.halving.as_ref(),
+        ));
     }
     md.push_str("## What was run\n\n");
     md.push_str(&header(exp, plan, report));

@@ -21,6 +21,7 @@ mod halving;
 mod iqm;
 mod markdown;
 mod plot;
+pub mod reference;
 pub mod search;
 mod stuck;
 pub mod variance;
@@ -60,6 +61,9 @@ pub struct Report {
     pub trial_seconds: f64,
     /// What a random or Sobol search found (`None` for a grid study).
     pub search: Option<search::SearchSummary>,
+    /// A halving study's verdict against its reference full grid
+    /// (`[search.halving] reference`); set by [`render`], which has the rungs.
+    pub halving: Option<reference::HalvingVerdict>,
 }
 
 /// Name of a swept key's column: the bare key where it is unique, else dotted.
@@ -192,6 +196,7 @@ pub fn build_with(
         variance,
         trial_seconds,
         search,
+        halving: None,
     })
 }
 
@@ -545,7 +550,9 @@ pub type File = (String, Vec<u8>);
 /// (`store::ResultsDir::write_report`). `datasets` are the plan's data
 /// sets: the first configuration's training points are drawn in
 /// decision-region figures, and the validation targets score the
-/// ensembles; `provenance` is the line `report.md` ends with.
+/// ensembles; `provenance` is the line `report.md` ends with. A halving
+/// study passes its `rungs`, and what its `reference` folder held
+/// (`crate::reference::load`) for the verdict against the full grid.
 pub fn render(
     exp: &Study,
     plan: &Plan,
@@ -553,8 +560,12 @@ pub fn render(
     datasets: Option<&Datasets>,
     provenance: &str,
     rungs: Option<&crate::halving::Progress>,
+    reference: Option<&crate::reference::Found>,
 ) -> Result<(Report, Vec<File>)> {
-    let report = build_with(exp, plan, records, datasets)?;
+    let mut report = build_with(exp, plan, records, datasets)?;
+    if let (Some(rungs), Some(found)) = (rungs, reference) {
+        report.halving = reference::judge(exp, plan, rungs, records, found, datasets);
+    }
     let data = datasets.and_then(|d| d.first(plan));
     let figures = plot::render(exp, plan, records, &report, data)?;
     let mut files: Vec<File> = vec![

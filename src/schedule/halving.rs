@@ -134,6 +134,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         failed: count(Status::Failed),
         wall,
         verdicts: report.verdicts,
+        halving: report.halving,
         interrupted,
         moved_aside,
         rung: None,
@@ -187,6 +188,7 @@ fn run_shard(
         failed: 0,
         wall: std::time::Duration::ZERO,
         verdicts: Vec::new(),
+        halving: None,
         interrupted: false,
         moved_aside,
         rung: None,
@@ -226,6 +228,7 @@ fn run_shard(
         };
     }
     let records = dir.read_records()?;
-    outcome.verdicts = dir.write_report(exp, plan, &records, &datasets)?.verdicts;
+    let report = dir.write_report(exp, plan, &records, &datasets)?;
+    (outcome.verdicts, outcome.halving) = (report.verdicts, report.halving);
     Ok(outcome)
 }

@@ -5,12 +5,19 @@
 use toml::Value;
 
 use super::error::{KeyError, key_err};
-use super::values::{choice, show, type_name, uint};
-use crate::halving::{Halving, SeedStatistic};
+use super::values::{choice, number_in, show, type_name, uint};
+use crate::halving::{Halving, Reference, SeedStatistic};
 use crate::metric::Metric;
 
 /// The keys of `[search.halving]`.
-const KEYS: &[&str] = &["metric", "statistic", "min_epochs", "eta"];
+const KEYS: &[&str] = &[
+    "metric",
+    "statistic",
+    "min_epochs",
+    "eta",
+    "reference",
+    "max_share",
+];
 
 /// Read `[search.halving]` (`None` without one). `epochs` is `train.epochs`
 /// (the same for every configuration: halving refuses to sweep it),
@@ -106,10 +113,50 @@ pub fn parse(
             })?
         }
     };
+    let reference = reference(t)?;
     Ok(Some(Halving {
         metric,
         statistic,
         min_epochs,
         eta,
+        reference,
     }))
+}
+
+/// `reference` and `max_share`: the full grid's results folder halving is
+/// judged against, and the share of its training steps halving may spend.
+/// Only the text is read here; the folder is checked before a run
+/// (`crate::reference`), and a report without it says so.
+fn reference(t: &toml::Table) -> Result<Option<Reference>, KeyError> {
+    let path = match t.get("reference") {
+        None => None,
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.clone()),
+        Some(v) => {
+            return Err(key_err(
+                "search.halving.reference",
+                format!(
+                    "expected the path of the full grid's results folder (relative to this study's results folder), got {}",
+                    show(v)
+                ),
+            ));
+        }
+    };
+    let max_share = match t.get("max_share") {
+        None => 0.4,
+        Some(v) => {
+            if path.is_none() {
+                return Err(key_err(
+                    "search.halving.max_share",
+                    "a budget against the full grid needs search.halving.reference, the full grid's results folder",
+                ));
+            }
+            number_in(
+                v,
+                |x| x > 0.0 && x <= 1.0,
+                "a share of the full grid's training steps in (0, 1]",
+            )
+            .map_err(|m| key_err("search.halving.max_share", m))?
+        }
+    };
+    Ok(path.map(|path| Reference { path, max_share }))
 }

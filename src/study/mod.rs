@@ -313,6 +313,17 @@ impl Study {
         grid::coords(&self.axes, i)
     }
 
+    /// An error found after loading, about `key` of this study file: it
+    /// names the file and the key's line, like a parse error.
+    pub fn key_error(&self, key: &str, message: impl Into<String>) -> StudyError {
+        StudyError {
+            file: self.path.display().to_string(),
+            line: self.spans.line(key),
+            key: key.to_string(),
+            message: message.into(),
+        }
+    }
+
     /// The checked configuration at grid position `coords`.
     pub fn config_at(&self, coords: &[usize]) -> Result<Config, StudyError> {
         self.resolve(coords).map_err(|e| StudyError {

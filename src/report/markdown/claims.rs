@@ -4,12 +4,15 @@
 
 use super::{number, thousands};
 use crate::report::claims::{Outcome, SliceVerdict, Verdict, p_text};
+use crate::report::reference::HalvingVerdict;
 use crate::study::{ClaimSpec, Expect, Statistic};
 
 /// `## Claims`: a table of every claim's verdict, how the p-values were
 /// adjusted, then a subsection per claim with what it expects and the
 /// evidence in each slice.
-pub fn section(verdicts: &[Verdict], level: f64) -> String {
+/// A halving study's verdict against its reference full grid (no slices,
+/// no p-value) is one more row and subsection.
+pub fn section(verdicts: &[Verdict], level: f64, halving: Option<&HalvingVerdict>) -> String {
     let mut md =
         String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
     for v in verdicts {
@@ -25,20 +28,28 @@ pub fn section(verdicts: &[Verdict], level: f64) -> String {
             v.slices.len()
         ));
     }
+    if let Some(h) = halving {
+        md.push_str(&format!("| {} | **{}** | – |\n", h.name, h.outcome));
+    }
     let family = verdicts
         .iter()
         .flat_map(|v| &v.slices)
         .filter(|s| s.test.is_some())
         .count();
-    md.push_str(&format!(
-        "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
+    if !verdicts.is_empty() {
+        md.push_str(&format!(
+            "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
          slice tests of this study's claims; verdicts use the adjusted p-values. Seeds that \
          would settle an inconclusive verdict are per configuration, for the observed effect \
          at the claim's α with power {} (normal approximation).\n",
-        crate::stats::SEEDS_POWER
-    ));
+            crate::stats::SEEDS_POWER
+        ));
+    }
     for v in verdicts {
         md.push_str(&claim_detail(v, level));
+    }
+    if let Some(h) = halving {
+        md.push_str(&h.detail);
     }
     md.push('\n');
     md
@@ -284,7 +295,7 @@ mod tests {
                 slice("depth=3", None, Some(7)),
             ],
         };
-        let md = section(std::slice::from_ref(&v), 0.95);
+        let md = section(std::slice::from_ref(&v), 0.95, None);
         assert!(md.contains("family of all 2 slice tests"), "{md}");
         assert!(
             md.contains("- **depth=1** — inconclusive: e. Slice test: p = 0.0300, Holm-adjusted p = 0.0600. About 12 seeds would settle it."),
@@ -295,7 +306,7 @@ mod tests {
             "{md}"
         );
         v.slices[2].seeds_needed = None;
-        let md = section(std::slice::from_ref(&v), 0.95);
+        let md = section(std::slice::from_ref(&v), 0.95, None);
         assert!(
             md.contains("1 of its 3 inconclusive slice(s) show no effect"),
             "{md}"
@@ -351,7 +362,7 @@ mod tests {
                 seeds_needed: None,
             }],
         };
-        let md = section(std::slice::from_ref(&v), 0.95);
+        let md = section(std::slice::from_ref(&v), 0.95, None);
         assert!(md.contains("width=8 0.5000 (3 of 8 trials diverged, left out); width=2 – (all 8 trials diverged)."), "{md}");
         assert!(
             md.contains("1 of its 1 inconclusive slice(s) cannot be judged"),
