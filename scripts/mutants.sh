@@ -48,8 +48,12 @@ declare -A passes=(
   [decompose]="src/report/variance.rs decompose|columns|term_names|names"
   [preprocess]="src/data/preprocess.rs apply|Fit::of|Fit::transform|symmetric_eigen"
   [schedule]="src/study/spec.rs Schedule::rate"
+  [blocks]="src/report/claims/blocks.rs configs|bests|best_of_block|variance|replicates|blocks_needed|seeds_needed|both_needed"
+  [gain]="src/report/ensemble_gain.rs bootstrap|gain"
+  [arms]="src/study/arms.rs Arms::arm|Arms::grid_points|levels|grid_levels"
+  [reference]="src/report/reference.rs best|paired_bootstrap"
 )
-order=(plan fused train data report metric stats variance robust improvement holm seeds model claims trend compare identity resolve store record csv replicates decompose preprocess schedule)
+order=(plan fused train data report metric stats variance robust improvement holm seeds model claims trend compare identity resolve store record csv replicates decompose preprocess schedule blocks gain arms reference)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do
