@@ -236,5 +236,12 @@ mod tests {
         let plain = stratified_bootstrap(&groups, iqm, 300, 0.9, &mut r1);
         let fast = stratified_bootstrap_sorted(&groups, iqm_of_sorted, 300, 0.9, &mut r2);
         assert_eq!(plain, fast);
+        // So does the IQR's (the spread figure's band).
+        let mut r1 = ChaCha8Rng::seed_from_u64(4);
+        let mut r2 = ChaCha8Rng::seed_from_u64(4);
+        let plain = stratified_bootstrap(&groups, super::super::iqr, 300, 0.9, &mut r1);
+        let fast =
+            stratified_bootstrap_sorted(&groups, super::super::iqr_of_sorted, 300, 0.9, &mut r2);
+        assert_eq!(plain, fast);
     }
 }

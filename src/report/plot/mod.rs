@@ -137,8 +137,21 @@ pub fn render(
         }
     }
     if let Some((m, along)) = main_loss_axis(exp) {
-        figures.extend(spread::spread(exp, &rows, m, &along)?);
-        figures.extend(profile::profile(exp, &rows, m, &along)?);
+        // The two figures' bootstraps (each its own seeded stream) are the
+        // largest part of a report with many configurations; they run on
+        // two threads, with the same results.
+        let (spread, profile) = std::thread::scope(|s| {
+            let profile = s.spawn(|| profile::profile(exp, &rows, m, &along));
+            let spread = spread::spread(exp, &rows, m, &along);
+            (
+                spread,
+                profile
+                    .join()
+                    .expect("the profile figure's thread finishes"),
+            )
+        });
+        figures.extend(spread?);
+        figures.extend(profile?);
     }
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
