@@ -37,7 +37,9 @@ pub use improvement::{
 pub use iqm_bootstrap::iqm_intervals;
 pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
-pub use robust::{iqm, stratified_bootstrap, stratified_bootstrap_sorted};
+pub use robust::{
+    iqm, stratified_bootstrap, stratified_bootstrap_iqr, stratified_bootstrap_sorted,
+};
 pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
@@ -92,14 +94,7 @@ pub fn median(xs: &[f64]) -> Option<f64> {
 pub fn iqr(xs: &[f64]) -> Option<f64> {
     let mut s = xs.to_vec();
     s.sort_by(f64::total_cmp);
-    iqr_of_sorted(&s)
-}
-
-/// [`iqr`] of values already in ascending order (as
-/// [`stratified_bootstrap_sorted`] hands them over): the same order
-/// statistics and arithmetic, without sorting.
-pub fn iqr_of_sorted(s: &[f64]) -> Option<f64> {
-    Some(quantile_of_sorted(s, 0.75)? - quantile_of_sorted(s, 0.25)?)
+    Some(quantile_of_sorted(&s, 0.75)? - quantile_of_sorted(&s, 0.25)?)
 }
 
 /// Two-sided `level` confidence interval of the mean, mean ± t·s/√n with

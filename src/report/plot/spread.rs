@@ -195,9 +195,8 @@ pub(in crate::report) fn spread_plot(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let std_iv = stats::stratified_bootstrap(&groups, stats::std, reps, level, &mut rng);
     // The same draws and bits as `stratified_bootstrap` with `stats::iqr`,
-    // without a sort per resample (tested in `stats::robust`).
-    let iqr_iv =
-        stats::stratified_bootstrap_sorted(&groups, stats::iqr_of_sorted, reps, level, &mut rng);
+    // without building and sorting resamples (tested in `stats::robust`).
+    let iqr_iv = stats::stratified_bootstrap_iqr(&groups, reps, level, &mut rng);
     let series = names
         .into_iter()
         .enumerate()
