@@ -37,9 +37,7 @@ pub use improvement::{
 pub use iqm_bootstrap::iqm_intervals;
 pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
-pub use robust::{
-    iqm, stratified_bootstrap, stratified_bootstrap_iqr, stratified_bootstrap_sorted,
-};
+pub use robust::{iqm, stratified_bootstrap, stratified_bootstrap_iqr};
 pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,

@@ -21,10 +21,8 @@ pub fn iqm(xs: &[f64]) -> Option<f64> {
     iqm_of_sorted(&s)
 }
 
-/// [`iqm`] of values already in ascending order (as
-/// [`stratified_bootstrap_sorted`] hands them over): the same sum in the
-/// same order, without sorting again.
-pub fn iqm_of_sorted(s: &[f64]) -> Option<f64> {
+/// [`iqm`] of values already in ascending order.
+fn iqm_of_sorted(s: &[f64]) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
@@ -51,36 +49,6 @@ pub fn stratified_bootstrap(
         let g = groups[k];
         for s in sample.iter_mut() {
             *s = g[rng.random_range(0..g.len())];
-        }
-    })
-}
-
-/// [`stratified_bootstrap`] for order-free statistics (the IQM, the
-/// median): the same draws from `rng`, each resample handed to `stat` in
-/// ascending order, built by counting how often each sorted position was
-/// drawn instead of sorting every resample. A statistic that sorts its
-/// input gets the very sequence it would have made, so the intervals are
-/// the same bits, and the work per resample is linear.
-pub fn stratified_bootstrap_sorted(
-    groups: &[&[f64]],
-    stat: impl Fn(&[f64]) -> Option<f64>,
-    reps: usize,
-    level: f64,
-    rng: &mut ChaCha8Rng,
-) -> Vec<Option<(f64, f64)>> {
-    // Each group sorted once, with the sorted position of each original value.
-    let sorted: Vec<(Vec<f64>, Vec<usize>)> = groups.iter().map(|g| sorted_with_ranks(g)).collect();
-    let mut counts: Vec<Vec<u32>> = groups.iter().map(|g| vec![0; g.len()]).collect();
-    resampled(groups, stat, reps, level, rng, |k, rng, sample| {
-        let ((values, rank), count) = (&sorted[k], &mut counts[k]);
-        count.iter_mut().for_each(|c| *c = 0);
-        for _ in 0..rank.len() {
-            count[rank[rng.random_range(0..rank.len())]] += 1;
-        }
-        let mut at = 0;
-        for (v, &c) in values.iter().zip(count.iter()) {
-            sample[at..at + c as usize].fill(*v);
-            at += c as usize;
         }
     })
 }
@@ -257,40 +225,19 @@ mod tests {
         assert_eq!(iv, [None]);
     }
 
-    /// The sorted variant gives the same intervals, bit for bit, as the
-    /// plain stratified bootstrap for statistics that sort their input
-    /// (IQM, median), from the same seed, on groups with ties, negative
-    /// zero and different sizes; and it consumes the generator the same
-    /// way (the next draw agrees). Catches a rank map inverted (values
-    /// drawn with the wrong frequency) and a draw count that differs.
+    /// The IQR bootstrap read off counts gives the plain stratified
+    /// bootstrap's intervals with `iqr`, bit for bit, from the same seed,
+    /// on groups with ties, negative zero, different sizes and an empty
+    /// one, at levels whose quantiles interpolate; and it leaves the
+    /// generator in the same state. Catches a rank map inverted (values
+    /// drawn with the wrong frequency), an order statistic off by one, and
+    /// a draw count that differs.
     #[test]
-    fn the_sorted_bootstrap_equals_the_plain_one_for_order_free_statistics() {
+    fn the_counted_iqr_bootstrap_equals_the_plain_one() {
         let a = [0.3, -0.0, 0.0, 1.5, 0.3, 2.0, -1.0];
         let b = [5.0, 4.0, 4.0];
         let c = [0.7; 4];
         let groups: [&[f64]; 4] = [&a, &b, &c, &[]];
-        for stat in [iqm as fn(&[f64]) -> Option<f64>, super::super::median] {
-            let mut r1 = ChaCha8Rng::seed_from_u64(9);
-            let mut r2 = ChaCha8Rng::seed_from_u64(9);
-            let plain = stratified_bootstrap(&groups, stat, 300, 0.9, &mut r1);
-            let sorted = stratified_bootstrap_sorted(&groups, stat, 300, 0.9, &mut r2);
-            let bits = |v: &[Option<(f64, f64)>]| -> Vec<Option<(u64, u64)>> {
-                v.iter()
-                    .map(|x| x.map(|(l, h)| (l.to_bits(), h.to_bits())))
-                    .collect()
-            };
-            assert_eq!(bits(&plain), bits(&sorted));
-            assert_eq!(r1.random::<u64>(), r2.random::<u64>());
-        }
-        // The IQM of presorted resamples needs no sort: the same bits.
-        let mut r1 = ChaCha8Rng::seed_from_u64(4);
-        let mut r2 = ChaCha8Rng::seed_from_u64(4);
-        let plain = stratified_bootstrap(&groups, iqm, 300, 0.9, &mut r1);
-        let fast = stratified_bootstrap_sorted(&groups, iqm_of_sorted, 300, 0.9, &mut r2);
-        assert_eq!(plain, fast);
-        // So does the IQR's (the spread figure's band), read off counts, at
-        // levels whose quantiles interpolate; the generator ends in the
-        // same state.
         for (reps, level) in [(300, 0.9), (7, 0.5), (2000, 0.95)] {
             let mut r1 = ChaCha8Rng::seed_from_u64(4);
             let mut r2 = ChaCha8Rng::seed_from_u64(4);
