@@ -70,13 +70,30 @@ pub fn share_below_bands(
             (rank, below)
         })
         .collect();
-    // hist[τ · (total + 1) + k]: resamples with k values below τ.
-    let mut hist = vec![0u32; taus.len() * (total + 1)];
-    let mut below_now = vec![0usize; taus.len()];
+    // τs with the same partition point in every group have the same share
+    // in every resample: each such class is counted once (a band's τs
+    // mostly fall where a configuration has no values, all below or all
+    // above, so there are far fewer classes than τs).
+    let mut classes: Vec<Vec<usize>> = Vec::new();
+    let class_of: Vec<usize> = (0..taus.len())
+        .map(|t| {
+            let points: Vec<usize> = ranked.iter().map(|(_, below)| below[t]).collect();
+            classes
+                .iter()
+                .position(|c| *c == points)
+                .unwrap_or_else(|| {
+                    classes.push(points);
+                    classes.len() - 1
+                })
+        })
+        .collect();
+    // hist[class · (total + 1) + k]: resamples with k values below its τs.
+    let mut hist = vec![0u32; classes.len() * (total + 1)];
+    let mut below_now = vec![0usize; classes.len()];
     let mut cum: Vec<Vec<usize>> = groups.iter().map(|g| vec![0; g.len() + 1]).collect();
     for _ in 0..reps {
         below_now.fill(0);
-        for ((rank, below), cum) in ranked.iter().zip(&mut cum) {
+        for (g, ((rank, _), cum)) in ranked.iter().zip(&mut cum).enumerate() {
             let len = rank.len();
             // Counts per sorted position, then their running sums in place.
             cum.fill(0);
@@ -86,16 +103,17 @@ pub fn share_below_bands(
             for j in 1..=len {
                 cum[j] += cum[j - 1];
             }
-            for (k, &p) in below_now.iter_mut().zip(below) {
-                *k += cum[p];
+            for (k, points) in below_now.iter_mut().zip(&classes) {
+                *k += cum[points[g]];
             }
         }
-        for (t, &k) in below_now.iter().enumerate() {
-            hist[t * (total + 1) + k] += 1;
+        for (c, &k) in below_now.iter().enumerate() {
+            hist[c * (total + 1) + k] += 1;
         }
     }
     let a = (1.0 - level) / 2.0;
-    hist.chunks_exact(total + 1)
+    let bands: Vec<Option<(f64, f64)>> = hist
+        .chunks_exact(total + 1)
         .map(|h| {
             let q = |q: f64| {
                 let pos = q * (reps - 1) as f64;
@@ -105,7 +123,8 @@ pub fn share_below_bands(
             };
             Some((q(a), q(1.0 - a)))
         })
-        .collect()
+        .collect();
+    class_of.iter().map(|&c| bands[c]).collect()
 }
 
 /// The `i`-th smallest share (0-based) of the resamples whose counts of
