@@ -1518,18 +1518,13 @@ impl Fused {
 
     /// The gradient the step applies on the minibatch `rows`, without
     /// updating anything, for `gradcheck`: the data-loss gradient from the
-    /// step's own forward and backward, with dropout off, plus λ·W and
-    /// λ₁·sign(W) on the weights as the update adds them. Clipping, a
-    /// rescaling of this vector, is not applied.
-    pub fn gradient(&mut self, rows: &[u32]) -> Result<Vec<f32>> {
-        Ok(self.gradient_with_masks(rows, None)?.0)
-    }
-
-    /// [`Fused::gradient`], with dropout on when `dropout` is given (and the
-    /// network has dropout): the masks are drawn from it as a step draws
-    /// them and returned, one per hidden layer (`units × rows`, unit-major:
-    /// entry u·rows + e is 0 or 1/(1 − p)), so a check can hold them fixed.
-    /// Without, dropout is off and no masks are returned.
+    /// step's own forward and backward, plus λ·W and λ₁·sign(W) on the
+    /// weights as the update adds them. Clipping, a rescaling of this
+    /// vector, is not applied. With `dropout` given (and dropout in the
+    /// network), the masks are drawn from it as a step draws them and
+    /// returned, one per hidden layer (`units × rows`, unit-major: entry
+    /// u·rows + e is 0 or 1/(1 − p)), so a check can hold them fixed;
+    /// without, dropout is off and no masks are returned.
     pub fn gradient_with_masks(
         &mut self,
         rows: &[u32],
