@@ -1518,26 +1518,36 @@ impl Fused {
 
     /// The gradient the step applies on the minibatch `rows`, without
     /// updating anything, for `gradcheck`: the data-loss gradient from the
-    /// step's own forward and backward, with dropout off, plus λ·W and
-    /// λ₁·sign(W) on the weights as the update adds them. Clipping, a
-    /// rescaling of this vector, is not applied.
-    pub fn gradient(&mut self, rows: &[u32]) -> Result<Vec<f32>> {
+    /// step's own forward and backward, plus λ·W and λ₁·sign(W) on the
+    /// weights as the update adds them. Clipping, a rescaling of this
+    /// vector, is not applied. With `dropout` given (and dropout in the
+    /// network), the masks are drawn from it as a step draws them and
+    /// returned, one per hidden layer (`units × rows`, unit-major: entry
+    /// u·rows + e is 0 or 1/(1 − p)), so a check can hold them fixed;
+    /// without, dropout is off and no masks are returned.
+    pub fn gradient_with_masks(
+        &mut self,
+        rows: &[u32],
+        dropout: Option<&mut ChaCha8Rng>,
+    ) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
         let params = self.params()?;
+        let on = dropout.is_some() && self.shape.dropout > 0.0;
         let shape = Shape {
-            dropout: 0.0,
+            dropout: if on { self.shape.dropout } else { 0.0 },
             ..self.shape.clone()
         };
-        // Dropout is off, so the generator is never drawn from.
-        let mut rng = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        forward_backward(
-            &shape,
-            &params,
-            &self.x,
-            &self.y,
-            rows,
-            &mut rng,
-            &mut self.ws,
-        );
+        // Without dropout the generator is never drawn from.
+        let mut unused = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
+        let rng = match dropout {
+            Some(rng) if on => rng,
+            _ => &mut unused,
+        };
+        forward_backward(&shape, &params, &self.x, &self.y, rows, rng, &mut self.ws);
+        let masks = if on {
+            self.ws.mask[..shape.layers.len() - 1].to_vec()
+        } else {
+            Vec::new()
+        };
         let l2 = self.spec.l2 as f32;
         let grad = l1_grad(&shape, self.spec.l1 as f32, &params, &self.ws.grad)
             .unwrap_or_else(|| self.ws.grad.clone());
@@ -1547,7 +1557,7 @@ impl Fused {
                 grad[i] += l2 * params[i];
             }
         }
-        Ok(grad)
+        Ok((grad, masks))
     }
 
     /// The layout of the flat parameter vector.

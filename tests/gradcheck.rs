@@ -1,37 +1,47 @@
 //! `mlpsweep gradcheck` through the binary: it passes for every
-//! activation, both losses and L2 (exit 0, a table row per tensor), fails
-//! with exit 4 on a gradient made wrong in one entry, and refuses a trial
-//! number past the plan (exit 1).
+//! activation, both losses and L2, with and without batch norm and dropout
+//! (exit 0, a table row per tensor), fails with exit 4 on a gradient made
+//! wrong in one entry, and refuses a trial number past the plan (exit 1).
 
 mod common;
 use common::*;
 
-/// A grid over every activation with L2 on, for spiral classification and
-/// sine regression: trial k is activation k. Five steps first, so ReLU
-/// biases leave the kink at the spiral's origin point.
+/// A grid over every activation with L2 on, plain and with batch norm
+/// and dropout, for spiral classification and sine regression: trial k is
+/// activation k. Five steps first, so ReLU biases leave the kink at the
+/// spiral's origin point. Catches the refusal of batch norm coming back,
+/// and β/γ rows missing from the table.
 #[test]
 fn every_activation_and_loss_passes_through_the_cli() {
     for data in [
         "[data]\npoints_per_class = 30\n",
         "[data]\nkind = \"sine\"\npoints = 60\n",
     ] {
-        let text = format!(
-            "name = \"g\"\n{data}[model]\ndepth = 2\nwidth = 6\n[train]\nlr = 0.01\nl2 = 0.01\n\
-             [grid]\nactivation = [\"relu\", \"leaky_relu\", \"tanh\", \"sigmoid\", \"maxout\"]\n"
-        );
-        let (_tmp, study) = temp_study("g.toml", &text);
-        for trial in 0..5 {
-            let t = trial.to_string();
-            let o = run(&["gradcheck", arg(&study), "--trial", &t, "--steps", "5"]);
-            let out = stdout(&o);
-            assert_eq!(
-                o.status.code(),
-                Some(0),
-                "{data} trial {trial}: {out}{}",
-                stderr(&o)
+        for (extra, rows) in [
+            ("", &["| W1 |", "| b1 |", "| W3 |", "| b3 |"][..]),
+            (
+                "batch_norm = true\ndropout = 0.2\n",
+                &["| W1 |", "| beta1 |", "| gamma1 |", "| gamma2 |", "| b3 |"][..],
+            ),
+        ] {
+            let text = format!(
+                "name = \"g\"\n{data}[model]\ndepth = 2\nwidth = 6\n{extra}[train]\nlr = 0.01\nl2 = 0.01\n\
+                 [grid]\nactivation = [\"relu\", \"leaky_relu\", \"tanh\", \"sigmoid\", \"maxout\"]\n"
             );
-            for row in ["| W1 |", "| b1 |", "| W3 |", "| b3 |", "passed"] {
-                assert!(out.contains(row), "{row} missing: {out}");
+            let (_tmp, study) = temp_study("g.toml", &text);
+            for trial in 0..5 {
+                let t = trial.to_string();
+                let o = run(&["gradcheck", arg(&study), "--trial", &t, "--steps", "5"]);
+                let out = stdout(&o);
+                assert_eq!(
+                    o.status.code(),
+                    Some(0),
+                    "{data}{extra} trial {trial}: {out}{}",
+                    stderr(&o)
+                );
+                for row in rows.iter().chain(&["passed"]) {
+                    assert!(out.contains(row), "{row} missing: {out}");
+                }
             }
         }
     }
@@ -59,21 +69,24 @@ fn a_wrong_gradient_entry_fails_with_exit_4() {
     );
 }
 
-/// A batch-norm trial is refused with a message, not checked against a
-/// reference loss that has no batch norm (which would report a false
-/// failure with exit 4). Catches the guard dropped.
+/// A batch-normalised trial with a 5% error planted in entry 0 (the
+/// first weight of W1) fails with exit 4 under batch norm's looser
+/// thresholds, and passes without it. Catches thresholds loose enough to
+/// let a real bug by.
 #[test]
-fn batch_norm_is_refused_not_failed() {
-    let (tmp, study) = common::temp_study(
+fn a_wrong_gradient_entry_fails_with_batch_norm_too() {
+    let (_tmp, study) = temp_study(
         "bn.toml",
-        "name = \"bn\"\n[data]\npoints_per_class = 20\n[model]\ndepth = 2\nwidth = 6\nbatch_norm = true\n",
+        "name = \"bn\"\n[data]\npoints_per_class = 30\n[model]\ndepth = 2\nwidth = 6\nactivation = \"tanh\"\nbatch_norm = true\n[train]\nl2 = 0.01\n",
     );
-    let o = common::mlpsweep(&["gradcheck", common::arg(&study)]);
-    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
+    let ok = run(&["gradcheck", arg(&study)]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
     assert!(
-        common::stderr(&o).contains("batch_norm"),
+        stdout(&ok).contains("batch norm's thresholds"),
         "{}",
-        common::stderr(&o)
+        stdout(&ok)
     );
-    drop(tmp);
+    let bad = run(&["gradcheck", arg(&study), "--corrupt", "0"]);
+    assert_eq!(bad.status.code(), Some(4), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("FAILED"), "{}", stdout(&bad));
 }

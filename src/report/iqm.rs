@@ -4,9 +4,11 @@
 //! and median: a stuck seed moves it less than the mean, and it wastes
 //! fewer seeds than the median.
 //!
-//! Each metric's resamples draw from one ChaCha8 stream seeded with the
-//! FNV-1a hash of `iqm␟<metric>`, so summary.csv is byte-identical on
-//! every run.
+//! A resample draws a configuration's trials, and all its metrics come
+//! along (`stats::iqm_intervals`). Each configuration draws from its own
+//! ChaCha8 stream: the FNV-1a hash of `iqm` as seed, the configuration's
+//! number as stream. So summary.csv is byte-identical on every run, and a
+//! configuration's intervals do not move when others are added or finish.
 
 use anyhow::Result;
 use polars::prelude::*;
@@ -17,9 +19,16 @@ use crate::metric::{Aggregate, Metric};
 use crate::stats;
 use crate::study::fnv1a;
 
-/// The seed of `metric`'s IQM bootstrap.
-pub(super) fn seed(metric: Metric) -> u64 {
-    fnv1a(format!("iqm\u{1f}{}", metric.name()).as_bytes())
+/// The seed of every configuration's IQM bootstrap stream.
+pub(super) fn seed() -> u64 {
+    fnv1a(b"iqm")
+}
+
+/// The generator of configuration `config`'s resamples.
+fn rng_of(config: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed());
+    rng.set_stream(config);
+    rng
 }
 
 /// Append `<metric>_iqm`, `_iqm_lo` and `_iqm_hi` to `summary` (one row per
@@ -46,47 +55,49 @@ pub(super) fn add_iqm(
             members[r].push(i);
         }
     }
-    let mut groups_of = Vec::new();
-    for m in Metric::ALL {
-        let values = trials.column(m.name())?.f64()?.clone();
-        let groups: Vec<Vec<f64>> = members
+    let columns: Vec<Float64Chunked> = Metric::ALL
+        .iter()
+        .map(|m| Ok(trials.column(m.name())?.f64()?.clone()))
+        .collect::<Result<_>>()?;
+    // Per configuration: each metric's value for each member trial.
+    let values_of = |r: usize| -> Vec<Vec<Option<f64>>> {
+        columns
             .iter()
-            .map(|rows| rows.iter().filter_map(|&i| values.get(i)).collect())
-            .collect();
-        groups_of.push((m, groups));
-    }
-    // The metrics' bootstraps are independent (one seeded stream each), so
-    // they run on two threads with the same results; the work is configs
-    // × metrics × reps × seeds draws, the report's largest cost.
-    let intervals = |part: &[(Metric, Vec<Vec<f64>>)]| -> Vec<Vec<Option<(f64, f64)>>> {
-        part.iter()
-            .map(|(m, groups)| {
-                let refs: Vec<&[f64]> = groups.iter().map(Vec::as_slice).collect();
-                let mut rng = ChaCha8Rng::seed_from_u64(seed(*m));
-                stats::stratified_bootstrap_sorted(
-                    &refs,
-                    stats::iqm_of_sorted,
-                    reps,
-                    level,
-                    &mut rng,
-                )
-            })
+            .map(|col| members[r].iter().map(|&i| col.get(i)).collect())
             .collect()
     };
-    let (first, second) = groups_of.split_at(groups_of.len() / 2);
+    // Configurations are independent (one stream each), so they run on
+    // two threads with the same results.
+    let intervals = |rows: std::ops::Range<usize>| -> Vec<Vec<Option<(f64, f64)>>> {
+        rows.map(|r| {
+            let mut rng = rng_of(configs.get(r).unwrap_or(r as u64));
+            stats::iqm_intervals(&values_of(r), reps, level, &mut rng)
+        })
+        .collect()
+    };
+    let half = configs.len() / 2;
     let cis: Vec<Vec<Option<(f64, f64)>>> = std::thread::scope(|s| {
-        let a = s.spawn(|| intervals(first));
-        let mut b = intervals(second);
+        let a = s.spawn(|| intervals(0..half));
+        let mut b = intervals(half..configs.len());
         let mut all = a.join().expect("the IQM bootstrap thread finishes");
         all.append(&mut b);
         all
     });
-    for ((m, groups), ci) in groups_of.iter().zip(cis) {
-        let m = *m;
-        let iqm: Vec<Option<f64>> = groups.iter().map(|g| stats::iqm(g)).collect();
+    for (k, m) in Metric::ALL.into_iter().enumerate() {
+        let iqm: Vec<Option<f64>> = (0..configs.len())
+            .map(|r| {
+                let g: Vec<f64> = members[r]
+                    .iter()
+                    .filter_map(|&i| columns[k].get(i))
+                    .collect();
+                stats::iqm(&g)
+            })
+            .collect();
         summary.with_column(Column::new(m.column(Aggregate::Iqm).into(), iqm))?;
-        let (lo, hi): (Vec<Option<f64>>, Vec<Option<f64>>) =
-            ci.iter().map(|c| (c.map(|c| c.0), c.map(|c| c.1))).unzip();
+        let (lo, hi): (Vec<Option<f64>>, Vec<Option<f64>>) = cis
+            .iter()
+            .map(|c| (c[k].map(|c| c.0), c[k].map(|c| c.1)))
+            .unzip();
         summary.with_column(Column::new(m.column(Aggregate::IqmLo).into(), lo))?;
         summary.with_column(Column::new(m.column(Aggregate::IqmHi).into(), hi))?;
     }

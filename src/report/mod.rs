@@ -562,12 +562,22 @@ pub fn render(
     rungs: Option<&crate::halving::Progress>,
     reference: Option<&crate::reference::Found>,
 ) -> Result<(Report, Vec<File>)> {
-    let mut report = build_with(exp, plan, records, datasets)?;
+    // The spread and profile figures' bootstraps need only the trials: they
+    // run while the summary (and its own bootstrap) is built.
+    let (report, bootstrapped) = std::thread::scope(|s| {
+        let figures = s.spawn(|| plot::bootstrap_figures(exp, plan, records));
+        let report = build_with(exp, plan, records, datasets);
+        (
+            report,
+            figures.join().expect("the figures' thread finishes"),
+        )
+    });
+    let mut report = report?;
     if let (Some(rungs), Some(found)) = (rungs, reference) {
         report.halving = reference::judge(exp, plan, rungs, records, found, datasets);
     }
     let data = datasets.and_then(|d| d.first(plan));
-    let figures = plot::render(exp, plan, records, &report, data)?;
+    let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped?)?;
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), csv::render(&report.trials)?),
         ("summary.csv".into(), csv::render(&report.summary)?),

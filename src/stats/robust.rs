@@ -21,10 +21,8 @@ pub fn iqm(xs: &[f64]) -> Option<f64> {
     iqm_of_sorted(&s)
 }
 
-/// [`iqm`] of values already in ascending order (as
-/// [`stratified_bootstrap_sorted`] hands them over): the same sum in the
-/// same order, without sorting again.
-pub fn iqm_of_sorted(s: &[f64]) -> Option<f64> {
+/// [`iqm`] of values already in ascending order.
+fn iqm_of_sorted(s: &[f64]) -> Option<f64> {
     if s.is_empty() {
         return None;
     }
@@ -55,45 +53,67 @@ pub fn stratified_bootstrap(
     })
 }
 
-/// [`stratified_bootstrap`] for order-free statistics (the IQM, the
-/// median): the same draws from `rng`, each resample handed to `stat` in
-/// ascending order, built by counting how often each sorted position was
-/// drawn instead of sorting every resample. A statistic that sorts its
-/// input gets the very sequence it would have made, so the intervals are
-/// the same bits, and the work per resample is linear.
-pub fn stratified_bootstrap_sorted(
+/// [`stratified_bootstrap`] with `super::iqr` (the spread figure's IQR
+/// band): the same draws from `rng` and the same bits, without building a
+/// resample. Each group is sorted once; a resample is counts of the sorted
+/// positions drawn, and the quartiles' order statistics are read off the
+/// running counts, with `quantile`'s interpolation.
+pub fn stratified_bootstrap_iqr(
     groups: &[&[f64]],
-    stat: impl Fn(&[f64]) -> Option<f64>,
     reps: usize,
     level: f64,
     rng: &mut ChaCha8Rng,
 ) -> Vec<Option<(f64, f64)>> {
-    // Each group sorted once, with the sorted position of each original value.
-    let sorted: Vec<(Vec<f64>, Vec<usize>)> = groups
-        .iter()
-        .map(|g| {
-            let mut order: Vec<usize> = (0..g.len()).collect();
-            order.sort_by(|&a, &b| g[a].total_cmp(&g[b]));
-            let mut rank = vec![0; g.len()];
-            for (pos, &i) in order.iter().enumerate() {
-                rank[i] = pos;
-            }
-            (order.iter().map(|&i| g[i]).collect(), rank)
-        })
-        .collect();
+    let sorted: Vec<(Vec<f64>, Vec<usize>)> = groups.iter().map(|g| sorted_with_ranks(g)).collect();
     let mut counts: Vec<Vec<u32>> = groups.iter().map(|g| vec![0; g.len()]).collect();
-    resampled(groups, stat, reps, level, rng, |k, rng, sample| {
-        let ((values, rank), count) = (&sorted[k], &mut counts[k]);
-        count.iter_mut().for_each(|c| *c = 0);
-        for _ in 0..rank.len() {
-            count[rank[rng.random_range(0..rank.len())]] += 1;
+    let mut values = vec![Vec::with_capacity(reps); groups.len()];
+    for _ in 0..reps {
+        for (((vals, rank), count), out) in sorted.iter().zip(&mut counts).zip(&mut values) {
+            let len = rank.len();
+            if len == 0 {
+                continue;
+            }
+            count.fill(0);
+            for _ in 0..len {
+                count[rank[rng.random_range(0..len)]] += 1;
+            }
+            let q = |p: f64| {
+                let pos = p * (len - 1) as f64;
+                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+                let (x_lo, x_hi) = (nth_drawn(vals, count, lo), nth_drawn(vals, count, hi));
+                x_lo + (x_hi - x_lo) * (pos - lo as f64)
+            };
+            out.push(q(0.75) - q(0.25));
         }
-        let mut at = 0;
-        for (v, &c) in values.iter().zip(count.iter()) {
-            sample[at..at + c as usize].fill(*v);
-            at += c as usize;
+    }
+    values
+        .iter_mut()
+        .map(|v| super::percentile_interval_in_place(v, level))
+        .collect()
+}
+
+/// A group sorted, and each original value's position in the sorted order.
+fn sorted_with_ranks(g: &[f64]) -> (Vec<f64>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..g.len()).collect();
+    order.sort_by(|&a, &b| g[a].total_cmp(&g[b]));
+    let mut rank = vec![0; g.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        rank[i] = pos;
+    }
+    (order.iter().map(|&i| g[i]).collect(), rank)
+}
+
+/// The `i`-th smallest (0-based) of a resample given as `count[j]` copies
+/// of `sorted[j]`.
+fn nth_drawn(sorted: &[f64], count: &[u32], i: usize) -> f64 {
+    let mut seen = 0;
+    for (v, &c) in sorted.iter().zip(count) {
+        seen += c as usize;
+        if seen > i {
+            return *v;
         }
-    })
+    }
+    unreachable!("i is below the resample's size")
 }
 
 /// The loop both bootstraps share: `reps` times, each group in turn is
@@ -205,36 +225,26 @@ mod tests {
         assert_eq!(iv, [None]);
     }
 
-    /// The sorted variant gives the same intervals, bit for bit, as the
-    /// plain stratified bootstrap for statistics that sort their input
-    /// (IQM, median), from the same seed, on groups with ties, negative
-    /// zero and different sizes; and it consumes the generator the same
-    /// way (the next draw agrees). Catches a rank map inverted (values
-    /// drawn with the wrong frequency) and a draw count that differs.
+    /// The IQR bootstrap read off counts gives the plain stratified
+    /// bootstrap's intervals with `iqr`, bit for bit, from the same seed,
+    /// on groups with ties, negative zero, different sizes and an empty
+    /// one, at levels whose quantiles interpolate; and it leaves the
+    /// generator in the same state. Catches a rank map inverted (values
+    /// drawn with the wrong frequency), an order statistic off by one, and
+    /// a draw count that differs.
     #[test]
-    fn the_sorted_bootstrap_equals_the_plain_one_for_order_free_statistics() {
+    fn the_counted_iqr_bootstrap_equals_the_plain_one() {
         let a = [0.3, -0.0, 0.0, 1.5, 0.3, 2.0, -1.0];
         let b = [5.0, 4.0, 4.0];
         let c = [0.7; 4];
         let groups: [&[f64]; 4] = [&a, &b, &c, &[]];
-        for stat in [iqm as fn(&[f64]) -> Option<f64>, super::super::median] {
-            let mut r1 = ChaCha8Rng::seed_from_u64(9);
-            let mut r2 = ChaCha8Rng::seed_from_u64(9);
-            let plain = stratified_bootstrap(&groups, stat, 300, 0.9, &mut r1);
-            let sorted = stratified_bootstrap_sorted(&groups, stat, 300, 0.9, &mut r2);
-            let bits = |v: &[Option<(f64, f64)>]| -> Vec<Option<(u64, u64)>> {
-                v.iter()
-                    .map(|x| x.map(|(l, h)| (l.to_bits(), h.to_bits())))
-                    .collect()
-            };
-            assert_eq!(bits(&plain), bits(&sorted));
+        for (reps, level) in [(300, 0.9), (7, 0.5), (2000, 0.95)] {
+            let mut r1 = ChaCha8Rng::seed_from_u64(4);
+            let mut r2 = ChaCha8Rng::seed_from_u64(4);
+            let plain = stratified_bootstrap(&groups, super::super::iqr, reps, level, &mut r1);
+            let fast = stratified_bootstrap_iqr(&groups, reps, level, &mut r2);
+            assert_eq!(plain, fast);
             assert_eq!(r1.random::<u64>(), r2.random::<u64>());
         }
-        // The IQM of presorted resamples needs no sort: the same bits.
-        let mut r1 = ChaCha8Rng::seed_from_u64(4);
-        let mut r2 = ChaCha8Rng::seed_from_u64(4);
-        let plain = stratified_bootstrap(&groups, iqm, 300, 0.9, &mut r1);
-        let fast = stratified_bootstrap_sorted(&groups, iqm_of_sorted, 300, 0.9, &mut r2);
-        assert_eq!(plain, fast);
     }
 }

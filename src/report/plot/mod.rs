@@ -118,13 +118,52 @@ fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
     Some((lo - pad, hi + pad))
 }
 
-/// Render every figure the study's data allows.
+/// Render every figure the study's data allows (the report renders them
+/// through [`render_with`], with the bootstrap figures made earlier).
+#[cfg(test)]
 pub fn render(
     exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
     report: &Report,
     data: Option<&Dataset>,
+) -> Result<Vec<Figure>> {
+    let bootstrapped = bootstrap_figures(exp, plan, records)?;
+    render_with(exp, plan, records, report, data, bootstrapped)
+}
+
+/// The spread and profile figures of the study's main loss: they need the
+/// trials but not the built report, and their bootstraps are the slowest
+/// part of a report with many configurations, so `report::render` starts
+/// them while it builds the summary. Their two bootstraps (each its own
+/// seeded stream) run on two threads, with the same results.
+pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Vec<Figure>> {
+    let rows = finished_rows(plan, records);
+    let Some((m, along)) = main_loss_axis(exp).filter(|_| !rows.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let (spread, profile) = std::thread::scope(|s| {
+        let profile = s.spawn(|| profile::profile(exp, &rows, m, &along));
+        let spread = spread::spread(exp, &rows, m, &along);
+        (
+            spread,
+            profile
+                .join()
+                .expect("the profile figure's thread finishes"),
+        )
+    });
+    Ok(spread?.into_iter().chain(profile?).collect())
+}
+
+/// [`render`] with the figures of [`bootstrap_figures`] already made; they
+/// go after the metric-vs-axis figures.
+pub fn render_with(
+    exp: &Study,
+    plan: &Plan,
+    records: &[TrialRecord],
+    report: &Report,
+    data: Option<&Dataset>,
+    bootstrapped: Vec<Figure>,
 ) -> Result<Vec<Figure>> {
     let rows = finished_rows(plan, records);
     if rows.is_empty() {
@@ -136,10 +175,7 @@ pub fn render(
             figures.push(f);
         }
     }
-    if let Some((m, along)) = main_loss_axis(exp) {
-        figures.extend(spread::spread(exp, &rows, m, &along)?);
-        figures.extend(profile::profile(exp, &rows, m, &along)?);
-    }
+    figures.extend(bootstrapped);
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &rows, report)?);
     figures.extend(variance::variance_sources(exp, plan, report)?);
