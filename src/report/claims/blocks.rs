@@ -175,26 +175,12 @@ pub(super) fn best_of_block(
             percent(spec.level)
         ));
     }
-    let wins = r
-        .iter()
-        .map(|&x| {
-            if x == g {
-                0.5
-            } else if (x > g) == higher {
-                1.0
-            } else {
-                0.0
-            }
-        })
-        .sum::<f64>();
+    let wins = wins(&r, g, higher);
     evidence.push(format!(
         "a block's best beats the grid's best in {wins} of {} blocks",
         r.len()
     ));
-    // The seeds' part of the difference's bootstrap variance: its total
-    // less the blocks' part, s²/R.
-    let blocks_part = stats::std(&r).map_or(0.0, |s| s * s / r.len() as f64);
-    let v = (variance(&diffs) - blocks_part).max(0.0);
+    let v = seeds_part(&diffs, &r);
     match blocks_needed(&r, g, v, claim.alpha) {
         Some(Some(n)) => evidence.push(format!("about {n} blocks would settle it at power 0.8")),
         Some(None) => evidence.push(match seeds_needed(&r, g, v, seeds.len(), claim.alpha) {
@@ -215,6 +201,30 @@ pub(super) fn best_of_block(
     }
     verdict.evidence = evidence.join("; ");
     verdict
+}
+
+/// In how many blocks the best beats the grid's best `g` (`higher`: a
+/// larger value is better), a tie counting half.
+fn wins(r: &[f64], g: f64, higher: bool) -> f64 {
+    r.iter()
+        .map(|&x| {
+            if x == g {
+                0.5
+            } else if (x > g) == higher {
+                1.0
+            } else {
+                0.0
+            }
+        })
+        .sum()
+}
+
+/// The seeds' part of the difference's bootstrap variance: the variance
+/// of the replicates `diffs` less the blocks' part, s²/R for the R block
+/// bests `r` (never below 0).
+fn seeds_part(diffs: &[f64], r: &[f64]) -> f64 {
+    let blocks_part = stats::std(r).map_or(0.0, |s| s * s / r.len() as f64);
+    (variance(diffs) - blocks_part).max(0.0)
 }
 
 /// Sample variance (ddof 1), 0 for fewer than two values.

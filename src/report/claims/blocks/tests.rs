@@ -177,3 +177,27 @@ fn blocks_and_seeds_together_split_the_allowed_variance() {
     assert_eq!(both_needed(&[1.0, 3.0], 0.0, 0.6, 5, 0.05), Some((8, 12)));
     assert_eq!(both_needed(&[1.0, 3.0], 2.0, 0.6, 5, 0.05), None, "δ = 0");
 }
+
+/// Wins: a better block counts 1, a tie ½, a worse one 0, by the metric's
+/// direction. Catches the tie dropped, the direction ignored, or ties
+/// counted as wins.
+#[test]
+fn wins_count_ties_as_half_in_the_metrics_direction() {
+    let r = [1.0, 2.0, 3.0, 2.0];
+    assert_eq!(wins(&r, 2.0, false), 1.0 + 0.5 + 0.0 + 0.5);
+    assert_eq!(wins(&r, 2.0, true), 0.0 + 0.5 + 1.0 + 0.5);
+    assert_eq!(wins(&[5.0], 4.0, true), 1.0);
+}
+
+/// The seeds' part: diffs 1, 2, 3, 4, 5 have variance 2.5 (ddof 1); block
+/// bests 1, 3 have variance 2, so s²/R = 1 and the seeds' part is 1.5.
+/// With block bests 0, 10 (s²/R = 25) it is clamped at 0. Catches the
+/// blocks' part not divided by R, squared wrongly, added, or unclamped.
+#[test]
+fn the_seeds_part_is_the_bootstrap_variance_less_the_blocks_part() {
+    let diffs = [1.0, 2.0, 3.0, 4.0, 5.0];
+    assert!((variance(&diffs) - 2.5).abs() < 1e-12);
+    assert!((seeds_part(&diffs, &[1.0, 3.0]) - 1.5).abs() < 1e-12);
+    assert_eq!(seeds_part(&diffs, &[0.0, 10.0]), 0.0);
+    assert_eq!(variance(&[7.0]), 0.0);
+}
