@@ -74,17 +74,16 @@ impl Resamples {
     }
 }
 
+/// A percentile interval, `None` when the statistic is undefined.
+pub type Interval = Option<(f64, f64)>;
+
 /// The `level` percentile intervals of the sample std (ddof 1) and of the
 /// IQR (`super::iqr`) of `values` (one per trial) over `res`'s resamples.
 /// `None` for fewer than two values; a group of equal values has (0, 0)
 /// for both. Each resample's IQR is that of the resample built and sorted
 /// (same order statistics, same interpolation); its std is the resample's
 /// up to rounding (the counts weight each value).
-pub fn spread_intervals(
-    values: &[f64],
-    res: &Resamples,
-    level: f64,
-) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+pub fn spread_intervals(values: &[f64], res: &Resamples, level: f64) -> (Interval, Interval) {
     let n = values.len();
     assert_eq!(n, res.n(), "one count per value");
     if n < 2 || res.reps() == 0 {
