@@ -238,10 +238,7 @@ impl ResultsDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
         };
-        Ok(text
-            .lines()
-            .filter_map(|line| serde_json::from_str::<TrialRecord>(line).ok())
-            .collect())
+        Ok(lines::parse(&text))
     }
 
     /// Open `trials.jsonl` for appending; if its last line was torn, cut it
@@ -621,6 +618,8 @@ fn git_revision() -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+mod lines;
 
 #[cfg(test)]
 mod tests;

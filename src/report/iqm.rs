@@ -7,7 +7,8 @@
 //! A resample draws a configuration's trials, and all its metrics come
 //! along (`stats::iqm_intervals`). Each configuration draws from its own
 //! ChaCha8 stream: the FNV-1a hash of `iqm` as seed, the configuration's
-//! number as stream. So summary.csv is byte-identical on every run, and a
+//! number as stream ([`resamples`], which the spread and profile figures
+//! read too). So summary.csv is byte-identical on every run, and a
 //! configuration's intervals do not move when others are added or finish.
 
 use anyhow::Result;
@@ -24,11 +25,14 @@ pub(super) fn seed() -> u64 {
     fnv1a(b"iqm")
 }
 
-/// The generator of configuration `config`'s resamples.
-fn rng_of(config: u64) -> ChaCha8Rng {
+/// `reps` resamples of configuration `config`'s `n` finished trials (in
+/// plan order), from the configuration's own stream. The IQM columns and
+/// the spread and profile figures all read these: the same resamples of
+/// the same seeds, whichever statistic.
+pub(in crate::report) fn resamples(config: u64, n: usize, reps: usize) -> stats::Resamples {
     let mut rng = ChaCha8Rng::seed_from_u64(seed());
     rng.set_stream(config);
-    rng
+    stats::Resamples::draw(n, reps, &mut rng)
 }
 
 /// Append `<metric>_iqm`, `_iqm_lo` and `_iqm_hi` to `summary` (one row per
@@ -70,8 +74,8 @@ pub(super) fn add_iqm(
     // two threads with the same results.
     let intervals = |rows: std::ops::Range<usize>| -> Vec<Vec<Option<(f64, f64)>>> {
         rows.map(|r| {
-            let mut rng = rng_of(configs.get(r).unwrap_or(r as u64));
-            stats::iqm_intervals(&values_of(r), reps, level, &mut rng)
+            let res = resamples(configs.get(r).unwrap_or(r as u64), members[r].len(), reps);
+            stats::iqm_intervals(&values_of(r), &res, level)
         })
         .collect()
     };

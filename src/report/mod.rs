@@ -577,11 +577,20 @@ pub fn render(
         report.halving = reference::judge(exp, plan, rungs, records, found, datasets);
     }
     let data = datasets.and_then(|d| d.first(plan));
-    let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped?)?;
+    let bootstrapped = bootstrapped?;
+    // The two large tables are written while the figures are drawn.
+    let (figures, tables) = std::thread::scope(|s| {
+        let tables = s.spawn(|| -> Result<_> {
+            Ok((csv::render(&report.trials)?, csv::render(&report.curves)?))
+        });
+        let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped);
+        (figures, tables.join().expect("the tables' thread finishes"))
+    });
+    let (figures, (trials_csv, curves_csv)) = (figures?, tables?);
     let mut files: Vec<File> = vec![
-        ("trials.csv".into(), csv::render(&report.trials)?),
+        ("trials.csv".into(), trials_csv),
         ("summary.csv".into(), csv::render(&report.summary)?),
-        ("curves.csv".into(), csv::render(&report.curves)?),
+        ("curves.csv".into(), curves_csv),
         (
             "summary.md".into(),
             markdown::render_summary(exp, plan, &report)?,

@@ -18,28 +18,25 @@
 //! drawn trials that define it: its resample size varies as the share of
 //! such seeds does. Resamples that draw none of them are left out.
 
-use rand::RngCore;
-use rand_chacha::ChaCha8Rng;
+use super::Resamples;
 
-/// Each metric's percentile interval at `level` of the IQM over `reps`
-/// stratified-bootstrap resamples of one configuration's trials.
-/// `values[m][t]` is metric m of trial t (`None` when the trial does not
-/// define it); every metric lists the same trials. A metric defined on no
-/// trial has no interval; one whose defined values are all the same has
-/// that value at both ends (every resample's IQM is it) without resampling.
+/// Each metric's percentile interval at `level` of the IQM over the
+/// resamples `res` of one configuration's trials. `values[m][t]` is metric
+/// m of trial t (`None` when the trial does not define it); every metric
+/// lists the `res.n()` trials. A metric defined on no trial has no
+/// interval; one whose defined values are all the same has that value at
+/// both ends (every resample's IQM is it) without resampling.
 pub fn iqm_intervals(
     values: &[Vec<Option<f64>>],
-    reps: usize,
+    res: &Resamples,
     level: f64,
-    rng: &mut ChaCha8Rng,
 ) -> Vec<Option<(f64, f64)>> {
-    let n = values.first().map_or(0, Vec::len);
+    let n = res.n();
     assert!(values.iter().all(|v| v.len() == n), "one list of trials");
-    if n == 0 || reps == 0 {
+    if n == 0 || res.reps() == 0 {
         return vec![None; values.len()];
     }
-    let counts = draw_counts(n, reps, rng);
-    let mut ws = Walk::new(reps);
+    let mut ws = Walk::new(res.reps());
     values
         .iter()
         .map(|metric| {
@@ -53,35 +50,10 @@ pub fn iqm_intervals(
                 return Some((first, first));
             }
             defined.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut iqms = ws.iqms(&defined, &counts, n);
+            let mut iqms = ws.iqms(&defined, res);
             super::percentile_interval_in_place(&mut iqms, level)
         })
         .collect()
-}
-
-/// `reps` resamples of `n` trials as counts, trial-major: `counts[t·reps +
-/// r]` is how often resample r drew trial t. Each index is an unbiased
-/// draw from 0..n (Lemire's multiply-and-reject on a 32-bit half of a
-/// ChaCha8 word, two draws per word).
-fn draw_counts(n: usize, reps: usize, rng: &mut ChaCha8Rng) -> Vec<f64> {
-    let n32 = u32::try_from(n).expect("fewer than 2^32 trials in a configuration");
-    // 2^32 mod n: products whose low half falls below it are redrawn.
-    let reject = n32.wrapping_neg() % n32;
-    let mut counts = vec![0.0; n * reps];
-    for r in 0..reps {
-        let mut drawn = 0;
-        while drawn < n {
-            let word = rng.next_u64();
-            for half in [word as u32, (word >> 32) as u32] {
-                let m = u64::from(half) * u64::from(n32);
-                if drawn < n && (m as u32) >= reject {
-                    counts[(m >> 32) as usize * reps + r] += 1.0;
-                    drawn += 1;
-                }
-            }
-        }
-    }
-    counts
 }
 
 /// Scratch space of the walk over the resamples, one entry per resample.
@@ -107,8 +79,8 @@ impl Walk {
 
     /// Each resample's IQM of the `defined` (value, trial) pairs, in
     /// ascending order of value; resamples that drew none are left out.
-    fn iqms(&mut self, defined: &[(f64, usize)], counts: &[f64], n: usize) -> Vec<f64> {
-        let reps = self.sum.len();
+    fn iqms(&mut self, defined: &[(f64, usize)], res: &Resamples) -> Vec<f64> {
+        let (n, reps) = (res.n(), self.sum.len());
         self.passed.fill(0.0);
         self.sum.fill(0.0);
         if defined.len() == n {
@@ -119,7 +91,7 @@ impl Walk {
         } else {
             self.hi.fill(0.0);
             for &(_, t) in defined {
-                for (size, c) in self.hi.iter_mut().zip(&counts[t * reps..(t + 1) * reps]) {
+                for (size, c) in self.hi.iter_mut().zip(res.copies(t)) {
                     *size += c;
                 }
             }
@@ -131,7 +103,7 @@ impl Walk {
         for &(v, t) in defined {
             walk_one(
                 v,
-                &counts[t * reps..(t + 1) * reps],
+                res.copies(t),
                 &self.lo,
                 &self.hi,
                 &mut self.passed,

@@ -3,7 +3,8 @@
 //! test for equal spread, and seeded bootstrap intervals; in submodules,
 //! one concern each and all re-exported here: variance components of a
 //! crossed design of seed sources (`variance`), the interquartile mean and
-//! the stratified bootstrap (`robust`), the probability of improvement
+//! the stratified bootstrap (`robust`), a configuration's resamples as
+//! counts and the spread read off them (`resample`), the probability of improvement
 //! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
 //! (`holm`), the seeds needed to settle a comparison (`seeds`) and
 //! performance profiles with their bootstrap bands (`profile`) and a
@@ -24,6 +25,7 @@ mod improvement;
 mod iqm_bootstrap;
 mod profile;
 mod pvalue;
+mod resample;
 mod robust;
 mod seeds;
 mod variance;
@@ -37,7 +39,8 @@ pub use improvement::{
 pub use iqm_bootstrap::iqm_intervals;
 pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
-pub use robust::{iqm, stratified_bootstrap, stratified_bootstrap_iqr};
+pub use resample::{Resamples, spread_intervals};
+pub use robust::{iqm, stratified_bootstrap};
 pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, z_sum};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,

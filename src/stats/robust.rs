@@ -53,70 +53,7 @@ pub fn stratified_bootstrap(
     })
 }
 
-/// [`stratified_bootstrap`] with `super::iqr` (the spread figure's IQR
-/// band): the same draws from `rng` and the same bits, without building a
-/// resample. Each group is sorted once; a resample is counts of the sorted
-/// positions drawn, and the quartiles' order statistics are read off the
-/// running counts, with `quantile`'s interpolation.
-pub fn stratified_bootstrap_iqr(
-    groups: &[&[f64]],
-    reps: usize,
-    level: f64,
-    rng: &mut ChaCha8Rng,
-) -> Vec<Option<(f64, f64)>> {
-    let sorted: Vec<(Vec<f64>, Vec<usize>)> = groups.iter().map(|g| sorted_with_ranks(g)).collect();
-    let mut counts: Vec<Vec<u32>> = groups.iter().map(|g| vec![0; g.len()]).collect();
-    let mut values = vec![Vec::with_capacity(reps); groups.len()];
-    for _ in 0..reps {
-        for (((vals, rank), count), out) in sorted.iter().zip(&mut counts).zip(&mut values) {
-            let len = rank.len();
-            if len == 0 {
-                continue;
-            }
-            count.fill(0);
-            for _ in 0..len {
-                count[rank[rng.random_range(0..len)]] += 1;
-            }
-            let q = |p: f64| {
-                let pos = p * (len - 1) as f64;
-                let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-                let (x_lo, x_hi) = (nth_drawn(vals, count, lo), nth_drawn(vals, count, hi));
-                x_lo + (x_hi - x_lo) * (pos - lo as f64)
-            };
-            out.push(q(0.75) - q(0.25));
-        }
-    }
-    values
-        .iter_mut()
-        .map(|v| super::percentile_interval_in_place(v, level))
-        .collect()
-}
-
-/// A group sorted, and each original value's position in the sorted order.
-fn sorted_with_ranks(g: &[f64]) -> (Vec<f64>, Vec<usize>) {
-    let mut order: Vec<usize> = (0..g.len()).collect();
-    order.sort_by(|&a, &b| g[a].total_cmp(&g[b]));
-    let mut rank = vec![0; g.len()];
-    for (pos, &i) in order.iter().enumerate() {
-        rank[i] = pos;
-    }
-    (order.iter().map(|&i| g[i]).collect(), rank)
-}
-
-/// The `i`-th smallest (0-based) of a resample given as `count[j]` copies
-/// of `sorted[j]`.
-fn nth_drawn(sorted: &[f64], count: &[u32], i: usize) -> f64 {
-    let mut seen = 0;
-    for (v, &c) in sorted.iter().zip(count) {
-        seen += c as usize;
-        if seen > i {
-            return *v;
-        }
-    }
-    unreachable!("i is below the resample's size")
-}
-
-/// The loop both bootstraps share: `reps` times, each group in turn is
+/// The bootstrap's loop: `reps` times, each group in turn is
 /// refilled by `resample(group index, rng, sample)` and `stat` applied;
 /// then each group's percentile interval at `level` (`None` for a group
 /// that is empty or on whose data `stat` is undefined).
@@ -223,28 +160,5 @@ mod tests {
         let tie = |s: &[f64]| (s[0] == s[1]).then_some(s[0]);
         let iv = stratified_bootstrap(&[&[1.0, 2.0]], tie, 100, 0.95, &mut rng);
         assert_eq!(iv, [None]);
-    }
-
-    /// The IQR bootstrap read off counts gives the plain stratified
-    /// bootstrap's intervals with `iqr`, bit for bit, from the same seed,
-    /// on groups with ties, negative zero, different sizes and an empty
-    /// one, at levels whose quantiles interpolate; and it leaves the
-    /// generator in the same state. Catches a rank map inverted (values
-    /// drawn with the wrong frequency), an order statistic off by one, and
-    /// a draw count that differs.
-    #[test]
-    fn the_counted_iqr_bootstrap_equals_the_plain_one() {
-        let a = [0.3, -0.0, 0.0, 1.5, 0.3, 2.0, -1.0];
-        let b = [5.0, 4.0, 4.0];
-        let c = [0.7; 4];
-        let groups: [&[f64]; 4] = [&a, &b, &c, &[]];
-        for (reps, level) in [(300, 0.9), (7, 0.5), (2000, 0.95)] {
-            let mut r1 = ChaCha8Rng::seed_from_u64(4);
-            let mut r2 = ChaCha8Rng::seed_from_u64(4);
-            let plain = stratified_bootstrap(&groups, super::super::iqr, reps, level, &mut r1);
-            let fast = stratified_bootstrap_iqr(&groups, reps, level, &mut r2);
-            assert_eq!(plain, fast);
-            assert_eq!(r1.random::<u64>(), r2.random::<u64>());
-        }
     }
 }

@@ -2,7 +2,8 @@
 //! distributions) of the final loss: for each τ on the x axis, the share
 //! of a configuration's seeds whose final loss is below τ, with a
 //! percentile bootstrap band at `[report] level` (the seeds resampled
-//! within the configuration; `stats::share_below_bands`). A mean and a
+//! within the configuration, the same resamples as its IQM columns;
+//! `stats::share_below_bands`). A mean and a
 //! std hide a configuration where most seeds fit and a few get stuck; its
 //! profile shows the step. Up to 10 configurations share one panel; more
 //! get one panel per setting of the other axes, one curve per setting of
@@ -12,16 +13,15 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use super::scale::Scale;
 use super::{Figure, Row, color, err, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
+use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
-use crate::study::{Setting, Study, fnv1a};
+use crate::study::{Setting, Study};
 
 /// Some swept keys' settings.
 type Selection = Vec<(String, Setting)>;
@@ -78,14 +78,14 @@ fn thresholds(scale: &Scale, n: usize) -> Vec<f64> {
 /// The profiles of `m`'s final values, per configuration; panels by the
 /// settings of the axes other than `along`'s when there are more than
 /// [`ONE_PANEL`] configurations. Bands from `[report] bootstrap`
-/// resamples, curve after curve from one generator seeded by `seed`.
-/// `None` when no finished trial has the metric.
+/// resamples of each configuration's seeds (`report::iqm::resamples`),
+/// computed only for the curves of the panels drawn. `None` when no
+/// finished trial has the metric.
 pub(in crate::report) fn profile_plot(
     exp: &Study,
     rows: &[Row],
     m: Metric,
     along: &str,
-    seed: u64,
 ) -> Option<Profile> {
     let axis_keys: Vec<String> = exp
         .axes
@@ -119,26 +119,31 @@ pub(in crate::report) fn profile_plot(
     let scale = Scale::fit(&all, true)?;
     let taus = thresholds(&scale, TAUS);
     let (level, reps) = (exp.report.level, exp.report.bootstrap);
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut panels: Vec<Panel> = Vec::new();
-    for (_, others, mine, values) in &configs {
+    for (config, others, mine, values) in &configs {
         let (title, name) = if one_panel {
             (String::new(), combine(mine, others))
         } else {
             (others.clone(), mine.clone())
         };
-        let curve = Curve {
+        let at = panels.iter().position(|p| p.title == title);
+        let at = at.unwrap_or_else(|| {
+            panels.push(Panel {
+                title,
+                curves: Vec::new(),
+            });
+            panels.len() - 1
+        });
+        if at >= MAX_PANELS {
+            // Not drawn: no band to compute.
+            continue;
+        }
+        let res = resamples(*config as u64, values.len(), reps);
+        panels[at].curves.push(Curve {
             name,
             share: stats::share_below(values, &taus),
-            band: stats::share_below_bands(&[values], &taus, reps, level, &mut rng),
-        };
-        match panels.iter_mut().find(|p| p.title == title) {
-            Some(p) => p.curves.push(curve),
-            None => panels.push(Panel {
-                title,
-                curves: vec![curve],
-            }),
-        }
+            band: stats::share_below_bands(values, &taus, &res, level),
+        });
     }
     let dropped = panels.len().saturating_sub(MAX_PANELS);
     panels.truncate(MAX_PANELS);
@@ -163,7 +168,7 @@ fn combine(mine: &str, others: &str) -> String {
 /// The profile figure of `m` (its panels split along `along`).
 pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
     let file = format!("profile_{m}.svg");
-    let Some(p) = profile_plot(exp, rows, m, along, fnv1a(file.as_bytes())) else {
+    let Some(p) = profile_plot(exp, rows, m, along) else {
         return Ok(None);
     };
     let svg = draw(&p, m)?;

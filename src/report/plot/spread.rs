@@ -5,24 +5,23 @@
 //! of each configuration's seeds are drawn on a log axis (and the axis
 //! itself on a log axis when it is numeric and spans more than a decade),
 //! with percentile bootstrap intervals at `[report] level`: the seeds of
-//! each configuration resampled within it (`stats::stratified_bootstrap`),
-//! from a generator seeded by the figure's name, so reports are
-//! byte-identical run to run. The numbers ([`SpreadPlot`]) are computed
+//! each configuration resampled within it, the same resamples as its IQM
+//! columns (`report::iqm::resamples`, `stats::spread_intervals`), so
+//! reports are byte-identical run to run. The numbers ([`SpreadPlot`]) are computed
 //! before any drawing so tests can check them.
 
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use super::scale::{Scale, spans_decade};
 use super::{Figure, Row, color, err, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
+use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
-use crate::study::{Setting, Study, fnv1a};
+use crate::study::{Setting, Study};
 
 /// The settings of a swept axis, in the order a figure shows them.
 pub(in crate::report) struct AxisSettings {
@@ -141,14 +140,14 @@ pub(in crate::report) struct SpreadPlot {
 /// The numbers behind the spread figure of metric `m` along `along`:
 /// per configuration, the std and IQR of its seeds' final values with
 /// percentile bootstrap intervals (`[report] bootstrap` resamples of the
-/// seeds within each configuration; std resamples first, then IQR, from
-/// one generator seeded by `seed`). `None` when no trial has the metric.
+/// seeds within each configuration, from the configuration's own stream;
+/// the std and the IQR read the same resamples). `None` when no trial has
+/// the metric.
 pub(in crate::report) fn spread_plot(
     exp: &Study,
     rows: &[Row],
     m: Metric,
     along: &str,
-    seed: u64,
 ) -> Option<SpreadPlot> {
     let axis = AxisSettings::of(rows, along);
     let axis_keys: Vec<String> = exp
@@ -159,7 +158,8 @@ pub(in crate::report) fn spread_plot(
         .unwrap_or_default();
     // (series, setting) → values, in plan order.
     let mut names: Vec<String> = Vec::new();
-    let mut cells: Vec<(usize, usize, Vec<f64>)> = Vec::new();
+    // (series, setting, values, the first trial's configuration)
+    let mut cells: Vec<(usize, usize, Vec<f64>, usize)> = Vec::new();
     for (t, r) in rows {
         let Some(y) = m.value(r, exp.report.target_acc) else {
             continue;
@@ -184,19 +184,20 @@ pub(in crate::report) fn spread_plot(
         });
         match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
             Some(c) => c.2.push(y),
-            None => cells.push((s, setting, vec![y])),
+            None => cells.push((s, setting, vec![y], t.config_index)),
         }
     }
     if cells.is_empty() {
         return None;
     }
     let (level, reps) = (exp.report.level, exp.report.bootstrap);
-    let groups: Vec<&[f64]> = cells.iter().map(|c| c.2.as_slice()).collect();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let std_iv = stats::stratified_bootstrap(&groups, stats::std, reps, level, &mut rng);
-    // The same draws and bits as `stratified_bootstrap` with `stats::iqr`,
-    // without building and sorting resamples (tested in `stats::robust`).
-    let iqr_iv = stats::stratified_bootstrap_iqr(&groups, reps, level, &mut rng);
+    let (std_iv, iqr_iv): (Vec<_>, Vec<_>) = cells
+        .iter()
+        .map(|c| {
+            let res = resamples(c.3 as u64, c.2.len(), reps);
+            stats::spread_intervals(&c.2, &res, level)
+        })
+        .unzip();
     let series = names
         .into_iter()
         .enumerate()
@@ -226,16 +227,11 @@ pub(in crate::report) fn spread_plot(
     })
 }
 
-/// The seed of the spread figure's bootstrap: its file name, hashed.
-fn seed(file: &str) -> u64 {
-    fnv1a(file.as_bytes())
-}
-
 /// The spread figure of `m` along `along`; `None` when there is nothing
 /// to draw (no metric, or no configuration with two seeds).
 pub(super) fn spread(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
     let file = format!("spread_{m}_vs_{}.svg", short(along));
-    let Some(plot) = spread_plot(exp, rows, m, along, seed(&file)) else {
+    let Some(plot) = spread_plot(exp, rows, m, along) else {
         return Ok(None);
     };
     let Some(y) = spread_scale(&plot) else {

@@ -56,12 +56,11 @@ fn curves_start_at_epoch_zero_when_the_initial_evaluation_is_stored() {
 /// The spread figure's numbers: per configuration the std (ddof 1) and
 /// IQR of its seeds' final losses, as NumPy gives them
 /// (`np.std(x, ddof=1)`, `np.quantile(x, .75) - np.quantile(x, .25)`),
-/// one series per depth, diverged seeds left out; the intervals are the
-/// stratified bootstrap of the four configurations' seeds, std first and
-/// IQR second from one generator with the figure's seed (so the same
-/// report has the same bars). Catches std and IQR swapped, seeds of
+/// one series per depth, diverged seeds left out; the intervals read each
+/// configuration's own resamples (`iqm::resamples`, the IQM columns' too),
+/// std and IQR the same ones. Catches std and IQR swapped, seeds of
 /// another configuration or series mixed in, diverged trials counted, and
-/// a bootstrap reseeded or resampled across configurations.
+/// intervals from other draws than the configuration's resamples.
 #[test]
 fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
     let n = f64::NAN;
@@ -76,7 +75,7 @@ fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
         &losses,
     );
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::spread_plot(&e, &rows, Metric::TrainLoss, "model.width", 7).unwrap();
+    let p = plot::spread_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert_eq!(p.axis.labels, ["2", "8"]);
     assert!(!p.axis.is_log());
     let names: Vec<&str> = p.series.iter().map(|s| s.name.as_str()).collect();
@@ -95,20 +94,21 @@ fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
     assert_eq!(d2[0].std, Some((0.0, Some((0.0, 0.0)))));
     assert_eq!(d2[0].iqr, Some((0.0, Some((0.0, 0.0)))));
     assert_eq!((d2[1].n, d2[1].std, d2[1].iqr), (1, None, None));
-    let groups: [&[f64]; 4] = [
-        &losses[0..4],
-        &losses[4..8],
-        &losses[8..12],
-        &losses[12..13],
-    ];
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
-    let std_iv = crate::stats::stratified_bootstrap(&groups, crate::stats::std, 500, 0.9, &mut rng);
-    let iqr_iv = crate::stats::stratified_bootstrap(&groups, crate::stats::iqr, 500, 0.9, &mut rng);
-    assert_eq!(d1[0].std.unwrap().1, std_iv[0]);
-    assert_eq!(d1[1].std.unwrap().1, std_iv[2]);
-    assert_eq!(d1[0].iqr.unwrap().1, iqr_iv[0]);
-    assert_eq!(d1[1].iqr.unwrap().1, iqr_iv[2]);
-    let (lo, hi) = std_iv[0].unwrap();
+    // Configurations 0..3 in the order of `losses`.
+    assert_eq!(
+        (plan.trials[4].config_index, plan.trials[8].config_index),
+        (1, 2)
+    );
+    let iv = |c: u64, seeds: &[f64]| {
+        crate::stats::spread_intervals(seeds, &super::iqm::resamples(c, seeds.len(), 500), 0.9)
+    };
+    let (std0, iqr0) = iv(0, &losses[0..4]);
+    let (std2, iqr2) = iv(2, &losses[8..12]);
+    assert_eq!(d1[0].std.unwrap().1, std0);
+    assert_eq!(d1[1].std.unwrap().1, std2);
+    assert_eq!(d1[0].iqr.unwrap().1, iqr0);
+    assert_eq!(d1[1].iqr.unwrap().1, iqr2);
+    let (lo, hi) = std0.unwrap();
     assert!(lo < 0.2943920288775949 && 0.2943920288775949 < hi && lo > 0.0);
 }
 
@@ -133,31 +133,37 @@ fn spread_axis_goes_log_for_numbers_over_a_decade() {
 
 /// The profile figure's numbers: per configuration, at each τ, the share
 /// of its finished seeds with a final loss below τ (counted here in a
-/// loop), its band the seeded bootstrap of that configuration's seeds
-/// alone, curve after curve from the figure's generator; τ evenly spaced
+/// loop), its band from that configuration's own resamples of its seeds
+/// (`iqm::resamples`, which its IQM columns read); τ evenly spaced
 /// on a linear axis for losses within a decade, in equal ratios once they
 /// span more. Twelve configurations (more than fit one legend) split into
 /// one panel per depth with a curve per width. Catches a diverged seed
 /// counted, a curve fed another configuration's seeds, `<=` for `<`,
-/// linear thresholds on a log axis, and panels split by the wrong axis.
+/// linear thresholds on a log axis, and panels split by the wrong axis;
+/// past twelve panels, those left out are counted (their bands are not
+/// computed).
 #[test]
 fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let n = f64::NAN;
     let losses = [0.5, 0.2, 0.9, n, 0.25, 0.3, 0.35, 0.4];
     let (e, plan, records) = stored_study("[report]\nbootstrap = 300\n", &losses);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width", 11).unwrap();
+    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert!(!p.scale.is_log() && p.panels.len() == 1 && p.dropped == 0);
     let curves = &p.panels[0].curves;
     let names: Vec<&str> = curves.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["width=2", "width=8"]);
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(11);
-    for (curve, seeds) in curves.iter().zip([&losses[0..3], &losses[4..8]]) {
+    for (c, (curve, seeds)) in curves
+        .iter()
+        .zip([&losses[0..3], &losses[4..8]])
+        .enumerate()
+    {
         for (tau, share) in p.taus.iter().zip(&curve.share) {
             let below = seeds.iter().filter(|x| *x < tau).count();
             assert_eq!(*share, below as f64 / seeds.len() as f64, "τ = {tau}");
         }
-        let band = crate::stats::share_below_bands(&[seeds], &p.taus, 300, 0.95, &mut rng);
+        let res = super::iqm::resamples(c as u64, seeds.len(), 300);
+        let band = crate::stats::share_below_bands(seeds, &p.taus, &res, 0.95);
         assert_eq!(curve.band, band);
     }
     assert_eq!(p.taus[0], 0.2 - 0.035);
@@ -168,7 +174,7 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     many[0] = 0.01;
     let (e, plan, records) = stored_study("depth = [1, 2, 3, 4, 5, 6]\n", &many);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width", 11).unwrap();
+    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert!(p.scale.is_log());
     let ratio = p.taus[1] / p.taus[0];
     assert!((p.taus[2] / p.taus[1] - ratio).abs() < 1e-12);
@@ -183,6 +189,14 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
         let names: Vec<&str> = panel.curves.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["width=2", "width=8"]);
     }
+
+    let depths: Vec<String> = (1..=14).map(|d| d.to_string()).collect();
+    let (e, plan, records) =
+        stored_study(&format!("depth = [{}]\n", depths.join(", ")), &[0.5; 112]);
+    let rows = plot::finished_rows(&plan, &records);
+    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
+    assert_eq!((p.panels.len(), p.dropped), (12, 2));
+    assert!(p.panels.iter().all(|q| q.curves.len() == 2));
 }
 
 /// The log-scale decision reaches the drawings: with final losses from

@@ -1,13 +1,7 @@
 use super::*;
 use crate::stats::iqm;
 use rand::SeedableRng;
-
-/// The trials a resample drew, from its counts, in trial order.
-fn resample(counts: &[f64], n: usize, reps: usize, r: usize) -> Vec<usize> {
-    (0..n)
-        .flat_map(|t| std::iter::repeat_n(t, counts[t * reps + r] as usize))
-        .collect()
-}
+use rand_chacha::ChaCha8Rng;
 
 /// Each resample's IQM read off the counts is `iqm` (scipy's trim_mean,
 /// tested in `robust`) of the resample built and sorted the slow way, for
@@ -21,8 +15,7 @@ fn each_resample_iqm_is_trim_mean_of_the_resample() {
     let full = [0.3, -0.0, 0.0, 1.5, 0.3, 2.0, -1.0];
     let partial = [None, Some(4.0), None, Some(-2.0), None, Some(0.5), None];
     let (n, reps) = (full.len(), 500);
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let counts = draw_counts(n, reps, &mut rng);
+    let res = Resamples::draw(n, reps, &mut ChaCha8Rng::seed_from_u64(3));
     let mut walk = Walk::new(reps);
     for metric in [
         full.iter().map(|v| Some(*v)).collect::<Vec<_>>(),
@@ -34,10 +27,11 @@ fn each_resample_iqm_is_trim_mean_of_the_resample() {
             .filter_map(|(t, v)| v.map(|v| (v, t)))
             .collect();
         defined.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let got = walk.iqms(&defined, &counts, n);
+        let got = walk.iqms(&defined, &res);
         let want: Vec<f64> = (0..reps)
             .filter_map(|r| {
-                let s: Vec<f64> = resample(&counts, n, reps, r)
+                let s: Vec<f64> = res
+                    .resample(r)
                     .into_iter()
                     .filter_map(|t| metric[t])
                     .collect();
@@ -50,27 +44,6 @@ fn each_resample_iqm_is_trim_mean_of_the_resample() {
             assert!((g - w).abs() <= 1e-15 * w.abs().max(1.0), "{g} vs {w}");
         }
     }
-}
-
-/// The draws are uniform: every resample has n trials, and over 20,000
-/// resamples of 5 trials each trial is drawn 20,000 times ± 4σ (σ =
-/// √(100,000 · 0.2 · 0.8) ≈ 126). Catches the index taken from the wrong
-/// half of the product (always 0) and a modulo that favours low indices
-/// by more than the bound.
-#[test]
-fn draws_are_uniform_and_fill_each_resample() {
-    let (n, reps) = (5, 20_000);
-    let counts = draw_counts(n, reps, &mut ChaCha8Rng::seed_from_u64(1));
-    for r in 0..reps {
-        let size: f64 = (0..n).map(|t| counts[t * reps + r]).sum();
-        assert_eq!(size, n as f64);
-    }
-    for t in 0..n {
-        let total: f64 = counts[t * reps..(t + 1) * reps].iter().sum();
-        assert!((total - 20_000.0).abs() < 4.0 * 126.5, "trial {t}: {total}");
-    }
-    // The rejection threshold is 2^32 mod n (2^32 = 858,993,459 · 5 + 1).
-    assert_eq!(5u32.wrapping_neg() % 5, 1);
 }
 
 /// The reference of the report's IQM test, here directly: the exact
@@ -90,8 +63,8 @@ fn intervals_by_hand() {
         vec![None; 4],
         vec![Some(0.1 + 0.2); 4],
     ];
-    let mut rng = ChaCha8Rng::seed_from_u64(7);
-    let iv = iqm_intervals(&values, 2000, 0.8, &mut rng);
+    let draw = || Resamples::draw(4, 2000, &mut ChaCha8Rng::seed_from_u64(7));
+    let iv = iqm_intervals(&values, &draw(), 0.8);
     let (lo, hi) = iv[0].unwrap();
     assert!(
         (lo - 0.15).abs() < 1e-12 && (hi - 0.55).abs() < 1e-12,
@@ -100,6 +73,6 @@ fn intervals_by_hand() {
     assert_eq!(iv[1], Some((2.0 * lo, 2.0 * hi)));
     assert_eq!(iv[2], None);
     assert_eq!(iv[3], Some((0.1 + 0.2, 0.1 + 0.2)));
-    let again = iqm_intervals(&values, 2000, 0.8, &mut ChaCha8Rng::seed_from_u64(7));
+    let again = iqm_intervals(&values, &draw(), 0.8);
     assert_eq!(iv, again, "seeded");
 }
