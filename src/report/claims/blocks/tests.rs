@@ -201,3 +201,39 @@ fn the_seeds_part_is_the_bootstrap_variance_less_the_blocks_part() {
     assert_eq!(seeds_part(&diffs, &[0.0, 10.0]), 0.0);
     assert_eq!(variance(&[7.0]), 0.0);
 }
+
+/// Block bests [1, 3] (s² = 2), grid 0.5 (δ = 1.5), v = 0.6, S = 5, z²
+/// = 7.8489 from SciPy: k = 2z²/δ² = 6.977, so 13.95 → 14 blocks and
+/// 20.93 → 21 seeds. δ² = 2.25 keeps k far from 2 + z²/δ² (5.49) and
+/// 2z²/(2δ) (5.23), which δ = 2 does not. Block bests [1.9, 2.1], grid 0,
+/// v = 1, S = 20: 20/(4/z² − 0.01) = 40.03 → 41 seeds (39 with the
+/// blocks' part added instead of taken away).
+#[test]
+fn power_counts_away_from_their_rounding_floor() {
+    assert_eq!(both_needed(&[1.0, 3.0], 0.5, 0.6, 5, 0.05), Some((14, 21)));
+    assert_eq!(seeds_needed(&[1.9, 2.1], 0.0, 1.0, 20, 0.05), Some(41));
+}
+
+/// Every seed of a configuration scores the same and both blocks' best is
+/// 2, so every bootstrap replicate is exactly (2, 5) whatever seeds and
+/// blocks are drawn. Catches the resampled blocks summed but not divided by
+/// their count, or multiplied by it.
+#[test]
+fn replicates_of_constant_blocks_are_exact() {
+    let constant = |arm, config, v: f64| Config {
+        arm,
+        config,
+        values: vec![Some(v); 3],
+    };
+    let configs = vec![
+        constant(Arm::Block(0), 0, 2.0),
+        constant(Arm::Block(0), 1, 7.0),
+        constant(Arm::Block(1), 2, 2.0),
+        constant(Arm::Block(1), 3, 9.0),
+        constant(Arm::Grid, 4, 5.0),
+        constant(Arm::Grid, 5, 6.0),
+    ];
+    let reps = replicates(&configs, &[0, 1, 2], false, 50, 7);
+    assert_eq!(reps.len(), 50);
+    assert!(reps.iter().all(|&(m, g)| m == 2.0 && g == 5.0), "{reps:?}");
+}
