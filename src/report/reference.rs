@@ -438,6 +438,19 @@ mod tests {
         assert!((0.1..=0.9).contains(&lo) && (0.1..=0.9).contains(&hi));
     }
 
+    /// A best whose score is exactly 0 on every seed keeps every
+    /// replicate: the difference is finite, although a ratio would not be.
+    /// Catches the finiteness test made on something other than the
+    /// difference (x / y drops every replicate here).
+    #[test]
+    fn a_zero_best_keeps_every_replicate() {
+        let best = [0.0; 4].map(Some);
+        let pick = [1.0; 4].map(Some);
+        let (diffs, bests) = paired_bootstrap(&h(Metric::ValLoss), &pick, &best, 100, 3);
+        assert_eq!((diffs.len(), bests.len()), (100, 100));
+        assert!(diffs.iter().all(|&d| d == 1.0));
+    }
+
     /// For an accuracy, higher is better: a pick 0.1 above the best on
     /// every seed is better, a difference of −0.1 in the lower-is-better
     /// scores, so it is not significantly worse. Catches accuracies
