@@ -212,6 +212,9 @@ fn the_seeds_part_is_the_bootstrap_variance_less_the_blocks_part() {
 fn power_counts_away_from_their_rounding_floor() {
     assert_eq!(both_needed(&[1.0, 3.0], 0.5, 0.6, 5, 0.05), Some((14, 21)));
     assert_eq!(seeds_needed(&[1.9, 2.1], 0.0, 1.0, 20, 0.05), Some(41));
+    // A grid best of 0.5: δ = 1.5, 20/(2.25/z² − 0.01) = 72.3 → 73 (26
+    // with δ = mean + g).
+    assert_eq!(seeds_needed(&[1.9, 2.1], 0.5, 1.0, 20, 0.05), Some(73));
 }
 
 /// Every seed of a configuration scores the same and both blocks' best is
