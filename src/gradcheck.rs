@@ -30,7 +30,7 @@ use anyhow::Result;
 use crate::data::{Dataset, Targets};
 use crate::fused::{Fused, Shape};
 use crate::plan::Trial;
-use crate::study::{Activation, Batch};
+use crate::study::Activation;
 
 /// The step of the centred differences.
 pub const H: f64 = 1e-5;
@@ -166,10 +166,7 @@ pub fn check(
     let model = crate::train::initial_model(trial, data)?;
     let mut fused = Fused::new(&model, &cfg.train, &data.train)?;
     let n = data.train.len();
-    let batch = match cfg.train.batch {
-        Batch::Full => n,
-        Batch::Size(b) => b.min(n),
-    };
+    let batch = cfg.train.batch.rows(n);
     let m = batch.clamp(1, MAX_ROWS);
     let rows: Vec<u32> = (0..m).map(|i| (i * n / m) as u32).collect();
     let mut dropout_rng = trial.seeds.dropout_rng();

@@ -22,7 +22,6 @@ use crate::data::{Dataset, Targets};
 use crate::fused::Fused;
 use crate::model::{Mlp, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
-use crate::study::Batch;
 use crate::telemetry::{self, LayerActivations, Telemetry};
 
 /// How a trial ended.
@@ -356,10 +355,7 @@ fn train(
     let mut dropout_rng = trial.seeds.dropout_rng();
     let model = initial_model(trial, data)?;
     let n = data.train.len();
-    let batch = match spec.batch {
-        Batch::Full => n,
-        Batch::Size(b) => b.min(n),
-    };
+    let batch = spec.batch.rows(n);
     // The whole step (forward, backward, update) is one fused candle op.
     let mut fused = Fused::new(&model, spec, &data.train)?;
     // Epoch 0: one forward pass over each split, before any update. It

@@ -28,7 +28,7 @@ use crate::data::Datasets;
 use crate::halving::{Halving, Progress, score};
 use crate::plan::{Plan, Trial};
 use crate::reference::Found;
-use crate::study::{Batch, Study, describe, short_float};
+use crate::study::{Study, describe, short_float};
 use crate::train::{Status, TrialRecord};
 
 /// The judged comparison.
@@ -70,10 +70,7 @@ fn epochs_of(t: &Trial, r: &TrialRecord) -> usize {
 /// Minibatches per epoch of `t`: ⌈train rows / batch⌉, as `train.rs` steps.
 fn steps_per_epoch(t: &Trial, datasets: Option<&Datasets>) -> Option<usize> {
     let n = datasets?.get(t)?.train.len();
-    let batch = match t.config.train.batch {
-        Batch::Full => n,
-        Batch::Size(b) => b.min(n),
-    };
+    let batch = t.config.train.batch.rows(n);
     Some(n.div_ceil(batch.max(1)))
 }
 

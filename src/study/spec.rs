@@ -484,6 +484,18 @@ pub enum Batch {
     Size(usize),
 }
 
+impl Batch {
+    /// Rows of one step on a training split of `n` rows: all of them, or
+    /// the minibatch size capped at `n`. Training, gradcheck and the
+    /// halving verdict's step count all read it here.
+    pub fn rows(self, n: usize) -> usize {
+        match self {
+            Batch::Full => n,
+            Batch::Size(b) => b.min(n),
+        }
+    }
+}
+
 /// The resolved `[train]` section.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainSpec {
