@@ -61,6 +61,70 @@ pub fn plan_table(
     text
 }
 
+/// The study's cost, for the end of the plan table: trial-epochs and
+/// multiply-adds of the distinct trials (`costs[i]`, the forward
+/// multiply-adds of `plan.trials[i]` over its epochs; a training step runs
+/// forward and backward, about three times that), then, when some trials
+/// are stored with wall times, the time the missing ones should take at
+/// the stored trials' rate on `jobs` cores.
+pub fn cost_lines(
+    plan: &Plan,
+    costs: &[u64],
+    stored: &HashMap<&str, (Status, f64)>,
+    jobs: usize,
+) -> String {
+    let mut seen = std::collections::HashSet::new();
+    let (mut epochs, mut macs, mut missing) = (0u64, 0u64, 0u64);
+    let (mut done_cost, mut done_secs) = (0u64, 0.0f64);
+    for (t, &c) in plan.trials.iter().zip(costs) {
+        if !seen.insert(t.id.as_str()) {
+            continue;
+        }
+        epochs += t.config.train.epochs as u64;
+        macs += 3 * c;
+        match stored.get(t.id.as_str()) {
+            Some((Status::Ok, secs)) if *secs > 0.0 => {
+                done_cost += c;
+                done_secs += secs;
+            }
+            Some(_) => {}
+            None => missing += c,
+        }
+    }
+    let mut text = format!(
+        "cost: {epochs} trial-epochs, about {} multiply-adds (forward and backward)\n",
+        si(macs as f64)
+    );
+    if done_cost > 0 && missing > 0 {
+        let secs = done_secs / done_cost as f64 * missing as f64 / jobs.max(1) as f64;
+        text += &format!(
+            "estimated time for the missing trials: about {} on {jobs} core(s), at the stored trials' rate\n",
+            duration(secs)
+        );
+    }
+    text
+}
+
+/// 1.2e9 → "1.2 G".
+fn si(x: f64) -> String {
+    let (v, unit) = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
+        .into_iter()
+        .find(|(s, _)| x >= *s)
+        .map_or((x, ""), |(s, u)| (x / s, u));
+    format!("{v:.1} {unit}").trim_end().to_string()
+}
+
+/// Seconds as "42 s", "3.5 min" or "1.2 h".
+fn duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else if secs < 5400.0 {
+        format!("{:.1} min", secs / 60.0)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +183,39 @@ mod tests {
             "4 configurations × 2 seeds = 8 trials (4 stored in results/listed); 1 data set(s)"
         );
         assert_eq!(lines[10], "status: 1 diverged, 2 done, 1 failed, 4 missing");
+    }
+
+    /// 4 trials of 100 epochs with forward costs 1e6, 2e6, 3e6, 4e6:
+    /// 400 trial-epochs and 3 × 1e7 = 30 M multiply-adds. Trial 0 took
+    /// 2 s for 1e6 (2e-6 s each); the missing trials 2 and 3 cost 7e6, so
+    /// 14 s on one core and 7 s on two. The diverged trial 1 is neither
+    /// missing nor a rate. Catches the 3× dropped, a missing trial counted
+    /// as done, or the time not divided over the cores.
+    #[test]
+    fn the_cost_counts_every_distinct_trial_and_times_the_missing_ones() {
+        let (_, plan) = study_and_plan(
+            "name = \"c\"\nseeds = 2\n[train]\nepochs = 100\n[grid]\nwidth = [2, 3]\n",
+        );
+        let t = &plan.trials;
+        let costs = [1_000_000, 2_000_000, 3_000_000, 4_000_000];
+        let stored = HashMap::from([
+            (t[0].id.as_str(), (Status::Ok, 2.0)),
+            (t[1].id.as_str(), (Status::Diverged, 9.0)),
+        ]);
+        let one = cost_lines(&plan, &costs, &stored, 1);
+        assert_eq!(
+            one,
+            "cost: 400 trial-epochs, about 30.0 M multiply-adds (forward and backward)\n\
+             estimated time for the missing trials: about 14 s on 1 core(s), at the stored trials' rate\n"
+        );
+        assert!(cost_lines(&plan, &costs, &stored, 2).contains("about 7 s on 2 core(s)"));
+        // Nothing stored: no estimate.
+        assert_eq!(
+            cost_lines(&plan, &costs, &HashMap::new(), 2)
+                .lines()
+                .count(),
+            1
+        );
     }
 
     #[test]

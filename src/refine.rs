@@ -27,8 +27,9 @@ use crate::study::{self, Dist, Setting};
 pub const PAD: f64 = 0.1;
 
 /// Write the refined study of results folder `dir` to `out` (default
-/// `dir/<name>_refined.toml`) and return its path.
-pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<PathBuf> {
+/// `dir/<name>_refined.toml`) and return its path, with a sentence on
+/// which configurations it narrowed around.
+pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<(PathBuf, String)> {
     let results = ResultsDir::new(dir);
     let exp = results.load_study()?;
     let Some(search) = exp.search.as_ref() else {
@@ -43,11 +44,23 @@ pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<PathBuf> {
     }
     let plan = Plan::new(&exp)?;
     let records = results.read_records()?;
-    let n = search::summarise(&exp, &plan, &records).map_or(0, |s| s.configs.len());
-    let summary = search::summarise(&exp, &plan, &records).filter(|_| n >= top);
-    let Some(summary) = summary else {
+    let summary = search::summarise(&exp, &plan, &records);
+    // In a halving study only the configurations of the highest budget
+    // are comparable: the top K come from them alone.
+    let (n, budget) = match summary
+        .as_ref()
+        .map(|s| (s.configs.len(), search::top_budget(&s.configs)))
+    {
+        Some((_, Some((epochs, n)))) => (
+            n,
+            format!(" trained to the highest budget reached ({epochs} epochs)"),
+        ),
+        Some((n, None)) => (n, String::new()),
+        None => (0, String::new()),
+    };
+    let Some(summary) = summary.filter(|_| n >= top) else {
         bail!(
-            "--top {top}: {} has {n} configurations with a finished seed; choose K from 1 to {n}",
+            "--top {top}: {} has {n} configurations with a finished seed{budget}; choose K from 1 to {n}",
             dir.display()
         );
     };
@@ -81,7 +94,11 @@ pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<PathBuf> {
     // The refined study must load as it is written.
     study::from_str(&text, &out, &[]).map_err(|e| anyhow::anyhow!("refined study: {e}"))?;
     std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-    Ok(out)
+    let basis = format!(
+        "narrowed around the best {top} of {n} configurations{budget}, by the median {}",
+        summary.metric
+    );
+    Ok((out, basis))
 }
 
 /// The narrowed distribution of `key` around `values` (see the module docs).

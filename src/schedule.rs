@@ -288,7 +288,7 @@ impl Queue<'_> {
             };
             let lane = self.take_lane();
             // Abandoned by Ctrl-C: not stored, so a rerun trains it.
-            let Some(record) = self.train(trial, lane) else {
+            let Some(record) = self.train(trial, lane, self.costs[i]) else {
                 break;
             };
             self.store(&record);
@@ -316,17 +316,18 @@ impl Queue<'_> {
         }
     }
 
-    /// Train one trial, reporting its epochs on progress line `lane`. A
-    /// panic becomes a `failed` record, so one bad trial never ends the
-    /// sweep; `None` when Ctrl-C abandoned it.
-    fn train(&self, trial: &Trial, lane: usize) -> Option<TrialRecord> {
+    /// Train one trial of estimated `cost`, reporting its epochs on
+    /// progress line `lane`. A panic becomes a `failed` record, so one bad
+    /// trial never ends the sweep; `None` when Ctrl-C abandoned it.
+    fn train(&self, trial: &Trial, lane: usize, cost: u64) -> Option<TrialRecord> {
         let data = self.datasets.of(trial);
         let label = trial.label();
         self.running.fetch_add(1, Ordering::SeqCst);
         let record = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inject_failure(trial);
             let mut progress = |epoch, epochs, loss| {
-                self.progress.epoch(lane, &label, epoch, epochs, loss);
+                self.progress
+                    .epoch(lane, &label, (epoch, epochs, cost), loss);
                 !self.stop.load(Ordering::SeqCst)
             };
             match &self.rung {
@@ -370,7 +371,7 @@ fn inject_failure(trial: &Trial) {
 }
 
 /// Rough cost of a trial: multiply-adds per epoch × epochs.
-fn cost(t: &Trial, datasets: &Datasets) -> u64 {
+pub(crate) fn cost(t: &Trial, datasets: &Datasets) -> u64 {
     let d = datasets.of(t);
     let p = crate::model::params_for(&t.config.model, d.n_features, d.n_outputs);
     (p.weights as u64) * (d.train.len() as u64) * (t.config.train.epochs as u64)

@@ -140,7 +140,7 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
     if !args.quiet {
         // Under halving a trial trains once per rung it reaches.
         let what = if exp.halving.is_some() {
-            "trial rungs"
+            "trainings (a trial trains once per rung it reaches)"
         } else {
             "trials"
         };
@@ -208,6 +208,17 @@ pub fn plan(
     let records = ResultsDir::new(&out).read_records()?;
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
+    let costs: Vec<u64> = plan
+        .trials
+        .iter()
+        .map(|t| crate::schedule::cost(t, &datasets))
+        .collect();
+    let timed: HashMap<&str, _> = records
+        .iter()
+        .map(|r| (r.id.as_str(), (r.status, r.wall_time_s)))
+        .collect();
+    let jobs = std::thread::available_parallelism().map_or(1, |n| n.get());
+    table += &listing::cost_lines(&plan, &costs, &timed, jobs);
     // Under halving "done" means "has a record at some rung": say which.
     if exp.halving.is_some() {
         let history = ResultsDir::new(&out).read_history()?;
@@ -462,10 +473,10 @@ pub fn refine(
     out: Option<PathBuf>,
     stdout: &mut impl Write,
 ) -> Result<Exit> {
-    let path = crate::refine::refine(dir, top, out)?;
+    let (path, basis) = crate::refine::refine(dir, top, out)?;
     writeln!(stdout, "{}", path.display())?;
     eprintln!(
-        "refined study written: run it with `mlpsweep run {}`",
+        "refined study written ({basis}): run it with `mlpsweep run {}`",
         path.display()
     );
     Ok(Exit::Success)

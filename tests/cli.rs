@@ -474,7 +474,7 @@ fn a_csv_as_spreadsheets_write_it_trains_like_the_plain_file() {
                 let rows = csv(&out.join(f));
                 let keep: Vec<bool> = rows[0]
                     .iter()
-                    .map(|c| c != "id" && c != "data.file_hash")
+                    .map(|c| c != "id" && c != "file_hash")
                     .collect();
                 rows.iter()
                     .map(|r| {

@@ -152,7 +152,7 @@ along = "width"
     );
     let md = fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
-        md.contains("| ensemble val loss | ensemble val acc |"),
+        md.contains("| ensemble val loss | ensemble val acc (%) |"),
         "{md}"
     );
 }

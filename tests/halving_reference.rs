@@ -277,7 +277,24 @@ lr = { log_uniform = [0.01, 1.0] }
     let judged = verdict_text(&out);
     assert!(judged.contains("Compute: halving spent"), "{judged}");
     let refined = tmp.path().join("refined.toml");
-    run_ok(&["refine", arg(&out), "--top", "2", "--out", arg(&refined)]);
+    // Budgets 1, 2, 4 with η = 2: 4 → 2 → 1 configurations. Only the one
+    // trained to 4 epochs ranks with its peers; narrowing around the two
+    // best would mix in a 2-epoch median, so it is refused.
+    let mixed = mlpsweep(&["refine", arg(&out), "--top", "2", "--out", arg(&refined)]);
+    assert_eq!(mixed.status.code(), Some(1));
+    assert!(
+        stderr(&mixed).contains(
+            "has 1 configurations with a finished seed trained to the highest budget reached (4 epochs)"
+        ),
+        "{}",
+        stderr(&mixed)
+    );
+    let ok = run_ok(&["refine", arg(&out), "--top", "1", "--out", arg(&refined)]);
+    assert!(
+        stderr(&ok).contains("narrowed around the best 1 of 1 configurations trained to the highest budget reached (4 epochs)"),
+        "{}",
+        stderr(&ok)
+    );
     let written = fs::read_to_string(&refined).unwrap();
     assert!(written.contains("[search.halving]"), "{written}");
     assert!(!written.contains("reference"), "{written}");

@@ -47,6 +47,10 @@ pub struct Row<'a> {
     pub value: Option<f64>,
     /// Whether the trial is stuck (see `stuck_delta`).
     pub stuck: bool,
+    /// Whether the finished trial made no progress (`report/broken.rs`).
+    pub collapsed: bool,
+    /// Whether the finished trial ended far above its best (`report/broken.rs`).
+    pub unstable: bool,
     /// The trial's configuration.
     pub config: usize,
     /// For a `share` claim: its configuration's share of variance due to
@@ -80,6 +84,8 @@ impl<'a> Row<'a> {
             swept,
             value,
             stuck: false,
+            collapsed: false,
+            unstable: false,
             config: 0,
             share: None,
             ensemble: None,
@@ -274,8 +280,10 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
         Statistic::Iqr => stats::iqr(values),
         Statistic::Min => values.iter().copied().reduce(f64::min),
         Statistic::Max => values.iter().copied().reduce(f64::max),
-        Statistic::StuckFraction => (!stuck.is_empty())
-            .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64),
+        Statistic::StuckFraction | Statistic::CollapsedFraction | Statistic::UnstableFraction => {
+            (!stuck.is_empty())
+                .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64)
+        }
         // A property of two groups: each group's point shows its median.
         Statistic::ProbabilityOfImprovement => stats::median(values),
         // Properties of a configuration, read from the rows (`config_point`),
@@ -309,22 +317,28 @@ fn seeds_needed(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<usize> {
     )
 }
 
-/// The values a statistic is computed from: the stuck fraction is the mean
-/// of 0/1 indicators, so it is bootstrapped as one.
+/// The values a statistic is computed from: a flag's fraction (stuck,
+/// collapsed, unstable) is the mean of 0/1 indicators, so it is
+/// bootstrapped as one.
 fn sample(s: Statistic, rows: &[&Row]) -> Vec<f64> {
     let finished = rows.iter().filter(|r| r.finished());
-    if s == Statistic::StuckFraction {
-        finished
+    let flag: Option<fn(&Row) -> bool> = match s {
+        Statistic::StuckFraction => Some(|r| r.stuck),
+        Statistic::CollapsedFraction => Some(|r| r.collapsed),
+        Statistic::UnstableFraction => Some(|r| r.unstable),
+        _ => None,
+    };
+    match flag {
+        Some(flag) => finished
             .filter(|r| r.value.is_some())
-            .map(|r| if r.stuck { 1.0 } else { 0.0 })
-            .collect()
-    } else {
-        finished.filter_map(|r| r.value).collect()
+            .map(|r| if flag(r) { 1.0 } else { 0.0 })
+            .collect(),
+        None => finished.filter_map(|r| r.value).collect(),
     }
 }
 
 fn stat_of_sample(s: Statistic, xs: &[f64]) -> Option<f64> {
-    if s == Statistic::StuckFraction {
+    if s.is_fraction() {
         statistic(Statistic::Mean, xs, &[])
     } else {
         statistic(s, xs, &[])

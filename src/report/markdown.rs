@@ -141,7 +141,10 @@ fn legend(exp: &Study) -> String {
          Cells are mean ± sample std (ddof = 1) over the seeds that finished, then median [IQR] of \
          the train loss and the stuck share: seeds whose final train loss is more than δ = {} above \
          {} (`stuck_relative = \"{}\"`). Dead units (where any) are the mean share of hidden units \
-         that output 0 on every training point. Diverged or failed trials are counted, not averaged.",
+         that output 0 on every training point. Diverged or failed trials are counted, not averaged. \
+         Collapsed / unstable (where any) count finished seeds that made no progress (final train \
+         loss not 5% below the initial loss, or at chance, ≥ 0.99·ln K) and seeds that ended far \
+         above their best (final train loss above best + max(δ, best)); they stay in the statistics.",
         exp.report.stuck_delta,
         super::stuck::compared_with(exp.report.stuck_relative),
         exp.report.stuck_relative.name()
@@ -166,6 +169,9 @@ fn table(report: &Report) -> Result<String> {
     let s = &report.summary;
     let cols = OptionalColumns::of(s)?;
     let mut header: Vec<String> = report.swept.clone();
+    if cols.epochs {
+        header.push("epochs".into());
+    }
     header.extend(
         [
             "n",
@@ -174,19 +180,22 @@ fn table(report: &Report) -> Result<String> {
             "median [IQR]",
             "stuck",
             "val loss",
-            "train acc",
-            "val acc",
+            "train acc (%)",
+            "val acc (%)",
         ]
         .map(String::from),
     );
     if cols.ensemble {
-        header.extend(["ensemble val loss", "ensemble val acc"].map(String::from));
+        header.extend(["ensemble val loss", "ensemble val acc (%)"].map(String::from));
     }
     if cols.dead {
         header.push("dead units".into());
     }
     if cols.bad {
         header.push("diverged / failed".into());
+    }
+    if cols.broken {
+        header.push("collapsed / unstable".into());
     }
     let mut md = table_head(&header, report.swept.len());
     for i in 0..s.height() {
@@ -214,6 +223,10 @@ struct OptionalColumns {
     dead: bool,
     /// Diverged / failed counts, where any trial diverged or failed.
     bad: bool,
+    /// Collapsed / unstable counts, where any finished trial is flagged.
+    broken: bool,
+    /// The epochs each configuration was trained to (halving studies).
+    epochs: bool,
     /// The ensemble of the seeds, where some configuration has one (its
     /// column is absent from summary.csv without a validation split).
     ensemble: bool,
@@ -224,6 +237,8 @@ impl OptionalColumns {
         let mut cols = OptionalColumns {
             dead: false,
             bad: false,
+            broken: false,
+            epochs: s.get_column_index("epochs_trained").is_some(),
             ensemble: false,
         };
         if let Ok(c) = s.column(super::ENSEMBLE_VAL_LOSS) {
@@ -233,6 +248,9 @@ impl OptionalColumns {
             let bad =
                 u64_at(s, "n_diverged", i)?.unwrap_or(0) + u64_at(s, "n_failed", i)?.unwrap_or(0);
             cols.bad |= bad > 0;
+            let broken = u64_at(s, "n_collapsed", i)?.unwrap_or(0)
+                + u64_at(s, "n_unstable", i)?.unwrap_or(0);
+            cols.broken |= broken > 0;
             cols.dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
         }
         Ok(cols)
@@ -249,6 +267,9 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
             AnyValue::Float64(x) => crate::study::short_float(x),
             v => super::csv::cell(&v),
         });
+    }
+    if cols.epochs {
+        row.push(u64_at(s, "epochs_trained", i)?.map_or("–".into(), |e| e.to_string()));
     }
     row.push(u64_at(s, "n", i)?.unwrap_or(0).to_string());
     row.push(
@@ -306,6 +327,13 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
             "{} / {}",
             u64_at(s, "n_diverged", i)?.unwrap_or(0),
             u64_at(s, "n_failed", i)?.unwrap_or(0)
+        ));
+    }
+    if cols.broken {
+        row.push(format!(
+            "{} / {}",
+            u64_at(s, "n_collapsed", i)?.unwrap_or(0),
+            u64_at(s, "n_unstable", i)?.unwrap_or(0)
         ));
     }
     Ok(row)

@@ -13,7 +13,9 @@
 //! Wall times vary from run to run, so no table holds them: the same study
 //! gives byte-identical tables whatever `--jobs` was.
 
+pub mod broken;
 pub mod claims;
+mod claims_json;
 mod csv;
 pub mod ensemble;
 pub mod ensemble_gain;
@@ -24,6 +26,8 @@ mod plot;
 pub mod reference;
 pub mod search;
 mod stuck;
+mod telemetry_csv;
+mod trials;
 pub mod variance;
 mod verdicts;
 
@@ -36,7 +40,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use crate::data::Datasets;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
-use crate::study::{Setting, Study};
+use crate::study::Study;
 use crate::train::{CurvePoint, Metrics, Status, TrialRecord};
 use stuck::Stuck;
 
@@ -50,6 +54,9 @@ pub struct Report {
     pub summary: DataFrame,
     /// Tidy training curves: one row per (trial, epoch).
     pub curves: DataFrame,
+    /// Tidy telemetry: one row per (trial, evaluation epoch, layer);
+    /// `None` when no stored record has telemetry.
+    pub telemetry: Option<DataFrame>,
     /// The lowest final train loss of any finished trial (the histograms' mark).
     pub best_train_loss: Option<f64>,
     /// One verdict per claim of the study.
@@ -66,69 +73,11 @@ pub struct Report {
     pub halving: Option<reference::HalvingVerdict>,
 }
 
-/// Name of a swept key's column: the bare key where it is unique, else dotted.
-fn column_names(keys: &[String]) -> Vec<String> {
-    keys.iter()
-        .map(|k| {
-            let short = k.rsplit('.').next().unwrap_or(k);
-            let clash = keys
-                .iter()
-                .filter(|o| o.rsplit('.').next() == Some(short))
-                .count()
-                > 1;
-            if clash || short == "seed" {
-                k.replace('.', "_")
-            } else {
-                short.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A column of swept values, typed: integers, floats, booleans, or text.
-fn setting_column(name: &str, values: &[&Setting]) -> Column {
-    let all = |f: fn(&Setting) -> bool| values.iter().all(|v| f(v));
-    if all(|v| matches!(v, Setting::Int(_))) {
-        let v: Vec<i64> = values
-            .iter()
-            .map(|s| if let Setting::Int(i) = s { *i } else { 0 })
-            .collect();
-        Column::new(name.into(), v)
-    } else if all(|v| matches!(v, Setting::Int(_) | Setting::Float(_))) {
-        let v: Vec<f64> = values
-            .iter()
-            .map(|s| match s {
-                Setting::Int(i) => *i as f64,
-                Setting::Float(f) => *f,
-                _ => 0.0,
-            })
-            .collect();
-        Column::new(name.into(), v)
-    } else if all(|v| matches!(v, Setting::Bool(_))) {
-        let v: Vec<bool> = values
-            .iter()
-            .map(|s| matches!(s, Setting::Bool(true)))
-            .collect();
-        Column::new(name.into(), v)
-    } else {
-        let v: Vec<String> = values.iter().map(|s| s.to_string()).collect();
-        Column::new(name.into(), v)
-    }
-}
-
 /// A confidence level as a percentage for captions and evidence, the one
 /// spelling of `[report] level` in figures and report.md: 0.95 → "95%",
 /// 0.995 → "99.5%".
 fn percent(level: f64) -> String {
     format!("{}%", (level * 1000.0).round() / 10.0)
-}
-
-fn status_name(s: Status) -> &'static str {
-    match s {
-        Status::Ok => "ok",
-        Status::Diverged => "diverged",
-        Status::Failed => "failed",
-    }
 }
 
 /// Build the tables and verdicts from the plan and the records stored for
@@ -153,7 +102,7 @@ pub fn build_with(
         .iter()
         .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
         .collect();
-    let swept = column_names(&plan.swept_keys);
+    let swept = trials::column_names(&plan.swept_keys);
     let best_train_loss = rows
         .iter()
         .filter_map(|(_, r)| finished(r))
@@ -163,7 +112,8 @@ pub fn build_with(
         exp,
         rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
     );
-    let trials = trials_frame(exp, plan, &rows, &swept, &stuck)?;
+    let flags = trials::flags_of(exp, &rows, datasets);
+    let trials = trials::frame(exp, plan, &rows, &swept, &stuck, &flags)?;
     let mut summary = summarise(&trials, &swept, exp.report.level)?;
     iqm::add_iqm(
         &mut summary,
@@ -182,8 +132,9 @@ pub fn build_with(
         summary.with_column(c)?;
     }
     let ensembles = ensembles.unwrap_or_default();
-    let verdicts = verdicts::judge(exp, &rows, &stuck, &variance, &ensembles, datasets);
+    let verdicts = verdicts::judge(exp, &rows, &stuck, &flags, &variance, &ensembles, datasets);
     let curves = curves_frame(&rows)?;
+    let telemetry = telemetry_csv::frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
     Ok(Report {
@@ -191,6 +142,7 @@ pub fn build_with(
         trials,
         summary,
         curves,
+        telemetry,
         best_train_loss,
         verdicts,
         variance,
@@ -251,168 +203,6 @@ fn finished(r: &TrialRecord) -> Option<Metrics> {
     }
 }
 
-/// trials.csv's frame: one row per stored trial, identity and swept
-/// settings first, then outcome, sizes, metrics, and every other resolved
-/// setting so a row stands alone.
-fn trials_frame(
-    exp: &Study,
-    plan: &Plan,
-    rows: &[Row],
-    swept: &[String],
-    stuck: &Stuck,
-) -> Result<DataFrame> {
-    let mut cols = vec![
-        Column::new(
-            "trial".into(),
-            rows.iter().map(|(t, _)| t.index as u64).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "id".into(),
-            rows.iter().map(|(t, _)| t.id.clone()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "config".into(),
-            rows.iter()
-                .map(|(t, _)| t.config_index as u64)
-                .collect::<Vec<_>>(),
-        ),
-    ];
-    for (k, name) in swept.iter().enumerate() {
-        let values: Vec<&Setting> = rows.iter().map(|(t, _)| &t.swept[k].1).collect();
-        cols.push(setting_column(name, &values));
-    }
-    cols.extend(seed_columns(exp, rows));
-    cols.push(Column::new(
-        "status".into(),
-        rows.iter()
-            .map(|(_, r)| status_name(r.status))
-            .collect::<Vec<_>>(),
-    ));
-    if exp.halving.is_some() {
-        // How far successive halving took each trial: the last rung's
-        // budget it reached (metrics are at that epoch), or where it diverged.
-        cols.push(Column::new(
-            "epochs_trained".into(),
-            rows.iter()
-                .map(|(t, r)| match r.status {
-                    Status::Ok => Some(r.epochs_trained.unwrap_or(t.config.train.epochs) as u64),
-                    Status::Diverged => r.diverged_epoch.map(|e| e as u64),
-                    Status::Failed => None,
-                })
-                .collect::<Vec<_>>(),
-        ));
-    }
-    cols.extend(size_columns(rows));
-    cols.extend(metric_columns(rows, exp.report.target_acc, stuck));
-    cols.extend(resolved_columns(plan, rows));
-    Ok(DataFrame::new(rows.len(), cols)?)
-}
-
-/// `seed`, or under `[replicates]` one `seed_<source>` column per varying
-/// source: what a reader needs to tell replicates apart.
-fn seed_columns(exp: &Study, rows: &[Row]) -> Vec<Column> {
-    let varying = exp.replication.varying();
-    if varying.is_empty() {
-        return vec![Column::new(
-            "seed".into(),
-            rows.iter().map(|(t, _)| t.seed).collect::<Vec<_>>(),
-        )];
-    }
-    let replicates = exp.replication.replicates();
-    varying
-        .iter()
-        .map(|(source, _)| {
-            Column::new(
-                format!("seed_{}", source.name()).into(),
-                rows.iter()
-                    .map(|(t, _)| replicates[t.replicate].source_seed(*source))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .collect()
-}
-
-/// The parameter counts of each trial's network.
-fn size_columns(rows: &[Row]) -> Vec<Column> {
-    type Count = fn(&TrialRecord) -> usize;
-    let counts: [(&str, Count); 4] = [
-        ("weights", |r| r.params.weights),
-        ("biases", |r| r.params.biases),
-        ("params", |r| r.params.total),
-        ("hidden_neurons", |r| r.params.hidden_neurons),
-    ];
-    counts
-        .into_iter()
-        .map(|(name, get)| {
-            Column::new(
-                name.into(),
-                rows.iter().map(|(_, r)| get(r) as u64).collect::<Vec<_>>(),
-            )
-        })
-        .collect()
-}
-
-/// Every metric (empty unless the trial finished), then whether it is
-/// stuck, the epoch it diverged at and its error message.
-fn metric_columns(rows: &[Row], target: f64, stuck: &Stuck) -> Vec<Column> {
-    let mut cols = Vec::new();
-    for m in Metric::ALL {
-        let v: Vec<Option<f64>> = rows
-            .iter()
-            .map(|(_, r)| finished(r).and_then(|_| m.value(r, target)))
-            .collect();
-        cols.push(Column::new(m.name().into(), v));
-    }
-    cols.push(Column::new(
-        "stuck".into(),
-        rows.iter()
-            .map(|(t, r)| finished(r).map(|m| stuck.of(t, &m)))
-            .collect::<Vec<_>>(),
-    ));
-    cols.push(Column::new(
-        "diverged_epoch".into(),
-        rows.iter()
-            .map(|(_, r)| r.diverged_epoch.map(|e| e as u64))
-            .collect::<Vec<_>>(),
-    ));
-    cols.push(Column::new(
-        "message".into(),
-        rows.iter()
-            .map(|(_, r)| r.message.clone())
-            .collect::<Vec<_>>(),
-    ));
-    cols
-}
-
-/// Every resolved setting that is not swept, so a row of trials.csv
-/// stands alone; the keys are the first trial's.
-fn resolved_columns(plan: &Plan, rows: &[Row]) -> Vec<Column> {
-    // Seeds of a configuration share its settings: work them out once per
-    // configuration, not once per trial.
-    let mut by_config: HashMap<usize, HashMap<String, String>> = HashMap::new();
-    for (t, _) in rows {
-        by_config.entry(t.config_index).or_insert_with(|| {
-            crate::identity::setting_columns(&t.config)
-                .into_iter()
-                .collect()
-        });
-    }
-    let Some((first, _)) = rows.first() else {
-        return Vec::new();
-    };
-    crate::identity::setting_columns(&first.config)
-        .into_iter()
-        .filter(|(key, _)| !plan.swept_keys.contains(key))
-        .map(|(key, _)| {
-            let v: Vec<Option<String>> = rows
-                .iter()
-                .map(|(t, _)| by_config[&t.config_index].get(&key).cloned())
-                .collect();
-            Column::new(key.as_str().into(), v)
-        })
-        .collect()
-}
-
 /// curves.csv's frame: tidy training curves, one row per (trial, epoch).
 /// Epoch 0 is the evaluation before the first update, without a batch
 /// loss; records stored before it was kept start at epoch 1.
@@ -464,6 +254,11 @@ fn curves_frame(rows: &[Row]) -> Result<DataFrame> {
 fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFrame> {
     let ok = || col("status").eq(lit("ok"));
     let mut aggs: Vec<Expr> = swept.iter().map(|s| col(s.as_str()).first()).collect();
+    if trials.get_column_index("epochs_trained").is_some() {
+        // Halving: the budget the configuration's seeds reached, beside
+        // its settings, so no row is read as if trained to the end.
+        aggs.push(col("epochs_trained").max().alias("epochs_trained"));
+    }
     aggs.push(ok().sum().cast(DataType::UInt64).alias("n"));
     aggs.push(
         col("status")
@@ -479,6 +274,15 @@ fn summarise(trials: &DataFrame, swept: &[String], level: f64) -> Result<DataFra
             .cast(DataType::UInt64)
             .alias("n_failed"),
     );
+    for flag in ["collapsed", "unstable"] {
+        aggs.push(
+            col(flag)
+                .fill_null(lit(false))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias(format!("n_{flag}")),
+        );
+    }
     for p in ["weights", "biases", "params", "hidden_neurons"] {
         aggs.push(col(p).first().alias(p));
     }
@@ -581,12 +385,17 @@ pub fn render(
     // The two large tables are written while the figures are drawn.
     let (figures, tables) = std::thread::scope(|s| {
         let tables = s.spawn(|| -> Result<_> {
-            Ok((csv::render(&report.trials)?, csv::render(&report.curves)?))
+            let telemetry = report.telemetry.as_ref().map(csv::render).transpose()?;
+            Ok((
+                csv::render(&report.trials)?,
+                csv::render(&report.curves)?,
+                telemetry,
+            ))
         });
         let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped);
         (figures, tables.join().expect("the tables' thread finishes"))
     });
-    let (figures, (trials_csv, curves_csv)) = (figures?, tables?);
+    let (figures, (trials_csv, curves_csv, telemetry_csv)) = (figures?, tables?);
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), trials_csv),
         ("summary.csv".into(), csv::render(&report.summary)?),
@@ -599,7 +408,14 @@ pub fn render(
             "report.md".into(),
             markdown::render_report(exp, plan, &report, &figures, provenance)?,
         ),
+        (
+            "claims.json".into(),
+            claims_json::render(&report.verdicts, exp.report.level),
+        ),
     ];
+    if let Some(t) = telemetry_csv {
+        files.push(("telemetry.csv".into(), t));
+    }
     if let Some(rungs) = rungs {
         // The halving section goes before the results table.
         let (_, md) = files

@@ -86,6 +86,9 @@ pub struct ConfigStat {
     pub median: f64,
     /// First and third quartiles over the seeds (linear interpolation).
     pub quartiles: (f64, f64),
+    /// In a halving study, the epochs its seeds were trained to (the
+    /// highest rung budget any of them reached); `None` otherwise.
+    pub epochs: Option<usize>,
 }
 
 impl ConfigStat {
@@ -178,6 +181,12 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
         .filter(|(_, r)| r.status == Status::Ok && r.metrics.is_some())
         .collect();
     let target = exp.report.target_acc;
+    // A halving study's trials stop at different rungs: say which.
+    let budget = |t: &crate::plan::Trial, r: &TrialRecord| {
+        exp.halving
+            .as_ref()
+            .map(|_| r.epochs_trained.unwrap_or(t.config.train.epochs))
+    };
     let (metric, from_claim) = match exp.report.claims.first() {
         Some(c) => (c.metric, true),
         None if rows
@@ -194,13 +203,17 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
             continue;
         };
         match configs.last_mut() {
-            Some(c) if c.config == t.config_index => c.seeds.push(v),
+            Some(c) if c.config == t.config_index => {
+                c.seeds.push(v);
+                c.epochs = c.epochs.max(budget(t, r));
+            }
             _ => configs.push(ConfigStat {
                 config: t.config_index,
                 swept: t.swept.clone(),
                 seeds: vec![v],
                 median: 0.0,
                 quartiles: (0.0, 0.0),
+                epochs: budget(t, r),
             }),
         }
     }
@@ -293,18 +306,30 @@ pub fn arm_bests(
 }
 
 /// Indices of `configs`, best median first: lowest for a loss, highest
-/// for an accuracy; ties keep plan order.
+/// for an accuracy; ties keep plan order. In a halving study the
+/// configurations of the highest budget come first, ranked among
+/// themselves, then those of the next budget: a median after 3 epochs is
+/// not comparable with one after 27.
 pub fn rank(configs: &[ConfigStat], metric: Metric) -> Vec<usize> {
     let mut order: Vec<usize> = (0..configs.len()).collect();
     order.sort_by(|&a, &b| {
         let (x, y) = (configs[a].median, configs[b].median);
-        if metric.higher_is_better() {
+        let by_median = if metric.higher_is_better() {
             y.total_cmp(&x)
         } else {
             x.total_cmp(&y)
-        }
+        };
+        configs[b].epochs.cmp(&configs[a].epochs).then(by_median)
     });
     order
+}
+
+/// The highest budget any configuration reached and how many reached it,
+/// in a halving study; `None` otherwise.
+pub fn top_budget(configs: &[ConfigStat]) -> Option<(usize, usize)> {
+    let top = configs.iter().filter_map(|c| c.epochs).max()?;
+    let n = configs.iter().filter(|c| c.epochs == Some(top)).count();
+    Some((top, n))
 }
 
 /// The first [`TOP_K`] of `order`, each with the percentile bootstrap
@@ -447,6 +472,7 @@ pub(crate) fn synthetic(keys: Vec<SearchKey>, configs: Vec<SyntheticConfig>) -> 
                 stats::quantile(&seeds, 0.75).unwrap(),
             ),
             seeds,
+            epochs: None,
         })
         .collect();
     let metric = Metric::ValLoss;

@@ -201,7 +201,7 @@ fn summary_columns_written_are_the_ones_summary_md_reads() {
     let header = text.lines().next().unwrap();
     assert_eq!(
         header,
-        "config,width,n,n_diverged,n_failed,weights,biases,params,hidden_neurons,stuck_fraction,\
+        "config,width,n,n_diverged,n_failed,n_collapsed,n_unstable,weights,biases,params,hidden_neurons,stuck_fraction,\
          train_loss_mean,train_loss_std,train_loss_median,train_loss_iqr,train_loss_min,train_loss_max,\
          val_loss_mean,val_loss_std,val_loss_median,val_loss_iqr,val_loss_min,val_loss_max,\
          train_acc_mean,train_acc_std,train_acc_median,train_acc_iqr,train_acc_min,train_acc_max,\
@@ -240,7 +240,7 @@ fn summary_columns_written_are_the_ones_summary_md_reads() {
     let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
     assert!(
         md.contains(
-            "| width | n | params | train loss | median [IQR] | stuck | val loss | train acc | val acc | dead units | diverged / failed |"
+            "| width | n | params | train loss | median [IQR] | stuck | val loss | train acc (%) | val acc (%) | dead units | diverged / failed |"
         ),
         "{md}"
     );
@@ -368,10 +368,11 @@ fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
     assert_eq!(Metric::Gap.value(&r, 0.9), Some(0.3 + 0.1 - 0.3));
 }
 
-/// The header of the flagship's trials.csv, literal (as shipped in
-/// results/depth_vs_width/trials.csv at format 3): the swept columns, the
-/// metrics and every resolved setting. Renaming a spec field, a metric or
-/// a setting column fails here before it breaks anyone's scripts.
+/// The header of the flagship's trials.csv, literal: the swept columns,
+/// the metrics, the flags and every resolved setting, fixed settings named
+/// like swept ones (bare keys, `data_seed`; docs/reports.md, "Column
+/// names"). Renaming a spec field, a metric or a setting column fails here
+/// before it breaks anyone's scripts.
 #[test]
 fn the_flagship_trials_csv_header_is_pinned() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/depth_vs_width.toml");
@@ -386,11 +387,11 @@ fn the_flagship_trials_csv_header_is_pinned() {
             "trial,id,config,depth,width,seed,status,weights,biases,params,hidden_neurons,",
             "train_loss,val_loss,train_acc,val_acc,gap,dead_fraction,weight_norm,l2_term,",
             "epochs_to_target,best_val_loss,best_epoch,initial_loss,update_ratio,saturated_fraction,weight_sparsity,",
-            "stuck,diverged_epoch,message,data.classes,data.kind,",
-            "data.label_noise,data.noise,data.points_per_class,data.seed,data.standardize,",
-            "data.task,data.val,model.activation,model.dropout,model.init,train.batch_size,",
-            "train.epochs,train.eval_every,train.l2,train.lr,train.momentum,train.nesterov,",
-            "train.optimizer"
+            "stuck,collapsed,unstable,diverged_epoch,message,classes,kind,",
+            "label_noise,noise,points_per_class,data_seed,standardize,",
+            "task,val,activation,dropout,init,batch_size,",
+            "epochs,eval_every,l2,lr,momentum,nesterov,",
+            "optimizer"
         )
     );
 }
@@ -490,3 +491,5 @@ fn summary_has_the_iqm_with_a_stratified_bootstrap_interval() {
 }
 
 mod figures;
+
+mod broken_runs;

@@ -15,6 +15,7 @@ pub(super) fn judge(
     exp: &Study,
     rows: &[Row],
     stuck: &Stuck,
+    flags: &[Option<super::broken::Flags>],
     variance: &[variance::Decomposition],
     ensembles: &HashMap<usize, ensemble::Ensemble>,
     datasets: Option<&Datasets>,
@@ -51,12 +52,16 @@ pub(super) fn judge(
         // Every stored trial: a diverged or failed one has no value and
         // enters no statistic, but the claim counts it.
         rows.iter()
-            .map(|(t, r)| {
+            .zip(flags)
+            .map(|((t, r), f)| {
                 let x = finished(r);
+                let f = f.unwrap_or_default();
                 claims::Row {
                     swept: &t.swept,
                     value: x.and_then(|_| claim.metric.value(r, target)),
                     stuck: x.is_some_and(|x| stuck.of(t, &x)),
+                    collapsed: f.collapsed,
+                    unstable: f.unstable,
                     config: t.config_index,
                     share: share(t.config_index),
                     ensemble: ensemble(t.config_index),

@@ -105,11 +105,14 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     let mut interrupted = false;
     loop {
         let history = dir.read_history()?;
-        let Some((_, budget, configs)) = rungs(exp, plan, &history).and_then(|r| r.next) else {
+        let Some((k, budget, configs)) = rungs(exp, plan, &history).and_then(|r| r.next) else {
             break;
         };
         let pending = without_result(exp, &history, &rung_trials(plan, &configs), budget);
         let n = pending.len();
+        if !opts.quiet {
+            eprintln!("{}", rung_line(exp, plan, (k, budget), configs.len(), n));
+        }
         let rung = RungWork {
             until: budget,
             dir: dir.path().to_path_buf(),
@@ -231,4 +234,25 @@ fn run_shard(
     let report = dir.write_report(exp, plan, &records, &datasets)?;
     (outcome.verdicts, outcome.halving) = (report.verdicts, report.halving);
     Ok(outcome)
+}
+
+/// The line a rung starts with: which rung of how many, its epoch budget,
+/// and how many trials it trains (a trial trains once per rung it
+/// reaches, from its checkpoint of the rung before).
+fn rung_line(
+    exp: &Study,
+    plan: &Plan,
+    (k, budget): (usize, usize),
+    configs: usize,
+    n: usize,
+) -> String {
+    let epochs = plan.trials.first().map_or(0, |t| t.config.train.epochs);
+    let total = exp.halving.as_ref().map_or(0, |h| {
+        crate::halving::budgets(h.min_epochs, h.eta, epochs).len()
+    });
+    format!(
+        "{}: rung {k} ({} of {total}): {configs} configurations, {n} trials to train to {budget} epochs",
+        exp.name,
+        k + 1
+    )
 }

@@ -13,10 +13,13 @@
 //! same multiset a sort would give, so each resample's IQM is
 //! `scipy.stats.trim_mean(resample, 0.25)` (tested against `iqm`).
 //!
-//! A metric undefined on some trials of the configuration (epochs_to_target
-//! of the seeds that never reach the target) takes, in each resample, the
-//! drawn trials that define it: its resample size varies as the share of
-//! such seeds does. Resamples that draw none of them are left out.
+//! A metric undefined on some trials of the configuration (`val_loss`
+//! without a validation split, accuracies of a regression) takes, in each
+//! resample, the drawn trials that define it: its resample size varies as
+//! the share of such trials does. Resamples that draw none of them are
+//! left out. (`epochs_to_target` is defined on every finished
+//! classification trial: a seed that never reaches the target counts as
+//! the budget + 1, see `Metric::value`.)
 
 use super::Resamples;
 

@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -40,6 +40,12 @@ pub enum Statistic {
     /// Share of trials stuck: more than `stuck_delta` above the best final
     /// train loss of their `stuck_relative` group.
     StuckFraction,
+    /// Share of finished trials flagged collapsed: no progress from the
+    /// initial loss, or at chance (`report/broken.rs`).
+    CollapsedFraction,
+    /// Share of finished trials flagged unstable: far above their best
+    /// train loss at the end (`report/broken.rs`).
+    UnstableFraction,
     /// Comparisons only: the share of (this seed, than seed) pairs in which
     /// `this` is better (lower loss, higher accuracy), ties counted half.
     ProbabilityOfImprovement,
@@ -70,6 +76,8 @@ const STATISTICS: &[(&str, Statistic)] = &[
     ("min", Statistic::Min),
     ("max", Statistic::Max),
     ("stuck_fraction", Statistic::StuckFraction),
+    ("collapsed_fraction", Statistic::CollapsedFraction),
+    ("unstable_fraction", Statistic::UnstableFraction),
     (
         "probability_of_improvement",
         Statistic::ProbabilityOfImprovement,
@@ -88,6 +96,15 @@ impl Statistic {
             .find(|(_, s)| *s == self)
             .map(|(n, _)| *n)
             .unwrap_or("?")
+    }
+
+    /// Whether the statistic is the share of trials carrying a flag
+    /// (stuck, collapsed, unstable): a mean of 0/1 indicators.
+    pub fn is_fraction(self) -> bool {
+        matches!(
+            self,
+            Statistic::StuckFraction | Statistic::CollapsedFraction | Statistic::UnstableFraction
+        )
     }
 
     /// Whether the statistic measures spread (tested with Brown–Forsythe).

@@ -529,6 +529,8 @@ fn a_share_claim_follows_the_configurations_shares() {
                     swept: &swept[c],
                     value: Some(5.0 + r as f64), // no trend in the values themselves
                     stuck: false,
+                    collapsed: false,
+                    unstable: false,
                     config: config_of(c, r),
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
                     ensemble: None,

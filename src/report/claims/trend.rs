@@ -102,10 +102,8 @@ fn spearman_test(
     samples: &[Vec<f64>],
     points: &[Point],
 ) -> (Option<Test>, Vec<String>) {
-    let trial_level = matches!(
-        claim.statistic,
-        Statistic::Mean | Statistic::Median | Statistic::StuckFraction
-    );
+    let trial_level = claim.statistic.is_fraction()
+        || matches!(claim.statistic, Statistic::Mean | Statistic::Median);
     let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
         xs.iter()
             .zip(samples)

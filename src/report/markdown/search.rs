@@ -30,13 +30,24 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
         },
         s.reps
     );
+    if let Some((epochs, n)) = crate::report::search::top_budget(&s.configs) {
+        md.push_str(&format!(
+            "Successive halving stopped configurations at different budgets: the {n} trained to \
+             the highest budget reached ({epochs} epochs) rank first, among themselves; the rest \
+             follow by budget (column `epochs`), their medians taken at fewer epochs.\n\n"
+        ));
+    }
     md.push_str(&format!(
         "### The best {} of {} configurations\n\n",
         s.top.len(),
         s.configs.len()
     ));
+    let halving = s.configs.iter().any(|c| c.epochs.is_some());
     let mut header = vec!["rank".to_string(), "config".to_string()];
     header.extend(swept.iter().cloned());
+    if halving {
+        header.push("epochs".to_string());
+    }
     header.extend([
         "n".to_string(),
         format!("median {metric} [{level}]"),
@@ -57,6 +68,9 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
         let c = &s.configs[*i];
         let mut row = vec![(rank + 1).to_string(), c.config.to_string()];
         row.extend(c.swept.iter().map(|(_, v)| show(v)));
+        if halving {
+            row.push(c.epochs.map_or("–".into(), |e| e.to_string()));
+        }
         row.push(c.seeds.len().to_string());
         row.push(match interval {
             Some((lo, hi)) => format!("{} [{}, {}]", number(c.median), number(*lo), number(*hi)),

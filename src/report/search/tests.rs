@@ -82,6 +82,7 @@ fn borders_name_the_key_and_the_end_in_log_space() {
         seeds: vec![1.0],
         median: 1.0,
         quartiles: (1.0, 1.0),
+        epochs: None,
     };
     let b = borders(&keys, &config(1.5e-4));
     assert_eq!(b.len(), 2);
@@ -143,6 +144,7 @@ fn each_arm_finds_its_best_within_each_slice() {
                 seeds: vec![x, x],
                 median: x,
                 quartiles: (x, x),
+                epochs: None,
             });
         }
     }

@@ -1,0 +1,60 @@
+//! `claims.json`: the claims' verdicts for scripts, one object per claim
+//! slice, so nobody has to scrape report.md. Rendered from the same
+//! [`Verdict`]s as report.md's claims section, so the two cannot disagree.
+//!
+//! Numbers are JSON numbers (`null` where undefined, never NaN); the
+//! intervals are `[lo, hi]` at `[report] level`.
+
+use serde_json::{Value, json};
+
+use super::claims::{Point, SliceVerdict, Verdict};
+
+/// The file's bytes: `{"claims": [...]}` with one object per slice, in
+/// claim order then slice order, pretty-printed with a final newline.
+pub fn render(verdicts: &[Verdict], level: f64) -> Vec<u8> {
+    let slices: Vec<Value> = verdicts
+        .iter()
+        .flat_map(|v| v.slices.iter().map(move |s| slice(v, s)))
+        .collect();
+    let doc = json!({ "level": level, "claims": slices });
+    let mut text = serde_json::to_string_pretty(&doc).expect("JSON values serialise");
+    text.push('\n');
+    text.into_bytes()
+}
+
+/// One slice's object.
+fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
+    let c = &v.claim;
+    json!({
+        "claim": c.name,
+        "claim_verdict": v.outcome.to_string(),
+        "slice": s.slice,
+        "statistic": c.statistic.name(),
+        "metric": c.metric.name(),
+        "expect": c.expect.name(),
+        "along": c.along,
+        "this": super::claims::label(&c.this),
+        "than": super::claims::label(&c.than),
+        "alpha": c.alpha,
+        "verdict": s.outcome.to_string(),
+        "p": s.test.map(|t| t.p),
+        "p_adjusted": s.p_adjusted,
+        "effect_expected_direction": s.test.map(|t| t.expected),
+        "seeds_needed": s.seeds_needed,
+        "groups": s.points.iter().map(group).collect::<Vec<_>>(),
+        "evidence": s.evidence,
+    })
+}
+
+/// A point (one setting along a trend, or one group of a comparison).
+fn group(p: &Point) -> Value {
+    json!({
+        "label": p.label,
+        "n": p.n,
+        "trials": p.trials,
+        "diverged": p.diverged,
+        "failed": p.failed,
+        "value": p.value,
+        "interval": p.ci.map(|(lo, hi)| [lo, hi]),
+    })
+}

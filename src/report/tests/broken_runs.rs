@@ -1,0 +1,105 @@
+//! The collapsed and unstable flags through the tables and a claim: each
+//! trial's flags in trials.csv, each configuration's counts in
+//! summary.csv and the Markdown table, and `collapsed_fraction` judged
+//! on them.
+use super::*;
+use crate::train::CurvePoint;
+
+/// An evaluation with train loss `l` (the other fields do not matter).
+fn eval(l: f64) -> Metrics {
+    Metrics {
+        train_loss: l,
+        val_loss: Some(l),
+        train_acc: Some(0.5),
+        val_acc: Some(0.5),
+        l2_term: 0.0,
+        weight_norm: 1.0,
+        dead_fraction: Some(0.0),
+    }
+}
+
+/// Widths 2 and 8, four seeds each, 3-class spiral (chance ln 3 =
+/// 1.0986, flagged from 0.99·ln 3 = 1.0876), every trial starting at an
+/// initial loss of 1.2:
+/// - width 2: seed 0 ends at 1.1 (chance: collapsed), seed 1 at 1.15
+///   (not 5% below 1.2, the bar being 1.14: collapsed), seed 2 at 0.5
+///   after reaching 0.1 (0.5 > 0.1 + max(0.1, 0.1) = 0.2: unstable),
+///   seed 3 diverged (no flags);
+/// - width 8: 0.3, 0.25, 0.2, 0.35 after curves whose best is the end.
+///
+/// Catches the chance rule or the 5% rule dropped, the unstable bar
+/// mis-computed, a diverged trial counted, or the counts summed over the
+/// wrong configuration.
+#[test]
+fn flags_are_written_per_trial_and_counted_per_configuration() {
+    let (e, plan, mut records) =
+        stored_study("", &[1.1, 1.15, 0.5, f64::NAN, 0.3, 0.25, 0.2, 0.35]);
+    for r in &mut records {
+        r.initial = Some(eval(1.2));
+        let last = r.metrics.map_or(1.0, |m| m.train_loss);
+        let best = if r.index == 2 { 0.1 } else { last };
+        r.curve = vec![
+            CurvePoint {
+                epoch: 1,
+                batch_loss: 1.0,
+                eval: Some(eval(best)),
+            },
+            CurvePoint {
+                epoch: 2,
+                batch_loss: 1.0,
+                eval: Some(eval(last)),
+            },
+        ];
+    }
+    let r = build(&e, &plan, &records).unwrap();
+    let flag = |name: &str| -> Vec<Option<bool>> {
+        r.trials
+            .column(name)
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .collect()
+    };
+    let (t, f) = (Some(true), Some(false));
+    assert_eq!(flag("collapsed"), [t, t, f, None, f, f, f, f]);
+    assert_eq!(flag("unstable"), [f, f, t, None, f, f, f, f]);
+    let count = |name: &str| -> Vec<Option<u64>> {
+        r.summary
+            .column(name)
+            .unwrap()
+            .u64()
+            .unwrap()
+            .iter()
+            .collect()
+    };
+    assert_eq!(count("n_collapsed"), [Some(2), Some(0)]);
+    assert_eq!(count("n_unstable"), [Some(1), Some(0)]);
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(
+        md.contains("| diverged / failed | collapsed / unstable |"),
+        "{md}"
+    );
+    assert!(md.contains("| 1 / 0 | 2 / 1 |"), "{md}");
+    assert!(md.contains("| 0 / 0 | 0 / 0 |"), "{md}");
+}
+
+/// A `collapsed_fraction` claim reads the flags: 2 of the 3 finished
+/// width-2 seeds against 0 of 4 at width 8, so the point values are 2/3
+/// and 0 (the diverged seed is in neither numerator nor denominator of a
+/// claim's statistic, which counts finished trials).
+#[test]
+fn collapsed_fraction_claims_read_the_flags() {
+    let claim = "[[claims]]\nname = \"narrow nets collapse more\"\nmetric = \"train_loss\"\n\
+                 statistic = \"collapsed_fraction\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+    let (e, plan, mut records) =
+        stored_study(claim, &[1.1, 1.15, 0.5, f64::NAN, 0.3, 0.25, 0.2, 0.35]);
+    for r in &mut records {
+        r.initial = Some(eval(1.2));
+    }
+    let r = build(&e, &plan, &records).unwrap();
+    let points = &r.verdicts[0].slices[0].points;
+    assert_eq!(points.len(), 2);
+    assert!((points[0].value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(points[1].value, Some(0.0));
+}
