@@ -33,8 +33,8 @@ fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
         "metric": c.metric.name(),
         "expect": c.expect.name(),
         "along": c.along,
-        "this": super::claims::label(&c.this),
-        "than": super::claims::label(&c.than),
+        "this": group_label(&c.this),
+        "than": group_label(&c.than),
         "alpha": c.alpha,
         "verdict": s.outcome.to_string(),
         "p": s.test.map(|t| t.p),
@@ -44,6 +44,15 @@ fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
         "groups": s.points.iter().map(group).collect::<Vec<_>>(),
         "evidence": s.evidence,
     })
+}
+
+/// A comparison group's settings (`activation=relu`), `null` for a trend.
+fn group_label(sel: &[(String, crate::study::Setting)]) -> Value {
+    if sel.is_empty() {
+        Value::Null
+    } else {
+        Value::String(super::claims::label(sel))
+    }
 }
 
 /// A point (one setting along a trend, or one group of a comparison).

@@ -144,7 +144,9 @@ fn legend(exp: &Study) -> String {
          that output 0 on every training point. Diverged or failed trials are counted, not averaged. \
          Collapsed / unstable (where any) count finished seeds that made no progress (final train \
          loss not 5% below the initial loss, or at chance, ≥ 0.99·ln K) and seeds that ended far \
-         above their best (final train loss above best + max(δ, best)); they stay in the statistics.",
+         above their best (final train loss above best + max(δ, best)); they stay in the statistics. \
+         When some configuration's validation losses spread so far that their std exceeds their \
+         mean, the val loss column shows median [IQR] for every configuration instead.",
         exp.report.stuck_delta,
         super::stuck::compared_with(exp.report.stuck_relative),
         exp.report.stuck_relative.name()
@@ -179,7 +181,11 @@ fn table(report: &Report) -> Result<String> {
             "train loss",
             "median [IQR]",
             "stuck",
-            "val loss",
+            if cols.val_median {
+                "val loss median [IQR]"
+            } else {
+                "val loss"
+            },
             "train acc (%)",
             "val acc (%)",
         ]
@@ -214,6 +220,11 @@ pub fn table_head(header: &[String], left: usize) -> String {
     format!("| {} |\n|{}|\n", header.join(" | "), align.join("|"))
 }
 
+/// A configuration's validation loss spreads too far for mean ± std when
+/// its std exceeds this multiple of its mean (one seed at 7e5 among
+/// seeds near 0.1): the whole column then shows median [IQR].
+const HEAVY_SPREAD: f64 = 1.0;
+
 /// The table's columns shown only where some configuration needs them.
 /// Every column is looked up with `?`: a column the summary does not have
 /// is an error, never a silently empty cell or a hidden column.
@@ -227,6 +238,9 @@ struct OptionalColumns {
     broken: bool,
     /// The epochs each configuration was trained to (halving studies).
     epochs: bool,
+    /// Validation loss as median [IQR]: some configuration's seeds spread
+    /// so far that mean ± std misleads (see [`HEAVY_SPREAD`]).
+    val_median: bool,
     /// The ensemble of the seeds, where some configuration has one (its
     /// column is absent from summary.csv without a validation split).
     ensemble: bool,
@@ -239,6 +253,7 @@ impl OptionalColumns {
             bad: false,
             broken: false,
             epochs: s.get_column_index("epochs_trained").is_some(),
+            val_median: false,
             ensemble: false,
         };
         if let Ok(c) = s.column(super::ENSEMBLE_VAL_LOSS) {
@@ -251,9 +266,22 @@ impl OptionalColumns {
             let broken = u64_at(s, "n_collapsed", i)?.unwrap_or(0)
                 + u64_at(s, "n_unstable", i)?.unwrap_or(0);
             cols.broken |= broken > 0;
+            let (mean, std) = (
+                agg_at(s, Metric::ValLoss, Aggregate::Mean, i)?,
+                agg_at(s, Metric::ValLoss, Aggregate::Std, i)?,
+            );
+            cols.val_median |= mean.zip(std).is_some_and(|(m, sd)| sd > HEAVY_SPREAD * m);
             cols.dead |= agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?.unwrap_or(0.0) > 0.0;
         }
         Ok(cols)
+    }
+}
+
+/// "median [IQR]", or "–" without finished seeds.
+fn median_iqr(median: Option<f64>, iqr: Option<f64>) -> String {
+    match (median, iqr) {
+        (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
+        _ => "–".into(),
     }
 }
 
@@ -283,25 +311,32 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
         at(Metric::TrainLoss, Aggregate::Std)?,
         false,
     ));
-    row.push(
-        match (
-            at(Metric::TrainLoss, Aggregate::Median)?,
-            at(Metric::TrainLoss, Aggregate::Iqr)?,
-        ) {
-            (Some(m), Some(q)) => format!("{} [{}]", number(m), number(q)),
-            _ => "–".into(),
-        },
-    );
+    row.push(median_iqr(
+        at(Metric::TrainLoss, Aggregate::Median)?,
+        at(Metric::TrainLoss, Aggregate::Iqr)?,
+    ));
     row.push(
         f64_at(s, "stuck_fraction", i)?
             .map(|f| format!("{:.0}%", 100.0 * f))
             .unwrap_or_else(|| "–".into()),
     );
-    for m in [Metric::ValLoss, Metric::TrainAcc, Metric::ValAcc] {
+    row.push(if cols.val_median {
+        median_iqr(
+            at(Metric::ValLoss, Aggregate::Median)?,
+            at(Metric::ValLoss, Aggregate::Iqr)?,
+        )
+    } else {
+        mean_std(
+            at(Metric::ValLoss, Aggregate::Mean)?,
+            at(Metric::ValLoss, Aggregate::Std)?,
+            false,
+        )
+    });
+    for m in [Metric::TrainAcc, Metric::ValAcc] {
         row.push(mean_std(
             at(m, Aggregate::Mean)?,
             at(m, Aggregate::Std)?,
-            m.is_accuracy(),
+            true,
         ));
     }
     if cols.ensemble {

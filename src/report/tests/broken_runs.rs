@@ -103,3 +103,23 @@ fn collapsed_fraction_claims_read_the_flags() {
     assert!((points[0].value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
     assert_eq!(points[1].value, Some(0.0));
 }
+
+/// One seed's validation loss far above the others (1000.1 among three
+/// at 0.2) makes its configuration's std (≈ 500) exceed its mean (≈ 250):
+/// the val loss column switches to median [IQR] for every configuration
+/// (width 2: median 0.2, IQR 250 by NumPy's linear quantiles of [0.2,
+/// 0.2, 0.2, 1000.1]: 250.175 − 0.2 = 249.975). Without the outlier the
+/// column stays mean ± std. Catches the rule reversed or never applied.
+#[test]
+fn a_heavy_spread_shows_the_validation_loss_as_median_and_iqr() {
+    let (e, plan, records) = stored_study("", &[0.1, 0.1, 0.1, 1000.0, 0.3, 0.25, 0.2, 0.35]);
+    let r = build(&e, &plan, &records).unwrap();
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(md.contains("| stuck | val loss median [IQR] |"), "{md}");
+    // 249.975 to four significant digits.
+    assert!(md.contains("| 0.2000 [250.0] |"), "{md}");
+    let (e, plan, records) = stored_study("", &[0.1, 0.1, 0.1, 0.2, 0.3, 0.25, 0.2, 0.35]);
+    let r = build(&e, &plan, &records).unwrap();
+    let md = String::from_utf8(markdown::render_summary(&e, &plan, &r).unwrap()).unwrap();
+    assert!(md.contains("| stuck | val loss |"), "{md}");
+}
