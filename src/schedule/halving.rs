@@ -103,6 +103,8 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     let mut trained = 0;
     let mut wall = std::time::Duration::ZERO;
     let mut interrupted = false;
+    // Multiply-adds trained in this run, for the ETA over the rungs left.
+    let mut cost_done: u64 = 0;
     loop {
         let history = dir.read_history()?;
         let Some((k, budget, configs)) = rungs(exp, plan, &history).and_then(|r| r.next) else {
@@ -110,8 +112,30 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         };
         let pending = without_result(exp, &history, &rung_trials(plan, &configs), budget);
         let n = pending.len();
+        let step = budget - previous_budget(exp, plan, k);
+        // Each configuration's multiply-adds per epoch of one seed: the
+        // ETA weighs the rungs left by them (survivors are often the
+        // widest nets, so a count of trial-epochs would promise too soon).
+        let mut per_epoch: Vec<u64> = configs
+            .iter()
+            .filter_map(|c| plan.trials.iter().find(|t| t.config_index == *c))
+            .map(|t| super::cost(t, &datasets) / t.config.train.epochs.max(1) as u64)
+            .collect();
+        per_epoch.sort_unstable_by(|a, b| b.cmp(a));
+        let pending_cost: u64 = pending
+            .iter()
+            .map(|t| super::cost(t, &datasets) / t.config.train.epochs.max(1) as u64 * step as u64)
+            .sum();
         if !opts.quiet {
-            eprintln!("{}", rung_line(exp, plan, (k, budget), configs.len(), n));
+            let seeds = rung_trials(plan, &configs).len() / configs.len().max(1);
+            let later = cost_left(exp, plan, k + 1, &per_epoch, seeds);
+            let rate = (cost_done > 0).then(|| wall.as_secs_f64() / cost_done as f64);
+            let rungs = all_budgets(exp, plan).len();
+            let eta = rate.map(|r| r * (pending_cost + later) as f64);
+            eprintln!(
+                "{}",
+                rung_line(exp, (k, rungs, budget), (configs.len(), n), eta)
+            );
         }
         let rung = RungWork {
             until: budget,
@@ -120,6 +144,9 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         let (done, w) = train_all(pending, &datasets, &log, &stop, opts, Some(rung))?;
         trained += done;
         wall += w;
+        if done == n {
+            cost_done += pending_cost;
+        }
         if done < n || stop.load(std::sync::atomic::Ordering::SeqCst) {
             interrupted = true;
             break;
@@ -236,23 +263,86 @@ fn run_shard(
     Ok(outcome)
 }
 
+/// The rung budgets of the study (`crate::halving::budgets`).
+fn all_budgets(exp: &Study, plan: &Plan) -> Vec<usize> {
+    let epochs = plan.trials.first().map_or(0, |t| t.config.train.epochs);
+    exp.halving.as_ref().map_or_else(Vec::new, |h| {
+        crate::halving::budgets(h.min_epochs, h.eta, epochs)
+    })
+}
+
+/// The budget of the rung before rung `k` (0 before the first).
+fn previous_budget(exp: &Study, plan: &Plan, k: usize) -> usize {
+    k.checked_sub(1)
+        .and_then(|j| all_budgets(exp, plan).get(j).copied())
+        .unwrap_or(0)
+}
+
+/// Multiply-adds of rung `from` and the rungs after it, when the
+/// configurations entering rung `from − 1` cost `per_epoch` each (per seed
+/// and epoch, most costly first) and have `seeds` trials each: rung j
+/// keeps ⌈n/η⌉ of the n before it, taken here as the most costly, and
+/// trains its trials from the budget before it to its own.
+fn cost_left(exp: &Study, plan: &Plan, from: usize, per_epoch: &[u64], seeds: usize) -> u64 {
+    let (Some(h), budgets) = (exp.halving.as_ref(), all_budgets(exp, plan)) else {
+        return 0;
+    };
+    let mut n = per_epoch.len();
+    let mut total = 0;
+    for j in from..budgets.len() {
+        n = crate::halving::keep_count(n, h.eta);
+        let step = budgets[j] - budgets[j - 1];
+        let cost: u64 = per_epoch[..n.min(per_epoch.len())].iter().sum();
+        total += cost * (seeds * step) as u64;
+    }
+    total
+}
+
 /// The line a rung starts with: which rung of how many, its epoch budget,
-/// and how many trials it trains (a trial trains once per rung it
-/// reaches, from its checkpoint of the rung before).
+/// how many trials it trains (a trial trains once per rung it reaches,
+/// from its checkpoint of the rung before), and once a rung has run, the
+/// time this rung and the ones after it should take at this run's rate.
 fn rung_line(
     exp: &Study,
-    plan: &Plan,
-    (k, budget): (usize, usize),
-    configs: usize,
-    n: usize,
+    (k, rungs, budget): (usize, usize, usize),
+    (configs, n): (usize, usize),
+    eta: Option<f64>,
 ) -> String {
-    let epochs = plan.trials.first().map_or(0, |t| t.config.train.epochs);
-    let total = exp.halving.as_ref().map_or(0, |h| {
-        crate::halving::budgets(h.min_epochs, h.eta, epochs).len()
+    let eta = eta.map_or(String::new(), |s| {
+        format!("; about {s:.0} s left for this and the later rungs at this run's rate")
     });
     format!(
-        "{}: rung {k} ({} of {total}): {configs} configurations, {n} trials to train to {budget} epochs",
+        "{}: rung {k} ({} of {rungs}): {configs} configurations, {n} trials to train to {budget} epochs{eta}",
         exp.name,
         k + 1
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The flagship's halving: budgets 20, 60, 180, 200 (η = 3) keep
+    /// 32, 11, 4, 2 configurations (the 980 trainings a run prints). With
+    /// 32 configurations entering rung 0 at per-epoch costs 32, 31, …, 1
+    /// and 20 seeds, the rungs after it keep the 11, 4 and 2 most costly:
+    /// (32 + … + 22)·20·40 + (32 + … + 29)·20·120 + (32 + 31)·20·20 =
+    /// 297·800 + 122·2400 + 63·400 = 237,600 + 292,800 + 25,200 = 555,600.
+    /// From rung 3 (entering rung 2 with 4 configurations): the 2 most
+    /// costly, (4 + 3)·20·20 = 2,800. Catches ⌈n/η⌉ not applied, a budget
+    /// counted from 0 instead of the rung before, or the cheapest kept.
+    #[test]
+    fn cost_left_follows_the_rungs() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/halving.toml");
+        let exp = crate::study::load(&path, &[]).unwrap();
+        let plan = Plan::new(&exp).unwrap();
+        assert_eq!(all_budgets(&exp, &plan), [20, 60, 180, 200]);
+        let costs: Vec<u64> = (1..=32).rev().collect();
+        assert_eq!(cost_left(&exp, &plan, 1, &costs, 20), 555_600);
+        assert_eq!(cost_left(&exp, &plan, 3, &[4, 3, 2, 1], 20), 2_800);
+        assert_eq!(cost_left(&exp, &plan, 4, &[4, 3, 2, 1], 20), 0);
+        assert_eq!(previous_budget(&exp, &plan, 0), 0);
+        assert_eq!(previous_budget(&exp, &plan, 3), 180);
+    }
 }
