@@ -112,11 +112,21 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// Whether every tensor is within the thresholds.
+    /// Whether some entry was checked and every tensor is within the
+    /// thresholds.
     pub fn passed(&self) -> bool {
-        self.table
-            .iter()
-            .all(|r| r.max_rel <= self.limits.0 && r.median_rel <= self.limits.1)
+        !self.inconclusive()
+            && self
+                .table
+                .iter()
+                .all(|r| r.max_rel <= self.limits.0 && r.median_rel <= self.limits.1)
+    }
+
+    /// Whether no entry at all could be checked (every one kinked or too
+    /// small for float32): such a check says nothing, so it neither passes
+    /// nor fails.
+    pub fn inconclusive(&self) -> bool {
+        self.table.iter().all(|r| r.checked == 0)
     }
 
     /// The table as text (Markdown), with the verdict.
@@ -137,7 +147,13 @@ impl Outcome {
         let _ = writeln!(
             s,
             "\n{}: max ≤ {:e} and median ≤ {:e} per tensor{}",
-            if self.passed() { "passed" } else { "FAILED" },
+            if self.inconclusive() {
+                "INCONCLUSIVE (no entry could be checked: every one crossed a kink or was too small; try more --steps or another --trial)"
+            } else if self.passed() {
+                "passed"
+            } else {
+                "FAILED"
+            },
             self.limits.0,
             self.limits.1,
             if self.limits.0 == MAX_REL {

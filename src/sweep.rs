@@ -35,15 +35,18 @@ pub enum Exit {
     Interrupted,
     /// `gradcheck` found the gradient outside its thresholds.
     CheckFailed,
+    /// `gradcheck` could check no entry (all kinked or too small).
+    CheckInconclusive,
 }
 
 impl Exit {
-    /// The exit status: 0, 3, 4, or 130 as shells report a SIGINT death.
+    /// The exit status: 0, 3, 4, 6, or 130 as shells report a SIGINT death.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
             Exit::TrialsFailed => 3,
             Exit::CheckFailed => 4,
+            Exit::CheckInconclusive => 6,
             Exit::Interrupted => 130,
         }
     }
@@ -484,7 +487,8 @@ pub fn refine(
 
 /// Check the gradient of trial `index` (0-based, as `plan` numbers them) of
 /// the study `file` (`crate::gradcheck`), print the table to `stdout`,
-/// and end with [`Exit::CheckFailed`] when it is outside the thresholds.
+/// and end with [`Exit::CheckFailed`] when it is outside the thresholds,
+/// [`Exit::CheckInconclusive`] when no entry could be checked.
 /// `corrupt` is the checker's own test hook (see `gradcheck::check`).
 pub fn gradcheck(
     file: &Path,
@@ -508,7 +512,9 @@ pub fn gradcheck(
     writeln!(stdout, "trial {index} ({})", trial.label)?;
     stdout.write_all(outcome.render().as_bytes())?;
     stdout.flush()?;
-    Ok(if outcome.passed() {
+    Ok(if outcome.inconclusive() {
+        Exit::CheckInconclusive
+    } else if outcome.passed() {
         Exit::Success
     } else {
         Exit::CheckFailed

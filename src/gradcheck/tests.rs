@@ -217,3 +217,37 @@ fn the_double_precision_objective_is_the_trials_loss() {
         );
     }
 }
+
+/// A check whose every entry was skipped (kinked or tiny) is neither a
+/// pass nor a failure: `inconclusive`, printed as such (the binary exits
+/// 6). One checked entry within the limits passes; one outside fails.
+/// Catches `passed` true for an empty check, which it was.
+#[test]
+fn a_check_with_nothing_checked_is_inconclusive() {
+    let row = |checked: usize, max_rel: f64| Row {
+        name: "W1".into(),
+        checked,
+        kinked: 3,
+        tiny: 5,
+        max_rel,
+        median_rel: 0.0,
+    };
+    let outcome = |table: Vec<Row>| Outcome {
+        rows: 8,
+        steps: 0,
+        table,
+        limits: (MAX_REL, MEDIAN_REL),
+    };
+    let empty = outcome(vec![row(0, 0.0), row(0, 0.0)]);
+    assert!(empty.inconclusive());
+    assert!(!empty.passed());
+    assert!(
+        empty.render().contains("INCONCLUSIVE"),
+        "{}",
+        empty.render()
+    );
+    let one = outcome(vec![row(0, 0.0), row(1, 0.0)]);
+    assert!(!one.inconclusive() && one.passed());
+    let bad = outcome(vec![row(0, 0.0), row(1, 1.0)]);
+    assert!(!bad.inconclusive() && !bad.passed());
+}
