@@ -219,8 +219,20 @@ fn build(
     Ok(study)
 }
 
+/// The longest study name: it names the results folder, which must stay a
+/// valid file name (255 bytes on common file systems) with room for
+/// `.previous-N` and `_refined` suffixes.
+pub const MAX_NAME: usize = 100;
+
 fn name(v: Option<&Value>) -> Result<String, KeyError> {
     match v {
+        Some(Value::String(s)) if s.len() > MAX_NAME => Err(key_err(
+            "name",
+            format!(
+                "a name of at most {MAX_NAME} characters (it names the results folder), got {}",
+                s.len()
+            ),
+        )),
         Some(Value::String(s))
             if !s.is_empty()
                 && s.chars()
