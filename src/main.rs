@@ -207,10 +207,31 @@ fn main() -> ExitCode {
         // an error: end quietly with status 0, as ripgrep does.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", visible(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `text` with every character a terminal would not show written as
+/// `\u{…}`: control characters (but newlines), and the invisible format
+/// characters (zero-width spaces and joiners, direction marks, the BOM,
+/// the soft hyphen). `unknown value "relu\u{200b}"` says why "relu" was
+/// refused; printed raw, it looks like "relu".
+fn visible(text: &str) -> String {
+    let hidden = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{00ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+    };
+    text.chars()
+        .map(|c| {
+            if hidden(c) {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Whether `e` comes from writing to a pipe whose reader has gone.
