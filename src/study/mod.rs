@@ -32,6 +32,7 @@ mod resolve;
 mod search;
 mod spans;
 mod spec;
+mod toml_error;
 mod values;
 
 pub use arms::{Arm, Arms};
@@ -95,14 +96,9 @@ pub fn load(path: &Path, overrides: &[String]) -> Result<Study, StudyError> {
 /// and anchors relative data paths.
 pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Study, StudyError> {
     let file = path.display().to_string();
-    let mut doc: Table = src.parse().map_err(|e: toml::de::Error| StudyError {
-        file: file.clone(),
-        line: e
-            .span()
-            .map(|s| src[..s.start.min(src.len())].matches('\n').count() + 1),
-        key: String::new(),
-        message: format!("invalid TOML: {}", e.message().trim()),
-    })?;
+    let mut doc: Table = src
+        .parse()
+        .map_err(|e: toml::de::Error| toml_error::study_error(&file, src, &e))?;
     let mut set_keys = Vec::new();
     for o in overrides {
         let key = overrides::apply(&mut doc, o).map_err(|e| StudyError {
