@@ -106,6 +106,24 @@ impl Metric {
         matches!(self, Metric::TrainAcc | Metric::ValAcc)
     }
 
+    /// Whether the metric is read from the validation split: a study with
+    /// `data.val = "none"` everywhere never produces it.
+    pub fn needs_validation(self) -> bool {
+        matches!(
+            self,
+            Metric::ValLoss
+                | Metric::ValAcc
+                | Metric::Gap
+                | Metric::BestValLoss
+                | Metric::BestEpoch
+        )
+    }
+
+    /// Whether the metric needs a train accuracy (undefined for regression).
+    pub fn needs_accuracy(self) -> bool {
+        self.is_accuracy() || self == Metric::EpochsToTarget
+    }
+
     /// Whether the metric is a data loss (train, validation, initial):
     /// positive, and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {

@@ -19,13 +19,21 @@ const KEYS: &[&str] = &[
     "max_share",
 ];
 
+/// Which metrics the study produces, for the metric halving ranks by.
+#[derive(Debug, Clone, Copy)]
+pub struct Produced {
+    /// The task has no accuracies (nor epochs_to_target).
+    pub regression: bool,
+    /// Some configuration has a validation split.
+    pub validation: bool,
+}
+
 /// Read `[search.halving]` (`None` without one). `epochs` is `train.epochs`
-/// (the same for every configuration: halving refuses to sweep it),
-/// `regression` whether the task has no accuracies.
+/// (the same for every configuration: halving refuses to sweep it).
 pub fn parse(
     search: Option<&Value>,
     epochs: Option<usize>,
-    regression: bool,
+    produced: Produced,
 ) -> Result<Option<Halving>, KeyError> {
     let Some(Value::Table(search)) = search else {
         return Ok(None);
@@ -53,29 +61,7 @@ pub fn parse(
             "halving budgets are epochs, so train.epochs must be one value, not swept",
         ));
     };
-    let metric = match t.get("metric") {
-        None => Metric::ValLoss,
-        Some(v) => {
-            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-            let m = v.as_str().and_then(Metric::parse).ok_or_else(|| {
-                key_err(
-                    "search.halving.metric",
-                    format!(
-                        "unknown metric {}; expected one of: {}",
-                        show(v),
-                        names.join(", ")
-                    ),
-                )
-            })?;
-            if regression && m.is_accuracy() {
-                return Err(key_err(
-                    "search.halving.metric",
-                    format!("{} is undefined for a regression task", m.name()),
-                ));
-            }
-            m
-        }
-    };
+    let metric = metric(t, produced)?;
     let statistic = match t.get("statistic") {
         None => SeedStatistic::Median,
         Some(v) => {
@@ -159,4 +145,50 @@ fn reference(t: &toml::Table) -> Result<Option<Reference>, KeyError> {
         }
     };
     Ok(path.map(|path| Reference { path, max_share }))
+}
+
+/// `metric`: one the study produces (val_loss, the default, needs a
+/// validation split; accuracies and epochs_to_target a classification).
+fn metric(t: &toml::Table, produced: Produced) -> Result<Metric, KeyError> {
+    let metric = match t.get("metric") {
+        None => Metric::ValLoss,
+        Some(v) => {
+            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            let m = v.as_str().and_then(Metric::parse).ok_or_else(|| {
+                key_err(
+                    "search.halving.metric",
+                    format!(
+                        "unknown metric {}; expected one of: {}",
+                        show(v),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            if produced.regression && m.needs_accuracy() {
+                return Err(key_err(
+                    "search.halving.metric",
+                    format!(
+                        "{} is undefined for a regression task (it needs an accuracy)",
+                        m.name()
+                    ),
+                ));
+            }
+            m
+        }
+    };
+    if metric.needs_validation() && !produced.validation {
+        let (key, what) = match t.get("metric") {
+            Some(_) => ("search.halving.metric", format!("{metric} is")),
+            None => ("search.halving", format!("metric (default {metric}) is")),
+        };
+        return Err(key_err(
+            key,
+            format!(
+                "{what} read from the validation split, and every configuration has \
+                 data.val = \"none\": halving could rank no configuration; set data.val or \
+                 metric = \"train_loss\""
+            ),
+        ));
+    }
+    Ok(metric)
 }

@@ -35,7 +35,9 @@ mod spec;
 mod values;
 
 pub use arms::{Arm, Arms};
-pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
+pub use claims::{
+    Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,
+};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
@@ -198,7 +200,11 @@ fn build(
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     let epochs = configs[0].train.epochs;
     let same_epochs = configs.iter().all(|c| c.train.epochs == epochs);
-    study.halving = halving::parse(doc.get("search"), same_epochs.then_some(epochs), regression)?;
+    let produced = halving::Produced {
+        regression,
+        validation,
+    };
+    study.halving = halving::parse(doc.get("search"), same_epochs.then_some(epochs), produced)?;
     study.report = claims::parse(
         doc.get("report"),
         doc.get("claims"),
@@ -214,6 +220,7 @@ fn build(
         claims::Facts {
             grid_arm: study.search.as_ref().is_some_and(Search::has_grid_arm),
             validation,
+            replicates: study.replication.len(),
         },
     )?;
     Ok(study)
