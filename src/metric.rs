@@ -119,11 +119,6 @@ impl Metric {
         )
     }
 
-    /// Whether the metric needs a train accuracy (undefined for regression).
-    pub fn needs_accuracy(self) -> bool {
-        self.is_accuracy() || self == Metric::EpochsToTarget
-    }
-
     /// Whether the metric is a data loss (train, validation, initial):
     /// positive, and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {

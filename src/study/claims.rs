@@ -259,9 +259,9 @@ impl Default for ReportSpec {
 pub(super) struct Facts {
     /// Whether the study's search has blocks and a grid (`best_of_block`).
     pub grid_arm: bool,
-    /// Whether some configuration has a validation split (`ensemble_gain`,
-    /// validation metrics).
-    pub validation: bool,
+    /// Which metrics the study produces (`ensemble_gain` needs a
+    /// validation split; claims on a metric never produced are refused).
+    pub produced: super::Produced,
     /// Replicates (seeds) of each configuration: spread statistics and
     /// comparisons need two trials a group.
     pub replicates: usize,
@@ -301,7 +301,7 @@ pub(super) fn parse(
             canonical: &canonical,
         };
         let parsed = claim.parse(regression)?;
-        claim.judgeable(&parsed, regression, spec.stuck_relative)?;
+        claim.judgeable(&parsed, spec.stuck_relative)?;
         claim.unique_name(&parsed.name, &spec.claims)?;
         spec.claims.push(parsed);
     }

@@ -5,6 +5,7 @@
 use toml::Value;
 
 use super::error::{KeyError, key_err};
+use super::produced::Produced;
 use super::values::{choice, number_in, show, type_name, uint};
 use crate::halving::{Halving, Reference, SeedStatistic};
 use crate::metric::Metric;
@@ -18,15 +19,6 @@ const KEYS: &[&str] = &[
     "reference",
     "max_share",
 ];
-
-/// Which metrics the study produces, for the metric halving ranks by.
-#[derive(Debug, Clone, Copy)]
-pub struct Produced {
-    /// The task has no accuracies (nor epochs_to_target).
-    pub regression: bool,
-    /// Some configuration has a validation split.
-    pub validation: bool,
-}
 
 /// Read `[search.halving]` (`None` without one). `epochs` is `train.epochs`
 /// (the same for every configuration: halving refuses to sweep it).
@@ -164,7 +156,7 @@ fn metric(t: &toml::Table, produced: Produced) -> Result<Metric, KeyError> {
                     ),
                 )
             })?;
-            if produced.regression && m.needs_accuracy() {
+            if produced.regression && m.is_accuracy() {
                 return Err(key_err(
                     "search.halving.metric",
                     format!(
@@ -176,19 +168,18 @@ fn metric(t: &toml::Table, produced: Produced) -> Result<Metric, KeyError> {
             m
         }
     };
-    if metric.needs_validation() && !produced.validation {
-        let (key, what) = match t.get("metric") {
-            Some(_) => ("search.halving.metric", format!("{metric} is")),
-            None => ("search.halving", format!("metric (default {metric}) is")),
-        };
-        return Err(key_err(
-            key,
+    match (produced.missing(metric), t.get("metric")) {
+        (None, _) => Ok(metric),
+        (Some(why), Some(_)) => Err(key_err(
+            "search.halving.metric",
+            format!("{why}: halving could rank no configuration by it"),
+        )),
+        (Some(why), None) => Err(key_err(
+            "search.halving",
             format!(
-                "{what} read from the validation split, and every configuration has \
-                 data.val = \"none\": halving could rank no configuration; set data.val or \
-                 metric = \"train_loss\""
+                "no metric given, and the default {why}: halving could rank no \
+                 configuration; set metric = \"train_loss\""
             ),
-        ));
+        )),
     }
-    Ok(metric)
 }

@@ -28,13 +28,8 @@ impl Claim<'_> {
     }
 
     /// Refuse a parsed claim that no run of this study could judge.
-    pub(super) fn judgeable(
-        &self,
-        c: &ClaimSpec,
-        regression: bool,
-        stuck: StuckRelative,
-    ) -> Result<(), KeyError> {
-        self.metric_produced(c.metric, regression)?;
+    pub(super) fn judgeable(&self, c: &ClaimSpec, stuck: StuckRelative) -> Result<(), KeyError> {
+        self.metric_produced(c.metric)?;
         self.selects_trials(c)?;
         self.groups_apart(c)?;
         if c.statistic == Statistic::BestOfBlock {
@@ -48,26 +43,17 @@ impl Claim<'_> {
         self.enough_trials(c, per_group, stuck)
     }
 
-    /// The validation metrics need a validation split; epochs_to_target
-    /// waits for a train accuracy, which a regression has none of.
-    fn metric_produced(&self, metric: Metric, regression: bool) -> Result<(), KeyError> {
-        if metric.needs_validation() && !self.facts.validation {
-            return Err(key_err(
+    /// A metric no trial of the study will have (`study::Produced`): a
+    /// validation metric without a validation split, epochs_to_target on
+    /// regression, dead or saturated units the study has none of.
+    fn metric_produced(&self, metric: Metric) -> Result<(), KeyError> {
+        match self.facts.produced.missing(metric) {
+            Some(why) => Err(key_err(
                 self.at("metric"),
-                format!(
-                    "{metric} is read from the validation split, and every configuration has \
-                     data.val = \"none\"; set data.val or claim a train metric"
-                ),
-            ));
+                format!("{why}: no trial of this study will have it"),
+            )),
+            None => Ok(()),
         }
-        if regression && metric == Metric::EpochsToTarget {
-            return Err(key_err(
-                self.at("metric"),
-                "epochs_to_target counts epochs until the train accuracy reaches \
-                 [report] target_acc; a regression task has no accuracy",
-            ));
-        }
-        Ok(())
     }
 
     /// `where` must leave some trial on every axis (zipped keys can

@@ -64,7 +64,7 @@ impl Claim<'_> {
                  predict different validation splits and make no ensemble",
             ));
         }
-        if !self.facts.validation {
+        if !self.facts.produced.validation {
             return Err(key_err(
                 self.at("statistic"),
                 "ensemble_gain needs a validation split (data.val is \"none\")",
