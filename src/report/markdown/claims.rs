@@ -78,6 +78,13 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
     );
     if v.outcome == Outcome::Inconclusive {
         md.push_str(&format!(" {}", claim_settle(v)));
+        let counted = v
+            .slices
+            .iter()
+            .any(|s| matches!(s.seeds_needed, Some(SeedsNeeded::About(_))));
+        if c.pool && counted {
+            md.push_str(&format!(" {POOLED_COUNTS}"));
+        }
     }
     md.push_str("\n\n");
     for sv in &v.slices {
@@ -158,6 +165,10 @@ fn config_settle(c: &ClaimSpec) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// With `pool = true` a group holds several configurations, so a count
+/// is of trials per group, not seeds per configuration.
+const POOLED_COUNTS: &str = "With the other axes pooled, these counts are trials per group (seeds × the configurations pooled), not seeds per configuration.";
 
 /// Why a slice whose group (or every setting) has no finished trial gets
 /// no seed count: diverged trials have no final metric, and more seeds of
@@ -391,6 +402,11 @@ mod tests {
             "{md}"
         );
         assert!(!md.contains("About 12 seeds"), "{md}");
+        assert!(!md.contains(POOLED_COUNTS), "{md}");
+        // Pooled, a count is of trials per group, and says so.
+        v.claim.pool = true;
+        let md = section(std::slice::from_ref(&v), 0.95, None);
+        assert!(md.contains(POOLED_COUNTS), "{md}");
     }
 
     /// The Expected line names the axis, or both groups of a comparison,
