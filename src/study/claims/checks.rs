@@ -6,7 +6,7 @@
 //! a repeated or empty name. Each refusal is a case in
 //! `tests/bad_input/`.
 
-use super::super::{Axis, KeyError, key_err};
+use super::super::{Axis, KeyError, Source, key_err};
 use super::select::{Filter, positions};
 use super::{Claim, ClaimSpec, Statistic, StuckRelative};
 use crate::metric::Metric;
@@ -181,8 +181,8 @@ impl Claim<'_> {
 
     /// Statistics that need two trials a group: a spread, a bootstrap of
     /// two groups (one trial each makes every difference look certain), an
-    /// ensemble of seeds, and a stuck share counted against the
-    /// configuration's own best seed.
+    /// ensemble of seeds (on one data set), and a stuck share counted
+    /// against the configuration's own best seed.
     fn enough_trials(
         &self,
         c: &ClaimSpec,
@@ -213,6 +213,14 @@ impl Claim<'_> {
             return refuse(
                 "statistic",
                 format!("{s} needs two or more seeds: an ensemble of one seed is that seed"),
+            );
+        }
+        if c.statistic == Statistic::Ensemble && self.varying.contains(&Source::Data) {
+            return refuse(
+                "statistic",
+                "[replicates] data draws a data set per seed, so a configuration's seeds \
+                 predict different validation splits and make no ensemble"
+                    .into(),
             );
         }
         if c.statistic == Statistic::StuckFraction && stuck == StuckRelative::Config && seeds < 2 {
