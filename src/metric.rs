@@ -106,6 +106,19 @@ impl Metric {
         matches!(self, Metric::TrainAcc | Metric::ValAcc)
     }
 
+    /// Whether the metric is read from the validation split: a study with
+    /// `data.val = "none"` everywhere never produces it.
+    pub fn needs_validation(self) -> bool {
+        matches!(
+            self,
+            Metric::ValLoss
+                | Metric::ValAcc
+                | Metric::Gap
+                | Metric::BestValLoss
+                | Metric::BestEpoch
+        )
+    }
+
     /// Whether the metric is a data loss (train, validation, initial):
     /// positive, and shown on a log axis when it spans more than a decade.
     pub fn is_loss(self) -> bool {

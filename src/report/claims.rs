@@ -1,13 +1,13 @@
 //! Claims: the study says what it expects, the report says whether it held.
 //!
-//! A trend claim (`increasing` / `decreasing` along a swept key) is judged
+//! A trend claim (`increasing` / `decreasing` / `differs` along a swept key) is judged
 //! per slice — each combination of the other swept keys, or all trials
 //! pooled — by Spearman's ρ between the axis and the metric (trial-level
 //! values for mean and median, so every seed counts; the per-setting
 //! statistic for std, IQR, min and max; stuck indicators for the stuck
 //! fraction). Spread claims also need a Brown–Forsythe test between the
 //! smallest and the largest setting. A comparison claim (`less_than` /
-//! `greater_than`) is judged by a seeded bootstrap interval of the
+//! `greater_than` / `differs` with `this` and `than`) is judged by a seeded bootstrap interval of the
 //! difference of the statistic between the two groups.
 //!
 //! `probability_of_improvement` comparisons are judged by a seeded
@@ -18,25 +18,31 @@
 //! Every slice yields one p-value (its [`Test`]); the p-values of all
 //! slices of all claims of the study are one family, Holm-adjusted. A
 //! slice `holds` when its adjusted p < α and the effect points the
-//! expected way, `fails` when adjusted p < α the other way, and is
-//! `inconclusive` otherwise, with the seeds that would settle it. The
+//! expected way (either way for the two-sided `differs`, which never
+//! fails), `fails` when adjusted p < α the other way, and is
+//! `inconclusive` otherwise, with what more seeds would do
+//! (`claims/settle.rs`). The
 //! claim holds when every slice holds, fails when none holds and some
 //! fail, and is inconclusive otherwise.
 //!
 //! This file groups rows into slices and combines the slices' verdicts;
-//! `claims/trend.rs` and `claims/compare.rs` judge a slice.
+//! `claims/trend.rs` and `claims/compare.rs` judge a slice, and
+//! `claims/points.rs` computes the statistic at a setting or group.
 
 mod blocks;
 mod compare;
 mod gain;
+mod points;
+mod settle;
 mod trend;
+
+use points::{best_of, point, seed};
+pub use settle::{Effect, SeedsNeeded};
 
 use std::fmt;
 
 use crate::stats;
-use crate::study::{
-    Arm, ClaimSpec, Expect, ReportSpec, Setting, Statistic, describe, fnv1a, matches,
-};
+use crate::study::{Arm, ClaimSpec, ReportSpec, Setting, Statistic, describe, matches};
 use crate::train::Status;
 
 /// A finished trial as claims see it.
@@ -231,10 +237,13 @@ pub struct SliceVerdict {
     pub test: Option<Test>,
     /// The p-value Holm-adjusted over every slice test of the study.
     pub p_adjusted: Option<f64>,
-    /// Seeds per configuration at which the observed effect would reach
-    /// significance at the claim's α with power 0.8 (normal approximation);
-    /// `None` when the effect is zero or undefined.
-    pub seeds_needed: Option<usize>,
+    /// The observed effect the seed count is computed from (the two end
+    /// settings of a trend, the two groups of a comparison).
+    pub effect: Option<Effect>,
+    /// For an inconclusive slice, what more seeds would do (see
+    /// `claims/settle.rs`); `None` when the effect is zero or undefined or
+    /// the slice is settled. Filled in with the verdicts (`adjust`).
+    pub seeds_needed: Option<SeedsNeeded>,
 }
 
 /// The verdict on a claim.
@@ -307,14 +316,10 @@ fn effect_sample(s: Statistic, xs: &[f64]) -> Vec<f64> {
     }
 }
 
-/// Seeds per configuration that would settle a slice whose effect runs
-/// from sample `a` to sample `b` (see [`SliceVerdict::seeds_needed`]).
-fn seeds_needed(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<usize> {
-    stats::seeds_needed_for(
-        &effect_sample(claim.statistic, a),
-        &effect_sample(claim.statistic, b),
-        claim.alpha,
-    )
+/// The effect of a slice that runs from sample `a` to sample `b` (see
+/// [`SliceVerdict::seeds_needed`]).
+fn effect(claim: &ClaimSpec, a: &[f64], b: &[f64]) -> Option<Effect> {
+    Effect::between(claim.statistic, a, b)
 }
 
 /// The values a statistic is computed from: a flag's fraction (stuck,
@@ -415,7 +420,14 @@ pub fn judge<'r>(
                 Some(key) => best_of(&rows, key, claim.metric.higher_is_better()),
                 None => rows,
             };
-            let mut exclude: Vec<String> = claim.filter.iter().map(|(k, _)| k.clone()).collect();
+            // A key `where` pins to one value labels no slice; one it
+            // lists several values of still slices like any other.
+            let mut exclude: Vec<String> = claim
+                .filter
+                .iter()
+                .filter(|(_, vs)| vs.len() == 1)
+                .map(|(k, _)| k.clone())
+                .collect();
             exclude.extend(claim.tune.iter().cloned());
             let group_keys: Vec<String> = match &claim.along {
                 // The arms are positions on the search axis, the innermost.
@@ -449,23 +461,14 @@ pub fn judge<'r>(
                     if !members.iter().any(|r| r.finished()) {
                         return unjudged(&name, &members);
                     }
-                    match claim.expect {
-                        Expect::Increasing | Expect::Decreasing => {
-                            trend::trend(claim, spec, &name, &members)
-                        }
-                        Expect::LessThan | Expect::GreaterThan
-                            if claim.statistic == Statistic::BestOfBlock =>
-                        {
+                    // The study checked the shape: a trend has `along`.
+                    match claim.statistic {
+                        _ if claim.along.is_some() => trend::trend(claim, spec, &name, &members),
+                        Statistic::BestOfBlock => {
                             blocks::best_of_block(claim, spec, &name, &members)
                         }
-                        Expect::LessThan | Expect::GreaterThan
-                            if claim.statistic == Statistic::EnsembleGain =>
-                        {
-                            gain::gain(claim, spec, &name, &members)
-                        }
-                        Expect::LessThan | Expect::GreaterThan => {
-                            compare::compare(claim, spec, &name, &members)
-                        }
+                        Statistic::EnsembleGain => gain::gain(claim, spec, &name, &members),
+                        _ => compare::compare(claim, spec, &name, &members),
                     }
                 })
                 .collect();
@@ -494,6 +497,7 @@ fn unjudged(slice: &str, rows: &[&Row]) -> SliceVerdict {
         points: vec![point],
         test: None,
         p_adjusted: None,
+        effect: None,
         seeds_needed: None,
     }
 }
@@ -505,6 +509,7 @@ fn adjust(verdicts: &mut [Verdict]) {
         .iter()
         .flat_map(|v| v.slices.iter().filter_map(|s| s.test.map(|t| t.p)))
         .collect();
+    let family = raw.len();
     let mut adjusted = stats::holm(&raw).into_iter();
     for v in verdicts.iter_mut() {
         let alpha = v.claim.alpha;
@@ -521,6 +526,7 @@ fn adjust(verdicts: &mut [Verdict]) {
                 }
                 _ => Outcome::Inconclusive,
             };
+            s.seeds_needed = settle::settle(s.outcome, s.test, s.effect, alpha, family);
         }
         v.outcome = combine(&v.slices);
     }
@@ -546,125 +552,6 @@ fn combine(slices: &[SliceVerdict]) -> Outcome {
     }
 }
 
-/// `tune`: within each combination of the other swept keys, keep only the
-/// setting of `key` with the best mean metric (highest when `higher`, else
-/// lowest), as if that setting had been tuned for the group.
-fn best_of<'a, 'r>(rows: &[&'a Row<'r>], key: &str, higher: bool) -> Vec<&'a Row<'r>> {
-    let rest = |r: &Row| -> Vec<(String, Setting)> {
-        r.swept.iter().filter(|(k, _)| k != key).cloned().collect()
-    };
-    let value = |r: &Row| {
-        r.swept
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-    };
-    let mut groups: Vec<Vec<(String, Setting)>> = Vec::new();
-    for r in rows {
-        let g = rest(r);
-        if !groups.contains(&g) {
-            groups.push(g);
-        }
-    }
-    let mut keep = Vec::new();
-    for g in groups {
-        let members: Vec<&'a Row<'r>> = rows.iter().copied().filter(|r| rest(r) == g).collect();
-        let mut settings: Vec<Setting> = Vec::new();
-        for r in &members {
-            if let Some(v) = value(r)
-                && !settings.contains(&v)
-            {
-                settings.push(v);
-            }
-        }
-        let score = |s: &Setting| {
-            let xs: Vec<f64> = members
-                .iter()
-                .filter(|r| value(r).as_ref() == Some(s))
-                .filter_map(|r| r.value)
-                .collect();
-            (!xs.is_empty()).then(|| stats::mean(&xs))
-        };
-        let best = settings
-            .iter()
-            .filter_map(|s| score(s).map(|m| (s.clone(), m)))
-            .reduce(|a, b| {
-                let better = if higher { b.1 > a.1 } else { b.1 < a.1 };
-                if better { b } else { a }
-            });
-        match best {
-            Some((s, _)) => keep.extend(
-                members
-                    .into_iter()
-                    .filter(|r| value(r).as_ref() == Some(&s)),
-            ),
-            // No setting finished: keep them all, so the group's lost
-            // trials are counted rather than the group vanishing.
-            None => keep.extend(members),
-        }
-    }
-    keep
-}
-
-fn seed(claim: &ClaimSpec, slice: &str, group: &str) -> u64 {
-    fnv1a(format!("{}\u{1f}{slice}\u{1f}{group}", claim.name).as_bytes())
-}
-
-fn point(
-    claim: &ClaimSpec,
-    spec: &ReportSpec,
-    slice: &str,
-    label: String,
-    rows: &[&Row],
-) -> (Point, Vec<f64>) {
-    if claim.statistic == Statistic::Share {
-        return (share_point(label, rows), Vec::new());
-    }
-    if claim.statistic == Statistic::Ensemble {
-        let value = |r: &Row| r.ensemble.map(|e| (e, None));
-        return (config_point(label, rows, value), Vec::new());
-    }
-    if claim.statistic == Statistic::EnsembleGain {
-        let value = |r: &Row| r.gain.map(|g| (g.gain, g.ci));
-        return (config_point(label, rows, value), Vec::new());
-    }
-    let xs = sample(claim.statistic, rows);
-    let value = stat_of_sample(claim.statistic, &xs);
-    let ci = stats::bootstrap(
-        &xs,
-        |s| stat_of_sample(claim.statistic, s),
-        spec.bootstrap,
-        spec.level,
-        seed(claim, slice, &label),
-    );
-    (Point::of(label, rows, xs.len(), value, ci), xs)
-}
-
-/// A `share` claim's point: the variance share of the one configuration
-/// at this setting, with its bootstrap interval over the sources' seeds
-/// (`report::variance`). Undefined when the setting pools several
-/// configurations (a share is not averaged across them) or none was
-/// decomposed.
-fn share_point(label: String, rows: &[&Row]) -> Point {
-    config_point(label, rows, |r| r.share)
-}
-
-/// The point of a configuration-level value (`share`, `ensemble`,
-/// `ensemble_gain`): the
-/// value of the one configuration at this setting, with its interval if
-/// any. Undefined when the setting pools several configurations (such a
-/// value is not averaged across them) or the configuration has none.
-fn config_point(
-    label: String,
-    rows: &[&Row],
-    value: impl Fn(&Row) -> Option<(f64, Option<(f64, f64)>)>,
-) -> Point {
-    let one_config = rows.windows(2).all(|w| w[0].config == w[1].config);
-    let share = rows.first().and_then(|r| value(r)).filter(|_| one_config);
-    let n = rows.iter().filter(|r| r.finished()).count();
-    Point::of(label, rows, n, share.map(|s| s.0), share.and_then(|s| s.1))
-}
-
 #[cfg(test)]
 mod tests;
 
@@ -673,3 +560,6 @@ mod gain_tests;
 
 #[cfg(test)]
 mod lost_tests;
+
+#[cfg(test)]
+mod differs_tests;

@@ -41,7 +41,10 @@ pub use profile::{share_below, share_below_bands};
 pub use pvalue::bootstrap_p_value;
 pub use resample::{Resamples, spread_intervals};
 pub use robust::{iqm, stratified_bootstrap};
-pub use seeds::{SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, z_sum};
+pub use seeds::{
+    SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, seeds_needed_from_variance,
+    z_sum,
+};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,

@@ -30,7 +30,16 @@ pub fn seeds_needed(effect: f64, alpha: f64) -> Option<usize> {
 /// varies but the means differ.
 pub fn seeds_needed_for(x: &[f64], y: &[f64], alpha: f64) -> Option<usize> {
     let var = super::std(x)?.powi(2) + super::std(y)?.powi(2);
-    let delta = super::mean(y) - super::mean(x);
+    seeds_needed_from_variance(super::mean(y) - super::mean(x), var, alpha)
+}
+
+/// The seeds at which an effect `delta` whose estimate has variance
+/// `var`/n from n seeds reaches z_{1−α/2} + z_{0.8} standard errors:
+/// n = (z_{1−α/2} + z_{0.8})²·var/δ², rounded up, at least 2. Both
+/// [`seeds_needed_for`] (var = s_x² + s_y²) and [`seeds_needed_from_se`]
+/// (var = n·se²) are this. `None` when δ = 0, an input is not finite, or
+/// `alpha` is not in (0, 1).
+pub fn seeds_needed_from_variance(delta: f64, var: f64, alpha: f64) -> Option<usize> {
     rounded(z_sum(alpha)?.powi(2) * var / (delta * delta))
 }
 

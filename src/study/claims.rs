@@ -7,20 +7,33 @@
 //! metric = "train_loss"       # a column of trials.csv
 //! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
-//! expect = "decreasing"       # decreasing | increasing | less_than | greater_than
+//! expect = "decreasing"       # decreasing | increasing | less_than | greater_than | differs
 //! # less_than / greater_than compare two groups instead of a trend:
 //! # this = { activation = "relu" }
 //! # than = { activation = "tanh" }
-//! # where = { depth = 2 }     # keep only these trials
+//! # differs: two-sided, a trend with `along`, a comparison with this/than
+//! # where = { depth = 2 }     # keep only these trials; { lr = [0.01, 0.1] }: one of
 //! # pool = false              # true: pool the other axes instead of one verdict per slice
 //! ```
+//!
+//! A claim no run of the study could judge is refused here, naming its
+//! key (`claims/checks.rs`); `claims/shape.rs` checks which keys a claim's
+//! expectation and statistic allow, `claims/select.rs` reads `this`,
+//! `than` and `where`.
 
 use toml::Value;
 
 use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
 use crate::metric::Metric;
 
+mod checks;
+mod select;
 mod shape;
+#[cfg(test)]
+mod tests;
+
+use select::select;
+pub use select::{Allowed, Filter, Selection, matches};
 
 /// A statistic of a metric over the seeds of a group of trials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +137,10 @@ pub enum Expect {
     LessThan,
     /// The `this` group's statistic is above the `than` group's.
     GreaterThan,
+    /// Two-sided: the statistic changes along `along`, or differs between
+    /// `this` and `than`, either way. It holds or is inconclusive, never
+    /// fails.
+    Differs,
 }
 
 const EXPECTS: &[(&str, Expect)] = &[
@@ -131,6 +148,7 @@ const EXPECTS: &[(&str, Expect)] = &[
     ("increasing", Expect::Increasing),
     ("less_than", Expect::LessThan),
     ("greater_than", Expect::GreaterThan),
+    ("differs", Expect::Differs),
 ];
 
 impl Expect {
@@ -141,6 +159,16 @@ impl Expect {
             .find(|(_, e)| *e == self)
             .map(|(n, _)| *n)
             .unwrap_or("?")
+    }
+
+    /// The direction the claim expects: +1 (increasing, greater_than), −1
+    /// (decreasing, less_than), `None` for the two-sided `differs`.
+    pub fn sign(self) -> Option<f64> {
+        match self {
+            Expect::Increasing | Expect::GreaterThan => Some(1.0),
+            Expect::Decreasing | Expect::LessThan => Some(-1.0),
+            Expect::Differs => None,
+        }
     }
 }
 
@@ -155,14 +183,16 @@ pub struct ClaimSpec {
     pub statistic: Statistic,
     /// The expectation.
     pub expect: Expect,
-    /// The swept key of a trend claim (canonical).
+    /// The swept key of a trend claim (canonical); `None` for a
+    /// comparison (`this`/`than`, or `ensemble_gain` against 0).
     pub along: Option<String>,
     /// The first group of a comparison: (canonical key, value).
     pub this: Vec<(String, Setting)>,
     /// The second group of a comparison.
     pub than: Vec<(String, Setting)>,
-    /// Only trials with these settings take part.
-    pub filter: Vec<(String, Setting)>,
+    /// Only trials with these settings take part (`where`): each key one
+    /// of its listed values.
+    pub filter: Filter,
     /// Pool the other axes instead of giving one verdict per slice.
     pub pool: bool,
     /// A swept key (such as the learning rate) over which each group takes
@@ -241,71 +271,17 @@ impl Default for ReportSpec {
     }
 }
 
-fn equal(a: &Setting, b: &Setting) -> bool {
-    match (a, b) {
-        (Setting::Int(x), Setting::Float(y)) | (Setting::Float(y), Setting::Int(x)) => {
-            *x as f64 == *y
-        }
-        _ => a == b,
-    }
-}
-
-/// Whether a trial's swept settings match every (key, value) of `sel`.
-pub fn matches(swept: &[(String, Setting)], sel: &[(String, Setting)]) -> bool {
-    sel.iter()
-        .all(|(k, v)| swept.iter().any(|(sk, sv)| sk == k && equal(sv, v)))
-}
-
-/// A table of swept key → value, such as `{ activation = "relu" }`, read
-/// at `path`: every key must be swept and every value one of its settings.
-fn select(
-    v: Option<&Value>,
-    path: &str,
-    axes: &[Axis],
-    canonical: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<Vec<(String, Setting)>, KeyError> {
-    let sel = match v {
-        None => return Ok(Vec::new()),
-        Some(Value::Table(sel)) => sel,
-        Some(other) => {
-            return Err(key_err(
-                path,
-                format!(
-                    "expected a table such as {{ activation = \"relu\" }}, got {}",
-                    show(other)
-                ),
-            ));
-        }
-    };
-    sel.iter()
-        .map(|(key, v)| {
-            let canon = canonical(key).map_err(|m| key_err(path, m))?;
-            let Some(axis) = axes.iter().find(|a| a.keys.contains(&canon)) else {
-                return Err(key_err(
-                    path,
-                    format!("{canon} is not swept; only keys in [grid] or [[zip]] can be selected"),
-                ));
-            };
-            let value = Setting::from_value(v);
-            let pos = axis.keys.iter().position(|x| *x == canon).expect("on axis");
-            if !(0..axis.len()).any(|i| equal(&axis.setting(i, pos), &value)) {
-                return Err(key_err(
-                    path,
-                    format!("{canon} = {value} is not one of the swept values"),
-                ));
-            }
-            Ok((canon, value))
-        })
-        .collect()
-}
-
 /// What the rest of the study file says that some claims depend on.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Facts {
     /// Whether the study's search has blocks and a grid (`best_of_block`).
     pub grid_arm: bool,
-    /// Whether some configuration has a validation split (`ensemble_gain`).
-    pub validation: bool,
+    /// Which metrics the study produces (`ensemble_gain` needs a
+    /// validation split; claims on a metric never produced are refused).
+    pub produced: super::Produced,
+    /// Replicates (seeds) of each configuration: spread statistics and
+    /// comparisons need two trials a group.
+    pub replicates: usize,
 }
 
 /// Read `[report]` and `[[claims]]`. `canonical` resolves key names;
@@ -338,11 +314,13 @@ pub(super) fn parse(
             i,
             axes,
             varying,
-            grid_arm: facts.grid_arm,
-            validation: facts.validation,
+            facts,
             canonical: &canonical,
         };
-        spec.claims.push(claim.parse(regression)?);
+        let parsed = claim.parse(regression)?;
+        claim.judgeable(&parsed, spec.stuck_relative)?;
+        claim.unique_name(&parsed.name, &spec.claims)?;
+        spec.claims.push(parsed);
     }
     Ok(spec)
 }
@@ -411,10 +389,8 @@ struct Claim<'a> {
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
-    /// Whether the study's search has blocks and a grid (`best_of_block`).
-    grid_arm: bool,
-    /// Whether some configuration has a validation split.
-    validation: bool,
+    /// What the rest of the study says.
+    facts: Facts,
     canonical: &'a dyn Fn(&str) -> Result<String, String>,
 }
 
@@ -448,7 +424,7 @@ impl Claim<'_> {
         Ok(canon)
     }
 
-    fn selection(&self, k: &str) -> Result<Vec<(String, Setting)>, KeyError> {
+    fn selection(&self, k: &str) -> Result<Selection, KeyError> {
         select(self.t.get(k), &self.at(k), self.axes, self.canonical)
     }
 
@@ -462,6 +438,12 @@ impl Claim<'_> {
         let name = self
             .string("name")?
             .ok_or_else(|| key_err(self.at("name"), "missing: say what the claim claims"))?;
+        if name.trim().is_empty() {
+            return Err(key_err(
+                self.at("name"),
+                "empty: say what the claim claims (the report and claims.json name it)",
+            ));
+        }
         let metric = self.metric(regression)?;
         let statistic = match self.t.get("statistic") {
             None => Statistic::Mean,
@@ -473,16 +455,18 @@ impl Claim<'_> {
             None => {
                 return Err(key_err(
                     self.at("expect"),
-                    "missing; expected one of: decreasing, increasing, less_than, greater_than",
+                    "missing; expected one of: decreasing, increasing, less_than, greater_than, differs",
                 ));
             }
             Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(self.at("expect"), m))?,
         };
-        let (this, than, filter) = (
-            self.selection("this")?,
-            self.selection("than")?,
-            self.selection("where")?,
-        );
+        let (this, than) = (self.selection("this")?, self.selection("than")?);
+        let filter = select::select_where(
+            self.t.get("where"),
+            &self.at("where"),
+            self.axes,
+            self.canonical,
+        )?;
         let along = match self.string("along")? {
             Some(a) => Some(self.swept(&a, "along")?),
             None => None,
@@ -494,29 +478,28 @@ impl Claim<'_> {
                 ("along", along.is_some()),
                 ("tune", self.t.contains_key("tune")),
             ];
-            let increasing = matches!(expect, Expect::Increasing | Expect::Decreasing);
-            super::arms::check_claim(self.grid_arm, increasing, &given)
+            // Differs has no side to put the random blocks on.
+            let one_sided = matches!(expect, Expect::LessThan | Expect::GreaterThan);
+            super::arms::check_claim(self.facts.grid_arm, !one_sided, &given)
                 .map_err(|(k, m)| key_err(self.at(k), m))?;
         } else if statistic == Statistic::EnsembleGain {
             self.check_gain(metric, expect, along.is_some(), &this, &than)?;
         } else {
             self.check_shape(expect, along.is_some(), &this, &than)?;
         }
-        if statistic == Statistic::ProbabilityOfImprovement
-            && matches!(expect, Expect::Increasing | Expect::Decreasing)
-        {
+        if statistic == Statistic::ProbabilityOfImprovement && along.is_some() {
             return Err(key_err(
                 self.at("statistic"),
                 "probability_of_improvement compares two groups seed pair by seed pair; \
-                 it needs expect = \"less_than\" or \"greater_than\" with `this` and `than`",
+                 it needs expect = \"less_than\", \"greater_than\" or \"differs\" with `this` and `than`",
             ));
         }
         if statistic == Statistic::Ensemble {
-            if matches!(expect, Expect::LessThan | Expect::GreaterThan) {
+            if along.is_none() {
                 return Err(key_err(
                     self.at("statistic"),
                     "ensemble is one value per configuration, judged along an axis: \
-                     use expect = \"increasing\" or \"decreasing\"",
+                     use expect = \"increasing\", \"decreasing\" or \"differs\" with `along`",
                 ));
             }
             if !matches!(metric, Metric::ValLoss | Metric::ValAcc) {
@@ -547,7 +530,7 @@ impl Claim<'_> {
             ));
         }
         let tune = self.tune(&along, &this, &filter)?;
-        let source = self.source(statistic, expect, metric)?;
+        let source = self.source(statistic, along.is_some(), metric)?;
         Ok(ClaimSpec {
             name,
             metric,
@@ -562,89 +545,5 @@ impl Claim<'_> {
             alpha,
             source,
         })
-    }
-
-    /// `source`: required by `statistic = "share"` and only there; one of
-    /// the sources the study's `[replicates]` varies; a trend on a
-    /// decomposed metric.
-    fn source(
-        &self,
-        statistic: Statistic,
-        expect: Expect,
-        metric: Metric,
-    ) -> Result<Option<Source>, KeyError> {
-        let given = self.string("source")?;
-        if statistic != Statistic::Share {
-            return match given {
-                None => Ok(None),
-                Some(_) => Err(key_err(
-                    self.at("source"),
-                    "`source` belongs to statistic = \"share\" claims",
-                )),
-            };
-        }
-        let names: Vec<&str> = self.varying.iter().map(|s| s.name()).collect();
-        if names.is_empty() {
-            return Err(key_err(
-                self.at("statistic"),
-                "share needs a [replicates] study with at least one varying source",
-            ));
-        }
-        if matches!(expect, Expect::LessThan | Expect::GreaterThan) {
-            return Err(key_err(
-                self.at("statistic"),
-                "share is judged along an axis: use expect = \"increasing\" or \"decreasing\"",
-            ));
-        }
-        if !matches!(metric, Metric::TrainLoss | Metric::ValLoss | Metric::ValAcc) {
-            return Err(key_err(
-                self.at("metric"),
-                format!(
-                    "{metric} is not decomposed; share claims take train_loss, val_loss or val_acc"
-                ),
-            ));
-        }
-        let Some(name) = given else {
-            return Err(key_err(
-                self.at("source"),
-                format!(
-                    "missing: say whose share; this study varies: {}",
-                    names.join(", ")
-                ),
-            ));
-        };
-        match self.varying.iter().find(|s| s.name() == name) {
-            Some(s) => Ok(Some(*s)),
-            None => Err(key_err(
-                self.at("source"),
-                format!(
-                    "\"{name}\" does not vary in this study; it varies: {}",
-                    names.join(", ")
-                ),
-            )),
-        }
-    }
-
-    fn metric(&self, regression: bool) -> Result<Metric, KeyError> {
-        let metric = match self.string("metric")? {
-            None => Metric::TrainLoss,
-            Some(name) => Metric::parse(&name).ok_or_else(|| {
-                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-                key_err(
-                    self.at("metric"),
-                    format!(
-                        "unknown metric \"{name}\"; expected one of: {}",
-                        names.join(", ")
-                    ),
-                )
-            })?,
-        };
-        if regression && metric.is_accuracy() {
-            return Err(key_err(
-                self.at("metric"),
-                format!("{metric} is undefined for a regression task; use a loss"),
-            ));
-        }
-        Ok(metric)
     }
 }

@@ -5,6 +5,7 @@
 use toml::Value;
 
 use super::error::{KeyError, key_err};
+use super::produced::Produced;
 use super::values::{choice, number_in, show, type_name, uint};
 use crate::halving::{Halving, Reference, SeedStatistic};
 use crate::metric::Metric;
@@ -20,12 +21,11 @@ const KEYS: &[&str] = &[
 ];
 
 /// Read `[search.halving]` (`None` without one). `epochs` is `train.epochs`
-/// (the same for every configuration: halving refuses to sweep it),
-/// `regression` whether the task has no accuracies.
+/// (the same for every configuration: halving refuses to sweep it).
 pub fn parse(
     search: Option<&Value>,
     epochs: Option<usize>,
-    regression: bool,
+    produced: Produced,
 ) -> Result<Option<Halving>, KeyError> {
     let Some(Value::Table(search)) = search else {
         return Ok(None);
@@ -53,29 +53,7 @@ pub fn parse(
             "halving budgets are epochs, so train.epochs must be one value, not swept",
         ));
     };
-    let metric = match t.get("metric") {
-        None => Metric::ValLoss,
-        Some(v) => {
-            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
-            let m = v.as_str().and_then(Metric::parse).ok_or_else(|| {
-                key_err(
-                    "search.halving.metric",
-                    format!(
-                        "unknown metric {}; expected one of: {}",
-                        show(v),
-                        names.join(", ")
-                    ),
-                )
-            })?;
-            if regression && m.is_accuracy() {
-                return Err(key_err(
-                    "search.halving.metric",
-                    format!("{} is undefined for a regression task", m.name()),
-                ));
-            }
-            m
-        }
-    };
+    let metric = metric(t, produced)?;
     let statistic = match t.get("statistic") {
         None => SeedStatistic::Median,
         Some(v) => {
@@ -159,4 +137,49 @@ fn reference(t: &toml::Table) -> Result<Option<Reference>, KeyError> {
         }
     };
     Ok(path.map(|path| Reference { path, max_share }))
+}
+
+/// `metric`: one the study produces (val_loss, the default, needs a
+/// validation split; accuracies and epochs_to_target a classification).
+fn metric(t: &toml::Table, produced: Produced) -> Result<Metric, KeyError> {
+    let metric = match t.get("metric") {
+        None => Metric::ValLoss,
+        Some(v) => {
+            let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+            let m = v.as_str().and_then(Metric::parse).ok_or_else(|| {
+                key_err(
+                    "search.halving.metric",
+                    format!(
+                        "unknown metric {}; expected one of: {}",
+                        show(v),
+                        names.join(", ")
+                    ),
+                )
+            })?;
+            if produced.regression && m.is_accuracy() {
+                return Err(key_err(
+                    "search.halving.metric",
+                    format!(
+                        "{} is undefined for a regression task (it needs an accuracy)",
+                        m.name()
+                    ),
+                ));
+            }
+            m
+        }
+    };
+    match (produced.missing(metric), t.get("metric")) {
+        (None, _) => Ok(metric),
+        (Some(why), Some(_)) => Err(key_err(
+            "search.halving.metric",
+            format!("{why}: halving could rank no configuration by it"),
+        )),
+        (Some(why), None) => Err(key_err(
+            "search.halving",
+            format!(
+                "no metric given, and the default {why}: halving could rank no \
+                 configuration; set metric = \"train_loss\""
+            ),
+        )),
+    }
 }

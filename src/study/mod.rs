@@ -26,6 +26,7 @@ mod grid;
 mod halving;
 pub mod keys;
 mod overrides;
+mod produced;
 pub mod reference;
 mod replicates;
 mod resolve;
@@ -36,7 +37,9 @@ mod toml_error;
 mod values;
 
 pub use arms::{Arm, Arms};
-pub use claims::{ClaimSpec, Expect, ReportSpec, Statistic, StuckRelative, matches};
+pub use claims::{
+    Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,
+};
 pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
 pub use replicates::{Replicate, Replication, Source};
@@ -45,6 +48,8 @@ pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
     Optimizer, Preprocess, Schedule, Task, TrainSpec, ValSplit,
 };
+
+use produced::Produced;
 
 // Readers the claims parser shares with the key table.
 use error::{KeyError, key_err};
@@ -182,25 +187,21 @@ fn build(
         spans,
     };
     // Validate every grid point now, so a bad value fails before any training.
-    let mut regression = false;
-    let mut validation = false;
     let mut configs = Vec::new();
     for i in 0..study.n_configs() {
-        let config = study.resolve(&study.coords(i))?;
-        regression |= config.data.task() == Task::Regression;
-        validation |= config.data.val != spec::ValSplit::None;
-        configs.push(config);
+        configs.push(study.resolve(&study.coords(i))?);
     }
+    let produced = Produced::of(&configs);
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     let epochs = configs[0].train.epochs;
     let same_epochs = configs.iter().all(|c| c.train.epochs == epochs);
-    study.halving = halving::parse(doc.get("search"), same_epochs.then_some(epochs), regression)?;
+    study.halving = halving::parse(doc.get("search"), same_epochs.then_some(epochs), produced)?;
     study.report = claims::parse(
         doc.get("report"),
         doc.get("claims"),
         &study.axes,
         keys::canonical,
-        regression,
+        produced.regression,
         &study
             .replication
             .varying()
@@ -209,7 +210,8 @@ fn build(
             .collect::<Vec<_>>(),
         claims::Facts {
             grid_arm: study.search.as_ref().is_some_and(Search::has_grid_arm),
-            validation,
+            produced,
+            replicates: study.replication.len(),
         },
     )?;
     Ok(study)

@@ -144,6 +144,7 @@ pub(super) fn best_of_block(
         ],
         test: None,
         p_adjusted: None,
+        effect: None,
         seeds_needed: None,
     };
     let Some(g) = g.filter(|_| r.len() >= 2) else {

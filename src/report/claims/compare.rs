@@ -1,4 +1,5 @@
-//! Comparison claims (`less_than` / `greater_than`): a seeded bootstrap of
+//! Comparison claims (`less_than` / `greater_than`, or `differs` with
+//! `this`/`than`, either way): a seeded bootstrap of
 //! the difference of the statistic between two groups, or, for
 //! `probability_of_improvement`, of the share of seed pairs in which
 //! `this` beats `than`. Each yields a bootstrap p-value
@@ -9,12 +10,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Outcome, Point, Row, SliceVerdict, Test, label, p_text, point, seed, seeds_needed,
-    stat_of_sample,
+    Outcome, Point, Row, SliceVerdict, Test, effect, label, p_text, point, seed, stat_of_sample,
 };
 use crate::report::percent;
 use crate::stats;
-use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic, matches};
+use crate::study::{ClaimSpec, ReportSpec, Setting, Statistic, matches};
 
 /// A comparison claim on one slice.
 pub(super) fn compare(
@@ -53,30 +53,29 @@ pub(super) fn compare(
         slice: slice.to_string(),
         outcome: Outcome::Inconclusive,
         evidence: evidence.join("; "),
-        seeds_needed: seeds_needed(claim, &xa, &xb),
+        effect: effect(claim, &xa, &xb),
+        seeds_needed: None,
         points: vec![pa, pb],
         test,
         p_adjusted: None,
     }
 }
 
-/// −1 for `less_than`, +1 for `greater_than`.
-pub(super) fn want(claim: &ClaimSpec) -> f64 {
-    if claim.expect == Expect::LessThan {
-        -1.0
-    } else {
-        1.0
-    }
+/// −1 for `less_than`, +1 for `greater_than`, `None` for `differs`.
+pub(super) fn want(claim: &ClaimSpec) -> Option<f64> {
+    claim.expect.sign()
 }
 
-/// The test from bootstrap replicates against `null`: its p-value, and
-/// whether the replicates lie on the side `want` (+1 above, −1 below).
-pub(super) fn replicate_test(replicates: &[f64], null: f64, want: f64) -> Option<Test> {
+/// The test from bootstrap replicates against `null`: its two-sided
+/// p-value, and whether the replicates lie on the side `want` (+1 above,
+/// −1 below; `None`, two-sided, expects either side).
+pub(super) fn replicate_test(replicates: &[f64], null: f64, want: Option<f64>) -> Option<Test> {
     let (p, side) = stats::bootstrap_p_value(replicates, null)?;
-    Some(Test {
-        p,
-        expected: side.is_some_and(|above| (if above { 1.0 } else { -1.0 }) * want > 0.0),
-    })
+    let expected = match want {
+        Some(want) => side.is_some_and(|above| (if above { 1.0 } else { -1.0 }) * want > 0.0),
+        None => true,
+    };
+    Some(Test { p, expected })
 }
 
 /// statistic(this) − statistic(than), bootstrapped; for spread statistics
@@ -151,8 +150,8 @@ fn improvement(
     let reps = stats::probability_of_improvement_replicates(x, y, spec.bootstrap, &mut rng);
     // `this` beating `than` is `this` on the expected side when the claim
     // expects it lower for a loss or higher for an accuracy.
-    let beating_expected = (want(claim) > 0.0) == higher;
-    let test = replicate_test(&reps, 0.5, if beating_expected { 1.0 } else { -1.0 });
+    let beating = want(claim).map(|w| if (w > 0.0) == higher { 1.0 } else { -1.0 });
+    let test = replicate_test(&reps, 0.5, beating);
     let dir = if higher { "higher" } else { "lower" };
     let mut text = format!(
         "{} beats {} ({dir} {}) in {} of seed pairs",

@@ -4,9 +4,8 @@
 //! (`report::ensemble_gain`) gives the p-value against a gain of 0; the
 //! verdict comes later, from the Holm-adjusted p-value (`claims::adjust`).
 
-use super::{Outcome, Point, Row, SliceVerdict, Test};
+use super::{Effect, Outcome, Point, Row, SliceVerdict, Test};
 use crate::report::percent;
-use crate::stats;
 use crate::study::{ClaimSpec, Expect, ReportSpec};
 
 /// One configuration's gain against 0: `greater_than` expects the
@@ -34,6 +33,7 @@ pub(super) fn gain(
         points: vec![point.clone()],
         test: None,
         p_adjusted: None,
+        effect: None,
         seeds_needed: None,
     };
     if !one_config {
@@ -80,8 +80,7 @@ pub(super) fn gain(
         points: vec![point],
         test,
         p_adjusted: None,
-        seeds_needed: g
-            .se
-            .and_then(|se| stats::seeds_needed_from_se(g.gain, se, g.seeds, claim.alpha)),
+        effect: g.se.map(|se| Effect::from_se(g.gain, se, g.seeds)),
+        seeds_needed: None,
     }
 }

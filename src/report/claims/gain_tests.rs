@@ -49,8 +49,11 @@ const PER_CONFIG: &str = "[[claims]]\nname = \"x\"\nmetric = \"val_acc\"\nstatis
 /// bootstrap p against 0, Holm-adjusted over the three: p = 0.001, 0.01,
 /// 0.02 adjust to 0.003, 0.02, 0.02 (all hold); p = 0.001, 0.01, 0.03
 /// adjust to 0.003, 0.02, 0.03 (hold); p = 0.03 three times adjust to
-/// 0.09 (inconclusive, with the seeds the standard error asks:
-/// 10·(2.8016·0.005/0.02)² = 4.9 → 5). Replicates below 0 fail a
+/// 0.09 (inconclusive). The seeds the standard error asks, at α/3 for
+/// the family of three (z₀.₉₉₁₇ + z₀.₈ = 3.2356010333914247, Python's
+/// `statistics.NormalDist`): se = 0.005 gives 10·(3.2356·0.005/0.02)² =
+/// 6.54 → 7, at most the 10 seeds run, so no count; se = 0.02 gives
+/// 104.69 → 105. Replicates below 0 fail a
 /// greater_than claim and hold a less_than one. Catches the gain judged
 /// on the trial values, the slices not per configuration, Holm skipped,
 /// and the direction ignored.
@@ -74,7 +77,19 @@ fn each_configuration_is_judged_against_zero() {
     );
     let v = judge_gain(PER_CONFIG, &|_| Some(g(0.02, 0.03, true)));
     assert_eq!(v.outcome, Outcome::Inconclusive);
-    assert_eq!(v.slices[1].seeds_needed, Some(5));
+    assert_eq!(
+        v.slices[1].seeds_needed,
+        Some(SeedsNeeded::NotBySeeds { run: 10 })
+    );
+    let noisy = |c| {
+        Some(Gain {
+            se: Some(0.02),
+            ..g(0.02, 0.03, c > 0)
+        })
+    };
+    let v = judge_gain(PER_CONFIG, &noisy);
+    assert_eq!(v.slices[1].seeds_needed, Some(SeedsNeeded::About(105)));
+    assert_eq!(v.slices[0].seeds_needed, Some(SeedsNeeded::OtherWay));
     let v = judge_gain(PER_CONFIG, &|_| Some(g(-0.02, 0.001, false)));
     assert_eq!(v.outcome, Outcome::Fails);
     let less = PER_CONFIG.replace("greater_than", "less_than");
@@ -115,7 +130,7 @@ fn a_gain_trend_runs_over_the_configurations() {
 /// are in tests/bad_input/115–119.) Catches either form's check dropped.
 #[test]
 fn a_gain_claim_is_per_configuration_or_a_trend() {
-    let base = "name = \"c\"\nseeds = 3\n[grid]\nwidth = [4, 16]\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"ensemble_gain\"\n";
+    let base = "name = \"c\"\nseeds = 3\n[grid]\nwidth = [4, 16, 64]\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"ensemble_gain\"\n";
     for (extra, key) in [
         (
             "expect = \"greater_than\"\nalong = \"width\"\n",

@@ -26,7 +26,7 @@ fn rows(
 
 fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict {
     let src = format!(
-        "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}"
+        "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}"
     );
     let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
@@ -278,7 +278,7 @@ fn best_of_keeps_each_groups_best_setting() {
 /// the seed replaced by a constant or built from other parts.
 #[test]
 fn bootstrap_seeds_hash_claim_slice_and_group() {
-    let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"decreasing\"\nalong = \"width\"\n";
+    let src = "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"decreasing\"\nalong = \"width\"\n";
     let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
     let claim = &e.report.claims[0];
     assert_eq!(seed(claim, "all", "width=2"), 264937942793359175);
@@ -308,7 +308,7 @@ fn tune_compares_each_group_at_its_best_setting() {
             data.push((swept, centre + s as f64 * 0.1));
         }
     }
-    let src = "name = \"c\"\n[grid]\nactivation = [\"relu\", \"tanh\"]\nlr = [0.1, 1.0]\n[[claims]]\nname = \"x\"\nmetric = \"epochs_to_target\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\ntune = \"lr\"\n";
+    let src = "name = \"c\"\nseeds = 8\n[grid]\nactivation = [\"relu\", \"tanh\"]\nlr = [0.1, 1.0]\n[[claims]]\nname = \"x\"\nmetric = \"epochs_to_target\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\ntune = \"lr\"\n";
     let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let v = judge(&e.report, &axes, |_| {
@@ -330,7 +330,7 @@ fn tune_compares_each_group_at_its_best_setting() {
 /// All claims of a study judged together, on `data`.
 fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Verdict> {
     let src = format!(
-        "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n{claims_toml}"
+        "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n{claims_toml}"
     );
     let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
@@ -437,7 +437,14 @@ fn probability_of_improvement_says_who_beats_whom() {
         "{}",
         s.evidence
     );
-    assert_eq!(s.seeds_needed, Some(9));
+    // A slice that holds needs no more seeds; its effect alone would ask
+    // for 9 at α.
+    assert_eq!(s.seeds_needed, None);
+    let e = s.effect.unwrap();
+    assert_eq!(
+        stats::seeds_needed_from_variance(e.delta, e.var, 0.05),
+        Some(9)
+    );
     let v = verdict(&claim("train_loss", "greater_than"), &data(&tanh));
     assert_eq!(v.outcome, Outcome::Fails, "{}", v.slices[0].evidence);
     let v = verdict(&claim("train_acc", "greater_than"), &data(&tanh));
@@ -486,7 +493,7 @@ fn seeds_needed_uses_the_end_settings() {
         "statistic = \"mean\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n",
         &data,
     );
-    assert_eq!(v.slices[0].seeds_needed, Some(51));
+    assert_eq!(v.slices[0].seeds_needed, Some(SeedsNeeded::About(51)));
     let spread = |w: i64| {
         if w == 2 {
             0.3
@@ -501,7 +508,7 @@ fn seeds_needed_uses_the_end_settings() {
         "statistic = \"std\"\nalong = \"width\"\nexpect = \"decreasing\"\npool = true\n",
         &data,
     );
-    assert_eq!(v.slices[0].seeds_needed, Some(30));
+    assert_eq!(v.slices[0].seeds_needed, Some(SeedsNeeded::About(30)));
 }
 
 /// A `share` claim judges the configurations' variance shares (carried on
@@ -561,7 +568,7 @@ fn a_share_claim_follows_the_configurations_shares() {
 /// partner keys (the lr_schedules study showed 3 slices of nothing).
 #[test]
 fn a_comparison_on_a_zip_axis_is_one_slice() {
-    let src = "name = \"c\"\n[[zip]]\nactivation = [\"relu\", \"tanh\", \"sigmoid\"]\nlr = [0.1, 0.2, 0.3]\n[[claims]]\nname = \"x\"\nmetric = \"train_loss\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
+    let src = "name = \"c\"\nseeds = 8\n[[zip]]\nactivation = [\"relu\", \"tanh\", \"sigmoid\"]\nlr = [0.1, 0.2, 0.3]\n[[claims]]\nname = \"x\"\nmetric = \"train_loss\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
     let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let swept: Vec<Vec<(String, Setting)>> = [("relu", 0.1), ("tanh", 0.2), ("sigmoid", 0.3)]

@@ -1,11 +1,13 @@
-//! Trend claims (`increasing` / `decreasing` along a swept key): Spearman's
-//! ρ between the axis and the metric, and for spread statistics a
-//! Brown–Forsythe test between the smallest and the largest setting. The
+//! Trend claims (`increasing` / `decreasing` along a swept key, or
+//! `differs` with `along`, either way): Spearman's ρ between the axis and
+//! the metric, and for spread statistics a Brown–Forsythe test between the
+//! smallest and the largest setting. Both p-values are two-sided; a
+//! one-sided claim also asks which way the effect points. The
 //! verdict comes later, from the Holm-adjusted p-value (`claims::adjust`).
 
-use super::{Outcome, Point, Row, SliceVerdict, Test, all_of, p_text, point, seeds_needed};
+use super::{Outcome, Point, Row, SliceVerdict, Test, all_of, effect, p_text, point};
 use crate::stats;
-use crate::study::{ClaimSpec, Expect, ReportSpec, Setting, Statistic};
+use crate::study::{ClaimSpec, ReportSpec, Setting, Statistic};
 
 /// A trend claim on one slice: Spearman's ρ between the axis and the
 /// statistic, and for spread statistics a Brown–Forsythe test between the
@@ -45,8 +47,8 @@ pub(super) fn trend(
         test = all_of(&[rho, bf]);
         evidence.push(e);
     }
-    let seeds_needed = match (samples.first(), samples.last()) {
-        (Some(a), Some(b)) if samples.len() >= 2 => seeds_needed(claim, a, b),
+    let effect = match (samples.first(), samples.last()) {
+        (Some(a), Some(b)) if samples.len() >= 2 => effect(claim, a, b),
         _ => None,
     };
     SliceVerdict {
@@ -56,7 +58,8 @@ pub(super) fn trend(
         points: shown,
         test,
         p_adjusted: None,
-        seeds_needed,
+        effect,
+        seeds_needed: None,
     }
 }
 
@@ -124,7 +127,7 @@ fn spearman_test(
         Some((rho, p)) => (
             Some(Test {
                 p,
-                expected: rho * trend_sign(claim) > 0.0,
+                expected: claim.expect.sign().is_none_or(|s| rho * s > 0.0),
             }),
             vec![format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p))],
         ),
@@ -132,15 +135,6 @@ fn spearman_test(
             None,
             vec![format!("Spearman ρ undefined ({unit}, or no variation)")],
         ),
-    }
-}
-
-/// +1 for an increasing claim, −1 for a decreasing one.
-fn trend_sign(claim: &ClaimSpec) -> f64 {
-    if claim.expect == Expect::Increasing {
-        1.0
-    } else {
-        -1.0
     }
 }
 
@@ -165,10 +159,11 @@ fn spread_test(
                 points[points.len() - 1].label,
                 p_text(p)
             );
-            let expected = if trend_sign(claim) < 0.0 {
-                b < a
-            } else {
-                b > a
+            // `differs` is two-sided: either way is expected.
+            let expected = match claim.expect.sign() {
+                Some(s) if s < 0.0 => b < a,
+                Some(_) => b > a,
+                None => true,
             };
             (Some(Test { p, expected }), evidence)
         }

@@ -3,9 +3,9 @@
 //! settle it, and the evidence in each slice.
 
 use super::{number, thousands};
-use crate::report::claims::{Outcome, SliceVerdict, Verdict, p_text};
+use crate::report::claims::{Outcome, SeedsNeeded, SliceVerdict, Verdict, label, p_text};
 use crate::report::reference::HalvingVerdict;
-use crate::study::{ClaimSpec, Expect, Statistic};
+use crate::study::{ClaimSpec, Expect, Filter, Statistic};
 
 /// `## Claims`: a table of every claim's verdict, how the p-values were
 /// adjusted, then a subsection per claim with what it expects and the
@@ -41,7 +41,9 @@ pub fn section(verdicts: &[Verdict], level: f64, halving: Option<&HalvingVerdict
             "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
          slice tests of this study's claims; verdicts use the adjusted p-values. Seeds that \
          would settle an inconclusive verdict are per configuration, for the observed effect \
-         at the claim's α with power {} (normal approximation).\n",
+         at the claim's α/{family} (Holm's strictest step, so conservative) with power {} \
+         (normal approximation); an effect pointing against the claim gets no count, and no \
+         count at or below the seeds already run is given.\n",
             crate::stats::SEEDS_POWER
         ));
     }
@@ -60,40 +62,10 @@ pub fn section(verdicts: &[Verdict], level: f64, halving: Option<&HalvingVerdict
 /// slice.
 fn claim_detail(v: &Verdict, level: f64) -> String {
     let c = &v.claim;
-    let what = match (&c.along, c.expect) {
-        (Some(a), e) => format!(
-            "{} of {} is {} along `{a}`",
-            c.statistic.name(),
-            c.metric,
-            e.name()
-        ),
-        (None, e) if c.statistic == Statistic::EnsembleGain => format!(
-            "ensemble_gain of {} is {} 0 in each configuration (the ensemble {} its average member)",
-            c.metric,
-            e.name().replace('_', " "),
-            if e == Expect::GreaterThan {
-                "beats"
-            } else {
-                "is worse than"
-            }
-        ),
-        (None, e) => format!(
-            "{} of {} is {}",
-            c.statistic.name(),
-            c.metric,
-            e.name().replace('_', " ")
-        ),
-    };
+    let what = expectation(c);
     let mut notes = vec![format!("α = {}", c.alpha)];
     if !c.filter.is_empty() {
-        notes.push(format!(
-            "only {}",
-            c.filter
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        notes.push(format!("only {}", filter_text(&c.filter)));
     }
     if c.pool {
         notes.push("other axes pooled".into());
@@ -106,12 +78,66 @@ fn claim_detail(v: &Verdict, level: f64) -> String {
     );
     if v.outcome == Outcome::Inconclusive {
         md.push_str(&format!(" {}", claim_settle(v)));
+        let counted = v
+            .slices
+            .iter()
+            .any(|s| matches!(s.seeds_needed, Some(SeedsNeeded::About(_))));
+        if c.pool && counted {
+            md.push_str(&format!(" {POOLED_COUNTS}"));
+        }
     }
     md.push_str("\n\n");
     for sv in &v.slices {
         md.push_str(&slice_line(c, sv, level));
     }
     md
+}
+
+/// The expectation in words, naming the axis or both groups:
+/// "mean of train_loss is decreasing along `width`", "median of train_loss
+/// of activation=relu is less than of activation=tanh".
+fn expectation(c: &ClaimSpec) -> String {
+    let stat = format!("{} of {}", c.statistic.name(), c.metric);
+    match (&c.along, c.expect) {
+        (Some(a), Expect::Differs) => {
+            format!("{stat} changes along `{a}`, either way (two-sided)")
+        }
+        (Some(a), e) => format!("{stat} is {} along `{a}`", e.name()),
+        (None, e) if c.statistic == Statistic::EnsembleGain => format!(
+            "ensemble_gain of {} is {} 0 in each configuration (the ensemble {} its average member)",
+            c.metric,
+            e.name().replace('_', " "),
+            if e == Expect::GreaterThan {
+                "beats"
+            } else {
+                "is worse than"
+            }
+        ),
+        (None, Expect::Differs) => format!(
+            "{stat} of {} differs from that of {}, either way (two-sided)",
+            label(&c.this),
+            label(&c.than)
+        ),
+        (None, e) => format!(
+            "{stat} of {} is {} that of {}",
+            label(&c.this),
+            e.name().replace('_', " "),
+            label(&c.than)
+        ),
+    }
+}
+
+/// `where` in words: "lr=0.01 or 0.1, depth=2".
+fn filter_text(filter: &Filter) -> String {
+    filter
+        .iter()
+        .map(|(k, vs)| {
+            let vs: Vec<String> = vs.iter().map(ToString::to_string).collect();
+            let short = k.rsplit('.').next().unwrap_or(k);
+            format!("{short}={}", vs.join(" or "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Why a share claim gets no seed count: a share is one number per
@@ -139,6 +165,10 @@ fn config_settle(c: &ClaimSpec) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// With `pool = true` a group holds several configurations, so a count
+/// is of trials per group, not seeds per configuration.
+const POOLED_COUNTS: &str = "With the other axes pooled, these counts are trials per group (seeds × the configurations pooled), not seeds per configuration.";
 
 /// Why a slice whose group (or every setting) has no finished trial gets
 /// no seed count: diverged trials have no final metric, and more seeds of
@@ -172,19 +202,51 @@ fn claim_settle(v: &Verdict) -> String {
     if let Some(text) = config_settle(&v.claim) {
         return text.into();
     }
-    let none = open.iter().filter(|s| s.seeds_needed.is_none()).count();
-    if none > 0 {
-        return format!(
-            "{none} of its {} inconclusive slice(s) show no effect (zero or undefined), which no number of seeds settles.",
-            open.len()
-        );
+    settle_counts(&open)
+}
+
+/// The seed sentences of an inconclusive claim's open slices: how many
+/// point the other way, show no effect, or already ran the seeds the
+/// effect asks for, and the most any other slice needs.
+fn settle_counts(open: &[&SliceVerdict]) -> String {
+    let n = open.len();
+    let count =
+        |f: &dyn Fn(Option<SeedsNeeded>) -> bool| open.iter().filter(|s| f(s.seeds_needed)).count();
+    let other = count(&|s| s == Some(SeedsNeeded::OtherWay));
+    let none = count(&|s| s.is_none());
+    let enough = count(&|s| matches!(s, Some(SeedsNeeded::NotBySeeds { .. })));
+    let mut out = Vec::new();
+    if other > 0 {
+        out.push(format!(
+            "{other} of its {n} inconclusive slice(s) point the other way: more seeds would most likely make them fail."
+        ));
     }
-    let most = open
+    if none > 0 {
+        out.push(format!(
+            "{none} of its {n} inconclusive slice(s) show no effect (zero or undefined), which no number of seeds settles."
+        ));
+    }
+    if enough > 0 {
+        out.push(format!(
+            "{enough} of its {n} inconclusive slice(s) already ran the seeds the observed effect asks for: more seeds at this effect size would not be expected to settle them."
+        ));
+    }
+    let counts: Vec<usize> = open
         .iter()
-        .filter_map(|s| s.seeds_needed)
-        .max()
-        .unwrap_or(0);
-    seeds_text(most, "every inconclusive slice")
+        .filter_map(|s| match s.seeds_needed {
+            Some(SeedsNeeded::About(k)) => Some(k),
+            _ => None,
+        })
+        .collect();
+    if let Some(most) = counts.iter().max() {
+        let what = if counts.len() == n {
+            "every inconclusive slice"
+        } else {
+            "the other inconclusive slices"
+        };
+        out.push(seeds_text(*most, what));
+    }
+    out.join(" ")
 }
 
 /// Above this many seeds per configuration the count says nothing more
@@ -203,6 +265,19 @@ fn seeds_text(n: usize, what: &str) -> String {
         format!("About {n} seeds would settle it.")
     } else {
         format!("About {n} seeds per configuration would settle {what}.")
+    }
+}
+
+/// What more seeds would do for one slice, in a sentence.
+fn need_text(need: SeedsNeeded) -> String {
+    match need {
+        SeedsNeeded::About(n) => seeds_text(n, "it"),
+        SeedsNeeded::OtherWay => {
+            "The effect points the other way: more seeds would most likely make it fail.".into()
+        }
+        SeedsNeeded::NotBySeeds { run } => format!(
+            "The {run} seeds run are already as many as the observed effect asks for: more seeds at this effect size would not be expected to settle it."
+        ),
     }
 }
 
@@ -242,7 +317,7 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         (Outcome::Inconclusive, _) if config_settle(c).is_some() => {
             format!(" {}", config_settle(c).unwrap_or_default())
         }
-        (Outcome::Inconclusive, Some(n)) => format!(" {}", seeds_text(n, "it")),
+        (Outcome::Inconclusive, Some(need)) => format!(" {}", need_text(need)),
         (Outcome::Inconclusive, None) => {
             " The observed effect is zero or undefined: no number of seeds would settle it.".into()
         }
@@ -275,16 +350,17 @@ mod tests {
     /// is not in it), and the claim's count taken from the wrong slice.
     #[test]
     fn claims_state_p_values_and_the_seeds_that_would_settle_them() {
-        let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+        let src = "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
         let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
-        let slice = |name: &str, p: Option<(f64, f64)>, seeds| SliceVerdict {
+        let slice = |name: &str, p: Option<(f64, f64)>, seeds: Option<usize>| SliceVerdict {
             slice: name.into(),
             outcome: Outcome::Inconclusive,
             evidence: "e".into(),
             points: Vec::new(),
             test: p.map(|(p, _)| crate::report::claims::Test { p, expected: true }),
             p_adjusted: p.map(|(_, a)| a),
-            seeds_needed: seeds,
+            effect: None,
+            seeds_needed: seeds.map(SeedsNeeded::About),
         };
         let mut v = Verdict {
             claim: e.report.claims[0].clone(),
@@ -312,6 +388,69 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("No test (undefined). The observed effect is zero or undefined: no number of seeds would settle it."), "{md}");
+        v.slices[0].seeds_needed = Some(SeedsNeeded::OtherWay);
+        v.slices[1].seeds_needed = Some(SeedsNeeded::NotBySeeds { run: 8 });
+        v.slices[2].seeds_needed = Some(SeedsNeeded::About(30));
+        let md = section(std::slice::from_ref(&v), 0.95, None);
+        assert!(md.contains("Holm-adjusted p = 0.0600. The effect points the other way: more seeds would most likely make it fail."), "{md}");
+        assert!(md.contains("The 8 seeds run are already as many as the observed effect asks for: more seeds at this effect size would not be expected to settle it."), "{md}");
+        assert!(md.contains("1 of its 3 inconclusive slice(s) point the other way: more seeds would most likely make them fail. 1 of its 3 inconclusive slice(s) already ran the seeds"), "{md}");
+        assert!(
+            md.contains(
+                "About 30 seeds per configuration would settle the other inconclusive slices."
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("About 12 seeds"), "{md}");
+        assert!(!md.contains(POOLED_COUNTS), "{md}");
+        // Pooled, a count is of trials per group, and says so.
+        v.claim.pool = true;
+        let md = section(std::slice::from_ref(&v), 0.95, None);
+        assert!(md.contains(POOLED_COUNTS), "{md}");
+    }
+
+    /// The Expected line names the axis, or both groups of a comparison,
+    /// and says `differs` is two-sided; a `where` list reads "or". Catches
+    /// the `than` group dropped (ten committed reports printed "is less
+    /// than (α = 0.05)."), the groups swapped, and a list shown as one
+    /// value.
+    #[test]
+    fn the_expected_line_names_both_groups() {
+        let expected = |claim: &str| {
+            let src = format!(
+                "name = \"c\"\nseeds = 3\n[grid]\nwidth = [2, 8, 32]\nlr = [0.01, 0.1, 1.0]\n[[claims]]\nname = \"x\"\n{claim}"
+            );
+            let e = crate::study::from_str(&src, std::path::Path::new("s.toml"), &[]).unwrap();
+            let c = &e.report.claims[0];
+            let v = Verdict {
+                claim: c.clone(),
+                outcome: Outcome::Holds,
+                slices: Vec::new(),
+            };
+            let md = claim_detail(&v, 0.95);
+            md.lines()
+                .find(|l| l.starts_with("Expected:"))
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(
+            expected("expect = \"less_than\"\nthis = { width = 8 }\nthan = { width = 2 }\n"),
+            "Expected: mean of train_loss of width=8 is less than that of width=2 (α = 0.05)."
+        );
+        assert_eq!(
+            expected(
+                "statistic = \"median\"\nexpect = \"differs\"\nthis = { width = 32 }\nthan = { width = 2 }\nwhere = { lr = [0.01, 0.1] }\n"
+            ),
+            "Expected: median of train_loss of width=32 differs from that of width=2, either way (two-sided) (α = 0.05; only lr=0.01 or 0.1)."
+        );
+        assert_eq!(
+            expected("expect = \"differs\"\nalong = \"lr\"\n"),
+            "Expected: mean of train_loss changes along `train.lr`, either way (two-sided) (α = 0.05)."
+        );
+        assert_eq!(
+            expected("expect = \"decreasing\"\nalong = \"width\"\n"),
+            "Expected: mean of train_loss is decreasing along `model.width` (α = 0.05)."
+        );
     }
 
     /// Seed counts past 10,000 are not printed: they only say the effect is
@@ -338,7 +477,7 @@ mod tests {
     #[test]
     fn lost_trials_are_stated() {
         use crate::report::claims::Point;
-        let src = "name = \"c\"\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"less_than\"\nthis = { width = 8 }\nthan = { width = 2 }\n";
+        let src = "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"less_than\"\nthis = { width = 8 }\nthan = { width = 2 }\n";
         let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
         let point = |label: &str, n, diverged| Point {
             label: label.into(),
@@ -359,6 +498,7 @@ mod tests {
                 points: vec![point("width=8", 5, 3), point("width=2", 0, 8)],
                 test: None,
                 p_adjusted: None,
+                effect: None,
                 seeds_needed: None,
             }],
         };

@@ -2,7 +2,7 @@
 //! `this`/`than` and `tune` a claim's expectation and statistic allow.
 
 use super::super::{KeyError, Setting, Source, key_err};
-use super::{Claim, Expect};
+use super::{Claim, Expect, Filter, Statistic};
 use crate::metric::Metric;
 
 impl Claim<'_> {
@@ -18,7 +18,17 @@ impl Claim<'_> {
         this: &[(String, Setting)],
         than: &[(String, Setting)],
     ) -> Result<(), KeyError> {
-        let trend = matches!(expect, Expect::Increasing | Expect::Decreasing);
+        if expect == Expect::Differs && !has_along {
+            return Err(key_err(
+                self.at("expect"),
+                "ensemble_gain against 0 is one-sided (the loss gain is never negative): \
+                 use expect = \"greater_than\" or \"less_than\"; differs needs `along`",
+            ));
+        }
+        let trend = matches!(
+            expect,
+            Expect::Increasing | Expect::Decreasing | Expect::Differs
+        );
         if trend != has_along {
             return Err(key_err(
                 self.at("along"),
@@ -54,7 +64,7 @@ impl Claim<'_> {
                  predict different validation splits and make no ensemble",
             ));
         }
-        if !self.validation {
+        if !self.facts.produced.validation {
             return Err(key_err(
                 self.at("statistic"),
                 "ensemble_gain needs a validation split (data.val is \"none\")",
@@ -64,7 +74,8 @@ impl Claim<'_> {
     }
 
     /// Trends need `along` and no groups; comparisons need both groups over
-    /// the same keys and no `along`.
+    /// the same keys and no `along`; `differs` is a trend with `along`, a
+    /// comparison without.
     pub(super) fn check_shape(
         &self,
         expect: Expect,
@@ -72,48 +83,57 @@ impl Claim<'_> {
         this: &[(String, Setting)],
         than: &[(String, Setting)],
     ) -> Result<(), KeyError> {
-        match expect {
-            Expect::Decreasing | Expect::Increasing => {
-                if !has_along {
-                    return Err(key_err(
-                        self.at("along"),
-                        format!(
-                            "expect = \"{}\" needs the swept key it runs along",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if !this.is_empty() || !than.is_empty() {
-                    return Err(key_err(
-                        self.at("this"),
-                        "this/than belong to less_than and greater_than claims",
-                    ));
-                }
+        if expect == Expect::Differs && !has_along && this.is_empty() && than.is_empty() {
+            return Err(key_err(
+                self.at("expect"),
+                "expect = \"differs\" needs `along` (does the statistic change along a key?) \
+                 or `this` and `than` (does it differ between two groups?)",
+            ));
+        }
+        let trend = match expect {
+            Expect::Decreasing | Expect::Increasing => true,
+            Expect::LessThan | Expect::GreaterThan => false,
+            Expect::Differs => has_along,
+        };
+        if trend {
+            if !has_along {
+                return Err(key_err(
+                    self.at("along"),
+                    format!(
+                        "expect = \"{}\" needs the swept key it runs along",
+                        expect.name()
+                    ),
+                ));
             }
-            Expect::LessThan | Expect::GreaterThan => {
-                if this.is_empty() || than.is_empty() {
-                    return Err(key_err(
-                        self.at("than"),
-                        format!(
-                            "expect = \"{}\" needs both `this` and `than` groups",
-                            expect.name()
-                        ),
-                    ));
-                }
-                if has_along {
-                    return Err(key_err(
-                        self.at("along"),
-                        "`along` belongs to increasing and decreasing claims",
-                    ));
-                }
-                let keys =
-                    |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-                if keys(this) != keys(than) {
-                    return Err(key_err(
-                        self.at("than"),
-                        "`this` and `than` must set the same keys",
-                    ));
-                }
+            if !this.is_empty() || !than.is_empty() {
+                return Err(key_err(
+                    self.at("this"),
+                    "this/than belong to comparisons (less_than, greater_than, or differs without `along`)",
+                ));
+            }
+        } else {
+            if this.is_empty() || than.is_empty() {
+                return Err(key_err(
+                    self.at("than"),
+                    format!(
+                        "expect = \"{}\" needs both `this` and `than` groups",
+                        expect.name()
+                    ),
+                ));
+            }
+            if has_along {
+                return Err(key_err(
+                    self.at("along"),
+                    "`along` belongs to trends (increasing, decreasing, or differs without this/than)",
+                ));
+            }
+            let keys =
+                |s: &[(String, Setting)]| s.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+            if keys(this) != keys(than) {
+                return Err(key_err(
+                    self.at("than"),
+                    "`this` and `than` must set the same keys",
+                ));
             }
         }
         Ok(())
@@ -124,7 +144,7 @@ impl Claim<'_> {
         &self,
         along: &Option<String>,
         this: &[(String, Setting)],
-        filter: &[(String, Setting)],
+        filter: &Filter,
     ) -> Result<Option<String>, KeyError> {
         let Some(k) = self.string("tune")? else {
             return Ok(None);
@@ -133,7 +153,14 @@ impl Claim<'_> {
         let mut used = along
             .iter()
             .chain(this.iter().map(|(k, _)| k))
-            .chain(filter.iter().map(|(k, _)| k));
+            // A key `where` lists several values of can still be tuned
+            // among them.
+            .chain(
+                filter
+                    .iter()
+                    .filter(|(_, vs)| vs.len() == 1)
+                    .map(|(k, _)| k),
+            );
         if used.any(|u| *u == canon) {
             return Err(key_err(
                 self.at("tune"),
@@ -141,5 +168,89 @@ impl Claim<'_> {
             ));
         }
         Ok(Some(canon))
+    }
+
+    /// `source`: required by `statistic = "share"` and only there; one of
+    /// the sources the study's `[replicates]` varies; a trend on a
+    /// decomposed metric.
+    pub(super) fn source(
+        &self,
+        statistic: Statistic,
+        trend: bool,
+        metric: Metric,
+    ) -> Result<Option<Source>, KeyError> {
+        let given = self.string("source")?;
+        if statistic != Statistic::Share {
+            return match given {
+                None => Ok(None),
+                Some(_) => Err(key_err(
+                    self.at("source"),
+                    "`source` belongs to statistic = \"share\" claims",
+                )),
+            };
+        }
+        let names: Vec<&str> = self.varying.iter().map(|s| s.name()).collect();
+        if names.is_empty() {
+            return Err(key_err(
+                self.at("statistic"),
+                "share needs a [replicates] study with at least one varying source",
+            ));
+        }
+        if !trend {
+            return Err(key_err(
+                self.at("statistic"),
+                "share is judged along an axis: use expect = \"increasing\", \"decreasing\" or \"differs\" with `along`",
+            ));
+        }
+        if !matches!(metric, Metric::TrainLoss | Metric::ValLoss | Metric::ValAcc) {
+            return Err(key_err(
+                self.at("metric"),
+                format!(
+                    "{metric} is not decomposed; share claims take train_loss, val_loss or val_acc"
+                ),
+            ));
+        }
+        let Some(name) = given else {
+            return Err(key_err(
+                self.at("source"),
+                format!(
+                    "missing: say whose share; this study varies: {}",
+                    names.join(", ")
+                ),
+            ));
+        };
+        match self.varying.iter().find(|s| s.name() == name) {
+            Some(s) => Ok(Some(*s)),
+            None => Err(key_err(
+                self.at("source"),
+                format!(
+                    "\"{name}\" does not vary in this study; it varies: {}",
+                    names.join(", ")
+                ),
+            )),
+        }
+    }
+
+    pub(super) fn metric(&self, regression: bool) -> Result<Metric, KeyError> {
+        let metric = match self.string("metric")? {
+            None => Metric::TrainLoss,
+            Some(name) => Metric::parse(&name).ok_or_else(|| {
+                let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+                key_err(
+                    self.at("metric"),
+                    format!(
+                        "unknown metric \"{name}\"; expected one of: {}",
+                        names.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if regression && metric.is_accuracy() {
+            return Err(key_err(
+                self.at("metric"),
+                format!("{metric} is undefined for a regression task; use a loss"),
+            ));
+        }
+        Ok(metric)
     }
 }
