@@ -237,6 +237,11 @@ pub struct SliceVerdict {
     pub test: Option<Test>,
     /// The p-value Holm-adjusted over every slice test of the study.
     pub p_adjusted: Option<f64>,
+    /// The slice's headline estimate, as its evidence states it: Spearman's
+    /// ρ of a trend, the difference of the statistic between the groups,
+    /// the probability of improvement, the ensemble gain, with its interval
+    /// where the evidence gives one; `None` when undefined.
+    pub estimate: Option<Estimate>,
     /// The observed effect the seed count is computed from (the two end
     /// settings of a trend, the two groups of a comparison).
     pub effect: Option<Effect>,
@@ -244,6 +249,20 @@ pub struct SliceVerdict {
     /// `claims/settle.rs`); `None` when the effect is zero or undefined or
     /// the slice is settled. Filled in with the verdicts (`adjust`).
     pub seeds_needed: Option<SeedsNeeded>,
+}
+
+/// A slice's headline estimate (see [`SliceVerdict::estimate`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// What it is: `spearman_rho`, `difference`,
+    /// `probability_of_improvement`, `ensemble_gain`,
+    /// `best_of_block_difference`.
+    pub kind: &'static str,
+    /// Its value.
+    pub value: f64,
+    /// Its bootstrap interval, where the evidence gives one (at `[report]
+    /// level`; probability of improvement at 1 − α).
+    pub interval: Option<(f64, f64)>,
 }
 
 /// The verdict on a claim.
@@ -496,6 +515,7 @@ fn unjudged(slice: &str, rows: &[&Row]) -> SliceVerdict {
         ),
         points: vec![point],
         test: None,
+        estimate: None,
         p_adjusted: None,
         effect: None,
         seeds_needed: None,

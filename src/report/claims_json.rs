@@ -7,6 +7,7 @@
 
 use serde_json::{Value, json};
 
+use super::claims::SeedsNeeded;
 use super::claims::{Point, SliceVerdict, Verdict};
 
 /// The file's bytes: `{"claims": [...]}` with one object per slice, in
@@ -40,10 +41,24 @@ fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
         "p": s.test.map(|t| t.p),
         "p_adjusted": s.p_adjusted,
         "effect_expected_direction": s.test.map(|t| t.expected),
-        "seeds_needed": s.seeds_needed,
+        "estimate": s.estimate.map(|e| e.kind),
+        "effect": s.estimate.map(|e| e.value),
+        "interval": s.estimate.and_then(|e| e.interval).map(|(lo, hi)| [lo, hi]),
+        "seeds_needed": seeds(s.seeds_needed),
         "groups": s.points.iter().map(group).collect::<Vec<_>>(),
         "evidence": s.evidence,
     })
+}
+
+/// What more seeds would do: `{"about": n}`, `"other_way"`, or
+/// `{"not_by_seeds": run}`; `null` when not estimated.
+fn seeds(s: Option<SeedsNeeded>) -> Value {
+    match s {
+        None => Value::Null,
+        Some(SeedsNeeded::About(n)) => json!({ "about": n }),
+        Some(SeedsNeeded::OtherWay) => json!("other_way"),
+        Some(SeedsNeeded::NotBySeeds { run }) => json!({ "not_by_seeds": run }),
+    }
 }
 
 /// A comparison group's settings (`activation=relu`), `null` for a trend.

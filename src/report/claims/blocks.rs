@@ -144,6 +144,7 @@ pub(super) fn best_of_block(
         ],
         test: None,
         p_adjusted: None,
+        estimate: None,
         effect: None,
         seeds_needed: None,
     };
@@ -164,6 +165,11 @@ pub(super) fn best_of_block(
     verdict.points[1].ci = stats::percentile_interval(&grids, spec.level);
     verdict.test = replicate_test(&diffs, 0.0, want(claim));
     let mean = stats::mean(&r);
+    verdict.estimate = Some(super::Estimate {
+        kind: "best_of_block_difference",
+        value: mean - g,
+        interval: stats::percentile_interval(&diffs, spec.level),
+    });
     let mut evidence = vec![format!(
         "mean over {} blocks of the block's best {} − the grid's best = {:.4}",
         r.len(),

@@ -10,7 +10,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Outcome, Point, Row, SliceVerdict, Test, effect, label, p_text, point, seed, stat_of_sample,
+    Estimate, Outcome, Point, Row, SliceVerdict, Test, effect, label, p_text, point, seed,
+    stat_of_sample,
 };
 use crate::report::percent;
 use crate::stats;
@@ -42,8 +43,12 @@ pub(super) fn compare(
             )
         })
         .collect();
-    let (test, evidence) = if !lost.is_empty() {
-        (None, vec![format!("cannot judge: {}", lost.join("; "))])
+    let (test, estimate, evidence) = if !lost.is_empty() {
+        (
+            None,
+            None,
+            vec![format!("cannot judge: {}", lost.join("; "))],
+        )
     } else if claim.statistic == Statistic::ProbabilityOfImprovement {
         improvement(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     } else {
@@ -58,6 +63,7 @@ pub(super) fn compare(
         points: vec![pa, pb],
         test,
         p_adjusted: None,
+        estimate,
     }
 }
 
@@ -87,22 +93,23 @@ fn difference(
     slice: &str,
     (pa, xa): (&Point, &[f64]),
     (pb, xb): (&Point, &[f64]),
-) -> (Option<Test>, Vec<String>) {
+) -> (Option<Test>, Option<Estimate>, Vec<String>) {
     let mut evidence = Vec::new();
-    let (Some(va), Some(vb)) = (pa.value, pb.value) else {
-        return (
+    let too_few = || {
+        (
+            None,
             None,
             vec!["too few finished trials in one of the groups".into()],
-        );
+        )
+    };
+    let (Some(va), Some(vb)) = (pa.value, pb.value) else {
+        return too_few();
     };
     let diffs = bootstrap_difference(claim, spec, slice, xa, xb);
     let a = (1.0 - spec.level) / 2.0;
     let (Some(lo), Some(hi)) = (stats::quantile(&diffs, a), stats::quantile(&diffs, 1.0 - a))
     else {
-        return (
-            None,
-            vec!["too few finished trials in one of the groups".into()],
-        );
+        return too_few();
     };
     let mut test = replicate_test(&diffs, 0.0, want(claim));
     evidence.push(format!(
@@ -122,7 +129,12 @@ fn difference(
             expected: t.expected,
         });
     }
-    (test, evidence)
+    let estimate = Estimate {
+        kind: "difference",
+        value: va - vb,
+        interval: Some((lo, hi)),
+    };
+    (test, Some(estimate), evidence)
 }
 
 /// The share of seed pairs in which `this` beats `than` (lower loss,
@@ -135,13 +147,14 @@ fn improvement(
     slice: &str,
     (pa, xa): (&Point, &[f64]),
     (pb, xb): (&Point, &[f64]),
-) -> (Option<Test>, Vec<String>) {
+) -> (Option<Test>, Option<Estimate>, Vec<String>) {
     let higher = claim.metric.higher_is_better();
     // probability_of_improvement(x, y) is P(x < y): `this` lower for a
     // loss, `than` lower (so `this` higher) for an accuracy.
     let (x, y) = if higher { (xb, xa) } else { (xa, xb) };
     let Some(q) = stats::probability_of_improvement(x, y) else {
         return (
+            None,
             None,
             vec!["too few finished trials in one of the groups".into()],
         );
@@ -160,7 +173,8 @@ fn improvement(
         claim.metric,
         share(q)
     );
-    if let Some((lo, hi)) = stats::percentile_interval(&reps, 1.0 - claim.alpha) {
+    let interval = stats::percentile_interval(&reps, 1.0 - claim.alpha);
+    if let Some((lo, hi)) = interval {
         text.push_str(&format!(
             " [{}, {}] ({} bootstrap interval, 1 − α)",
             share(lo),
@@ -168,7 +182,12 @@ fn improvement(
             percent(1.0 - claim.alpha)
         ));
     }
-    (test, vec![text])
+    let estimate = Estimate {
+        kind: "probability_of_improvement",
+        value: q,
+        interval,
+    };
+    (test, Some(estimate), vec![text])
 }
 
 /// A share as a whole percent: 0.8 → "80%".

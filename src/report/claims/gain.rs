@@ -33,6 +33,7 @@ pub(super) fn gain(
         points: vec![point.clone()],
         test: None,
         p_adjusted: None,
+        estimate: None,
         effect: None,
         seeds_needed: None,
     };
@@ -80,6 +81,11 @@ pub(super) fn gain(
         points: vec![point],
         test,
         p_adjusted: None,
+        estimate: Some(super::Estimate {
+            kind: "ensemble_gain",
+            value: g.gain,
+            interval: g.ci,
+        }),
         effect: g.se.map(|se| Effect::from_se(g.gain, se, g.seeds)),
         seeds_needed: None,
     }

@@ -5,7 +5,7 @@
 //! one-sided claim also asks which way the effect points. The
 //! verdict comes later, from the Holm-adjusted p-value (`claims::adjust`).
 
-use super::{Outcome, Point, Row, SliceVerdict, Test, all_of, effect, p_text, point};
+use super::{Estimate, Outcome, Point, Row, SliceVerdict, Test, all_of, effect, p_text, point};
 use crate::stats;
 use crate::study::{ClaimSpec, ReportSpec, Setting, Statistic};
 
@@ -40,7 +40,7 @@ pub(super) fn trend(
             samples.push(sample);
         }
     }
-    let (rho, mut evidence) = spearman_test(claim, &xs, &samples, &points);
+    let (rho, estimate, mut evidence) = spearman_test(claim, &xs, &samples, &points);
     let mut test = rho;
     if claim.statistic.is_spread() && samples.len() >= 2 {
         let (bf, e) = spread_test(claim, &samples, &points);
@@ -58,6 +58,7 @@ pub(super) fn trend(
         points: shown,
         test,
         p_adjusted: None,
+        estimate,
         effect,
         seeds_needed: None,
     }
@@ -104,7 +105,7 @@ fn spearman_test(
     xs: &[f64],
     samples: &[Vec<f64>],
     points: &[Point],
-) -> (Option<Test>, Vec<String>) {
+) -> (Option<Test>, Option<Estimate>, Vec<String>) {
     let trial_level = claim.statistic.is_fraction()
         || matches!(claim.statistic, Statistic::Mean | Statistic::Median);
     let (tx, ty): (Vec<f64>, Vec<f64>) = if trial_level {
@@ -129,9 +130,15 @@ fn spearman_test(
                 p,
                 expected: claim.expect.sign().is_none_or(|s| rho * s > 0.0),
             }),
+            Some(Estimate {
+                kind: "spearman_rho",
+                value: rho,
+                interval: None,
+            }),
             vec![format!("Spearman ρ = {rho:.3} (p {}, {unit})", p_text(p))],
         ),
         None => (
+            None,
             None,
             vec![format!("Spearman ρ undefined ({unit}, or no variation)")],
         ),

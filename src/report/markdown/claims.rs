@@ -359,6 +359,7 @@ mod tests {
             points: Vec::new(),
             test: p.map(|(p, _)| crate::report::claims::Test { p, expected: true }),
             p_adjusted: p.map(|(_, a)| a),
+            estimate: None,
             effect: None,
             seeds_needed: seeds.map(SeedsNeeded::About),
         };
@@ -498,6 +499,7 @@ mod tests {
                 points: vec![point("width=8", 5, 3), point("width=2", 0, 8)],
                 test: None,
                 p_adjusted: None,
+                estimate: None,
                 effect: None,
                 seeds_needed: None,
             }],
