@@ -206,9 +206,22 @@ fn draw(
     Ok(svg)
 }
 
+/// Three significant digits (0.288, 4.31, 85.6, 1.2e-5): what a cell has
+/// room for.
+fn three_digits(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return tick(v);
+    }
+    let mag = v.abs().log10().floor() as i32;
+    if !(-3..5).contains(&mag) {
+        return format!("{v:.2e}");
+    }
+    format!("{v:.*}", (2 - mag).max(0) as usize)
+}
+
 /// A cell's lines: its median, then what did not finish and what broke.
 fn cell_text(c: &Cell) -> Vec<String> {
-    let mut lines = vec![c.median.map_or("none finished".into(), tick)];
+    let mut lines = vec![c.median.map_or("none finished".into(), three_digits)];
     if c.broken > 0 {
         lines.push(format!("{}/{} div", c.broken, c.n));
     }

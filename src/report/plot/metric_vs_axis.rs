@@ -12,7 +12,9 @@ use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::palette::{self, Entry, Shape, glyphs};
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::palette::{self, Entry, Palette, Shape, glyphs};
 use super::positions::Positions;
 use super::scale::{Scale, spans_decade};
 use super::{Drawn, Figure, NotDrawn, Row, err, range, short};
@@ -158,11 +160,7 @@ pub(super) fn metric_vs_axis(
     along: &str,
 ) -> Result<Drawn> {
     let file = format!("{m}_vs_{}.svg", short(along));
-    if exp
-        .axes
-        .iter()
-        .any(|a| a.sampled && a.keys.iter().any(|k| k == along))
-    {
+    if super::sampled(exp, along) {
         return Ok(Err(NotDrawn {
             file,
             reason: format!(
@@ -224,11 +222,7 @@ pub(in crate::report) fn value_scale(plot: &AxisPlot, m: Metric) -> Scale {
         let (lo, hi) = range(ys.into_iter()).expect("points exist");
         Scale::linear(lo, hi)
     };
-    if plot.series.iter().any(|s| !s.broken.is_empty()) {
-        scale.headroom(0.12)
-    } else {
-        scale
-    }
+    scale.headroom(headroom(plot))
 }
 
 /// Draw `plot` as an SVG document: axes, every series, the legend beside.
@@ -277,9 +271,10 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
             // A small horizontal offset per series keeps overlapping dots apart.
             let offset = (s as f64 - (plot.series.len() as f64 - 1.0) / 2.0) * (x1 - x0) * 0.012;
             let (c, shape) = colours.of(&line.selection);
-            draw_series(&mut chart, plot, line, (c, shape), (offset, s), y)?;
+            draw_series(&mut chart, plot, line, (c, shape), offset, y)?;
             entries.push(Entry::marker(line.name.clone(), c, shape));
         }
+        draw_broken_labels(&mut chart, plot, &colours, y)?;
         let title = format!("series ({})", plot.series.len());
         palette::legend(&right, &title, &entries)?;
     }
@@ -288,15 +283,15 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
 
 /// One series: its dots, an error bar per setting with an interval, the
 /// line through the means of neighbouring numeric settings, and a
-/// triangle with "k/n div" at the top edge where seeds did not finish
-/// (the text one line lower per `row`, so series' labels do not overlap);
-/// shifted right by `offset` so series do not cover each other.
+/// triangle at the top edge where seeds did not finish; shifted right by
+/// `offset` so series do not cover each other. Interval bars stop below
+/// the band the triangles and their labels sit in.
 fn draw_series(
     chart: &mut Chart,
     plot: &AxisPlot,
     line: &AxisSeries,
     (c, shape): (RGBColor, Shape),
-    (offset, row): (f64, usize),
+    offset: f64,
     y: &Scale,
 ) -> Result<()> {
     let x = |at: usize| at as f64 + offset;
@@ -318,8 +313,8 @@ fn draw_series(
                     x(at),
                     lo.max(y.floor()),
                     mean,
-                    hi.min(y.top()),
-                    c.stroke_width(2),
+                    hi.min(data_top(y, plot)),
+                    c.filled().stroke_width(2),
                     8,
                 )))
                 .map_err(err)?;
@@ -338,20 +333,74 @@ fn draw_series(
                 .map_err(err)?;
         }
     }
-    let font = ("sans-serif", 12).into_font().color(&c);
-    for &(at, k, n) in &line.broken {
-        let top = (x(at), y.top());
-        chart
-            .draw_series(std::iter::once(
-                EmptyElement::at(top)
-                    + Polygon::new(vec![(0, 2), (-6, 12), (6, 12)], c.filled())
-                    + Text::new(
-                        format!("{k}/{n} div"),
-                        (8, 2 + 13 * (row % 6) as i32),
-                        font.clone(),
-                    ),
-            ))
-            .map_err(err)?;
+    // The triangles of seeds that did not finish, at the top edge.
+    chart
+        .draw_series(line.broken.iter().map(|&(at, _, _)| {
+            EmptyElement::at((x(at), y.top()))
+                + Polygon::new(vec![(0, 2), (-6, 12), (6, 12)], c.filled())
+        }))
+        .map_err(err)?;
+    Ok(())
+}
+
+/// The top of the dots' range: the axis top less the headroom the
+/// markers of unfinished seeds take.
+fn data_top(y: &Scale, plot: &AxisPlot) -> f64 {
+    let share = headroom(plot);
+    let r = plotters::coord::ranged1d::Ranged::range(y);
+    if y.is_log() {
+        // top = hi · (hi/lo)^share  ⇒  hi = (top · lo^share)^(1/(1+share))
+        (r.end * r.start.powf(share)).powf(1.0 / (1.0 + share))
+    } else {
+        (r.end + share * r.start) / (1.0 + share)
+    }
+}
+
+/// The share of the axis added above the dots for the triangles and one
+/// label line per series with unfinished seeds at a position (none when
+/// every seed finished).
+fn headroom(plot: &AxisPlot) -> f64 {
+    let rows = (0..plot.positions.len())
+        .map(|at| {
+            let broken = |s: &&AxisSeries| s.broken.iter().any(|b| b.0 == at);
+            plot.series.iter().filter(broken).count()
+        })
+        .max()
+        .unwrap_or(0);
+    if rows == 0 {
+        0.0
+    } else {
+        (16.0 + 13.0 * rows as f64) / 420.0
+    }
+}
+
+/// "k/n div" under the triangles of each position, one line per series
+/// with unfinished seeds there, in the series' colour.
+fn draw_broken_labels(
+    chart: &mut Chart,
+    plot: &AxisPlot,
+    colours: &Palette,
+    y: &Scale,
+) -> Result<()> {
+    for at in 0..plot.positions.len() {
+        let mut row = 0;
+        for line in &plot.series {
+            let Some(&(_, k, n)) = line.broken.iter().find(|b| b.0 == at) else {
+                continue;
+            };
+            let c = colours.of(&line.selection).0;
+            let font = ("sans-serif", 12)
+                .into_font()
+                .color(&c)
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            let text = Text::new(format!("{k}/{n} div"), (0, 15 + 13 * row), font);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((at as f64, y.top())) + text,
+                ))
+                .map_err(err)?;
+            row += 1;
+        }
     }
     Ok(())
 }

@@ -159,9 +159,16 @@ pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> R
     };
     // Profiles count every stored seed: one that diverged never gets below τ.
     let stored = stored_rows(plan, records);
+    let searched = sampled(exp, &along);
     let (spread, profile) = std::thread::scope(|s| {
         let profile = s.spawn(|| profile::profile(exp, &stored, m, &along));
-        let spread = spread::spread(exp, &rows, m, &along);
+        // Along a searched key the configurations differ in the other keys
+        // too: no line may join them (the search figure has their IQRs).
+        let spread = if searched {
+            Ok(None)
+        } else {
+            spread::spread(exp, &rows, m, &along)
+        };
         (
             spread,
             profile
@@ -206,6 +213,12 @@ pub fn render_with(
     if let Some(d) = heatmap::heatmap(exp, &stored, &flags, heatmap_metric(exp))? {
         keep(d);
     }
+    if let Some((m, along)) = main_loss_axis(exp).filter(|(_, a)| sampled(exp, a)) {
+        not_drawn.push(NotDrawn {
+            file: format!("spread_{m}_vs_{}.svg", short(&along)),
+            reason: "along a searched key the configurations differ in every key; each one's seed quartiles are in search_<metric>_vs_keys.svg".into(),
+        });
+    }
     figures.extend(bootstrapped);
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &stored, report)?);
@@ -220,6 +233,13 @@ pub fn render_with(
         figures.push(search::parallel(s)?);
     }
     Ok((figures, not_drawn))
+}
+
+/// Whether `key` is a searched (`[space]`) key.
+fn sampled(exp: &Study, key: &str) -> bool {
+    exp.axes
+        .iter()
+        .any(|a| a.sampled && a.keys.iter().any(|k| k == key))
 }
 
 /// Whether each stored trial (`report.trials`' rows) is flagged collapsed
