@@ -223,7 +223,7 @@ pub fn render_with(
     figures.extend(curves::curves(exp, plan, &rows)?);
     figures.extend(histograms::histograms(plan, &stored, report)?);
     figures.extend(variance::variance_sources(exp, plan, report)?);
-    figures.extend(activations::activations(plan, &rows)?);
+    figures.extend(activations::activations(exp, plan, &rows)?);
     if let Some(d) = data {
         figures.extend(boundaries::boundaries(exp, plan, &rows, d)?);
     }
