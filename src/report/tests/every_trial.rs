@@ -225,3 +225,49 @@ fn report_md_says_which_figures_were_not_drawn() {
     assert!(md.contains("### Figures not drawn"), "{md}");
     assert!(md.contains("no trial finished"), "{md}");
 }
+
+/// A random search of 24 configurations: `curves.svg` has no legend of
+/// drawn settings (no "lr=" text) and a colour bar instead, and no
+/// metric-vs-lr figure joins configurations that differ in l2 (report.md
+/// says why it is missing). Catches the 27-entry legend over the curves
+/// with a palette that repeated.
+#[test]
+fn a_search_colours_curves_by_loss_and_draws_no_line_along_a_key() {
+    use crate::train::CurvePoint;
+    let src = "name = \"s\"\nseeds = 1\n[search]\nstrategy = \"random\"\nsamples = 24\nseed = 0\n[space]\nlr = { log_uniform = [1e-4, 1.0] }\nl2 = { log_uniform = [1e-6, 1e-2] }\n[[claims]]\nname = \"t\"\nalong = \"lr\"\nexpect = \"decreasing\"\n";
+    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let plan = Plan::new(&e).unwrap();
+    let records: Vec<TrialRecord> = plan
+        .trials
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let mut r = record(t, 0.1 + 0.01 * i as f64, Status::Ok);
+            r.curve = vec![CurvePoint {
+                epoch: 1,
+                batch_loss: 0.5,
+                eval: r.metrics,
+            }];
+            r
+        })
+        .collect();
+    let (_, files) = render(&e, &plan, &records, None, "", None, None).unwrap();
+    let text = |name: &str| {
+        let f = files.iter().find(|f| f.0 == name).unwrap();
+        String::from_utf8(f.1.clone()).unwrap()
+    };
+    let svg = text("figures/curves.svg");
+    assert!(!texts(&svg).iter().any(|t| t.contains("lr=")), "a legend");
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    let cells = elements(&doc, "rect")
+        .iter()
+        .filter(|n| n.attribute("stroke") == Some("none"))
+        .count();
+    assert!(cells >= 64, "no colour bar: {cells}");
+    assert!(!files.iter().any(|f| f.0 == "figures/train_loss_vs_lr.svg"));
+    let md = text("report.md");
+    assert!(
+        md.contains("`train_loss_vs_lr.svg`: lr is a searched key"),
+        "{md}"
+    );
+}
