@@ -38,7 +38,7 @@ pub(super) fn nth(i: usize, n: usize) -> RGBColor {
         return TABLEAU[i % TABLEAU.len()];
     }
     let h = (i % n) as f64 / n as f64;
-    let l = if i % 2 == 0 { 0.42 } else { 0.58 };
+    let l = if i.is_multiple_of(2) { 0.42 } else { 0.58 };
     hsl(h, 0.7, l)
 }
 
