@@ -127,4 +127,19 @@ mod tests {
         assert_eq!(viridis(0.5), RGBColor(0x21, 0x91, 0x8c));
         assert_eq!(viridis(1.0), RGBColor(0xfd, 0xe7, 0x25));
     }
+
+    /// Medians from 0.03 to 2.5 (more than a decade) get a log map, so
+    /// 0.03 and 0.3 sit a third of the way apart, not 11% (they were the
+    /// same colour on the linear bar); a higher-is-better metric is dark at
+    /// its top. Catches the linear bar and a flipped direction.
+    #[test]
+    fn a_map_over_more_than_a_decade_is_log() {
+        let m = ColourMap::fit(&[0.03, 0.3, 2.5], false).unwrap();
+        assert!(m.scale.is_log());
+        let third = (0.3f64 / 0.03).ln() / (2.5f64 / 0.03).ln();
+        assert!((m.t(0.3) - third).abs() < 1e-12);
+        assert_eq!((m.t(0.03), m.t(2.5)), (0.0, 1.0));
+        let acc = ColourMap::fit(&[0.5, 0.9], true).unwrap();
+        assert!(!acc.scale.is_log() && acc.t(0.9) == 0.0);
+    }
 }

@@ -11,7 +11,8 @@
 //!   grid of median cells, with each cell's diverged and flagged share.
 //! - `spread_<metric>_vs_<axis>.svg` (`spread.rs`): std and IQR across
 //!   seeds per configuration against the main axis, log scale, with
-//!   bootstrap intervals — the spread claim itself.
+//!   bootstrap intervals — the spread claim itself (not along a searched
+//!   key, whose configurations differ in every key).
 //! - `profile_<metric>.svg` (`profile.rs`): the share of each
 //!   configuration's seeds whose final loss is below τ, along τ, with
 //!   bootstrap bands (rliable's performance profiles).
