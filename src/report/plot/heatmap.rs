@@ -206,8 +206,8 @@ fn draw(
     Ok(svg)
 }
 
-/// Three significant digits (0.288, 4.31, 85.6, 1.2e-5): what a cell has
-/// room for.
+/// At most three significant digits (0.288, 4.31, 85.6, 41, 1.2e-5):
+/// what a cell has room for.
 fn three_digits(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return tick(v);
@@ -216,7 +216,12 @@ fn three_digits(v: f64) -> String {
     if !(-3..5).contains(&mag) {
         return format!("{v:.2e}");
     }
-    format!("{v:.*}", (2 - mag).max(0) as usize)
+    let s = format!("{v:.*}", (2 - mag).max(0) as usize);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
 }
 
 /// A cell's lines: its median, then what did not finish and what broke.
@@ -229,4 +234,20 @@ fn cell_text(c: &Cell) -> Vec<String> {
         lines.push(format!("{}/{} col", c.flagged, c.n));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Catches cells printed with four decimals ("85.6426") or padded
+    /// zeros ("41.0", "9.00").
+    #[test]
+    fn cells_print_three_significant_digits() {
+        let got: Vec<String> = [0.28814, 4.3077, 85.6426, 41.0, 9.0, 0.25, 1.234e-5]
+            .into_iter()
+            .map(three_digits)
+            .collect();
+        assert_eq!(got, ["0.288", "4.31", "85.6", "41", "9", "0.25", "1.23e-5"]);
+    }
 }

@@ -164,7 +164,7 @@ fn the_heatmap_marks_cells_whose_seeds_diverged() {
     let figures = plot::render(&e, &plan, &records, &r, None).unwrap();
     let f = figure(&figures, "heatmap_train_loss.svg");
     let t = texts(&f.svg);
-    for want in ["0.250", "0.500", "0.700", "none finished", "4/4 div"] {
+    for want in ["0.25", "0.5", "0.7", "none finished", "4/4 div"] {
         assert!(t.iter().any(|s| s == want), "{want} not in {t:?}");
     }
     let rows = plot::stored_rows(&plan, &records);
