@@ -10,7 +10,7 @@ use anyhow::Result;
 use polars::prelude::*;
 
 use super::Report;
-use super::plot::Figure;
+use super::plot::{Figure, NotDrawn};
 use crate::metric::{Aggregate, Metric};
 use crate::plan::Plan;
 use crate::study::Study;
@@ -391,13 +391,15 @@ pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u
 }
 
 /// Render `report.md`: claims and verdicts first, then what was run, the
-/// table and the figures. `provenance` is the version, git revision and
-/// core count (gathered by the caller, so rendering stays pure).
+/// table and the figures, then the figures that were not drawn and why.
+/// `provenance` is the version, git revision and core count (gathered by
+/// the caller, so rendering stays pure).
 pub fn render_report(
     exp: &Study,
     plan: &Plan,
     report: &Report,
     figures: &[Figure],
+    not_drawn: &[NotDrawn],
     provenance: &str,
 ) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
@@ -435,7 +437,21 @@ pub fn render_report(
             ));
         }
     }
+    md.push_str(&not_drawn_section(not_drawn));
     Ok(md.into_bytes())
+}
+
+/// The figures that belong in the report but were not drawn, with why;
+/// empty when every figure was drawn.
+fn not_drawn_section(not_drawn: &[NotDrawn]) -> String {
+    if not_drawn.is_empty() {
+        return String::new();
+    }
+    let mut md = String::from("\n### Figures not drawn\n\n");
+    for n in not_drawn {
+        md.push_str(&format!("- `{}`: {}.\n", n.file, n.reason));
+    }
+    md
 }
 
 /// How the stored trials ended, and the training time they took.

@@ -395,7 +395,7 @@ pub fn render(
         let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped);
         (figures, tables.join().expect("the tables' thread finishes"))
     });
-    let (figures, (trials_csv, curves_csv, telemetry_csv)) = (figures?, tables?);
+    let ((figures, not_drawn), (trials_csv, curves_csv, telemetry_csv)) = (figures?, tables?);
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), trials_csv),
         ("summary.csv".into(), csv::render(&report.summary)?),
@@ -406,7 +406,7 @@ pub fn render(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures, provenance)?,
+            markdown::render_report(exp, plan, &report, &figures, &not_drawn, provenance)?,
         ),
         (
             "claims.json".into(),

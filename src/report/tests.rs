@@ -297,8 +297,8 @@ fn report_level_sets_the_summary_and_figure_intervals() {
         .zip(&records)
         .filter(|(_, r)| r.status == Status::Ok)
         .collect();
-    let fig = plot::axis_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
-    assert_eq!(fig.settings, vec![2.0, 8.0]);
+    let fig = plot::axis_plot(&e, &rows, &[], Metric::TrainLoss, "model.width").unwrap();
+    assert_eq!(fig.positions.labels, ["2", "8"]);
     assert_eq!(fig.series.len(), 1);
     let means = &fig.series[0].means;
     assert_eq!(means.len(), 2);
@@ -332,8 +332,8 @@ fn claims_state_the_report_level_as_figures_do() {
                  this = { width = 8 }\nthan = { width = 2 }\n";
     let (e, plan, records) = stored_study(claim, &[0.5, 0.2, 0.9, 0.6, 0.25, 0.4, 0.3, 0.2]);
     let r = build(&e, &plan, &records).unwrap();
-    let md =
-        String::from_utf8(markdown::render_report(&e, &plan, &r, &[], "test").unwrap()).unwrap();
+    let md = String::from_utf8(markdown::render_report(&e, &plan, &r, &[], &[], "test").unwrap())
+        .unwrap();
     assert!(md.contains("97.5% bootstrap CI ["), "{md}");
     assert!(md.contains("with 97.5% bootstrap intervals:"), "{md}");
     assert!(!md.contains("98%"), "{md}");
@@ -490,6 +490,7 @@ fn summary_has_the_iqm_with_a_stratified_bootstrap_interval() {
     );
 }
 
+mod every_trial;
 mod figures;
 
 mod broken_runs;

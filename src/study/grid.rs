@@ -80,21 +80,38 @@ impl fmt::Display for Setting {
     }
 }
 
-/// A float for people: as written when it has at most 4 significant
-/// digits (every grid value of the shipped studies, so their labels are
-/// unchanged), else rounded to 4 (a drawn `0.0009053505719434595` shows as
-/// `0.0009054`). Display only: configurations, ids and `trials.csv` keep
-/// the exact value.
+/// A float for people, so that two settings a person wrote never print
+/// alike: as written (shortest round-trip digits) when that has at most 6
+/// significant digits (every hand-written grid value: `1.0001e-3` prints
+/// `0.0010001`, never `0.001` beside `1e-3`), else rounded to 4 (a drawn
+/// `0.0009053505719434595` shows as `9.054e-4`). Below 1e-3 and from 1e6
+/// up it is scientific (`9.403e-6`, not `0.000009403`). Display only:
+/// configurations, ids and `trials.csv` keep the exact value.
 pub fn short_float(x: f64) -> String {
     if !x.is_finite() || x == 0.0 {
         return x.to_string();
     }
-    let rounded: f64 = format!("{x:.3e}")
-        .parse()
-        .expect("a formatted float parses");
-    rounded.to_string()
+    let exact = format!("{x:e}");
+    let digits = exact
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(char::is_ascii_digit)
+        .count();
+    let v: f64 = if digits <= 6 {
+        x
+    } else {
+        format!("{x:.3e}")
+            .parse()
+            .expect("a formatted float parses")
+    };
+    if (1e-3..1e6).contains(&v.abs()) {
+        v.to_string()
+    } else {
+        format!("{v:e}")
+    }
 }
-
 /// `depth=2 width=64`: settings with their bare key names, for labels.
 pub fn describe(sel: &[(String, Setting)]) -> String {
     sel.iter()
@@ -304,4 +321,30 @@ fn grid_list(v: &Value, path: &str, distinct: bool) -> Result<Vec<Value>, KeyErr
         }
     }
     Ok(list.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_float;
+
+    /// Catches the old rounding to 4 digits for hand-written values
+    /// (`1.0001e-3` printed `0.001`, the same as `1e-3`), plain notation
+    /// for small numbers (`0.000009403`), and drawn values shown with all
+    /// 16 digits.
+    #[test]
+    fn short_float_tells_written_values_apart() {
+        assert_eq!(short_float(1e-3), "0.001");
+        assert_eq!(short_float(1.0001e-3), "0.0010001");
+        assert_ne!(short_float(1e-3), short_float(1.0001e-3));
+        assert_eq!(short_float(9.403e-6), "9.403e-6");
+        assert_eq!(short_float(1e-4), "1e-4");
+        assert_eq!(short_float(0.0009053505719434595), "9.054e-4");
+        assert_eq!(short_float(0.12345678), "0.1235");
+        assert_eq!(short_float(3.0), "3");
+        assert_eq!(short_float(0.05), "0.05");
+        assert_eq!(short_float(-2.5e-7), "-2.5e-7");
+        assert_eq!(short_float(2e6), "2e6");
+        assert_eq!(short_float(123456.0), "123456");
+        assert_eq!(short_float(0.0), "0");
+    }
 }

@@ -9,18 +9,27 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Figure, Row, color, err, range};
+use super::palette::{self, Entry, Palette};
+use super::{Figure, Row, err, range};
 use crate::plan::Plan;
 use crate::report::claims::label;
+use crate::study::Study;
 use crate::telemetry::LayerActivations;
 
 /// Configurations drawn at most (one colour each).
 pub(super) const MAX_CONFIGS: usize = 10;
 
 /// The figure, or none when no first seed has hidden-layer telemetry.
-pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
-    // Per drawn configuration: its label, initial and final statistics.
-    type Series = (String, Vec<LayerActivations>, Vec<LayerActivations>);
+pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
+    // Per drawn configuration: its label, initial and final statistics,
+    // and its study-wide colour.
+    type Series = (
+        String,
+        Vec<LayerActivations>,
+        Vec<LayerActivations>,
+        RGBColor,
+    );
+    let colours = Palette::new(exp);
     let series: Vec<Series> = (0..plan.n_configs)
         .filter_map(|c| {
             let (t, r) = rows
@@ -28,8 +37,10 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
                 .find(|(t, _)| t.config_index == c && t.first_seed)?;
             let tele = r.telemetry.as_ref()?;
             let last = tele.activations.last().cloned().unwrap_or_default();
-            (!tele.initial.is_empty() || !last.is_empty())
-                .then(|| (label(&t.swept), tele.initial.clone(), last))
+            (!tele.initial.is_empty() || !last.is_empty()).then(|| {
+                let c = colours.of(&t.swept).0;
+                (label(&t.swept), tele.initial.clone(), last, c)
+            })
         })
         .take(MAX_CONFIGS)
         .collect();
@@ -38,13 +49,20 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
     }
     let layers = series
         .iter()
-        .map(|(_, i, f)| i.len().max(f.len()))
+        .map(|(_, i, f, _)| i.len().max(f.len()))
         .max()
         .unwrap_or(1);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 700)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 700))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
+        let (root, strip) = root.split_horizontally(900);
+        let entries: Vec<Entry> = series
+            .iter()
+            .map(|s| Entry::line(s.0.clone(), s.3))
+            .collect();
+        palette::legend(&strip, "configurations", &entries)?;
         let root = root
             .titled(
                 "activations per hidden layer (training split, first seed of each configuration)",
@@ -65,7 +83,7 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
         .enumerate()
         {
             for (col, (name, value)) in stat.iter().enumerate() {
-                let lines: Vec<(String, Vec<(f64, f64)>)> = series
+                let lines: Vec<(RGBColor, Vec<(f64, f64)>)> = series
                     .iter()
                     .map(|s| {
                         let pts = pick(s)
@@ -73,7 +91,7 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
                             .enumerate()
                             .map(|(l, a)| ((l + 1) as f64, value(a)))
                             .collect();
-                        (s.0.clone(), pts)
+                        (s.3, pts)
                     })
                     .collect();
                 panel(
@@ -81,7 +99,6 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
                     &format!("{name}, {when}"),
                     layers,
                     &lines,
-                    row == 0 && col == 0,
                 )?;
             }
         }
@@ -98,13 +115,13 @@ pub(super) fn activations(plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
     }])
 }
 
-/// One panel: one line per configuration over layers 1..=`layers`.
+/// One panel: one line per configuration over layers 1..=`layers`, in
+/// its colour (the legend is beside the panels).
 fn panel(
     area: &DrawingArea<SVGBackend, Shift>,
     title: &str,
     layers: usize,
-    lines: &[(String, Vec<(f64, f64)>)],
-    legend: bool,
+    lines: &[(RGBColor, Vec<(f64, f64)>)],
 ) -> Result<()> {
     let (lo, hi) =
         range(lines.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y))).unwrap_or((-1.0, 1.0));
@@ -123,27 +140,12 @@ fn panel(
         .label_style(("sans-serif", 10))
         .draw()
         .map_err(err)?;
-    for (i, (name, pts)) in lines.iter().enumerate() {
-        let c = color(i);
+    for &(c, ref pts) in lines {
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
             .map_err(err)?;
-        let s = chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(err)?;
-        if legend {
-            s.label(name.clone()).legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 14, y)], c.stroke_width(2))
-            });
-        }
-    }
-    if legend {
         chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 10))
-            .draw()
+            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
             .map_err(err)?;
     }
     Ok(())
@@ -212,7 +214,7 @@ mod tests {
             })
             .collect();
         let rows: Vec<Row> = plan.trials.iter().zip(&records).collect();
-        let figs = activations(&plan, &rows).unwrap();
+        let figs = activations(&e, &plan, &rows).unwrap();
         assert_eq!(figs.len(), 1);
         let f = &figs[0];
         assert_eq!(f.file, "activations.svg");
@@ -242,6 +244,6 @@ mod tests {
             })
             .collect();
         let rows: Vec<Row> = plan.trials.iter().zip(&bare).collect();
-        assert!(activations(&plan, &rows).unwrap().is_empty());
+        assert!(activations(&e, &plan, &rows).unwrap().is_empty());
     }
 }

@@ -1,12 +1,18 @@
 //! `curves*.svg`: mean train loss per configuration over epochs with a
 //! ±1 std band over seeds; one file per setting of the first axis when the
-//! study has too many configurations for one legend.
+//! study has too many configurations for one legend. A grid's curves take
+//! their settings' study-wide colours (`palette`), listed in a legend
+//! beside the plot; a search's (or more than 20 curves) are coloured by
+//! their final loss on viridis with a colour bar, as no legend of 27
+//! drawn settings can be read.
 
 use anyhow::Result;
 use plotters::prelude::*;
 
+use super::colormap::ColourMap;
+use super::palette::{self, Entry, Palette};
 use super::scale::{Scale, spans_decade};
-use super::{Figure, Row, color, err, short};
+use super::{Figure, Row, err, short};
 use crate::plan::Plan;
 use crate::report::claims::label;
 use crate::stats;
@@ -46,7 +52,8 @@ pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figur
         if lines.is_empty() {
             continue;
         }
-        let (svg, log) = draw(&group, &lines)?;
+        let colouring = paint(exp, plan, &group, &configs, rows, &lines);
+        let (svg, log) = draw(&group, &lines, &colouring)?;
         let file = if group.is_empty() {
             "curves.svg".to_string()
         } else {
@@ -58,7 +65,7 @@ pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figur
         out.push(Figure {
             file,
             caption: format!(
-                "Train loss (full evaluation) over epochs{}: mean over seeds, band ±1 std{}{}.",
+                "Train loss (full evaluation) over epochs{}: mean over seeds, band ±1 std{}{}{}.",
                 if group.is_empty() {
                     String::new()
                 } else {
@@ -70,11 +77,69 @@ pub(super) fn curves(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figur
                     ""
                 },
                 if log { "; loss on a log scale" } else { "" },
+                match colouring {
+                    Paint::Legend(_) => "",
+                    Paint::ByLoss(..) =>
+                        "; each curve coloured by its final mean train loss (the colour bar; dark is lowest)",
+                },
             ),
             svg,
         });
     }
     Ok(out)
+}
+
+/// How a group's curves are coloured: by their settings with a legend, or
+/// by their final loss with a colour bar.
+enum Paint {
+    Legend(Vec<RGBColor>),
+    ByLoss(Vec<RGBColor>, ColourMap),
+}
+
+impl Paint {
+    fn colors(&self) -> &[RGBColor] {
+        match self {
+            Paint::Legend(c) | Paint::ByLoss(c, _) => c,
+        }
+    }
+}
+
+/// The colours of a group's `lines` (drawn for those of `configs` with a
+/// line): by final mean loss for a search or past 20 curves, else each
+/// configuration's settings' study-wide colour.
+fn paint(
+    exp: &Study,
+    plan: &Plan,
+    group: &str,
+    configs: &[usize],
+    rows: &[Row],
+    lines: &[Line],
+) -> Paint {
+    let finals: Vec<f64> = lines
+        .iter()
+        .map(|(_, l)| l.last().map_or(f64::NAN, |p| p.1))
+        .collect();
+    if exp.axes.iter().any(|a| a.sampled) || lines.len() > 20 {
+        let map = ColourMap::fit(&finals, false).expect("a line has a point");
+        return Paint::ByLoss(finals.iter().map(|v| map.color(*v)).collect(), map);
+    }
+    let palette = Palette::new(exp);
+    let colors = configs
+        .iter()
+        .filter(|&&c| config_line(exp, group, rows, c).is_some())
+        .map(|&c| {
+            let t = plan.trials.iter().find(|t| t.config_index == c);
+            let sel: Vec<(String, Setting)> = t.map_or(Vec::new(), |t| {
+                t.swept
+                    .iter()
+                    .filter(|(k, _)| group.is_empty() || !exp.axes[0].keys.contains(k))
+                    .cloned()
+                    .collect()
+            });
+            palette.of(&sel).0
+        })
+        .collect();
+    Paint::Legend(colors)
 }
 
 /// Configuration `c`'s line: the mean and std over its seeds of the train
@@ -144,8 +209,8 @@ pub(super) fn loss_scale(lines: &[Line]) -> Scale {
 
 /// Draw a group's lines, each with its ±1 std band, as an SVG document,
 /// and whether the loss axis is log scale. Epochs are whole numbers on the
-/// x axis.
-fn draw(group: &str, lines: &[Line]) -> Result<(String, bool)> {
+/// x axis; the legend or colour bar is beside the plot.
+fn draw(group: &str, lines: &[Line], paint: &Paint) -> Result<(String, bool)> {
     let epochs = lines.iter().flat_map(|(_, l)| l.iter().map(|p| p.0 as i32));
     let (x0, x1) = epochs.fold((i32::MAX, i32::MIN), |(a, b), e| (a.min(e), b.max(e)));
     let x1 = x1.max(x0 + 1);
@@ -153,14 +218,16 @@ fn draw(group: &str, lines: &[Line]) -> Result<(String, bool)> {
     let floor = y.floor();
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 560))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
+        let (left, strip) = root.split_horizontally(900);
         let title = if group.is_empty() {
             "train loss during training".to_string()
         } else {
             format!("train loss during training, {}", group.replace('_', " "))
         };
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&left)
             .caption(title, ("sans-serif", 22))
             .margin(12)
             .x_label_area_size(45)
@@ -176,8 +243,7 @@ fn draw(group: &str, lines: &[Line]) -> Result<(String, bool)> {
             .axis_desc_style(("sans-serif", 17))
             .draw()
             .map_err(err)?;
-        for (i, (name, line)) in lines.iter().enumerate() {
-            let c = color(i);
+        for ((_, line), &c) in lines.iter().zip(paint.colors()) {
             let at = |p: &(f64, f64, f64)| p.0 as i32;
             let mut band: Vec<(i32, f64)> = line.iter().map(|p| (at(p), p.1 + p.2)).collect();
             band.extend(
@@ -193,19 +259,19 @@ fn draw(group: &str, lines: &[Line]) -> Result<(String, bool)> {
                     line.iter().map(|p| (at(p), p.1)),
                     c.stroke_width(2),
                 ))
-                .map_err(err)?
-                .label(name.clone())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2))
-                });
+                .map_err(err)?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
+        match paint {
+            Paint::Legend(colors) => {
+                let entries: Vec<Entry> = lines
+                    .iter()
+                    .zip(colors)
+                    .map(|((name, _), c)| Entry::line(name.clone(), *c))
+                    .collect();
+                palette::legend(&strip, "configurations", &entries)?;
+            }
+            Paint::ByLoss(_, map) => map.bar(&strip, "final train loss")?,
+        }
         root.present().map_err(err)?;
     }
     Ok((svg, y.is_log()))

@@ -1,6 +1,8 @@
 //! `hist_train_loss.svg`: a histogram of final train loss across seeds,
 //! one panel per configuration on a shared x axis, so bimodal
-//! configurations (some seeds fit, some stuck) stand out.
+//! configurations (some seeds fit, some stuck) stand out. Every stored
+//! configuration has its panel: one whose seeds diverged or failed says
+//! "k/n diverged" in its title (and has no bars when none finished).
 
 use anyhow::Result;
 use plotters::coord::Shift;
@@ -13,21 +15,27 @@ use super::{Figure, Row, color, err};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
+use crate::train::Status;
 
 /// Bins per panel.
 const BINS: usize = 20;
 
-/// The one histogram figure: up to 48 configurations with finished trials,
-/// in plan order; none when no trial finished.
+/// The final train loss of a finished trial.
+fn loss((_, r): &Row) -> Option<f64> {
+    r.metrics
+        .filter(|_| r.status == Status::Ok)
+        .map(|m| m.train_loss)
+}
+
+/// The one histogram figure: up to 48 configurations with stored trials
+/// (every stored trial in `rows`), in plan order; none when no trial
+/// finished.
 pub(super) fn histograms(plan: &Plan, rows: &[Row], report: &Report) -> Result<Vec<Figure>> {
     let configs: Vec<usize> = (0..plan.n_configs)
         .filter(|c| rows.iter().any(|(t, _)| t.config_index == *c))
         .take(48)
         .collect();
-    let losses: Vec<f64> = rows
-        .iter()
-        .map(|(_, r)| r.metrics.expect("finished").train_loss)
-        .collect();
+    let losses: Vec<f64> = rows.iter().filter_map(loss).collect();
     let Some(scale) = Scale::fit(&losses, false) else {
         return Ok(Vec::new());
     };
@@ -59,7 +67,7 @@ pub(super) fn histograms(plan: &Plan, rows: &[Row], report: &Report) -> Result<V
     Ok(vec![Figure {
         file: "hist_train_loss.svg".into(),
         caption: format!(
-            "Histograms of final train loss across seeds, one panel per configuration, on a shared axis; the red line is the lowest final loss of the study. A bimodal panel means some seeds fit and some got stuck.{log}"
+            "Histograms of final train loss across seeds, one panel per configuration, on a shared axis; the red line is the lowest final loss of the study. A bimodal panel means some seeds fit and some got stuck; a panel's title counts its seeds that diverged or failed (they have no final loss).{log}"
         ),
         svg,
     }])
@@ -103,11 +111,9 @@ fn panel(
     edges: &[f64],
     best: Option<f64>,
 ) -> Result<()> {
-    let values: Vec<f64> = rows
-        .iter()
-        .filter(|(t, _)| t.config_index == c)
-        .map(|(_, r)| r.metrics.expect("finished").train_loss)
-        .collect();
+    let mine: Vec<&Row> = rows.iter().filter(|(t, _)| t.config_index == c).collect();
+    let values: Vec<f64> = mine.iter().filter_map(|r| loss(r)).collect();
+    let broken = mine.len() - values.len();
     let counts = bin_counts(&values, edges);
     let top = counts.iter().copied().max().unwrap_or(1).max(1);
     let trial = rows
@@ -116,7 +122,14 @@ fn panel(
         .map(|(t, _)| *t)
         .expect("config has trials");
     let mut chart = ChartBuilder::on(area)
-        .caption(label(&trial.swept), ("sans-serif", 13))
+        .caption(
+            if broken > 0 {
+                format!("{} ({broken}/{} diverged)", label(&trial.swept), mine.len())
+            } else {
+                label(&trial.swept)
+            },
+            ("sans-serif", 13),
+        )
         .margin(6)
         .x_label_area_size(22)
         .y_label_area_size(28)

@@ -1,153 +1,204 @@
 //! `<metric>_vs_<axis>.svg`: every seed as a dot, the mean with its
 //! Student-t interval at `[report] level`, one series per setting of the
-//! other axes. The numbers ([`AxisPlot`]) are computed before any drawing so
-//! tests can check them.
+//! other axes. Every setting of the axis has its place (numbers sorted,
+//! then `"full"` and names; `positions.rs`), so a configuration whose
+//! every seed diverged is still on the axis: seeds that diverged or failed
+//! are a triangle at the top edge with "k/n div" beside it, and finished
+//! seeds flagged collapsed or unstable (`trials.csv`) are hollow. The
+//! numbers ([`AxisPlot`]) are computed before any drawing so tests can
+//! check them.
 
 use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use super::palette::{self, Entry, Palette, Shape, glyphs};
+use super::positions::Positions;
 use super::scale::{Scale, spans_decade};
-use super::{Figure, Row, color, err, range, short};
+use super::{Drawn, Figure, NotDrawn, Row, err, range, short};
 use crate::metric::Metric;
-use crate::plan::Trial;
 use crate::report::claims::label;
 use crate::report::percent;
 use crate::stats;
 use crate::study::{Setting, Study};
+use crate::train::Status;
 
 /// What `<metric>_vs_<axis>.svg` plots, computed before any drawing so the
-/// numbers can be tested: the settings of the axis and, per series, its
-/// dots and the mean with its Student-t interval at each setting.
+/// numbers can be tested.
 pub(in crate::report) struct AxisPlot {
-    /// Distinct settings of the axis, sorted; drawn evenly spaced.
-    pub settings: Vec<f64>,
+    /// Every setting of the axis, in figure order, evenly spaced.
+    pub positions: Positions,
     /// One series per combination of the other axes' settings, in plan order.
     pub series: Vec<AxisSeries>,
     /// Confidence level of the intervals: `[report] level`.
     pub level: f64,
 }
 
-/// (setting, mean, interval of the mean): one point of a series' mean line.
-pub(in crate::report) type MeanPoint = (f64, f64, Option<(f64, f64)>);
+/// (position, mean, interval of the mean): one point of a series' mean line.
+pub(in crate::report) type MeanPoint = (usize, f64, Option<(f64, f64)>);
+
+/// One finished seed: its position, value, and whether it is flagged
+/// collapsed or unstable (drawn hollow).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(in crate::report) struct Dot {
+    pub at: usize,
+    pub value: f64,
+    pub flagged: bool,
+}
 
 /// One series of an [`AxisPlot`].
 pub(in crate::report) struct AxisSeries {
     /// Legend label: the other axes' settings.
     pub name: String,
-    /// (setting, value), one per finished seed, in plan order.
-    pub dots: Vec<(f64, f64)>,
-    /// (setting, mean, interval of the mean at `level`) per setting, in
-    /// sorted order; the interval is `None` for a single seed.
+    /// The other axes' settings (the study-wide colour is read from them).
+    pub selection: Vec<(String, Setting)>,
+    /// One per finished seed with the metric, in plan order.
+    pub dots: Vec<Dot>,
+    /// (position, mean, interval at `level`) per position with a dot, in
+    /// order; the interval is `None` for a single seed.
     pub means: Vec<MeanPoint>,
+    /// (position, seeds diverged or failed, seeds stored) per position
+    /// where some seed did not finish.
+    pub broken: Vec<(usize, usize, usize)>,
 }
 
-/// The numbers behind `<metric>_vs_<axis>.svg`; `None` when no finished
-/// trial has the metric and a numeric setting of the axis.
+/// The numbers behind `<metric>_vs_<axis>.svg`, from every stored trial
+/// (`rows`, plan order) and `flagged`, the collapsed-or-unstable flag of
+/// each (empty when the report has no such columns). `None` with the
+/// reason when there is nothing to draw.
 pub(in crate::report) fn axis_plot(
     exp: &Study,
     rows: &[Row],
+    flagged: &[bool],
     m: Metric,
     along: &str,
-) -> Option<AxisPlot> {
-    let points = axis_points(exp, rows, m, along);
-    if points.is_empty() {
-        return None;
-    }
-    let level = exp.report.level;
-    let mut names: Vec<String> = Vec::new();
-    for (_, _, s) in &points {
-        if !names.contains(s) {
-            names.push(s.clone());
-        }
-    }
-    let series = names
-        .into_iter()
-        .map(|name| axis_series(name, &points, level))
-        .collect();
-    Some(AxisPlot {
-        settings: sorted_distinct(points.iter().map(|p| p.0)),
-        series,
-        level,
-    })
-}
-
-/// (setting, value, series label) of every trial with the metric and a
-/// numeric setting of `along`; the label names the other axes' settings
-/// (every key of `along`'s axis is left out, so zipped keys are one axis).
-fn axis_points(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Vec<(f64, f64, String)> {
+) -> std::result::Result<AxisPlot, String> {
+    let positions = Positions::of(exp, along).ok_or(format!("{along} is not swept"))?;
     let axis_keys = exp
         .axes
         .iter()
         .find(|a| a.keys.iter().any(|k| k == along))
         .map(|a| a.keys.clone())
         .unwrap_or_default();
-    let x_of = |t: &Trial| match t.swept.iter().find(|(k, _)| k == along).map(|(_, v)| v) {
-        Some(Setting::Int(i)) => Some(*i as f64),
-        Some(Setting::Float(f)) => Some(*f),
-        _ => None,
-    };
-    rows.iter()
-        .filter_map(|(t, r)| {
-            let y = m.value(r, exp.report.target_acc)?;
-            let series: Vec<(String, Setting)> = t
-                .swept
-                .iter()
-                .filter(|(k, _)| !axis_keys.contains(k))
-                .cloned()
-                .collect();
-            Some((x_of(t)?, y, label(&series)))
-        })
-        .collect()
+    let mut series: Vec<AxisSeries> = Vec::new();
+    for (i, (t, r)) in rows.iter().enumerate() {
+        let Some(at) = t
+            .swept
+            .iter()
+            .find(|(k, _)| k == along)
+            .and_then(|(_, v)| positions.index(v))
+        else {
+            continue;
+        };
+        let selection: Vec<(String, Setting)> = t
+            .swept
+            .iter()
+            .filter(|(k, _)| !axis_keys.contains(k))
+            .cloned()
+            .collect();
+        let s = match series.iter().position(|s| s.selection == selection) {
+            Some(s) => s,
+            None => {
+                series.push(AxisSeries {
+                    name: label(&selection),
+                    selection,
+                    dots: Vec::new(),
+                    means: Vec::new(),
+                    broken: Vec::new(),
+                });
+                series.len() - 1
+            }
+        };
+        let s = &mut series[s];
+        let ok = r.status == Status::Ok;
+        match s.broken.iter_mut().find(|b| b.0 == at) {
+            Some(b) => {
+                b.1 += usize::from(!ok);
+                b.2 += 1;
+            }
+            None => s.broken.push((at, usize::from(!ok), 1)),
+        }
+        if let Some(value) = m.value(r, exp.report.target_acc).filter(|_| ok) {
+            let flagged = flagged.get(i).copied().unwrap_or(false);
+            s.dots.push(Dot { at, value, flagged });
+        }
+    }
+    if !series.iter().any(|s| !s.dots.is_empty()) {
+        return Err(format!("no finished trial has {}", m.name()));
+    }
+    let level = exp.report.level;
+    for s in &mut series {
+        s.broken.retain(|b| b.1 > 0);
+        s.broken.sort();
+        s.means = (0..positions.len())
+            .filter_map(|at| {
+                let ys: Vec<f64> = s
+                    .dots
+                    .iter()
+                    .filter(|d| d.at == at)
+                    .map(|d| d.value)
+                    .collect();
+                (!ys.is_empty()).then(|| (at, stats::mean(&ys), stats::t_interval(&ys, level)))
+            })
+            .collect();
+    }
+    Ok(AxisPlot {
+        positions,
+        series,
+        level,
+    })
 }
 
-/// The series called `name`: its dots, and the mean and Student-t interval
-/// at each of its settings.
-fn axis_series(name: String, points: &[(f64, f64, String)], level: f64) -> AxisSeries {
-    let dots: Vec<(f64, f64)> = points
-        .iter()
-        .filter(|p| p.2 == name)
-        .map(|p| (p.0, p.1))
-        .collect();
-    let means = sorted_distinct(dots.iter().map(|p| p.0))
-        .into_iter()
-        .map(|x| {
-            let ys: Vec<f64> = dots.iter().filter(|p| p.0 == x).map(|p| p.1).collect();
-            (x, stats::mean(&ys), stats::t_interval(&ys, level))
-        })
-        .collect();
-    AxisSeries { name, dots, means }
-}
-
-/// The distinct values of `xs`, sorted.
-fn sorted_distinct(xs: impl Iterator<Item = f64>) -> Vec<f64> {
-    let mut v: Vec<f64> = xs.collect();
-    v.sort_by(f64::total_cmp);
-    v.dedup();
-    v
-}
-
-/// The figure of metric `m` along `along`; `None` when [`axis_plot`] has
-/// nothing to draw.
+/// The figure of metric `m` along `along`, or why it is not drawn.
 pub(super) fn metric_vs_axis(
     exp: &Study,
     rows: &[Row],
+    flagged: &[bool],
     m: Metric,
     along: &str,
-) -> Result<Option<Figure>> {
-    let Some(plot) = axis_plot(exp, rows, m, along) else {
-        return Ok(None);
+) -> Result<Drawn> {
+    let file = format!("{m}_vs_{}.svg", short(along));
+    if super::sampled(exp, along) {
+        return Ok(Err(NotDrawn {
+            file,
+            reason: format!(
+                "{} is a searched key: each configuration is one point of search_<metric>_vs_keys.svg instead",
+                short(along)
+            ),
+        }));
+    }
+    let plot = match axis_plot(exp, rows, flagged, m, along) {
+        Ok(p) => p,
+        Err(reason) => return Ok(Err(NotDrawn { file, reason })),
     };
-    let svg = draw(&plot, m, along)?;
-    let log = value_scale(&plot, m).is_log();
-    Ok(Some(Figure {
-        file: format!("{m}_vs_{}.svg", short(along)),
+    let y = value_scale(&plot, m);
+    let svg = draw(exp, &plot, &y, m, along)?;
+    let broken = plot.series.iter().any(|s| !s.broken.is_empty());
+    let hollow = plot.series.iter().any(|s| s.dots.iter().any(|d| d.flagged));
+    Ok(Ok(Figure {
+        file,
         caption: format!(
-            "Final {} against {} (settings evenly spaced): one dot per seed, the mean with its {} Student-t interval, one series per setting of the other axes{}.",
+            "Final {} against {} (every setting, evenly spaced): one dot per finished seed, the mean with its {} Student-t interval, one series per setting of the other axes (one colour per setting for the whole report){}{}{}.",
             m.name().replace('_', " "),
             short(along),
             percent(plot.level),
-            if log { "; loss on a log scale" } else { "" }
+            if broken {
+                "; a triangle at the top edge marks seeds that diverged or failed, with \"k/n div\" (k of the n seeds run)"
+            } else {
+                ""
+            },
+            if hollow {
+                "; hollow dots are seeds flagged collapsed or unstable"
+            } else {
+                ""
+            },
+            if y.is_log() {
+                "; the metric on a log scale"
+            } else {
+                ""
+            }
         ),
         svg,
     }))
@@ -157,35 +208,35 @@ pub(super) fn metric_vs_axis(
 type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Scale>>;
 
 /// The value axis of `plot`: log scale for a loss whose dots span more
-/// than a decade, else linear over the dots.
+/// than a decade, else linear over the dots; with room at the top for the
+/// markers of seeds that did not finish.
 pub(in crate::report) fn value_scale(plot: &AxisPlot, m: Metric) -> Scale {
     let ys: Vec<f64> = plot
         .series
         .iter()
-        .flat_map(|s| s.dots.iter().map(|p| p.1))
+        .flat_map(|s| s.dots.iter().map(|d| d.value))
         .collect();
-    if m.is_loss() && spans_decade(ys.iter().copied()) {
-        return Scale::fit(&ys, true).expect("positive values");
-    }
-    let (lo, hi) = range(ys.into_iter()).expect("points exist");
-    Scale::linear(lo, hi)
+    let scale = if m.is_loss() && spans_decade(ys.iter().copied()) {
+        Scale::fit(&ys, true).expect("positive values")
+    } else {
+        let (lo, hi) = range(ys.into_iter()).expect("points exist");
+        Scale::linear(lo, hi)
+    };
+    scale.headroom(headroom(plot))
 }
 
-/// Draw `plot` as an SVG document: axes, every series, the legend.
-fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
-    let AxisPlot {
-        settings, series, ..
-    } = plot;
-    // The axis is categorical: settings equally spaced in sorted order,
-    // labelled with their values (a sweep's widths 2, 4, ..., 256 are then
-    // evenly spread, as on a log axis).
-    let (x0, x1) = (-0.5, settings.len() as f64 - 0.5);
-    let y = value_scale(plot, m);
+/// Draw `plot` as an SVG document: axes, every series, the legend beside.
+fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
+    let n = plot.positions.len();
+    let (x0, x1) = (-0.5, n as f64 - 0.5);
+    let colours = palette::Palette::new(exp);
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 560))
+            .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (left, right) = root.split_horizontally(900);
+        let mut chart = ChartBuilder::on(&left)
             .caption(
                 format!("final {} vs {}", m.name().replace('_', " "), short(along)),
                 ("sans-serif", 22),
@@ -195,13 +246,11 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
             .y_label_area_size(70)
             .build_cartesian_2d(x0..x1, y.clone())
             .map_err(err)?;
+        let labels = &plot.positions.labels;
         let fmt = |v: &f64| {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 {
-                settings
-                    .get(i as usize)
-                    .map(|s| format!("{s}"))
-                    .unwrap_or_default()
+                labels.get(i as usize).cloned().unwrap_or_default()
             } else {
                 String::new()
             }
@@ -212,70 +261,146 @@ fn draw(plot: &AxisPlot, m: Metric, along: &str) -> Result<String> {
             .y_desc(y.label(&m.name().replace('_', " ")))
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
-            .x_labels(settings.len() * 2 + 1)
+            .x_labels(n * 2 + 1)
             .x_label_formatter(&fmt)
             .disable_x_mesh()
             .draw()
             .map_err(err)?;
-        for (s, line) in series.iter().enumerate() {
+        let mut entries = Vec::new();
+        for (s, line) in plot.series.iter().enumerate() {
             // A small horizontal offset per series keeps overlapping dots apart.
-            let offset = (s as f64 - (series.len() as f64 - 1.0) / 2.0) * (x1 - x0) * 0.012;
-            draw_series(&mut chart, settings, line, color(s), offset, y.floor())?;
+            let offset = (s as f64 - (plot.series.len() as f64 - 1.0) / 2.0) * (x1 - x0) * 0.012;
+            let (c, shape) = colours.of(&line.selection);
+            draw_series(&mut chart, plot, line, (c, shape), offset, y)?;
+            entries.push(Entry::marker(line.name.clone(), c, shape));
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(err)?;
-        root.present().map_err(err)?;
+        draw_broken_labels(&mut chart, plot, &colours, y)?;
+        let title = format!("series ({})", plot.series.len());
+        palette::legend(&right, &title, &entries)?;
     }
     Ok(svg)
 }
 
-/// One series: its dots (with a legend entry), an error bar per setting
-/// with an interval, and the line through the means; shifted right by
-/// `offset` so series do not cover each other; bars are cut at `floor`,
-/// the bottom of the value axis (on a log axis an interval can reach 0).
+/// One series: its dots, an error bar per setting with an interval, the
+/// line through the means of neighbouring numeric settings, and a
+/// triangle at the top edge where seeds did not finish; shifted right by
+/// `offset` so series do not cover each other. Interval bars stop below
+/// the band the triangles and their labels sit in.
 fn draw_series(
     chart: &mut Chart,
-    settings: &[f64],
+    plot: &AxisPlot,
     line: &AxisSeries,
-    c: RGBColor,
+    (c, shape): (RGBColor, Shape),
     offset: f64,
-    floor: f64,
+    y: &Scale,
 ) -> Result<()> {
-    let tx = |x: f64| settings.iter().position(|s| *s == x).unwrap_or(0) as f64;
-    chart
-        .draw_series(
-            line.dots
-                .iter()
-                .map(|p| Circle::new((tx(p.0) + offset, p.1), 3, c.mix(0.45).filled())),
-        )
-        .map_err(err)?
-        .label(line.name.clone())
-        .legend(move |(x, y)| Circle::new((x + 8, y), 4, c.filled()));
-    for &(x, mean, interval) in &line.means {
+    let x = |at: usize| at as f64 + offset;
+    for filled in [true, false] {
+        let dots = line.dots.iter().filter(|d| d.flagged != filled);
+        glyphs(
+            chart.plotting_area(),
+            shape,
+            dots.map(|d| (x(d.at), d.value)),
+            3,
+            c.mix(0.6),
+            filled,
+        )?;
+    }
+    for &(at, mean, interval) in &line.means {
         if let Some((lo, hi)) = interval {
             chart
                 .draw_series(std::iter::once(ErrorBar::new_vertical(
-                    tx(x) + offset,
-                    lo.max(floor),
+                    x(at),
+                    lo.max(y.floor()),
                     mean,
-                    hi,
-                    c.stroke_width(2),
+                    hi.min(data_top(y, plot)),
+                    c.filled().stroke_width(2),
                     8,
                 )))
                 .map_err(err)?;
         }
     }
+    // Lines join means at neighbouring numeric settings only: a gap (no
+    // finished seed) or a named setting breaks the line.
+    for pair in line.means.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        if b.0 == a.0 + 1 && plot.positions.is_number(a.0) && plot.positions.is_number(b.0) {
+            chart
+                .draw_series(LineSeries::new(
+                    [(x(a.0), a.1), (x(b.0), b.1)],
+                    c.stroke_width(2),
+                ))
+                .map_err(err)?;
+        }
+    }
+    // The triangles of seeds that did not finish, at the top edge.
     chart
-        .draw_series(LineSeries::new(
-            line.means.iter().map(|p| (tx(p.0) + offset, p.1)),
-            c.stroke_width(2),
-        ))
+        .draw_series(line.broken.iter().map(|&(at, _, _)| {
+            EmptyElement::at((x(at), y.top()))
+                + Polygon::new(vec![(0, 2), (-6, 12), (6, 12)], c.filled())
+        }))
         .map_err(err)?;
+    Ok(())
+}
+
+/// The top of the dots' range: the axis top less the headroom the
+/// markers of unfinished seeds take.
+fn data_top(y: &Scale, plot: &AxisPlot) -> f64 {
+    let share = headroom(plot);
+    let r = plotters::coord::ranged1d::Ranged::range(y);
+    if y.is_log() {
+        // top = hi · (hi/lo)^share  ⇒  hi = (top · lo^share)^(1/(1+share))
+        (r.end * r.start.powf(share)).powf(1.0 / (1.0 + share))
+    } else {
+        (r.end + share * r.start) / (1.0 + share)
+    }
+}
+
+/// The share of the axis added above the dots for the triangles and one
+/// label line per series with unfinished seeds at a position (none when
+/// every seed finished).
+fn headroom(plot: &AxisPlot) -> f64 {
+    let rows = (0..plot.positions.len())
+        .map(|at| {
+            let broken = |s: &&AxisSeries| s.broken.iter().any(|b| b.0 == at);
+            plot.series.iter().filter(broken).count()
+        })
+        .max()
+        .unwrap_or(0);
+    if rows == 0 {
+        0.0
+    } else {
+        (16.0 + 13.0 * rows as f64) / 420.0
+    }
+}
+
+/// "k/n div" under the triangles of each position, one line per series
+/// with unfinished seeds there, in the series' colour.
+fn draw_broken_labels(
+    chart: &mut Chart,
+    plot: &AxisPlot,
+    colours: &Palette,
+    y: &Scale,
+) -> Result<()> {
+    for at in 0..plot.positions.len() {
+        let mut row = 0;
+        for line in &plot.series {
+            let Some(&(_, k, n)) = line.broken.iter().find(|b| b.0 == at) else {
+                continue;
+            };
+            let c = colours.of(&line.selection).0;
+            let font = ("sans-serif", 12)
+                .into_font()
+                .color(&c)
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            let text = Text::new(format!("{k}/{n} div"), (0, 15 + 13 * row), font);
+            chart
+                .draw_series(std::iter::once(
+                    EmptyElement::at((at as f64, y.top())) + text,
+                ))
+                .map_err(err)?;
+            row += 1;
+        }
+    }
     Ok(())
 }

@@ -4,10 +4,15 @@
 //! - `metric_vs_<axis>.svg` (`metric_vs_axis.rs`): every seed as a dot, the
 //!   mean with Student-t interval bars at `[report] level`, one series per
 //!   value of the other axes — the figure that shows spread shrinking. One
-//!   per trend claim (or the first numeric axis).
+//!   per claim's (metric, key), plus train loss along the first numeric
+//!   axis. Every setting has a place (`positions.rs`), diverged seeds a
+//!   marker at the top edge, flagged seeds a hollow dot.
+//! - `heatmap_<metric>.svg` (`heatmap.rs`): the first two listed axes as a
+//!   grid of median cells, with each cell's diverged and flagged share.
 //! - `spread_<metric>_vs_<axis>.svg` (`spread.rs`): std and IQR across
 //!   seeds per configuration against the main axis, log scale, with
-//!   bootstrap intervals — the spread claim itself.
+//!   bootstrap intervals — the spread claim itself (not along a searched
+//!   key, whose configurations differ in every key).
 //! - `profile_<metric>.svg` (`profile.rs`): the share of each
 //!   configuration's seeds whose final loss is below τ, along τ, with
 //!   bootstrap bands (rliable's performance profiles).
@@ -28,14 +33,22 @@
 //!   of chosen configurations, for 2-D classification data, training points
 //!   drawn.
 //!
-//! This file holds what they share: the palette, the padded ranges, the
-//! error type; `scale.rs` the value axis that is linear or log. Figures are pure: records in, SVG text out.
+//! This file holds what they share: which figures a study gets, the rows
+//! they draw (every stored trial, or the finished ones), the padded ranges,
+//! the not-drawn notes report.md lists; `scale.rs` the value axis that is
+//! linear or log; `palette.rs` the study-wide colour of each setting and
+//! the legend beside the plot; `colormap.rs` viridis with its colour bar.
+//! Figures are pure: records in, SVG text out.
 
 mod activations;
 mod boundaries;
+mod colormap;
 mod curves;
+mod heatmap;
 mod histograms;
 mod metric_vs_axis;
+mod palette;
+mod positions;
 mod profile;
 mod scale;
 mod search;
@@ -49,11 +62,13 @@ use super::Report;
 use crate::data::Dataset;
 use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
-use crate::study::{Expect, Setting, Study};
+use crate::study::{Setting, Study};
 use crate::train::{Status, TrialRecord};
 
 #[cfg(test)]
 pub(super) use curves::config_line;
+#[cfg(test)]
+pub(super) use heatmap::cells as heatmap_cells;
 #[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
 #[cfg(test)]
@@ -74,23 +89,24 @@ pub struct Figure {
     pub svg: String,
 }
 
-/// Tableau 10: distinguishable, print-friendly.
-const COLORS: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
+/// A figure that belongs in the report but was not drawn, and why:
+/// report.md lists these under the figures, so nothing is left out
+/// silently.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotDrawn {
+    /// The file it would have been.
+    pub file: String,
+    /// Why it was not drawn.
+    pub reason: String,
+}
 
-/// Series `i`'s colour; the palette repeats past ten series.
+/// A figure, or why it was not drawn.
+type Drawn = std::result::Result<Figure, NotDrawn>;
+
+/// Series `i`'s colour in figures whose series are not settings (a
+/// figure's own index); see `palette` for settings.
 fn color(i: usize) -> RGBColor {
-    COLORS[i % COLORS.len()]
+    palette::TABLEAU[i % palette::TABLEAU.len()]
 }
 
 /// A key without its section (`model.width` → `width`), for titles and
@@ -129,7 +145,7 @@ pub fn render(
     data: Option<&Dataset>,
 ) -> Result<Vec<Figure>> {
     let bootstrapped = bootstrap_figures(exp, plan, records)?;
-    render_with(exp, plan, records, report, data, bootstrapped)
+    Ok(render_with(exp, plan, records, report, data, bootstrapped)?.0)
 }
 
 /// The spread and profile figures of the study's main loss: they need the
@@ -142,9 +158,18 @@ pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> R
     let Some((m, along)) = main_loss_axis(exp).filter(|_| !rows.is_empty()) else {
         return Ok(Vec::new());
     };
+    // Profiles count every stored seed: one that diverged never gets below τ.
+    let stored = stored_rows(plan, records);
+    let searched = sampled(exp, &along);
     let (spread, profile) = std::thread::scope(|s| {
-        let profile = s.spawn(|| profile::profile(exp, &rows, m, &along));
-        let spread = spread::spread(exp, &rows, m, &along);
+        let profile = s.spawn(|| profile::profile(exp, &stored, m, &along));
+        // Along a searched key the configurations differ in the other keys
+        // too: no line may join them (the search figure has their IQRs).
+        let spread = if searched {
+            Ok(None)
+        } else {
+            spread::spread(exp, &rows, m, &along)
+        };
         (
             spread,
             profile
@@ -156,7 +181,8 @@ pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> R
 }
 
 /// [`render`] with the figures of [`bootstrap_figures`] already made; they
-/// go after the metric-vs-axis figures.
+/// go after the metric-vs-axis figures and heatmap. Also returns the
+/// figures that belong in the report but could not be drawn, with why.
 pub fn render_with(
     exp: &Study,
     plan: &Plan,
@@ -164,22 +190,41 @@ pub fn render_with(
     report: &Report,
     data: Option<&Dataset>,
     bootstrapped: Vec<Figure>,
-) -> Result<Vec<Figure>> {
+) -> Result<(Vec<Figure>, Vec<NotDrawn>)> {
     let rows = finished_rows(plan, records);
     if rows.is_empty() {
-        return Ok(Vec::new());
+        let not = |file: &str| NotDrawn {
+            file: file.into(),
+            reason: "no trial finished".into(),
+        };
+        return Ok((Vec::new(), vec![not("all figures")]));
     }
-    let mut figures = Vec::new();
+    let stored = stored_rows(plan, records);
+    let flags = flagged(report, stored.len());
+    let (mut figures, mut not_drawn) = (Vec::new(), Vec::new());
+    let mut keep = |d: Drawn| match d {
+        Ok(f) => figures.push(f),
+        Err(n) => not_drawn.push(n),
+    };
     for (m, along) in axis_figures(exp) {
-        if let Some(f) = metric_vs_axis::metric_vs_axis(exp, &rows, m, &along)? {
-            figures.push(f);
-        }
+        keep(metric_vs_axis::metric_vs_axis(
+            exp, &stored, &flags, m, &along,
+        )?);
+    }
+    if let Some(d) = heatmap::heatmap(exp, &stored, &flags, heatmap_metric(exp))? {
+        keep(d);
+    }
+    if let Some((m, along)) = main_loss_axis(exp).filter(|(_, a)| sampled(exp, a)) {
+        not_drawn.push(NotDrawn {
+            file: format!("spread_{m}_vs_{}.svg", short(&along)),
+            reason: "along a searched key the configurations differ in every key; each one's seed quartiles are in search_<metric>_vs_keys.svg".into(),
+        });
     }
     figures.extend(bootstrapped);
     figures.extend(curves::curves(exp, plan, &rows)?);
-    figures.extend(histograms::histograms(plan, &rows, report)?);
+    figures.extend(histograms::histograms(plan, &stored, report)?);
     figures.extend(variance::variance_sources(exp, plan, report)?);
-    figures.extend(activations::activations(plan, &rows)?);
+    figures.extend(activations::activations(exp, plan, &rows)?);
     if let Some(d) = data {
         figures.extend(boundaries::boundaries(exp, plan, &rows, d)?);
     }
@@ -188,12 +233,35 @@ pub fn render_with(
         figures.push(search::scatter(s)?);
         figures.push(search::parallel(s)?);
     }
-    Ok(figures)
+    Ok((figures, not_drawn))
 }
 
-/// The plan's trials that finished with metrics, in plan order: figures
-/// draw nothing from diverged, failed or missing trials.
-pub(in crate::report) fn finished_rows<'a>(
+/// Whether `key` is a searched (`[space]`) key.
+fn sampled(exp: &Study, key: &str) -> bool {
+    exp.axes
+        .iter()
+        .any(|a| a.sampled && a.keys.iter().any(|k| k == key))
+}
+
+/// Whether each stored trial (`report.trials`' rows) is flagged collapsed
+/// or unstable; all false while the report has no such columns.
+fn flagged(report: &Report, n: usize) -> Vec<bool> {
+    let column = |name: &str| -> Vec<bool> {
+        let Ok(c) = report.trials.column(name) else {
+            return vec![false; n];
+        };
+        let Ok(b) = c.bool() else {
+            return vec![false; n];
+        };
+        (0..n).map(|i| b.get(i).unwrap_or(false)).collect()
+    };
+    let (c, u) = (column("collapsed"), column("unstable"));
+    c.iter().zip(&u).map(|(a, b)| *a || *b).collect()
+}
+
+/// Every stored trial of the plan, whatever its status, in plan order:
+/// the rows of `report.trials`, which figures that show every seed draw.
+pub(in crate::report) fn stored_rows<'a>(
     plan: &'a Plan,
     records: &'a [TrialRecord],
 ) -> Vec<Row<'a>> {
@@ -202,42 +270,90 @@ pub(in crate::report) fn finished_rows<'a>(
     plan.trials
         .iter()
         .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
+        .collect()
+}
+
+/// The plan's trials that finished with metrics, in plan order: figures
+/// draw nothing from diverged, failed or missing trials.
+pub(in crate::report) fn finished_rows<'a>(
+    plan: &'a Plan,
+    records: &'a [TrialRecord],
+) -> Vec<Row<'a>> {
+    stored_rows(plan, records)
+        .into_iter()
         .filter(|(_, r)| r.status == Status::Ok && r.metrics.is_some())
         .collect()
 }
 
-/// Which metric-vs-axis figures to draw: one per distinct (metric, along)
-/// of the trend claims, else final train loss along the first numeric axis,
-/// so a study without claims still shows its main effect.
+/// Which metric-vs-axis figures to draw: one per distinct (metric, key)
+/// of the claims (a trend's `along`, a comparison's compared key), then
+/// final train loss along the first swept axis (numeric if any), so the
+/// study's main effect is always shown beside what the claims ask.
 fn axis_figures(exp: &Study) -> Vec<(Metric, String)> {
-    let mut wanted: Vec<(Metric, String)> = exp
-        .report
-        .claims
-        .iter()
-        .filter(|c| matches!(c.expect, Expect::Increasing | Expect::Decreasing))
-        .filter_map(|c| c.along.clone().map(|a| (c.metric, a)))
-        .collect();
-    wanted.dedup();
-    if wanted.is_empty()
-        && let Some(a) = exp.axes.iter().find(|a| {
-            (0..a.len()).all(|i| matches!(a.setting(i, 0), Setting::Int(_) | Setting::Float(_)))
-        })
+    let mut wanted = claim_figures(exp);
+    if let Some(d) = default_figure(exp)
+        && !wanted.contains(&d)
     {
-        wanted.push((Metric::TrainLoss, a.keys[0].clone()));
+        wanted.push(d);
     }
     wanted
 }
 
+/// The (metric, key) of each claim, first appearance first: a trend's
+/// `along`, a comparison's first key whose `this` and `than` differ.
+fn claim_figures(exp: &Study) -> Vec<(Metric, String)> {
+    let mut wanted: Vec<(Metric, String)> = Vec::new();
+    for c in &exp.report.claims {
+        // A trend (`differs` too) has `along`; a comparison has groups.
+        let key = match &c.along {
+            Some(a) => Some(a.clone()),
+            None => c
+                .this
+                .iter()
+                .find(|(k, v)| !c.than.iter().any(|(k2, v2)| k2 == k && v2 == v))
+                .map(|(k, _)| k.clone()),
+        };
+        if let Some(k) = key.filter(|k| exp.axes.iter().any(|a| a.keys.contains(k)))
+            && !wanted.contains(&(c.metric, k.clone()))
+        {
+            wanted.push((c.metric, k));
+        }
+    }
+    wanted
+}
+
+/// Final train loss along the first listed (not searched) axis whose
+/// settings are all numbers, else the first listed axis.
+fn default_figure(exp: &Study) -> Option<(Metric, String)> {
+    let listed = || exp.axes.iter().filter(|a| !a.sampled);
+    let numeric = |a: &&crate::study::Axis| {
+        (0..a.len()).all(|i| matches!(a.setting(i, 0), Setting::Int(_) | Setting::Float(_)))
+    };
+    let a = listed().find(numeric).or_else(|| listed().next())?;
+    Some((Metric::TrainLoss, a.keys[0].clone()))
+}
+
+/// The heatmap's metric: the first claim's, else final train loss.
+fn heatmap_metric(exp: &Study) -> Metric {
+    claim_figures(exp)
+        .first()
+        .map_or(Metric::TrainLoss, |(m, _)| *m)
+}
+
 /// The study's main loss and axis, for the spread and profile figures:
 /// the first trend claim about a loss, else the final train loss along
-/// the axis the metric-vs-axis figures use, else along the first axis;
-/// `None` without a swept axis.
+/// the first numeric axis, else along the first axis; `None` without a
+/// swept axis.
 fn main_loss_axis(exp: &Study) -> Option<(Metric, String)> {
-    axis_figures(exp)
-        .into_iter()
-        .find(|(m, _)| m.is_loss())
-        .or_else(|| {
-            let first = exp.axes.first()?;
-            Some((Metric::TrainLoss, first.keys[0].clone()))
-        })
+    let trend = exp
+        .report
+        .claims
+        .iter()
+        .filter(|c| c.along.is_some())
+        .filter(|c| c.metric.is_loss())
+        .find_map(|c| c.along.clone().map(|a| (c.metric, a)));
+    trend.or_else(|| default_figure(exp)).or_else(|| {
+        let first = exp.axes.first()?;
+        Some((Metric::TrainLoss, first.keys[0].clone()))
+    })
 }

@@ -14,14 +14,16 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
+use super::palette::{self, Entry, Palette};
 use super::scale::Scale;
-use super::{Figure, Row, color, err, short};
+use super::{Figure, Row, err, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
 use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
 use crate::study::{Setting, Study};
+use crate::train::Status;
 
 /// Some swept keys' settings.
 type Selection = Vec<(String, Setting)>;
@@ -37,6 +39,8 @@ const MAX_PANELS: usize = 12;
 pub(in crate::report) struct Curve {
     /// Legend label.
     pub name: String,
+    /// The settings it names (its colour, the same in every panel).
+    pub selection: Selection,
     /// Share of the seeds below each τ.
     pub share: Vec<f64>,
     /// Its percentile bootstrap band at each τ.
@@ -93,11 +97,18 @@ pub(in crate::report) fn profile_plot(
         .find(|a| a.keys.iter().any(|k| k == along))
         .map(|a| a.keys.clone())
         .unwrap_or_default();
-    // Configurations in plan order: (panel name, curve name, values).
-    let mut configs: Vec<(usize, String, String, Vec<f64>)> = Vec::new();
+    // Configurations in plan order: (index, the other axes' settings, the
+    // main axis's, values). A seed that diverged or failed never gets
+    // below τ: it counts as +∞, so it stays in the denominator.
+    let mut configs: Vec<(usize, Selection, Selection, Vec<f64>)> = Vec::new();
     for (t, r) in rows {
-        let Some(y) = m.value(r, exp.report.target_acc) else {
-            continue;
+        let y = if r.status == Status::Ok {
+            match m.value(r, exp.report.target_acc) {
+                Some(y) => y,
+                None => continue,
+            }
+        } else {
+            f64::INFINITY
         };
         match configs.iter_mut().find(|c| c.0 == t.config_index) {
             Some(c) => c.3.push(y),
@@ -107,7 +118,7 @@ pub(in crate::report) fn profile_plot(
                     .iter()
                     .cloned()
                     .partition(|(k, _)| axis_keys.contains(k));
-                configs.push((t.config_index, label(&others), label(&mine), vec![y]));
+                configs.push((t.config_index, others, mine, vec![y]));
             }
         }
     }
@@ -121,10 +132,11 @@ pub(in crate::report) fn profile_plot(
     let (level, reps) = (exp.report.level, exp.report.bootstrap);
     let mut panels: Vec<Panel> = Vec::new();
     for (config, others, mine, values) in &configs {
-        let (title, name) = if one_panel {
-            (String::new(), combine(mine, others))
+        let (title, name, selection) = if one_panel {
+            let all: Selection = mine.iter().chain(others).cloned().collect();
+            (String::new(), combine(&label(mine), &label(others)), all)
         } else {
-            (others.clone(), mine.clone())
+            (label(others), label(mine), mine.clone())
         };
         let at = panels.iter().position(|p| p.title == title);
         let at = at.unwrap_or_else(|| {
@@ -141,6 +153,7 @@ pub(in crate::report) fn profile_plot(
         let res = resamples(*config as u64, values.len(), reps);
         panels[at].curves.push(Curve {
             name,
+            selection,
             share: stats::share_below(values, &taus),
             band: stats::share_below_bands(values, &taus, &res, level),
         });
@@ -171,7 +184,7 @@ pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Resu
     let Some(p) = profile_plot(exp, rows, m, along) else {
         return Ok(None);
     };
-    let svg = draw(&p, m)?;
+    let svg = draw(exp, &p, m)?;
     let metric = m.name().replace('_', " ");
     let split = if p.panels.len() > 1 || !p.panels[0].title.is_empty() {
         format!(
@@ -184,7 +197,7 @@ pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Resu
     Ok(Some(Figure {
         file,
         caption: format!(
-            "Performance profiles of the final {metric} (Agarwal et al. 2021, rliable's run-score distributions): for each threshold τ, the share of a configuration's seeds whose final {metric} is below τ; {split}. Bands: {} percentile bootstrap intervals ({} resamples of the seeds within each configuration). A curve that rises early and steeply is a configuration whose every seed ends low; a plateau below 1 is seeds stuck higher{}{}.",
+            "Performance profiles of the final {metric} (Agarwal et al. 2021, rliable's run-score distributions): for each threshold τ, the share of a configuration's seeds whose final {metric} is below τ; {split}. Bands: {} percentile bootstrap intervals ({} resamples of the seeds within each configuration). Seeds that diverged or failed count in each share and never get below τ, so a configuration with 2 of 5 seeds diverged tops out at 60%. A curve that rises early and steeply is a configuration whose every seed ends low; a plateau below 1 is seeds stuck higher or diverged{}{}.",
             percent(exp.report.level),
             exp.report.bootstrap,
             if p.scale.is_log() {
@@ -205,17 +218,31 @@ pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Resu
     }))
 }
 
-/// Panels in a grid of up to three columns, sharing the τ axis.
-fn draw(p: &Profile, m: Metric) -> Result<String> {
+/// Panels in a grid of up to three columns, sharing the τ axis, with one
+/// legend beside them (a curve's colour is its settings', in every panel).
+fn draw(exp: &Study, p: &Profile, m: Metric) -> Result<String> {
     let n = p.panels.len();
     let cols = n.min(if n == 4 { 2 } else { 3 });
     let rows = n.div_ceil(cols);
     let (w, h) = if n == 1 { (900, 560) } else { (560, 400) };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, ((cols * w) as u32, (rows * h + 40) as u32))
-            .into_drawing_area();
+        let width = (cols * w) as u32;
+        let root = SVGBackend::with_string(
+            &mut svg,
+            (width + palette::LEGEND_WIDTH, (rows * h + 40) as u32),
+        )
+        .into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
+        let (root, strip) = root.split_horizontally(width);
+        let colours = Palette::new(exp);
+        let mut entries: Vec<Entry> = Vec::new();
+        for c in p.panels.iter().flat_map(|q| &q.curves) {
+            if !entries.iter().any(|e| e.name == c.name) {
+                entries.push(Entry::line(c.name.clone(), colours.of(&c.selection).0));
+            }
+        }
+        palette::legend(&strip, "curves", &entries)?;
         let root = root
             .titled(
                 &format!(
@@ -226,7 +253,7 @@ fn draw(p: &Profile, m: Metric) -> Result<String> {
             )
             .map_err(err)?;
         for (area, panel) in root.split_evenly((rows, cols)).iter().zip(&p.panels) {
-            draw_panel(area, p, panel, m)?;
+            draw_panel(area, p, panel, m, &colours)?;
         }
         root.present().map_err(err)?;
     }
@@ -239,6 +266,7 @@ fn draw_panel(
     p: &Profile,
     panel: &Panel,
     m: Metric,
+    colours: &Palette,
 ) -> Result<()> {
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", 17))
@@ -259,8 +287,8 @@ fn draw_panel(
         .max_light_lines(2)
         .draw()
         .map_err(err)?;
-    for (i, curve) in panel.curves.iter().enumerate() {
-        let c = color(i);
+    for curve in &panel.curves {
+        let c = colours.of(&curve.selection).0;
         let mut band: Vec<(f64, f64)> = Vec::new();
         let bounds: Vec<(f64, (f64, f64))> = p
             .taus
@@ -278,17 +306,7 @@ fn draw_panel(
                 p.taus.iter().copied().zip(curve.share.iter().copied()),
                 c.stroke_width(2),
             ))
-            .map_err(err)?
-            .label(curve.name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
+            .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 13))
-        .draw()
-        .map_err(err)?;
     Ok(())
 }

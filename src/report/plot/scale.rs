@@ -84,6 +84,23 @@ impl Scale {
         }
     }
 
+    /// The same axis with `share` of its span (in decades on a log axis)
+    /// added at the top: room for the markers of seeds that did not finish.
+    pub(in crate::report) fn headroom(self, share: f64) -> Scale {
+        let hi = if self.log {
+            self.hi * (self.hi / self.lo).powf(share)
+        } else {
+            self.hi + share * (self.hi - self.lo)
+        };
+        Scale { hi, ..self }
+    }
+
+    /// The highest value the axis shows: where markers of seeds without a
+    /// value sit.
+    pub(in crate::report) fn top(&self) -> f64 {
+        self.hi
+    }
+
     /// Whether the axis is logarithmic (captions say so).
     pub(in crate::report) fn is_log(&self) -> bool {
         self.log
@@ -102,6 +119,12 @@ impl Scale {
         } else {
             text.to_string()
         }
+    }
+
+    /// Where `v` sits from the bottom (0) to the top (1) of the axis,
+    /// clamped: a colour map's position.
+    pub(in crate::report) fn unit(&self, v: f64) -> f64 {
+        self.position(v).clamp(0.0, 1.0)
     }
 
     /// Where `v` sits, as a share of the axis from lo (0) to hi (1); values

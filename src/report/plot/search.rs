@@ -13,8 +13,9 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
+use super::colormap::ColourMap;
 use super::scale::Scale;
-use super::{Figure, err, range};
+use super::{Figure, err};
 use crate::report::search::{SearchKey, SearchSummary, numeric};
 use crate::study::{Dist, Setting};
 
@@ -157,40 +158,12 @@ pub(super) fn scatter(s: &SearchSummary) -> Result<Figure> {
     })
 }
 
-/// Viridis, by linear interpolation between five of its colours; `t` in
-/// [0, 1].
-fn viridis(t: f64) -> RGBColor {
-    const STOPS: [(f64, f64, f64); 5] = [
-        (68.0, 1.0, 84.0),
-        (59.0, 82.0, 139.0),
-        (33.0, 145.0, 140.0),
-        (94.0, 201.0, 98.0),
-        (253.0, 231.0, 37.0),
-    ];
-    let t = if t.is_finite() {
-        t.clamp(0.0, 1.0)
-    } else {
-        0.5
-    };
-    let x = t * (STOPS.len() - 1) as f64;
-    let i = (x.floor() as usize).min(STOPS.len() - 2);
-    let f = x - i as f64;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    let mix = |p: f64, q: f64| (p + f * (q - p)).round() as u8;
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
 /// The parallel-coordinates figure.
 pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
     let metric = s.metric.name().replace('_', " ");
     let n = s.keys.len();
     let medians: Vec<f64> = s.configs.iter().map(|c| c.median).collect();
-    let (lo, hi) = medians
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(*v), b.max(*v))
-        });
-    let t = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+    let map = ColourMap::fit(&medians, s.metric.higher_is_better()).expect("finite medians");
     let mut svg = String::new();
     {
         let width = (n as u32 * 170).max(500) + 110;
@@ -258,19 +231,14 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
                 .enumerate()
                 .map(|(j, k)| (j as f64, key_unit(k, c.setting(&k.key))))
                 .collect();
-            let score = if s.metric.higher_is_better() {
-                1.0 - t(c.median)
-            } else {
-                t(c.median)
-            };
             chart
                 .draw_series(LineSeries::new(
                     points,
-                    viridis(score).mix(0.85).stroke_width(2),
+                    map.color(c.median).mix(0.85).stroke_width(2),
                 ))
                 .map_err(err)?;
         }
-        colour_bar(&right, s.metric.higher_is_better(), lo, hi, &metric)?;
+        map.bar(&right, &format!("median {metric}"))?;
         root.present().map_err(err)?;
     }
     Ok(Figure {
@@ -279,66 +247,16 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
             "Parallel coordinates: one line per configuration ({}) through its value of each searched \
              key, each axis spanning the key's [space] range (bottom to top; log scale for keys drawn \
              log-uniformly, choices evenly spaced), coloured by the median final {metric} over its \
-             seeds (the colour bar; dark is best), the best drawn on top.",
-            s.configs.len()
+             seeds (the colour bar{}; dark is best), the best drawn on top.",
+            s.configs.len(),
+            if map.scale.is_log() {
+                ", log scale"
+            } else {
+                ""
+            }
         ),
         svg,
     })
-}
-
-/// The colour bar: the statistic's range, dark at the best end.
-fn colour_bar(
-    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
-    higher_is_better: bool,
-    lo: f64,
-    hi: f64,
-    metric: &str,
-) -> Result<()> {
-    let (a, b) = range([lo, hi].into_iter()).expect("finite medians");
-    let (a, b) = if hi > lo { (lo, hi) } else { (a, b) };
-    let mut bar = ChartBuilder::on(area)
-        .margin(12)
-        .margin_top(40)
-        .x_label_area_size(30)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0f64..1f64, a..b)
-        .map_err(err)?;
-    bar.configure_mesh()
-        .disable_x_mesh()
-        .disable_y_mesh()
-        .x_labels(0)
-        .y_desc(metric)
-        .label_style(("sans-serif", 11))
-        .axis_desc_style(("sans-serif", 12))
-        .draw()
-        .map_err(err)?;
-    const STEPS: usize = 64;
-    bar.draw_series((0..STEPS).map(|i| {
-        let (v0, v1) = (
-            a + (b - a) * i as f64 / STEPS as f64,
-            a + (b - a) * (i + 1) as f64 / STEPS as f64,
-        );
-        let u = (i as f64 + 0.5) / STEPS as f64;
-        let c = viridis(if higher_is_better { 1.0 - u } else { u });
-        Rectangle::new([(0.0, v0), (1.0, v1)], c.filled())
-    }))
-    .map_err(err)?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The ends and the middle are viridis' own colours (matplotlib's
-    /// `viridis(0)`, `(0.5)`, `(1)` are #440154, #21918c, #fde725): a
-    /// flipped or truncated map fails.
-    #[test]
-    fn viridis_ends_and_middle() {
-        assert_eq!(viridis(0.0), RGBColor(0x44, 0x01, 0x54));
-        assert_eq!(viridis(0.5), RGBColor(0x21, 0x91, 0x8c));
-        assert_eq!(viridis(1.0), RGBColor(0xfd, 0xe7, 0x25));
-    }
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::palette::Palette;
 use super::scale::{Scale, spans_decade};
-use super::{Figure, Row, color, err, short};
+use super::{Figure, Row, err, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
 use crate::report::iqm::resamples;
@@ -123,6 +124,8 @@ pub(in crate::report) struct SpreadPoint {
 pub(in crate::report) struct SpreadSeries {
     /// Legend label: the other axes' settings.
     pub name: String,
+    /// Those settings (the series' study-wide colour).
+    pub selection: Vec<(String, Setting)>,
     /// One point per setting that has finished seeds, in axis order.
     pub points: Vec<SpreadPoint>,
 }
@@ -157,7 +160,7 @@ pub(in crate::report) fn spread_plot(
         .map(|a| a.keys.clone())
         .unwrap_or_default();
     // (series, setting) → values, in plan order.
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<Vec<(String, Setting)>> = Vec::new();
     // (series, setting, values, the first trial's configuration)
     let mut cells: Vec<(usize, usize, Vec<f64>, usize)> = Vec::new();
     for (t, r) in rows {
@@ -177,9 +180,8 @@ pub(in crate::report) fn spread_plot(
             .filter(|(k, _)| !axis_keys.contains(k))
             .cloned()
             .collect();
-        let name = label(&others);
-        let s = names.iter().position(|n| *n == name).unwrap_or_else(|| {
-            names.push(name);
+        let s = names.iter().position(|n| *n == others).unwrap_or_else(|| {
+            names.push(others);
             names.len() - 1
         });
         match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
@@ -201,7 +203,7 @@ pub(in crate::report) fn spread_plot(
     let series = names
         .into_iter()
         .enumerate()
-        .map(|(s, name)| {
+        .map(|(s, selection)| {
             let mut points: Vec<SpreadPoint> = cells
                 .iter()
                 .enumerate()
@@ -217,7 +219,11 @@ pub(in crate::report) fn spread_plot(
                 })
                 .collect();
             points.sort_by_key(|p| p.setting);
-            SpreadSeries { name, points }
+            SpreadSeries {
+                name: label(&selection),
+                selection,
+                points,
+            }
         })
         .collect();
     Some(SpreadPlot {
@@ -237,7 +243,7 @@ pub(super) fn spread(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Resul
     let Some(y) = spread_scale(&plot) else {
         return Ok(None);
     };
-    let svg = draw(&plot, &y, m, along)?;
+    let svg = draw(&Palette::new(exp), &plot, &y, m, along)?;
     let zero = plot.series.iter().flat_map(|s| &s.points).any(|p| {
         [p.std, p.iqr]
             .iter()
@@ -291,7 +297,7 @@ fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
 }
 
 /// Two panels side by side, std and IQR, on the shared `y`.
-fn draw(plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
+fn draw(colours: &Palette, plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (1200, 560)).into_drawing_area();
@@ -311,6 +317,7 @@ fn draw(plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> 
         for ((area, name), get) in panels.iter().zip(["std", "IQR"]).zip(pick) {
             panel(
                 area,
+                colours,
                 plot,
                 y,
                 &format!("{name} of {}", m.name().replace('_', " ")),
@@ -327,6 +334,7 @@ fn draw(plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> 
 /// per interval; bars are cut at the axis floor, zero spreads left out.
 fn panel(
     area: &DrawingArea<SVGBackend, Shift>,
+    colours: &Palette,
     plot: &SpreadPlot,
     y: &Scale,
     desc: &str,
@@ -355,7 +363,7 @@ fn panel(
         .map_err(err)?;
     let n = plot.series.len() as f64;
     for (s, series) in plot.series.iter().enumerate() {
-        let c = color(s);
+        let c = colours.of(&series.selection).0;
         // Series side by side around each setting, so bars do not cover
         // each other: 8% of the spacing between settings apart.
         let frac = (s as f64 - (n - 1.0) / 2.0) * 0.08;

@@ -132,13 +132,13 @@ fn spread_axis_goes_log_for_numbers_over_a_decade() {
 }
 
 /// The profile figure's numbers: per configuration, at each τ, the share
-/// of its finished seeds with a final loss below τ (counted here in a
-/// loop), its band from that configuration's own resamples of its seeds
+/// of its seeds with a final loss below τ (counted here in a loop; a
+/// diverged seed is in the denominator and never below τ, as +∞), its band from that configuration's own resamples of its seeds
 /// (`iqm::resamples`, which its IQM columns read); τ evenly spaced
 /// on a linear axis for losses within a decade, in equal ratios once they
 /// span more. Twelve configurations (more than fit one legend) split into
 /// one panel per depth with a curve per width. Catches a diverged seed
-/// counted, a curve fed another configuration's seeds, `<=` for `<`,
+/// left out of the denominator (width 2 would reach 100%), a curve fed another configuration's seeds, `<=` for `<`,
 /// linear thresholds on a log axis, and panels split by the wrong axis;
 /// past twelve panels, those left out are counted (their bands are not
 /// computed).
@@ -147,17 +147,15 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let n = f64::NAN;
     let losses = [0.5, 0.2, 0.9, n, 0.25, 0.3, 0.35, 0.4];
     let (e, plan, records) = stored_study("[report]\nbootstrap = 300\n", &losses);
-    let rows = plot::finished_rows(&plan, &records);
+    let rows = plot::stored_rows(&plan, &records);
     let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
     assert!(!p.scale.is_log() && p.panels.len() == 1 && p.dropped == 0);
+    assert_eq!(p.panels[0].curves[0].share.last(), Some(&0.75));
+    let width2 = [0.5, 0.2, 0.9, f64::INFINITY];
     let curves = &p.panels[0].curves;
     let names: Vec<&str> = curves.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["width=2", "width=8"]);
-    for (c, (curve, seeds)) in curves
-        .iter()
-        .zip([&losses[0..3], &losses[4..8]])
-        .enumerate()
-    {
+    for (c, (curve, seeds)) in curves.iter().zip([&width2[..], &losses[4..8]]).enumerate() {
         for (tau, share) in p.taus.iter().zip(&curve.share) {
             let below = seeds.iter().filter(|x| *x < tau).count();
             assert_eq!(*share, below as f64 / seeds.len() as f64, "τ = {tau}");
