@@ -342,9 +342,11 @@ fn slurm_array_merge_cancel_and_resubmit() {
 /// `$'short\nrm -rf ~'`) is refused before anything is written or
 /// submitted; a `--set` value built to break out of the script's quoting
 /// (`'; touch F; '`, `$(touch F)`, backquotes) reaches every shard as one
-/// value: the shards' study.toml holds it, the merged tables equal a local
-/// run with the same `--set`, and F was never created. Catches a value
-/// written into a job script bare or double-quoted.
+/// value, and so does a results folder named with `$(touch pwned)` and
+/// backquotes: the shards' study.toml holds the value, the merged tables
+/// equal a local run with the same `--set`, and F was never created.
+/// Catches a value written into a job script bare or double-quoted (the
+/// folder was double-quoted before issue 23).
 #[test]
 #[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
 fn slurm_refuses_or_quotes_hostile_values() {
@@ -376,29 +378,26 @@ fn slurm_refuses_or_quotes_hostile_values() {
     let set = format!("description=x'; touch {m}; '$(touch {m})`touch {m}`");
     let local = tmp.path().join("local");
     run_ok(&["run", s, "--out", arg(&local), "--jobs", "2", "--set", &set]);
-    let out = tmp.path().join("cluster");
-    let o = run_ok(&[
-        "slurm",
-        s,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        arg(&out),
-        "--set",
-        &set,
-        "--submit",
-    ]);
+    // The folder's name would run `touch pwned` in the jobs' working
+    // folder (the submitting one, here tmp) if unquoted or double-quoted.
+    let out = tmp
+        .path()
+        .join("cluster$(touch${IFS}pwned)`touch${IFS}pwned`");
+    let o = common::bin()
+        .args(["slurm", s, "--shards", "3", "--cpus-per-task", "1"])
+        .args(["--time", "00:10:00", "--out", arg(&out), "--set", &set])
+        .arg("--submit")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
     let (array, merge) = submitted_jobs(&stdout(&o));
     wait_job(&array);
     wait_job(&merge);
     let shard = fs::read_to_string(out.join("shard-1-of-3/study.toml")).unwrap();
     assert!(shard.contains(&format!("touch {m}")), "{shard}");
     assert_eq!(tables(&out), tables(&local), "the merged tables");
-    assert!(!marker.exists(), "a --set value ran as a command");
+    assert!(!marker.exists(), "a value ran as a command");
 }
 
 /// A halving study small enough for a test: 8 configurations × 2 seeds,

@@ -184,7 +184,8 @@ fn hostile_directive_values_are_refused_by_both_generators() {
         trials: vec!["0123456789abcdef".into()],
     };
     let file = dir.path().join("h.toml");
-    let cases: [(&str, fn(&mut SlurmOptions)); 4] = [
+    type Spoil = fn(&mut SlurmOptions);
+    let cases: [(&str, Spoil); 4] = [
         ("--partition \"short\\nrm -rf ~\": ", |o| {
             o.partition = Some("short\nrm -rf ~".into())
         }),
