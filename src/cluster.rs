@@ -14,6 +14,9 @@ use crate::plan::Plan;
 use crate::study::Study;
 
 pub mod halving;
+mod script;
+
+use script::{quote, quote_path};
 
 /// How to lay a study out on a SLURM cluster.
 #[derive(Debug, Clone)]
@@ -30,16 +33,6 @@ pub struct SlurmOptions {
     pub out: PathBuf,
     /// `--set` overrides, passed on to every shard.
     pub sets: Vec<String>,
-}
-
-fn quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -60,7 +53,8 @@ fn set_flags(opts: &SlurmOptions) -> String {
         .collect()
 }
 
-/// `#SBATCH --partition=…` and a newline, or nothing.
+/// `#SBATCH --partition=…` and a newline, or nothing ([`check`] has
+/// validated the name).
 fn partition_line(opts: &SlurmOptions) -> String {
     opts.partition
         .as_ref()
@@ -68,9 +62,28 @@ fn partition_line(opts: &SlurmOptions) -> String {
         .unwrap_or_default()
 }
 
+/// Refuse any value that would go into an #SBATCH line and that SLURM
+/// would not take as one value (a newline would start a new line of the
+/// script): the job name, time, partition and the log folder under `out`.
+/// Body words are quoted where they are written, and only refused when
+/// they hold a control character.
+fn check(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<()> {
+    script::check_job_name(&exp.name)?;
+    script::check_word("study file", &study.display().to_string())?;
+    for s in &opts.sets {
+        script::check_word("--set", s)?;
+    }
+    script::check_time(&opts.time)?;
+    if let Some(p) = &opts.partition {
+        script::check_partition(p)?;
+    }
+    script::check_path("--out", &absolute(&opts.out).join("slurm"))
+}
+
 /// The two batch scripts: (array script, merge script). Paths are made
 /// absolute so the jobs run the same from any working directory.
 pub fn scripts(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<(String, String)> {
+    check(exp, study, opts)?;
     let exe = std::env::current_exe().context("cannot locate the mlpsweep binary")?;
     let (exe, study, out) = (absolute(&exe), absolute(study), absolute(&opts.out));
     let n = opts.shards;
@@ -88,15 +101,15 @@ pub fn scripts(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<(String
          set -euo pipefail\n\
          # A shard resumes by content: resubmitting runs only what is missing.\n\
          exec {exe} run {study} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --jobs \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" \\\n    \
-         --out \"{out}/shard-$SLURM_ARRAY_TASK_ID-of-{n}\" --quiet{sets}\n",
+         --out {out}/\"shard-$SLURM_ARRAY_TASK_ID-of-{n}\" --quiet{sets}\n",
         name = exp.name,
         trials = Plan::new(exp)?.len(),
         cpus = opts.cpus_per_task,
         time = opts.time,
         logs = logs.display(),
-        exe = quote(&exe.display().to_string()),
-        study = quote(&study.display().to_string()),
-        out = out.display(),
+        exe = quote_path(&exe),
+        study = quote_path(&study),
+        out = quote_path(&out),
     );
     let merge = format!(
         "#!/bin/bash\n\
@@ -107,12 +120,12 @@ pub fn scripts(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<(String
          {partition}\
          #SBATCH --output={logs}/merge.log\n\
          set -euo pipefail\n\
-         exec {exe} merge \"{out}\"/shard-*-of-{n} --out \"{out}\"\n",
+         exec {exe} merge {out}/shard-*-of-{n} --out {out}\n",
         name = exp.name,
         time = opts.time,
         logs = logs.display(),
-        exe = quote(&exe.display().to_string()),
-        out = out.display(),
+        exe = quote_path(&exe),
+        out = quote_path(&out),
     );
     Ok((array, merge))
 }
@@ -168,3 +181,6 @@ fn sbatch(args: &[&str]) -> Result<String> {
         .unwrap_or("")
         .to_string())
 }
+
+#[cfg(test)]
+mod tests;

@@ -153,12 +153,12 @@ fn slurm_writes_an_array_script_and_a_dependent_merge() {
         "--shard \"$SLURM_ARRAY_TASK_ID/3\"",
         "--jobs \"${SLURM_CPUS_PER_TASK:-2}\"",
         "shard-$SLURM_ARRAY_TASK_ID-of-3",
-        "--set train.epochs=5",
+        "--set 'train.epochs=5'",
     ] {
         assert!(array.contains(want), "array script lacks {want}:\n{array}");
     }
     assert!(
-        merge.contains(" merge \"") && merge.contains("/shard-*-of-3 --out"),
+        merge.contains(" merge '") && merge.contains("'/shard-*-of-3 --out '"),
         "{merge}"
     );
     assert!(
@@ -336,6 +336,68 @@ fn slurm_array_merge_cancel_and_resubmit() {
         tables(&local),
         "after the resubmission the merged tables equal a local run's"
     );
+}
+
+/// Against real SLURM: a partition with a newline (issue 23's
+/// `$'short\nrm -rf ~'`) is refused before anything is written or
+/// submitted; a `--set` value built to break out of the script's quoting
+/// (`'; touch F; '`, `$(touch F)`, backquotes) reaches every shard as one
+/// value, and so does a results folder named with `$(touch pwned)` and
+/// backquotes: the shards' study.toml holds the value, the merged tables
+/// equal a local run with the same `--set`, and F was never created.
+/// Catches a value written into a job script bare or double-quoted (the
+/// folder was double-quoted before issue 23).
+#[test]
+#[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
+fn slurm_refuses_or_quotes_hostile_values() {
+    if !cluster_answers("slurm_refuses_or_quotes_hostile_values") {
+        return;
+    }
+    let (tmp, study) = setup(STUDY);
+    let s = arg(&study);
+    let refused = tmp.path().join("refused");
+    let o = mlpsweep(&[
+        "slurm",
+        s,
+        "--partition",
+        "debug\nrm -rf ~",
+        "--out",
+        arg(&refused),
+        "--submit",
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains(r#"--partition "debug\nrm -rf ~": "#),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!refused.join("slurm").exists(), "nothing written");
+
+    let marker = tmp.path().join("pwned");
+    let m = marker.display();
+    let set = format!("description=x'; touch {m}; '$(touch {m})`touch {m}`");
+    let local = tmp.path().join("local");
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2", "--set", &set]);
+    // The folder's name would run `touch pwned` in the jobs' working
+    // folder (the submitting one, here tmp) if unquoted or double-quoted.
+    let out = tmp
+        .path()
+        .join("cluster$(touch${IFS}pwned)`touch${IFS}pwned`");
+    let o = common::bin()
+        .args(["slurm", s, "--shards", "3", "--cpus-per-task", "1"])
+        .args(["--time", "00:10:00", "--out", arg(&out), "--set", &set])
+        .arg("--submit")
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (array, merge) = submitted_jobs(&stdout(&o));
+    wait_job(&array);
+    wait_job(&merge);
+    let shard = fs::read_to_string(out.join("shard-1-of-3/study.toml")).unwrap();
+    assert!(shard.contains(&format!("touch {m}")), "{shard}");
+    assert_eq!(tables(&out), tables(&local), "the merged tables");
+    assert!(!marker.exists(), "a value ran as a command");
 }
 
 /// A halving study small enough for a test: 8 configurations × 2 seeds,

@@ -218,3 +218,106 @@ fn jobs_do_not_change_the_rungs_or_the_tables() {
     assert!(tables[0] == tables[1], "--jobs 1 and 2 agree");
     assert_eq!(tables[0].1.lines().count(), 1 + BUDGETS.len());
 }
+
+/// A checkpoint's header length and header JSON (safetensors: 8 bytes
+/// little-endian, then the JSON), read by hand.
+fn header(bytes: &[u8]) -> (usize, Value) {
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    (n, serde_json::from_slice(&bytes[8..8 + n]).unwrap())
+}
+
+/// The byte range of tensor `name` in a checkpoint file.
+fn tensor_bytes(bytes: &[u8], name: &str) -> std::ops::Range<usize> {
+    let (n, h) = header(bytes);
+    let at = |i: usize| 8 + n + h[name]["data_offsets"][i].as_u64().unwrap() as usize;
+    at(0)..at(1)
+}
+
+/// Damaged checkpoints, through the binary: a halving run is SIGKILLed
+/// (`MLPSWEEP_TEST_KILL_AFTER_CHECKPOINT`) right after the first rung-1
+/// trial's checkpoint is stored, before its record; the other rung-1
+/// trials still hold their rung-0 checkpoints. Then one bit of the killed
+/// trial's `state` tensor is flipped, one digit of another's header (`t`),
+/// and a third's `order` gets the index of the issue's panic. The rerun
+/// names each file on stderr, retrains those three trials from epoch 0,
+/// and ends with the clean run's records line for line (wall times aside)
+/// and its rungs. Catches a checksum not checked before use (the damaged
+/// weights would be trained on, or the killed trial's record taken from its
+/// checkpoint), and the order panic.
+#[test]
+fn damaged_checkpoints_are_not_used_and_their_trials_retrain_to_the_clean_result() {
+    let (tmp, study) = temp_study("h.toml", &halving_study());
+    let (clean, out) = (tmp.path().join("clean"), tmp.path().join("damaged"));
+    run_study_ok(&study, &clean, &["--jobs", "1", "--quiet"]);
+    // With one job, records are stored in training order: rung 1's trials
+    // in the order they trained.
+    let rung1: Vec<String> = lines(&clean)
+        .iter()
+        .filter(|v| v.get("epochs_trained").and_then(Value::as_u64) == Some(2))
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rung1.len(), 12);
+    let o = common::bin()
+        .args([
+            "run",
+            arg(&study),
+            "--out",
+            arg(&out),
+            "--jobs",
+            "1",
+            "--quiet",
+        ])
+        .env(
+            "MLPSWEEP_TEST_KILL_AFTER_CHECKPOINT",
+            format!("{}:2", rung1[0]),
+        )
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "killed by the hook");
+    let file = |id: &str| out.join("checkpoints").join(format!("{id}.safetensors"));
+    let damage = |id: &str, f: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = fs::read(file(id)).unwrap();
+        f(&mut bytes);
+        fs::write(file(id), bytes).unwrap();
+    };
+    damage(&rung1[0], &|b| {
+        assert_eq!(header(b).1["__metadata__"]["epoch"], "2");
+        let r = tensor_bytes(b, "state");
+        b[r.start + 13] ^= 0x04;
+    });
+    damage(&rung1[1], &|b| {
+        assert_eq!(header(b).1["__metadata__"]["epoch"], "1");
+        let at = b.windows(5).position(|w| w == b"\"t\":\"").unwrap() + 5;
+        b[at] = if b[at] == b'9' { b'8' } else { b[at] + 1 };
+    });
+    damage(&rung1[2], &|b| {
+        let r = tensor_bytes(b, "order");
+        b[r.start..r.start + 4].copy_from_slice(&4_261_417_832u32.to_le_bytes());
+    });
+    let o = run_study_ok(&study, &out, &["--jobs", "1", "--quiet"]);
+    let err = common::stderr(&o);
+    for id in &rung1[..3] {
+        let said = format!(
+            "warning: checkpoint {}: checksum mismatch",
+            file(id).display()
+        );
+        assert!(err.contains(&said), "{said} in {err}");
+        assert!(err.contains(&format!("trial {id} is retrained from epoch 0")));
+    }
+    assert_eq!(err.matches("warning: checkpoint").count(), 3, "{err}");
+    assert_eq!(latest(&out), latest(&clean));
+    let keys: Vec<(String, Option<u64>)> = lines(&out)
+        .iter()
+        .map(|v| {
+            let e = v.get("epochs_trained").and_then(Value::as_u64);
+            (v["id"].as_str().unwrap().to_string(), e)
+        })
+        .collect();
+    let once: std::collections::HashSet<_> = keys.iter().collect();
+    assert_eq!(once.len(), keys.len(), "every (trial, rung) stored once");
+    assert_eq!(keys.len(), lines(&clean).len());
+    assert_eq!(
+        fs::read_to_string(out.join("rungs.csv")).unwrap(),
+        fs::read_to_string(clean.join("rungs.csv")).unwrap()
+    );
+}

@@ -366,13 +366,13 @@ fn the_promote_chain_submits_each_rung_once() {
     for want in [
         "#SBATCH --array=1-4".to_string(),
         "--shard \"$SLURM_ARRAY_TASK_ID/4\"".to_string(),
-        format!("--merged \"{}\"", m.display()),
+        format!("--merged '{}'", m.display()),
     ] {
         assert!(array.contains(&want), "{want}:\n{array}");
     }
     assert!(
         promote.contains(&format!(
-            "merge \"{}\"/shard-*-of-4 --out \"{}\"",
+            "merge '{}'/shard-*-of-4 --out '{}'",
             m.display(),
             m.display()
         )),

@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use super::{SlurmOptions, absolute, quote, sbatch};
+use super::script::{quote, quote_path};
+use super::{SlurmOptions, absolute, sbatch};
 use crate::plan::Plan;
 use crate::study::Study;
 
@@ -58,10 +59,7 @@ pub fn slurm_args(opts: &SlurmOptions) -> String {
     if let Some(p) = &opts.partition {
         a += &format!(" --partition {}", quote(p));
     }
-    a += &format!(
-        " --out {}",
-        quote(&absolute(&opts.out).display().to_string())
-    );
+    a += &format!(" --out {}", quote_path(&absolute(&opts.out)));
     a + &super::set_flags(opts)
 }
 
@@ -72,14 +70,16 @@ pub fn scripts(
     opts: &SlurmOptions,
     rung: &RungJob,
 ) -> Result<(String, String)> {
+    super::check(exp, study, opts)?;
     let exe = std::env::current_exe().context("cannot locate the mlpsweep binary")?;
     let (exe, study, out) = (
-        quote(&absolute(&exe).display().to_string()),
-        quote(&absolute(study).display().to_string()),
+        quote_path(&absolute(&exe)),
+        quote_path(&absolute(study)),
         absolute(&opts.out),
     );
     let n = opts.shards;
     let logs = out.join("slurm");
+    let out = quote_path(&out);
     let (sets, partition) = (super::set_flags(opts), super::partition_line(opts));
     // Shards are dealt longest first to the least loaded: with fewer
     // trials than shards, shards past the trial count get none.
@@ -99,7 +99,7 @@ pub fn scripts(
          # A shard trains its part of the rung that the merged folder's records say is\n\
          # next, from the checkpoints kept there; it resumes by content.\n\
          exec {exe} run {study} --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --jobs \"${{SLURM_CPUS_PER_TASK:-{cpus}}}\" \\\n    \
-         --out \"{out}/shard-$SLURM_ARRAY_TASK_ID-of-{n}\" --merged \"{out}\" --quiet{sets}\n",
+         --out {out}/\"shard-$SLURM_ARRAY_TASK_ID-of-{n}\" --merged {out} --quiet{sets}\n",
         name = exp.name,
         budget = rung.budget,
         configs = rung.configs,
@@ -107,7 +107,6 @@ pub fn scripts(
         cpus = opts.cpus_per_task,
         time = opts.time,
         logs = logs.display(),
-        out = out.display(),
     );
     let promote = format!(
         "#!/bin/bash\n\
@@ -119,12 +118,11 @@ pub fn scripts(
          {partition}\
          #SBATCH --output={logs}/promote-{k}.log\n\
          set -euo pipefail\n\
-         {exe} merge \"{out}\"/shard-*-of-{n} --out \"{out}\"\n\
+         {exe} merge {out}/shard-*-of-{n} --out {out}\n\
          exec {exe} slurm {study} --after-rung {k} {args} --submit\n",
         name = exp.name,
         time = opts.time,
         logs = logs.display(),
-        out = out.display(),
         args = slurm_args(opts),
     );
     Ok((array, promote))
@@ -157,6 +155,9 @@ pub fn write_and_submit(
     submit: bool,
     exclusive: bool,
 ) -> Result<Submitted> {
+    // Refused before the marker exists: a refused value must not leave a
+    // marker that would block the rung's submission once corrected.
+    super::check(exp, study, opts)?;
     let dir = absolute(&opts.out).join("slurm");
     fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let marker = dir.join(format!("rung-{}-{}.submitted", rung.index, rung.digest()));

@@ -45,12 +45,19 @@ impl RungWork {
         progress: train::Progress,
         threads: train::Threads,
     ) -> Result<Option<TrialRecord>> {
-        // An unreadable checkpoint (another format, a disk error) only
-        // costs the retraining: the result is the same from the start.
-        let from = checkpoint::load(&self.dir, &trial.id)
-            .ok()
-            .flatten()
-            .filter(|s| s.epoch <= self.until);
+        // A checkpoint that cannot be trusted (damaged, unverifiable, not
+        // this trial's) is never used: retraining from the start costs
+        // time only, since training is deterministic, and the run says so.
+        let from = match checkpoint::load(&self.dir, &trial.id, data.train.len()) {
+            Ok(s) => s.filter(|s| s.epoch <= self.until),
+            Err(e) => {
+                eprintln!(
+                    "warning: {e:#}; not used: trial {} is retrained from epoch 0",
+                    trial.id
+                );
+                None
+            }
+        };
         if let Some(s) = from.as_ref().filter(|s| s.epoch == self.until) {
             // Trained and checkpointed, but killed before its record was stored.
             return Ok(Some(s.record.clone()));
