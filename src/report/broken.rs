@@ -83,7 +83,7 @@ mod tests {
     #[test]
     fn collapsed_at_chance_or_without_progress() {
         // A moons net ending at ln 2 after starting at 0.70: both rules.
-        assert!(collapsed(0.6931, Some(0.70), Some(2)));
+        assert!(collapsed(std::f64::consts::LN_2, Some(0.70), Some(2)));
         // 0.69 is above 0.99·ln 2 = 0.6862 though 10% below its start.
         assert!(collapsed(0.69, Some(0.80), Some(2)));
         // 0.68 is below 0.6862 and 15% below 0.80: progress.
