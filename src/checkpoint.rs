@@ -10,7 +10,7 @@
 //! positions, and the record so far as JSON (curve, initial evaluation,
 //! metrics at that epoch). The generators' seeds and streams are not
 //! stored: they follow from the trial's seeds, which the id fixes.
-//! Written whole or not at all (`store::write_atomic`).
+//! Written whole or not at all (`store::write_atomic_owned`: only the process training the trial writes it).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -115,7 +115,7 @@ pub fn save(dir: &Path, s: &Snapshot, params_len: usize) -> Result<()> {
     let p = path(dir, &s.record.id);
     std::fs::create_dir_all(p.parent().expect("a folder"))
         .with_context(|| format!("creating {}", p.display()))?;
-    crate::store::write_atomic(&p, &encode(s, params_len)?)
+    crate::store::write_atomic_owned(&p, &encode(s, params_len)?)
 }
 
 /// Trial `id`'s checkpoint under `dir`, if there is one. An unreadable one

@@ -399,6 +399,7 @@ pub fn render_report(
     report: &Report,
     figures: &[Figure],
     provenance: &str,
+    damaged: &[String],
 ) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
@@ -415,6 +416,7 @@ pub fn render_report(
     md.push_str(&header(exp, plan, report));
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
+    md.push_str(&damaged_note(damaged));
     md.push_str(&format!(
         "\n## Results\n\n{}{}\n\n",
         legend(exp),
@@ -436,6 +438,28 @@ pub fn render_report(
         }
     }
     Ok(md.into_bytes())
+}
+
+/// The "Damaged records" note: lines of trials.jsonl that no table uses
+/// (the store locates them; empty when there are none). Said here, beside
+/// the trial counts, because a damaged line is usually a trial missing
+/// from every table.
+fn damaged_note(damaged: &[String]) -> String {
+    if damaged.is_empty() {
+        return String::new();
+    }
+    let mut md = format!(
+        "- Damaged records: {} line(s) of trials.jsonl were not used (repair or remove them; \
+         a trial whose record is lost reruns with `mlpsweep run`):\n",
+        damaged.len()
+    );
+    for d in damaged.iter().take(20) {
+        md.push_str(&format!("  - {d}\n"));
+    }
+    if damaged.len() > 20 {
+        md.push_str(&format!("  - … and {} more\n", damaged.len() - 20));
+    }
+    md
 }
 
 /// How the stored trials ended, and the training time they took.

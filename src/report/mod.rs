@@ -81,7 +81,7 @@ fn percent(level: f64) -> String {
 }
 
 /// Build the tables and verdicts from the plan and the records stored for
-/// it. Records whose id is not in the plan (left from an earlier grid) are
+/// it. Records whose id is not in the plan (damage the store names) are
 /// ignored. Without the data sets there are no ensembles (their targets
 /// are not stored); see [`build_with`].
 pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
@@ -365,6 +365,7 @@ pub fn render(
     provenance: &str,
     rungs: Option<&crate::halving::Progress>,
     reference: Option<&crate::reference::Found>,
+    damaged: &[String],
 ) -> Result<(Report, Vec<File>)> {
     // The spread and profile figures' bootstraps need only the trials: they
     // run while the summary (and its own bootstrap) is built.
@@ -406,7 +407,7 @@ pub fn render(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures, provenance)?,
+            markdown::render_report(exp, plan, &report, &figures, provenance, damaged)?,
         ),
         (
             "claims.json".into(),
