@@ -372,7 +372,7 @@ impl ResultsDir {
     pub fn rebuild_report(&self) -> Result<(Study, Published)> {
         if !self.has_study() {
             // Not a results folder: say so, and leave no .lock behind in it.
-            self.study_text()?;
+            self.load_study()?;
         }
         // The study too is read under the lock: a run that grows it
         // rewrites study.toml, and its new trials are of the new plan.

@@ -113,25 +113,31 @@ impl ResultsDir {
         let ours = |r: &TrialRecord| stored.as_ref().is_none_or(|s| s.contains(&r.id));
         let ids: HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
         let budgets = budgets(exp, plan);
+        // (index, id) of each orphaned trial once, in plan order.
+        let mut orphaned: Vec<(usize, &str)> = history
+            .iter()
+            .filter(|r| ours(r))
+            .filter(|r| {
+                let rung_gone =
+                    matches!((&budgets, r.epochs_trained), (Some(b), Some(e)) if !b.contains(&e));
+                !ids.contains(r.id.as_str()) || rung_gone
+            })
+            .map(|r| (r.index, r.id.as_str()))
+            .collect();
+        orphaned.sort_unstable();
         let mut seen = HashSet::new();
-        let mut examples = Vec::new();
-        for r in history.iter().filter(|r| ours(r)) {
-            let rung_gone =
-                matches!((&budgets, r.epochs_trained), (Some(b), Some(e)) if !b.contains(&e));
-            if (!ids.contains(r.id.as_str()) || rung_gone)
-                && seen.insert(r.id.clone())
-                && examples.len() < 3
-            {
-                examples.push(format!("trial {} ({})", r.index, r.id));
-            }
-        }
-        if seen.is_empty() {
+        orphaned.retain(|(_, id)| seen.insert(*id));
+        if orphaned.is_empty() {
             return Ok(None);
         }
         Ok(Some(Orphans {
             file: self.file("study.toml"),
-            count: seen.len(),
-            examples,
+            count: orphaned.len(),
+            examples: orphaned
+                .iter()
+                .take(3)
+                .map(|(i, id)| format!("trial {i} ({id})"))
+                .collect(),
             differs: differing_keys(&self.study_text()?, &exp.resolved_toml),
         }))
     }
