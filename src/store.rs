@@ -340,10 +340,12 @@ impl ResultsDir {
             plan,
             &records,
             Some(datasets),
-            &provenance(),
+            &report::About {
+                provenance: &provenance(),
+                damaged: &notes,
+            },
             rungs.as_ref(),
             reference.as_ref(),
-            &notes,
         )?;
         if files.iter().any(|(name, _)| name.starts_with("figures/")) {
             let figures = self.file("figures");
