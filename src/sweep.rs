@@ -196,9 +196,7 @@ fn tell_run(args: &RunArgs, exp: &study::Study, out: &Path, done: &schedule::Run
         }
         eprintln!("evidence: {}", out.join("report.md").display());
     }
-    if done.interrupted {
-        tell_damage(&done.damaged);
-    }
+    let damaged = tell_damage(&done.damaged);
     if done.interrupted && exp.halving.is_some() {
         eprintln!(
             "stopped early: the finished rungs and trials are stored and the partial report is written; \
@@ -217,14 +215,12 @@ fn tell_run(args: &RunArgs, exp: &study::Study, out: &Path, done: &schedule::Run
         );
         return Exit::Interrupted;
     }
-    if let Some(exit) = tell_damage(&done.damaged) {
-        return exit;
-    }
-    if done.failed > 0 {
+    // Damage wins over failed trials: a record may be missing from every table.
+    damaged.unwrap_or(if done.failed > 0 {
         Exit::TrialsFailed
     } else {
         Exit::Success
-    }
+    })
 }
 
 /// Write the plan table of the study `file` (with `sets`) to `stdout`,
