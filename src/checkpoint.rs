@@ -10,7 +10,7 @@
 //! positions, and the record so far as JSON (curve, initial evaluation,
 //! metrics at that epoch). The generators' seeds and streams are not
 //! stored: they follow from the trial's seeds, which the id fixes.
-//! Written whole or not at all (`store::write_atomic`).
+//! Written whole or not at all (`store::write_atomic_owned`: only the process training the trial writes it).
 //!
 //! Checksum: metadata `checksum` = `fnv1a64:<16 hex digits>`, a 64-bit
 //! FNV-1a (the digest trial ids use) over every other metadata field and
@@ -212,7 +212,7 @@ pub fn save(dir: &Path, s: &Snapshot, params_len: usize) -> Result<()> {
     let p = path(dir, &s.record.id);
     std::fs::create_dir_all(p.parent().expect("a folder"))
         .with_context(|| format!("creating {}", p.display()))?;
-    crate::store::write_atomic(&p, &encode(s, params_len)?)
+    crate::store::write_atomic_owned(&p, &encode(s, params_len)?)
 }
 
 /// Trial `id`'s checkpoint under `dir`, if there is one, checked against

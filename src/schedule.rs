@@ -79,6 +79,8 @@ pub struct RunOutcome {
     /// A halving shard's rung: (index, budget), or `None` when every rung
     /// was already done (and for other runs).
     pub rung: Option<(usize, usize)>,
+    /// Lines of the folder's log that no table uses, located.
+    pub damaged: Vec<crate::store::Damage>,
 }
 
 /// Train every trial of `plan` that is not stored yet, then write the report.
@@ -93,7 +95,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = Datasets::load(exp, plan)?;
     let dir = ResultsDir::new(&opts.out);
-    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    let (moved_aside, _lock) = dir.claim(exp, plan, opts.fresh)?;
     // Read what is stored only under the lock, so no other run adds to it meanwhile.
     let stored = dir.read_records()?;
     // The trials this run is responsible for: the plan, or one shard of it.
@@ -109,8 +111,8 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     let stop = stop_on_signal();
     let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts, None)?;
 
-    let records = dir.read_records()?;
-    let report = dir.write_report(exp, plan, &records, &datasets)?;
+    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    let (report, records) = (published.report, published.records);
     let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
     let ours: Vec<&TrialRecord> = records
         .iter()
@@ -129,6 +131,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
         interrupted: ours.len() < target.len(),
         moved_aside,
         rung: None,
+        damaged: published.damaged,
     })
 }
 

@@ -37,19 +37,44 @@ pub enum Exit {
     CheckFailed,
     /// `gradcheck` could check no entry (all kinked or too small).
     CheckInconclusive,
+    /// Lines of a `trials.jsonl` could not be used (unreadable, a record
+    /// cut in the middle of the file, or another study's): the report was
+    /// written without them and names them (a torn last line is a crash's
+    /// normal trace, not damage).
+    Damaged,
 }
 
 impl Exit {
-    /// The exit status: 0, 3, 4, 6, or 130 as shells report a SIGINT death.
+    /// The exit status: 0, 3, 4, 5, 6, or 130 as shells report a SIGINT death.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
             Exit::TrialsFailed => 3,
             Exit::CheckFailed => 4,
+            Exit::Damaged => 5,
             Exit::CheckInconclusive => 6,
             Exit::Interrupted => 130,
         }
     }
+}
+
+/// Say on stderr which lines of which logs no table uses (the first few),
+/// and return [`Exit::Damaged`] when there are any.
+fn tell_damage(damaged: &[store::Damage]) -> Option<Exit> {
+    if damaged.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "damaged records: {} line(s) of trials.jsonl were not used (named in report.md; repair or remove them):",
+        damaged.len()
+    );
+    for d in damaged.iter().take(10) {
+        eprintln!("  {d}");
+    }
+    if damaged.len() > 10 {
+        eprintln!("  … and {} more", damaged.len() - 10);
+    }
+    Some(Exit::Damaged)
 }
 
 /// `results/<name>`, where a study's results go unless `--out` says otherwise.
@@ -128,6 +153,12 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
         merged,
     };
     let done = schedule::run(&exp, &plan, &opts)?;
+    Ok(tell_run(args, &exp, &out, &done))
+}
+
+/// What `run` says once the schedule returns: the counts, the claims'
+/// verdicts, how to resume, the damaged lines; and how the process ends.
+fn tell_run(args: &RunArgs, exp: &study::Study, out: &Path, done: &schedule::RunOutcome) -> Exit {
     if let Some(old) = &done.moved_aside {
         eprintln!("--fresh: moved the previous results to {}", old.display());
     }
@@ -168,13 +199,14 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
         }
         eprintln!("evidence: {}", out.join("report.md").display());
     }
+    let damaged = tell_damage(&done.damaged);
     if done.interrupted && exp.halving.is_some() {
         eprintln!(
             "stopped early: the finished rungs and trials are stored and the partial report is written; \
              resume with: mlpsweep {}",
             args.resume.join(" ")
         );
-        return Ok(Exit::Interrupted);
+        return Exit::Interrupted;
     }
     if done.interrupted {
         eprintln!(
@@ -184,9 +216,10 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             done.total,
             args.resume.join(" ")
         );
-        return Ok(Exit::Interrupted);
+        return Exit::Interrupted;
     }
-    Ok(if done.failed > 0 {
+    // Damage wins over failed trials: a record may be missing from every table.
+    damaged.unwrap_or(if done.failed > 0 {
         Exit::TrialsFailed
     } else {
         Exit::Success
@@ -208,7 +241,8 @@ pub fn plan(
     let out = out.unwrap_or_else(|| default_out(&exp.name));
     // `plan` refuses what `run` would: a halving study's missing reference.
     crate::reference::check(&exp, &plan, &out)?;
-    let records = ResultsDir::new(&out).read_records()?;
+    let dir = ResultsDir::new(&out);
+    let records = dir.read_records()?;
     let stored: HashMap<&str, _> = records.iter().map(|r| (r.id.as_str(), r.status)).collect();
     let mut table = listing::plan_table(&exp, &plan, &stored, &out, datasets.len());
     let costs: Vec<u64> = plan
@@ -229,6 +263,13 @@ pub fn plan(
             table += &line;
             table.push('\n');
         }
+    }
+    if let Some(o) = dir.orphans(&exp, &plan)? {
+        table += &format!(
+            "orphaned: {o}. `mlpsweep run` would refuse {}: run into another folder with --out DIR, \
+             or move it aside with --fresh\n",
+            out.display()
+        );
     }
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
@@ -273,15 +314,20 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
     if let Some(line) = &m.halving {
         eprintln!("{line}");
     }
+    let damaged = tell_damage(&m.damaged);
     if m.n_missing > 0 {
         eprintln!(
             "missing {} trial(s), e.g. {}; rerun the shards (or resubmit) to complete them",
             m.n_missing,
             m.missing.join(", ")
         );
-        return Ok(Exit::Interrupted);
     }
-    Ok(Exit::Success)
+    // Damage first: it is often why a trial is missing.
+    Ok(damaged.unwrap_or(if m.n_missing > 0 {
+        Exit::Interrupted
+    } else {
+        Exit::Success
+    }))
 }
 
 /// What `slurm` is asked to do.
@@ -368,6 +414,12 @@ fn slurm_halving(
             opts.out.display()
         );
     }
+    // The promote step reads the merged records and submits the next
+    // rung under the folder's lock: no merge or run changes them meanwhile.
+    let _lock = match args.after_rung {
+        Some(_) if dir.has_study() => Some(dir.lock("promote")?),
+        _ => None,
+    };
     let history = dir.read_history()?;
     let standing = crate::halving::standing(exp, plan, &history).unwrap_or_default();
     let resubmit = format!(
@@ -452,7 +504,8 @@ fn slurm_halving(
 
 /// Rebuild the report of the results folder `dir` from its stored trials.
 pub fn report(dir: &Path) -> Result<Exit> {
-    let (exp, built, n_records) = ResultsDir::new(dir).rebuild_report()?;
+    let (exp, published) = ResultsDir::new(dir).rebuild_report()?;
+    let (built, n_records) = (&published.report, published.records.len());
     for v in &built.verdicts {
         eprintln!("  {}", v.summary_line());
     }
@@ -465,7 +518,7 @@ pub fn report(dir: &Path) -> Result<Exit> {
         n_records,
         dir.display()
     );
-    Ok(Exit::Success)
+    Ok(tell_damage(&published.damaged).unwrap_or(Exit::Success))
 }
 
 /// `mlpsweep refine DIR`: write the study narrowed around the `top` best

@@ -183,11 +183,13 @@ fn report_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
     files
 }
 
+/// The files temporary copies were taken for: `summary.csv` for
+/// `summary.csv.<pid>-<n>.tmp` (a temporary name is unique per process and write).
 fn temporary(files: &BTreeMap<String, Vec<u8>>) -> Vec<&str> {
     files
         .keys()
-        .map(String::as_str)
-        .filter(|n| n.ends_with(".tmp"))
+        .filter_map(|n| n.strip_suffix(".tmp"))
+        .map(|n| n.rsplit_once('.').map_or(n, |(file, _)| file))
         .collect()
 }
 
@@ -297,7 +299,7 @@ fn a_kill_during_the_report_write_leaves_no_torn_table() {
     let first = report_files(&out);
     assert_eq!(
         temporary(&first),
-        ["summary.csv.tmp"],
+        ["summary.csv"],
         "killed where the hook says"
     );
     assert!(first.contains_key("trials.csv") && !first.contains_key("summary.csv"));
@@ -323,7 +325,7 @@ fn a_kill_during_the_report_write_leaves_no_torn_table() {
         "training ended before the report"
     );
     let killed = report_files(&out);
-    assert_eq!(temporary(&killed), ["summary.csv.tmp"]);
+    assert_eq!(temporary(&killed), ["summary.csv"]);
 
     // A rerun trains nothing and rebuilds the report.
     let o = run(&study, &out, &[]);
@@ -471,14 +473,19 @@ fn fresh_moves_old_results_aside_and_another_study_is_refused() {
         old,
         "nothing deleted"
     );
-    // Same name, different study file: refused.
+    // Same name, a study whose trials differ: refused, naming the key.
     let other = tmp.path().join("other.toml");
-    fs::write(&other, STUDY.replace("epochs = 3000", "epochs = 3")).unwrap();
+    fs::write(
+        &other,
+        STUDY.replace("points_per_class = 60", "points_per_class = 50"),
+    )
+    .unwrap();
     let o = run(&other, &out, &quick);
     let stderr = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("holds the results of a different study named \"durable\""),
+        stderr.contains("holds results of a different version of study \"durable\"")
+            && stderr.contains("data.points_per_class: 60 → 50"),
         "{stderr}"
     );
 }

@@ -387,6 +387,24 @@ fn the_promote_chain_submits_each_rung_once() {
         merge(&m, 4);
         let before = calls().len();
         let after = k.to_string();
+        if k == 0 {
+            // The promote step takes the merged folder's lock: with a run
+            // holding it, it is refused and submits nothing.
+            let mut held = fs::OpenOptions::new()
+                .write(true)
+                .open(m.join(".lock"))
+                .unwrap();
+            held.try_lock().unwrap();
+            std::io::Write::write_all(&mut held, b"4242 run\n").unwrap();
+            let o = slurm(&["--after-rung", &after]);
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+            assert!(
+                stderr(&o).contains("another mlpsweep run (pid 4242)"),
+                "{}",
+                stderr(&o)
+            );
+            assert_eq!(calls().len(), before);
+        }
         let o = slurm(&["--after-rung", &after]);
         assert!(o.status.success(), "{}", stderr(&o));
         match BUDGETS.get(k + 1) {

@@ -401,6 +401,7 @@ pub fn render_report(
     figures: &[Figure],
     not_drawn: &[NotDrawn],
     provenance: &str,
+    damaged: &[String],
 ) -> Result<Vec<u8>> {
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
@@ -417,6 +418,7 @@ pub fn render_report(
     md.push_str(&header(exp, plan, report));
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
+    md.push_str(&damaged_note(damaged));
     md.push_str(&format!(
         "\n## Results\n\n{}{}\n\n",
         legend(exp),
@@ -450,6 +452,28 @@ fn not_drawn_section(not_drawn: &[NotDrawn]) -> String {
     let mut md = String::from("\n### Figures not drawn\n\n");
     for n in not_drawn {
         md.push_str(&format!("- `{}`: {}.\n", n.file, n.reason));
+    }
+    md
+}
+
+/// The "Damaged records" note: lines of trials.jsonl that no table uses
+/// (the store locates them; empty when there are none). Said here, beside
+/// the trial counts, because a damaged line is usually a trial missing
+/// from every table.
+fn damaged_note(damaged: &[String]) -> String {
+    if damaged.is_empty() {
+        return String::new();
+    }
+    let mut md = format!(
+        "- Damaged records: {} line(s) of trials.jsonl were not used (repair or remove them; \
+         a trial whose record is lost reruns with `mlpsweep run`):\n",
+        damaged.len()
+    );
+    for d in damaged.iter().take(20) {
+        md.push_str(&format!("  - {d}\n"));
+    }
+    if damaged.len() > 20 {
+        md.push_str(&format!("  - … and {} more\n", damaged.len() - 20));
     }
     md
 }

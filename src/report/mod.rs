@@ -81,7 +81,7 @@ fn percent(level: f64) -> String {
 }
 
 /// Build the tables and verdicts from the plan and the records stored for
-/// it. Records whose id is not in the plan (left from an earlier grid) are
+/// it. Records whose id is not in the plan (damage the store names) are
 /// ignored. Without the data sets there are no ensembles (their targets
 /// are not stored); see [`build_with`].
 pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report> {
@@ -345,6 +345,17 @@ fn add_t_intervals(summary: &mut DataFrame, level: f64) -> Result<()> {
     Ok(())
 }
 
+/// What the caller gathered for `report.md` that the records do not say
+/// (the report stays pure: it reads no clock, git or file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct About<'a> {
+    /// The line under "What was run": version, git revision, cores.
+    pub provenance: &'a str,
+    /// Lines of trials.jsonl that no table uses, located, for the
+    /// "Damaged records" note (empty: no note).
+    pub damaged: &'a [String],
+}
+
 /// A rendered file: its path in the results folder and its bytes.
 pub type File = (String, Vec<u8>);
 
@@ -354,18 +365,19 @@ pub type File = (String, Vec<u8>);
 /// (`store::ResultsDir::write_report`). `datasets` are the plan's data
 /// sets: the first configuration's training points are drawn in
 /// decision-region figures, and the validation targets score the
-/// ensembles; `provenance` is the line `report.md` ends with. A halving
-/// study passes its `rungs`, and what its `reference` folder held
+/// ensembles; `about` is what the caller knows of the run and its folder.
+/// A halving study passes its `rungs`, and what its `reference` folder held
 /// (`crate::reference::load`) for the verdict against the full grid.
 pub fn render(
     exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
     datasets: Option<&Datasets>,
-    provenance: &str,
+    about: &About,
     rungs: Option<&crate::halving::Progress>,
     reference: Option<&crate::reference::Found>,
 ) -> Result<(Report, Vec<File>)> {
+    let (provenance, damaged) = (about.provenance, about.damaged);
     // The spread and profile figures' bootstraps need only the trials: they
     // run while the summary (and its own bootstrap) is built.
     let (report, bootstrapped) = std::thread::scope(|s| {
@@ -406,7 +418,9 @@ pub fn render(
         ),
         (
             "report.md".into(),
-            markdown::render_report(exp, plan, &report, &figures, &not_drawn, provenance)?,
+            markdown::render_report(
+                exp, plan, &report, &figures, &not_drawn, provenance, damaged,
+            )?,
         ),
         (
             "claims.json".into(),

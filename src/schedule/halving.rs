@@ -101,7 +101,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     }
     let datasets = Datasets::load(exp, plan)?;
     let dir = ResultsDir::new(&opts.out);
-    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    let (moved_aside, _lock) = dir.claim(exp, plan, opts.fresh)?;
     // Trials with a record at some rung already: what "already stored" means here.
     let skipped = dir.read_records()?.len();
     dir.write_study(exp)?;
@@ -159,8 +159,8 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
             break;
         }
     }
-    let records = dir.read_records()?;
-    let report = dir.write_report(exp, plan, &records, &datasets)?;
+    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    let (report, records) = (published.report, published.records);
     let count = |s: Status| records.iter().filter(|r| r.status == s).count();
     let total = plan.distinct().count();
     Ok(RunOutcome {
@@ -175,6 +175,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         interrupted,
         moved_aside,
         rung: None,
+        damaged: published.damaged,
     })
 }
 
@@ -213,7 +214,7 @@ fn run_shard(
             merged.display()
         );
     }
-    let (moved_aside, _lock) = dir.claim(exp, opts.fresh)?;
+    let (moved_aside, _lock) = dir.claim(exp, plan, opts.fresh)?;
     dir.write_study(exp)?;
     let merged_history = main.read_history()?;
     let next = rungs(exp, plan, &merged_history).and_then(|r| r.next);
@@ -229,6 +230,7 @@ fn run_shard(
         interrupted: false,
         moved_aside,
         rung: None,
+        damaged: Vec::new(),
     };
     if let Some((k, budget, configs)) = next {
         let mine = crate::plan::shard_of(rung_trials(plan, &configs), i, n, |t| {
@@ -264,9 +266,9 @@ fn run_shard(
             ..outcome
         };
     }
-    let records = dir.read_records()?;
-    let report = dir.write_report(exp, plan, &records, &datasets)?;
-    (outcome.verdicts, outcome.halving) = (report.verdicts, report.halving);
+    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    (outcome.verdicts, outcome.halving) = (published.report.verdicts, published.report.halving);
+    outcome.damaged = published.damaged;
     Ok(outcome)
 }
 

@@ -2,41 +2,93 @@
 //! large log (40,000 records of benches/p3.toml: ~90 MB) takes a third of a
 //! second to parse on one thread, so it is parsed in two halves on two
 //! threads, split at a line break: the same records in the same order.
+//!
+//! Every line that is not a record is kept as [`Bad`] with its line number,
+//! so the store can say where the log is damaged; the one exception is a
+//! torn *last* line (no newline after it), the normal trace of a write cut
+//! short by a crash, which is dropped silently (the trial reruns).
 
 use crate::train::TrialRecord;
 
 /// Logs smaller than this are parsed on one thread.
 const SPLIT_FROM: usize = 1 << 20;
 
-/// The records of `text`'s lines, in line order; lines that do not parse
-/// (a torn last line, other formats) are skipped.
-pub(super) fn parse(text: &str) -> Vec<TrialRecord> {
+/// A line of the log that is not a record: its 1-based number and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Bad {
+    pub(super) line: usize,
+    pub(super) why: String,
+}
+
+/// What a log holds: its records with their line numbers, in line order,
+/// and the lines that are not records (a torn last line excepted).
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Parsed {
+    pub(super) records: Vec<(usize, TrialRecord)>,
+    pub(super) bad: Vec<Bad>,
+}
+
+/// Parse `text`, a whole `trials.jsonl`.
+pub(super) fn parse(text: &str) -> Parsed {
     parse_split_from(text, SPLIT_FROM)
 }
 
 /// [`parse`], splitting texts of at least `from` bytes.
-fn parse_split_from(text: &str, from: usize) -> Vec<TrialRecord> {
+fn parse_split_from(text: &str, from: usize) -> Parsed {
     let at = text[text.len() / 2..]
         .find('\n')
         .map(|i| text.len() / 2 + i + 1);
-    match at {
+    let mut parsed = match at {
         Some(at) if text.len() >= from => {
             let (first, second) = text.split_at(at);
+            let offset = first.bytes().filter(|b| *b == b'\n').count();
             std::thread::scope(|s| {
-                let tail = s.spawn(|| serial(second));
-                let mut records = serial(first);
-                records.extend(tail.join().expect("the parsing thread finishes"));
-                records
+                let tail = s.spawn(|| serial(second, offset));
+                let mut parsed = serial(first, 0);
+                let tail = tail.join().expect("the parsing thread finishes");
+                parsed.records.extend(tail.records);
+                parsed.bad.extend(tail.bad);
+                parsed
             })
         }
-        _ => serial(text),
+        _ => serial(text, 0),
+    };
+    // A last line with no newline after it is a write cut short: silent.
+    let last = text.lines().count();
+    if !text.ends_with('\n') && parsed.bad.last().is_some_and(|b| b.line == last) {
+        parsed.bad.pop();
     }
+    parsed
 }
 
-fn serial(text: &str) -> Vec<TrialRecord> {
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<TrialRecord>(line).ok())
-        .collect()
+/// The lines of `text`, numbered from `offset + 1`; blank lines are neither
+/// records nor damage.
+fn serial(text: &str, offset: usize) -> Parsed {
+    let mut parsed = Parsed::default();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<TrialRecord>(line) {
+            Ok(r) => parsed.records.push((offset + i + 1, r)),
+            Err(e) => parsed.bad.push(Bad {
+                line: offset + i + 1,
+                why: why(line, &e),
+            }),
+        }
+    }
+    parsed
+}
+
+/// Why a line is not a record, in a few words.
+fn why(line: &str, e: &serde_json::Error) -> String {
+    if e.is_eof() {
+        "a record cut short".into()
+    } else if serde_json::from_str::<serde_json::Value>(line).is_ok() {
+        format!("not a trial record of this format ({e})")
+    } else {
+        format!("not JSON ({e})")
+    }
 }
 
 #[cfg(test)]
@@ -78,11 +130,44 @@ mod tests {
         }
         let whole = text.clone();
         text.push_str(&whole[..40]);
-        assert_eq!(serial(&text), records);
-        assert_eq!(parse_split_from(&text, 0), records);
+        let parsed = parse_split_from(&text, 0);
+        let got: Vec<TrialRecord> = parsed.records.iter().map(|(_, r)| r.clone()).collect();
+        assert_eq!(got, records);
+        assert_eq!(parsed.records[3].0, 5, "line numbers count the bad line");
+        assert_eq!(parsed.bad.len(), 1, "the torn last line is silent");
+        assert_eq!(parsed.bad[0].line, 4);
+        assert!(parsed.bad[0].why.starts_with("not a trial record"));
+        assert_eq!(parsed, serial(&text, 0).without_last());
         for end in (0..whole.len()).step_by(97) {
             let part = &whole[..end];
-            assert_eq!(parse_split_from(part, 0), serial(part), "{end} bytes");
+            assert_eq!(
+                parse_split_from(part, 0),
+                parse_split_from(part, usize::MAX),
+                "{end} bytes"
+            );
+        }
+    }
+
+    /// A record cut in the middle of the file (a newline after it) is
+    /// damage, located by its line; garbage too.
+    #[test]
+    fn a_cut_record_inside_the_log_is_located() {
+        let text = "{\"format\": 1, \"id\": \"ab\nnot json at all\n";
+        let parsed = parse(text);
+        let lines: Vec<usize> = parsed.bad.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [1, 2]);
+        assert_eq!(parsed.bad[0].why, "a record cut short");
+        assert!(
+            parsed.bad[1].why.starts_with("not JSON"),
+            "{:?}",
+            parsed.bad
+        );
+    }
+
+    impl Parsed {
+        fn without_last(mut self) -> Parsed {
+            self.bad.pop();
+            self
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The results folder on its own: torn lines, the lock, atomic writes,
 //! group commit, claiming a folder and merging shards.
 
+use std::fs::File;
 use std::sync::Arc;
 
 use super::*;
@@ -103,8 +104,8 @@ fn later_lines_win_and_records_come_back_in_plan_order() {
 fn a_second_lock_is_refused_naming_the_holder() {
     let (_tmp, _exp, _plan, dir) = setup(STUDY);
     fs::create_dir_all(dir.path()).unwrap();
-    let held = dir.lock().unwrap();
-    let err = dir.lock().unwrap_err().to_string();
+    let held = dir.lock("run").unwrap();
+    let err = dir.lock("report").unwrap_err().to_string();
     let pid = std::process::id();
     assert!(
         err.contains(&format!(
@@ -113,7 +114,29 @@ fn a_second_lock_is_refused_naming_the_holder() {
         "{err}"
     );
     drop(held);
-    dir.lock().expect("free again once the holder is gone");
+    dir.lock("run").expect("free again once the holder is gone");
+}
+
+/// A writer that finds a report (a short writer) holding the folder waits
+/// for it instead of failing, and gets the lock once it is released.
+#[test]
+fn a_writer_waits_for_a_report_to_finish() {
+    let (_tmp, _exp, _plan, dir) = setup(STUDY);
+    fs::create_dir_all(dir.path()).unwrap();
+    let held = dir.lock("report").unwrap();
+    fs::write(dir.file("summary.csv.1-0.tmp"), "left by a killed writer").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+    });
+    let started = std::time::Instant::now();
+    dir.lock("report").expect("waits, then holds");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+    release.join().unwrap();
+    assert!(
+        !dir.file("summary.csv.1-0.tmp").exists(),
+        "leftover copies go once the lock is held"
+    );
 }
 
 #[test]
@@ -188,43 +211,110 @@ fn a_failed_write_fails_every_append() {
     assert_eq!(fs::read_to_string(&path).unwrap(), "");
 }
 
+/// A folder belongs to the study as resolved: another name is refused; a
+/// byte-identical copy of the file elsewhere resumes; a plan that grows is
+/// accepted; one that would orphan stored records is refused naming the
+/// stored file and the keys that differ; `--fresh` moves the folder aside.
 #[test]
-fn a_folder_is_claimed_only_for_its_own_study() {
-    let (tmp, exp, _plan, dir) = setup(STUDY);
-    let (moved, lock) = dir.claim(&exp, false).unwrap();
+fn a_folder_is_claimed_by_content() {
+    let (tmp, exp, plan, dir) = setup(STUDY);
+    let (moved, lock) = dir.claim(&exp, &plan, false).unwrap();
     assert!(moved.is_none());
     dir.write_study(&exp).unwrap();
+    let records: Vec<_> = (0..4).map(|i| record(&plan, i, 1.0)).collect();
+    dir.write_records(&records).unwrap();
     drop(lock);
     let stored = fs::read_to_string(dir.file("study.toml")).unwrap();
     assert!(stored.starts_with(&format!("{STUDY_HEADER}{}\n", exp.path.display())));
-    dir.claim(&exp, false).expect("the same study resumes");
+    dir.claim(&exp, &plan, false)
+        .expect("the same study resumes");
+    let load = |file: &str, text: &str, sets: &[&str]| {
+        let path = tmp.path().join(file);
+        fs::write(&path, text).unwrap();
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let e = study::load(&path, &sets).unwrap();
+        let p = Plan::new(&e).unwrap();
+        (e, p)
+    };
     // Another study of another name.
-    let other = tmp.path().join("o.toml");
-    fs::write(&other, STUDY.replace("name = \"s\"", "name = \"o\"")).unwrap();
-    let o = study::load(&other, &[]).unwrap();
-    let err = dir.claim(&o, false).unwrap_err().to_string();
+    let (o, op) = load(
+        "o.toml",
+        &STUDY.replace("name = \"s\"", "name = \"o\""),
+        &[],
+    );
+    let err = dir.claim(&o, &op, false).unwrap_err().to_string();
     assert!(
         err.contains("holds the results of study \"s\", not \"o\""),
         "{err}"
     );
-    // The same name from another file.
-    let twin = tmp.path().join("twin.toml");
-    fs::write(&twin, STUDY).unwrap();
-    let t = study::load(&twin, &[]).unwrap();
-    let err = dir.claim(&t, false).unwrap_err().to_string();
-    assert!(err.contains("a different study named \"s\""), "{err}");
+    // A byte-identical copy of the file elsewhere resumes, and so does a
+    // grown study (more seeds, every stored trial still planned).
+    let (twin, tp) = load("twin.toml", STUDY, &[]);
+    dir.claim(&twin, &tp, false)
+        .expect("a copy of the file resumes");
+    let (grown, gp) = load("twin.toml", STUDY, &["seeds=3"]);
+    dir.claim(&grown, &gp, false)
+        .expect("more seeds grow the study");
+    // Fewer seeds, or other epochs, would orphan the stored records.
+    for (set, key) in [
+        ("seeds=1", "seeds: 2 → 1"),
+        ("train.epochs=3", "train.epochs: 2 → 3"),
+    ] {
+        let (e, p) = load("twin.toml", STUDY, &[set]);
+        let err = dir.claim(&e, &p, false).unwrap_err().to_string();
+        assert!(err.contains(key) && err.contains("study.toml"), "{err}");
+        assert!(
+            err.contains("--out DIR") && err.contains("--fresh"),
+            "{err}"
+        );
+        let o = dir.orphans(&e, &p).unwrap().expect("plan says so too");
+        assert_eq!(o.count, if set == "seeds=1" { 2 } else { 4 });
+    }
     // --fresh moves it aside and starts over.
-    let (moved, _lock) = dir.claim(&t, true).unwrap();
+    let (e, p) = load("twin.toml", STUDY, &["seeds=1"]);
+    let (moved, _lock) = dir.claim(&e, &p, true).unwrap();
     assert_eq!(moved.unwrap(), tmp.path().join("out.previous-1"));
     assert!(tmp.path().join("out.previous-1/study.toml").exists());
     // A folder that is not a results folder.
     let plain = ResultsDir::new(tmp.path().join("plain"));
     fs::create_dir_all(plain.path()).unwrap();
     fs::write(plain.file("notes.txt"), "mine").unwrap();
-    let err = plain.claim(&exp, false).unwrap_err().to_string();
+    let err = plain.claim(&exp, &plan, false).unwrap_err().to_string();
     assert!(
         err.contains("exists and is not an mlpsweep results folder"),
         "{err}"
+    );
+}
+
+/// Lines no table uses are located: garbage, a record cut in the middle
+/// of the log, and a record of a trial the plan does not hold; a torn
+/// last line is not damage.
+#[test]
+fn damaged_lines_are_located_and_a_torn_last_line_is_not() {
+    let (_tmp, exp, plan, dir) = setup(STUDY);
+    let other = {
+        let e =
+            study::from_str(&STUDY.replace("epochs = 2", "epochs = 9"), &exp.path, &[]).unwrap();
+        record(&Plan::new(&e).unwrap(), 0, 1.0)
+    };
+    fs::create_dir_all(dir.path()).unwrap();
+    let ok = line(&record(&plan, 0, 1.0));
+    let text = format!(
+        "{ok}\ngarbage\n{}\n{}\n{}",
+        &ok[..30],
+        line(&other),
+        &ok[..20]
+    );
+    fs::write(dir.file("trials.jsonl"), text).unwrap();
+    let checked = dir.read_checked(&plan).unwrap();
+    assert_eq!(checked.history.len(), 1);
+    let lines: Vec<usize> = checked.damaged.iter().map(|d| d.line).collect();
+    assert_eq!(lines, [2, 3, 4]);
+    assert!(checked.damaged[2].why.contains("not in this study's plan"));
+    assert!(
+        checked.damaged[0]
+            .to_string()
+            .contains("trials.jsonl:2: not JSON")
     );
 }
 

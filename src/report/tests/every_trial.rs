@@ -219,7 +219,7 @@ fn a_comparison_claim_gets_its_figure() {
 fn report_md_says_which_figures_were_not_drawn() {
     let n = f64::NAN;
     let (e, plan, records) = stored_study("", &[n; 8]);
-    let (_, files) = render(&e, &plan, &records, None, "", None, None).unwrap();
+    let (_, files) = render(&e, &plan, &records, None, &About::default(), None, None).unwrap();
     let md = files.iter().find(|f| f.0 == "report.md").unwrap();
     let md = String::from_utf8(md.1.clone()).unwrap();
     assert!(md.contains("### Figures not drawn"), "{md}");
@@ -251,7 +251,7 @@ fn a_search_colours_curves_by_loss_and_draws_no_line_along_a_key() {
             r
         })
         .collect();
-    let (_, files) = render(&e, &plan, &records, None, "", None, None).unwrap();
+    let (_, files) = render(&e, &plan, &records, None, &About::default(), None, None).unwrap();
     let text = |name: &str| {
         let f = files.iter().find(|f| f.0 == name).unwrap();
         String::from_utf8(f.1.clone()).unwrap()

@@ -32,7 +32,7 @@ fn curves_start_at_epoch_zero_when_the_initial_evaluation_is_stored() {
     for (r, l) in records.iter_mut().zip([1.5, 0.5, 1.5, 0.5]) {
         r.initial = Some(eval(l));
     }
-    let (_, files) = render(&e, &plan, &records, None, "", None, None).unwrap();
+    let (_, files) = render(&e, &plan, &records, None, &About::default(), None, None).unwrap();
     let csv = files.iter().find(|f| f.0 == "curves.csv").unwrap();
     let text = String::from_utf8(csv.1.clone()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -206,7 +206,7 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
 fn loss_figures_say_log_scale_exactly_when_the_losses_span_a_decade() {
     let figures = |losses: &[f64]| {
         let (e, plan, records) = stored_study("", losses);
-        let (_, files) = render(&e, &plan, &records, None, "", None, None).unwrap();
+        let (_, files) = render(&e, &plan, &records, None, &About::default(), None, None).unwrap();
         let text = |name: &str| {
             let f = files.iter().find(|f| f.0 == name).unwrap();
             String::from_utf8(f.1.clone()).unwrap()

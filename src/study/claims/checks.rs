@@ -152,8 +152,8 @@ impl Claim<'_> {
                 ),
             ));
         }
-        let trial_level = c.statistic.is_fraction()
-            || matches!(c.statistic, Statistic::Mean | Statistic::Median);
+        let trial_level =
+            c.statistic.is_fraction() || matches!(c.statistic, Statistic::Mean | Statistic::Median);
         let points = if trial_level {
             settings * per_group
         } else {
