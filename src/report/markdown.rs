@@ -398,11 +398,11 @@ pub fn render_report(
     exp: &Study,
     plan: &Plan,
     report: &Report,
-    figures: &[Figure],
-    not_drawn: &[NotDrawn],
-    provenance: &str,
-    damaged: &[String],
+    (figures, not_drawn): (&[Figure], &[NotDrawn]),
+    about: &super::About,
+    rungs: Option<&crate::halving::Progress>,
 ) -> Result<Vec<u8>> {
+    let (provenance, damaged) = (about.provenance, about.damaged);
     let mut md = format!("# {}\n\n", exp.name);
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
@@ -419,8 +419,14 @@ pub fn render_report(
     md.push_str(&outcomes_line(report)?);
     md.push_str(&format!("- Provenance: {provenance}.\n"));
     md.push_str(&damaged_note(damaged));
+    md.push('\n');
+    if let Some(rungs) = rungs {
+        // A halving study's rungs come before the results they produced;
+        // the section ends with its own blank line.
+        md.push_str(&super::halving::section(exp, plan, rungs));
+    }
     md.push_str(&format!(
-        "\n## Results\n\n{}{}\n\n",
+        "## Results\n\n{}{}\n\n",
         legend(exp),
         ensemble_legend(report)?
     ));

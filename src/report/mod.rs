@@ -377,7 +377,6 @@ pub fn render(
     rungs: Option<&crate::halving::Progress>,
     reference: Option<&crate::reference::Found>,
 ) -> Result<(Report, Vec<File>)> {
-    let (provenance, damaged) = (about.provenance, about.damaged);
     // The spread and profile figures' bootstraps need only the trials: they
     // run while the summary (and its own bootstrap) is built.
     let (report, bootstrapped) = std::thread::scope(|s| {
@@ -419,7 +418,12 @@ pub fn render(
         (
             "report.md".into(),
             markdown::render_report(
-                exp, plan, &report, &figures, &not_drawn, provenance, damaged,
+                exp,
+                plan,
+                &report,
+                (&figures, &not_drawn),
+                about,
+                rungs,
             )?,
         ),
         (
@@ -431,20 +435,6 @@ pub fn render(
         files.push(("telemetry.csv".into(), t));
     }
     if let Some(rungs) = rungs {
-        // The halving section goes before the results table.
-        let (_, md) = files
-            .iter_mut()
-            .find(|(n, _)| n == "report.md")
-            .expect("report.md");
-        let text = String::from_utf8(std::mem::take(md)).expect("utf-8");
-        let at = text.find("\n## Results\n").map_or(text.len(), |i| i + 1);
-        *md = format!(
-            "{}{}{}",
-            &text[..at],
-            halving::section(exp, plan, rungs),
-            &text[at..]
-        )
-        .into_bytes();
         files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
     }
     for f in figures {
