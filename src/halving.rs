@@ -18,74 +18,13 @@
 
 use std::collections::HashMap;
 
-use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
 use crate::study::Study;
 use crate::train::{Status, TrialRecord};
 
-/// How a configuration's seeds are summarised into one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedStatistic {
-    /// The median (NumPy's linear interpolation between order statistics).
-    Median,
-    /// The arithmetic mean.
-    Mean,
-    /// The interquartile mean (`scipy.stats.trim_mean(x, 0.25)`).
-    Iqm,
-}
-
-impl SeedStatistic {
-    /// Every statistic with its name in the study file.
-    pub const ALL: [(&'static str, SeedStatistic); 3] = [
-        ("median", SeedStatistic::Median),
-        ("mean", SeedStatistic::Mean),
-        ("iqm", SeedStatistic::Iqm),
-    ];
-
-    /// The name in the study file.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("every statistic is listed")
-    }
-
-    fn apply(self, xs: &[f64]) -> Option<f64> {
-        match self {
-            SeedStatistic::Median => crate::stats::median(xs),
-            SeedStatistic::Mean => (!xs.is_empty()).then(|| crate::stats::mean(xs)),
-            SeedStatistic::Iqm => crate::stats::iqm(xs),
-        }
-    }
-}
-
-/// `[search.halving]`, checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Halving {
-    /// The metric configurations are ranked by.
-    pub metric: Metric,
-    /// How the seeds of a configuration are summarised.
-    pub statistic: SeedStatistic,
-    /// Budget of rung 0, in epochs (1 ≤ min_epochs < train.epochs).
-    pub min_epochs: usize,
-    /// Growth of the budget and shrink of the field per rung (≥ 2).
-    pub eta: usize,
-    /// The full grid's results folder to judge the pick and the compute
-    /// against (`reference`, `max_share`); `None`: no verdict.
-    pub reference: Option<Reference>,
-}
-
-/// `[search.halving] reference` and `max_share`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reference {
-    /// The full grid's results folder as written: relative to this study's
-    /// results folder, or absolute.
-    pub path: String,
-    /// The largest share of the full grid's training steps halving may
-    /// spend for the verdict to hold.
-    pub max_share: f64,
-}
+// The settings types live with the study schema (`study/halving.rs`), so
+// the schema never imports this algorithm.
+pub use crate::study::{Halving, Reference, SeedStatistic};
 
 /// The rung budgets: min_epochs·η^k while below `epochs`, then `epochs`.
 pub fn budgets(min_epochs: usize, eta: usize, epochs: usize) -> Vec<usize> {
@@ -329,6 +268,7 @@ pub fn standing(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::Metric;
 
     fn h(metric: Metric, statistic: SeedStatistic) -> Halving {
         Halving {

@@ -417,14 +417,7 @@ pub fn render(
         ),
         (
             "report.md".into(),
-            markdown::render_report(
-                exp,
-                plan,
-                &report,
-                (&figures, &not_drawn),
-                about,
-                rungs,
-            )?,
+            markdown::render_report(exp, plan, &report, (&figures, &not_drawn), about, rungs)?,
         ),
         (
             "claims.json".into(),

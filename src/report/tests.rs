@@ -332,9 +332,21 @@ fn claims_state_the_report_level_as_figures_do() {
                  this = { width = 8 }\nthan = { width = 2 }\n";
     let (e, plan, records) = stored_study(claim, &[0.5, 0.2, 0.9, 0.6, 0.25, 0.4, 0.3, 0.2]);
     let r = build(&e, &plan, &records).unwrap();
-    let md =
-        String::from_utf8(markdown::render_report(&e, &plan, &r, (&[], &[]), &About { provenance: "test", damaged: &[] }, None).unwrap())
-            .unwrap();
+    let md = String::from_utf8(
+        markdown::render_report(
+            &e,
+            &plan,
+            &r,
+            (&[], &[]),
+            &About {
+                provenance: "test",
+                damaged: &[],
+            },
+            None,
+        )
+        .unwrap(),
+    )
+    .unwrap();
     assert!(md.contains("97.5% bootstrap CI ["), "{md}");
     assert!(md.contains("with 97.5% bootstrap intervals:"), "{md}");
     assert!(!md.contains("98%"), "{md}");

@@ -1,14 +1,78 @@
 //! `[search.halving]`: successive halving over the study's configurations
 //! (a `[grid]`, a random or Sobol search, or both). Only the settings are
-//! read here; the rung logic is `crate::halving`.
+//! read here, into the types below; the rung logic is `crate::halving`.
 
 use toml::Value;
 
 use super::error::{KeyError, key_err};
 use super::produced::Produced;
 use super::values::{choice, number_in, show, type_name, uint};
-use crate::halving::{Halving, Reference, SeedStatistic};
 use crate::metric::Metric;
+
+/// How a configuration's seeds are summarised into one number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SeedStatistic {
+    /// The median (NumPy's linear interpolation between order statistics).
+    Median,
+    /// The arithmetic mean.
+    Mean,
+    /// The interquartile mean (`scipy.stats.trim_mean(x, 0.25)`).
+    Iqm,
+}
+
+impl SeedStatistic {
+    /// Every statistic with its name in the study file.
+    pub const ALL: [(&'static str, SeedStatistic); 3] = [
+        ("median", SeedStatistic::Median),
+        ("mean", SeedStatistic::Mean),
+        ("iqm", SeedStatistic::Iqm),
+    ];
+
+    /// The name in the study file.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map(|(n, _)| *n)
+            .expect("every statistic is listed")
+    }
+
+    /// The statistic of `xs`; `None` when empty (or undefined).
+    pub(crate) fn apply(self, xs: &[f64]) -> Option<f64> {
+        match self {
+            SeedStatistic::Median => crate::stats::median(xs),
+            SeedStatistic::Mean => (!xs.is_empty()).then(|| crate::stats::mean(xs)),
+            SeedStatistic::Iqm => crate::stats::iqm(xs),
+        }
+    }
+}
+
+/// `[search.halving]`, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Halving {
+    /// The metric configurations are ranked by.
+    pub metric: Metric,
+    /// How the seeds of a configuration are summarised.
+    pub statistic: SeedStatistic,
+    /// Budget of rung 0, in epochs (1 ≤ min_epochs < train.epochs).
+    pub min_epochs: usize,
+    /// Growth of the budget and shrink of the field per rung (≥ 2).
+    pub eta: usize,
+    /// The full grid's results folder to judge the pick and the compute
+    /// against (`reference`, `max_share`); `None`: no verdict.
+    pub reference: Option<Reference>,
+}
+
+/// `[search.halving] reference` and `max_share`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reference {
+    /// The full grid's results folder as written: relative to this study's
+    /// results folder, or absolute.
+    pub path: String,
+    /// The largest share of the full grid's training steps halving may
+    /// spend for the verdict to hold.
+    pub max_share: f64,
+}
 
 /// The keys of `[search.halving]`.
 const KEYS: &[&str] = &[

@@ -36,6 +36,7 @@ mod spec;
 mod toml_error;
 mod values;
 
+pub use self::halving::{Halving, Reference, SeedStatistic};
 pub use arms::{Arm, Arms};
 pub use claims::{
     Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,
@@ -72,7 +73,7 @@ pub struct Study {
     /// A random or Sobol search (`[search]`, `[space]`); `None` for a grid.
     pub search: Option<Search>,
     /// Successive halving over the configurations (`[search.halving]`).
-    pub halving: Option<crate::halving::Halving>,
+    pub halving: Option<Halving>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
     /// Report settings and the study's claims.
