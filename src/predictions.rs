@@ -14,7 +14,8 @@
 //! 1, …): neighbours then share more high bits than the probabilities of
 //! different classes of one example do. Lines written before it hold
 //! `values` instead, the same f32 values widened to f64 and packed by
-//! `pack`: about one byte a value more (docs/performance.md, "Records").
+//! `pack`: 15–19% longer on the flagship, ensembles and P3
+//! (docs/performance.md, "Records, issue 23").
 
 use candle_core::Result;
 use serde::{Deserialize, Serialize};

@@ -32,8 +32,8 @@ pub(crate) fn pack(values: impl IntoIterator<Item = f64>) -> String {
 }
 
 /// [`pack`] for any 64-bit words, e.g. f32 bits zero-extended: their
-/// XOR then never has more than 4 bytes, so an f32 keeps one byte fewer
-/// than the same value widened to f64 (whose exponent is 3 bits longer and
+/// XOR then never has more than 4 bytes, so an f32 keeps up to one byte
+/// fewer than the same value widened to f64 (whose exponent is 3 bits longer and
 /// whose 29 zero mantissa bits cost the `s` shift only 3 of 4 bytes).
 pub(crate) fn pack_words(values: impl IntoIterator<Item = u64>) -> String {
     let mut prev = 0u64;
