@@ -59,7 +59,7 @@ fn a_wrong_count_or_a_non_f32_value_is_an_error() {
 
 /// Lines written before `values32` hold `values`, the f32s widened to f64
 /// (column-major too): they read back to the same bits as the new shape,
-/// which is one byte a value shorter on probabilities of mixed exponents.
+/// which is shorter: up to a byte a value (the f64 exponent's 3 extra bits).
 #[test]
 fn old_values_lines_read_to_the_same_predictions_and_are_longer() {
     let p = Predictions {
