@@ -538,7 +538,9 @@ fn evaluate(
 }
 
 pub(crate) mod record;
-pub(crate) use record::{pack, unpack};
+#[cfg(test)]
+pub(crate) use record::pack;
+pub(crate) use record::{pack_words, unpack, unpack_words};
 
 #[cfg(test)]
 mod tests;

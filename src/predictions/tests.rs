@@ -24,7 +24,7 @@ fn stored_predictions_read_back_bit_for_bit_in_row_order() {
         values: vec![0.25, 0.75, 1e-30, 1.0, 0.1, 0.9],
     };
     let json = serde_json::to_string(&p).unwrap();
-    assert!(json.starts_with(r#"{"examples":3,"outputs":2,"values":""#));
+    assert!(json.starts_with(r#"{"examples":3,"outputs":2,"values32":""#));
     let back: Predictions = serde_json::from_str(&json).unwrap();
     assert_eq!(back.outputs, 2);
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -42,9 +42,42 @@ fn a_wrong_count_or_a_non_f32_value_is_an_error() {
     let mut short = good.clone();
     short["examples"] = 3.into();
     assert!(serde_json::from_value::<Predictions>(short).is_err());
-    let mut wide = good;
-    wide["values"] = crate::train::pack([0.1f64, 0.2]).into();
+    let mut wide = good.clone();
+    wide["values32"] = crate::train::pack_words([1u64 << 32, 0]).into();
     assert!(serde_json::from_value::<Predictions>(wide).is_err());
+    let mut old = good.clone();
+    old["values"] = crate::train::pack([0.1f64, 0.2]).into();
+    old.as_object_mut().unwrap().remove("values32");
+    assert!(serde_json::from_value::<Predictions>(old).is_err());
+    let mut both = good.clone();
+    both["values"] = crate::train::pack([0.5f64, 1.5]).into();
+    assert!(serde_json::from_value::<Predictions>(both).is_err());
+    let mut neither = good;
+    neither.as_object_mut().unwrap().remove("values32");
+    assert!(serde_json::from_value::<Predictions>(neither).is_err());
+}
+
+/// Lines written before `values32` hold `values`, the f32s widened to f64
+/// (column-major too): they read back to the same bits as the new shape,
+/// which is shorter: up to a byte a value (the f64 exponent's 3 extra bits).
+#[test]
+fn old_values_lines_read_to_the_same_predictions_and_are_longer() {
+    let p = Predictions {
+        outputs: 3,
+        values: vec![
+            0.7, 0.2, 0.1, 1e-9, 0.999, 1e-3, 0.33, 0.33, 0.34, 2e-20, 0.5, 0.5,
+        ],
+    };
+    let (n, k) = (p.examples(), p.outputs);
+    let column_major = (0..k).flat_map(|c| (0..n).map(move |i| (i, c)));
+    let wide = crate::train::pack(column_major.map(|(i, c)| f64::from(p.values[i * k + c])));
+    let old = serde_json::json!({"examples": n, "outputs": k, "values": wide});
+    let back: Predictions = serde_json::from_value(old).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&back.values), bits(&p.values));
+    let new = serde_json::to_value(&p).unwrap();
+    let new_len = new["values32"].as_str().unwrap().len();
+    assert!(new_len < wide.len(), "{new_len} vs {}", wide.len());
 }
 
 /// Train each study's first trial to the end, rebuild its final network

@@ -28,12 +28,20 @@ use super::{Boundary, CurvePoint, Metrics};
 /// bytes are zero and dropped; f32-exact values (full-batch losses) drop
 /// their three zero low bytes; a repeated value takes no byte.
 pub(crate) fn pack(values: impl IntoIterator<Item = f64>) -> String {
+    pack_words(values.into_iter().map(f64::to_bits))
+}
+
+/// [`pack`] for any 64-bit words, e.g. f32 bits zero-extended: their
+/// XOR then never has more than 4 bytes, so an f32 keeps up to one byte
+/// fewer than the same value widened to f64 (whose exponent is 3 bits longer and
+/// whose 29 zero mantissa bits cost the `s` shift only 3 of 4 bytes).
+pub(crate) fn pack_words(values: impl IntoIterator<Item = u64>) -> String {
     let mut prev = 0u64;
     let words: Vec<u64> = values
         .into_iter()
         .map(|v| {
-            let w = v.to_bits() ^ prev;
-            prev = v.to_bits();
+            let w = v ^ prev;
+            prev = v;
             w
         })
         .collect();
@@ -62,6 +70,14 @@ pub(crate) fn pack(values: impl IntoIterator<Item = f64>) -> String {
 
 /// Unpack `n` floats written by [`pack`]; anything else is an error.
 pub(crate) fn unpack(text: &str, n: usize) -> Result<Vec<f64>, String> {
+    Ok(unpack_words(text, n)?
+        .into_iter()
+        .map(f64::from_bits)
+        .collect())
+}
+
+/// Unpack `n` words written by [`pack_words`]; anything else is an error.
+pub(crate) fn unpack_words(text: &str, n: usize) -> Result<Vec<u64>, String> {
     let bytes = STANDARD
         .decode(text)
         .map_err(|e| format!("packed floats: {e}"))?;
@@ -94,7 +110,7 @@ pub(crate) fn unpack(text: &str, n: usize) -> Result<Vec<f64>, String> {
         le[..k].copy_from_slice(&body[..k]);
         body = &body[k..];
         prev ^= u64::from_le_bytes(le) << (8 * shift);
-        out.push(f64::from_bits(prev));
+        out.push(prev);
     }
     if !body.is_empty() {
         return bad("trailing bytes");
