@@ -168,7 +168,7 @@ pub fn result_at(
         .iter()
         .find(|r| r.status == Status::Ok && r.epochs_trained.unwrap_or(epochs) == budget)
     {
-        return Some(h.metric.value(r, target));
+        return Some(r.value(h.metric, target));
     }
     records
         .iter()

@@ -112,7 +112,7 @@ fn seeds_of(
             found
                 .get(&t.id)
                 .filter(|r| r.status == Status::Ok)
-                .and_then(|r| h.metric.value(r, target))
+                .and_then(|r| r.value(h.metric, target))
         })
         .collect()
 }
@@ -269,8 +269,8 @@ pub fn judge(
         .filter(|t| {
             let a = own
                 .get(t.id.as_str())
-                .and_then(|r| h.metric.value(r, target));
-            let b = by_id.get(&t.id).and_then(|r| h.metric.value(r, target));
+                .and_then(|r| r.value(h.metric, target));
+            let b = by_id.get(&t.id).and_then(|r| r.value(h.metric, target));
             a.map(f64::to_bits) != b.map(f64::to_bits)
         })
         .count();

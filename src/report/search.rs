@@ -191,7 +191,7 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
         Some(c) => (c.metric, true),
         None if rows
             .iter()
-            .any(|(_, r)| Metric::ValLoss.value(r, target).is_some()) =>
+            .any(|(_, r)| r.value(Metric::ValLoss, target).is_some()) =>
         {
             (Metric::ValLoss, false)
         }
@@ -199,7 +199,7 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
     };
     let mut configs: Vec<ConfigStat> = Vec::new();
     for (t, r) in &rows {
-        let Some(v) = metric.value(r, target).filter(|v| v.is_finite()) else {
+        let Some(v) = r.value(metric, target).filter(|v| v.is_finite()) else {
             continue;
         };
         match configs.last_mut() {

@@ -114,7 +114,7 @@ fn each_metric_name_reads_its_own_field() {
         (Metric::WeightSparsity, 0.0625),
     ];
     for (m, value) in want {
-        assert_eq!(m.value(&r, 0.9), Some(value), "{m}");
+        assert_eq!(r.value(m, 0.9), Some(value), "{m}");
     }
     // Every metric is one of these, or read from the curve: epochs to
     // target (tested below), the best validation loss and its epoch
@@ -372,13 +372,13 @@ fn epochs_to_target_is_the_first_epoch_reaching_it_or_the_budget_plus_one() {
             eval: eval(*a),
         })
         .collect();
-    assert_eq!(Metric::EpochsToTarget.value(&r, 0.9), Some(3.0));
+    assert_eq!(r.value(Metric::EpochsToTarget, 0.9), Some(3.0));
     assert_eq!(
-        Metric::EpochsToTarget.value(&r, 0.99),
+        r.value(Metric::EpochsToTarget, 0.99),
         Some(5.0),
         "never reached: censored at 4 + 1"
     );
-    assert_eq!(Metric::Gap.value(&r, 0.9), Some(0.3 + 0.1 - 0.3));
+    assert_eq!(r.value(Metric::Gap, 0.9), Some(0.3 + 0.1 - 0.3));
 }
 
 /// The header of the flagship's trials.csv, literal: the swept columns,

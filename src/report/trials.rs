@@ -274,7 +274,7 @@ fn metric_columns(rows: &[Row], target: f64, stuck: &Stuck) -> Vec<Column> {
     for m in Metric::ALL {
         let v: Vec<Option<f64>> = rows
             .iter()
-            .map(|(_, r)| finished(r).and_then(|_| m.value(r, target)))
+            .map(|(_, r)| finished(r).and_then(|_| r.value(m, target)))
             .collect();
         cols.push(Column::new(m.name().into(), v));
     }

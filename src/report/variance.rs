@@ -125,7 +125,7 @@ pub fn decompose(exp: &Study, rows: &[Row]) -> Vec<Decomposition> {
         for m in METRICS {
             let y: Option<Vec<f64>> = group
                 .iter()
-                .map(|(_, r)| finished(r).and_then(|_| m.value(r, exp.report.target_acc)))
+                .map(|(_, r)| finished(r).and_then(|_| r.value(m, exp.report.target_acc)))
                 .collect();
             let Some(y) = y else { continue };
             let Ok(vc) = stats::variance_components(&levels, &y) else {

@@ -58,7 +58,7 @@ pub(super) fn judge(
                 let f = f.unwrap_or_default();
                 claims::Row {
                     swept: &t.swept,
-                    value: x.and_then(|_| claim.metric.value(r, target)),
+                    value: x.and_then(|_| r.value(claim.metric, target)),
                     stuck: x.is_some_and(|x| stuck.of(t, &x)),
                     collapsed: f.collapsed,
                     unstable: f.unstable,

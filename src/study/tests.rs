@@ -327,8 +327,8 @@ fn preprocess_joins_the_identity_only_when_on() {
 /// `[search]` itself.
 #[test]
 fn halving_reads_its_keys_and_takes_set_overrides() {
-    use crate::study::SeedStatistic;
     use crate::metric::Metric;
+    use crate::study::SeedStatistic;
     let src = "name = \"h\"\n[train]\nepochs = 30\n[grid]\nlr = [0.1, 0.3]\n[search.halving]\nmin_epochs = 5\n";
     let h = from_str(src, Path::new("s.toml"), &[])
         .unwrap()

@@ -287,9 +287,9 @@ fn initial_loss_is_ln_k_for_small_weights() {
     let t = &Plan::new(&e).unwrap().trials[0];
     let data = crate::data::load(&t.config.data).unwrap();
     let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();
-    let init = crate::metric::Metric::InitialLoss.value(&r, 0.9).unwrap();
+    let init = r.value(crate::metric::Metric::InitialLoss, 0.9).unwrap();
     assert!((init - 3f64.ln()).abs() < 1e-6, "{init}");
-    let fin = crate::metric::Metric::TrainLoss.value(&r, 0.9).unwrap();
+    let fin = r.value(crate::metric::Metric::TrainLoss, 0.9).unwrap();
     assert!(fin < init - 0.01, "final {fin} vs initial {init}");
     let tele = r.telemetry.unwrap();
     assert!(tele.initial[0].std < 1e-3, "{:?}", tele.initial);

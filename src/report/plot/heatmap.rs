@@ -76,7 +76,7 @@ pub(in crate::report) fn cells(
             continue;
         }
         out[c].flagged += usize::from(flagged.get(i).copied().unwrap_or(false));
-        if let Some(v) = m.value(r, exp.report.target_acc) {
+        if let Some(v) = r.value(m, exp.report.target_acc) {
             values[c].push(v);
         }
     }

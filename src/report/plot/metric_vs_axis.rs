@@ -120,7 +120,7 @@ pub(in crate::report) fn axis_plot(
             }
             None => s.broken.push((at, usize::from(!ok), 1)),
         }
-        if let Some(value) = m.value(r, exp.report.target_acc).filter(|_| ok) {
+        if let Some(value) = r.value(m, exp.report.target_acc).filter(|_| ok) {
             let flagged = flagged.get(i).copied().unwrap_or(false);
             s.dots.push(Dot { at, value, flagged });
         }

@@ -103,7 +103,7 @@ pub(in crate::report) fn profile_plot(
     let mut configs: Vec<(usize, Selection, Selection, Vec<f64>)> = Vec::new();
     for (t, r) in rows {
         let y = if r.status == Status::Ok {
-            match m.value(r, exp.report.target_acc) {
+            match r.value(m, exp.report.target_acc) {
                 Some(y) => y,
                 None => continue,
             }

@@ -164,7 +164,7 @@ pub(in crate::report) fn spread_plot(
     // (series, setting, values, the first trial's configuration)
     let mut cells: Vec<(usize, usize, Vec<f64>, usize)> = Vec::new();
     for (t, r) in rows {
-        let Some(y) = m.value(r, exp.report.target_acc) else {
+        let Some(y) = r.value(m, exp.report.target_acc) else {
             continue;
         };
         let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
