@@ -147,6 +147,19 @@ fn command_line_mistakes_fail_cleanly() {
             &["slurm", s, "--out", o, "--after-rung", "0"],
             "--after-rung: only for a halving study",
         ),
+        // Every I/O error names its path (was a bare "error: Not a directory").
+        (
+            &["run", s, "--out", s],
+            "ok.toml: exists and is not a folder",
+        ),
+        (
+            &["plan", s, "--out", s],
+            "ok.toml: exists and is not a folder",
+        ),
+        (
+            &["run", arg(tmp.path()), "--out", o],
+            ": cannot read the study file: Is a directory",
+        ),
     ];
     for (args, want) in cases {
         let res = mlpsweep(args);
