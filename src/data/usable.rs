@@ -110,3 +110,37 @@ fn boundaries(exp: &Study, ds: &Dataset) -> Result<(), StudyError> {
         ),
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::data::Datasets;
+    use crate::plan::Plan;
+    use crate::study::from_str;
+    use std::path::Path;
+
+    /// The error `Datasets::load` gives a spiral of 300 training rows
+    /// with batch norm, or `None` when it accepts the study.
+    fn bn(train: &str) -> Option<String> {
+        let src = format!(
+            "name = \"d\"\n[data]\npoints_per_class = 100\n[model]\nbatch_norm = true\n[train]\n{train}\n"
+        );
+        let exp = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+        let plan = Plan::new(&exp).unwrap();
+        Datasets::load(&exp, &plan).err().map(|e| e.to_string())
+    }
+
+    /// Catches `n % rows == 1` loosened to `< 2` (batch 25 divides 300:
+    /// no short batch, accepted) or dropped (batch 23 leaves 1 row), and
+    /// `rows < 2` dropped (batch 1) or widened (full batch is fine).
+    #[test]
+    fn batch_norm_refuses_exactly_the_one_row_minibatches() {
+        assert_eq!(bn("batch_size = 25"), None);
+        assert_eq!(bn("batch_size = 22"), None); // a last batch of 14 rows
+        assert_eq!(bn("batch_size = \"full\""), None);
+        let tail = bn("batch_size = 23").unwrap();
+        assert!(tail.starts_with("s.toml:7: train.batch_size:"), "{tail}");
+        assert!(tail.contains("leave a last minibatch of 1 row"), "{tail}");
+        let one = bn("batch_size = 1").unwrap();
+        assert!(one.contains("minibatches of 1 row"), "{one}");
+    }
+}
