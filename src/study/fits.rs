@@ -96,12 +96,24 @@ fn never_applies(key: &str, axes: &[Axis]) -> KeyError {
     )
 }
 
-/// `[report] target_acc` is a train accuracy; a study whose every
-/// configuration is a regression has none, so the key would be ignored.
-pub fn report_applies(report: Option<&Value>, configs: &[Config]) -> Result<(), KeyError> {
+/// `[report]` keys the study has no use for, which would be ignored:
+/// `target_acc` is a train accuracy, and a study whose every configuration
+/// is a regression has none; `stuck_relative = "slice"` slices by the first
+/// swept axis, and a study with none is one slice (the whole study).
+pub fn report_applies(
+    report: Option<&Value>,
+    configs: &[Config],
+    axes: &[Axis],
+) -> Result<(), KeyError> {
     let Some(Value::Table(r)) = report else {
         return Ok(());
     };
+    if axes.is_empty() && r.get("stuck_relative").and_then(Value::as_str) == Some("slice") {
+        return Err(key_err(
+            "report.stuck_relative",
+            "\"slice\" compares trials sharing a setting of the first swept axis, but nothing is swept; use \"study\" or \"config\"",
+        ));
+    }
     let regression = configs.iter().all(|c| c.data.task() == Task::Regression);
     if regression && r.contains_key("target_acc") {
         return Err(key_err(

@@ -211,7 +211,7 @@ fn build(
         unused.push(keys);
     }
     fits::applies_somewhere(&unused, &study.axes)?;
-    fits::report_applies(doc.get("report"), &configs)?;
+    fits::report_applies(doc.get("report"), &configs, &study.axes)?;
     let produced = Produced::of(&configs);
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     let epochs = configs[0].train.epochs;
