@@ -19,6 +19,14 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     let raw = raw.trim();
     let value = match format!("v = {raw}").parse::<Table>() {
         Ok(mut t) => t.remove("v").expect("the key parsed"),
+        // A number TOML cannot hold (`1e400`, 2^64) is not a bare string:
+        // "got a string" would misname what was typed.
+        Err(_) if looks_numeric(raw) => {
+            return Err(key_err(
+                key.trim(),
+                format!("{raw} is outside the range of TOML numbers (64-bit integers and floats)"),
+            ));
+        }
         Err(_) => Value::String(raw.to_string()),
     };
     if key.is_empty() {
@@ -90,6 +98,13 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     };
     sec.insert(name.to_string(), value);
     Ok(canon)
+}
+
+/// Whether a bare value was meant as a number: it starts like one and Rust
+/// reads it as one (TOML's own grammar refused it).
+fn looks_numeric(raw: &str) -> bool {
+    raw.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+        && raw.replace('_', "").parse::<f64>().is_ok()
 }
 
 /// Remove a key from `[grid]` (or `[space]`) whatever spelling the file
