@@ -579,8 +579,9 @@ pub fn gradcheck(
             plan.trials.len().saturating_sub(1)
         );
     };
-    let data = crate::data::load(&trial.config.data)?;
-    let outcome = crate::gradcheck::check(trial, &data, steps, corrupt)?;
+    // Through the plan's checks, so a setting that cannot train is refused here too.
+    let datasets = Datasets::load(&exp, &plan)?;
+    let outcome = crate::gradcheck::check(trial, datasets.of(trial), steps, corrupt)?;
     writeln!(stdout, "trial {index} ({})", trial.label)?;
     stdout.write_all(outcome.render().as_bytes())?;
     stdout.flush()?;
