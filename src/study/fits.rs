@@ -9,7 +9,7 @@ use toml::Value;
 use super::error::{KeyError, key_err};
 use super::grid::Axis;
 use super::keys::{KEYS, index};
-use super::spec::{Config, Task};
+use super::spec::{Config, Schedule, Task};
 use super::values::show;
 
 /// A key is fixed (`[model] width = 4`) or swept (`[grid] width = [2, 4]`),
@@ -122,6 +122,37 @@ pub fn report_applies(
         ));
     }
     Ok(())
+}
+
+/// A step schedule whose first drop (after `step_every` epochs) comes after
+/// the last epoch in every configuration that has one: the rate never
+/// drops, so the schedule and `step_factor` would be silently ignored.
+pub fn schedule_acts(configs: &[Config], axes: &[Axis]) -> Result<(), KeyError> {
+    let steps: Vec<(usize, usize)> = configs
+        .iter()
+        .filter_map(|c| match c.train.schedule {
+            Schedule::Step { every, .. } => Some((every, c.train.epochs)),
+            _ => None,
+        })
+        .collect();
+    if steps.is_empty() || steps.iter().any(|(every, epochs)| every < epochs) {
+        return Ok(());
+    }
+    let swept = axes
+        .iter()
+        .any(|a| a.keys.iter().any(|k| k == "train.step_every"));
+    let key = if swept {
+        "grid.step_every"
+    } else {
+        "train.step_every"
+    };
+    let (every, epochs) = steps[0];
+    Err(key_err(
+        key,
+        format!(
+            "the step schedule drops the rate every {every} epochs, but training stops at {epochs}: it never drops; make step_every smaller than epochs"
+        ),
+    ))
 }
 
 #[cfg(test)]

@@ -212,6 +212,7 @@ fn build(
     }
     fits::applies_somewhere(&unused, &study.axes)?;
     fits::report_applies(doc.get("report"), &configs, &study.axes)?;
+    fits::schedule_acts(&configs, &study.axes)?;
     let produced = Produced::of(&configs);
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     let epochs = configs[0].train.epochs;
