@@ -195,6 +195,23 @@ mod tests {
         assert!(ok.is_ok(), "{ok:?}");
     }
 
+    /// Catches dropping the `--set` note: the error names the file's
+    /// `alpha`, but the activation that made it not apply was typed on the
+    /// command line, and the message must say so.
+    #[test]
+    fn a_key_made_inapplicable_by_a_set_says_so() {
+        let src = "name = \"a\"\n[model]\nactivation = \"leaky_relu\"\nalpha = 0.1\n";
+        let sets = ["activation=relu".to_string()];
+        let e = from_str(src, Path::new("s.toml"), &sets)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s.toml:4: model.alpha: does not apply with this model.activation (set with --set); \
+             remove it or change model.activation"
+        );
+    }
+
     /// Catches dropping the regression check on `[report] target_acc`.
     #[test]
     fn target_acc_on_regression_is_refused() {

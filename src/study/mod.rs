@@ -128,10 +128,8 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Study, S
     }
     let resolved_toml = toml::to_string(&doc).expect("a parsed TOML table serialises");
     let spans = spans::Spans::parse(src);
-    let mut study = build(doc, path, resolved_toml, spans.clone())
-        .map_err(|e| place(&file, &spans, &set_keys, e))?;
-    study.set_keys = set_keys;
-    Ok(study)
+    build(doc, path, resolved_toml, spans.clone(), set_keys.clone())
+        .map_err(|e| place(&file, &spans, &set_keys, e))
 }
 
 /// Attach where a key error comes from: `--set` when the value was given
@@ -173,6 +171,7 @@ fn build(
     path: &Path,
     resolved_toml: String,
     spans: spans::Spans,
+    set_keys: Vec<String>,
 ) -> Result<Study, KeyError> {
     for key in doc.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
@@ -199,7 +198,7 @@ fn build(
         resolved_toml,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         spans,
-        set_keys: Vec::new(),
+        set_keys,
     };
     fits::fixed_or_swept(&study.base, &study.axes)?;
     // Validate every grid point now, so a bad value fails before any training.
@@ -387,19 +386,40 @@ impl Study {
         // A key that does not apply is an error when it was fixed in the file
         // and its deciding key is not swept; across a sweep it is just unused.
         let swept = |k: &str| self.axes.iter().any(|a| a.keys.iter().any(|x| x == k));
-        for key in unused.iter().cloned() {
-            let decider = keys::index(&key)
+        for key in &unused {
+            let decider = keys::index(key)
                 .and_then(|i| keys::KEYS[i].applies.as_ref())
                 .map(|a| a.decider);
-            if !swept(&key) && !decider.is_some_and(swept) {
-                let why = match decider {
-                    Some(d) => format!("does not apply with this {d}; remove it or change {d}"),
-                    None => "has no effect without hidden layers (model.depth = 0)".to_string(),
-                };
-                return Err(key_err(key, why));
+            if !swept(key) && !decider.is_some_and(swept) {
+                return Err(key_err(key.as_str(), self.not_applying(decider)));
             }
         }
         Ok((config, unused))
+    }
+
+    /// Why a fixed key does not apply, naming a `--set` that changed the
+    /// deciding key (the error names the file's key, but the cause was typed
+    /// on the command line).
+    fn not_applying(&self, decider: Option<&str>) -> String {
+        let d = decider.unwrap_or("model.depth");
+        let by_set = self.set_keys.iter().any(|k| overrides::same_key(k, d));
+        let note = |open: &str, close: &str| {
+            if by_set {
+                format!("{open}set with --set{close}")
+            } else {
+                String::new()
+            }
+        };
+        match decider {
+            Some(d) => format!(
+                "does not apply with this {d}{}; remove it or change {d}",
+                note(" (", ")")
+            ),
+            None => format!(
+                "has no effect without hidden layers (model.depth = 0{})",
+                note(", ", "")
+            ),
+        }
     }
 
     /// Point an error on a swept key at the grid entry that set it, or
