@@ -22,6 +22,7 @@ use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
 mod csv_file;
 mod preprocess;
 mod sets;
+mod usable;
 use csv_file::parse_csv;
 pub use sets::Datasets;
 

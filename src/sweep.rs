@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::cluster::{self, SlurmOptions};
 use crate::data::Datasets;
@@ -123,6 +123,7 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             None => base,
         }
     });
+    check_out(&out)?;
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
@@ -239,6 +240,7 @@ pub fn plan(
     let plan = Plan::new(&exp)?;
     let datasets = Datasets::load(&exp, &plan)?;
     let out = out.unwrap_or_else(|| default_out(&exp.name));
+    check_out(&out)?;
     // `plan` refuses what `run` would: a halving study's missing reference.
     crate::reference::check(&exp, &plan, &out)?;
     let dir = ResultsDir::new(&out);
@@ -274,6 +276,23 @@ pub fn plan(
     stdout.write_all(table.as_bytes())?;
     stdout.flush()?;
     Ok(Exit::Success)
+}
+
+/// A script just written, for stdout; an error names its path.
+fn read_text(p: &Path) -> Result<String> {
+    std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))
+}
+
+/// `--out` must be a folder or not exist yet: a regular file there would
+/// otherwise fail later with an I/O error that names no path.
+fn check_out(out: &Path) -> Result<()> {
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "--out {}: exists and is not a folder; choose a folder with --out",
+            out.display()
+        );
+    }
+    Ok(())
 }
 
 /// The folder holding `p` (`.` for a bare name).
@@ -378,8 +397,8 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
         bail!("--after-rung: only for a halving study ([search.halving])");
     }
     let (array, merge, ids) = cluster::write_scripts(&exp, &args.file, &opts, args.submit)?;
-    writeln!(stdout, "{}", std::fs::read_to_string(&array)?)?;
-    writeln!(stdout, "{}", std::fs::read_to_string(&merge)?)?;
+    writeln!(stdout, "{}", read_text(&array)?)?;
+    writeln!(stdout, "{}", read_text(&merge)?)?;
     stdout.flush()?;
     eprintln!("wrote {} and {}", array.display(), merge.display());
     match ids {
@@ -479,8 +498,8 @@ fn slurm_halving(
             writeln!(stdout, "{what} was submitted already ({by}); nothing to do")?;
         }
         Submitted::Written(a, p) => {
-            writeln!(stdout, "{}", std::fs::read_to_string(&a)?)?;
-            writeln!(stdout, "{}", std::fs::read_to_string(&p)?)?;
+            writeln!(stdout, "{}", read_text(&a)?)?;
+            writeln!(stdout, "{}", read_text(&p)?)?;
             eprintln!(
                 "wrote {} and {} for {what}; submit with: sbatch {} (then the promote job with \
                  --dependency=afterany:<id>), or rerun with --submit",
@@ -490,8 +509,8 @@ fn slurm_halving(
             );
         }
         Submitted::Jobs(a, p, array, promote) => {
-            writeln!(stdout, "{}", std::fs::read_to_string(&a)?)?;
-            writeln!(stdout, "{}", std::fs::read_to_string(&p)?)?;
+            writeln!(stdout, "{}", read_text(&a)?)?;
+            writeln!(stdout, "{}", read_text(&p)?)?;
             writeln!(
                 stdout,
                 "submitted array job {array} and promote job {promote} for {what}"
@@ -560,8 +579,9 @@ pub fn gradcheck(
             plan.trials.len().saturating_sub(1)
         );
     };
-    let data = crate::data::load(&trial.config.data)?;
-    let outcome = crate::gradcheck::check(trial, &data, steps, corrupt)?;
+    // Through the plan's checks, so a setting that cannot train is refused here too.
+    let datasets = Datasets::load(&exp, &plan)?;
+    let outcome = crate::gradcheck::check(trial, datasets.of(trial), steps, corrupt)?;
     writeln!(stdout, "trial {index} ({})", trial.label)?;
     stdout.write_all(outcome.render().as_bytes())?;
     stdout.flush()?;

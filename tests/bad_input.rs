@@ -90,6 +90,13 @@ fn every_catalogued_study_fails_with_its_message_and_writes_nothing() {
         let o = mlpsweep(&args("plan"));
         let plan = format!("plan {name}");
         assert_clean_failure(&plan, o.status.code(), &common::stderr(&o), &want);
+        // So does `gradcheck` (it read the data without the plan's checks),
+        // but for a halving reference folder, which only a run judges by.
+        if !want.contains("search.halving.reference") {
+            let o = mlpsweep(&[&["gradcheck", arg(&file)], &sets[..]].concat());
+            let check = format!("gradcheck {name}");
+            assert_clean_failure(&check, o.status.code(), &common::stderr(&o), &want);
+        }
     }
 }
 
@@ -146,6 +153,19 @@ fn command_line_mistakes_fail_cleanly() {
         (
             &["slurm", s, "--out", o, "--after-rung", "0"],
             "--after-rung: only for a halving study",
+        ),
+        // Every I/O error names its path (was a bare "error: Not a directory").
+        (
+            &["run", s, "--out", s],
+            "ok.toml: exists and is not a folder",
+        ),
+        (
+            &["plan", s, "--out", s],
+            "ok.toml: exists and is not a folder",
+        ),
+        (
+            &["run", arg(tmp.path()), "--out", o],
+            ": cannot read the study file: Is a directory",
         ),
     ];
     for (args, want) in cases {

@@ -139,15 +139,30 @@ fn label_index(label: &LabelColumn, names: &[String]) -> Result<usize, DataError
                 names.len() - 1
             ),
         )),
-        LabelColumn::Name(s) => names.iter().position(|n| n == s).ok_or_else(|| {
-            err(
-                "data.label_column",
-                format!(
-                    "no column named \"{s}\"; the header has: {}",
-                    names.join(", ")
-                ),
-            )
-        }),
+        LabelColumn::Name(s) => {
+            let at: Vec<usize> = (0..names.len()).filter(|&i| names[i] == *s).collect();
+            match at.as_slice() {
+                [i] => Ok(*i),
+                [] => Err(err(
+                    "data.label_column",
+                    format!(
+                        "no column named \"{s}\"; the header has: {}",
+                        names.join(", ")
+                    ),
+                )),
+                // Taking the first would silently train on the other as a feature.
+                many => Err(err(
+                    "data.label_column",
+                    format!(
+                        "\"{s}\" is ambiguous: columns {} share that header; give the column's 0-based index instead",
+                        many.iter()
+                            .map(usize::to_string)
+                            .collect::<Vec<_>>()
+                            .join(" and ")
+                    ),
+                )),
+            }
+        }
     }
 }
 

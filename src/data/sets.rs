@@ -15,17 +15,19 @@ use crate::study::Study;
 pub struct Datasets(HashMap<String, Arc<Dataset>>);
 
 impl Datasets {
-    /// Load every distinct data set of `plan`. Errors name the study file
-    /// and the `[data]` key, before anything is trained or written.
+    /// Load every distinct data set of `plan` and check each trial's
+    /// settings against its data (`usable`). Errors name the study file,
+    /// the line and the key, before anything is trained or written.
     pub fn load(exp: &Study, plan: &Plan) -> Result<Datasets> {
         let mut sets = HashMap::new();
         for t in &plan.trials {
             let key = crate::identity::data_key(&t.config.data);
-            if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(key) {
-                let ds = load(&t.config.data)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", exp.path.display()))?;
+            if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(key.clone()) {
+                let ds = load(&t.config.data).map_err(|e| exp.key_error(&e.key, e.message))?;
+                super::usable::check_data(exp, &ds)?;
                 e.insert(Arc::new(ds));
             }
+            super::usable::batch_norm(exp, &t.config, sets[&key].train.len())?;
         }
         Ok(Datasets(sets))
     }

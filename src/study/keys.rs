@@ -15,7 +15,7 @@ use super::spec::{
     ACTIVATIONS, Batch, DATA_KINDS, INITS, LabelColumn, OPTIMIZERS, PREPROCESS, SCHEDULES, TASKS,
     ValSplit,
 };
-use super::values::show;
+use super::values::got;
 
 /// A resolved value of one key, before it is placed in a typed spec.
 #[derive(Debug, Clone, PartialEq)]
@@ -304,7 +304,7 @@ fn default_lr(v: &Values) -> Val {
 fn read_path(v: &Value) -> Result<Val, String> {
     match v {
         Value::String(s) if !s.is_empty() => Ok(Val::Text(s.clone())),
-        other => Err(format!("expected a file path, got {}", show(other))),
+        other => Err(format!("expected a file path, got {}", got(other))),
     }
 }
 fn read_label_column(v: &Value) -> Result<Val, String> {
@@ -313,7 +313,7 @@ fn read_label_column(v: &Value) -> Result<Val, String> {
         Value::String(s) if !s.is_empty() => Ok(Val::Label(LabelColumn::Name(s.clone()))),
         other => Err(format!(
             "expected a 0-based column index or a header name, got {}",
-            show(other)
+            got(other)
         )),
     }
 }
@@ -324,7 +324,7 @@ fn read_val(v: &Value) -> Result<Val, String> {
         Value::Float(f) if *f > 0.0 && *f < 1.0 => Ok(Val::Split(ValSplit::Fraction(*f))),
         other => Err(format!(
             "expected \"fresh\", \"none\" or a fraction in (0, 1), got {}",
-            show(other)
+            got(other)
         )),
     }
 }
@@ -335,7 +335,7 @@ fn read_batch(v: &Value) -> Result<Val, String> {
         Value::Integer(i) if *i > 0 => Ok(Val::Batch(Batch::Size(*i as usize))),
         other => Err(format!(
             "expected a positive integer, 0 or \"full\" (full batch), got {}",
-            show(other)
+            got(other)
         )),
     }
 }

@@ -22,6 +22,7 @@ use toml::{Table, Value};
 mod arms;
 mod claims;
 mod error;
+mod fits;
 mod grid;
 mod halving;
 pub mod keys;
@@ -84,6 +85,8 @@ pub struct Study {
     dir: PathBuf,
     /// Lines of the keys in the file, for errors found after loading.
     spans: spans::Spans,
+    /// Keys given with `--set`: an error about one blames `--set`, not the file.
+    set_keys: Vec<String>,
 }
 
 /// Parse and validate a study file with `--set` overrides (`key=value`).
@@ -126,16 +129,25 @@ pub fn from_str(src: &str, path: &Path, overrides: &[String]) -> Result<Study, S
     }
     let resolved_toml = toml::to_string(&doc).expect("a parsed TOML table serialises");
     let spans = spans::Spans::parse(src);
-    build(doc, path, resolved_toml, spans.clone()).map_err(|e| {
-        // Blame a value given with --set on the command line, not the file.
-        let from_set = set_keys.iter().any(|k| overrides::same_key(k, &e.key));
-        StudyError {
-            line: if from_set { None } else { spans.line(&e.key) },
-            file: if from_set { "--set".into() } else { file },
-            key: e.key,
-            message: e.message,
-        }
-    })
+    build(doc, path, resolved_toml, spans.clone(), set_keys.clone())
+        .map_err(|e| place(&file, &spans, &set_keys, e))
+}
+
+/// Attach where a key error comes from: `--set` when the value was given
+/// on the command line (the file's line would blame the wrong place), else
+/// the file and the key's line.
+fn place(file: &str, spans: &spans::Spans, set_keys: &[String], e: KeyError) -> StudyError {
+    let from_set = set_keys.iter().any(|k| overrides::same_key(k, &e.key));
+    StudyError {
+        line: if from_set { None } else { spans.line(&e.key) },
+        file: if from_set {
+            "--set".into()
+        } else {
+            file.into()
+        },
+        key: e.key,
+        message: e.message,
+    }
 }
 
 /// Keys allowed at the top level of a study file.
@@ -160,6 +172,7 @@ fn build(
     path: &Path,
     resolved_toml: String,
     spans: spans::Spans,
+    set_keys: Vec<String>,
 ) -> Result<Study, KeyError> {
     for key in doc.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
@@ -186,12 +199,20 @@ fn build(
         resolved_toml,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         spans,
+        set_keys,
     };
+    fits::fixed_or_swept(&study.base, &study.axes)?;
     // Validate every grid point now, so a bad value fails before any training.
     let mut configs = Vec::new();
+    let mut unused = Vec::new();
     for i in 0..study.n_configs() {
-        configs.push(study.resolve(&study.coords(i))?);
+        let (config, keys) = study.resolve_all(&study.coords(i))?;
+        configs.push(config);
+        unused.push(keys);
     }
+    fits::applies_somewhere(&unused, &study.axes)?;
+    fits::report_applies(doc.get("report"), &configs, &study.axes)?;
+    fits::schedule_acts(&configs, &study.axes)?;
     let produced = Produced::of(&configs);
     replicates::check_sources(&study.replication, &configs, &study.base, &study.axes)?;
     let epochs = configs[0].train.epochs;
@@ -327,25 +348,34 @@ impl Study {
     /// An error found after loading, about `key` of this study file: it
     /// names the file and the key's line, like a parse error.
     pub fn key_error(&self, key: &str, message: impl Into<String>) -> StudyError {
-        StudyError {
-            file: self.path.display().to_string(),
-            line: self.spans.line(key),
-            key: key.to_string(),
-            message: message.into(),
-        }
+        let file = self.path.display().to_string();
+        place(&file, &self.spans, &self.set_keys, key_err(key, message))
+    }
+
+    /// The first of `keys` the study gives (in the file or with `--set`),
+    /// else the last: the key an error about a setting should name.
+    pub fn given_key<'a>(&self, keys: &[&'a str]) -> &'a str {
+        let given = |k: &&&str| {
+            self.spans.line(k).is_some() || self.set_keys.iter().any(|s| overrides::same_key(s, k))
+        };
+        keys.iter()
+            .find(given)
+            .or(keys.last())
+            .copied()
+            .unwrap_or("")
     }
 
     /// The checked configuration at grid position `coords`.
     pub fn config_at(&self, coords: &[usize]) -> Result<Config, StudyError> {
-        self.resolve(coords).map_err(|e| StudyError {
-            file: self.path.display().to_string(),
-            line: self.spans.line(&e.key),
-            key: e.key,
-            message: e.message,
-        })
+        let file = self.path.display().to_string();
+        self.resolve_all(coords)
+            .map(|(config, _)| config)
+            .map_err(|e| place(&file, &self.spans, &self.set_keys, e))
     }
 
-    fn resolve(&self, coords: &[usize]) -> Result<Config, KeyError> {
+    /// The configuration at `coords`, and the keys given that do not apply
+    /// to it (the study refuses one that applies to no configuration).
+    fn resolve_all(&self, coords: &[usize]) -> Result<(Config, Vec<String>), KeyError> {
         let mut pairs = self.base.clone();
         for (axis, &i) in self.axes.iter().zip(coords) {
             for (k, key) in axis.keys.iter().enumerate() {
@@ -357,19 +387,40 @@ impl Study {
         // A key that does not apply is an error when it was fixed in the file
         // and its deciding key is not swept; across a sweep it is just unused.
         let swept = |k: &str| self.axes.iter().any(|a| a.keys.iter().any(|x| x == k));
-        for key in unused {
-            let decider = keys::index(&key)
+        for key in &unused {
+            let decider = keys::index(key)
                 .and_then(|i| keys::KEYS[i].applies.as_ref())
                 .map(|a| a.decider);
-            if !swept(&key) && !decider.is_some_and(swept) {
-                let why = match decider {
-                    Some(d) => format!("does not apply with this {d}; remove it or change {d}"),
-                    None => "has no effect without hidden layers (model.depth = 0)".to_string(),
-                };
-                return Err(key_err(key, why));
+            if !swept(key) && !decider.is_some_and(swept) {
+                return Err(key_err(key.as_str(), self.not_applying(decider)));
             }
         }
-        Ok(config)
+        Ok((config, unused))
+    }
+
+    /// Why a fixed key does not apply, naming a `--set` that changed the
+    /// deciding key (the error names the file's key, but the cause was typed
+    /// on the command line).
+    fn not_applying(&self, decider: Option<&str>) -> String {
+        let d = decider.unwrap_or("model.depth");
+        let by_set = self.set_keys.iter().any(|k| overrides::same_key(k, d));
+        let note = |open: &str, close: &str| {
+            if by_set {
+                format!("{open}set with --set{close}")
+            } else {
+                String::new()
+            }
+        };
+        match decider {
+            Some(d) => format!(
+                "does not apply with this {d}{}; remove it or change {d}",
+                note(" (", ")")
+            ),
+            None => format!(
+                "has no effect without hidden layers (model.depth = 0{})",
+                note(", ", "")
+            ),
+        }
     }
 
     /// Point an error on a swept key at the grid entry that set it, or

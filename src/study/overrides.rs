@@ -17,10 +17,7 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
         .ok_or_else(|| key_err(spec, "expected key=value, e.g. --set train.epochs=5"))?;
     let key = key.trim();
     let raw = raw.trim();
-    let value = match format!("v = {raw}").parse::<Table>() {
-        Ok(mut t) => t.remove("v").expect("the key parsed"),
-        Err(_) => Value::String(raw.to_string()),
-    };
+    let value = parse_value(key, raw)?;
     if key.is_empty() {
         return Err(key_err(
             spec,
@@ -90,6 +87,28 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     };
     sec.insert(name.to_string(), value);
     Ok(canon)
+}
+
+/// The value of `--set key=raw`: TOML (`8`, `0.1`, `[4, 8]`, `"relu"`),
+/// else a bare string (`relu`).
+fn parse_value(key: &str, raw: &str) -> Result<Value, KeyError> {
+    match format!("v = {raw}").parse::<Table>() {
+        Ok(mut t) => Ok(t.remove("v").expect("the key parsed")),
+        // A number TOML cannot hold (`1e400`, 2^64) is not a bare string:
+        // "got a string" would misname what was typed.
+        Err(_) if looks_numeric(raw) => Err(key_err(
+            key,
+            format!("{raw} is outside the range of TOML numbers (64-bit integers and floats)"),
+        )),
+        Err(_) => Ok(Value::String(raw.to_string())),
+    }
+}
+
+/// Whether a bare value was meant as a number: it starts like one and Rust
+/// reads it as one (TOML's own grammar refused it).
+fn looks_numeric(raw: &str) -> bool {
+    raw.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+        && raw.replace('_', "").parse::<f64>().is_ok()
 }
 
 /// Remove a key from `[grid]` (or `[space]`) whatever spelling the file

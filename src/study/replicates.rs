@@ -269,7 +269,7 @@ fn seed_list(key: &str, v: Option<&Value>, max: i64) -> Result<Vec<u64>, KeyErro
             key,
             format!(
                 "expected a count >= 1 or a non-empty list of seeds, got {}",
-                show(other)
+                super::values::got(other)
             ),
         )),
     }

@@ -94,6 +94,16 @@ fn check(v: &Values, unused: &mut Vec<String>) -> Result<(), KeyError> {
             ),
         ));
     }
+    // Label noise flips class labels; a CSV regression has none to flip,
+    // and the key would be silently ignored.
+    if v.name("data.task") == "regression"
+        && matches!(v.get("data.label_noise"), Some(Val::Float(x)) if *x > 0.0)
+    {
+        return Err(key_err(
+            "data.label_noise",
+            "flips class labels, but data.task = \"regression\" has none; remove it",
+        ));
+    }
     // Dropout on a linear model has no effect; it stays in the spec (and
     // the id) but counts as not applying, listed before the train keys.
     if v.float("model.dropout") > 0.0 && v.int("model.depth") == 0 {

@@ -24,6 +24,16 @@ pub fn type_name(v: &Value) -> &'static str {
     }
 }
 
+/// A wrong value for a "got ..." message: an integer as written (it was
+/// the right type, the wrong number), anything else with its type (`a
+/// float 2.5`, `a string "half"`), so a float is never taken for an integer.
+pub fn got(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => i.to_string(),
+        other => format!("{} {}", type_name(other), show(other)),
+    }
+}
+
 /// An integer in `min..=max`.
 pub fn uint(v: &Value, min: usize, max: usize) -> Result<usize, String> {
     match v {
