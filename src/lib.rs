@@ -15,6 +15,7 @@
 
 pub mod checkpoint;
 pub mod cluster;
+pub mod codec;
 pub mod data;
 pub mod fused;
 pub mod gradcheck;

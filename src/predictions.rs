@@ -9,7 +9,7 @@
 //! evaluation scratch, so no trained number changes.
 //!
 //! Stored as `{"examples": n, "outputs": k, "values32": "<packed>"}`: the
-//! f32 bits packed by `train::record::pack_words` (exact, bit for bit),
+//! f32 bits packed by `codec::pack_words` (exact, bit for bit),
 //! output by output (every example's probability of class 0, then of class
 //! 1, …): neighbours then share more high bits than the probabilities of
 //! different classes of one example do. Lines written before it hold
@@ -20,9 +20,9 @@
 use candle_core::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{pack_words, unpack, unpack_words};
 use crate::data::{Dataset, Targets};
 use crate::fused::Fused;
-use crate::train::{pack_words, unpack, unpack_words};
 
 /// Validation predictions of one trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

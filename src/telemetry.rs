@@ -16,9 +16,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::codec::{pack, unpack};
 use crate::fused::{Evaluation, Layer, Shape};
 use crate::study::Activation;
-use crate::train::record::{pack, unpack};
 
 /// A unit is saturated when, on every training point, its local derivative
 /// is below this share of the activation's largest derivative.

@@ -539,9 +539,6 @@ fn evaluate(
 
 pub(crate) mod record;
 mod value;
-#[cfg(test)]
-pub(crate) use record::pack;
-pub(crate) use record::{pack_words, unpack, unpack_words};
 
 #[cfg(test)]
 mod tests;

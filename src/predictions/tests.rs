@@ -43,14 +43,14 @@ fn a_wrong_count_or_a_non_f32_value_is_an_error() {
     short["examples"] = 3.into();
     assert!(serde_json::from_value::<Predictions>(short).is_err());
     let mut wide = good.clone();
-    wide["values32"] = crate::train::pack_words([1u64 << 32, 0]).into();
+    wide["values32"] = crate::codec::pack_words([1u64 << 32, 0]).into();
     assert!(serde_json::from_value::<Predictions>(wide).is_err());
     let mut old = good.clone();
-    old["values"] = crate::train::pack([0.1f64, 0.2]).into();
+    old["values"] = crate::codec::pack([0.1f64, 0.2]).into();
     old.as_object_mut().unwrap().remove("values32");
     assert!(serde_json::from_value::<Predictions>(old).is_err());
     let mut both = good.clone();
-    both["values"] = crate::train::pack([0.5f64, 1.5]).into();
+    both["values"] = crate::codec::pack([0.5f64, 1.5]).into();
     assert!(serde_json::from_value::<Predictions>(both).is_err());
     let mut neither = good;
     neither.as_object_mut().unwrap().remove("values32");
@@ -70,7 +70,7 @@ fn old_values_lines_read_to_the_same_predictions_and_are_longer() {
     };
     let (n, k) = (p.examples(), p.outputs);
     let column_major = (0..k).flat_map(|c| (0..n).map(move |i| (i, c)));
-    let wide = crate::train::pack(column_major.map(|(i, c)| f64::from(p.values[i * k + c])));
+    let wide = crate::codec::pack(column_major.map(|(i, c)| f64::from(p.values[i * k + c])));
     let old = serde_json::json!({"examples": n, "outputs": k, "values": wide});
     let back: Predictions = serde_json::from_value(old).unwrap();
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

@@ -1,5 +1,7 @@
 use super::*;
 use crate::train::{Status, TrialRecord};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 
 /// Real lines of `trials.jsonl` as written before the packed format: the
 /// first of results/depth (200 epochs on the spiral, with a decision grid)
