@@ -28,6 +28,7 @@ pub mod model;
 mod pinned;
 pub mod plan;
 pub mod predictions;
+pub mod publish;
 pub mod reference;
 pub mod refine;
 pub mod report;

@@ -111,7 +111,7 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     let stop = stop_on_signal();
     let (trained, wall) = train_all(pending, &datasets, &log, &stop, opts, None)?;
 
-    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     let (report, records) = (published.report, published.records);
     let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
     let ours: Vec<&TrialRecord> = records

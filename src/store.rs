@@ -20,9 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::data::Datasets;
 use crate::plan::Plan;
-use crate::report::{self, Report};
 use crate::study::{self, Study};
 use crate::train::TrialRecord;
 
@@ -30,13 +28,11 @@ mod atomic;
 mod lines;
 mod lock;
 mod log;
-mod merge;
 mod owner;
 
 pub use atomic::{write_atomic, write_atomic_owned};
 pub use lock::Lock;
 pub use log::Log;
-pub use merge::{MergeOutcome, merge};
 pub use owner::Orphans;
 
 /// First line of a stored `study.toml`: which study file the folder holds.
@@ -77,17 +73,6 @@ pub struct Checked {
     pub damaged: Vec<Damage>,
 }
 
-/// What a report write read and wrote.
-pub struct Published {
-    /// The report.
-    pub report: Report,
-    /// The latest record of each trial, in plan order (what the tables hold).
-    pub records: Vec<TrialRecord>,
-    /// Every damaged line the report names (of this folder's log, and of
-    /// the folders a merge read).
-    pub damaged: Vec<Damage>,
-}
-
 impl ResultsDir {
     /// The folder at `path` (nothing is touched yet).
     pub fn new(path: impl Into<PathBuf>) -> ResultsDir {
@@ -99,7 +84,8 @@ impl ResultsDir {
         &self.path
     }
 
-    fn file(&self, name: &str) -> PathBuf {
+    /// The path of `name` inside the folder.
+    pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
@@ -308,87 +294,10 @@ impl ResultsDir {
         }
         write_atomic(&self.file("trials.jsonl"), jsonl.as_bytes())
     }
-
-    /// Build the report of `plan` from the log as it stands and write its
-    /// tables, Markdown and figures, each file whole or not at all. The
-    /// caller holds the folder's lock, so no writer changes the log
-    /// between this read and the write. `elsewhere`: damage found in other
-    /// folders (a merge's sources), named in report.md too.
-    pub fn write_report(
-        &self,
-        exp: &Study,
-        plan: &Plan,
-        datasets: &Datasets,
-        elsewhere: &[Damage],
-    ) -> Result<Published> {
-        let checked = self.read_checked(plan)?;
-        // A halving study's rungs come from every stored line (a promoted
-        // trial's earlier rungs included), not only the latest per trial.
-        let rungs = match exp.halving {
-            Some(_) => crate::halving::rungs(exp, plan, &checked.history),
-            None => None,
-        };
-        let mut damaged = elsewhere.to_vec();
-        damaged.extend(checked.damaged);
-        let records = latest(checked.history);
-        // Its verdict against the full grid reads the reference folder,
-        // relative to this one; one that cannot be read is reported, not fatal.
-        let reference = crate::reference::load(exp, plan, &self.path);
-        let notes: Vec<String> = damaged.iter().map(|d| self.note(d)).collect();
-        let (built, files) = report::render(
-            exp,
-            plan,
-            &records,
-            Some(datasets),
-            &report::About {
-                provenance: &provenance(),
-                damaged: &notes,
-            },
-            rungs.as_ref(),
-            reference.as_ref(),
-        )?;
-        if files.iter().any(|(name, _)| name.starts_with("figures/")) {
-            let figures = self.file("figures");
-            fs::create_dir_all(&figures)
-                .with_context(|| format!("cannot create {}", figures.display()))?;
-        }
-        for (name, bytes) in files {
-            write_atomic(&self.file(&name), &bytes)?;
-        }
-        Ok(Published {
-            report: built,
-            records,
-            damaged,
-        })
-    }
-
-    /// A damaged line as report.md names it: relative to this folder when
-    /// it is in it, so a committed report carries no machine's paths.
-    fn note(&self, d: &Damage) -> String {
-        let file = d.file.strip_prefix(&self.path).unwrap_or(&d.file);
-        format!("`{}` line {}: {}", file.display(), d.line, d.why)
-    }
-
-    /// Rebuild the report from what is stored, under the folder's lock:
-    /// the study, its data and its records as they stand.
-    pub fn rebuild_report(&self) -> Result<(Study, Published)> {
-        if !self.has_study() {
-            // Not a results folder: say so, and leave no .lock behind in it.
-            self.load_study()?;
-        }
-        // The study too is read under the lock: a run that grows it
-        // rewrites study.toml, and its new trials are of the new plan.
-        let _lock = self.lock("report")?;
-        let exp = self.load_study()?;
-        let plan = Plan::new(&exp)?;
-        let datasets = Datasets::load(&exp, &plan)?;
-        let published = self.write_report(&exp, &plan, &datasets, &[])?;
-        Ok((exp, published))
-    }
 }
 
 /// The latest record of each trial of `history` (later lines win), in plan order.
-fn latest(history: Vec<TrialRecord>) -> Vec<TrialRecord> {
+pub(crate) fn latest(history: Vec<TrialRecord>) -> Vec<TrialRecord> {
     let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
     for r in history {
         by_id.insert(r.id.clone(), r);
@@ -407,29 +316,5 @@ pub fn same_path(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// The report's provenance: mlpsweep's version, the git revision of the
-/// working directory and the core count.
-fn provenance() -> String {
-    format!(
-        "mlpsweep {}, git revision {}, {} cores",
-        env!("CARGO_PKG_VERSION"),
-        git_revision().unwrap_or_else(|| "unknown".into()),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    )
-}
-
-/// `git rev-parse --short HEAD` in the working directory, if git answers.
-fn git_revision() -> Option<String> {
-    let out = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -311,7 +311,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<PathBuf>) -> Result<Exit> {
             .map_or_else(|| PathBuf::from("."), |d| parent(d))
     });
     let shards: Vec<ResultsDir> = dirs.iter().map(ResultsDir::new).collect();
-    let (exp, m) = store::merge(&shards, &ResultsDir::new(&out))?;
+    let (exp, m) = crate::publish::merge(&shards, &ResultsDir::new(&out))?;
     eprintln!(
         "{}: merged {} of {} trials from {} folder(s) into {}{}{}",
         exp.name,
@@ -523,7 +523,7 @@ fn slurm_halving(
 
 /// Rebuild the report of the results folder `dir` from its stored trials.
 pub fn report(dir: &Path) -> Result<Exit> {
-    let (exp, published) = ResultsDir::new(dir).rebuild_report()?;
+    let (exp, published) = crate::publish::rebuild_report(&ResultsDir::new(dir))?;
     let (built, n_records) = (&published.report, published.records.len());
     for v in &built.verdicts {
         eprintln!("  {}", v.summary_line());

@@ -5,7 +5,7 @@
 //! of polars frames, rendered by the exporters in `csv.rs` and
 //! `markdown.rs`, and the figures of `plot/`; [`render`] returns every
 //! file's bytes. Everything here is pure: the results folder
-//! (`store::ResultsDir`) supplies the provenance line and writes the files.
+//! (`publish`) supplies the provenance line and writes the files.
 //!
 //! Seeds are replicates: a configuration's row aggregates its seeds' final
 //! metrics (mean, sample std with ddof = 1, so one seed gives an empty std).
@@ -362,7 +362,7 @@ pub type File = (String, Vec<u8>);
 /// Build the report and render its files: `trials.csv`, `summary.csv`,
 /// `curves.csv`, `summary.md`, `report.md` and `figures/*.svg`, as (path in
 /// the results folder, bytes). Pure: the results folder writes them
-/// (`store::ResultsDir::write_report`). `datasets` are the plan's data
+/// (`publish::write_report`). `datasets` are the plan's data
 /// sets: the first configuration's training points are drawn in
 /// decision-region figures, and the validation targets score the
 /// ensembles; `about` is what the caller knows of the run and its folder.

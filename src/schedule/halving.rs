@@ -159,7 +159,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
             break;
         }
     }
-    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     let (report, records) = (published.report, published.records);
     let count = |s: Status| records.iter().filter(|r| r.status == s).count();
     let total = plan.distinct().count();
@@ -266,7 +266,7 @@ fn run_shard(
             ..outcome
         };
     }
-    let published = dir.write_report(exp, plan, &datasets, &[])?;
+    let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     (outcome.verdicts, outcome.halving) = (published.report.verdicts, published.report.halving);
     outcome.damaged = published.damaged;
     Ok(outcome)

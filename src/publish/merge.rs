@@ -6,9 +6,9 @@ use std::fs;
 
 use anyhow::{Context, Result, bail};
 
-use super::{Damage, ResultsDir, latest, same_path, write_atomic};
 use crate::data::Datasets;
 use crate::plan::Plan;
+use crate::store::{Damage, ResultsDir, latest, same_path, write_atomic};
 use crate::study::Study;
 use crate::train::TrialRecord;
 
@@ -52,26 +52,26 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
         if d.study_text()? != reference {
             bail!(
                 "{}: holds a different study than {} (their study.toml differ); merge only shards of one study",
-                d.path.display(),
-                first.path.display()
+                d.path().display(),
+                first.path().display()
             );
         }
     }
     let exp = first.load_study()?;
     let plan = Plan::new(&exp)?;
-    let out_is_a_source = dirs.iter().any(|d| same_path(&d.path, &out.path));
+    let out_is_a_source = dirs.iter().any(|d| same_path(d.path(), out.path()));
     if out.has_study() && !out_is_a_source && out.study_text()? != reference {
         bail!(
             "{}: holds a different study; choose another --out",
-            out.path.display()
+            out.path().display()
         );
     }
     let mut sources: Vec<&ResultsDir> = dirs.iter().collect();
-    if out.path.exists() && !out_is_a_source {
+    if out.path().exists() && !out_is_a_source {
         sources.push(out);
     }
-    fs::create_dir_all(&out.path)
-        .with_context(|| format!("cannot create {}", out.path.display()))?;
+    fs::create_dir_all(out.path())
+        .with_context(|| format!("cannot create {}", out.path().display()))?;
     // No run may append to the merged folder meanwhile, nor a second merge
     // (a repeated SLURM promote job) write it at the same time.
     let _lock = out.lock("merge")?;
@@ -85,7 +85,7 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
     // The report reads each trial's latest record (one per trial), and
     // names the damaged lines of the folders read.
     let datasets = Datasets::load(&exp, &plan)?;
-    let published = out.write_report(&exp, &plan, &datasets, &found.damaged)?;
+    let published = super::write_report(out, &exp, &plan, &datasets, &found.damaged)?;
     let (records, missing, duplicates) = (published.records, found.missing, found.duplicates);
     let n_missing = missing.len();
     let halving = crate::halving::standing(&exp, &plan, &history);
@@ -175,3 +175,6 @@ struct Union {
     /// Damaged lines of the folders named.
     damaged: Vec<Damage>,
 }
+
+#[cfg(test)]
+mod tests;
