@@ -218,18 +218,9 @@ pub fn check(
         .iter()
         .map(|v| f64::from(*v).abs())
         .fold(0.0, f64::max);
-    for (
-        l,
-        &Layer {
-            w_off,
-            fan_in,
-            cols,
-            b_off,
-        },
-    ) in shape.layers.iter().enumerate()
-    {
-        let k = l + 1;
-        let mut tensors = vec![(format!("W{k}"), w_off..w_off + fan_in * cols, true)];
+    for (l, layer) in shape.layers.iter().enumerate() {
+        let (k, Layer { cols, b_off, .. }) = (l + 1, *layer);
+        let mut tensors = vec![(format!("W{k}"), layer.weights(), true)];
         if shape.batch_norm && k < shape.layers.len() {
             tensors.push((format!("beta{k}"), b_off..b_off + cols, false));
             tensors.push((format!("gamma{k}"), b_off + cols..b_off + 2 * cols, false));
@@ -419,14 +410,8 @@ impl<'a> Objective<'a> {
             };
         }
         let mut total = loss / rows as f64;
-        for &Layer {
-            w_off,
-            fan_in,
-            cols,
-            ..
-        } in &shape.layers
-        {
-            let w = &p[w_off..w_off + fan_in * cols];
+        for layer in &shape.layers {
+            let w = &p[layer.weights()];
             total += 0.5 * self.l2 * w.iter().map(|v| v * v).sum::<f64>();
             total += self.l1 * w.iter().map(|v| v.abs()).sum::<f64>();
         }

@@ -142,23 +142,16 @@ pub fn activations(shape: &Shape, ev: &Evaluation) -> Vec<LayerActivations> {
 pub fn update_ratios(layers: &[Layer], before: &[f32], after: &[f32]) -> Vec<f64> {
     layers
         .iter()
-        .map(
-            |&Layer {
-                 w_off,
-                 fan_in,
-                 cols,
-                 ..
-             }| {
-                let range = w_off..w_off + fan_in * cols;
-                let (mut d2, mut w2) = (0.0f64, 0.0f64);
-                for (b, a) in before[range.clone()].iter().zip(&after[range]) {
-                    let (b, a) = (f64::from(*b), f64::from(*a));
-                    d2 += (a - b) * (a - b);
-                    w2 += b * b;
-                }
-                d2.sqrt() / w2.sqrt()
-            },
-        )
+        .map(|layer| {
+            let range = layer.weights();
+            let (mut d2, mut w2) = (0.0f64, 0.0f64);
+            for (b, a) in before[range.clone()].iter().zip(&after[range]) {
+                let (b, a) = (f64::from(*b), f64::from(*a));
+                d2 += (a - b) * (a - b);
+                w2 += b * b;
+            }
+            d2.sqrt() / w2.sqrt()
+        })
         .collect()
 }
 
@@ -167,14 +160,8 @@ pub fn update_ratios(layers: &[Layer], before: &[f32], after: &[f32]) -> Vec<f64
 /// differ in scale (a 2-input first layer has larger weights).
 pub fn weight_sparsity(layers: &[Layer], params: &[f32]) -> Option<f64> {
     let (mut small, mut total) = (0usize, 0usize);
-    for &Layer {
-        w_off,
-        fan_in,
-        cols,
-        ..
-    } in layers
-    {
-        let w = &params[w_off..w_off + fan_in * cols];
+    for layer in layers {
+        let w = &params[layer.weights()];
         let max = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let cut = SPARSE_REL * f64::from(max);
         small += w.iter().filter(|v| f64::from(v.abs()) < cut).count();

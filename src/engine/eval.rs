@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use candle_core::{CpuStorage, InplaceOp1, Layout, Result};
 
 use super::layout::{Layer, Shape};
+use super::loss::cross_entropy;
 use super::pass::{forward, gather};
 use super::step::state_of;
 use super::workspace::Workspace;
@@ -98,17 +99,12 @@ pub(super) fn evaluate(
     stats: bool,
     ws: &mut Workspace,
 ) -> Evaluation {
-    let d = shape.sizes[0];
-    let total = x.len() / d;
+    let total = x.len() / shape.sizes[0];
     let n_layers = shape.layers.len();
-    let Layer { cols: k_out, .. } = shape.layers[n_layers - 1];
-    let classify = k_out > 1 || matches!(y, Some(Targets::Classes(_)));
     let mut peaks: Vec<Vec<f32>> = shape.layers[..n_layers - 1]
         .iter()
         .map(|&Layer { cols, .. }| vec![0.0; cols / shape.pieces])
         .collect();
-    let (mut loss, mut hits) = (0.0f64, 0usize);
-    let mut predicted = Vec::with_capacity(if classify { total } else { 0 });
     // The centre saturation is measured from: tanh 0, sigmoid ½.
     let centre = match shape.activation {
         Activation::Tanh => Some(0.0f32),
@@ -118,18 +114,12 @@ pub(super) fn evaluate(
     let mut sums: Vec<LayerSums> = if stats {
         peaks
             .iter()
-            .map(|p| LayerSums {
-                floor: if centre.is_some() {
-                    vec![f32::INFINITY; p.len()]
-                } else {
-                    Vec::new()
-                },
-                ..LayerSums::default()
-            })
+            .map(|p| LayerSums::new(p.len(), centre))
             .collect()
     } else {
         Vec::new()
     };
+    let mut score = Score::new(shape, y, total);
     let mut rows: Vec<u32> = Vec::with_capacity(EVAL_CHUNK);
     for start in (0..total).step_by(EVAL_CHUNK) {
         let n = EVAL_CHUNK.min(total - start);
@@ -143,61 +133,112 @@ pub(super) fn evaluate(
             }
         }
         for (s, a) in sums.iter_mut().zip(&ws.a) {
-            s.count += a.len();
-            // Eight independent f64 accumulators: one chain of dependent
-            // adds was latency-bound (+45% on a 3 × 128 evaluation).
-            let (mut acc, mut acc_sq) = ([0f64; 8], [0f64; 8]);
-            let chunks = a.chunks_exact(8);
-            for v in chunks.remainder() {
-                let v = f64::from(*v);
-                acc[0] += v;
-                acc_sq[0] += v * v;
-            }
-            for c in chunks {
-                for k in 0..8 {
-                    let v = f64::from(c[k]);
-                    acc[k] += v;
-                    acc_sq[k] += v * v;
-                }
-            }
-            s.sum += acc.iter().sum::<f64>();
-            s.sum_sq += acc_sq.iter().sum::<f64>();
-            if let Some(c) = centre {
-                for (f, row) in s.floor.iter_mut().zip(a.chunks_exact(n)) {
-                    *f = row.iter().fold(*f, |m, v| m.min((v - c).abs()));
-                }
+            s.add(a, n, centre);
+        }
+        score.add(&ws.z[n_layers - 1], n, start);
+    }
+    Evaluation {
+        loss: score.loss / total.max(1) as f64,
+        accuracy: matches!(y, Some(Targets::Classes(_)))
+            .then(|| score.hits as f64 / total.max(1) as f64),
+        peaks,
+        predicted: score.predicted,
+        sums,
+    }
+}
+
+impl LayerSums {
+    /// Empty sums for a layer of `units`; with a `centre`, every unit's
+    /// floor starts at +∞.
+    fn new(units: usize, centre: Option<f32>) -> LayerSums {
+        LayerSums {
+            floor: if centre.is_some() {
+                vec![f32::INFINITY; units]
+            } else {
+                Vec::new()
+            },
+            ..LayerSums::default()
+        }
+    }
+
+    /// Add one chunk's hidden outputs `a` (`units × n`).
+    fn add(&mut self, a: &[f32], n: usize, centre: Option<f32>) {
+        self.count += a.len();
+        // Eight independent f64 accumulators: one chain of dependent
+        // adds was latency-bound (+45% on a 3 × 128 evaluation).
+        let (mut acc, mut acc_sq) = ([0f64; 8], [0f64; 8]);
+        let chunks = a.chunks_exact(8);
+        for v in chunks.remainder() {
+            let v = f64::from(*v);
+            acc[0] += v;
+            acc_sq[0] += v * v;
+        }
+        for c in chunks {
+            for k in 0..8 {
+                let v = f64::from(c[k]);
+                acc[k] += v;
+                acc_sq[k] += v * v;
             }
         }
-        let out = &ws.z[n_layers - 1];
+        self.sum += acc.iter().sum::<f64>();
+        self.sum_sq += acc_sq.iter().sum::<f64>();
+        if let Some(c) = centre {
+            for (f, row) in self.floor.iter_mut().zip(a.chunks_exact(n)) {
+                *f = row.iter().fold(*f, |m, v| m.min((v - c).abs()));
+            }
+        }
+    }
+}
+
+/// The running loss, hits and predictions of an evaluation, chunk by chunk.
+struct Score<'a> {
+    y: Option<&'a Targets>,
+    k_out: usize,
+    classify: bool,
+    loss: f64,
+    hits: usize,
+    predicted: Vec<u32>,
+}
+
+impl<'a> Score<'a> {
+    fn new(shape: &Shape, y: Option<&'a Targets>, total: usize) -> Score<'a> {
+        let k_out = shape.layers[shape.layers.len() - 1].cols;
+        let classify = k_out > 1 || matches!(y, Some(Targets::Classes(_)));
+        Score {
+            y,
+            k_out,
+            classify,
+            loss: 0.0,
+            hits: 0,
+            predicted: Vec::with_capacity(if classify { total } else { 0 }),
+        }
+    }
+
+    /// Score the chunk of `n` examples from `start` whose outputs are `out`
+    /// (`k_out × n`).
+    fn add(&mut self, out: &[f32], n: usize, start: usize) {
+        let k_out = self.k_out;
         for i in 0..n {
-            if classify {
-                // Softmax cross-entropy as in training; the first largest
-                // output is the prediction.
+            if self.classify {
+                // The first largest output is the prediction.
                 let (mut max, mut arg) = (f32::NEG_INFINITY, 0);
                 for c in 0..k_out {
                     if out[c * n + i] > max {
                         (max, arg) = (out[c * n + i], c);
                     }
                 }
-                predicted.push(arg as u32);
-                if let Some(Targets::Classes(t)) = y {
+                self.predicted.push(arg as u32);
+                if let Some(Targets::Classes(t)) = self.y {
                     let t = t[start + i] as usize;
-                    let sum = (0..k_out).fold(0.0f32, |s, c| s + (out[c * n + i] - max).exp());
-                    loss += f64::from(sum.ln() + max - out[t * n + i]);
-                    hits += usize::from(arg == t);
+                    let (ce, _) = cross_entropy(out, n, i, k_out, t, max, |_, _| {});
+                    self.loss += f64::from(ce);
+                    self.hits += usize::from(arg == t);
                 }
-            } else if let Some(Targets::Values(t)) = y {
+            } else if let Some(Targets::Values(t)) = self.y {
                 let e = out[i] - t[start + i];
-                loss += f64::from(e * e);
+                self.loss += f64::from(e * e);
             }
         }
-    }
-    Evaluation {
-        loss: loss / total.max(1) as f64,
-        accuracy: matches!(y, Some(Targets::Classes(_))).then(|| hits as f64 / total.max(1) as f64),
-        peaks,
-        predicted,
-        sums,
     }
 }
 

@@ -44,6 +44,7 @@ mod fused;
 mod gemm;
 mod lanes;
 mod layout;
+mod loss;
 mod optim;
 mod pass;
 mod probes;

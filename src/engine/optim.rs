@@ -1,7 +1,9 @@
 //! The six optimiser rules, applied in one pass over each buffer.
 
-use super::layout::{Layer, Shape};
-use super::regularise::{clipped_grad, l1_grad, max_norm};
+use std::ops::Range;
+
+use super::layout::Shape;
+use super::regularise::{clipped_grad, l1_grad, max_norm, with_l2};
 use crate::study::{Optimizer, TrainSpec};
 
 /// One optimiser update, touching each buffer once. L2 on weights only:
@@ -34,80 +36,90 @@ pub(super) fn update(
         None => grad,
     };
     let (m, s) = moments.split_at_mut(p);
-    for (
-        l,
-        &Layer {
-            w_off,
-            fan_in,
-            cols,
-            b_off,
-        },
-    ) in shape.layers.iter().enumerate()
-    {
+    for (l, layer) in shape.layers.iter().enumerate() {
         // Biases (and batch norm's β and γ) take no L2.
         for (range, decay) in [
-            (w_off..w_off + fan_in * cols, l2),
-            (b_off..shape.unpenalised_end(l), 0.0),
+            (layer.weights(), l2),
+            (layer.b_off..shape.unpenalised_end(l), 0.0),
         ] {
-            let len = range.len();
             let w = &mut params[range.clone()];
             let g = &grad[range.clone()];
             let v = &mut m[range.clone()];
-            // One loop per rule, free of branches, so each vectorises.
-            match spec.optimizer {
-                Optimizer::Sgd { momentum, nesterov } => {
-                    let mu = momentum as f32;
-                    if mu == 0.0 {
-                        for i in 0..len {
-                            w[i] -= lr * (g[i] + decay * w[i]);
-                        }
-                    } else if nesterov {
-                        // PyTorch's convention: v ← μv + g; step g + μv.
-                        for i in 0..len {
-                            let gi = g[i] + decay * w[i];
-                            v[i] = mu * v[i] + gi;
-                            w[i] -= lr * (gi + mu * v[i]);
-                        }
-                    } else {
-                        // PyTorch's convention: v ← μv + g; step v.
-                        for i in 0..len {
-                            v[i] = mu * v[i] + (g[i] + decay * w[i]);
-                            w[i] -= lr * v[i];
-                        }
-                    }
-                }
-                Optimizer::Adam { beta1, beta2, eps } => {
-                    let (b1, b2, eps) = (beta1 as f32, beta2 as f32, eps as f32);
-                    let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
-                    let s2 = &mut s[range];
-                    for i in 0..len {
-                        let gi = g[i] + decay * w[i];
-                        v[i] = b1 * v[i] + (1.0 - b1) * gi;
-                        s2[i] = b2 * s2[i] + (1.0 - b2) * gi * gi;
-                        w[i] -= lr * (v[i] / c1) / ((s2[i] / c2).sqrt() + eps);
-                    }
-                }
-                Optimizer::Adagrad { eps } => {
-                    // The cache c lives in the first-moment buffer.
-                    let eps = eps as f32;
-                    for i in 0..len {
-                        let gi = g[i] + decay * w[i];
-                        v[i] += gi * gi;
-                        w[i] -= lr * gi / (v[i].sqrt() + eps);
-                    }
-                }
-                Optimizer::Rmsprop { decay_rate, eps } => {
-                    let (rho, eps) = (decay_rate as f32, eps as f32);
-                    for i in 0..len {
-                        let gi = g[i] + decay * w[i];
-                        v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
-                        w[i] -= lr * gi / (v[i].sqrt() + eps);
-                    }
-                }
-            }
+            apply_rule(spec.optimizer, t, lr, decay, w, g, v, s, range);
         }
     }
     if spec.max_norm > 0.0 {
         max_norm(shape, spec.max_norm, params);
+    }
+}
+
+/// One rule on one range of the parameters: `w`, `g` and `v` (first
+/// moment, or Adagrad's cache) are that range's slices; Adam's second
+/// moment is `s[range]`. One loop per rule, free of branches, so each
+/// vectorises.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn apply_rule(
+    rule: Optimizer,
+    t: i32,
+    lr: f32,
+    decay: f32,
+    w: &mut [f32],
+    g: &[f32],
+    v: &mut [f32],
+    s: &mut [f32],
+    range: Range<usize>,
+) {
+    let len = range.len();
+    match rule {
+        Optimizer::Sgd { momentum, nesterov } => {
+            let mu = momentum as f32;
+            if mu == 0.0 {
+                for i in 0..len {
+                    w[i] -= lr * with_l2(g[i], decay, w[i]);
+                }
+            } else if nesterov {
+                // PyTorch's convention: v ← μv + g; step g + μv.
+                for i in 0..len {
+                    let gi = with_l2(g[i], decay, w[i]);
+                    v[i] = mu * v[i] + gi;
+                    w[i] -= lr * (gi + mu * v[i]);
+                }
+            } else {
+                // PyTorch's convention: v ← μv + g; step v.
+                for i in 0..len {
+                    v[i] = mu * v[i] + with_l2(g[i], decay, w[i]);
+                    w[i] -= lr * v[i];
+                }
+            }
+        }
+        Optimizer::Adam { beta1, beta2, eps } => {
+            let (b1, b2, eps) = (beta1 as f32, beta2 as f32, eps as f32);
+            let (c1, c2) = (1.0 - b1.powi(t), 1.0 - b2.powi(t));
+            let s2 = &mut s[range];
+            for i in 0..len {
+                let gi = with_l2(g[i], decay, w[i]);
+                v[i] = b1 * v[i] + (1.0 - b1) * gi;
+                s2[i] = b2 * s2[i] + (1.0 - b2) * gi * gi;
+                w[i] -= lr * (v[i] / c1) / ((s2[i] / c2).sqrt() + eps);
+            }
+        }
+        Optimizer::Adagrad { eps } => {
+            // The cache c lives in the first-moment buffer.
+            let eps = eps as f32;
+            for i in 0..len {
+                let gi = with_l2(g[i], decay, w[i]);
+                v[i] += gi * gi;
+                w[i] -= lr * gi / (v[i].sqrt() + eps);
+            }
+        }
+        Optimizer::Rmsprop { decay_rate, eps } => {
+            let (rho, eps) = (decay_rate as f32, eps as f32);
+            for i in 0..len {
+                let gi = with_l2(g[i], decay, w[i]);
+                v[i] = rho * v[i] + (1.0 - rho) * gi * gi;
+                w[i] -= lr * gi / (v[i].sqrt() + eps);
+            }
+        }
     }
 }

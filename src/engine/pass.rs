@@ -8,6 +8,7 @@ use super::dropout::draw_mask;
 use super::gemm::{product_forward, product_input_grad, product_weight_grad};
 use super::lanes::{add_scalar, mul, row_sums};
 use super::layout::{Layer, Shape};
+use super::loss::output_loss;
 use super::workspace::Workspace;
 use crate::data::Targets;
 
@@ -124,8 +125,19 @@ pub(super) fn forward_backward(
     ws: &mut Workspace,
 ) -> f32 {
     let n = rows.len();
-    let n_layers = shape.layers.len();
     gather(shape, x_all, rows, ws);
+    gather_targets(y, rows, ws);
+    ws.dz.resize_with(shape.layers.len(), Vec::new);
+    ws.grad.resize(shape.len, 0.0);
+    forward(shape, params, &[], n, Some(rng), ws);
+    let loss = output_loss(shape, y, n, ws);
+    backward(shape, params, n, ws);
+    (loss / n as f64) as f32
+}
+
+/// Copy the minibatch's targets into the workspace, in `rows` order.
+#[inline(always)]
+fn gather_targets(y: &Targets, rows: &[u32], ws: &mut Workspace) {
     match y {
         Targets::Classes(c) => {
             ws.y_class.clear();
@@ -136,49 +148,15 @@ pub(super) fn forward_backward(
             ws.y_value.extend(rows.iter().map(|&r| v[r as usize]));
         }
     }
-    ws.dz.resize_with(n_layers, Vec::new);
-    ws.grad.resize(shape.len, 0.0);
-    forward(shape, params, &[], n, Some(rng), ws);
+}
 
-    // Loss and its gradient w.r.t. the output pre-activations.
-    let Layer { cols: k_out, .. } = shape.layers[n_layers - 1];
-    let out = &ws.z[n_layers - 1];
-    let mut dz = std::mem::take(&mut ws.dz[n_layers - 1]);
-    dz.resize(k_out * n, 0.0);
-    let inv_n = 1.0 / n as f32;
-    let mut loss = 0.0f64;
-    match y {
-        Targets::Classes(_) => {
-            for (i, &t) in ws.y_class.iter().enumerate() {
-                let t = t as usize;
-                let max = (0..k_out).fold(f32::NEG_INFINITY, |m, c| m.max(out[c * n + i]));
-                let mut sum = 0.0f32;
-                for c in 0..k_out {
-                    let e = (out[c * n + i] - max).exp();
-                    dz[c * n + i] = e;
-                    sum += e;
-                }
-                loss += f64::from(sum.ln() + max - out[t * n + i]);
-                for c in 0..k_out {
-                    dz[c * n + i] *= inv_n / sum;
-                }
-                dz[t * n + i] -= inv_n;
-            }
-        }
-        Targets::Values(_) => {
-            // One output: `out` is a single row.
-            for ((v, g), t) in out.iter().zip(dz.iter_mut()).zip(&ws.y_value) {
-                let e = v - t;
-                loss += f64::from(e * e);
-                *g = 2.0 * e * inv_n;
-            }
-        }
-    }
-    ws.dz[n_layers - 1] = dz;
-
-    // Backward: dW = A · dZ (Aᵀ and dZᵀ are what is stored), db = row sums
-    // of dZᵀ (with batch norm, dβ and dγ come from its backward pass
-    // instead), dAᵀ = W · dZᵀ.
+/// Backward from the output layer's dZ (already in `ws.dz`): dW = A · dZ
+/// (Aᵀ and dZᵀ are what is stored), db = row sums of dZᵀ (with batch norm,
+/// dβ and dγ come from its backward pass instead), dAᵀ = W · dZᵀ, layer by
+/// layer down to the first.
+#[inline(always)]
+fn backward(shape: &Shape, params: &[f32], n: usize, ws: &mut Workspace) {
+    let n_layers = shape.layers.len();
     for l in (0..n_layers).rev() {
         let Layer {
             w_off,
@@ -233,5 +211,4 @@ pub(super) fn forward_backward(
         ws.dz[l - 1] = dzp;
         ws.da = da;
     }
-    (loss / n as f64) as f32
 }

@@ -8,7 +8,7 @@ use super::fused::Fused;
 use super::gemm::{product_forward, product_input_grad, product_weight_grad};
 use super::layout::{Layer, Shape};
 use super::pass::forward_backward;
-use super::regularise::l1_grad;
+use super::regularise::{add_l2, l1_grad};
 use crate::model::Mlp;
 
 impl Fused {
@@ -77,17 +77,7 @@ impl Fused {
         let grad = l1_grad(&shape, self.spec.l1 as f32, &params, &self.ws.grad)
             .unwrap_or_else(|| self.ws.grad.clone());
         let mut grad = grad;
-        for &Layer {
-            w_off,
-            fan_in,
-            cols,
-            ..
-        } in &shape.layers
-        {
-            for i in w_off..w_off + fan_in * cols {
-                grad[i] += l2 * params[i];
-            }
-        }
+        add_l2(&shape, l2, &params, &mut grad);
         Ok((grad, masks))
     }
 

@@ -3,6 +3,24 @@
 
 use super::layout::{Layer, Shape};
 
+/// The L2 term, stated once: the gradient `g` of weight `w` plus
+/// d/dw ½·λ·w² = λ·w. The update's loops, clipping and `gradcheck`'s
+/// gradient all take it from here.
+#[inline(always)]
+pub(super) fn with_l2(g: f32, l2: f32, w: f32) -> f32 {
+    g + l2 * w
+}
+
+/// `grad` with the L2 term added to every weight (biases, β and γ take
+/// none).
+pub(super) fn add_l2(shape: &Shape, l2: f32, params: &[f32], grad: &mut [f32]) {
+    for layer in &shape.layers {
+        for i in layer.weights() {
+            grad[i] = with_l2(grad[i], l2, params[i]);
+        }
+    }
+}
+
 /// `train.l1`: the gradient with λ₁·sign(W) added to the weights'
 /// entries (sign(0) = 0, the subgradient PyTorch's `abs` uses); `None`
 /// when L1 is off.
@@ -11,14 +29,8 @@ pub(super) fn l1_grad(shape: &Shape, l1: f32, params: &[f32], grad: &[f32]) -> O
         return None;
     }
     let mut g = grad.to_vec();
-    for &Layer {
-        w_off,
-        fan_in,
-        cols,
-        ..
-    } in &shape.layers
-    {
-        for i in w_off..w_off + fan_in * cols {
+    for layer in &shape.layers {
+        for i in layer.weights() {
             let w = params[i];
             let sign = if w > 0.0 {
                 1.0
@@ -74,17 +86,7 @@ pub(super) fn clipped_grad(
         return None;
     }
     let mut full = grad.to_vec();
-    for &Layer {
-        w_off,
-        fan_in,
-        cols,
-        ..
-    } in &shape.layers
-    {
-        for i in w_off..w_off + fan_in * cols {
-            full[i] += l2 * params[i];
-        }
-    }
+    add_l2(shape, l2, params, &mut full);
     let norm = full
         .iter()
         .map(|&g| f64::from(g) * f64::from(g))
