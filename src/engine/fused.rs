@@ -178,8 +178,6 @@ impl Fused {
         out.ok_or_else(|| candle_core::Error::Msg("the evaluation did not run".into()))
     }
 
-    /// For the benchmark's profile: the shortest of `reps` timings of one
-
     /// The layout of the flat parameter vector.
     pub fn shape(&self) -> &Shape {
         &self.shape

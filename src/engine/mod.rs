@@ -5,11 +5,11 @@
 //! autograd graph) costs far more than the arithmetic. So a whole SGD or
 //! Adam step — gather the minibatch, forward, softmax cross-entropy or MSE,
 //! explicit backward, L2 on weights, optimiser update — runs inside a single
-//! [`InplaceOp1`] over one flat state tensor `[params | first moment |
+//! [`InplaceOp1`](candle_core::InplaceOp1) over one flat state tensor `[params | first moment |
 //! second moment]`, with the matrix products done by the `gemm` crate
 //! (the kernels candle's own matmul uses) in a fixed order: on the calling
 //! thread, or split over idle threads of the trial pool when the scheduler
-//! lends them, which changes no bit (see `matmul`). Buffers are allocated
+//! lends them, which changes no bit (see `gemm::matmul`). Buffers are allocated
 //! once per trial.
 //!
 //! Minibatch buffers are feature-major (units × batch), the layout in which
@@ -30,7 +30,8 @@
 //! One concern a file, in the order a step runs through them: `layout`
 //! (where each layer's parameters sit), `workspace` (scratch buffers),
 //! `gemm` (the products), `lanes` (elementwise helpers), `activation`,
-//! `batch_norm`, `dropout`, `pass` (gather, forward, loss, backward),
+//! `batch_norm`, `dropout`, `pass` (gather, forward, backward), `loss`
+//! (cross-entropy and squared error, once for training and evaluation),
 //! `regularise` (L2, L1, max-norm, clipping), `optim` (the update), `step`
 //! (the candle op and the per-CPU copies), `eval` (whole splits), `fused`
 //! (the [`Fused`] state and its public methods) and `probes` (what the
