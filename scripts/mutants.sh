@@ -23,8 +23,8 @@ command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locke
 # (tests/bad_input.rs covers those through the binary).
 declare -A passes=(
   [plan]="src/plan.rs Plan::shard"
-  [clip]="src/fused.rs clipped_grad"
-  [fused]="src/fused.rs update|clipped_grad|l1_grad|max_norm|forward_backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|matmul|product_forward|product_weight_grad|product_input_grad"
+  [clip]="src/engine/regularise.rs clipped_grad"
+  [fused]="src/engine/*.rs update|apply_rule|with_l2|add_l2|clipped_grad|l1_grad|max_norm|forward_backward|gather_targets|output_loss|cross_entropy|backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|LayerSums::add|Score::add|matmul|product_forward|product_weight_grad|product_input_grad|Layer::weights"
   [train]="src/train.rs train|evaluate|Metrics::is_finite|boundary"
   [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|draw|generated|table|Split::select"
   [report]="src/report/mod.rs summarise|add_t_intervals|metric_columns|Stuck::of"

@@ -28,7 +28,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 
 use crate::data::{Dataset, Targets};
-use crate::fused::{Fused, Shape};
+use crate::engine::{Fused, Layer, Shape};
 use crate::plan::Trial;
 use crate::study::Activation;
 
@@ -218,9 +218,9 @@ pub fn check(
         .iter()
         .map(|v| f64::from(*v).abs())
         .fold(0.0, f64::max);
-    for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
-        let k = l + 1;
-        let mut tensors = vec![(format!("W{k}"), w_off..w_off + fan_in * cols, true)];
+    for (l, layer) in shape.layers.iter().enumerate() {
+        let (k, Layer { cols, b_off, .. }) = (l + 1, *layer);
+        let mut tensors = vec![(format!("W{k}"), layer.weights(), true)];
         if shape.batch_norm && k < shape.layers.len() {
             tensors.push((format!("beta{k}"), b_off..b_off + cols, false));
             tensors.push((format!("gamma{k}"), b_off + cols..b_off + 2 * cols, false));
@@ -352,7 +352,16 @@ impl<'a> Objective<'a> {
         let n_layers = shape.layers.len();
         // Activations, examples × width.
         let (mut a, mut width) = (self.x.clone(), d);
-        for (l, &(w_off, fan_in, cols, b_off)) in shape.layers.iter().enumerate() {
+        for (
+            l,
+            &Layer {
+                w_off,
+                fan_in,
+                cols,
+                b_off,
+            },
+        ) in shape.layers.iter().enumerate()
+        {
             let hidden = l + 1 < n_layers;
             let normed = shape.batch_norm && hidden;
             let mut z = vec![0.0; rows * cols];
@@ -401,8 +410,8 @@ impl<'a> Objective<'a> {
             };
         }
         let mut total = loss / rows as f64;
-        for &(w_off, fan_in, cols, _) in &shape.layers {
-            let w = &p[w_off..w_off + fan_in * cols];
+        for layer in &shape.layers {
+            let w = &p[layer.weights()];
             total += 0.5 * self.l2 * w.iter().map(|v| v * v).sum::<f64>();
             total += self.l1 * w.iter().map(|v| v.abs()).sum::<f64>();
         }

@@ -17,6 +17,8 @@ pub mod checkpoint;
 pub mod cluster;
 pub mod codec;
 pub mod data;
+pub(crate) mod dispatch;
+pub mod engine;
 pub mod fused;
 pub mod gradcheck;
 pub mod halving;

@@ -17,7 +17,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{pack, unpack};
-use crate::fused::{Evaluation, Layer, Shape};
+use crate::engine::{Evaluation, Layer, Shape};
 use crate::study::Activation;
 
 /// A unit is saturated when, on every training point, its local derivative
@@ -142,8 +142,8 @@ pub fn activations(shape: &Shape, ev: &Evaluation) -> Vec<LayerActivations> {
 pub fn update_ratios(layers: &[Layer], before: &[f32], after: &[f32]) -> Vec<f64> {
     layers
         .iter()
-        .map(|&(w_off, fan_in, cols, _)| {
-            let range = w_off..w_off + fan_in * cols;
+        .map(|layer| {
+            let range = layer.weights();
             let (mut d2, mut w2) = (0.0f64, 0.0f64);
             for (b, a) in before[range.clone()].iter().zip(&after[range]) {
                 let (b, a) = (f64::from(*b), f64::from(*a));
@@ -160,8 +160,8 @@ pub fn update_ratios(layers: &[Layer], before: &[f32], after: &[f32]) -> Vec<f64
 /// differ in scale (a 2-input first layer has larger weights).
 pub fn weight_sparsity(layers: &[Layer], params: &[f32]) -> Option<f64> {
     let (mut small, mut total) = (0usize, 0usize);
-    for &(w_off, fan_in, cols, _) in layers {
-        let w = &params[w_off..w_off + fan_in * cols];
+    for layer in layers {
+        let w = &params[layer.weights()];
         let max = w.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let cut = SPARSE_REL * f64::from(max);
         small += w.iter().filter(|v| f64::from(v.abs()) < cut).count();

@@ -113,9 +113,10 @@ fn a_gradient_wrong_in_one_entry_fails() {
         let shape = fused.shape();
         // Rows per hidden layer: W and b, or W, β and γ.
         let per_layer = if t.config.model.batch_norm { 3 } else { 2 };
-        let (w_off, fan_in, cols, b_off) = shape.layers[row / per_layer];
+        let layer = shape.layers[row / per_layer];
+        let Layer { cols, b_off, .. } = layer;
         let range = match clean.table[row].name.chars().next() {
-            Some('W') => w_off..w_off + fan_in * cols,
+            Some('W') => layer.weights(),
             Some('g') => b_off + cols..b_off + 2 * cols,
             _ => unreachable!("the test corrupts weights or gamma"),
         };

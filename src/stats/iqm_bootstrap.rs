@@ -22,6 +22,7 @@
 //! the budget + 1, see `Metric::value`.)
 
 use super::Resamples;
+use crate::dispatch::compiled_for_cpu;
 
 /// Each metric's percentile interval at `level` of the IQM over the
 /// resamples `res` of one configuration's trials. `values[m][t]` is metric
@@ -120,41 +121,18 @@ impl Walk {
     }
 }
 
-/// [`walk_portable`] in the copy compiled for the widest vector unit this
-/// CPU has (our crate builds for baseline x86-64); the same operations in
-/// the same order, so the same bits.
-fn walk_one(v: f64, copies: &[f64], lo: &[f64], hi: &[f64], passed: &mut [f64], sum: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature this copy was compiled for.
-            return unsafe { walk_avx512(v, copies, lo, hi, passed, sum) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { walk_avx2(v, copies, lo, hi, passed, sum) };
-        }
-    }
-    walk_portable(v, copies, lo, hi, passed, sum)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn walk_avx512(
-    v: f64,
-    copies: &[f64],
-    lo: &[f64],
-    hi: &[f64],
-    passed: &mut [f64],
-    sum: &mut [f64],
-) {
-    walk_portable(v, copies, lo, hi, passed, sum)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn walk_avx2(v: f64, copies: &[f64], lo: &[f64], hi: &[f64], passed: &mut [f64], sum: &mut [f64]) {
-    walk_portable(v, copies, lo, hi, passed, sum)
+compiled_for_cpu! {
+    /// [`walk_portable`] in the copy compiled for the widest vector unit
+    /// this CPU has (`crate::dispatch`); the same operations in the same
+    /// order, so the same bits.
+    fn walk_one(
+        v: f64,
+        copies: &[f64],
+        lo: &[f64],
+        hi: &[f64],
+        passed: &mut [f64],
+        sum: &mut [f64],
+    ) => walk_portable, walk_avx512, walk_avx2
 }
 
 /// One sorted value drawn `copies[r]` times in resample r: the copies at

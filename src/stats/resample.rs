@@ -15,6 +15,8 @@
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 
+use crate::dispatch::compiled_for_cpu;
+
 /// `reps` resamples of `n` trials as counts.
 pub struct Resamples {
     n: usize,
@@ -140,40 +142,16 @@ pub fn spread_intervals(values: &[f64], res: &Resamples, level: f64) -> (Interva
     )
 }
 
-/// [`walk_portable`] compiled for the widest vector unit this CPU has
-/// (the crate builds for baseline x86-64): the same operations, the same
-/// bits.
-fn walk_order_statistics(
-    v: f64,
-    copies: &[f64],
-    wanted: &[f64; 4],
-    passed: &mut [f64],
-    nth: &mut [Vec<f64>; 4],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has the feature this copy was compiled for.
-            return unsafe { walk_avx512(v, copies, wanted, passed, nth) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            return unsafe { walk_avx2(v, copies, wanted, passed, nth) };
-        }
-    }
-    walk_portable(v, copies, wanted, passed, nth)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn walk_avx512(v: f64, c: &[f64], w: &[f64; 4], p: &mut [f64], nth: &mut [Vec<f64>; 4]) {
-    walk_portable(v, c, w, p, nth)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn walk_avx2(v: f64, c: &[f64], w: &[f64; 4], p: &mut [f64], nth: &mut [Vec<f64>; 4]) {
-    walk_portable(v, c, w, p, nth)
+compiled_for_cpu! {
+    /// [`walk_portable`] compiled for the widest vector unit this CPU has
+    /// (`crate::dispatch`): the same operations, the same bits.
+    fn walk_order_statistics(
+        v: f64,
+        copies: &[f64],
+        wanted: &[f64; 4],
+        passed: &mut [f64],
+        nth: &mut [Vec<f64>; 4],
+    ) => walk_portable, walk_avx512, walk_avx2
 }
 
 /// One sorted value drawn `copies[r]` times in resample r, at positions

@@ -219,7 +219,7 @@ fn update_ratio_is_the_last_steps_change_over_the_weights_before_it() {
 fn weight_sparsity_uses_each_layers_own_maximum() {
     // Layer 1: 2 × 2 weights at 0, biases at 4..6; layer 2: 3 × 1 at 6,
     // its bias at 9.
-    let layers = [(0, 2, 2, 4), (6, 3, 1, 9)];
+    let layers = [Layer::new(0, 2, 2, 4), Layer::new(6, 3, 1, 9)];
     let params = [
         1.0, 0.0005, -0.002, 0.0009, 0.0, 0.0, 1e-6, 2e-6, -3e-9, 0.0,
     ];
@@ -233,7 +233,7 @@ fn weight_sparsity_uses_each_layers_own_maximum() {
 /// (moved by 7) is ignored.
 #[test]
 fn update_ratios_are_frobenius_norms_of_weights_only() {
-    let layers = [(0, 1, 2, 2)];
+    let layers = [Layer::new(0, 1, 2, 2)];
     let r = update_ratios(&layers, &[3.0, 4.0, 0.0], &[3.0, 4.05, 7.0]);
     assert!((r[0] - 0.01).abs() < 1e-6, "{r:?}");
 }
