@@ -5,12 +5,25 @@
 //! ```text
 //! study.toml ─study::load─▶ Study ─plan::Plan::new─▶ Vec<Trial>
 //! Trial + data::Dataset ─train::run_trial─▶ TrialRecord ─schedule─▶ trials.jsonl
-//! trials.jsonl ─report::build─▶ trials.csv, summary.csv, summary.md
+//! trials.jsonl ─report::build─▶ Report ─publish─▶ trials.csv, summary.csv, report.md, figures/
 //! ```
 //!
-//! `model` holds the MLP that `train` optimises; `schedule` owns threads,
-//! progress and the results folder; `sweep` runs each subcommand through
-//! these stages, and `listing` renders the plan table. Nothing downstream reaches back upstream.
+//! The modules in layers, bottom first; a module imports only modules
+//! below it ([`LAYERS`], kept by `tests/layers.rs`; `docs/architecture.md`
+//! says where each concern lives):
+//!
+//! ```text
+//! foundations    dispatch codec streams stats metric
+//! schema         study
+//! plan           identity plan
+//! network, data  model data
+//! engine         engine fused(re-export)
+//! records, train telemetry predictions train gradcheck pinned
+//! decisions      halving
+//! folder         store checkpoint reference
+//! report         report
+//! orchestration  publish listing refine schedule cluster sweep
+//! ```
 #![warn(missing_docs)]
 
 pub mod checkpoint;
@@ -42,3 +55,39 @@ pub mod study;
 pub mod sweep;
 pub mod telemetry;
 pub mod train;
+
+/// The top-level modules in layer order, bottom first: a module's
+/// `crate::` (and, at the top level, `super::`) paths name only modules
+/// before it. `tests/layers.rs` reads every production source file and
+/// fails on a path that points up; test files may reach up to build
+/// fixtures from the whole pipeline.
+pub const LAYERS: &[&str] = &[
+    "dispatch",
+    "codec",
+    "streams",
+    "stats",
+    "metric",
+    "study",
+    "identity",
+    "plan",
+    "model",
+    "data",
+    "engine",
+    "fused",
+    "telemetry",
+    "predictions",
+    "train",
+    "gradcheck",
+    "pinned",
+    "halving",
+    "store",
+    "checkpoint",
+    "reference",
+    "report",
+    "publish",
+    "listing",
+    "refine",
+    "schedule",
+    "cluster",
+    "sweep",
+];
