@@ -155,11 +155,11 @@ fn budgets(exp: &Study, plan: &Plan) -> Option<Vec<usize>> {
 /// `key: stored → now` (`(none)` when absent), in key order.
 fn differing_keys(stored: &str, now: &str) -> Vec<String> {
     let flat = |text: &str| {
-        let mut keys = BTreeMap::new();
-        if let Ok(t) = text.parse::<toml::Table>() {
-            flatten("", &t, &mut keys);
-        }
-        keys
+        let t = text.parse::<toml::Table>().unwrap_or_default();
+        crate::study::flatten(&t, "")
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect::<BTreeMap<String, String>>()
     };
     let (a, b) = (flat(stored), flat(now));
     let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
@@ -176,23 +176,6 @@ fn differing_keys(stored: &str, now: &str) -> Vec<String> {
             )
         })
         .collect()
-}
-
-/// Every leaf of `t` as `dotted.key` → value text (arrays whole).
-fn flatten(prefix: &str, t: &toml::Table, out: &mut BTreeMap<String, String>) {
-    for (k, v) in t {
-        let key = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match v {
-            toml::Value::Table(inner) => flatten(&key, inner, out),
-            other => {
-                out.insert(key, other.to_string());
-            }
-        }
-    }
 }
 
 #[cfg(test)]

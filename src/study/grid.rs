@@ -256,9 +256,10 @@ fn zip_axis(
     })
 }
 
-/// Flatten `[grid]`: `width = [..]`, `"train.lr" = [..]` and `train.lr = [..]`
-/// (a nested table) all become (key, list).
-pub(crate) fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
+/// Flatten nested tables into dotted keys: in `[grid]`, `width = [..]`,
+/// `"train.lr" = [..]` and `train.lr = [..]` (a nested table) all become
+/// (key, list); a stored study's every leaf, for telling two apart.
+pub fn flatten(t: &Table, prefix: &str) -> Vec<(String, Value)> {
     flatten_where(t, prefix, &|_, _| true)
 }
 

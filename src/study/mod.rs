@@ -43,7 +43,7 @@ pub use claims::{
     Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,
 };
 pub use error::StudyError;
-pub use grid::{Axis, MAX_TRIALS, Setting, describe, short_float};
+pub use grid::{Axis, MAX_TRIALS, Setting, describe, flatten, short_float};
 pub use replicates::{Replicate, Replication, Source};
 pub use search::{Dist, Search, Strategy};
 pub use spec::{
