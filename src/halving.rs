@@ -20,7 +20,7 @@ use std::collections::HashMap;
 
 use crate::plan::{Plan, Trial};
 use crate::study::Study;
-use crate::train::{Status, TrialRecord};
+use crate::train::TrialRecord;
 
 // The settings types live with the study schema (`study/halving.rs`), so
 // the schema never imports this algorithm.
@@ -166,13 +166,13 @@ pub fn result_at(
 ) -> Option<Option<f64>> {
     if let Some(r) = records
         .iter()
-        .find(|r| r.status == Status::Ok && r.epochs_trained.unwrap_or(epochs) == budget)
+        .find(|r| r.finished().is_some() && r.epochs_trained.unwrap_or(epochs) == budget)
     {
         return Some(r.value(h.metric, target));
     }
     records
         .iter()
-        .any(|r| r.status != Status::Ok)
+        .any(|r| r.finished().is_none())
         .then_some(None)
 }
 

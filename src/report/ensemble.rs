@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use crate::data::{Datasets, Targets};
 use crate::plan::Trial;
 use crate::predictions::Predictions;
-use crate::train::{Status, TrialRecord};
+use crate::train::TrialRecord;
 
 /// Smallest probability the ensemble's cross-entropy takes the log of.
 pub const FLOOR: f64 = 1e-12;
@@ -139,7 +139,7 @@ pub fn members<'a>(
 ) -> Option<(Vec<&'a Predictions>, &'a Targets)> {
     let finished: Vec<&(&Trial, &TrialRecord)> = rows
         .iter()
-        .filter(|(t, r)| t.config_index == config && r.status == Status::Ok)
+        .filter(|(t, r)| t.config_index == config && r.finished().is_some())
         .collect();
     let members: Vec<&Predictions> = finished
         .iter()

@@ -41,7 +41,7 @@ use crate::data::Datasets;
 use crate::metric::{Aggregate, Metric};
 use crate::plan::{Plan, Trial};
 use crate::study::Study;
-use crate::train::{CurvePoint, Metrics, Status, TrialRecord};
+use crate::train::{CurvePoint, Metrics, TrialRecord};
 use stuck::Stuck;
 
 /// The report's tables and verdicts.
@@ -196,11 +196,7 @@ pub const ENSEMBLE_VAL_ACC: &str = "ensemble_val_acc";
 /// A trial's final metrics if it finished: diverged and failed trials are
 /// counted but never enter a statistic.
 fn finished(r: &TrialRecord) -> Option<Metrics> {
-    if r.status == Status::Ok {
-        r.metrics
-    } else {
-        None
-    }
+    r.finished().copied()
 }
 
 /// curves.csv's frame: tidy training curves, one row per (trial, epoch).

@@ -23,7 +23,7 @@ use crate::metric::Metric;
 use crate::plan::Plan;
 use crate::stats;
 use crate::study::{Arm, Dist, Setting, Study, describe, fnv1a};
-use crate::train::{Status, TrialRecord};
+use crate::train::TrialRecord;
 
 /// Rows of the best-configurations table.
 pub const TOP_K: usize = 10;
@@ -178,7 +178,7 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
         .trials
         .iter()
         .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
-        .filter(|(_, r)| r.status == Status::Ok && r.metrics.is_some())
+        .filter(|(_, r)| r.finished().is_some())
         .collect();
     let target = exp.report.target_acc;
     // A halving study's trials stop at different rungs: say which.

@@ -2,7 +2,7 @@ use super::*;
 use crate::metric::Metric;
 use crate::model::ParamCount;
 use crate::study::from_str;
-use crate::train::Metrics;
+use crate::train::{Metrics, Status};
 use std::path::Path;
 
 fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {

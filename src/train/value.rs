@@ -3,10 +3,18 @@
 //! halving. It lives with the record (not with the metric names), so the
 //! metric module imports nothing and the layers run one way.
 
-use super::TrialRecord;
+use super::{Metrics, Status, TrialRecord};
 use crate::metric::Metric;
 
 impl TrialRecord {
+    /// The final metrics of a trial that finished; `None` for one that
+    /// diverged or failed (or holds no metrics). The one definition of
+    /// "finished" for every table, figure, statistic and rung: such trials
+    /// are counted, never averaged.
+    pub fn finished(&self) -> Option<&Metrics> {
+        self.metrics.as_ref().filter(|_| self.status == Status::Ok)
+    }
+
     /// A finished trial's value of `metric`; `None` when the trial has no
     /// final metrics or the metric is undefined for it (accuracies of a
     /// regression). `epochs_to_target` is the first evaluated epoch whose

@@ -19,7 +19,6 @@ use super::{Drawn, Figure, Row, err, short};
 use crate::metric::Metric;
 use crate::stats;
 use crate::study::Study;
-use crate::train::Status;
 
 /// One cell of the heatmap.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +70,7 @@ pub(in crate::report) fn cells(
         };
         let c = y * px.len() + x;
         out[c].n += 1;
-        if r.status != Status::Ok {
+        if r.finished().is_none() {
             out[c].broken += 1;
             continue;
         }

@@ -15,7 +15,6 @@ use super::{Figure, Row, color, err};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
-use crate::train::Status;
 
 /// Bins per panel.
 const BINS: usize = 20;
@@ -23,7 +22,7 @@ const BINS: usize = 20;
 /// The final train loss of a finished trial.
 fn loss((_, r): &Row) -> Option<f64> {
     r.metrics
-        .filter(|_| r.status == Status::Ok)
+        .filter(|_| r.finished().is_some())
         .map(|m| m.train_loss)
 }
 

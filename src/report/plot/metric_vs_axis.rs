@@ -23,7 +23,6 @@ use crate::report::claims::label;
 use crate::report::percent;
 use crate::stats;
 use crate::study::{Setting, Study};
-use crate::train::Status;
 
 /// What `<metric>_vs_<axis>.svg` plots, computed before any drawing so the
 /// numbers can be tested.
@@ -112,7 +111,7 @@ pub(in crate::report) fn axis_plot(
             }
         };
         let s = &mut series[s];
-        let ok = r.status == Status::Ok;
+        let ok = r.finished().is_some();
         match s.broken.iter_mut().find(|b| b.0 == at) {
             Some(b) => {
                 b.1 += usize::from(!ok);

@@ -63,7 +63,7 @@ use crate::data::Dataset;
 use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
 use crate::study::{Setting, Study};
-use crate::train::{Status, TrialRecord};
+use crate::train::TrialRecord;
 
 #[cfg(test)]
 pub(super) use curves::config_line;
@@ -281,7 +281,7 @@ pub(in crate::report) fn finished_rows<'a>(
 ) -> Vec<Row<'a>> {
     stored_rows(plan, records)
         .into_iter()
-        .filter(|(_, r)| r.status == Status::Ok && r.metrics.is_some())
+        .filter(|(_, r)| r.finished().is_some())
         .collect()
 }
 

@@ -23,7 +23,6 @@ use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
 use crate::study::{Setting, Study};
-use crate::train::Status;
 
 /// Some swept keys' settings.
 type Selection = Vec<(String, Setting)>;
@@ -102,7 +101,7 @@ pub(in crate::report) fn profile_plot(
     // below τ: it counts as +∞, so it stays in the denominator.
     let mut configs: Vec<(usize, Selection, Selection, Vec<f64>)> = Vec::new();
     for (t, r) in rows {
-        let y = if r.status == Status::Ok {
+        let y = if r.finished().is_some() {
             match r.value(m, exp.report.target_acc) {
                 Some(y) => y,
                 None => continue,
