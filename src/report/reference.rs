@@ -18,14 +18,14 @@
 //! Holds when both hold, fails when either fails, inconclusive when the
 //! reference, its records, or halving's last rung are missing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::claims::Outcome;
 use crate::data::Datasets;
-use crate::halving::{Halving, Progress, score};
+use crate::halving::{Halving, Progress, Reference, Rung, score};
 use crate::plan::{Plan, Trial};
 use crate::reference::Found;
 use crate::study::{Study, describe, short_float};
@@ -117,7 +117,7 @@ fn seeds_of(
         .collect()
 }
 
-type ReferenceRecords = std::collections::HashMap<String, TrialRecord>;
+type ReferenceRecords = HashMap<String, TrialRecord>;
 
 /// The best configuration by score (lower better), ties by index.
 fn best(scores: &[(usize, f64)]) -> Option<(usize, f64)> {
@@ -174,36 +174,120 @@ pub fn judge(
     let h = exp.halving.as_ref()?;
     let r = h.reference.as_ref()?;
     let level = exp.report.level;
-    let pct = |x: f64| format!("{}%", (x * 1000.0).round() / 10.0);
     let name = format!(
         "halving picks a configuration within the full grid's best ({} interval) for at most {} of its training steps",
         pct(level),
         pct(r.max_share)
     );
+    let mut detail = expectation(exp, h, r, &name);
+    let j = match compute(exp, plan, rungs, records, found, datasets)? {
+        Ok(j) => j,
+        Err(why) => {
+            detail.push_str(&format!("Inconclusive: {why}\n"));
+            return Some(HalvingVerdict {
+                name,
+                outcome: Outcome::Inconclusive,
+                detail: detail.replace("{outcome}", "inconclusive"),
+            });
+        }
+    };
+    detail.push_str(&table(h, &j));
+    detail.push_str(&findings(h, level, r.max_share, &j));
+    let outcome = match (j.close, j.within_budget) {
+        (Some(true), true) => Outcome::Holds,
+        (Some(false), _) | (_, false) => Outcome::Fails,
+        (None, true) => Outcome::Inconclusive,
+    };
+    Some(HalvingVerdict {
+        name,
+        outcome,
+        detail: detail.replace("{outcome}", &outcome.to_string()),
+    })
+}
+
+/// A share as a percentage with one decimal.
+fn pct(x: f64) -> String {
+    format!("{}%", (x * 1000.0).round() / 10.0)
+}
+
+/// ` [lo, hi]` of a lower-is-better interval in the metric's own direction.
+fn ci_text(sign: f64, ci: Option<(f64, f64)>) -> String {
+    ci.map_or(String::new(), |(lo, hi)| {
+        let (a, b) = if sign < 0.0 { (-hi, -lo) } else { (lo, hi) };
+        format!(" [{}, {}]", short_float(a), short_float(b))
+    })
+}
+
+/// The subsection's heading and expectation; `{outcome}` is filled in last.
+fn expectation(exp: &Study, h: &Halving, r: &Reference, name: &str) -> String {
     let better = if h.metric.higher_is_better() {
         "higher"
     } else {
         "lower"
     };
-    let mut detail = format!(
+    format!(
         "\n### {name} — {{outcome}}\n\nExpected: the configuration halving picks (the last rung's best by the {stat} over seeds of `{m}`, {better} is better) is not significantly worse than the full grid's best configuration by the same rule — the {lvl} percentile bootstrap interval of {stat}(pick) − {stat}(best), resampling the shared seeds in pairs ({reps} resamples), reaches 0 — and halving spends at most {share} of the full grid's training steps. Reference: `{path}` (relative to this study's results folder).\n\n",
         stat = h.statistic.name(),
         m = h.metric.name(),
-        lvl = pct(level),
+        lvl = pct(exp.report.level),
         reps = exp.report.bootstrap,
         share = pct(r.max_share),
         path = r.path,
-    );
-    let inconclusive = |mut detail: String, why: String| {
-        detail.push_str(&format!("Inconclusive: {why}\n"));
-        Some(HalvingVerdict {
-            name: name.clone(),
-            outcome: Outcome::Inconclusive,
-            detail: detail.replace("{outcome}", "inconclusive"),
-        })
-    };
-    let (ref_path, ref_name, by_id, extra) = match found {
-        Found::Missing(why) => return inconclusive(detail, format!("reference not found: {why}.")),
+    )
+}
+
+/// The numbers of the verdict, kept apart from their Markdown. Scores are
+/// lower-is-better; `sign` turns them back into the metric's direction.
+#[derive(Debug, Clone, PartialEq)]
+struct Judged {
+    ref_name: String,
+    /// Reference trials outside this study's plan.
+    extra: usize,
+    sign: f64,
+    /// `train.epochs` of the plan's first trial.
+    epochs: usize,
+    n_configs: usize,
+    /// Configurations that finished halving's last rung.
+    finishers: usize,
+    pick: usize,
+    pick_score: f64,
+    pick_settings: String,
+    top: usize,
+    top_score: f64,
+    top_settings: String,
+    /// statistic(pick) − statistic(best), in the metric's direction.
+    diff_point: f64,
+    paired: usize,
+    diff_ci: Option<(f64, f64)>,
+    best_ci: Option<(f64, f64)>,
+    /// The pick's trials, and how many of their records differ from the
+    /// reference's of the same id.
+    pick_trials: usize,
+    differing: usize,
+    spent: Cost,
+    full: Cost,
+    unit: &'static str,
+    num: usize,
+    den: usize,
+    share: f64,
+    within_budget: bool,
+    /// Whether the difference's interval reaches 0; `None`: no interval.
+    close: Option<bool>,
+}
+
+/// What the reference holds for this study, once usable.
+struct Usable<'a> {
+    last: &'a Rung,
+    by_id: &'a ReferenceRecords,
+    name: &'a str,
+    extra: usize,
+}
+
+/// The reference's records and halving's last rung, or why the verdict is
+/// inconclusive (missing reference, unfinished halving or reference).
+fn usable<'a>(plan: &Plan, rungs: &'a Progress, found: &'a Found) -> Result<Usable<'a>, String> {
+    let (ref_path, name, by_id, extra) = match found {
+        Found::Missing(why) => return Err(format!("reference not found: {why}.")),
         Found::Records {
             path,
             name,
@@ -212,10 +296,7 @@ pub fn judge(
         } => (path, name, by_id, *extra),
     };
     let (Some(last), None) = (rungs.done.last(), &rungs.next) else {
-        return inconclusive(
-            detail,
-            "halving has not finished its last rung; rerun the study to go on.".into(),
-        );
+        return Err("halving has not finished its last rung; rerun the study to go on.".into());
     };
     let distinct: HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
     let stored = distinct
@@ -223,29 +304,50 @@ pub fn judge(
         .filter(|id| by_id.contains_key(**id))
         .count();
     if stored < distinct.len() {
-        return inconclusive(
-            detail,
-            format!(
-                "the reference `{}` (study {ref_name:?}) has stored {stored} of this study's {} trials; run it to the end first (`just studies` runs experiments/*.toml in alphabetical order).",
-                ref_path.display(),
-                distinct.len()
-            ),
-        );
+        return Err(format!(
+            "the reference `{}` (study {name:?}) has stored {stored} of this study's {} trials; run it to the end first (`just studies` runs experiments/*.toml in alphabetical order).",
+            ref_path.display(),
+            distinct.len()
+        ));
     }
-    let target = exp.report.target_acc;
+    Ok(Usable {
+        last,
+        by_id,
+        name,
+        extra,
+    })
+}
+
+/// The verdict's numbers, `Err` with the reason when inconclusive; `None`
+/// without a reference or a best configuration.
+fn compute(
+    exp: &Study,
+    plan: &Plan,
+    rungs: &Progress,
+    records: &[TrialRecord],
+    found: &Found,
+    datasets: Option<&Datasets>,
+) -> Option<Result<Judged, String>> {
+    let h = exp.halving.as_ref()?;
+    let r = h.reference.as_ref()?;
+    let u = match usable(plan, rungs, found) {
+        Ok(u) => u,
+        Err(why) => return Some(Err(why)),
+    };
+    let (level, target) = (exp.report.level, exp.report.target_acc);
     let sign = if h.metric.higher_is_better() {
         -1.0
     } else {
         1.0
     };
-    let (pick, pick_score) = best(&last.scored)?;
+    let (pick, pick_score) = best(&u.last.scored)?;
     let scores: Vec<(usize, f64)> = (0..plan.n_configs)
-        .map(|c| (c, score(h, &seeds_of(h, plan, c, by_id, target))))
+        .map(|c| (c, score(h, &seeds_of(h, plan, c, u.by_id, target))))
         .collect();
     let (top, top_score) = best(&scores)?;
     let (pa, pb) = (
-        seeds_of(h, plan, pick, by_id, target),
-        seeds_of(h, plan, top, by_id, target),
+        seeds_of(h, plan, pick, u.by_id, target),
+        seeds_of(h, plan, top, u.by_id, target),
     );
     let seed = crate::study::fnv1a(format!("halving reference\u{1f}{pick}\u{1f}{top}").as_bytes());
     let (diffs, bests) = paired_bootstrap(h, &pa, &pb, exp.report.bootstrap, seed);
@@ -254,11 +356,69 @@ pub fn judge(
     } else {
         crate::stats::percentile_interval(&diffs, level)
     };
-    let best_ci = crate::stats::percentile_interval(&bests, level);
-    // The pick's own final records against the reference's: the same ids,
-    // so a promoted trial must match a plain run bit for bit.
-    let own: std::collections::HashMap<&str, &TrialRecord> =
-        records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let own: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
+    let (pick_trials, differing) = differing(h, plan, pick, &own, u.by_id, target);
+    let spent = cost(plan, datasets, |id| own.get(id).copied());
+    let full = cost(plan, datasets, |id| u.by_id.get(id));
+    let (unit, num, den) = match (spent.steps, full.steps) {
+        (Some(a), Some(b)) => ("training steps", a, b),
+        _ => (
+            "trial-epochs (steps per epoch unknown without the data)",
+            spent.epochs,
+            full.epochs,
+        ),
+    };
+    let share = num as f64 / den.max(1) as f64;
+    Some(Ok(Judged {
+        ref_name: u.name.to_string(),
+        extra: u.extra,
+        sign,
+        epochs: plan.trials.first().map_or(0, |t| t.config.train.epochs),
+        n_configs: plan.n_configs,
+        finishers: u.last.scored.len(),
+        pick,
+        pick_score,
+        pick_settings: settings(plan, pick),
+        top,
+        top_score,
+        top_settings: settings(plan, top),
+        diff_point: sign * (score(h, &pa) - score(h, &pb)),
+        paired: pa.len(),
+        diff_ci,
+        best_ci: crate::stats::percentile_interval(&bests, level),
+        pick_trials,
+        differing,
+        spent,
+        full,
+        unit,
+        num,
+        den,
+        share,
+        within_budget: share <= r.max_share,
+        close: diff_ci.map(|(lo, _)| lo <= 0.0),
+    }))
+}
+
+/// The swept settings of configuration `c`, in words.
+fn settings(plan: &Plan, c: usize) -> String {
+    plan.trials
+        .iter()
+        .find(|t| t.config_index == c)
+        .map(|t| describe(&t.swept))
+        .unwrap_or_default()
+}
+
+/// The pick's trial count, and how many of its own final records differ
+/// from the reference's: the same ids, so a promoted trial must match a
+/// plain run bit for bit.
+fn differing(
+    h: &Halving,
+    plan: &Plan,
+    pick: usize,
+    own: &HashMap<&str, &TrialRecord>,
+    by_id: &ReferenceRecords,
+    target: f64,
+) -> (usize, usize) {
     let pick_trials: Vec<&Trial> = plan
         .trials
         .iter()
@@ -274,69 +434,55 @@ pub fn judge(
             a.map(f64::to_bits) != b.map(f64::to_bits)
         })
         .count();
-    let spent = cost(plan, datasets, |id| own.get(id).copied());
-    let full = cost(plan, datasets, |id| by_id.get(id));
-    let (unit, num, den) = match (spent.steps, full.steps) {
-        (Some(a), Some(b)) => ("training steps", a, b),
-        _ => (
-            "trial-epochs (steps per epoch unknown without the data)",
-            spent.epochs,
-            full.epochs,
-        ),
-    };
-    let share = num as f64 / den.max(1) as f64;
-    let within_budget = share <= r.max_share;
-    let close = diff_ci.map(|(lo, _)| lo <= 0.0);
-    let settings = |c: usize| {
-        plan.trials
-            .iter()
-            .find(|t| t.config_index == c)
-            .map(|t| describe(&t.swept))
-            .unwrap_or_default()
-    };
+    (pick_trials.len(), differing)
+}
+
+/// The table of halving against the full grid.
+fn table(h: &Halving, j: &Judged) -> String {
     let steps_text = |c: Cost| {
         c.steps
             .map_or("–".into(), |s| super::markdown::thousands(s as u64))
     };
-    let finishers = last.scored.len();
-    detail.push_str(&format!(
+    let mut s = format!(
         "| search | configurations to {e} epochs | trial-epochs | training steps | best configuration | its {stat} `{m}` |\n|---|---:|---:|---:|---|---:|\n",
-        e = plan.trials.first().map_or(0, |t| t.config.train.epochs),
+        e = j.epochs,
         stat = h.statistic.name(),
         m = h.metric.name(),
+    );
+    s.push_str(&format!(
+        "| halving | {} | {} | {} | {} (configuration {}) | {} |\n",
+        j.finishers,
+        super::markdown::thousands(j.spent.epochs as u64),
+        steps_text(j.spent),
+        j.pick_settings,
+        j.pick,
+        short_float(j.sign * j.pick_score),
     ));
-    detail.push_str(&format!(
-        "| halving | {finishers} | {} | {} | {} (configuration {pick}) | {} |\n",
-        super::markdown::thousands(spent.epochs as u64),
-        steps_text(spent),
-        settings(pick),
-        short_float(sign * pick_score),
+    s.push_str(&format!(
+        "| full grid ({}) | {} | {} | {} | {} (configuration {}) | {}{} |\n\n",
+        j.ref_name,
+        j.n_configs,
+        super::markdown::thousands(j.full.epochs as u64),
+        steps_text(j.full),
+        j.top_settings,
+        j.top,
+        short_float(j.sign * j.top_score),
+        ci_text(j.sign, j.best_ci),
     ));
-    let ci_text = |ci: Option<(f64, f64)>| {
-        ci.map_or(String::new(), |(lo, hi)| {
-            let (a, b) = if sign < 0.0 { (-hi, -lo) } else { (lo, hi) };
-            format!(" [{}, {}]", short_float(a), short_float(b))
-        })
-    };
-    detail.push_str(&format!(
-        "| full grid ({ref_name}) | {} | {} | {} | {} (configuration {top}) | {}{} |\n\n",
-        plan.n_configs,
-        super::markdown::thousands(full.epochs as u64),
-        steps_text(full),
-        settings(top),
-        short_float(sign * top_score),
-        ci_text(best_ci),
-    ));
-    let diff_point = sign * (score(h, &pa) - score(h, &pb));
-    let pick_line = match (pick == top, close) {
+    s
+}
+
+/// The bullet on whether the pick is as good as the best.
+fn pick_line(h: &Halving, level: f64, j: &Judged) -> String {
+    match (j.pick == j.top, j.close) {
         (true, _) => {
             "- Best found: halving picked the full grid's best configuration itself (difference 0).\n"
                 .to_string()
         }
         (false, Some(c)) => format!(
             "- Best found: {stat}(pick) − {stat}(best) = {} with {lvl} interval{} over {n} paired seeds: the pick is {}.\n",
-            short_float(diff_point),
-            ci_text(diff_ci),
+            short_float(j.diff_point),
+            ci_text(j.sign, j.diff_ci),
             if c {
                 "not significantly worse (the interval reaches 0)"
             } else {
@@ -344,15 +490,19 @@ pub fn judge(
             },
             stat = h.statistic.name(),
             lvl = pct(level),
-            n = pa.len(),
+            n = j.paired,
         ),
         (false, None) => "- Best found: no bootstrap interval (too few finished seeds).\n".into(),
-    };
-    detail.push_str(&pick_line);
-    if let Some((lo, hi)) = best_ci {
-        let x = sign * pick_score;
-        let (a, b) = if sign < 0.0 { (-hi, -lo) } else { (lo, hi) };
-        detail.push_str(&format!(
+    }
+}
+
+/// The evidence bullets under the table.
+fn findings(h: &Halving, level: f64, max_share: f64, j: &Judged) -> String {
+    let mut s = pick_line(h, level, j);
+    if let Some((lo, hi)) = j.best_ci {
+        let x = j.sign * j.pick_score;
+        let (a, b) = if j.sign < 0.0 { (-hi, -lo) } else { (lo, hi) };
+        s.push_str(&format!(
             "- The issue's form of the same question: the pick's {} {} lies {} the best's {} interval [{}, {}] (percentile bootstrap of its {} over seeds).\n",
             h.statistic.name(),
             short_float(x),
@@ -363,43 +513,39 @@ pub fn judge(
             h.statistic.name(),
         ));
     }
-    detail.push_str(&format!(
-        "- Compute: halving spent {} of the full grid's {} {unit}: {} ({} the budget of {}).\n",
-        super::markdown::thousands(num as u64),
-        super::markdown::thousands(den as u64),
-        pct(share),
-        if within_budget { "within" } else { "over" },
-        pct(r.max_share),
+    s.push_str(&format!(
+        "- Compute: halving spent {} of the full grid's {} {}: {} ({} the budget of {}).\n",
+        super::markdown::thousands(j.num as u64),
+        super::markdown::thousands(j.den as u64),
+        j.unit,
+        pct(j.share),
+        if j.within_budget { "within" } else { "over" },
+        pct(max_share),
     ));
-    detail.push_str(&format!(
+    s.push_str(&format!(
         "- The pick's {} final records {} the reference's of the same ids{}.\n",
-        pick_trials.len(),
-        if differing == 0 {
+        j.pick_trials,
+        if j.differing == 0 {
             "equal bit for bit"
         } else {
             "differ from"
         },
-        if differing == 0 {
+        if j.differing == 0 {
             String::new()
         } else {
-            format!(" ({differing} differ: the reference was trained by other code)")
+            format!(
+                " ({} differ: the reference was trained by other code)",
+                j.differing
+            )
         },
     ));
-    if extra > 0 {
-        detail.push_str(&format!(
-            "- The reference's {extra} other trials (not in this study's plan) are ignored.\n"
+    if j.extra > 0 {
+        s.push_str(&format!(
+            "- The reference's {} other trials (not in this study's plan) are ignored.\n",
+            j.extra
         ));
     }
-    let outcome = match (close, within_budget) {
-        (Some(true), true) => Outcome::Holds,
-        (Some(false), _) | (_, false) => Outcome::Fails,
-        (None, true) => Outcome::Inconclusive,
-    };
-    Some(HalvingVerdict {
-        name,
-        outcome,
-        detail: detail.replace("{outcome}", &outcome.to_string()),
-    })
+    s
 }
 
 #[cfg(test)]

@@ -12,12 +12,22 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
         return String::new();
     };
     let metric = s.metric.name().replace('_', " ");
+    let level = percent(s.level);
+    let mut md = intro(s, &metric, &level);
+    md.push_str(&best_table(s, swept, &metric, &level));
+    md.push_str(&borders(s));
+    md.push_str(&arms(s, swept, &metric));
+    md.push_str(&importance(s, &level));
+    md
+}
+
+/// The heading and how configurations are ranked.
+fn intro(s: &SearchSummary, metric: &str, level: &str) -> String {
     let better = if s.metric.higher_is_better() {
         "higher"
     } else {
         "lower"
     };
-    let level = percent(s.level);
     let mut md = format!(
         "\n## Search\n\n\
          Configurations are ranked by the median over their finished seeds of the final {metric} \
@@ -37,11 +47,16 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
              follow by budget (column `epochs`), their medians taken at fewer epochs.\n\n"
         ));
     }
-    md.push_str(&format!(
+    md
+}
+
+/// "The best k of n configurations": their settings, medians and IQRs.
+fn best_table(s: &SearchSummary, swept: &[String], metric: &str, level: &str) -> String {
+    let mut md = format!(
         "### The best {} of {} configurations\n\n",
         s.top.len(),
         s.configs.len()
-    ));
+    );
     let halving = s.configs.iter().any(|c| c.epochs.is_some());
     let mut header = vec!["rank".to_string(), "config".to_string()];
     header.extend(swept.iter().cloned());
@@ -79,6 +94,12 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
         row.push(number(c.quartiles.1 - c.quartiles.0));
         md.push_str(&format!("| {} |\n", row.join(" | ")));
     }
+    md
+}
+
+/// Warnings for a best value near the end of its range.
+fn borders(s: &SearchSummary) -> String {
+    let mut md = String::new();
     for b in &s.borders {
         let (a, z) = b.bounds;
         let (end, edge) = if b.low { ("lowest", a) } else { ("highest", z) };
@@ -96,8 +117,12 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
             number_short(edge),
         ));
     }
-    md.push_str(&arms(s, swept, &metric));
-    md.push_str(&format!(
+    md
+}
+
+/// "What mattered": each key's share of the variance of the medians.
+fn importance(s: &SearchSummary, level: &str) -> String {
+    let mut md = format!(
         "\n### What mattered\n\n\
          The importance of a key is the share of the variance of the configurations' medians its \
          main effect explains: ε² = (SS_between − (B − 1)·MS_within)/SS_total of the medians \
@@ -109,7 +134,7 @@ pub fn section(s: Option<&SearchSummary>, swept: &[String]) -> String {
          | key | distribution | bins | importance [{level}] |\n|---|---|---:|---:|\n",
         crate::report::search::MAX_BINS,
         s.reps
-    ));
+    );
     let mut keys: Vec<usize> = (0..s.keys.len()).collect();
     keys.sort_by(|&a, &b| {
         let v = |i: usize| s.importance[i].share.unwrap_or(-1.0);

@@ -19,18 +19,20 @@ use crate::telemetry::LayerActivations;
 /// Configurations drawn at most (one colour each).
 pub(super) const MAX_CONFIGS: usize = 10;
 
-/// The figure, or none when no first seed has hidden-layer telemetry.
-pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
-    // Per drawn configuration: its label, initial and final statistics,
-    // and its study-wide colour.
-    type Series = (
-        String,
-        Vec<LayerActivations>,
-        Vec<LayerActivations>,
-        RGBColor,
-    );
+/// Per drawn configuration: its label, initial and final statistics,
+/// and its study-wide colour.
+type Series = (
+    String,
+    Vec<LayerActivations>,
+    Vec<LayerActivations>,
+    RGBColor,
+);
+
+/// The first seed of each configuration (up to [`MAX_CONFIGS`]) with
+/// hidden-layer telemetry, in plan order.
+fn series_of(exp: &Study, plan: &Plan, rows: &[Row]) -> Vec<Series> {
     let colours = Palette::new(exp);
-    let series: Vec<Series> = (0..plan.n_configs)
+    (0..plan.n_configs)
         .filter_map(|c| {
             let (t, r) = rows
                 .iter()
@@ -43,7 +45,12 @@ pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<
             })
         })
         .take(MAX_CONFIGS)
-        .collect();
+        .collect()
+}
+
+/// The figure, or none when no first seed has hidden-layer telemetry.
+pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<Figure>> {
+    let series = series_of(exp, plan, rows);
     if series.is_empty() {
         return Ok(Vec::new());
     }
@@ -106,13 +113,18 @@ pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<
     }
     Ok(vec![Figure {
         file: "activations.svg".into(),
-        caption: format!(
-            "Mean and standard deviation of each hidden layer's activations over the training split (evaluation mode), before the first update (top) and at the final evaluation (bottom), for the first seed of {} configuration{}. Statistics that shrink towards 0 with depth are the notes' collapsing activations (too small an initialisation); a std that stays put means the scale survives the layers.",
-            series.len(),
-            if series.len() == 1 { "" } else { "s" }
-        ),
+        caption: caption(series.len()),
         svg,
     }])
+}
+
+/// The figure's caption, for `n` configurations drawn.
+fn caption(n: usize) -> String {
+    format!(
+        "Mean and standard deviation of each hidden layer's activations over the training split (evaluation mode), before the first update (top) and at the final evaluation (bottom), for the first seed of {} configuration{}. Statistics that shrink towards 0 with depth are the notes' collapsing activations (too small an initialisation); a std that stays put means the scale survives the layers.",
+        n,
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// One panel: one line per configuration over layers 1..=`layers`, in

@@ -170,16 +170,7 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
         let root = SVGBackend::with_string(&mut svg, (width, 520)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (left, right) = root.split_horizontally(width - 110);
-        let x = Scale::linear(-0.3, n as f64 - 0.7).with_ticks(
-            s.keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let log = if k.is_log() { " (log)" } else { "" };
-                    (i as f64, format!("{}{log}", k.name()))
-                })
-                .collect(),
-        );
+        let x = Scale::linear(-0.3, n as f64 - 0.7).with_ticks(key_ticks(s));
         let mut chart = ChartBuilder::on(&left)
             .caption(
                 format!("searched configurations, coloured by median {metric}"),
@@ -207,14 +198,7 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
                     BLACK.stroke_width(1),
                 )))
                 .map_err(err)?;
-            let (bottom, top) = match (&k.dist, k.bounds()) {
-                (Dist::Choice(v), _) => (
-                    Setting::from_value(&v[0]).to_string(),
-                    Setting::from_value(&v[v.len() - 1]).to_string(),
-                ),
-                (_, Some((a, b))) => (crate::study::short_float(a), crate::study::short_float(b)),
-                _ => unreachable!("a numeric distribution has bounds"),
-            };
+            let (bottom, top) = axis_ends(k);
             chart
                 .draw_series([
                     Text::new(bottom, (xi + 0.03, -0.05), label.clone()),
@@ -243,20 +227,47 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
     }
     Ok(Figure {
         file: "search_parallel.svg".into(),
-        caption: format!(
-            "Parallel coordinates: one line per configuration ({}) through its value of each searched \
-             key, each axis spanning the key's [space] range (bottom to top; log scale for keys drawn \
-             log-uniformly, choices evenly spaced), coloured by the median final {metric} over its \
-             seeds (the colour bar{}; dark is best), the best drawn on top.",
-            s.configs.len(),
-            if map.scale.is_log() {
-                ", log scale"
-            } else {
-                ""
-            }
-        ),
+        caption: parallel_caption(s, &metric, map.scale.is_log()),
         svg,
     })
+}
+
+/// The parallel-coordinates axes' labels: each key's name, `(log)` if
+/// drawn log-uniformly.
+fn key_ticks(s: &SearchSummary) -> Vec<(f64, String)> {
+    s.keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            let log = if k.is_log() { " (log)" } else { "" };
+            (i as f64, format!("{}{log}", k.name()))
+        })
+        .collect()
+}
+
+/// The labels at a key axis' bottom and top: its first and last choice,
+/// or its range's bounds.
+fn axis_ends(k: &SearchKey) -> (String, String) {
+    match (&k.dist, k.bounds()) {
+        (Dist::Choice(v), _) => (
+            Setting::from_value(&v[0]).to_string(),
+            Setting::from_value(&v[v.len() - 1]).to_string(),
+        ),
+        (_, Some((a, b))) => (crate::study::short_float(a), crate::study::short_float(b)),
+        _ => unreachable!("a numeric distribution has bounds"),
+    }
+}
+
+/// The parallel-coordinates caption; `log`: the colour bar is log-scaled.
+fn parallel_caption(s: &SearchSummary, metric: &str, log: bool) -> String {
+    format!(
+        "Parallel coordinates: one line per configuration ({}) through its value of each searched \
+         key, each axis spanning the key's [space] range (bottom to top; log scale for keys drawn \
+         log-uniformly, choices evenly spaced), coloured by the median final {metric} over its \
+         seeds (the colour bar{}; dark is best), the best drawn on top.",
+        s.configs.len(),
+        if log { ", log scale" } else { "" }
+    )
 }
 
 #[cfg(test)]
