@@ -576,6 +576,9 @@ fn combine(slices: &[SliceVerdict]) -> Outcome {
 mod tests;
 
 #[cfg(test)]
+mod family_tests;
+
+#[cfg(test)]
 mod gain_tests;
 
 #[cfg(test)]
