@@ -542,3 +542,6 @@ mod value;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod eval_tests;
