@@ -176,8 +176,8 @@ pub fn judge(
     let level = exp.report.level;
     let name = format!(
         "halving picks a configuration within the full grid's best ({} interval) for at most {} of its training steps",
-        pct(level),
-        pct(r.max_share)
+        super::percent(level),
+        super::percent(r.max_share)
     );
     let mut detail = expectation(exp, h, r, &name);
     let j = match compute(exp, plan, rungs, records, found, datasets)? {
@@ -205,11 +205,6 @@ pub fn judge(
     })
 }
 
-/// A share as a percentage with one decimal.
-fn pct(x: f64) -> String {
-    format!("{}%", (x * 1000.0).round() / 10.0)
-}
-
 /// ` [lo, hi]` of a lower-is-better interval in the metric's own direction.
 fn ci_text(sign: f64, ci: Option<(f64, f64)>) -> String {
     ci.map_or(String::new(), |(lo, hi)| {
@@ -229,9 +224,9 @@ fn expectation(exp: &Study, h: &Halving, r: &Reference, name: &str) -> String {
         "\n### {name} — {{outcome}}\n\nExpected: the configuration halving picks (the last rung's best by the {stat} over seeds of `{m}`, {better} is better) is not significantly worse than the full grid's best configuration by the same rule — the {lvl} percentile bootstrap interval of {stat}(pick) − {stat}(best), resampling the shared seeds in pairs ({reps} resamples), reaches 0 — and halving spends at most {share} of the full grid's training steps. Reference: `{path}` (relative to this study's results folder).\n\n",
         stat = h.statistic.name(),
         m = h.metric.name(),
-        lvl = pct(exp.report.level),
+        lvl = super::percent(exp.report.level),
         reps = exp.report.bootstrap,
-        share = pct(r.max_share),
+        share = super::percent(r.max_share),
         path = r.path,
     )
 }
@@ -489,7 +484,7 @@ fn pick_line(h: &Halving, level: f64, j: &Judged) -> String {
                 "significantly worse (the interval excludes 0)"
             },
             stat = h.statistic.name(),
-            lvl = pct(level),
+            lvl = super::percent(level),
             n = j.paired,
         ),
         (false, None) => "- Best found: no bootstrap interval (too few finished seeds).\n".into(),
@@ -507,7 +502,7 @@ fn findings(h: &Halving, level: f64, max_share: f64, j: &Judged) -> String {
             h.statistic.name(),
             short_float(x),
             if a <= x && x <= b { "inside" } else { "outside" },
-            pct(level),
+            super::percent(level),
             short_float(a),
             short_float(b),
             h.statistic.name(),
@@ -518,9 +513,9 @@ fn findings(h: &Halving, level: f64, max_share: f64, j: &Judged) -> String {
         super::markdown::thousands(j.num as u64),
         super::markdown::thousands(j.den as u64),
         j.unit,
-        pct(j.share),
+        super::percent(j.share),
         if j.within_budget { "within" } else { "over" },
-        pct(max_share),
+        super::percent(max_share),
     ));
     s.push_str(&format!(
         "- The pick's {} final records {} the reference's of the same ids{}.\n",

@@ -64,7 +64,14 @@ fn setting_column(name: &str, values: &[Option<Setting>]) -> Column {
         _ => None,
     };
     if all(|v| matches!(v, Setting::Int(_))) {
-        let ints: Vec<Option<i64>> = cells(number).iter().map(|v| v.map(|x| x as i64)).collect();
+        let int = |s: &Setting| {
+            if let Setting::Int(i) = s {
+                Some(*i)
+            } else {
+                None
+            }
+        };
+        let ints: Vec<Option<i64>> = values.iter().map(|v| v.as_ref().and_then(int)).collect();
         Column::new(name.into(), ints)
     } else if all(|v| matches!(v, Setting::Int(_) | Setting::Float(_))) {
         Column::new(name.into(), cells(number))
@@ -92,7 +99,10 @@ fn resolved_settings(config: &crate::study::Config) -> Vec<(String, Setting)> {
     fn value(f: &Field) -> Option<Setting> {
         match f {
             Field::Bool(b) => Some(Setting::Bool(*b)),
-            Field::Int(i) => Some(Setting::Int(*i as i64)),
+            // A count past i64 (a huge data seed) stays exact, as text.
+            Field::Int(i) => {
+                Some(i64::try_from(*i).map_or_else(|_| Setting::Str(i.to_string()), Setting::Int))
+            }
             Field::Float(x) => Some(Setting::Float(*x)),
             Field::Str(s) => Some(Setting::Str(s.clone())),
             Field::Obj(inner) if inner.len() == 1 => value(&inner[0].1),

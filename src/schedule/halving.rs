@@ -117,26 +117,18 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         let Some((k, budget, configs)) = rungs(exp, plan, &history).and_then(|r| r.next) else {
             break;
         };
-        let pending = without_result(exp, &history, &rung_trials(plan, &configs), budget);
+        let trials = rung_trials(plan, &configs);
+        let pending = without_result(exp, &history, &trials, budget);
         let n = pending.len();
         let step = budget - previous_budget(exp, plan, k);
-        // Each configuration's multiply-adds per epoch of one seed: the
-        // ETA weighs the rungs left by them (survivors are often the
-        // widest nets, so a count of trial-epochs would promise too soon).
-        let mut per_epoch: Vec<u64> = configs
-            .iter()
-            .filter_map(|c| plan.trials.iter().find(|t| t.config_index == *c))
-            .map(|t| super::cost(t, &datasets) / t.config.train.epochs.max(1) as u64)
-            .collect();
-        per_epoch.sort_unstable_by(|a, b| b.cmp(a));
         let pending_cost: u64 = pending
             .iter()
-            .map(|t| super::cost(t, &datasets) / t.config.train.epochs.max(1) as u64 * step as u64)
+            .map(|t| per_epoch_cost(t, &datasets) * step as u64)
             .sum();
         if !opts.quiet {
-            let seeds = rung_trials(plan, &configs).len() / configs.len().max(1);
-            let later = cost_left(exp, plan, k + 1, &per_epoch, seeds);
             let rate = (cost_done > 0).then(|| wall.as_secs_f64() / cost_done as f64);
+            let seeds = trials.len() / configs.len().max(1);
+            let later = later_cost(exp, plan, (k, &configs, seeds), &datasets);
             let rungs = all_budgets(exp, plan).len();
             let eta = rate.map(|r| r * (pending_cost + later) as f64);
             eprintln!(
@@ -285,6 +277,35 @@ fn previous_budget(exp: &Study, plan: &Plan, k: usize) -> usize {
     k.checked_sub(1)
         .and_then(|j| all_budgets(exp, plan).get(j).copied())
         .unwrap_or(0)
+}
+
+/// Multiply-adds of one epoch of trial `t` (`schedule::cost` is the
+/// whole trial's).
+fn per_epoch_cost(t: &Trial, datasets: &Datasets) -> u64 {
+    super::cost(t, datasets) / t.config.train.epochs.max(1) as u64
+}
+
+/// Multiply-adds of the rungs after rung `k`, which `configs` enter with
+/// `seeds` trials each: each configuration's per-epoch cost, most costly
+/// first (survivors are often the widest nets, so a count of trial-epochs
+/// would promise too soon), into [`cost_left`].
+fn later_cost(
+    exp: &Study,
+    plan: &Plan,
+    (k, configs, seeds): (usize, &[usize], usize),
+    datasets: &Datasets,
+) -> u64 {
+    let mut first: std::collections::HashMap<usize, &Trial> = std::collections::HashMap::new();
+    for t in &plan.trials {
+        first.entry(t.config_index).or_insert(t);
+    }
+    let mut per_epoch: Vec<u64> = configs
+        .iter()
+        .filter_map(|c| first.get(c))
+        .map(|t| per_epoch_cost(t, datasets))
+        .collect();
+    per_epoch.sort_unstable_by(|a, b| b.cmp(a));
+    cost_left(exp, plan, k + 1, &per_epoch, seeds)
 }
 
 /// Multiply-adds of rung `from` and the rungs after it, when the
