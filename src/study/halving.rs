@@ -1,6 +1,6 @@
 //! `[search.halving]`: successive halving over the study's configurations
 //! (a `[grid]`, a random or Sobol search, or both). Only the settings are
-//! read here, into the types below; the rung logic is `crate::halving`.
+//! read here, into the types below; the rung logic is the `halving` module, a layer above.
 
 use toml::Value;
 
@@ -168,7 +168,7 @@ pub fn parse(
 /// `reference` and `max_share`: the full grid's results folder halving is
 /// judged against, and the share of its training steps halving may spend.
 /// Only the text is read here; the folder is checked before a run
-/// (`crate::reference`), and a report without it says so.
+/// (by the `reference` module), and a report without it says so.
 fn reference(t: &toml::Table) -> Result<Option<Reference>, KeyError> {
     let path = match t.get("reference") {
         None => None,
