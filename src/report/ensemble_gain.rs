@@ -22,7 +22,7 @@
 //! equality only when the members agree on every example. Its size is the
 //! finding; the accuracy gain can have either sign.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::ensemble::{Ensemble, ensemble, score};
@@ -98,10 +98,7 @@ pub(crate) fn bootstrap(
     let mut weights = vec![0usize; k];
     let mut replicates = Vec::with_capacity(reps);
     for _ in 0..reps {
-        weights.iter_mut().for_each(|w| *w = 0);
-        for _ in 0..k {
-            weights[rng.random_range(0..k)] += 1;
-        }
+        stats::counts_into(&mut rng, &mut weights);
         replicates.extend(point(&weights, &mut sum));
     }
     Some((ens, member, replicates))

@@ -20,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::claims::Outcome;
@@ -28,6 +28,7 @@ use crate::data::Datasets;
 use crate::halving::{Halving, Progress, Reference, Rung, score};
 use crate::plan::{Plan, Trial};
 use crate::reference::Found;
+use crate::stats;
 use crate::study::{Study, describe, short_float};
 use crate::train::{Status, TrialRecord};
 
@@ -145,11 +146,7 @@ fn paired_bootstrap(
         return (diffs, bests);
     }
     for _ in 0..reps {
-        for k in 0..n {
-            let i = rng.random_range(0..n);
-            sa[k] = a[i];
-            sb[k] = b[i];
-        }
+        stats::paired_resample_into(&mut rng, (a, b), (&mut sa, &mut sb));
         let (x, y) = (score(h, &sa), score(h, &sb));
         if (x - y).is_finite() {
             diffs.push(x - y);

@@ -390,7 +390,6 @@ fn importance(
     level: f64,
     reps: usize,
 ) -> Vec<Importance> {
-    use rand::Rng;
     let bins: Vec<Vec<usize>> = keys.iter().map(|k| bins(k, configs)).collect();
     let medians: Vec<f64> = configs.iter().map(|c| c.median).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(fnv1a(
@@ -401,8 +400,8 @@ fn importance(
     let mut sample = Vec::new();
     for _ in 0..reps {
         for (c, m) in configs.iter().zip(&mut resampled) {
-            sample.clear();
-            sample.extend((0..c.seeds.len()).map(|_| c.seeds[rng.random_range(0..c.seeds.len())]));
+            sample.resize(c.seeds.len(), 0.0);
+            stats::resample_into(&mut rng, &c.seeds, &mut sample);
             *m = stats::median(&sample).expect("a seed");
         }
         for (b, d) in bins.iter().zip(&mut draws) {

@@ -3,7 +3,6 @@
 //! sentence ("wins in 80% of seed pairs") and that does not assume normal
 //! losses.
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::percentile_interval;
@@ -70,12 +69,8 @@ pub fn probability_of_improvement_replicates(
     let (mut xs, mut ys) = (vec![0.0; x.len()], vec![0.0; y.len()]);
     let mut values = Vec::with_capacity(reps);
     for _ in 0..reps {
-        for s in xs.iter_mut() {
-            *s = x[rng.random_range(0..x.len())];
-        }
-        for s in ys.iter_mut() {
-            *s = y[rng.random_range(0..y.len())];
-        }
+        super::resample_into(rng, x, &mut xs);
+        super::resample_into(rng, y, &mut ys);
         values.extend(probability_of_improvement(&xs, &ys));
     }
     values

@@ -1,7 +1,8 @@
 //! Statistics for reports and claims: descriptive summaries, Student-t
 //! confidence intervals, Spearman's rank correlation, the Brown–Forsythe
-//! test for equal spread, and seeded bootstrap intervals; in submodules,
-//! one concern each and all re-exported here: variance components of a
+//! test for equal spread; in submodules,
+//! one concern each and all re-exported here: every bootstrap draw
+//! (`bootstrap`), variance components of a
 //! crossed design of seed sources (`variance`), the interquartile mean and
 //! the stratified bootstrap (`robust`), a configuration's resamples as
 //! counts and the spread read off them (`resample`), the probability of improvement
@@ -19,6 +20,7 @@
 //! values in the tests were computed with SciPy 1.17.1 and statsmodels
 //! 0.15.0.
 
+mod bootstrap;
 mod holm;
 mod importance;
 mod improvement;
@@ -30,6 +32,10 @@ mod robust;
 mod seeds;
 mod variance;
 
+pub use bootstrap::{
+    bootstrap, counts_into, indices_into, paired_resample_into, resample_into,
+    two_sample_differences,
+};
 pub use holm::holm;
 pub use importance::{main_effect_share, quantile_bins};
 pub use improvement::{
@@ -50,8 +56,6 @@ pub use variance::{
     variance_components,
 };
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
 
 /// Arithmetic mean (NaN for no values).
@@ -197,32 +201,6 @@ pub fn brown_forsythe(groups: &[&[f64]]) -> Option<(f64, f64)> {
     Some((f, p))
 }
 
-/// Percentile bootstrap interval of `stat` at `level`, from `reps`
-/// resamples drawn with a `ChaCha8Rng` seeded by `seed` (so reports are
-/// reproducible). `None` when `stat` is undefined on the data.
-pub fn bootstrap(
-    xs: &[f64],
-    stat: impl Fn(&[f64]) -> Option<f64>,
-    reps: usize,
-    level: f64,
-    seed: u64,
-) -> Option<(f64, f64)> {
-    stat(xs)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut sample = vec![0.0; xs.len()];
-    let mut values = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        for s in sample.iter_mut() {
-            *s = xs[rng.random_range(0..xs.len())];
-        }
-        if let Some(v) = stat(&sample) {
-            values.push(v);
-        }
-    }
-    let a = (1.0 - level) / 2.0;
-    Some((quantile(&values, a)?, quantile(&values, 1.0 - a)?))
-}
-
 /// The `level` percentile interval of bootstrap `values` (the (1 − level)/2
 /// and (1 + level)/2 quantiles); `None` for no values.
 pub fn percentile_interval(values: &[f64], level: f64) -> Option<(f64, f64)> {
@@ -262,6 +240,8 @@ fn quantile_by_selection(values: &mut [f64], q: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0)

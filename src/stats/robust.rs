@@ -3,7 +3,6 @@
 //! precipice", the rliable library) recommend beside mean and median, and
 //! its interval.
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::percentile_interval;
@@ -46,10 +45,7 @@ pub fn stratified_bootstrap(
     rng: &mut ChaCha8Rng,
 ) -> Vec<Option<(f64, f64)>> {
     resampled(groups, stat, reps, level, rng, |k, rng, sample| {
-        let g = groups[k];
-        for s in sample.iter_mut() {
-            *s = g[rng.random_range(0..g.len())];
-        }
+        super::resample_into(rng, groups[k], sample);
     })
 }
 

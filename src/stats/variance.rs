@@ -20,7 +20,6 @@
 //! σ²_A = (MS_A − MS_AB − MS_AC + MS_ABC)/(b·c) and σ²_AB = (MS_AB − MS_ABC)/c,
 //! as in DESIGN.md; the k-way term MS_{all} is interaction + residual.
 
-use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::percentile_interval;
@@ -371,9 +370,7 @@ pub fn bootstrap_components(
     let mut picks: Vec<Vec<usize>> = levels.iter().map(|&n| vec![0; n]).collect();
     for _ in 0..reps {
         for (p, &n) in picks.iter_mut().zip(levels) {
-            for l in p.iter_mut() {
-                *l = rng.random_range(0..n);
-            }
+            super::indices_into(rng, n, p);
         }
         resample_cells(levels, &picks, y, &mut sample);
         let vc = variance_components(levels, &sample)?;

@@ -36,7 +36,7 @@
 //! z²·s²/R > δ², half of δ²/z² goes to each term: n = ⌈2z²·s²/δ²⌉ blocks
 //! with S' = ⌈2z²·S·v/δ²⌉ seeds.
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::compare::{replicate_test, want};
@@ -266,18 +266,16 @@ fn replicates(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut drawn = vec![0; seeds.len()];
     let mut out = Vec::with_capacity(n);
+    let mut blocks = Vec::new();
     for _ in 0..n {
-        for d in drawn.iter_mut() {
-            *d = seeds[rng.random_range(0..seeds.len())];
-        }
+        stats::resample_into(&mut rng, seeds, &mut drawn);
         let (r, g) = bests(configs, &drawn, higher);
         if r.is_empty() {
             continue;
         }
-        let mean = (0..r.len())
-            .map(|_| r[rng.random_range(0..r.len())])
-            .sum::<f64>()
-            / r.len() as f64;
+        blocks.resize(r.len(), 0.0);
+        stats::resample_into(&mut rng, &r, &mut blocks);
+        let mean = blocks.iter().sum::<f64>() / r.len() as f64;
         if let Some(g) = g {
             out.push((mean, g));
         }

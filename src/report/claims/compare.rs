@@ -206,24 +206,7 @@ fn bootstrap_difference(
     xb: &[f64],
 ) -> Vec<f64> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed(claim, slice, "difference"));
-    let mut diffs = Vec::with_capacity(spec.bootstrap);
-    if xa.is_empty() || xb.is_empty() {
-        return diffs;
-    }
-    let (mut sa, mut sb) = (vec![0.0; xa.len()], vec![0.0; xb.len()]);
-    for _ in 0..spec.bootstrap {
-        for s in sa.iter_mut() {
-            *s = xa[rand::Rng::random_range(&mut rng, 0..xa.len())];
-        }
-        for s in sb.iter_mut() {
-            *s = xb[rand::Rng::random_range(&mut rng, 0..xb.len())];
-        }
-        if let (Some(x), Some(y)) = (
-            stat_of_sample(claim.statistic, &sa),
-            stat_of_sample(claim.statistic, &sb),
-        ) {
-            diffs.push(x - y);
-        }
-    }
-    diffs
+    stats::two_sample_differences(&mut rng, (xa, xb), spec.bootstrap, |s| {
+        stat_of_sample(claim.statistic, s)
+    })
 }
