@@ -1,3 +1,4 @@
+use super::epochs::one_epoch;
 use super::*;
 use crate::plan::Plan;
 use crate::study::from_str;
