@@ -78,12 +78,7 @@ pub(in crate::report) fn axis_plot(
     along: &str,
 ) -> std::result::Result<AxisPlot, String> {
     let positions = Positions::of(exp, along).ok_or(format!("{along} is not swept"))?;
-    let axis_keys = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
+    let axis_keys = super::axis_keys(exp, along);
     let mut series: Vec<AxisSeries> = Vec::new();
     for (i, (t, r)) in rows.iter().enumerate() {
         let Some(at) = t

@@ -239,6 +239,16 @@ pub fn render_with(
     Ok((figures, not_drawn))
 }
 
+/// The keys of the axis `along` is on (a zipped axis has several): the
+/// settings a figure's series along it leave out of their names.
+fn axis_keys(exp: &Study, along: &str) -> Vec<String> {
+    exp.axes
+        .iter()
+        .find(|a| a.keys.iter().any(|k| k == along))
+        .map(|a| a.keys.clone())
+        .unwrap_or_default()
+}
+
 /// Whether `key` is a searched (`[space]`) key.
 fn sampled(exp: &Study, key: &str) -> bool {
     exp.axes

@@ -90,12 +90,7 @@ pub(in crate::report) fn profile_plot(
     m: Metric,
     along: &str,
 ) -> Option<Profile> {
-    let axis_keys: Vec<String> = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
+    let axis_keys = super::axis_keys(exp, along);
     // Configurations in plan order: (index, the other axes' settings, the
     // main axis's, values). A seed that diverged or failed never gets
     // below τ: it counts as +∞, so it stays in the denominator.

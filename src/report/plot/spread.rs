@@ -153,42 +153,7 @@ pub(in crate::report) fn spread_plot(
     along: &str,
 ) -> Option<SpreadPlot> {
     let axis = AxisSettings::of(rows, along);
-    let axis_keys: Vec<String> = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
-    // (series, setting) → values, in plan order.
-    let mut names: Vec<Vec<(String, Setting)>> = Vec::new();
-    // (series, setting, values, the first trial's configuration)
-    let mut cells: Vec<(usize, usize, Vec<f64>, usize)> = Vec::new();
-    for (t, r) in rows {
-        let Some(y) = r.value(m, exp.report.target_acc) else {
-            continue;
-        };
-        let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
-            continue;
-        };
-        let label_of = |s: &Setting| number(s).map_or_else(|| s.to_string(), super::scale::tick);
-        let Some(setting) = axis.labels.iter().position(|l| *l == label_of(v)) else {
-            continue;
-        };
-        let others: Vec<(String, Setting)> = t
-            .swept
-            .iter()
-            .filter(|(k, _)| !axis_keys.contains(k))
-            .cloned()
-            .collect();
-        let s = names.iter().position(|n| *n == others).unwrap_or_else(|| {
-            names.push(others);
-            names.len() - 1
-        });
-        match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
-            Some(c) => c.2.push(y),
-            None => cells.push((s, setting, vec![y], t.config_index)),
-        }
-    }
+    let (names, cells) = cells(exp, rows, m, along, &axis);
     if cells.is_empty() {
         return None;
     }
@@ -231,6 +196,51 @@ pub(in crate::report) fn spread_plot(
         series,
         level,
     })
+}
+
+/// One configuration's values: (series, setting, values, the first
+/// trial's configuration).
+type Cell = (usize, usize, Vec<f64>, usize);
+
+/// `rows`' values of `m` grouped by configuration, in plan order, with
+/// the series (the other axes' settings) they belong to.
+fn cells(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    axis: &AxisSettings,
+) -> (Vec<Vec<(String, Setting)>>, Vec<Cell>) {
+    let axis_keys = super::axis_keys(exp, along);
+    let mut names: Vec<Vec<(String, Setting)>> = Vec::new();
+    let mut cells: Vec<Cell> = Vec::new();
+    for (t, r) in rows {
+        let Some(y) = r.value(m, exp.report.target_acc) else {
+            continue;
+        };
+        let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
+            continue;
+        };
+        let label_of = |s: &Setting| number(s).map_or_else(|| s.to_string(), super::scale::tick);
+        let Some(setting) = axis.labels.iter().position(|l| *l == label_of(v)) else {
+            continue;
+        };
+        let others: Vec<(String, Setting)> = t
+            .swept
+            .iter()
+            .filter(|(k, _)| !axis_keys.contains(k))
+            .cloned()
+            .collect();
+        let s = names.iter().position(|n| *n == others).unwrap_or_else(|| {
+            names.push(others);
+            names.len() - 1
+        });
+        match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
+            Some(c) => c.2.push(y),
+            None => cells.push((s, setting, vec![y], t.config_index)),
+        }
+    }
+    (names, cells)
 }
 
 /// The spread figure of `m` along `along`; `None` when there is nothing
