@@ -24,6 +24,7 @@
 //! the notes' double-precision ones, are in docs/semantics.md.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 
 use anyhow::Result;
 
@@ -182,96 +183,17 @@ pub fn check(
     let model = crate::train::initial_model(trial, data)?;
     let mut fused = Fused::new(&model, &cfg.train, &data.train)?;
     let n = data.train.len();
-    let batch = cfg.train.batch.rows(n);
-    let m = batch.clamp(1, MAX_ROWS);
+    let m = cfg.train.batch.rows(n).clamp(1, MAX_ROWS);
     let rows: Vec<u32> = (0..m).map(|i| (i * n / m) as u32).collect();
-    let mut dropout_rng = trial.seeds.dropout_rng();
-    for _ in 0..steps {
-        fused.step(&rows, &mut dropout_rng)?;
-    }
-    // With dropout, the check's masks are the next ones the trial's stream gives.
-    let (mut analytic, masks) = fused.gradient_with_masks(&rows, Some(&mut dropout_rng))?;
-    if let Some(i) = corrupt {
-        anyhow::ensure!(
-            i < analytic.len(),
-            "--corrupt {i}: past the {} parameters",
-            analytic.len()
-        );
-        analytic[i] *= 1.05;
-    }
+    let (analytic, masks) = analytic(&mut fused, trial, &rows, steps, corrupt)?;
     let params: Vec<f64> = fused.params()?.iter().map(|v| f64::from(*v)).collect();
-    let objective = Objective::new(
-        fused.shape(),
-        data,
-        &rows,
-        &masks,
-        cfg.train.l2,
-        cfg.train.l1,
-    );
-    let mut theta = params.clone();
-    let mut base_kinks = Vec::new();
-    objective.eval(&theta, &mut base_kinks);
-    let (mut plus_kinks, mut minus_kinks) = (Vec::new(), Vec::new());
-    let mut table = Vec::new();
     let shape = fused.shape();
-    let overall = analytic
-        .iter()
-        .map(|v| f64::from(*v).abs())
-        .fold(0.0, f64::max);
-    for (l, layer) in shape.layers.iter().enumerate() {
-        let (k, Layer { cols, b_off, .. }) = (l + 1, *layer);
-        let mut tensors = vec![(format!("W{k}"), layer.weights(), true)];
-        if shape.batch_norm && k < shape.layers.len() {
-            tensors.push((format!("beta{k}"), b_off..b_off + cols, false));
-            tensors.push((format!("gamma{k}"), b_off + cols..b_off + 2 * cols, false));
-        } else {
-            tensors.push((format!("b{k}"), b_off..b_off + cols, false));
-        }
-        for (name, range, weights) in tensors {
-            let len = range.len();
-            let take = len.min(PER_TENSOR);
-            let scale = range
-                .clone()
-                .map(|i| f64::from(analytic[i]).abs())
-                .fold(0.0, f64::max);
-            let (mut errors, mut kinked, mut tiny) = (Vec::new(), 0, 0);
-            for j in 0..take {
-                let i = range.start + j * len / take;
-                theta[i] = params[i] + H;
-                let plus = objective.eval(&theta, &mut plus_kinks);
-                theta[i] = params[i] - H;
-                let minus = objective.eval(&theta, &mut minus_kinks);
-                theta[i] = params[i];
-                let crosses_l1 = weights
-                    && cfg.train.l1 > 0.0
-                    && (params[i] + H).signum() != (params[i] - H).signum();
-                if plus_kinks != base_kinks || minus_kinks != base_kinks || crosses_l1 {
-                    kinked += 1;
-                    continue;
-                }
-                let (a, num) = (f64::from(analytic[i]), (plus - minus) / (2.0 * H));
-                if a.abs().max(num.abs()) < (TINY * scale).max(TINY_OVERALL * overall) {
-                    tiny += 1;
-                    continue;
-                }
-                errors.push((a - num).abs() / a.abs().max(num.abs()).max(1e-12));
-            }
-            errors.sort_by(f64::total_cmp);
-            let median = match errors.len() {
-                0 => 0.0,
-                k if k % 2 == 1 => errors[k / 2],
-                k => 0.5 * (errors[k / 2 - 1] + errors[k / 2]),
-            };
-            table.push(Row {
-                name,
-                checked: errors.len(),
-                kinked,
-                tiny,
-                max_rel: errors.last().copied().unwrap_or(0.0),
-                median_rel: median,
-            });
-        }
-    }
+    let objective = Objective::new(shape, data, &rows, &masks, cfg.train.l2, cfg.train.l1);
+    let mut probe = Probe::new(&objective, params, &analytic, cfg.train.l1);
+    let table = tensors(shape)
+        .into_iter()
+        .map(|(name, range, weights)| probe.row(name, range, weights))
+        .collect();
     let limits = if shape.batch_norm {
         (MAX_REL_BATCH_NORM, MEDIAN_REL_BATCH_NORM)
     } else {
@@ -283,6 +205,151 @@ pub fn check(
         table,
         limits,
     })
+}
+
+/// The analytic gradient on `rows` after `steps` steps of the trial's own
+/// settings (entry `corrupt` scaled by 1.05), and the dropout masks it drew.
+fn analytic(
+    fused: &mut Fused,
+    trial: &Trial,
+    rows: &[u32],
+    steps: usize,
+    corrupt: Option<usize>,
+) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+    let mut dropout_rng = trial.seeds.dropout_rng();
+    for _ in 0..steps {
+        fused.step(rows, &mut dropout_rng)?;
+    }
+    // With dropout, the check's masks are the next ones the trial's stream gives.
+    let (mut analytic, masks) = fused.gradient_with_masks(rows, Some(&mut dropout_rng))?;
+    if let Some(i) = corrupt {
+        anyhow::ensure!(
+            i < analytic.len(),
+            "--corrupt {i}: past the {} parameters",
+            analytic.len()
+        );
+        analytic[i] *= 1.05;
+    }
+    Ok((analytic, masks))
+}
+
+/// The tensors of the table, in order: per layer its weights, then its
+/// biases (or, under batch norm, its shift and scale), as (name, range in
+/// the flat parameters, whether they are weights).
+fn tensors(shape: &Shape) -> Vec<(String, Range<usize>, bool)> {
+    let mut out = Vec::new();
+    for (l, layer) in shape.layers.iter().enumerate() {
+        let (k, Layer { cols, b_off, .. }) = (l + 1, *layer);
+        out.push((format!("W{k}"), layer.weights(), true));
+        if shape.batch_norm && k < shape.layers.len() {
+            out.push((format!("beta{k}"), b_off..b_off + cols, false));
+            out.push((format!("gamma{k}"), b_off + cols..b_off + 2 * cols, false));
+        } else {
+            out.push((format!("b{k}"), b_off..b_off + cols, false));
+        }
+    }
+    out
+}
+
+/// Centred differences of the objective around `params`, compared with the
+/// analytic gradient one tensor at a time.
+struct Probe<'a> {
+    objective: &'a Objective<'a>,
+    params: Vec<f64>,
+    /// `params` with at most one entry moved by ±h.
+    theta: Vec<f64>,
+    analytic: &'a [f32],
+    l1: f64,
+    /// The kink sides at `params`; an entry whose ±h sides differ is kinked.
+    base_kinks: Vec<u32>,
+    plus_kinks: Vec<u32>,
+    minus_kinks: Vec<u32>,
+    /// The largest analytic entry, for [`TINY_OVERALL`].
+    overall: f64,
+}
+
+impl<'a> Probe<'a> {
+    fn new(objective: &'a Objective<'a>, params: Vec<f64>, analytic: &'a [f32], l1: f64) -> Self {
+        let mut base_kinks = Vec::new();
+        objective.eval(&params, &mut base_kinks);
+        let overall = analytic
+            .iter()
+            .map(|v| f64::from(*v).abs())
+            .fold(0.0, f64::max);
+        Probe {
+            objective,
+            theta: params.clone(),
+            params,
+            analytic,
+            l1,
+            base_kinks,
+            plus_kinks: Vec::new(),
+            minus_kinks: Vec::new(),
+            overall,
+        }
+    }
+
+    /// Check up to [`PER_TENSOR`] evenly spaced entries of `range`.
+    fn row(&mut self, name: String, range: Range<usize>, weights: bool) -> Row {
+        let len = range.len();
+        let take = len.min(PER_TENSOR);
+        let scale = range
+            .clone()
+            .map(|i| f64::from(self.analytic[i]).abs())
+            .fold(0.0, f64::max);
+        let (mut errors, mut kinked, mut tiny) = (Vec::new(), 0, 0);
+        for j in 0..take {
+            match self.entry(range.start + j * len / take, weights, scale) {
+                Entry::Kinked => kinked += 1,
+                Entry::Tiny => tiny += 1,
+                Entry::Error(e) => errors.push(e),
+            }
+        }
+        errors.sort_by(f64::total_cmp);
+        let median = match errors.len() {
+            0 => 0.0,
+            k if k % 2 == 1 => errors[k / 2],
+            k => 0.5 * (errors[k / 2 - 1] + errors[k / 2]),
+        };
+        Row {
+            name,
+            checked: errors.len(),
+            kinked,
+            tiny,
+            max_rel: errors.last().copied().unwrap_or(0.0),
+            median_rel: median,
+        }
+    }
+
+    /// Entry `i`'s centred difference against its analytic gradient;
+    /// `scale` is the largest analytic entry of its tensor.
+    fn entry(&mut self, i: usize, weights: bool, scale: f64) -> Entry {
+        let p = self.params[i];
+        self.theta[i] = p + H;
+        let plus = self.objective.eval(&self.theta, &mut self.plus_kinks);
+        self.theta[i] = p - H;
+        let minus = self.objective.eval(&self.theta, &mut self.minus_kinks);
+        self.theta[i] = p;
+        let crosses_l1 = weights && self.l1 > 0.0 && (p + H).signum() != (p - H).signum();
+        if self.plus_kinks != self.base_kinks || self.minus_kinks != self.base_kinks || crosses_l1 {
+            return Entry::Kinked;
+        }
+        let (a, num) = (f64::from(self.analytic[i]), (plus - minus) / (2.0 * H));
+        if a.abs().max(num.abs()) < (TINY * scale).max(TINY_OVERALL * self.overall) {
+            return Entry::Tiny;
+        }
+        Entry::Error((a - num).abs() / a.abs().max(num.abs()).max(1e-12))
+    }
+}
+
+/// What one compared entry gave.
+enum Entry {
+    /// Its ±h evaluations crossed a kink.
+    Kinked,
+    /// Too small to check in float32.
+    Tiny,
+    /// Its relative error.
+    Error(f64),
 }
 
 /// The objective in f64 on a fixed minibatch: mean data loss + ½λΣ‖W‖² +

@@ -18,7 +18,7 @@
 //! plan           identity plan
 //! network, data  model data
 //! engine         engine fused(re-export)
-//! records, train telemetry predictions train gradcheck pinned
+//! records, train telemetry predictions train gradcheck pinned testkit
 //! decisions      halving
 //! folder         store checkpoint reference
 //! report         report
@@ -54,6 +54,8 @@ pub mod streams;
 pub mod study;
 pub mod sweep;
 pub mod telemetry;
+#[cfg(test)]
+mod testkit;
 pub mod train;
 
 /// The top-level modules in layer order, bottom first: a module's
@@ -79,6 +81,7 @@ pub const LAYERS: &[&str] = &[
     "train",
     "gradcheck",
     "pinned",
+    "testkit",
     "halving",
     "store",
     "checkpoint",

@@ -193,10 +193,9 @@ pub fn shard_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
 
     fn plan(src: &str) -> Plan {
-        Plan::new(&crate::study::from_str(src, Path::new("s.toml"), &[]).unwrap()).unwrap()
+        crate::testkit::plan(src).1
     }
 
     #[test]

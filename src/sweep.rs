@@ -22,6 +22,8 @@ use crate::plan::Plan;
 use crate::store::{self, ResultsDir};
 use crate::{listing, schedule, study};
 
+mod slurm_halving;
+
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -391,7 +393,7 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
         sets: args.sets.clone(),
     };
     if exp.halving.is_some() {
-        return slurm_halving(args, &exp, &plan, &opts, stdout);
+        return slurm_halving::slurm_halving(args, &exp, &plan, &opts, stdout);
     }
     if args.after_rung.is_some() {
         bail!("--after-rung: only for a halving study ([search.halving])");
@@ -411,113 +413,6 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
             array.display()
         ),
     }
-    Ok(Exit::Success)
-}
-
-/// `slurm` for a halving study: the rung next by the records of the
-/// results folder gets its array and promote scripts (submitted with
-/// `--submit`); the promote job runs this again with `--after-rung K` once
-/// it has merged rung K's shards. See `cluster::halving`.
-fn slurm_halving(
-    args: &SlurmArgs,
-    exp: &study::Study,
-    plan: &Plan,
-    opts: &SlurmOptions,
-    stdout: &mut dyn Write,
-) -> Result<Exit> {
-    use cluster::halving::{Submitted, rung_job, slurm_args, write_and_submit};
-    let dir = ResultsDir::new(&opts.out);
-    if dir.holds_other_study(exp)? {
-        bail!(
-            "{}: holds the results of a different study (its study.toml differs); choose another --out",
-            opts.out.display()
-        );
-    }
-    // The promote step reads the merged records and submits the next
-    // rung under the folder's lock: no merge or run changes them meanwhile.
-    let _lock = match args.after_rung {
-        Some(_) if dir.has_study() => Some(dir.lock("promote")?),
-        _ => None,
-    };
-    let history = dir.read_history()?;
-    let standing = crate::halving::standing(exp, plan, &history).unwrap_or_default();
-    let resubmit = format!(
-        "mlpsweep slurm {} {} --submit",
-        args.file.display(),
-        slurm_args(opts)
-    );
-    let next = crate::halving::rungs(exp, plan, &history).and_then(|r| r.next);
-    let Some((k, budget, configs)) = next else {
-        writeln!(
-            stdout,
-            "{standing}; the report is {}",
-            opts.out.join("report.md").display()
-        )?;
-        return Ok(Exit::Success);
-    };
-    match args.after_rung {
-        Some(a) if a == k => {
-            eprintln!(
-                "{standing}\nrung {k} is incomplete after its array (a task failed, was cancelled or ran out of time); \
-                 the chain stops here. Resubmit the rung with: {resubmit}"
-            );
-            return Ok(Exit::Interrupted);
-        }
-        Some(a) if a + 1 != k => {
-            eprintln!(
-                "{standing}\nthis promote job follows rung {a}, but the records are at rung {k}: nothing to submit"
-            );
-            return Ok(Exit::Success);
-        }
-        _ => {}
-    }
-    let rung = rung_job(plan, k, budget, &configs);
-    eprintln!("{standing}");
-    let what = format!(
-        "rung {k} ({budget} epochs, {} configurations, {} trials)",
-        rung.configs,
-        rung.trials.len()
-    );
-    match write_and_submit(
-        exp,
-        &args.file,
-        opts,
-        &rung,
-        args.submit,
-        args.after_rung.is_some(),
-    )? {
-        Submitted::Already(jobs) => {
-            let by = if jobs.is_empty() {
-                format!(
-                    "another job is submitting it, or was killed while submitting: \
-                     if no job of it is queued, resubmit with: {resubmit}"
-                )
-            } else {
-                jobs
-            };
-            writeln!(stdout, "{what} was submitted already ({by}); nothing to do")?;
-        }
-        Submitted::Written(a, p) => {
-            writeln!(stdout, "{}", read_text(&a)?)?;
-            writeln!(stdout, "{}", read_text(&p)?)?;
-            eprintln!(
-                "wrote {} and {} for {what}; submit with: sbatch {} (then the promote job with \
-                 --dependency=afterany:<id>), or rerun with --submit",
-                a.display(),
-                p.display(),
-                a.display()
-            );
-        }
-        Submitted::Jobs(a, p, array, promote) => {
-            writeln!(stdout, "{}", read_text(&a)?)?;
-            writeln!(stdout, "{}", read_text(&p)?)?;
-            writeln!(
-                stdout,
-                "submitted array job {array} and promote job {promote} for {what}"
-            )?;
-        }
-    }
-    stdout.flush()?;
     Ok(Exit::Success)
 }
 

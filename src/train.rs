@@ -15,7 +15,6 @@
 use std::time::Instant;
 
 use candle_core::Result;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::{Dataset, Targets};
@@ -23,6 +22,7 @@ use crate::fused::Fused;
 use crate::model::{Mlp, ParamCount};
 use crate::plan::{FORMAT_VERSION, Trial};
 use crate::telemetry::{self, LayerActivations, Telemetry};
+use epochs::Ended;
 
 /// How a trial ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,7 +295,7 @@ fn run(
     let params = crate::model::params_for(&trial.config.model, data.n_features, data.n_outputs);
     let mut record = TrialRecord::new(trial, params);
     let mut snapshot = None;
-    match train(
+    match epochs::train(
         trial,
         data,
         &mut record,
@@ -305,8 +305,8 @@ fn run(
         progress,
         threads,
     ) {
-        Ok(Some(s)) => snapshot = s,
-        Ok(None) => return None,
+        Ok(Ended::Stopped(s)) => snapshot = s,
+        Ok(Ended::Abandoned) => return None,
         Err(e) => {
             record.status = Status::Failed;
             record.message = Some(e.to_string());
@@ -331,182 +331,6 @@ pub fn initial_model(trial: &Trial, data: &Dataset) -> Result<Mlp> {
         data.n_outputs,
         &mut trial.seeds.init_rng(),
     )
-}
-
-/// Returns `Ok(None)` when the progress callback abandoned the trial, else
-/// the snapshot at `until` when `keep` (`None` inside when the trial
-/// diverged or no snapshot was asked for).
-#[allow(clippy::too_many_arguments)]
-fn train(
-    trial: &Trial,
-    data: &Dataset,
-    record: &mut TrialRecord,
-    from: Option<Snapshot>,
-    until: usize,
-    keep: bool,
-    progress: Progress,
-    threads: Threads,
-) -> Result<Option<Option<Snapshot>>> {
-    let cfg = &trial.config;
-    let spec = &cfg.train;
-    // One generator per source (streams.rs): varying one seed leaves the
-    // other sources' draws unchanged.
-    let mut order_rng = trial.seeds.order_rng();
-    let mut dropout_rng = trial.seeds.dropout_rng();
-    let model = initial_model(trial, data)?;
-    let n = data.train.len();
-    let batch = spec.batch.rows(n);
-    // The whole step (forward, backward, update) is one fused candle op.
-    let mut fused = Fused::new(&model, spec, &data.train)?;
-    // Epoch 0: one forward pass over each split, before any update. It
-    // draws nothing from a generator and writes only evaluation scratch, so
-    // every trained number is as without it (the pins hold).
-    fused.set_threads(threads());
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    let mut last_eval = None;
-    let mut first = 1;
-    let mut tele = Telemetry::default();
-    match from {
-        None => {
-            let (initial, acts) = evaluate(&mut fused, data, spec.l2)?;
-            record.initial = Some(initial).filter(Metrics::is_finite);
-            if record.initial.is_some() {
-                tele.initial = acts;
-            }
-        }
-        Some(s) => {
-            // Continue: the state, the step counter, the order as the last
-            // epoch left it and both generators where they stopped.
-            if s.order.len() != n || s.record.id != trial.id {
-                candle_core::bail!("the checkpoint is of another trial");
-            }
-            fused.restore(s.state, s.t)?;
-            order = s.order;
-            order_rng.set_word_pos(s.order_pos);
-            dropout_rng.set_word_pos(s.dropout_pos);
-            first = s.epoch + 1;
-            let (wall, curve, initial) = (s.record.wall_time_s, s.record.curve, s.record.initial);
-            record.wall_time_s = wall;
-            record.curve = curve;
-            record.initial = initial;
-            tele = s.record.telemetry.unwrap_or_default();
-            last_eval = record.curve.iter().rev().find_map(|p| p.eval);
-        }
-    }
-    let until = until.min(spec.epochs);
-    for epoch in first..=until {
-        fused.set_threads(threads());
-        // The schedule's rate for this epoch (from 0); lr itself without one.
-        fused.set_lr(spec.schedule.rate(spec.lr, epoch - 1, spec.epochs));
-        // Shuffle (Fisher–Yates) from the order stream; full batch needs none.
-        if batch < n {
-            for i in (1..n).rev() {
-                order.swap(i, order_rng.random_range(0..=i));
-            }
-        }
-        let planned = epoch % spec.eval_every == 0 || epoch == spec.epochs;
-        let (batch_loss, before) = one_epoch(&mut fused, &order, batch, &mut dropout_rng, planned)?;
-        if !batch_loss.is_finite() {
-            diverged(record, epoch, batch_loss);
-            record.telemetry = Some(tele);
-            progress(epoch, spec.epochs, batch_loss);
-            return Ok(Some(None));
-        }
-        let eval = if planned || epoch == until {
-            let (m, acts) = evaluate(&mut fused, data, spec.l2)?;
-            if !m.is_finite() {
-                diverged(record, epoch, batch_loss);
-                record.telemetry = Some(tele);
-                return Ok(Some(None));
-            }
-            // Telemetry follows the plain run's evaluations only, so a
-            // continued trial's record is the plain run's.
-            if planned {
-                if let Some(before) = before {
-                    let layers = &fused.shape().layers;
-                    let after = fused.params()?;
-                    tele.update_ratio
-                        .push(telemetry::update_ratios(layers, &before, &after));
-                }
-                tele.activations.push(acts);
-            }
-            Some(m)
-        } else {
-            None
-        };
-        last_eval = eval.or(last_eval);
-        // A stop's own evaluation gives the metrics, not a curve point.
-        let eval = eval.filter(|_| planned);
-        record.curve.push(CurvePoint {
-            epoch,
-            batch_loss,
-            eval,
-        });
-        if !progress(epoch, spec.epochs, batch_loss) {
-            return Ok(None);
-        }
-    }
-    record.metrics = last_eval;
-    tele.weight_sparsity = telemetry::weight_sparsity(&fused.shape().layers, &fused.params()?);
-    record.telemetry = Some(tele);
-    // One forward pass of the validation split; it trains nothing.
-    record.val_predictions = crate::predictions::of(&mut fused, data)?;
-    if until < spec.epochs {
-        record.epochs_trained = Some(until);
-    } else if trial.first_seed {
-        // A 60 × 60 grid costs far more than a cheap trial's training, and
-        // the figures draw only first seeds.
-        record.boundary = boundary(&mut fused, data)?;
-    }
-    if !keep {
-        return Ok(Some(None));
-    }
-    let (state, t) = fused.snapshot()?;
-    Ok(Some(Some(Snapshot {
-        epoch: until,
-        t,
-        state,
-        order,
-        order_pos: order_rng.get_word_pos(),
-        dropout_pos: dropout_rng.get_word_pos(),
-        record: record.clone(),
-    })))
-}
-
-/// One pass over the training rows in `order`, minibatches of `batch`;
-/// returns the mean minibatch data loss, weighted by batch size, and with
-/// `snapshot` the parameters just before the epoch's last step (for the
-/// update-to-weight ratio; reading them changes nothing).
-fn one_epoch(
-    fused: &mut Fused,
-    order: &[u32],
-    batch: usize,
-    dropout_rng: &mut rand_chacha::ChaCha8Rng,
-    snapshot: bool,
-) -> Result<(f64, Option<Vec<f32>>)> {
-    let mut sum = 0.0f64;
-    let steps = order.len().div_ceil(batch);
-    let mut before = None;
-    for (i, chunk) in order.chunks(batch).enumerate() {
-        if snapshot && i + 1 == steps {
-            before = Some(fused.params()?);
-        }
-        let loss = fused.step(chunk, dropout_rng)?;
-        sum += f64::from(loss) * chunk.len() as f64;
-    }
-    Ok((sum / order.len() as f64, before))
-}
-
-/// Record that the loss stopped being finite at `epoch`: the trial stops
-/// there, its last curve point without an evaluation.
-fn diverged(record: &mut TrialRecord, epoch: usize, batch_loss: f64) {
-    record.status = Status::Diverged;
-    record.diverged_epoch = Some(epoch);
-    record.curve.push(CurvePoint {
-        epoch,
-        batch_loss,
-        eval: None,
-    });
 }
 
 /// Evaluate on both splits without dropout, through the fused kernels;
@@ -537,6 +361,7 @@ fn evaluate(
     Ok((metrics, acts))
 }
 
+mod epochs;
 pub(crate) mod record;
 mod value;
 

@@ -1,9 +1,7 @@
 use super::*;
-use crate::study::from_str;
-use std::path::Path;
 
 fn spec(src: &str) -> DataSpec {
-    let e = from_str(&format!("name = \"d\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     e.config_at(&e.coords(0)).unwrap().data
 }
 

@@ -1,16 +1,7 @@
 use super::*;
 use crate::model::Mode;
-use crate::plan::Plan;
-use crate::study::from_str;
+use crate::testkit::first_trial;
 use candle_core::{DType, Device, Tensor};
-use std::path::Path;
-
-fn first_trial(src: &str) -> (Trial, Dataset) {
-    let e = from_str(&format!("name = \"g\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
-    let t = Plan::new(&e).unwrap().trials.remove(0);
-    let data = crate::data::load(&t.config.data).unwrap();
-    (t, data)
-}
 
 /// Every activation × both losses × every term of the objective: L2, L1,
 /// none, batch norm, dropout (its masks held fixed), batch norm with

@@ -86,7 +86,7 @@ fn a_new_key_at_its_default_leaves_ids_and_columns_unchanged() {
 #[test]
 fn setting_columns_are_the_sorted_fields_that_apply() {
     let src = "name = \"a\"\n[data]\nkind = \"iris\"\n[model]\nactivation = \"leaky_relu\"\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let cols = setting_columns(&e.config_at(&[]).unwrap());
     let keys: Vec<&str> = cols.iter().map(|(k, _)| k.as_str()).collect();
     let mut sorted = keys.clone();
@@ -103,7 +103,7 @@ fn setting_columns_are_the_sorted_fields_that_apply() {
 #[test]
 fn the_data_key_follows_the_data_settings_only() {
     let src = "name = \"a\"\n[grid]\nnoise = [0.1, 0.3]\nwidth = [4, 8]\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let keys: Vec<String> = (0..4)
         .map(|i| data_key(&e.config_at(&e.coords(i)).unwrap().data))
         .collect();

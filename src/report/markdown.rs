@@ -287,6 +287,15 @@ fn median_iqr(median: Option<f64>, iqr: Option<f64>) -> String {
 
 /// Configuration `i`'s cells, in the header's order.
 fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
+    let mut row = setting_cells(report, cols, i)?;
+    row.extend(metric_cells(&report.summary, cols, i)?);
+    row.extend(flag_cells(&report.summary, cols, i)?);
+    Ok(row)
+}
+
+/// What configuration `i` is: its swept values, the epochs it was trained
+/// to (halving), its finished seeds and its parameter count.
+fn setting_cells(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
     let s = &report.summary;
     let mut row: Vec<String> = Vec::new();
     for name in &report.swept {
@@ -305,21 +314,27 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
             .map(thousands)
             .unwrap_or_else(|| "–".into()),
     );
+    Ok(row)
+}
+
+/// Configuration `i`'s losses and accuracies over its seeds, and its
+/// stuck share.
+fn metric_cells(s: &DataFrame, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
     let at = |m: Metric, a: Aggregate| agg_at(s, m, a, i);
-    row.push(mean_std(
-        at(Metric::TrainLoss, Aggregate::Mean)?,
-        at(Metric::TrainLoss, Aggregate::Std)?,
-        false,
-    ));
-    row.push(median_iqr(
-        at(Metric::TrainLoss, Aggregate::Median)?,
-        at(Metric::TrainLoss, Aggregate::Iqr)?,
-    ));
-    row.push(
+    let mut row = vec![
+        mean_std(
+            at(Metric::TrainLoss, Aggregate::Mean)?,
+            at(Metric::TrainLoss, Aggregate::Std)?,
+            false,
+        ),
+        median_iqr(
+            at(Metric::TrainLoss, Aggregate::Median)?,
+            at(Metric::TrainLoss, Aggregate::Iqr)?,
+        ),
         f64_at(s, "stuck_fraction", i)?
             .map(|f| format!("{:.0}%", 100.0 * f))
             .unwrap_or_else(|| "–".into()),
-    );
+    ];
     row.push(if cols.val_median {
         median_iqr(
             at(Metric::ValLoss, Aggregate::Median)?,
@@ -339,6 +354,13 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
             true,
         ));
     }
+    Ok(row)
+}
+
+/// The optional columns' cells: the seeds' ensemble, dead units, diverged
+/// / failed and collapsed / unstable counts.
+fn flag_cells(s: &DataFrame, cols: OptionalColumns, i: usize) -> Result<Vec<String>> {
+    let mut row = Vec::new();
     if cols.ensemble {
         let cell = |name: &str, percent: bool| -> Result<String> {
             Ok(match f64_at(s, name, i)? {
@@ -352,7 +374,7 @@ fn table_row(report: &Report, cols: OptionalColumns, i: usize) -> Result<Vec<Str
     }
     if cols.dead {
         row.push(
-            at(Metric::DeadFraction, Aggregate::Mean)?
+            agg_at(s, Metric::DeadFraction, Aggregate::Mean, i)?
                 .map(|f| format!("{:.1}%", 100.0 * f))
                 .unwrap_or_else(|| "–".into()),
         );

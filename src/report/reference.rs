@@ -112,7 +112,7 @@ fn seeds_of(
         .map(|t| {
             found
                 .get(&t.id)
-                .filter(|r| r.status == Status::Ok)
+                .filter(|r| r.finished().is_some())
                 .and_then(|r| r.value(h.metric, target))
         })
         .collect()

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::metric::Metric;
-use crate::plan::Plan;
+use crate::plan::{Plan, Trial};
 use crate::stats;
 use crate::study::{Arm, Dist, Setting, Study, describe, fnv1a};
 use crate::train::TrialRecord;
@@ -172,60 +172,11 @@ pub struct ArmBest {
 /// or when no trial has the metric.
 pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<SearchSummary> {
     let search = exp.search.as_ref()?;
-    let by_id: std::collections::HashMap<&str, &TrialRecord> =
-        records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let rows: Vec<_> = plan
-        .trials
-        .iter()
-        .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
-        .filter(|(_, r)| r.finished().is_some())
-        .collect();
-    let target = exp.report.target_acc;
-    // A halving study's trials stop at different rungs: say which.
-    let budget = |t: &crate::plan::Trial, r: &TrialRecord| {
-        exp.halving
-            .as_ref()
-            .map(|_| r.epochs_trained.unwrap_or(t.config.train.epochs))
-    };
-    let (metric, from_claim) = match exp.report.claims.first() {
-        Some(c) => (c.metric, true),
-        None if rows
-            .iter()
-            .any(|(_, r)| r.value(Metric::ValLoss, target).is_some()) =>
-        {
-            (Metric::ValLoss, false)
-        }
-        None => (Metric::TrainLoss, false),
-    };
-    let mut configs: Vec<ConfigStat> = Vec::new();
-    for (t, r) in &rows {
-        let Some(v) = r.value(metric, target).filter(|v| v.is_finite()) else {
-            continue;
-        };
-        match configs.last_mut() {
-            Some(c) if c.config == t.config_index => {
-                c.seeds.push(v);
-                c.epochs = c.epochs.max(budget(t, r));
-            }
-            _ => configs.push(ConfigStat {
-                config: t.config_index,
-                swept: t.swept.clone(),
-                seeds: vec![v],
-                median: 0.0,
-                quartiles: (0.0, 0.0),
-                epochs: budget(t, r),
-            }),
-        }
-    }
+    let rows = finished(plan, records);
+    let (metric, from_claim) = ranked_by(exp, &rows);
+    let configs = config_stats(exp, &rows, metric);
     if configs.is_empty() {
         return None;
-    }
-    for c in &mut configs {
-        c.median = stats::median(&c.seeds).expect("a seed");
-        c.quartiles = (
-            stats::quantile(&c.seeds, 0.25).expect("a seed"),
-            stats::quantile(&c.seeds, 0.75).expect("a seed"),
-        );
     }
     let keys: Vec<SearchKey> = search
         .space
@@ -255,6 +206,73 @@ pub fn summarise(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Option<Se
         reps,
         arm_bests,
     })
+}
+
+/// The plan's trials that have a finished record, in plan order.
+fn finished<'a>(plan: &'a Plan, records: &'a [TrialRecord]) -> Vec<(&'a Trial, &'a TrialRecord)> {
+    let by_id: std::collections::HashMap<&str, &TrialRecord> =
+        records.iter().map(|r| (r.id.as_str(), r)).collect();
+    plan.trials
+        .iter()
+        .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
+        .filter(|(_, r)| r.finished().is_some())
+        .collect()
+}
+
+/// The metric to rank by, and whether it is the first claim's: else
+/// `val_loss` when any trial has one, else `train_loss`.
+fn ranked_by(exp: &Study, rows: &[(&Trial, &TrialRecord)]) -> (Metric, bool) {
+    let target = exp.report.target_acc;
+    match exp.report.claims.first() {
+        Some(c) => (c.metric, true),
+        None if rows
+            .iter()
+            .any(|(_, r)| r.value(Metric::ValLoss, target).is_some()) =>
+        {
+            (Metric::ValLoss, false)
+        }
+        None => (Metric::TrainLoss, false),
+    }
+}
+
+/// Each configuration with a finite `metric` on some seed, with its seeds'
+/// median and quartiles, in plan order.
+fn config_stats(exp: &Study, rows: &[(&Trial, &TrialRecord)], metric: Metric) -> Vec<ConfigStat> {
+    let target = exp.report.target_acc;
+    // A halving study's trials stop at different rungs: say which.
+    let budget = |t: &Trial, r: &TrialRecord| {
+        exp.halving
+            .as_ref()
+            .map(|_| r.epochs_trained.unwrap_or(t.config.train.epochs))
+    };
+    let mut configs: Vec<ConfigStat> = Vec::new();
+    for (t, r) in rows {
+        let Some(v) = r.value(metric, target).filter(|v| v.is_finite()) else {
+            continue;
+        };
+        match configs.last_mut() {
+            Some(c) if c.config == t.config_index => {
+                c.seeds.push(v);
+                c.epochs = c.epochs.max(budget(t, r));
+            }
+            _ => configs.push(ConfigStat {
+                config: t.config_index,
+                swept: t.swept.clone(),
+                seeds: vec![v],
+                median: 0.0,
+                quartiles: (0.0, 0.0),
+                epochs: budget(t, r),
+            }),
+        }
+    }
+    for c in &mut configs {
+        c.median = stats::median(&c.seeds).expect("a seed");
+        c.quartiles = (
+            stats::quantile(&c.seeds, 0.25).expect("a seed"),
+            stats::quantile(&c.seeds, 0.75).expect("a seed"),
+        );
+    }
+    configs
 }
 
 /// Each arm's best configuration per setting of the other swept axes

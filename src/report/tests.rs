@@ -1,45 +1,9 @@
 use super::*;
 use crate::metric::Metric;
-use crate::model::ParamCount;
 use crate::study::from_str;
+use crate::testkit::record;
 use crate::train::{Metrics, Status};
 use std::path::Path;
-
-fn record(t: &Trial, train_loss: f64, status: Status) -> TrialRecord {
-    let ok = status == Status::Ok;
-    TrialRecord {
-        format: crate::plan::FORMAT_VERSION,
-        id: t.id.clone(),
-        index: t.index,
-        seed: t.seed,
-        status,
-        message: None,
-        diverged_epoch: (!ok).then_some(3),
-        params: ParamCount {
-            weights: 10,
-            biases: 5,
-            total: 15,
-            hidden_neurons: 2,
-            norm: 0,
-        },
-        metrics: ok.then_some(Metrics {
-            train_loss,
-            val_loss: Some(train_loss + 0.1),
-            train_acc: Some(0.5),
-            val_acc: Some(0.4),
-            l2_term: 0.0,
-            weight_norm: 1.0,
-            dead_fraction: Some(0.0),
-        }),
-        initial: None,
-        curve: Vec::new(),
-        wall_time_s: 1.0,
-        boundary: None,
-        epochs_trained: None,
-        telemetry: None,
-        val_predictions: None,
-    }
-}
 
 /// A study of widths 2 and 8 with four seeds, `extra` appended, and a
 /// stored record per value in plan order: NaN stands for a diverged

@@ -190,22 +190,7 @@ fn run_shard(
     merged: &Path,
 ) -> Result<RunOutcome> {
     let datasets = Datasets::load(exp, plan)?;
-    let dir = ResultsDir::new(&opts.out);
-    let main = ResultsDir::new(merged);
-    if same_path(dir.path(), main.path()) {
-        bail!(
-            "--merged {}: a halving shard writes its records to a folder of its own (--out), not to the merged one",
-            merged.display()
-        );
-    }
-    // Refused before the shard's folder exists.
-    if main.holds_other_study(exp)? {
-        bail!(
-            "--merged {}: holds a different study (its study.toml differs from this run's); \
-             a shard continues only the merged results of its own study",
-            merged.display()
-        );
-    }
+    let (dir, main) = shard_folders(exp, opts, merged)?;
     let (moved_aside, _lock) = dir.claim(exp, plan, opts.fresh)?;
     dir.write_study(exp)?;
     let merged_history = main.read_history()?;
@@ -262,6 +247,32 @@ fn run_shard(
     (outcome.verdicts, outcome.halving) = (published.report.verdicts, published.report.halving);
     outcome.damaged = published.damaged;
     Ok(outcome)
+}
+
+/// The shard's own folder (`--out`) and the merged one, refused (before
+/// the shard's folder exists) when they are the same folder or the merged
+/// one holds another study.
+fn shard_folders(
+    exp: &Study,
+    opts: &RunOptions,
+    merged: &Path,
+) -> Result<(ResultsDir, ResultsDir)> {
+    let dir = ResultsDir::new(&opts.out);
+    let main = ResultsDir::new(merged);
+    if same_path(dir.path(), main.path()) {
+        bail!(
+            "--merged {}: a halving shard writes its records to a folder of its own (--out), not to the merged one",
+            merged.display()
+        );
+    }
+    if main.holds_other_study(exp)? {
+        bail!(
+            "--merged {}: holds a different study (its study.toml differs from this run's); \
+             a shard continues only the merged results of its own study",
+            merged.display()
+        );
+    }
+    Ok((dir, main))
 }
 
 /// The rung budgets of the study (`crate::halving::budgets`).

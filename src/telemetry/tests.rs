@@ -2,16 +2,11 @@ use super::*;
 use crate::fused::Fused;
 use crate::model::{Mlp, Mode};
 use crate::plan::Plan;
-use crate::study::from_str;
+use crate::testkit::study;
 use crate::train::run_trial;
 use candle_core::{DType, Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
-
-fn study(src: &str) -> crate::study::Study {
-    from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap()
-}
 
 /// The reference: per hidden layer, mean, std (ddof 0), saturated and dead
 /// shares computed with candle ops on the `Mlp`'s hidden outputs, the

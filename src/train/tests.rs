@@ -1,13 +1,11 @@
+use super::epochs::one_epoch;
 use super::*;
 use crate::plan::Plan;
-use crate::study::from_str;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
 
 fn run(src: &str) -> Vec<TrialRecord> {
-    let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
-    let plan = Plan::new(&e).unwrap();
+    let (_, plan) = crate::testkit::plan(src);
     plan.trials
         .iter()
         .map(|t| {
@@ -29,7 +27,7 @@ fn decision_regions_cover_the_padded_range_of_2d_classification_only() {
     let src = "[data]\npoints_per_class = 40\n[model]\nwidth = 8\n[train]\nepochs = 2\n";
     let r = &run(src)[0];
     let b = r.boundary.as_ref().expect("2-D classification has regions");
-    let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let data = crate::data::load(&e.config_at(&e.coords(0)).unwrap().data).unwrap();
     for (k, got) in [(0, b.x), (1, b.y)] {
         let v: Vec<f64> = data
@@ -239,7 +237,7 @@ fn only_first_seeds_store_decision_regions() {
 fn each_source_of_randomness_has_its_own_stream() {
     use crate::streams::Seeds;
     let train = |src: &str, seeds: Seeds| -> TrialRecord {
-        let e = from_str(&format!("name = \"t\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(src);
         let mut t = Plan::new(&e).unwrap().trials[0].clone();
         t.seeds = seeds;
         let data = crate::data::load(&t.config.data).unwrap();
@@ -280,7 +278,7 @@ fn each_source_of_randomness_has_its_own_stream() {
 #[test]
 fn the_schedule_sets_each_epochs_rate() {
     let src = "name = \"s\"\n[data]\npoints_per_class = 20\n[train]\nbatch_size = \"full\"\nmomentum = 0.0\nepochs = 3\nlr = 0.5\nschedule = \"step\"\nstep_every = 1\nstep_factor = 0.5\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let t = Plan::new(&e).unwrap().trials[0].clone();
     let data = crate::data::load(&t.config.data).unwrap();
     let rec = run_trial(&t, &data, &mut |_, _, _| true, &|| 1).unwrap();
@@ -313,7 +311,7 @@ fn the_schedule_sets_each_epochs_rate() {
 #[test]
 fn stopping_and_continuing_is_bit_identical_to_training_straight_through() {
     let src = "name = \"t\"\nseeds = 1\n[model]\nwidth = 16\ndropout = 0.3\n[train]\noptimizer = \"adam\"\nlr = 0.01\nschedule = \"cosine\"\nbatch_size = 32\nepochs = 10\neval_every = 4\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let plan = Plan::new(&e).unwrap();
     let t = &plan.trials[0];
     let data = crate::data::load(&t.config.data).unwrap();
@@ -354,12 +352,8 @@ fn stopping_and_continuing_is_bit_identical_to_training_straight_through() {
 /// first step, after the last, or at every epoch.
 #[test]
 fn the_epoch_snapshot_is_taken_before_its_last_step() {
-    let e = from_str(
-        "name = \"s\"\n[data]\npoints_per_class = 40\n[model]\nwidth = 6\n",
-        Path::new("s.toml"),
-        &[],
-    )
-    .unwrap();
+    let e =
+        crate::testkit::study("name = \"s\"\n[data]\npoints_per_class = 40\n[model]\nwidth = 6\n");
     let cfg = e.config_at(&e.coords(0)).unwrap();
     let data = crate::data::load(&cfg.data).unwrap();
     let model = Mlp::new(&cfg.model, 2, 3, &mut ChaCha8Rng::seed_from_u64(5)).unwrap();

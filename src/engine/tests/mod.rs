@@ -25,7 +25,7 @@ use std::path::Path;
 /// The first trial of study `src`: its data, network initialised from
 /// `seed`, packed state, and the generator after initialisation.
 fn first_trial(src: &str, seed: u64) -> (crate::data::Dataset, Mlp, Fused, ChaCha8Rng) {
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let cfg = e.config_at(&e.coords(0)).unwrap();
     let data = crate::data::load(&cfg.data).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);

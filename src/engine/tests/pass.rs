@@ -54,7 +54,7 @@ fn thread_count_does_not_change_a_bit() {
         .build()
         .unwrap();
     let src = "name = \"t\"\n[data]\npoints_per_class = 200\n[model]\ndepth = 2\nwidth = 300\n[train]\nbatch_size = 200\nl2 = 0.001\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let cfg = e.config_at(&e.coords(0)).unwrap();
     let data = crate::data::load(&cfg.data).unwrap();
     let run = |threads: usize| {

@@ -127,27 +127,7 @@ pub(super) fn best_of_block(
     let higher = claim.metric.higher_is_better();
     let (configs, seeds) = configs(rows);
     let (r, g) = bests(&configs, &seeds, higher);
-    let n_grid = configs.iter().filter(|c| c.arm == Arm::Grid).count();
-    let mut verdict = SliceVerdict {
-        slice: slice.to_string(),
-        outcome: Outcome::Inconclusive,
-        evidence: "too few finished trials: a best_of_block slice needs two blocks and the grid"
-            .into(),
-        points: vec![
-            point(
-                "random",
-                &arm_rows(rows, false),
-                r.len(),
-                (!r.is_empty()).then(|| stats::mean(&r)),
-            ),
-            point("grid", &arm_rows(rows, true), n_grid, g),
-        ],
-        test: None,
-        p_adjusted: None,
-        estimate: None,
-        effect: None,
-        seeds_needed: None,
-    };
+    let mut verdict = inconclusive(slice, rows, &configs, &r, g);
     let Some(g) = g.filter(|_| r.len() >= 2) else {
         return verdict;
     };
@@ -170,33 +150,88 @@ pub(super) fn best_of_block(
         value: mean - g,
         interval: stats::percentile_interval(&diffs, spec.level),
     });
+    verdict.evidence = evidence(claim, spec, &r, g, &diffs, seeds.len());
+    verdict
+}
+
+/// The slice's verdict before any test: both arms' points (the mean of
+/// the block bests `r`, the grid's best `g`), inconclusive for want of
+/// trials until the test fills it in.
+fn inconclusive(
+    slice: &str,
+    rows: &[&Row],
+    configs: &[Config],
+    r: &[f64],
+    g: Option<f64>,
+) -> SliceVerdict {
+    let n_grid = configs.iter().filter(|c| c.arm == Arm::Grid).count();
+    SliceVerdict {
+        slice: slice.to_string(),
+        outcome: Outcome::Inconclusive,
+        evidence: "too few finished trials: a best_of_block slice needs two blocks and the grid"
+            .into(),
+        points: vec![
+            point(
+                "random",
+                &arm_rows(rows, false),
+                r.len(),
+                (!r.is_empty()).then(|| stats::mean(r)),
+            ),
+            point("grid", &arm_rows(rows, true), n_grid, g),
+        ],
+        test: None,
+        p_adjusted: None,
+        estimate: None,
+        effect: None,
+        seeds_needed: None,
+    }
+}
+
+/// The evidence: the difference with its interval, the blocks won, and
+/// what would settle it at power 0.8.
+fn evidence(
+    claim: &ClaimSpec,
+    spec: &ReportSpec,
+    r: &[f64],
+    g: f64,
+    diffs: &[f64],
+    seeds: usize,
+) -> String {
+    let mean = stats::mean(r);
     let mut evidence = vec![format!(
         "mean over {} blocks of the block's best {} − the grid's best = {:.4}",
         r.len(),
         claim.metric,
         mean - g
     )];
-    if let Some((lo, hi)) = stats::percentile_interval(&diffs, spec.level) {
+    if let Some((lo, hi)) = stats::percentile_interval(diffs, spec.level) {
         evidence[0].push_str(&format!(
             ", {} bootstrap CI [{lo:.4}, {hi:.4}]",
             percent(spec.level)
         ));
     }
-    let wins = wins(&r, g, higher);
+    let wins = wins(r, g, claim.metric.higher_is_better());
     evidence.push(format!(
         "a block's best beats the grid's best in {wins} of {} blocks",
         r.len()
     ));
-    let v = seeds_part(&diffs, &r);
-    match blocks_needed(&r, g, v, claim.alpha) {
-        Some(Some(n)) => evidence.push(format!("about {n} blocks would settle it at power 0.8")),
-        Some(None) => evidence.push(match seeds_needed(&r, g, v, seeds.len(), claim.alpha) {
+    evidence.extend(power(r, g, seeds_part(diffs, r), seeds, claim.alpha));
+    evidence.join("; ")
+}
+
+/// What would settle the claim at power 0.8: more blocks, more seeds with
+/// these blocks, or both (see the module docs); `None` when it needs no
+/// sentence.
+fn power(r: &[f64], g: f64, v: f64, seeds: usize, alpha: f64) -> Option<String> {
+    match blocks_needed(r, g, v, alpha)? {
+        Some(n) => Some(format!("about {n} blocks would settle it at power 0.8")),
+        None => Some(match seeds_needed(r, g, v, seeds, alpha) {
             Some(n) => format!(
                 "more blocks alone would not settle it at power 0.8 (the seeds' noise \
                  dominates); about {n} seeds per configuration with these {} blocks would",
                 r.len()
             ),
-            None => match both_needed(&r, g, v, seeds.len(), claim.alpha) {
+            None => match both_needed(r, g, v, seeds, alpha) {
                 Some((n, s)) => format!(
                     "more blocks alone would not settle it at power 0.8 (the seeds' noise \
                      dominates); about {n} blocks with {s} seeds per configuration would"
@@ -204,10 +239,7 @@ pub(super) fn best_of_block(
                 None => "the observed difference is zero or undefined".into(),
             },
         }),
-        None => {}
     }
-    verdict.evidence = evidence.join("; ");
-    verdict
 }
 
 /// In how many blocks the best beats the grid's best `g` (`higher`: a

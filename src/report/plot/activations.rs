@@ -6,11 +6,13 @@
 //! form. From the records' telemetry (`telemetry.rs`).
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::palette::{self, Entry, Palette};
-use super::{Figure, Row, err, range};
+use super::canvas::{
+    Area, Entry, Frame, LEGEND_WIDTH, PLOT_WIDTH, legend, plot_series, titled, with_strip,
+};
+use super::palette::Palette;
+use super::{Figure, Row, range};
 use crate::plan::Plan;
 use crate::report::claims::label;
 use crate::study::Study;
@@ -59,23 +61,17 @@ pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<
         .map(|(_, i, f, _)| i.len().max(f.len()))
         .max()
         .unwrap_or(1);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 700))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (root, strip) = root.split_horizontally(900);
+    let svg = with_strip((PLOT_WIDTH, 700), LEGEND_WIDTH, |root, strip| {
         let entries: Vec<Entry> = series
             .iter()
             .map(|s| Entry::line(s.0.clone(), s.3))
             .collect();
-        palette::legend(&strip, "configurations", &entries)?;
-        let root = root
-            .titled(
-                "activations per hidden layer (training split, first seed of each configuration)",
-                ("sans-serif", 18),
-            )
-            .map_err(err)?;
+        legend(strip, "configurations", &entries)?;
+        let root = titled(
+            root,
+            "activations per hidden layer (training split, first seed of each configuration)",
+            18,
+        )?;
         let panels = root.split_evenly((2, 2));
         type Stat = fn(&LayerActivations) -> f64;
         let stat: [(&str, Stat); 2] = [("mean", |a| a.mean), ("std", |a| a.std)];
@@ -109,8 +105,8 @@ pub(super) fn activations(exp: &Study, plan: &Plan, rows: &[Row]) -> Result<Vec<
                 )?;
             }
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     Ok(vec![Figure {
         file: "activations.svg".into(),
         caption: caption(series.len()),
@@ -130,35 +126,30 @@ fn caption(n: usize) -> String {
 /// One panel: one line per configuration over layers 1..=`layers`, in
 /// its colour (the legend is beside the panels).
 fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
+    area: &Area,
     title: &str,
     layers: usize,
     lines: &[(RGBColor, Vec<(f64, f64)>)],
 ) -> Result<()> {
     let (lo, hi) =
         range(lines.iter().flat_map(|(_, p)| p.iter().map(|(_, y)| *y))).unwrap_or((-1.0, 1.0));
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 14))
-        .margin(8)
-        .x_label_area_size(28)
-        .y_label_area_size(48)
-        .build_cartesian_2d(0.5..layers as f64 + 0.5, lo..hi)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("hidden layer")
-        .x_labels(layers.min(10) + 1)
-        .x_label_formatter(&|x| format!("{x:.0}"))
-        .label_style(("sans-serif", 10))
-        .draw()
-        .map_err(err)?;
+    let x = 0.5..layers as f64 + 0.5;
+    let mut chart = Frame::SMALL.chart(area, Some(title), x, lo..hi)?;
+    let whole = |x: &f64| format!("{x:.0}");
+    Frame::SMALL.mesh(&mut chart, |mesh| {
+        mesh.x_desc("hidden layer")
+            .x_labels(layers.min(10) + 1)
+            .x_label_formatter(&whole);
+    })?;
     for &(c, ref pts) in lines {
-        chart
-            .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(pts.iter().copied(), c.stroke_width(2)))
-            .map_err(err)?;
+        plot_series(
+            &mut chart,
+            pts.iter().map(|p| Circle::new(*p, 3, c.filled())),
+        )?;
+        plot_series(
+            &mut chart,
+            LineSeries::new(pts.iter().copied(), c.stroke_width(2)),
+        )?;
     }
     Ok(())
 }

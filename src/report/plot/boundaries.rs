@@ -2,10 +2,10 @@
 //! configurations, with the training points, for 2-D classification data.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{Figure, Row, color, err};
+use super::canvas::{Area, Frame, plot_series, svg, titled};
+use super::{Figure, Row, color};
 use crate::data::{Dataset, Targets};
 use crate::plan::Plan;
 use crate::report::claims::label;
@@ -29,23 +29,14 @@ pub(super) fn boundaries(
     };
     let cols = (chosen.len() as f64).sqrt().ceil() as usize;
     let nrows = chosen.len().div_ceil(cols);
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, ((cols * 280) as u32, (nrows * 290 + 40) as u32))
-                .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(
-                "decision regions (first seed), training points",
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+    let size = ((cols * 280) as u32, (nrows * 290 + 40) as u32);
+    let svg = svg(size, |root| {
+        let root = titled(root, "decision regions (first seed), training points", 20)?;
         for (area, row) in root.split_evenly((nrows, cols)).iter().zip(chosen) {
             panel(area, row, data, labels)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     Ok(vec![Figure {
         file: "boundaries.svg".into(),
         caption: "Decision regions of the first seed of each configuration (evenly chosen when there are more than 16), with the training points; training accuracy in brackets.".into(),
@@ -73,47 +64,41 @@ fn chosen<'a>(exp: &Study, plan: &Plan, rows: &'a [Row<'a>]) -> Vec<&'a Row<'a>>
 
 /// One trial's panel: its decision regions, then the training points
 /// coloured by class; its training accuracy in the caption.
-fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
-    (t, r): &Row,
-    data: &Dataset,
-    labels: &[u32],
-) -> Result<()> {
+fn panel(area: &Area, (t, r): &Row, data: &Dataset, labels: &[u32]) -> Result<()> {
     let b = r.boundary.as_ref().expect("chosen for its boundary");
     let acc = r
         .metrics
         .and_then(|m| m.train_acc)
         .map(|a| format!(" ({:.0}%)", 100.0 * a))
         .unwrap_or_default();
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("{}{acc}", label(&t.swept)), ("sans-serif", 13))
-        .margin(6)
-        .build_cartesian_2d(b.x.0..b.x.1, b.y.0..b.y.1)
-        .map_err(err)?;
+    let caption = format!("{}{acc}", label(&t.swept));
+    let (x, y) = (b.x.0..b.x.1, b.y.0..b.y.1);
+    let mut chart = Frame::BOUNDARY.chart(area, Some(&caption), x, y)?;
     let (dx, dy) = (
         (b.x.1 - b.x.0) / b.res as f64,
         (b.y.1 - b.y.0) / b.res as f64,
     );
-    chart
-        .draw_series(runs(b).into_iter().map(|(row, c0, c1, ch)| {
+    plot_series(
+        &mut chart,
+        runs(b).into_iter().map(|(row, c0, c1, ch)| {
             let y = b.y.0 + row as f64 * dy;
             let (x0, x1) = (b.x.0 + c0 as f64 * dx, b.x.0 + c1 as f64 * dx);
             Rectangle::new(
                 [(x0, y), (x1, y + dy)],
                 color(usize::from(ch - b'0')).mix(0.3).filled(),
             )
-        }))
-        .map_err(err)?;
-    chart
-        .draw_series(data.train.x.chunks(2).zip(labels).map(|(p, &l)| {
+        }),
+    )?;
+    plot_series(
+        &mut chart,
+        data.train.x.chunks(2).zip(labels).map(|(p, &l)| {
             Circle::new(
                 (f64::from(p[0]), f64::from(p[1])),
                 2,
                 color(l as usize).filled(),
             )
-        }))
-        .map_err(err)?;
-    Ok(())
+        }),
+    )
 }
 
 /// (row, first column, end column, class) of each run of equal cells in a

@@ -5,10 +5,9 @@
 //! colour bar.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::err;
+use super::canvas::{Area, Frame, plot_series};
 use super::scale::{Scale, spans_decade};
 
 /// Viridis, by linear interpolation between five of its colours; `t` in
@@ -77,23 +76,14 @@ impl ColourMap {
     }
 
     /// The colour bar in `area`, labelled `metric` (and "log scale").
-    pub(super) fn bar(&self, area: &DrawingArea<SVGBackend, Shift>, metric: &str) -> Result<()> {
-        let mut bar = ChartBuilder::on(area)
-            .margin(12)
-            .margin_top(40)
-            .x_label_area_size(30)
-            .y_label_area_size(55)
-            .build_cartesian_2d(0f64..1f64, self.scale.clone())
-            .map_err(err)?;
-        bar.configure_mesh()
-            .disable_x_mesh()
-            .disable_y_mesh()
-            .x_labels(0)
-            .y_desc(self.scale.label(metric))
-            .label_style(("sans-serif", 11))
-            .axis_desc_style(("sans-serif", 12))
-            .draw()
-            .map_err(err)?;
+    pub(super) fn bar(&self, area: &Area, metric: &str) -> Result<()> {
+        let mut bar = Frame::COLOUR_BAR.chart(area, None, 0f64..1f64, self.scale.clone())?;
+        Frame::COLOUR_BAR.mesh(&mut bar, |mesh| {
+            mesh.disable_x_mesh()
+                .disable_y_mesh()
+                .x_labels(0)
+                .y_desc(self.scale.label(metric));
+        })?;
         const STEPS: usize = 64;
         let r = plotters::coord::ranged1d::Ranged::range(&self.scale);
         let at = |u: f64| {
@@ -103,14 +93,15 @@ impl ColourMap {
                 r.start + (r.end - r.start) * u
             }
         };
-        bar.draw_series((0..STEPS).map(|i| {
-            let (u0, u1) = (i as f64 / STEPS as f64, (i + 1) as f64 / STEPS as f64);
-            let u = (u0 + u1) / 2.0;
-            let c = viridis(if self.higher_is_better { 1.0 - u } else { u });
-            Rectangle::new([(0.0, at(u0)), (1.0, at(u1))], c.filled())
-        }))
-        .map_err(err)?;
-        Ok(())
+        plot_series(
+            &mut bar,
+            (0..STEPS).map(|i| {
+                let (u0, u1) = (i as f64 / STEPS as f64, (i + 1) as f64 / STEPS as f64);
+                let u = (u0 + u1) / 2.0;
+                let c = viridis(if self.higher_is_better { 1.0 - u } else { u });
+                Rectangle::new([(0.0, at(u0)), (1.0, at(u1))], c.filled())
+            }),
+        )
     }
 }
 

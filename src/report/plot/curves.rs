@@ -9,10 +9,11 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
+use super::canvas::{Entry, Frame, LEGEND_WIDTH, PLOT_WIDTH, legend, plot_series, with_strip};
 use super::colormap::ColourMap;
-use super::palette::{self, Entry, Palette};
+use super::palette::Palette;
 use super::scale::{Scale, spans_decade};
-use super::{Figure, Row, err, short};
+use super::{Figure, Row, short};
 use crate::plan::Plan;
 use crate::report::claims::label;
 use crate::stats;
@@ -216,33 +217,18 @@ fn draw(group: &str, lines: &[Line], paint: &Paint) -> Result<(String, bool)> {
     let x1 = x1.max(x0 + 1);
     let y = loss_scale(lines);
     let floor = y.floor();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 560))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (left, strip) = root.split_horizontally(900);
+    let svg = with_strip((PLOT_WIDTH, 560), LEGEND_WIDTH, |left, strip| {
         let title = if group.is_empty() {
             "train loss during training".to_string()
         } else {
             format!("train loss during training, {}", group.replace('_', " "))
         };
-        let mut chart = ChartBuilder::on(&left)
-            .caption(title, ("sans-serif", 22))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y.clone())
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .x_desc("epoch")
-            .y_desc(y.label("train loss, mean ± std over seeds"))
-            .max_light_lines(4)
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 17))
-            .draw()
-            .map_err(err)?;
+        let mut chart = Frame::LARGE.chart(left, Some(&title), x0..x1, y.clone())?;
+        Frame::LARGE.mesh(&mut chart, |mesh| {
+            mesh.x_desc("epoch")
+                .y_desc(y.label("train loss, mean ± std over seeds"))
+                .max_light_lines(4);
+        })?;
         for ((_, line), &c) in lines.iter().zip(paint.colors()) {
             let at = |p: &(f64, f64, f64)| p.0 as i32;
             let mut band: Vec<(i32, f64)> = line.iter().map(|p| (at(p), p.1 + p.2)).collect();
@@ -251,15 +237,14 @@ fn draw(group: &str, lines: &[Line], paint: &Paint) -> Result<(String, bool)> {
                     .rev()
                     .map(|p| (at(p), (p.1 - p.2).max(floor).max(0.0))),
             );
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
-                .map_err(err)?;
-            chart
-                .draw_series(LineSeries::new(
-                    line.iter().map(|p| (at(p), p.1)),
-                    c.stroke_width(2),
-                ))
-                .map_err(err)?;
+            plot_series(
+                &mut chart,
+                std::iter::once(Polygon::new(band, c.mix(0.15).filled())),
+            )?;
+            plot_series(
+                &mut chart,
+                LineSeries::new(line.iter().map(|p| (at(p), p.1)), c.stroke_width(2)),
+            )?;
         }
         match paint {
             Paint::Legend(colors) => {
@@ -268,11 +253,10 @@ fn draw(group: &str, lines: &[Line], paint: &Paint) -> Result<(String, bool)> {
                     .zip(colors)
                     .map(|((name, _), c)| Entry::line(name.clone(), *c))
                     .collect();
-                palette::legend(&strip, "configurations", &entries)?;
+                legend(strip, "configurations", &entries)
             }
-            Paint::ByLoss(_, map) => map.bar(&strip, "final train loss")?,
+            Paint::ByLoss(_, map) => map.bar(strip, "final train loss"),
         }
-        root.present().map_err(err)?;
-    }
+    })?;
     Ok((svg, y.is_log()))
 }

@@ -12,10 +12,11 @@ use anyhow::Result;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::canvas::{Frame, font, plot_series, with_strip};
 use super::colormap::ColourMap;
 use super::positions::Positions;
 use super::scale::{Scale, tick};
-use super::{Drawn, Figure, Row, err, short};
+use super::{Drawn, Figure, Row, short};
 use crate::metric::Metric;
 use crate::stats;
 use crate::study::Study;
@@ -153,56 +154,41 @@ fn draw(
         (110 * px.len() as u32).clamp(500, 1100),
         (70 * py.len() as u32).clamp(360, 800),
     );
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w + 130, h)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (left, right) = root.split_horizontally(w);
+    with_strip((w, h), 130, |left, right| {
         let metric = m.name().replace('_', " ");
-        let mut chart = ChartBuilder::on(&left)
-            .caption(format!("median final {metric}"), ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x, y)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_mesh()
-            .x_desc(kx)
-            .y_desc(ky)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()
-            .map_err(err)?;
+        let title = format!("median final {metric}");
+        let mut chart = Frame::HEATMAP.chart(left, Some(&title), x, y)?;
+        Frame::HEATMAP.mesh(&mut chart, |mesh| {
+            mesh.disable_mesh().x_desc(kx).y_desc(ky);
+        })?;
         for c in cells {
             let (cx, cy) = (c.at.0 as f64, c.at.1 as f64);
             let fill = c.median.map_or(RGBColor(200, 200, 200), |v| map.color(v));
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
+            plot_series(
+                &mut chart,
+                std::iter::once(Rectangle::new(
                     [(cx - 0.5, cy - 0.5), (cx + 0.5, cy + 0.5)],
                     fill.filled(),
-                )))
-                .map_err(err)?;
+                )),
+            )?;
             let dark = c.median.is_some_and(|v| map.t(v) < 0.55);
             let ink = if dark { WHITE } else { BLACK };
-            let font = ("sans-serif", 13)
+            let font = font(13)
                 .into_font()
                 .color(&ink)
                 .pos(Pos::new(HPos::Center, VPos::Center));
             let text = cell_text(c);
             let n = text.len() as i32;
-            chart
-                .draw_series(text.into_iter().enumerate().map(|(i, s)| {
+            plot_series(
+                &mut chart,
+                text.into_iter().enumerate().map(|(i, s)| {
                     EmptyElement::at((cx, cy))
                         + Text::new(s, (0, 15 * i as i32 - 7 * (n - 1)), font.clone())
-                }))
-                .map_err(err)?;
+                }),
+            )?;
         }
-        map.bar(&right, &format!("median {metric}"))?;
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        map.bar(right, &format!("median {metric}"))
+    })
 }
 
 /// At most three significant digits (0.288, 4.31, 85.6, 41, 1.2e-5):

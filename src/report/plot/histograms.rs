@@ -5,13 +5,13 @@
 //! "k/n diverged" in its title (and has no bars when none finished).
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use plotters::coord::ranged1d::Ranged;
 
+use super::canvas::{Area, Frame, plot_series, svg, titled};
 use super::scale::Scale;
-use super::{Figure, Row, color, err};
+use super::{Figure, Row, color};
 use crate::plan::Plan;
 use crate::report::Report;
 use crate::report::claims::label;
@@ -41,23 +41,15 @@ pub(super) fn histograms(plan: &Plan, rows: &[Row], report: &Report) -> Result<V
     let edges = bin_edges(&scale);
     let cols = grid_columns(plan, configs.len());
     let nrows = configs.len().div_ceil(cols);
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, ((cols * 260) as u32, (nrows * 200 + 40) as u32))
-                .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(
-                &scale.label("final train loss across seeds, per configuration"),
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+    let size = ((cols * 260) as u32, (nrows * 200 + 40) as u32);
+    let svg = svg(size, |root| {
+        let title = scale.label("final train loss across seeds, per configuration");
+        let root = titled(root, &title, 20)?;
         for (area, &c) in root.split_evenly((nrows, cols)).iter().zip(&configs) {
             panel(area, rows, c, &scale, &edges, report.best_train_loss)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     let log = if scale.is_log() {
         " The loss axis is on a log scale (bins of equal width in log loss)."
     } else {
@@ -103,7 +95,7 @@ pub(in crate::report) fn bin_counts(values: &[f64], edges: &[f64]) -> Vec<u32> {
 /// Configuration `c`'s panel: its seeds' final train losses binned on the
 /// shared axis, and a red line at the study's best loss.
 fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
+    area: &Area,
     rows: &[Row],
     c: usize,
     scale: &Scale,
@@ -120,48 +112,37 @@ fn panel(
         .find(|(t, _)| t.config_index == c)
         .map(|(t, _)| *t)
         .expect("config has trials");
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            if broken > 0 {
-                format!("{} ({broken}/{} diverged)", label(&trial.swept), mine.len())
-            } else {
-                label(&trial.swept)
-            },
-            ("sans-serif", 13),
-        )
-        .margin(6)
-        .x_label_area_size(22)
-        .y_label_area_size(28)
-        .build_cartesian_2d(scale.clone(), 0u32..top + 1)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_labels(4)
-        .y_labels(3)
-        .label_style(("sans-serif", 10))
-        .draw()
-        .map_err(err)?;
-    chart
-        .draw_series(
-            counts
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| **n > 0)
-                .map(|(b, n)| {
-                    Rectangle::new(
-                        [(edges[b], 0), (edges[b + 1], *n)],
-                        color(0).mix(0.7).filled(),
-                    )
-                }),
-        )
-        .map_err(err)?;
+    let caption = if broken > 0 {
+        format!("{} ({broken}/{} diverged)", label(&trial.swept), mine.len())
+    } else {
+        label(&trial.swept)
+    };
+    let y = 0u32..top + 1;
+    let mut chart = Frame::HISTOGRAM.chart(area, Some(&caption), scale.clone(), y)?;
+    Frame::HISTOGRAM.mesh(&mut chart, |mesh| {
+        mesh.x_labels(4).y_labels(3);
+    })?;
+    plot_series(
+        &mut chart,
+        counts
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(b, n)| {
+                Rectangle::new(
+                    [(edges[b], 0), (edges[b + 1], *n)],
+                    color(0).mix(0.7).filled(),
+                )
+            }),
+    )?;
     if let Some(best) = best {
-        chart
-            .draw_series(std::iter::once(PathElement::new(
+        plot_series(
+            &mut chart,
+            std::iter::once(PathElement::new(
                 vec![(best, 0), (best, top + 1)],
                 RED.stroke_width(1),
-            )))
-            .map_err(err)?;
+            )),
+        )?;
     }
     Ok(())
 }

@@ -14,10 +14,13 @@ use plotters::prelude::*;
 
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::palette::{self, Entry, Palette, Shape, glyphs};
+use super::canvas::{
+    self, Entry, Frame, LEGEND_WIDTH, PLOT_WIDTH, font, legend, plot_series, with_strip,
+};
+use super::palette::{self, Palette, Shape, glyphs};
 use super::positions::Positions;
 use super::scale::{Scale, spans_decade};
-use super::{Drawn, Figure, NotDrawn, Row, err, range, short};
+use super::{Drawn, Figure, NotDrawn, Row, range, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
 use crate::report::percent;
@@ -75,12 +78,7 @@ pub(in crate::report) fn axis_plot(
     along: &str,
 ) -> std::result::Result<AxisPlot, String> {
     let positions = Positions::of(exp, along).ok_or(format!("{along} is not swept"))?;
-    let axis_keys = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
+    let axis_keys = super::axis_keys(exp, along);
     let mut series: Vec<AxisSeries> = Vec::new();
     for (i, (t, r)) in rows.iter().enumerate() {
         let Some(at) = t
@@ -204,7 +202,7 @@ pub(super) fn metric_vs_axis(
 }
 
 /// The chart the series are drawn on: categorical x, linear or log y.
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Scale>>;
+type Chart<'a, 'b> = canvas::Chart<'a, 'b, RangedCoordf64, Scale>;
 
 /// The value axis of `plot`: log scale for a loss whose dots span more
 /// than a decade, else linear over the dots; with room at the top for the
@@ -229,22 +227,9 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
     let n = plot.positions.len();
     let (x0, x1) = (-0.5, n as f64 - 0.5);
     let colours = palette::Palette::new(exp);
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900 + palette::LEGEND_WIDTH, 560))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (left, right) = root.split_horizontally(900);
-        let mut chart = ChartBuilder::on(&left)
-            .caption(
-                format!("final {} vs {}", m.name().replace('_', " "), short(along)),
-                ("sans-serif", 22),
-            )
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x0..x1, y.clone())
-            .map_err(err)?;
+    with_strip((PLOT_WIDTH, 560), LEGEND_WIDTH, |left, right| {
+        let title = format!("final {} vs {}", m.name().replace('_', " "), short(along));
+        let mut chart = Frame::LARGE.chart(left, Some(&title), x0..x1, y.clone())?;
         let labels = &plot.positions.labels;
         let fmt = |v: &f64| {
             let i = v.round();
@@ -254,17 +239,13 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
                 String::new()
             }
         };
-        chart
-            .configure_mesh()
-            .x_desc(short(along))
-            .y_desc(y.label(&m.name().replace('_', " ")))
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 17))
-            .x_labels(n * 2 + 1)
-            .x_label_formatter(&fmt)
-            .disable_x_mesh()
-            .draw()
-            .map_err(err)?;
+        Frame::LARGE.mesh(&mut chart, |mesh| {
+            mesh.x_desc(short(along))
+                .y_desc(y.label(&m.name().replace('_', " ")))
+                .x_labels(n * 2 + 1)
+                .x_label_formatter(&fmt)
+                .disable_x_mesh();
+        })?;
         let mut entries = Vec::new();
         for (s, line) in plot.series.iter().enumerate() {
             // A small horizontal offset per series keeps overlapping dots apart.
@@ -275,9 +256,8 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
         }
         draw_broken_labels(&mut chart, plot, &colours, y)?;
         let title = format!("series ({})", plot.series.len());
-        palette::legend(&right, &title, &entries)?;
-    }
-    Ok(svg)
+        legend(right, &title, &entries)
+    })
 }
 
 /// One series: its dots, an error bar per setting with an interval, the
@@ -307,16 +287,17 @@ fn draw_series(
     }
     for &(at, mean, interval) in &line.means {
         if let Some((lo, hi)) = interval {
-            chart
-                .draw_series(std::iter::once(ErrorBar::new_vertical(
+            plot_series(
+                chart,
+                std::iter::once(ErrorBar::new_vertical(
                     x(at),
                     lo.max(y.floor()),
                     mean,
                     hi.min(data_top(y, plot)),
                     c.filled().stroke_width(2),
                     8,
-                )))
-                .map_err(err)?;
+                )),
+            )?;
         }
     }
     // Lines join means at neighbouring numeric settings only: a gap (no
@@ -324,22 +305,20 @@ fn draw_series(
     for pair in line.means.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         if b.0 == a.0 + 1 && plot.positions.is_number(a.0) && plot.positions.is_number(b.0) {
-            chart
-                .draw_series(LineSeries::new(
-                    [(x(a.0), a.1), (x(b.0), b.1)],
-                    c.stroke_width(2),
-                ))
-                .map_err(err)?;
+            plot_series(
+                chart,
+                LineSeries::new([(x(a.0), a.1), (x(b.0), b.1)], c.stroke_width(2)),
+            )?;
         }
     }
     // The triangles of seeds that did not finish, at the top edge.
-    chart
-        .draw_series(line.broken.iter().map(|&(at, _, _)| {
+    plot_series(
+        chart,
+        line.broken.iter().map(|&(at, _, _)| {
             EmptyElement::at((x(at), y.top()))
                 + Polygon::new(vec![(0, 2), (-6, 12), (6, 12)], c.filled())
-        }))
-        .map_err(err)?;
-    Ok(())
+        }),
+    )
 }
 
 /// The top of the dots' range: the axis top less the headroom the
@@ -388,16 +367,15 @@ fn draw_broken_labels(
                 continue;
             };
             let c = colours.of(&line.selection).0;
-            let font = ("sans-serif", 12)
+            let font = font(12)
                 .into_font()
                 .color(&c)
                 .pos(Pos::new(HPos::Center, VPos::Top));
             let text = Text::new(format!("{k}/{n} div"), (0, 15 + 13 * row), font);
-            chart
-                .draw_series(std::iter::once(
-                    EmptyElement::at((at as f64, y.top())) + text,
-                ))
-                .map_err(err)?;
+            plot_series(
+                chart,
+                std::iter::once(EmptyElement::at((at as f64, y.top())) + text),
+            )?;
             row += 1;
         }
     }

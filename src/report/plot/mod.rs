@@ -35,13 +35,16 @@
 //!
 //! This file holds what they share: which figures a study gets, the rows
 //! they draw (every stored trial, or the finished ones), the padded ranges,
-//! the not-drawn notes report.md lists; `scale.rs` the value axis that is
-//! linear or log; `palette.rs` the study-wide colour of each setting and
-//! the legend beside the plot; `colormap.rs` viridis with its colour bar.
+//! the not-drawn notes report.md lists; `canvas.rs` how every figure's SVG
+//! is built (canvas, title, framed charts and their fonts, the legend);
+//! `scale.rs` the value axis that is linear or log; `palette.rs` the
+//! study-wide colour and marker of each setting; `colormap.rs` viridis
+//! with its colour bar.
 //! Figures are pure: records in, SVG text out.
 
 mod activations;
 mod boundaries;
+mod canvas;
 mod colormap;
 mod curves;
 mod heatmap;
@@ -234,6 +237,16 @@ pub fn render_with(
         figures.push(search::parallel(s)?);
     }
     Ok((figures, not_drawn))
+}
+
+/// The keys of the axis `along` is on (a zipped axis has several): the
+/// settings a figure's series along it leave out of their names.
+fn axis_keys(exp: &Study, along: &str) -> Vec<String> {
+    exp.axes
+        .iter()
+        .find(|a| a.keys.iter().any(|k| k == along))
+        .map(|a| a.keys.clone())
+        .unwrap_or_default()
 }
 
 /// Whether `key` is a searched (`[space]`) key.

@@ -7,11 +7,11 @@
 //! even where `lr=1` is missing. Up to ten combinations take Tableau 10;
 //! more take evenly spaced hues with alternating lightness (no colour
 //! repeats in a figure), and [`marker`] adds a shape so neighbours differ
-//! twice. The legend helper draws entries in a strip beside the plot, so
-//! a legend never covers data.
+//! twice. The legend that names them is drawn by `canvas::legend`, in a
+//! strip beside the plot, so a legend never covers data.
 
 use anyhow::Result;
-use plotters::coord::{CoordTranslate, Shift};
+use plotters::coord::CoordTranslate;
 use plotters::prelude::*;
 
 use super::err;
@@ -159,73 +159,6 @@ impl<'a> Palette<'a> {
         let (i, n) = self.index(sel);
         (nth(i, n), marker(i, n))
     }
-}
-
-/// Width of the legend strip beside a plot.
-pub(super) const LEGEND_WIDTH: u32 = 210;
-
-/// One legend entry: a label with its colour, drawn as a line (curves)
-/// or a marker (dots).
-pub(super) struct Entry {
-    pub name: String,
-    pub color: RGBColor,
-    pub shape: Shape,
-    pub line: bool,
-}
-
-impl Entry {
-    /// An entry drawn as a marker.
-    pub(super) fn marker(name: String, color: RGBColor, shape: Shape) -> Entry {
-        Entry {
-            name,
-            color,
-            shape,
-            line: false,
-        }
-    }
-
-    /// An entry drawn as a short line.
-    pub(super) fn line(name: String, color: RGBColor) -> Entry {
-        Entry {
-            name,
-            color,
-            shape: Shape::Circle,
-            line: true,
-        }
-    }
-}
-
-/// Draw `entries` top-down in `area`, a strip beside the plot (never over
-/// the data); past what fits, "+k more".
-pub(super) fn legend(
-    area: &DrawingArea<SVGBackend, Shift>,
-    title: &str,
-    entries: &[Entry],
-) -> Result<()> {
-    let font = ("sans-serif", 13).into_font();
-    area.draw(&Text::new(title.to_string(), (8, 40), font.clone()))
-        .map_err(err)?;
-    let fits = ((area.dim_in_pixel().1 as i32 - 80) / 18).max(1) as usize;
-    for (j, e) in entries.iter().take(fits).enumerate() {
-        let y = 62 + 18 * j as i32;
-        if e.line {
-            area.draw(&PathElement::new(
-                vec![(8, y), (26, y)],
-                e.color.stroke_width(2),
-            ))
-            .map_err(err)?;
-        } else {
-            glyphs(area, e.shape, [(17, y)], 4, e.color, true)?;
-        }
-        area.draw(&Text::new(e.name.clone(), (32, y - 7), font.clone()))
-            .map_err(err)?;
-    }
-    if entries.len() > fits {
-        let y = 62 + 18 * fits as i32;
-        let more = format!("+{} more", entries.len() - fits);
-        area.draw(&Text::new(more, (8, y - 7), font)).map_err(err)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -66,8 +66,6 @@ impl Positions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::study::from_str;
-    use std::path::Path;
 
     /// `batch_size = [128, 8, "full", 32]`: numbers sorted, then "full".
     /// Catches a non-numeric setting dropped (the figure lost its seeds)
@@ -75,7 +73,7 @@ mod tests {
     #[test]
     fn strings_follow_the_sorted_numbers() {
         let src = "name = \"a\"\nseeds = 1\n[grid]\nbatch_size = [128, 8, \"full\", 32]\n";
-        let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(src);
         let p = Positions::of(&e, "train.batch_size").unwrap();
         assert_eq!(p.labels, ["8", "32", "128", "full"]);
         assert_eq!(p.index(&Setting::Str("full".into())), Some(3));

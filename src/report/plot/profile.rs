@@ -10,13 +10,13 @@
 //! the main axis. The numbers ([`Profile`]) are computed before drawing.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
-use super::palette::{self, Entry, Palette};
+use super::canvas::{Area, Entry, Frame, LEGEND_WIDTH, legend, plot_series, titled, with_strip};
+use super::palette::Palette;
 use super::scale::Scale;
-use super::{Figure, Row, err, short};
+use super::{Figure, Row, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
 use crate::report::iqm::resamples;
@@ -90,12 +90,7 @@ pub(in crate::report) fn profile_plot(
     m: Metric,
     along: &str,
 ) -> Option<Profile> {
-    let axis_keys: Vec<String> = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
+    let axis_keys = super::axis_keys(exp, along);
     // Configurations in plan order: (index, the other axes' settings, the
     // main axis's, values). A seed that diverged or failed never gets
     // below τ: it counts as +∞, so it stays in the denominator.
@@ -224,68 +219,44 @@ fn draw(exp: &Study, p: &Profile, m: Metric) -> Result<String> {
     let cols = n.min(if n == 4 { 2 } else { 3 });
     let rows = n.div_ceil(cols);
     let (w, h) = if n == 1 { (900, 560) } else { (560, 400) };
-    let mut svg = String::new();
-    {
-        let width = (cols * w) as u32;
-        let root = SVGBackend::with_string(
-            &mut svg,
-            (width + palette::LEGEND_WIDTH, (rows * h + 40) as u32),
-        )
-        .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (root, strip) = root.split_horizontally(width);
-        let colours = Palette::new(exp);
-        let mut entries: Vec<Entry> = Vec::new();
-        for c in p.panels.iter().flat_map(|q| &q.curves) {
-            if !entries.iter().any(|e| e.name == c.name) {
-                entries.push(Entry::line(c.name.clone(), colours.of(&c.selection).0));
+    let width = (cols * w) as u32;
+    with_strip(
+        (width, (rows * h + 40) as u32),
+        LEGEND_WIDTH,
+        |root, strip| {
+            let colours = Palette::new(exp);
+            let mut entries: Vec<Entry> = Vec::new();
+            for c in p.panels.iter().flat_map(|q| &q.curves) {
+                if !entries.iter().any(|e| e.name == c.name) {
+                    entries.push(Entry::line(c.name.clone(), colours.of(&c.selection).0));
+                }
             }
-        }
-        palette::legend(&strip, "curves", &entries)?;
-        let root = root
-            .titled(
-                &format!(
-                    "share of seeds whose final {} is below τ",
-                    m.name().replace('_', " ")
-                ),
-                ("sans-serif", 22),
-            )
-            .map_err(err)?;
-        for (area, panel) in root.split_evenly((rows, cols)).iter().zip(&p.panels) {
-            draw_panel(area, p, panel, m, &colours)?;
-        }
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+            legend(strip, "curves", &entries)?;
+            let title = format!(
+                "share of seeds whose final {} is below τ",
+                m.name().replace('_', " ")
+            );
+            let root = titled(root, &title, 22)?;
+            for (area, panel) in root.split_evenly((rows, cols)).iter().zip(&p.panels) {
+                draw_panel(area, p, panel, m, &colours)?;
+            }
+            Ok(())
+        },
+    )
 }
 
 /// One panel: each curve with its band.
-fn draw_panel(
-    area: &DrawingArea<SVGBackend, Shift>,
-    p: &Profile,
-    panel: &Panel,
-    m: Metric,
-    colours: &Palette,
-) -> Result<()> {
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 17))
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d(p.scale.clone(), Scale::linear(0.0, 1.0))
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(
+fn draw_panel(area: &Area, p: &Profile, panel: &Panel, m: Metric, colours: &Palette) -> Result<()> {
+    let (x, y) = (p.scale.clone(), Scale::linear(0.0, 1.0));
+    let mut chart = Frame::PROFILE.chart(area, Some(&panel.title), x, y)?;
+    Frame::PROFILE.mesh(&mut chart, |mesh| {
+        mesh.x_desc(
             p.scale
                 .label(&format!("τ (final {})", m.name().replace('_', " "))),
         )
         .y_desc("share of seeds below τ")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .max_light_lines(2)
-        .draw()
-        .map_err(err)?;
+        .max_light_lines(2);
+    })?;
     for curve in &panel.curves {
         let c = colours.of(&curve.selection).0;
         let mut band: Vec<(f64, f64)> = Vec::new();
@@ -297,15 +268,17 @@ fn draw_panel(
             .collect();
         band.extend(bounds.iter().map(|(t, b)| (*t, b.1)));
         band.extend(bounds.iter().rev().map(|(t, b)| (*t, b.0)));
-        chart
-            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.12).filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(
+        plot_series(
+            &mut chart,
+            std::iter::once(Polygon::new(band, c.mix(0.12).filled())),
+        )?;
+        plot_series(
+            &mut chart,
+            LineSeries::new(
                 p.taus.iter().copied().zip(curve.share.iter().copied()),
                 c.stroke_width(2),
-            ))
-            .map_err(err)?;
+            ),
+        )?;
     }
     Ok(())
 }

@@ -13,9 +13,10 @@
 use anyhow::Result;
 use plotters::prelude::*;
 
+use super::Figure;
+use super::canvas::{Area, Frame, font, plot_series, svg, with_strip};
 use super::colormap::ColourMap;
 use super::scale::Scale;
-use super::{Figure, err};
 use crate::report::search::{SearchKey, SearchSummary, numeric};
 use crate::study::{Dist, Setting};
 
@@ -78,58 +79,12 @@ pub(super) fn scatter(s: &SearchSummary) -> Result<Figure> {
         .flat_map(|c| [c.median, c.quartiles.0, c.quartiles.1])
         .collect();
     let y = Scale::fit(&ys, s.metric.is_loss()).expect("finite medians");
-    let best = s.order[0];
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (cols as u32 * 420, rows as u32 * 340))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
+    let svg = svg((cols as u32 * 420, rows as u32 * 340), |root| {
         for (panel, key) in root.split_evenly((rows, cols)).iter().zip(&s.keys) {
-            let x = key_scale(key);
-            let mut chart = ChartBuilder::on(panel)
-                .caption(key.name(), ("sans-serif", 18))
-                .margin(10)
-                .x_label_area_size(40)
-                .y_label_area_size(60)
-                .build_cartesian_2d(x.clone(), y.clone())
-                .map_err(err)?;
-            chart
-                .configure_mesh()
-                .x_desc(x.label(key.name()))
-                .y_desc(y.label(&format!("median {metric}")))
-                .label_style(("sans-serif", 12))
-                .axis_desc_style(("sans-serif", 14))
-                .draw()
-                .map_err(err)?;
-            // The best last, so it is on top.
-            let order = (0..s.configs.len())
-                .filter(|i| *i != best)
-                .chain(std::iter::once(best));
-            for i in order {
-                let c = &s.configs[i];
-                let color = if i == best { BEST } else { super::color(0) };
-                let px = key_x(key, c.setting(&key.key));
-                chart
-                    .draw_series(std::iter::once(ErrorBar::new_vertical(
-                        px,
-                        c.quartiles.0.max(y.floor()),
-                        c.median,
-                        c.quartiles.1,
-                        color.mix(0.6).stroke_width(1),
-                        6,
-                    )))
-                    .map_err(err)?;
-                chart
-                    .draw_series(std::iter::once(Circle::new(
-                        (px, c.median),
-                        4,
-                        color.filled(),
-                    )))
-                    .map_err(err)?;
-            }
+            key_panel(panel, s, key, &y, &metric)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     let logs: Vec<&str> = s
         .keys
         .iter()
@@ -158,53 +113,80 @@ pub(super) fn scatter(s: &SearchSummary) -> Result<Figure> {
     })
 }
 
+/// `key`'s panel of the scatter figure: each configuration's seed median
+/// with its quartiles' bar, the best last (on top, in red).
+fn key_panel(
+    area: &Area,
+    s: &SearchSummary,
+    key: &SearchKey,
+    y: &Scale,
+    metric: &str,
+) -> Result<()> {
+    let x = key_scale(key);
+    let mut chart = Frame::SEARCH.chart(area, Some(key.name()), x.clone(), y.clone())?;
+    Frame::SEARCH.mesh(&mut chart, |mesh| {
+        mesh.x_desc(x.label(key.name()))
+            .y_desc(y.label(&format!("median {metric}")));
+    })?;
+    let best = s.order[0];
+    let order = (0..s.configs.len())
+        .filter(|i| *i != best)
+        .chain(std::iter::once(best));
+    for i in order {
+        let c = &s.configs[i];
+        let color = if i == best { BEST } else { super::color(0) };
+        let px = key_x(key, c.setting(&key.key));
+        plot_series(
+            &mut chart,
+            std::iter::once(ErrorBar::new_vertical(
+                px,
+                c.quartiles.0.max(y.floor()),
+                c.median,
+                c.quartiles.1,
+                color.mix(0.6).stroke_width(1),
+                6,
+            )),
+        )?;
+        plot_series(
+            &mut chart,
+            std::iter::once(Circle::new((px, c.median), 4, color.filled())),
+        )?;
+    }
+    Ok(())
+}
+
 /// The parallel-coordinates figure.
 pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
     let metric = s.metric.name().replace('_', " ");
     let n = s.keys.len();
     let medians: Vec<f64> = s.configs.iter().map(|c| c.median).collect();
     let map = ColourMap::fit(&medians, s.metric.higher_is_better()).expect("finite medians");
-    let mut svg = String::new();
-    {
-        let width = (n as u32 * 170).max(500) + 110;
-        let root = SVGBackend::with_string(&mut svg, (width, 520)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (left, right) = root.split_horizontally(width - 110);
+    let width = (n as u32 * 170).max(500);
+    let svg = with_strip((width, 520), 110, |left, right| {
         let x = Scale::linear(-0.3, n as f64 - 0.7).with_ticks(key_ticks(s));
-        let mut chart = ChartBuilder::on(&left)
-            .caption(
-                format!("searched configurations, coloured by median {metric}"),
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .margin_top(30)
-            .x_label_area_size(30)
-            .build_cartesian_2d(x, -0.08f64..1.08f64)
-            .map_err(err)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .disable_x_mesh()
-            .disable_y_axis()
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(err)?;
-        let label = ("sans-serif", 12).into_font().color(&BLACK);
+        let title = format!("searched configurations, coloured by median {metric}");
+        let mut chart = Frame::PARALLEL.chart(left, Some(&title), x, -0.08f64..1.08f64)?;
+        Frame::PARALLEL.mesh(&mut chart, |mesh| {
+            mesh.disable_y_mesh().disable_x_mesh().disable_y_axis();
+        })?;
+        let label = font(12).into_font().color(&BLACK);
         for (i, k) in s.keys.iter().enumerate() {
             let xi = i as f64;
-            chart
-                .draw_series(std::iter::once(PathElement::new(
+            plot_series(
+                &mut chart,
+                std::iter::once(PathElement::new(
                     vec![(xi, 0.0), (xi, 1.0)],
                     BLACK.stroke_width(1),
-                )))
-                .map_err(err)?;
+                )),
+            )?;
             let (bottom, top) = axis_ends(k);
-            chart
-                .draw_series([
+            plot_series(
+                &mut chart,
+                [
                     Text::new(bottom, (xi + 0.03, -0.05), label.clone()),
                     Text::new(top, (xi + 0.03, 1.06), label.clone()),
-                ])
-                .map_err(err)?;
+                ],
+            )?;
         }
         // Worst first, so the best lines lie on top.
         for &i in s.order.iter().rev() {
@@ -215,16 +197,13 @@ pub(super) fn parallel(s: &SearchSummary) -> Result<Figure> {
                 .enumerate()
                 .map(|(j, k)| (j as f64, key_unit(k, c.setting(&k.key))))
                 .collect();
-            chart
-                .draw_series(LineSeries::new(
-                    points,
-                    map.color(c.median).mix(0.85).stroke_width(2),
-                ))
-                .map_err(err)?;
+            plot_series(
+                &mut chart,
+                LineSeries::new(points, map.color(c.median).mix(0.85).stroke_width(2)),
+            )?;
         }
-        map.bar(&right, &format!("median {metric}"))?;
-        root.present().map_err(err)?;
-    }
+        map.bar(right, &format!("median {metric}"))
+    })?;
     Ok(Figure {
         file: "search_parallel.svg".into(),
         caption: parallel_caption(s, &metric, map.scale.is_log()),

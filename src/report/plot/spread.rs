@@ -11,9 +11,9 @@
 //! before any drawing so tests can check them.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::canvas::{Area, Frame, font, plot_series, svg, titled};
 use super::palette::Palette;
 use super::scale::{Scale, spans_decade};
 use super::{Figure, Row, err, short};
@@ -153,42 +153,7 @@ pub(in crate::report) fn spread_plot(
     along: &str,
 ) -> Option<SpreadPlot> {
     let axis = AxisSettings::of(rows, along);
-    let axis_keys: Vec<String> = exp
-        .axes
-        .iter()
-        .find(|a| a.keys.iter().any(|k| k == along))
-        .map(|a| a.keys.clone())
-        .unwrap_or_default();
-    // (series, setting) → values, in plan order.
-    let mut names: Vec<Vec<(String, Setting)>> = Vec::new();
-    // (series, setting, values, the first trial's configuration)
-    let mut cells: Vec<(usize, usize, Vec<f64>, usize)> = Vec::new();
-    for (t, r) in rows {
-        let Some(y) = r.value(m, exp.report.target_acc) else {
-            continue;
-        };
-        let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
-            continue;
-        };
-        let label_of = |s: &Setting| number(s).map_or_else(|| s.to_string(), super::scale::tick);
-        let Some(setting) = axis.labels.iter().position(|l| *l == label_of(v)) else {
-            continue;
-        };
-        let others: Vec<(String, Setting)> = t
-            .swept
-            .iter()
-            .filter(|(k, _)| !axis_keys.contains(k))
-            .cloned()
-            .collect();
-        let s = names.iter().position(|n| *n == others).unwrap_or_else(|| {
-            names.push(others);
-            names.len() - 1
-        });
-        match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
-            Some(c) => c.2.push(y),
-            None => cells.push((s, setting, vec![y], t.config_index)),
-        }
-    }
+    let (names, cells) = cells(exp, rows, m, along, &axis);
     if cells.is_empty() {
         return None;
     }
@@ -231,6 +196,51 @@ pub(in crate::report) fn spread_plot(
         series,
         level,
     })
+}
+
+/// One configuration's values: (series, setting, values, the first
+/// trial's configuration).
+type Cell = (usize, usize, Vec<f64>, usize);
+
+/// `rows`' values of `m` grouped by configuration, in plan order, with
+/// the series (the other axes' settings) they belong to.
+fn cells(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    axis: &AxisSettings,
+) -> (Vec<Vec<(String, Setting)>>, Vec<Cell>) {
+    let axis_keys = super::axis_keys(exp, along);
+    let mut names: Vec<Vec<(String, Setting)>> = Vec::new();
+    let mut cells: Vec<Cell> = Vec::new();
+    for (t, r) in rows {
+        let Some(y) = r.value(m, exp.report.target_acc) else {
+            continue;
+        };
+        let Some((_, v)) = t.swept.iter().find(|(k, _)| k == along) else {
+            continue;
+        };
+        let label_of = |s: &Setting| number(s).map_or_else(|| s.to_string(), super::scale::tick);
+        let Some(setting) = axis.labels.iter().position(|l| *l == label_of(v)) else {
+            continue;
+        };
+        let others: Vec<(String, Setting)> = t
+            .swept
+            .iter()
+            .filter(|(k, _)| !axis_keys.contains(k))
+            .cloned()
+            .collect();
+        let s = names.iter().position(|n| *n == others).unwrap_or_else(|| {
+            names.push(others);
+            names.len() - 1
+        });
+        match cells.iter_mut().find(|c| c.0 == s && c.1 == setting) {
+            Some(c) => c.2.push(y),
+            None => cells.push((s, setting, vec![y], t.config_index)),
+        }
+    }
+    (names, cells)
 }
 
 /// The spread figure of `m` along `along`; `None` when there is nothing
@@ -298,20 +308,13 @@ fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
 
 /// Two panels side by side, std and IQR, on the shared `y`.
 fn draw(colours: &Palette, plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (1200, 560)).into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(
-                &format!(
-                    "spread of the final {} across seeds vs {}",
-                    m.name().replace('_', " "),
-                    short(along)
-                ),
-                ("sans-serif", 22),
-            )
-            .map_err(err)?;
+    svg((1200, 560), |root| {
+        let title = format!(
+            "spread of the final {} across seeds vs {}",
+            m.name().replace('_', " "),
+            short(along)
+        );
+        let root = titled(root, &title, 22)?;
         let panels = root.split_evenly((1, 2));
         let pick: [fn(&SpreadPoint) -> Option<Estimate>; 2] = [|p| p.std, |p| p.iqr];
         for ((area, name), get) in panels.iter().zip(["std", "IQR"]).zip(pick) {
@@ -325,15 +328,21 @@ fn draw(colours: &Palette, plot: &SpreadPlot, y: &Scale, m: Metric, along: &str)
                 get,
             )?;
         }
-        root.present().map_err(err)?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
+
+/// A spread panel: the large frame, its y labels wider for log ticks,
+/// no caption (the figure's title names both panels).
+const SPREAD: Frame = Frame {
+    y_area: 75,
+    ..Frame::LARGE
+};
 
 /// One panel: per series a line through the estimates and an error bar
 /// per interval; bars are cut at the axis floor, zero spreads left out.
 fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
+    area: &Area,
     colours: &Palette,
     plot: &SpreadPlot,
     y: &Scale,
@@ -341,26 +350,16 @@ fn panel(
     along: &str,
     get: fn(&SpreadPoint) -> Option<Estimate>,
 ) -> Result<()> {
-    let x = plot.axis.scale();
-    let mut chart = ChartBuilder::on(area)
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(x, y.clone())
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(if plot.axis.is_log() {
+    let mut chart = SPREAD.chart(area, None, plot.axis.scale(), y.clone())?;
+    SPREAD.mesh(&mut chart, |mesh| {
+        mesh.x_desc(if plot.axis.is_log() {
             format!("{} (log scale)", short(along))
         } else {
             short(along).to_string()
         })
         .y_desc(format!("{desc} (log scale)"))
-        .label_style(("sans-serif", 15))
-        .axis_desc_style(("sans-serif", 17))
-        .disable_x_mesh()
-        .draw()
-        .map_err(err)?;
+        .disable_x_mesh();
+    })?;
     let n = plot.series.len() as f64;
     for (s, series) in plot.series.iter().enumerate() {
         let c = colours.of(&series.selection).0;
@@ -391,27 +390,27 @@ fn panel(
             .map_err(err)?
             .label(series.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], c.stroke_width(2)));
-        chart
-            .draw_series(
-                points
-                    .iter()
-                    .map(|p| Circle::new((p.0, p.1.0), 4, c.filled())),
-            )
-            .map_err(err)?;
-        chart
-            .draw_series(points.iter().filter_map(|p| {
+        plot_series(
+            &mut chart,
+            points
+                .iter()
+                .map(|p| Circle::new((p.0, p.1.0), 4, c.filled())),
+        )?;
+        plot_series(
+            &mut chart,
+            points.iter().filter_map(|p| {
                 p.1.1.map(|(lo, hi)| {
                     ErrorBar::new_vertical(p.0, lo.max(y.floor()), p.1.0, hi, c.stroke_width(1), 8)
                 })
-            }))
-            .map_err(err)?;
+            }),
+        )?;
     }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .position(SeriesLabelPosition::UpperRight)
-        .label_font(("sans-serif", 14))
+        .label_font(font(14))
         .draw()
         .map_err(err)?;
     Ok(())

@@ -4,9 +4,9 @@
 //! per setting of the other axes. `[replicates]` studies only.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use super::canvas::{Area, Frame, font, plot_series, svg, titled};
 use super::{Figure, color, err};
 use crate::plan::Plan;
 use crate::report::Report;
@@ -35,21 +35,13 @@ pub(super) fn variance_sources(exp: &Study, plan: &Plan, report: &Report) -> Res
                 .find(|d| d.config == c && d.metric == metric)
         })
         .collect();
-    let mut svg = String::new();
-    {
-        let width = (cols * (120 + 46 * per_panel)).max(100 + 80 * terms.len()) as u32;
-        let root = SVGBackend::with_string(&mut svg, (width, (nrows * 300 + 70) as u32))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(
-                &format!(
-                    "share of the variance of the final {} by source",
-                    metric.name()
-                ),
-                ("sans-serif", 20),
-            )
-            .map_err(err)?;
+    let width = (cols * (120 + 46 * per_panel)).max(100 + 80 * terms.len()) as u32;
+    let svg = svg((width, (nrows * 300 + 70) as u32), |root| {
+        let title = format!(
+            "share of the variance of the final {} by source",
+            metric.name()
+        );
+        let root = titled(root, &title, 20)?;
         let (legend, body) = root.split_vertically(34);
         draw_legend(&legend, &terms)?;
         for (p, area) in body
@@ -61,8 +53,8 @@ pub(super) fn variance_sources(exp: &Study, plan: &Plan, report: &Report) -> Res
             let configs: Vec<usize> = (p * per_panel..(p + 1) * per_panel).collect();
             panel(area, exp, plan, &configs, &parts, &terms)?;
         }
-        root.present().map_err(err)?;
-    }
+        Ok(())
+    })?;
     let last = exp.axes.last().map(|a| a.keys.join("/"));
     Ok(vec![Figure {
         file: "variance_sources.svg".into(),
@@ -80,7 +72,8 @@ pub(super) fn variance_sources(exp: &Study, plan: &Plan, report: &Report) -> Res
     }])
 }
 
-fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, terms: &[String]) -> Result<()> {
+/// The terms' colours in a row above the panels.
+fn draw_legend(area: &Area, terms: &[String]) -> Result<()> {
     let mut x = 20;
     for (i, name) in terms.iter().enumerate() {
         area.draw(&Rectangle::new([(x, 10), (x + 14, 24)], color(i).filled()))
@@ -88,7 +81,7 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, terms: &[String]) -> Resul
         area.draw(&Text::new(
             name.replace("_x_", "×"),
             (x + 18, 10),
-            ("sans-serif", 14).into_font(),
+            font(14).into_font(),
         ))
         .map_err(err)?;
         x += 28 + 7 * name.len() as i32;
@@ -96,8 +89,9 @@ fn draw_legend(area: &DrawingArea<SVGBackend, Shift>, terms: &[String]) -> Resul
     Ok(())
 }
 
+/// The bars of `configs`, one panel (a setting of the axes before the last).
 fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
+    area: &Area,
     exp: &Study,
     plan: &Plan,
     configs: &[usize],
@@ -124,30 +118,23 @@ fn panel(
             .unwrap_or_default()
     };
     let n = configs.len() as i32;
-    let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 14))
-        .margin(8)
-        .x_label_area_size(34)
-        .y_label_area_size(44)
-        .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..1f64)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .disable_x_mesh()
-        .x_desc(
-            exp.axes
-                .last()
-                .map(|a| a.keys.join("/"))
-                .unwrap_or_default(),
-        )
-        .y_desc("share of variance")
-        .x_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) if *i >= 0 && *i < n => bar_label(*i as usize),
-            _ => String::new(),
-        })
-        .label_style(("sans-serif", 12))
-        .draw()
-        .map_err(err)?;
+    let x = (0..n - 1).into_segmented();
+    let mut chart = Frame::VARIANCE.chart(area, Some(&title), x, 0f64..1f64)?;
+    let bar_labels = |v: &SegmentValue<i32>| match v {
+        SegmentValue::CenterOf(i) if *i >= 0 && *i < n => bar_label(*i as usize),
+        _ => String::new(),
+    };
+    Frame::VARIANCE.mesh(&mut chart, |mesh| {
+        mesh.disable_x_mesh()
+            .x_desc(
+                exp.axes
+                    .last()
+                    .map(|a| a.keys.join("/"))
+                    .unwrap_or_default(),
+            )
+            .y_desc("share of variance")
+            .x_label_formatter(&bar_labels);
+    })?;
     for (i, part) in configs.iter().map(|&c| parts[c]).enumerate() {
         let Some(d) = part else { continue };
         let mut bottom = 0.0;
@@ -157,19 +144,15 @@ fn panel(
                 continue;
             }
             let top = (bottom + share).min(1.0);
-            chart
-                .draw_series(std::iter::once({
-                    let mut bar = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i as i32), bottom),
-                            (SegmentValue::Exact(i as i32 + 1), top),
-                        ],
-                        color(k).filled(),
-                    );
-                    bar.set_margin(0, 0, 6, 6);
-                    bar
-                }))
-                .map_err(err)?;
+            let mut bar = Rectangle::new(
+                [
+                    (SegmentValue::Exact(i as i32), bottom),
+                    (SegmentValue::Exact(i as i32 + 1), top),
+                ],
+                color(k).filled(),
+            );
+            bar.set_margin(0, 0, 6, 6);
+            plot_series(&mut chart, std::iter::once(bar))?;
             bottom = top;
         }
     }

@@ -84,7 +84,7 @@ fn a_named_setting_has_its_own_position() {
 #[test]
 fn a_profile_counts_diverged_seeds_in_its_denominator() {
     let src = "name = \"a\"\nseeds = 5\n[grid]\nwidth = [2, 8]\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let plan = Plan::new(&e).unwrap();
     let losses = [0.5, 0.2, f64::NAN, 0.4, f64::NAN, 0.3, 0.3, 0.2, 0.1, 0.25];
     let records: Vec<TrialRecord> = plan
@@ -235,7 +235,7 @@ fn report_md_says_which_figures_were_not_drawn() {
 fn a_search_colours_curves_by_loss_and_draws_no_line_along_a_key() {
     use crate::train::CurvePoint;
     let src = "name = \"s\"\nseeds = 1\n[search]\nstrategy = \"random\"\nsamples = 24\nseed = 0\n[space]\nlr = { log_uniform = [1e-4, 1.0] }\nl2 = { log_uniform = [1e-6, 1e-2] }\n[[claims]]\nname = \"t\"\nalong = \"lr\"\nexpect = \"decreasing\"\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let plan = Plan::new(&e).unwrap();
     let records: Vec<TrialRecord> = plan
         .trials
