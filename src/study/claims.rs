@@ -23,7 +23,9 @@
 
 use toml::Value;
 
-use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
+use super::fields::Fields;
+use super::sections::{CLAIM, REPORT};
+use super::{Axis, KeyError, Setting, Source, key_err};
 use crate::metric::Metric;
 
 mod checks;
@@ -81,7 +83,8 @@ pub enum Statistic {
     EnsembleGain,
 }
 
-const STATISTICS: &[(&str, Statistic)] = &[
+/// The names the study file gives them.
+pub(super) const STATISTICS: &[(&str, Statistic)] = &[
     ("mean", Statistic::Mean),
     ("std", Statistic::Std),
     ("median", Statistic::Median),
@@ -143,7 +146,8 @@ pub enum Expect {
     Differs,
 }
 
-const EXPECTS: &[(&str, Expect)] = &[
+/// The names the study file gives them.
+pub(super) const EXPECTS: &[(&str, Expect)] = &[
     ("decreasing", Expect::Decreasing),
     ("increasing", Expect::Increasing),
     ("less_than", Expect::LessThan),
@@ -218,7 +222,8 @@ pub enum StuckRelative {
     Config,
 }
 
-const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
+/// The names the study file gives them.
+pub(super) const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
     ("study", StuckRelative::Study),
     ("slice", StuckRelative::Slice),
     ("config", StuckRelative::Config),
@@ -310,7 +315,7 @@ pub(super) fn parse(
             return Err(key_err(format!("claims[{i}]"), "expected a table"));
         };
         let claim = Claim {
-            t,
+            t: CLAIM.fields(t, format!("claims[{i}]."))?,
             i,
             axes,
             varying,
@@ -332,60 +337,21 @@ fn report_keys(
     axes: &[Axis],
     canonical: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<(), KeyError> {
-    let Value::Table(t) = r else {
-        return Err(key_err("report", "expected a table"));
-    };
-    for (k, v) in t {
-        let key = format!("report.{k}");
-        let err = |m| key_err(&key, m);
-        match k.as_str() {
-            "stuck_delta" => {
-                spec.stuck_delta =
-                    number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(err)?
-            }
-            "stuck_relative" => {
-                spec.stuck_relative = super::choice(v, STUCK_RELATIVE).map_err(err)?
-            }
-            "level" => {
-                spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
-                    .map_err(err)?
-            }
-            "bootstrap" => spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(err)?,
-            "target_acc" => {
-                spec.target_acc =
-                    number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]").map_err(err)?
-            }
-            "boundaries" => spec.boundaries = select(Some(v), &key, axes, canonical)?,
-            _ => {
-                return Err(key_err(
-                    key,
-                    "unknown key; [report] has: stuck_delta, stuck_relative, level, bootstrap, target_acc, boundaries",
-                ));
-            }
-        }
+    let f = REPORT.table(Some(r))?.expect("a value was given");
+    spec.stuck_delta = f.float("stuck_delta")?;
+    spec.stuck_relative = f.choice("stuck_relative", STUCK_RELATIVE)?;
+    spec.level = f.float("level")?;
+    spec.bootstrap = f.int("bootstrap")?;
+    spec.target_acc = f.float("target_acc")?;
+    if let Some(v) = f.raw("boundaries") {
+        spec.boundaries = select(Some(v), &f.key("boundaries"), axes, canonical)?;
     }
     Ok(())
 }
 
-/// Keys a `[[claims]]` table may have.
-const CLAIM_KEYS: &[&str] = &[
-    "name",
-    "metric",
-    "statistic",
-    "along",
-    "expect",
-    "this",
-    "than",
-    "where",
-    "pool",
-    "tune",
-    "alpha",
-    "source",
-];
-
 /// One `[[claims]]` table being read: its keys, its position, the axes.
 struct Claim<'a> {
-    t: &'a toml::Table,
+    t: Fields<'a>,
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
@@ -400,14 +366,7 @@ impl Claim<'_> {
     }
 
     fn string(&self, k: &str) -> Result<Option<String>, KeyError> {
-        match self.t.get(k) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(key_err(
-                self.at(k),
-                format!("expected a string, got {}", show(other)),
-            )),
-        }
+        self.t.text(k)
     }
 
     /// A swept key named by `key`, found at `k`.
@@ -425,16 +384,10 @@ impl Claim<'_> {
     }
 
     fn selection(&self, k: &str) -> Result<Selection, KeyError> {
-        select(self.t.get(k), &self.at(k), self.axes, self.canonical)
+        select(self.t.raw(k), &self.at(k), self.axes, self.canonical)
     }
 
     fn parse(&self, regression: bool) -> Result<ClaimSpec, KeyError> {
-        if let Some(k) = self.t.keys().find(|k| !CLAIM_KEYS.contains(&k.as_str())) {
-            return Err(key_err(
-                self.at(k),
-                format!("unknown key; a claim has: {}", CLAIM_KEYS.join(", ")),
-            ));
-        }
         let name = self
             .string("name")?
             .ok_or_else(|| key_err(self.at("name"), "missing: say what the claim claims"))?;
@@ -445,24 +398,11 @@ impl Claim<'_> {
             ));
         }
         let metric = self.metric(regression)?;
-        let statistic = match self.t.get("statistic") {
-            None => Statistic::Mean,
-            Some(v) => {
-                super::choice(v, STATISTICS).map_err(|m| key_err(self.at("statistic"), m))?
-            }
-        };
-        let expect = match self.t.get("expect") {
-            None => {
-                return Err(key_err(
-                    self.at("expect"),
-                    "missing; expected one of: decreasing, increasing, less_than, greater_than, differs",
-                ));
-            }
-            Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(self.at("expect"), m))?,
-        };
+        let statistic = self.t.choice("statistic", STATISTICS)?;
+        let expect = self.t.choice("expect", EXPECTS)?;
         let (this, than) = (self.selection("this")?, self.selection("than")?);
         let filter = select::select_where(
-            self.t.get("where"),
+            self.t.raw("where"),
             &self.at("where"),
             self.axes,
             self.canonical,
@@ -476,7 +416,7 @@ impl Claim<'_> {
                 ("this", !this.is_empty()),
                 ("than", !than.is_empty()),
                 ("along", along.is_some()),
-                ("tune", self.t.contains_key("tune")),
+                ("tune", self.t.given("tune")),
             ];
             // Differs has no side to put the random blocks on.
             let one_sided = matches!(expect, Expect::LessThan | Expect::GreaterThan);
@@ -509,19 +449,8 @@ impl Claim<'_> {
                 ));
             }
         }
-        let pool = match self.t.get("pool") {
-            None => false,
-            Some(v) => super::boolean(v).map_err(|m| key_err(self.at("pool"), m))?,
-        };
-        let alpha = match self.t.get("alpha") {
-            None => 0.05,
-            Some(v) => number_in(
-                v,
-                |x| x > 0.0 && x < 0.5,
-                "a significance level in (0, 0.5)",
-            )
-            .map_err(|m| key_err(self.at("alpha"), m))?,
-        };
+        let pool = self.t.flag("pool")?;
+        let alpha = self.t.float("alpha")?;
         if pool && statistic == Statistic::EnsembleGain {
             return Err(key_err(
                 self.at("pool"),

@@ -67,6 +67,15 @@ pub enum Type {
         /// What is allowed, for the docs.
         allowed: &'static str,
     },
+    /// Any string.
+    Text,
+    /// A table of its own (a section, `this`, `where`): never a single
+    /// value, so never `--set` whole; the text says what it holds (docs).
+    Table(&'static str),
+    /// A value its section's code reads, with what it needs from the rest
+    /// of the study (seed lists, distribution bounds); the text says what
+    /// is allowed (docs).
+    Own(&'static str),
 }
 
 /// The value a key takes when the study does not give one.
@@ -77,6 +86,8 @@ pub enum Default {
     By(fn(&Values) -> Val, &'static str),
     /// No default: the message says what is missing.
     Required(&'static str),
+    /// No value unless given; the text says what that means (docs).
+    Unset(&'static str),
 }
 
 /// When a key means something, decided by an earlier key.
@@ -106,9 +117,13 @@ pub struct Key {
 }
 
 impl Key {
-    /// `section.name`.
+    /// `section.name`, or `name` at the top level.
     pub fn path(&self) -> String {
-        format!("{}.{}", self.section, self.name)
+        if self.section.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}.{}", self.section, self.name)
+        }
     }
 }
 

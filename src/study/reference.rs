@@ -28,6 +28,7 @@ fn default_text(d: &Default) -> String {
         Default::Is(v) => val_text(v),
         Default::By(_, doc) => (*doc).to_string(),
         Default::Required(_) => "— (required)".to_string(),
+        Default::Unset(doc) => (*doc).to_string(),
     }
 }
 
@@ -53,7 +54,11 @@ fn val_text(v: &Val) -> String {
 fn allowed_text(t: &Type) -> String {
     match t {
         Type::Int { min, max, .. } => format!("{min}..={max}"),
-        Type::Float { allowed, .. } | Type::Special { allowed, .. } => (*allowed).to_string(),
+        Type::Float { allowed, .. }
+        | Type::Special { allowed, .. }
+        | Type::Table(allowed)
+        | Type::Own(allowed) => (*allowed).to_string(),
+        Type::Text => "a string".to_string(),
         Type::Bool => "true, false".to_string(),
         Type::Choice(names) => names.join(", "),
     }
