@@ -2,8 +2,35 @@
 //! the docs cannot drift from what the parser accepts. A test compares the
 //! docs with [`markdown`]; `MLPSWEEP_WRITE_DOCS=1` rewrites them.
 
+use super::fields::Section;
 use super::keys::{Default, KEYS, Type, Val};
 use super::spec::{Batch, LabelColumn, ValSplit};
+
+/// The Markdown table of a section that is not swept (no "applies to":
+/// its rules between keys are stated in the meaning).
+pub fn section_markdown(section: &Section) -> String {
+    let mut out =
+        String::from("| key | default | allowed | meaning |\n| --- | --- | --- | --- |\n");
+    for key in section.keys {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            key.name,
+            default_text(&key.default),
+            allowed_text(&key.ty),
+            key.doc
+        ));
+    }
+    out
+}
+
+/// The marker name of a section in the docs: its path, `top` for the top level.
+pub fn marker(section: &Section) -> &'static str {
+    if section.path.is_empty() {
+        "top"
+    } else {
+        section.path
+    }
+}
 
 /// The Markdown table of one section's keys.
 pub fn markdown(section: &str) -> String {
@@ -75,16 +102,21 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/study-file.md");
         let mut doc = std::fs::read_to_string(path).unwrap();
         let mut stale = Vec::new();
-        for section in crate::study::keys::SECTIONS {
+        let swept = crate::study::keys::SECTIONS
+            .iter()
+            .map(|s| (*s, markdown(s)));
+        let others = crate::study::sections::SECTIONS
+            .iter()
+            .map(|s| (marker(s), section_markdown(s)));
+        for (section, want) in swept.chain(others) {
             let open = format!("<!-- keys: {section} -->\n");
             let start = doc
                 .find(&open)
                 .unwrap_or_else(|| panic!("{path} lacks {open}"))
                 + open.len();
             let end = start + doc[start..].find("<!-- /keys -->").expect("closing marker");
-            let want = markdown(section);
             if doc[start..end] != want {
-                stale.push(*section);
+                stale.push(section);
                 doc.replace_range(start..end, &want);
             }
         }

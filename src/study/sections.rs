@@ -249,3 +249,6 @@ pub fn settable(key: &str) -> Option<(&'static Section, &str)> {
         .filter_map(|s| Some((*s, key.strip_prefix(s.path)?.strip_prefix('.')?)))
         .max_by_key(|(s, _)| s.path.len())
 }
+
+#[cfg(test)]
+mod tests;
