@@ -258,6 +258,8 @@ pub struct ReportSpec {
     /// Which configurations get decision-region panels (swept key → value);
     /// empty: up to 16, evenly spaced over the plan.
     pub boundaries: Vec<(String, Setting)>,
+    /// The heading of `report.md` and `summary.md`; `None`: the study's name.
+    pub title: Option<String>,
     /// The study's claims, in file order.
     pub claims: Vec<ClaimSpec>,
 }
@@ -271,6 +273,7 @@ impl Default for ReportSpec {
             bootstrap: 2000,
             target_acc: 0.9,
             boundaries: Vec::new(),
+            title: None,
             claims: Vec::new(),
         }
     }
@@ -343,6 +346,7 @@ fn report_keys(
     spec.level = f.float("level")?;
     spec.bootstrap = f.int("bootstrap")?;
     spec.target_acc = f.float("target_acc")?;
+    spec.title = f.text("title")?;
     if let Some(v) = f.raw("boundaries") {
         spec.boundaries = select(Some(v), &f.key("boundaries"), axes, canonical)?;
     }

@@ -6,7 +6,9 @@
 //! resolves any grid point into a checked [`Config`] with
 //! [`Study::config_at`]. Nothing past this module sees TOML.
 //!
-//! One concern a file: `keys` (the table of every key), `values` (readers
+//! One concern a file: `keys` (the table of every `[data]`, `[model]`,
+//! `[train]` key), `sections` (the rows of every other section) and
+//! `fields` (reading a section by its rows), `values` (readers
 //! of single values), `resolve` (a grid point → [`Config`]), `spec` (the
 //! typed configuration), `grid` (axes and their order), `search`
 //! (`[search]` and `[space]`: drawn points as one more axis), `overrides`

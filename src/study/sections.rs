@@ -198,6 +198,8 @@ pub static REPORT: Section = Section { path: "report", unknown: "unknown key; [r
         "classification: the train accuracy `epochs_to_target` waits for"),
     row("report", "boundaries", Type::Table("a table of swept key → value"), Default::Unset("up to 16, evenly spaced"),
         "the configurations drawn in `boundaries.svg`"),
+    row("report", "title", Type::Text, Default::Unset("the study's `name`"),
+        "the heading of `report.md` and `summary.md` (the results folder keeps `name`)"),
 ]};
 
 /// One `[[claims]]` table.
