@@ -27,6 +27,7 @@ use super::fields::Fields;
 use super::sections::{CLAIM, REPORT};
 use super::{Axis, KeyError, Setting, Source, key_err};
 use crate::metric::Metric;
+pub use crate::stats::Statistic;
 
 mod checks;
 mod select;
@@ -37,97 +38,24 @@ mod tests;
 use select::select;
 pub use select::{Allowed, Filter, Selection, matches};
 
-/// A statistic of a metric over the seeds of a group of trials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Statistic {
-    /// Arithmetic mean.
-    Mean,
-    /// Sample standard deviation (ddof = 1).
-    Std,
-    /// Median.
-    Median,
-    /// Interquartile range.
-    Iqr,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
-    /// Share of trials stuck: more than `stuck_delta` above the best final
-    /// train loss of their `stuck_relative` group.
-    StuckFraction,
-    /// Share of finished trials flagged collapsed: no progress from the
-    /// initial loss, or at chance (`report/broken.rs`).
-    CollapsedFraction,
-    /// Share of finished trials flagged unstable: far above their best
-    /// train loss at the end (`report/broken.rs`).
-    UnstableFraction,
-    /// Comparisons only: the share of (this seed, than seed) pairs in which
-    /// `this` is better (lower loss, higher accuracy), ties counted half.
-    ProbabilityOfImprovement,
-    /// Trends in `[replicates]` studies only: the share of a
-    /// configuration's variance due to the claim's `source`.
-    Share,
-    /// Trends on `val_loss` or `val_acc` only: the loss or accuracy of
-    /// the ensemble of a configuration's seeds (the mean of their
-    /// predicted probabilities, or outputs).
-    Ensemble,
-    /// Comparisons in a search with `[search] blocks` and `grid` only:
-    /// each block's best configuration (by its seed median) against the
-    /// grid's best, `this` being the random blocks and `than` the grid.
-    BestOfBlock,
-    /// `val_loss` or `val_acc` only: how much a configuration's ensemble
-    /// of seeds beats its average member (mean member loss − ensemble
-    /// loss, or ensemble accuracy − mean member accuracy), with a
-    /// bootstrap over the seeds. Judged against 0 per configuration
-    /// (`greater_than` / `less_than` without groups) or along an axis.
-    EnsembleGain,
-}
-
-/// The names the study file gives them.
-pub(super) const STATISTICS: &[(&str, Statistic)] = &[
-    ("mean", Statistic::Mean),
-    ("std", Statistic::Std),
-    ("median", Statistic::Median),
-    ("iqr", Statistic::Iqr),
-    ("min", Statistic::Min),
-    ("max", Statistic::Max),
-    ("stuck_fraction", Statistic::StuckFraction),
-    ("collapsed_fraction", Statistic::CollapsedFraction),
-    ("unstable_fraction", Statistic::UnstableFraction),
-    (
-        "probability_of_improvement",
-        Statistic::ProbabilityOfImprovement,
-    ),
-    ("share", Statistic::Share),
-    ("ensemble", Statistic::Ensemble),
-    ("best_of_block", Statistic::BestOfBlock),
-    ("ensemble_gain", Statistic::EnsembleGain),
-];
-
-impl Statistic {
-    /// The statistic's name as written in a study file.
-    pub fn name(self) -> &'static str {
-        STATISTICS
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// Whether the statistic is the share of trials carrying a flag
-    /// (stuck, collapsed, unstable): a mean of 0/1 indicators.
-    pub fn is_fraction(self) -> bool {
-        matches!(
-            self,
-            Statistic::StuckFraction | Statistic::CollapsedFraction | Statistic::UnstableFraction
-        )
-    }
-
-    /// Whether the statistic measures spread (tested with Brown–Forsythe).
-    pub fn is_spread(self) -> bool {
-        matches!(self, Statistic::Std | Statistic::Iqr)
-    }
-}
+/// The statistics a claim may name (every one but `iqm`), in the order
+/// errors and the docs list them.
+pub(super) const STATISTICS: &[(&str, Statistic)] = &Statistic::named([
+    Statistic::Mean,
+    Statistic::Std,
+    Statistic::Median,
+    Statistic::Iqr,
+    Statistic::Min,
+    Statistic::Max,
+    Statistic::StuckFraction,
+    Statistic::CollapsedFraction,
+    Statistic::UnstableFraction,
+    Statistic::ProbabilityOfImprovement,
+    Statistic::Share,
+    Statistic::Ensemble,
+    Statistic::BestOfBlock,
+    Statistic::EnsembleGain,
+]);
 
 /// What a claim expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

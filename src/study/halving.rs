@@ -9,44 +9,12 @@ use super::fields::Fields;
 use super::produced::Produced;
 use super::sections::HALVING;
 use crate::metric::Metric;
+use crate::stats::Statistic;
 
-/// How a configuration's seeds are summarised into one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SeedStatistic {
-    /// The median (NumPy's linear interpolation between order statistics).
-    Median,
-    /// The arithmetic mean.
-    Mean,
-    /// The interquartile mean (`scipy.stats.trim_mean(x, 0.25)`).
-    Iqm,
-}
-
-impl SeedStatistic {
-    /// Every statistic with its name in the study file.
-    pub const ALL: [(&'static str, SeedStatistic); 3] = [
-        ("median", SeedStatistic::Median),
-        ("mean", SeedStatistic::Mean),
-        ("iqm", SeedStatistic::Iqm),
-    ];
-
-    /// The name in the study file.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .expect("every statistic is listed")
-    }
-
-    /// The statistic of `xs`; `None` when empty (or undefined).
-    pub(crate) fn apply(self, xs: &[f64]) -> Option<f64> {
-        match self {
-            SeedStatistic::Median => crate::stats::median(xs),
-            SeedStatistic::Mean => (!xs.is_empty()).then(|| crate::stats::mean(xs)),
-            SeedStatistic::Iqm => crate::stats::iqm(xs),
-        }
-    }
-}
+/// The statistics a configuration's seeds may be summarised by for
+/// ranking (`[search.halving] statistic`), the default first.
+pub const SEED_STATISTICS: [(&str, Statistic); 3] =
+    Statistic::named([Statistic::Median, Statistic::Mean, Statistic::Iqm]);
 
 /// `[search.halving]`, checked.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +22,7 @@ pub struct Halving {
     /// The metric configurations are ranked by.
     pub metric: Metric,
     /// How the seeds of a configuration are summarised.
-    pub statistic: SeedStatistic,
+    pub statistic: Statistic,
     /// Budget of rung 0, in epochs (1 ≤ min_epochs < train.epochs).
     pub min_epochs: usize,
     /// Growth of the budget and shrink of the field per rung (≥ 2).
@@ -95,7 +63,7 @@ pub fn parse(
         ));
     };
     let metric = metric(&t, produced)?;
-    let statistic = t.choice("statistic", &SeedStatistic::ALL)?;
+    let statistic = t.choice("statistic", &SEED_STATISTICS)?;
     let eta = t.int("eta")?;
     if !t.given("min_epochs") {
         t.get("min_epochs")?;

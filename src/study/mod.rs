@@ -41,7 +41,7 @@ mod spec;
 mod toml_error;
 mod values;
 
-pub use self::halving::{Halving, Reference, SeedStatistic};
+pub use self::halving::{Halving, Reference};
 pub use arms::{Arm, Arms};
 pub use claims::{
     Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,

@@ -14,7 +14,7 @@ use super::MAX_NAME;
 use super::claims::{EXPECTS, STATISTICS, STUCK_RELATIVE};
 use super::fields::Section;
 use super::grid::MAX_TRIALS;
-use super::halving::SeedStatistic;
+use super::halving::SEED_STATISTICS;
 use super::keys::{Default, Key, Type, Val};
 use super::search::STRATEGIES;
 use super::values::show;
@@ -32,7 +32,7 @@ const fn names_of<T, const N: usize>(options: &[(&'static str, T)]) -> [&'static
 }
 
 const STRATEGY_NAMES: [&str; STRATEGIES.len()] = names_of(&STRATEGIES);
-const SEED_STATISTIC_NAMES: [&str; SeedStatistic::ALL.len()] = names_of(&SeedStatistic::ALL);
+const SEED_STATISTIC_NAMES: [&str; SEED_STATISTICS.len()] = names_of(&SEED_STATISTICS);
 const STUCK_NAMES: [&str; STUCK_RELATIVE.len()] = names_of(STUCK_RELATIVE);
 const STATISTIC_NAMES: [&str; STATISTICS.len()] = names_of(STATISTICS);
 const EXPECT_NAMES: [&str; EXPECTS.len()] = names_of(EXPECTS);
