@@ -4,6 +4,8 @@
 //! errors, `--set`, the "known keys" lists and the key reference in
 //! `docs/study-file.md` all read this table (as ripgrep's flag table drives
 //! its parser and its help), so adding a key is one row here plus its use.
+//! The sections that are not swept have rows of the same form in
+//! `sections.rs`.
 //!
 //! Rows are in the order keys are resolved and listed: a key that decides
 //! (`data.kind`, `model.activation`, `model.init`, `train.optimizer`) comes
@@ -197,7 +199,8 @@ pub fn canonical(key: &str) -> Result<String, String> {
     if let Some((section, name)) = key.split_once('.') {
         if !SECTIONS.contains(&section) {
             return Err(format!(
-                "unknown section \"{section}\"; sections that can be swept: data, model, train"
+                "unknown section \"{section}\"; sections that can be swept: {}",
+                SECTIONS.join(", ")
             ));
         }
         let known = names(section);
