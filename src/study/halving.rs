@@ -65,6 +65,8 @@ pub fn parse(
     let metric = metric(&t, produced)?;
     let statistic = t.choice("statistic", &SEED_STATISTICS)?;
     let eta = t.int("eta")?;
+    // A missing min_epochs is refused first, with its row's message; a
+    // given one is read against train.epochs below.
     if !t.given("min_epochs") {
         t.get("min_epochs")?;
     }

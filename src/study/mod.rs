@@ -35,7 +35,7 @@ pub mod reference;
 mod replicates;
 mod resolve;
 mod search;
-pub mod sections;
+mod sections;
 mod spans;
 mod spec;
 mod toml_error;
