@@ -24,7 +24,7 @@ use crate::train::TrialRecord;
 
 // The settings types live with the study schema (`study/halving.rs`), so
 // the schema never imports this algorithm.
-pub use crate::study::{Halving, Reference, SeedStatistic};
+pub use crate::study::{Halving, Reference};
 
 /// The rung budgets: min_epochs·η^k while below `epochs`, then `epochs`.
 pub fn budgets(min_epochs: usize, eta: usize, epochs: usize) -> Vec<usize> {
@@ -59,7 +59,7 @@ pub fn score(h: &Halving, seeds: &[Option<f64>]) -> f64 {
     // NaN arises only from infinities (inf − inf), where the true value is
     // the worst one.
     h.statistic
-        .apply(&xs)
+        .of(&xs)
         .filter(|s| !s.is_nan())
         .unwrap_or(f64::INFINITY)
 }
@@ -269,8 +269,9 @@ pub fn standing(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Str
 mod tests {
     use super::*;
     use crate::metric::Metric;
+    use crate::stats::Statistic;
 
-    fn h(metric: Metric, statistic: SeedStatistic) -> Halving {
+    fn h(metric: Metric, statistic: Statistic) -> Halving {
         Halving {
             metric,
             statistic,
@@ -300,12 +301,12 @@ mod tests {
 
     #[test]
     fn the_statistic_is_over_seeds_and_a_lost_seed_is_worst() {
-        let med = h(Metric::ValLoss, SeedStatistic::Median);
+        let med = h(Metric::ValLoss, Statistic::Median);
         // np.median([3, 1, 2]) = 2; np.mean = 2; trim_mean([1,2,3,10], .25) = 2.5.
         assert_eq!(score(&med, &[Some(3.0), Some(1.0), Some(2.0)]), 2.0);
-        let mean = h(Metric::ValLoss, SeedStatistic::Mean);
+        let mean = h(Metric::ValLoss, Statistic::Mean);
         assert_eq!(score(&mean, &[Some(3.0), Some(1.0), Some(5.0)]), 3.0);
-        let iqm = h(Metric::ValLoss, SeedStatistic::Iqm);
+        let iqm = h(Metric::ValLoss, Statistic::Iqm);
         assert_eq!(
             score(&iqm, &[Some(10.0), Some(1.0), Some(3.0), Some(2.0)]),
             2.5
@@ -317,7 +318,7 @@ mod tests {
         assert_eq!(score(&mean, &[Some(1.0), None]), f64::INFINITY);
         // Accuracies: higher is better, so the score is negated and a lost
         // seed is worst (−inf accuracy).
-        let acc = h(Metric::ValAcc, SeedStatistic::Median);
+        let acc = h(Metric::ValAcc, Statistic::Median);
         assert_eq!(score(&acc, &[Some(0.9), Some(0.7), Some(0.8)]), -0.8);
         assert_eq!(score(&acc, &[Some(0.9), None, None]), f64::INFINITY);
     }
@@ -338,7 +339,7 @@ mod tests {
         // 9 configurations, η = 3, budgets 10, 30, 90, 100. At every budget
         // config c's seeds are (c + budget/1000, 2c + ...) for losses, so
         // low indices win... except config 8, best at 10 epochs only.
-        let hv = h(Metric::ValLoss, SeedStatistic::Median);
+        let hv = h(Metric::ValLoss, Statistic::Median);
         let value = |c: usize, b: usize| -> f64 {
             if c == 8 && b == 10 {
                 -1.0

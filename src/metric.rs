@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use crate::stats::Statistic;
+
 /// A final value of a trial that tables, claims and figures are about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
@@ -146,34 +148,44 @@ impl fmt::Display for Metric {
     }
 }
 
-/// An aggregate of a metric over the finished seeds of a configuration:
-/// one `summary.csv` column per (metric, aggregate), named by
-/// [`Metric::column`].
+/// A `summary.csv` column of a metric over the finished seeds of a
+/// configuration, named by [`Metric::column`]: a statistic of their values
+/// (the one [`Statistic`] enum, so the column is named by the statistic's
+/// name), or an end of an interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Aggregate {
-    /// Arithmetic mean.
-    Mean,
-    /// Sample standard deviation (ddof = 1).
-    Std,
-    /// Median.
-    Median,
-    /// Interquartile range (linear quantiles).
-    Iqr,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
+    /// A statistic of the seeds' values: mean, std (ddof = 1), median,
+    /// iqr (linear quantiles), min, max, iqm (`scipy.stats.trim_mean(x,
+    /// 0.25)`).
+    Of(Statistic),
     /// Lower end of the Student-t interval of the mean at `[report] level`.
     CiLo,
     /// Upper end of that interval.
     CiHi,
-    /// Interquartile mean (`scipy.stats.trim_mean(x, 0.25)`).
-    Iqm,
     /// Lower end of the IQM's stratified-bootstrap percentile interval at
     /// `[report] level`.
     IqmLo,
     /// Upper end of that interval.
     IqmHi,
+}
+
+// Shorthands for the statistic columns, so a column reads `Aggregate::Mean`.
+#[allow(non_upper_case_globals)]
+impl Aggregate {
+    /// The mean column.
+    pub const Mean: Aggregate = Aggregate::Of(Statistic::Mean);
+    /// The standard deviation column.
+    pub const Std: Aggregate = Aggregate::Of(Statistic::Std);
+    /// The median column.
+    pub const Median: Aggregate = Aggregate::Of(Statistic::Median);
+    /// The interquartile range column.
+    pub const Iqr: Aggregate = Aggregate::Of(Statistic::Iqr);
+    /// The smallest value's column.
+    pub const Min: Aggregate = Aggregate::Of(Statistic::Min);
+    /// The largest value's column.
+    pub const Max: Aggregate = Aggregate::Of(Statistic::Max);
+    /// The interquartile mean column.
+    pub const Iqm: Aggregate = Aggregate::Of(Statistic::Iqm);
 }
 
 impl Aggregate {
@@ -195,15 +207,9 @@ impl Aggregate {
     /// The column suffix, after the metric's name and `_`.
     pub fn suffix(self) -> &'static str {
         match self {
-            Aggregate::Mean => "mean",
-            Aggregate::Std => "std",
-            Aggregate::Median => "median",
-            Aggregate::Iqr => "iqr",
-            Aggregate::Min => "min",
-            Aggregate::Max => "max",
+            Aggregate::Of(s) => s.name(),
             Aggregate::CiLo => "ci_lo",
             Aggregate::CiHi => "ci_hi",
-            Aggregate::Iqm => "iqm",
             Aggregate::IqmLo => "iqm_lo",
             Aggregate::IqmHi => "iqm_hi",
         }

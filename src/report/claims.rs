@@ -302,12 +302,13 @@ impl Verdict {
 
 fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
     match s {
-        Statistic::Mean => (!values.is_empty()).then(|| stats::mean(values)),
-        Statistic::Std => stats::std(values),
-        Statistic::Median => stats::median(values),
-        Statistic::Iqr => stats::iqr(values),
-        Statistic::Min => values.iter().copied().reduce(f64::min),
-        Statistic::Max => values.iter().copied().reduce(f64::max),
+        Statistic::Mean
+        | Statistic::Std
+        | Statistic::Median
+        | Statistic::Iqr
+        | Statistic::Min
+        | Statistic::Max
+        | Statistic::Iqm => s.of(values),
         Statistic::StuckFraction | Statistic::CollapsedFraction | Statistic::UnstableFraction => {
             (!stuck.is_empty())
                 .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64)

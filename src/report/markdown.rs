@@ -396,9 +396,14 @@ fn flag_cells(s: &DataFrame, cols: OptionalColumns, i: usize) -> Result<Vec<Stri
     Ok(row)
 }
 
+/// The reports' heading: `[report] title`, else the study's name.
+fn title(exp: &Study) -> &str {
+    exp.report.title.as_deref().unwrap_or(&exp.name)
+}
+
 /// Render `summary.md`: what was run and the table.
 pub fn render_summary(exp: &Study, plan: &Plan, report: &Report) -> Result<Vec<u8>> {
-    let mut md = format!("# {}\n\n", exp.name);
+    let mut md = format!("# {}\n\n", title(exp));
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }
@@ -425,7 +430,7 @@ pub fn render_report(
     rungs: Option<&crate::halving::Progress>,
 ) -> Result<Vec<u8>> {
     let (provenance, damaged) = (about.provenance, about.damaged);
-    let mut md = format!("# {}\n\n", exp.name);
+    let mut md = format!("# {}\n\n", title(exp));
     if !exp.description.is_empty() {
         md.push_str(&format!("{}\n\n", exp.description));
     }

@@ -471,3 +471,31 @@ mod every_trial;
 mod figures;
 
 mod broken_runs;
+
+/// `[report] title` heads both reports; without it the name does.
+#[test]
+fn a_report_title_replaces_the_name_in_the_headings() {
+    let losses = [0.5, 0.2, 0.9, 0.6, 0.25, 0.4, 0.3, 0.2];
+    let about = About {
+        provenance: "test",
+        damaged: &[],
+    };
+    for (extra, heading) in [
+        (
+            "[report]\ntitle = \"Does width help?\"\n",
+            "# Does width help?\n\n",
+        ),
+        ("", "# a\n\n"),
+    ] {
+        let (e, plan, records) = stored_study(extra, &losses);
+        let r = build(&e, &plan, &records).unwrap();
+        let summary = markdown::render_summary(&e, &plan, &r).unwrap();
+        let report = markdown::render_report(&e, &plan, &r, (&[], &[]), &about, None).unwrap();
+        for md in [summary, report] {
+            let md = String::from_utf8(md).unwrap();
+            assert!(md.starts_with(heading), "{md}");
+            assert_eq!(md.matches("\n# ").count(), 0, "one heading: {md}");
+        }
+        assert_eq!(e.name, "a", "the results folder keeps the name");
+    }
+}

@@ -8,7 +8,8 @@
 //! counts and the spread read off them (`resample`), the probability of improvement
 //! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
 //! (`holm`), the seeds needed to settle a comparison (`seeds`) and
-//! performance profiles with their bootstrap bands (`profile`) and a
+//! performance profiles with their bootstrap bands (`profile`), the one
+//! statistic enum every use names statistics by (`statistic`) and a
 //! search key's main-effect share of the variance (`importance`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
@@ -30,6 +31,7 @@ mod pvalue;
 mod resample;
 mod robust;
 mod seeds;
+mod statistic;
 mod variance;
 
 pub use bootstrap::{
@@ -51,6 +53,7 @@ pub use seeds::{
     SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, seeds_needed_from_variance,
     z_sum,
 };
+pub use statistic::Statistic;
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,

@@ -18,11 +18,12 @@
 //! search axis. Without `grid` the axis is exactly the draws, so studies
 //! without these keys keep every id.
 
-use toml::{Table, Value};
+use toml::Value;
 
 use super::error::{KeyError, key_err};
+use super::fields::Fields;
 use super::search::{Dist, Strategy};
-use super::values::{same_value, show, uint};
+use super::values::{same_value, show};
 
 /// The blocks of a random search and the grid they are compared with.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,21 +90,21 @@ pub fn levels(dist: &Dist, k: usize) -> Vec<Value> {
 /// Read `blocks` and `grid` from the `[search]` table, given the search's
 /// strategy, samples and space (with each key's path, for errors).
 pub(super) fn parse(
-    table: &Table,
+    table: &Fields,
     strategy: Strategy,
     samples: usize,
     space: &[(String, Dist)],
     paths: &[String],
 ) -> Result<Option<Arms>, KeyError> {
-    let Some(b) = table.get("blocks") else {
-        if table.contains_key("grid") {
+    if !table.given("blocks") {
+        if table.given("grid") {
             return Err(key_err(
                 "search.grid",
                 "the grid is compared with the blocks of a random search: set search.blocks too",
             ));
         }
         return Ok(None);
-    };
+    }
     if strategy != Strategy::Random {
         return Err(key_err(
             "search.blocks",
@@ -111,7 +112,9 @@ pub(super) fn parse(
              independent (a block of a Sobol sequence is not a Sobol search): use strategy = \"random\"",
         ));
     }
-    let blocks = uint(b, 1, samples).map_err(|m| key_err("search.blocks", m))?;
+    let blocks = table
+        .int_to("blocks", samples, "")?
+        .expect("blocks is given");
     if !samples.is_multiple_of(blocks) {
         return Err(key_err(
             "search.blocks",
@@ -122,9 +125,9 @@ pub(super) fn parse(
         ));
     }
     let per_block = samples / blocks;
-    let grid = match table.get("grid") {
+    let grid = match table.get("grid")? {
         None => None,
-        Some(v) => Some(grid_levels(v, per_block, space, paths)?),
+        Some(_) => Some(grid_levels(table.int("grid")?, per_block, space, paths)?),
     };
     Ok(Some(Arms {
         blocks,
@@ -133,15 +136,14 @@ pub(super) fn parse(
     }))
 }
 
-/// `grid`: at least 2 levels, `levels^keys` equal to a block's draws, and
-/// `levels` distinct values for every key.
+/// `grid` (at least 2 levels, the row's range): `levels^keys` equal to a
+/// block's draws, and `levels` distinct values for every key.
 fn grid_levels(
-    v: &Value,
+    k: usize,
     per_block: usize,
     space: &[(String, Dist)],
     paths: &[String],
 ) -> Result<usize, KeyError> {
-    let k = uint(v, 2, 1_000).map_err(|m| key_err("search.grid", m))?;
     let points = (k as u128).checked_pow(space.len() as u32);
     if points != Some(per_block as u128) {
         let shown = points.map_or_else(|| "too many".to_string(), |p| p.to_string());

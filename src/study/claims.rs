@@ -23,8 +23,11 @@
 
 use toml::Value;
 
-use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
+use super::fields::Fields;
+use super::sections::{CLAIM, REPORT};
+use super::{Axis, KeyError, Setting, Source, key_err};
 use crate::metric::Metric;
+pub use crate::stats::Statistic;
 
 mod checks;
 mod select;
@@ -35,96 +38,24 @@ mod tests;
 use select::select;
 pub use select::{Allowed, Filter, Selection, matches};
 
-/// A statistic of a metric over the seeds of a group of trials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Statistic {
-    /// Arithmetic mean.
-    Mean,
-    /// Sample standard deviation (ddof = 1).
-    Std,
-    /// Median.
-    Median,
-    /// Interquartile range.
-    Iqr,
-    /// Smallest value.
-    Min,
-    /// Largest value.
-    Max,
-    /// Share of trials stuck: more than `stuck_delta` above the best final
-    /// train loss of their `stuck_relative` group.
-    StuckFraction,
-    /// Share of finished trials flagged collapsed: no progress from the
-    /// initial loss, or at chance (`report/broken.rs`).
-    CollapsedFraction,
-    /// Share of finished trials flagged unstable: far above their best
-    /// train loss at the end (`report/broken.rs`).
-    UnstableFraction,
-    /// Comparisons only: the share of (this seed, than seed) pairs in which
-    /// `this` is better (lower loss, higher accuracy), ties counted half.
-    ProbabilityOfImprovement,
-    /// Trends in `[replicates]` studies only: the share of a
-    /// configuration's variance due to the claim's `source`.
-    Share,
-    /// Trends on `val_loss` or `val_acc` only: the loss or accuracy of
-    /// the ensemble of a configuration's seeds (the mean of their
-    /// predicted probabilities, or outputs).
-    Ensemble,
-    /// Comparisons in a search with `[search] blocks` and `grid` only:
-    /// each block's best configuration (by its seed median) against the
-    /// grid's best, `this` being the random blocks and `than` the grid.
-    BestOfBlock,
-    /// `val_loss` or `val_acc` only: how much a configuration's ensemble
-    /// of seeds beats its average member (mean member loss − ensemble
-    /// loss, or ensemble accuracy − mean member accuracy), with a
-    /// bootstrap over the seeds. Judged against 0 per configuration
-    /// (`greater_than` / `less_than` without groups) or along an axis.
-    EnsembleGain,
-}
-
-const STATISTICS: &[(&str, Statistic)] = &[
-    ("mean", Statistic::Mean),
-    ("std", Statistic::Std),
-    ("median", Statistic::Median),
-    ("iqr", Statistic::Iqr),
-    ("min", Statistic::Min),
-    ("max", Statistic::Max),
-    ("stuck_fraction", Statistic::StuckFraction),
-    ("collapsed_fraction", Statistic::CollapsedFraction),
-    ("unstable_fraction", Statistic::UnstableFraction),
-    (
-        "probability_of_improvement",
-        Statistic::ProbabilityOfImprovement,
-    ),
-    ("share", Statistic::Share),
-    ("ensemble", Statistic::Ensemble),
-    ("best_of_block", Statistic::BestOfBlock),
-    ("ensemble_gain", Statistic::EnsembleGain),
-];
-
-impl Statistic {
-    /// The statistic's name as written in a study file.
-    pub fn name(self) -> &'static str {
-        STATISTICS
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("?")
-    }
-
-    /// Whether the statistic is the share of trials carrying a flag
-    /// (stuck, collapsed, unstable): a mean of 0/1 indicators.
-    pub fn is_fraction(self) -> bool {
-        matches!(
-            self,
-            Statistic::StuckFraction | Statistic::CollapsedFraction | Statistic::UnstableFraction
-        )
-    }
-
-    /// Whether the statistic measures spread (tested with Brown–Forsythe).
-    pub fn is_spread(self) -> bool {
-        matches!(self, Statistic::Std | Statistic::Iqr)
-    }
-}
+/// The statistics a claim may name (every one but `iqm`), in the order
+/// errors and the docs list them.
+pub(super) const STATISTICS: &[(&str, Statistic)] = &Statistic::named([
+    Statistic::Mean,
+    Statistic::Std,
+    Statistic::Median,
+    Statistic::Iqr,
+    Statistic::Min,
+    Statistic::Max,
+    Statistic::StuckFraction,
+    Statistic::CollapsedFraction,
+    Statistic::UnstableFraction,
+    Statistic::ProbabilityOfImprovement,
+    Statistic::Share,
+    Statistic::Ensemble,
+    Statistic::BestOfBlock,
+    Statistic::EnsembleGain,
+]);
 
 /// What a claim expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,7 +74,8 @@ pub enum Expect {
     Differs,
 }
 
-const EXPECTS: &[(&str, Expect)] = &[
+/// The names the study file gives them.
+pub(super) const EXPECTS: &[(&str, Expect)] = &[
     ("decreasing", Expect::Decreasing),
     ("increasing", Expect::Increasing),
     ("less_than", Expect::LessThan),
@@ -218,7 +150,8 @@ pub enum StuckRelative {
     Config,
 }
 
-const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
+/// The names the study file gives them.
+pub(super) const STUCK_RELATIVE: &[(&str, StuckRelative)] = &[
     ("study", StuckRelative::Study),
     ("slice", StuckRelative::Slice),
     ("config", StuckRelative::Config),
@@ -253,6 +186,8 @@ pub struct ReportSpec {
     /// Which configurations get decision-region panels (swept key → value);
     /// empty: up to 16, evenly spaced over the plan.
     pub boundaries: Vec<(String, Setting)>,
+    /// The heading of `report.md` and `summary.md`; `None`: the study's name.
+    pub title: Option<String>,
     /// The study's claims, in file order.
     pub claims: Vec<ClaimSpec>,
 }
@@ -266,6 +201,7 @@ impl Default for ReportSpec {
             bootstrap: 2000,
             target_acc: 0.9,
             boundaries: Vec::new(),
+            title: None,
             claims: Vec::new(),
         }
     }
@@ -310,7 +246,7 @@ pub(super) fn parse(
             return Err(key_err(format!("claims[{i}]"), "expected a table"));
         };
         let claim = Claim {
-            t,
+            t: CLAIM.fields(t, format!("claims[{i}]."))?,
             i,
             axes,
             varying,
@@ -332,60 +268,22 @@ fn report_keys(
     axes: &[Axis],
     canonical: &dyn Fn(&str) -> Result<String, String>,
 ) -> Result<(), KeyError> {
-    let Value::Table(t) = r else {
-        return Err(key_err("report", "expected a table"));
-    };
-    for (k, v) in t {
-        let key = format!("report.{k}");
-        let err = |m| key_err(&key, m);
-        match k.as_str() {
-            "stuck_delta" => {
-                spec.stuck_delta =
-                    number_in(v, |x| x >= 0.0, "a loss difference >= 0").map_err(err)?
-            }
-            "stuck_relative" => {
-                spec.stuck_relative = super::choice(v, STUCK_RELATIVE).map_err(err)?
-            }
-            "level" => {
-                spec.level = number_in(v, |x| x > 0.0 && x < 1.0, "a confidence level in (0, 1)")
-                    .map_err(err)?
-            }
-            "bootstrap" => spec.bootstrap = super::uint(v, 100, 1_000_000).map_err(err)?,
-            "target_acc" => {
-                spec.target_acc =
-                    number_in(v, |x| x > 0.0 && x <= 1.0, "an accuracy in (0, 1]").map_err(err)?
-            }
-            "boundaries" => spec.boundaries = select(Some(v), &key, axes, canonical)?,
-            _ => {
-                return Err(key_err(
-                    key,
-                    "unknown key; [report] has: stuck_delta, stuck_relative, level, bootstrap, target_acc, boundaries",
-                ));
-            }
-        }
+    let f = REPORT.table(Some(r))?.expect("a value was given");
+    spec.stuck_delta = f.float("stuck_delta")?;
+    spec.stuck_relative = f.choice("stuck_relative", STUCK_RELATIVE)?;
+    spec.level = f.float("level")?;
+    spec.bootstrap = f.int("bootstrap")?;
+    spec.target_acc = f.float("target_acc")?;
+    spec.title = f.text("title")?;
+    if let Some(v) = f.raw("boundaries") {
+        spec.boundaries = select(Some(v), &f.key("boundaries"), axes, canonical)?;
     }
     Ok(())
 }
 
-/// Keys a `[[claims]]` table may have.
-const CLAIM_KEYS: &[&str] = &[
-    "name",
-    "metric",
-    "statistic",
-    "along",
-    "expect",
-    "this",
-    "than",
-    "where",
-    "pool",
-    "tune",
-    "alpha",
-    "source",
-];
-
 /// One `[[claims]]` table being read: its keys, its position, the axes.
 struct Claim<'a> {
-    t: &'a toml::Table,
+    t: Fields<'a>,
     i: usize,
     axes: &'a [Axis],
     varying: &'a [Source],
@@ -400,14 +298,7 @@ impl Claim<'_> {
     }
 
     fn string(&self, k: &str) -> Result<Option<String>, KeyError> {
-        match self.t.get(k) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(key_err(
-                self.at(k),
-                format!("expected a string, got {}", show(other)),
-            )),
-        }
+        self.t.text(k)
     }
 
     /// A swept key named by `key`, found at `k`.
@@ -425,16 +316,10 @@ impl Claim<'_> {
     }
 
     fn selection(&self, k: &str) -> Result<Selection, KeyError> {
-        select(self.t.get(k), &self.at(k), self.axes, self.canonical)
+        select(self.t.raw(k), &self.at(k), self.axes, self.canonical)
     }
 
     fn parse(&self, regression: bool) -> Result<ClaimSpec, KeyError> {
-        if let Some(k) = self.t.keys().find(|k| !CLAIM_KEYS.contains(&k.as_str())) {
-            return Err(key_err(
-                self.at(k),
-                format!("unknown key; a claim has: {}", CLAIM_KEYS.join(", ")),
-            ));
-        }
         let name = self
             .string("name")?
             .ok_or_else(|| key_err(self.at("name"), "missing: say what the claim claims"))?;
@@ -445,24 +330,11 @@ impl Claim<'_> {
             ));
         }
         let metric = self.metric(regression)?;
-        let statistic = match self.t.get("statistic") {
-            None => Statistic::Mean,
-            Some(v) => {
-                super::choice(v, STATISTICS).map_err(|m| key_err(self.at("statistic"), m))?
-            }
-        };
-        let expect = match self.t.get("expect") {
-            None => {
-                return Err(key_err(
-                    self.at("expect"),
-                    "missing; expected one of: decreasing, increasing, less_than, greater_than, differs",
-                ));
-            }
-            Some(v) => super::choice(v, EXPECTS).map_err(|m| key_err(self.at("expect"), m))?,
-        };
+        let statistic = self.t.choice("statistic", STATISTICS)?;
+        let expect = self.t.choice("expect", EXPECTS)?;
         let (this, than) = (self.selection("this")?, self.selection("than")?);
         let filter = select::select_where(
-            self.t.get("where"),
+            self.t.raw("where"),
             &self.at("where"),
             self.axes,
             self.canonical,
@@ -476,7 +348,7 @@ impl Claim<'_> {
                 ("this", !this.is_empty()),
                 ("than", !than.is_empty()),
                 ("along", along.is_some()),
-                ("tune", self.t.contains_key("tune")),
+                ("tune", self.t.given("tune")),
             ];
             // Differs has no side to put the random blocks on.
             let one_sided = matches!(expect, Expect::LessThan | Expect::GreaterThan);
@@ -509,19 +381,8 @@ impl Claim<'_> {
                 ));
             }
         }
-        let pool = match self.t.get("pool") {
-            None => false,
-            Some(v) => super::boolean(v).map_err(|m| key_err(self.at("pool"), m))?,
-        };
-        let alpha = match self.t.get("alpha") {
-            None => 0.05,
-            Some(v) => number_in(
-                v,
-                |x| x > 0.0 && x < 0.5,
-                "a significance level in (0, 0.5)",
-            )
-            .map_err(|m| key_err(self.at("alpha"), m))?,
-        };
+        let pool = self.t.flag("pool")?;
+        let alpha = self.t.float("alpha")?;
         if pool && statistic == Statistic::EnsembleGain {
             return Err(key_err(
                 self.at("pool"),

@@ -4,6 +4,8 @@
 //! errors, `--set`, the "known keys" lists and the key reference in
 //! `docs/study-file.md` all read this table (as ripgrep's flag table drives
 //! its parser and its help), so adding a key is one row here plus its use.
+//! The sections that are not swept have rows of the same form in
+//! `sections.rs`.
 //!
 //! Rows are in the order keys are resolved and listed: a key that decides
 //! (`data.kind`, `model.activation`, `model.init`, `train.optimizer`) comes
@@ -67,6 +69,15 @@ pub enum Type {
         /// What is allowed, for the docs.
         allowed: &'static str,
     },
+    /// Any string.
+    Text,
+    /// A table of its own (a section, `this`, `where`): never a single
+    /// value, so never `--set` whole; the text says what it holds (docs).
+    Table(&'static str),
+    /// A value its section's code reads, with what it needs from the rest
+    /// of the study (seed lists, distribution bounds); the text says what
+    /// is allowed (docs).
+    Own(&'static str),
 }
 
 /// The value a key takes when the study does not give one.
@@ -77,6 +88,8 @@ pub enum Default {
     By(fn(&Values) -> Val, &'static str),
     /// No default: the message says what is missing.
     Required(&'static str),
+    /// No value unless given; the text says what that means (docs).
+    Unset(&'static str),
 }
 
 /// When a key means something, decided by an earlier key.
@@ -106,9 +119,13 @@ pub struct Key {
 }
 
 impl Key {
-    /// `section.name`.
+    /// `section.name`, or `name` at the top level.
     pub fn path(&self) -> String {
-        format!("{}.{}", self.section, self.name)
+        if self.section.is_empty() {
+            self.name.to_string()
+        } else {
+            format!("{}.{}", self.section, self.name)
+        }
     }
 }
 
@@ -182,7 +199,8 @@ pub fn canonical(key: &str) -> Result<String, String> {
     if let Some((section, name)) = key.split_once('.') {
         if !SECTIONS.contains(&section) {
             return Err(format!(
-                "unknown section \"{section}\"; sections that can be swept: data, model, train"
+                "unknown section \"{section}\"; sections that can be swept: {}",
+                SECTIONS.join(", ")
             ));
         }
         let known = names(section);

@@ -6,7 +6,9 @@
 //! resolves any grid point into a checked [`Config`] with
 //! [`Study::config_at`]. Nothing past this module sees TOML.
 //!
-//! One concern a file: `keys` (the table of every key), `values` (readers
+//! One concern a file: `keys` (the table of every `[data]`, `[model]`,
+//! `[train]` key), `sections` (the rows of every other section) and
+//! `fields` (reading a section by its rows), `values` (readers
 //! of single values), `resolve` (a grid point → [`Config`]), `spec` (the
 //! typed configuration), `grid` (axes and their order), `search`
 //! (`[search]` and `[space]`: drawn points as one more axis), `overrides`
@@ -22,6 +24,7 @@ use toml::{Table, Value};
 mod arms;
 mod claims;
 mod error;
+mod fields;
 mod fits;
 mod grid;
 mod halving;
@@ -32,12 +35,13 @@ pub mod reference;
 mod replicates;
 mod resolve;
 mod search;
+mod sections;
 mod spans;
 mod spec;
 mod toml_error;
 mod values;
 
-pub use self::halving::{Halving, Reference, SeedStatistic};
+pub use self::halving::{Halving, Reference};
 pub use arms::{Arm, Arms};
 pub use claims::{
     Allowed, ClaimSpec, Expect, Filter, ReportSpec, Selection, Statistic, StuckRelative, matches,
@@ -53,9 +57,8 @@ pub use spec::{
 
 use produced::Produced;
 
-// Readers the claims parser shares with the key table.
 use error::{KeyError, key_err};
-use values::{boolean, choice, number_in, show, uint};
+use values::show;
 
 /// A loaded, validated study.
 #[derive(Debug, Clone)]
@@ -150,23 +153,6 @@ fn place(file: &str, spans: &spans::Spans, set_keys: &[String], e: KeyError) -> 
     }
 }
 
-/// Keys allowed at the top level of a study file.
-const TOP_KEYS: &[&str] = &[
-    "name",
-    "description",
-    "seeds",
-    "replicates",
-    "data",
-    "model",
-    "train",
-    "grid",
-    "zip",
-    "search",
-    "space",
-    "report",
-    "claims",
-];
-
 fn build(
     doc: Table,
     path: &Path,
@@ -174,22 +160,15 @@ fn build(
     spans: spans::Spans,
     set_keys: Vec<String>,
 ) -> Result<Study, KeyError> {
-    for key in doc.keys() {
-        if !TOP_KEYS.contains(&key.as_str()) {
-            return Err(key_err(
-                key.as_str(),
-                format!("unknown key; the top level has: {}", TOP_KEYS.join(", ")),
-            ));
-        }
-    }
+    let top = sections::TOP.fields(&doc, "")?;
     let replication = replicates::parse(doc.get("seeds"), doc.get("replicates"))?;
     let search = search::parse(doc.get("search"), doc.get("space"))?;
     let space = search.as_ref().map(|s| (s.axis(), s.paths.as_slice()));
     let axes = grid::axes(doc.get("grid"), doc.get("zip"), space, replication.len())?;
     let mut study = Study {
         path: path.to_path_buf(),
-        name: name(doc.get("name"))?,
-        description: description(doc.get("description"))?,
+        name: top.text("name")?.expect("name is required"),
+        description: top.text("description")?.unwrap_or_default(),
         base: fixed(&doc)?,
         axes,
         search,
@@ -243,47 +222,6 @@ fn build(
 /// valid file name (255 bytes on common file systems) with room for
 /// `.previous-N` and `_refined` suffixes.
 pub const MAX_NAME: usize = 100;
-
-fn name(v: Option<&Value>) -> Result<String, KeyError> {
-    match v {
-        Some(Value::String(s)) if s.len() > MAX_NAME => Err(key_err(
-            "name",
-            format!(
-                "a name of at most {MAX_NAME} characters (it names the results folder), got {}",
-                s.len()
-            ),
-        )),
-        Some(Value::String(s))
-            if !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-        {
-            Ok(s.clone())
-        }
-        Some(other) => Err(key_err(
-            "name",
-            format!(
-                "expected a name of letters, digits, _ and -, got {}",
-                show(other)
-            ),
-        )),
-        None => Err(key_err(
-            "name",
-            "missing: every study needs a name (it names the results folder)",
-        )),
-    }
-}
-
-fn description(v: Option<&Value>) -> Result<String, KeyError> {
-    match v {
-        None => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(other) => Err(key_err(
-            "description",
-            format!("expected a string, got {}", show(other)),
-        )),
-    }
-}
 
 /// The fixed settings of `[data]`, `[model]` and `[train]`: known keys,
 /// single values.

@@ -1,14 +1,16 @@
 //! `--set key=value`: edits to the parsed study before validation. The
 //! value is read as TOML (`8`, `0.1`, `[4, 8]`, `"relu"`) and as a bare
 //! string when it is not valid TOML (`relu`). Setting a swept key to a
-//! single value removes it from the grid. `search.<key>` and
-//! `space.<key>` set a key of `[search]` or `[space]`, e.g.
-//! `--set search.samples=128` to grow a search.
+//! single value removes it from the grid. `section.key` sets a key of a
+//! section whose rows allow it (`sections.rs`: `[replicates]`, `[search]`,
+//! `[search.halving]`, `[report]`), e.g. `--set search.samples=128` to grow
+//! a search; `space.<key>` sets a key's distribution.
 
 use toml::{Table, Value};
 
 use super::error::{KeyError, key_err};
-use super::keys::canonical;
+use super::keys::{Type, canonical};
+use super::sections::{TOP, settable};
 
 /// Apply one override; returns the key as errors about it will name it.
 pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
@@ -24,36 +26,24 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
             "expected key=value, e.g. --set train.epochs=5",
         ));
     }
-    if matches!(key, "name" | "description" | "seeds") {
+    // `--set name=x`: a top-level key that is a single value.
+    if TOP
+        .keys
+        .iter()
+        .any(|k| k.name == key && !matches!(k.ty, Type::Table(_)))
+    {
         doc.insert(key.to_string(), value);
         return Ok(key.to_string());
     }
     // `--set replicates.init=5`: one source of a crossed design;
-    // `--set search.samples=128`: grow a search; `--set space.lr={...}`.
-    for head in ["replicates", "search", "space"] {
-        if let Some(name) = key.strip_prefix(head).and_then(|k| k.strip_prefix('.')) {
-            let table = doc
-                .entry(head)
-                .or_insert_with(|| Value::Table(Table::new()));
-            let Value::Table(table) = table else {
-                return Err(key_err(head, "expected a table"));
-            };
-            // `--set search.halving.eta=2`: one key of `[search.halving]`.
-            if head == "search"
-                && let Some(sub) = name.strip_prefix("halving.")
-            {
-                let halving = table
-                    .entry("halving")
-                    .or_insert_with(|| Value::Table(Table::new()));
-                let Value::Table(halving) = halving else {
-                    return Err(key_err("search.halving", "expected a table"));
-                };
-                halving.insert(sub.to_string(), value);
-                return Ok(key.to_string());
-            }
-            table.insert(name.to_string(), value);
-            return Ok(key.to_string());
-        }
+    // `--set search.samples=128`: grow a search; `search.halving.eta=2`,
+    // `report.level=0.9`; `--set space.lr={...}`: a key's distribution.
+    let section = settable(key)
+        .map(|(s, name)| (s.path, name))
+        .or_else(|| key.strip_prefix("space.").map(|name| ("space", name)));
+    if let Some((path, name)) = section {
+        table_at(doc, path)?.insert(name.to_string(), value);
+        return Ok(key.to_string());
     }
     if let Some(grid_key) = key.strip_prefix("grid.") {
         let canon = canonical(grid_key).map_err(|m| key_err(key, m))?;
@@ -87,6 +77,27 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     };
     sec.insert(name.to_string(), value);
     Ok(canon)
+}
+
+/// The table at a dotted section path (`search.halving`), made if absent.
+fn table_at<'a>(doc: &'a mut Table, path: &str) -> Result<&'a mut Table, KeyError> {
+    let mut table = doc;
+    let mut at = String::new();
+    for part in path.split('.') {
+        at = if at.is_empty() {
+            part.to_string()
+        } else {
+            format!("{at}.{part}")
+        };
+        let entry = table
+            .entry(part)
+            .or_insert_with(|| Value::Table(Table::new()));
+        let Value::Table(t) = entry else {
+            return Err(key_err(at, "expected a table"));
+        };
+        table = t;
+    }
+    Ok(table)
 }
 
 /// The value of `--set key=raw`: TOML (`8`, `0.1`, `[4, 8]`, `"relu"`),

@@ -2,8 +2,35 @@
 //! the docs cannot drift from what the parser accepts. A test compares the
 //! docs with [`markdown`]; `MLPSWEEP_WRITE_DOCS=1` rewrites them.
 
+use super::fields::Section;
 use super::keys::{Default, KEYS, Type, Val};
 use super::spec::{Batch, LabelColumn, ValSplit};
+
+/// The Markdown table of a section that is not swept (no "applies to":
+/// its rules between keys are stated in the meaning).
+pub fn section_markdown(section: &Section) -> String {
+    let mut out =
+        String::from("| key | default | allowed | meaning |\n| --- | --- | --- | --- |\n");
+    for key in section.keys {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            key.name,
+            default_text(&key.default),
+            allowed_text(&key.ty),
+            key.doc
+        ));
+    }
+    out
+}
+
+/// The marker name of a section in the docs: its path, `top` for the top level.
+pub fn marker(section: &Section) -> &'static str {
+    if section.path.is_empty() {
+        "top"
+    } else {
+        section.path
+    }
+}
 
 /// The Markdown table of one section's keys.
 pub fn markdown(section: &str) -> String {
@@ -28,6 +55,7 @@ fn default_text(d: &Default) -> String {
         Default::Is(v) => val_text(v),
         Default::By(_, doc) => (*doc).to_string(),
         Default::Required(_) => "— (required)".to_string(),
+        Default::Unset(doc) => (*doc).to_string(),
     }
 }
 
@@ -53,7 +81,11 @@ fn val_text(v: &Val) -> String {
 fn allowed_text(t: &Type) -> String {
     match t {
         Type::Int { min, max, .. } => format!("{min}..={max}"),
-        Type::Float { allowed, .. } | Type::Special { allowed, .. } => (*allowed).to_string(),
+        Type::Float { allowed, .. }
+        | Type::Special { allowed, .. }
+        | Type::Table(allowed)
+        | Type::Own(allowed) => (*allowed).to_string(),
+        Type::Text => "a string".to_string(),
         Type::Bool => "true, false".to_string(),
         Type::Choice(names) => names.join(", "),
     }
@@ -70,16 +102,21 @@ mod tests {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/study-file.md");
         let mut doc = std::fs::read_to_string(path).unwrap();
         let mut stale = Vec::new();
-        for section in crate::study::keys::SECTIONS {
+        let swept = crate::study::keys::SECTIONS
+            .iter()
+            .map(|s| (*s, markdown(s)));
+        let others = crate::study::sections::SECTIONS
+            .iter()
+            .map(|s| (marker(s), section_markdown(s)));
+        for (section, want) in swept.chain(others) {
             let open = format!("<!-- keys: {section} -->\n");
             let start = doc
                 .find(&open)
                 .unwrap_or_else(|| panic!("{path} lacks {open}"))
                 + open.len();
             let end = start + doc[start..].find("<!-- /keys -->").expect("closing marker");
-            let want = markdown(section);
             if doc[start..end] != want {
-                stale.push(*section);
+                stale.push(section);
                 doc.replace_range(start..end, &want);
             }
         }

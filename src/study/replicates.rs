@@ -7,8 +7,9 @@ use toml::Value;
 
 use super::error::{KeyError, key_err};
 use super::grid::Axis;
+use super::sections::REPLICATES;
 use super::spec::{Batch, Config};
-use super::values::{show, uint};
+use super::values::uint;
 use crate::streams::Seeds;
 
 /// A source of randomness a replicate can vary.
@@ -196,50 +197,34 @@ impl Replicate {
 
 /// Read `seeds` and `[replicates]` (at most one of them).
 pub fn parse(seeds: Option<&Value>, table: Option<&Value>) -> Result<Replication, KeyError> {
-    match (seeds, table) {
-        (Some(_), Some(_)) => Err(key_err(
+    if seeds.is_some() && table.is_some() {
+        return Err(key_err(
             "replicates",
             "give either `seeds` (one seed for every source) or a [replicates] table, not both",
-        )),
-        (_, None) => seed_list("seeds", seeds, 100_000).map(Replication::Seeds),
-        (None, Some(Value::Table(t))) => {
-            for k in t.keys() {
-                if !Source::ALL.iter().any(|s| s.name() == k) {
-                    return Err(key_err(
-                        format!("replicates.{k}"),
-                        "unknown source; [replicates] has: init, order, dropout, data",
-                    ));
-                }
-            }
-            let lists = Source::ALL
-                .iter()
-                .map(|s| {
-                    let key = format!("replicates.{}", s.name());
-                    t.get(s.name())
-                        .map(|v| seed_list(&key, Some(v), 10_000))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let r = Replication::Crossed(lists);
-            if r.len() > 100_000 {
-                return Err(key_err(
-                    "replicates",
-                    format!(
-                        "{} replicates per configuration exceeds the limit of 100000",
-                        r.len()
-                    ),
-                ));
-            }
-            Ok(r)
-        }
-        (None, Some(other)) => Err(key_err(
+        ));
+    }
+    let Some(t) = REPLICATES.table(table)? else {
+        return seed_list("seeds", seeds, 100_000).map(Replication::Seeds);
+    };
+    let lists = Source::ALL
+        .iter()
+        .map(|s| {
+            t.raw(s.name())
+                .map(|v| seed_list(&t.key(s.name()), Some(v), 10_000))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let r = Replication::Crossed(lists);
+    if r.len() > 100_000 {
+        return Err(key_err(
             "replicates",
             format!(
-                "expected a table of seed counts per source, got {}",
-                show(other)
+                "{} replicates per configuration exceeds the limit of 100000",
+                r.len()
             ),
-        )),
+        ));
     }
+    Ok(r)
 }
 
 /// A count n (seeds 0..n) or a list of distinct seeds.

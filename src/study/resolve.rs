@@ -14,7 +14,7 @@ use super::spec::{
     Activation, Batch, Config, DATA_KINDS, DataKind, DataSource, DataSpec, Init, LabelColumn,
     ModelSpec, Optimizer, Preprocess, Schedule, TASKS, Task, TrainSpec, ValSplit,
 };
-use super::values::{boolean, choice, number_in, uint};
+use super::values::{boolean, choice, number_in, show, uint};
 
 /// The configuration of one grid point from its (canonical key, value)
 /// pairs (later pairs win), and the keys given that do not apply to it.
@@ -52,6 +52,10 @@ fn read_values(pairs: &[(String, Value)]) -> Result<(Values, Vec<String>), KeyEr
             (None, Default::Is(x)) => x.clone(),
             (None, Default::By(f, _)) => f(&values),
             (None, Default::Required(why)) => return Err(key_err(&path, *why)),
+            (None, Default::Unset(_)) => {
+                values.0.push(None);
+                continue;
+            }
         };
         values.0.push(Some(val));
     }
@@ -71,6 +75,12 @@ pub fn read(ty: &Type, v: &Value) -> Result<Val, String> {
             choice(v, &options).map(Val::Name)
         }
         Type::Special { read, .. } => read(v),
+        Type::Text => match v {
+            Value::String(s) => Ok(Val::Text(s.clone())),
+            other => Err(format!("expected a string, got {}", show(other))),
+        },
+        // Read by their section's code, never as one value.
+        Type::Table(allowed) | Type::Own(allowed) => Err(format!("expected {allowed}")),
     }
 }
 

@@ -24,7 +24,8 @@ use super::error::{KeyError, key_err};
 use super::grid::Axis;
 use super::keys::{self, Type};
 use super::resolve::read;
-use super::values::{same_value, show, type_name, uint};
+use super::sections::{DISTRIBUTIONS, SEARCH};
+use super::values::{same_value, show, type_name};
 
 /// How configurations are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,15 +63,6 @@ pub enum Dist {
     /// `choice = [x, y, ...]`: each value equally likely.
     Choice(Vec<Value>),
 }
-
-/// The distribution names, as the file spells them.
-pub const DISTRIBUTIONS: &[&str] = &[
-    "uniform",
-    "log_uniform",
-    "int_uniform",
-    "int_log_uniform",
-    "choice",
-];
 
 /// Most points a Sobol search can draw (`sobol_burley`'s sequence length).
 pub const MAX_SOBOL_SAMPLES: usize = 1 << 16;
@@ -221,48 +213,31 @@ pub fn unit_point(strategy: Strategy, seed: u64, i: usize, dims: usize) -> Vec<f
     }
 }
 
+/// The strategies, as the file names them.
+pub const STRATEGIES: [(&str, Strategy); 3] = [
+    ("grid", Strategy::Grid),
+    ("random", Strategy::Random),
+    ("sobol", Strategy::Sobol),
+];
+
+/// The `[search]` keys that only a random or Sobol search has.
+const DRAWING_KEYS: [&str; 4] = ["samples", "seed", "blocks", "grid"];
+
 /// Read `[search]` and `[space]`; `None` for a grid study. Every rule that
 /// ties them together is checked here, naming the key at fault.
 pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Search>, KeyError> {
     let empty = Table::new();
-    let table = match search {
-        None => &empty,
-        Some(Value::Table(t)) => t,
-        Some(other) => {
-            return Err(key_err(
-                "search",
-                format!("expected a table, got {}", type_name(other)),
-            ));
-        }
+    let table = match SEARCH.table(search)? {
+        Some(f) => f,
+        None => SEARCH.fields(&empty, "search.")?,
     };
-    for k in table.keys() {
-        if !["strategy", "samples", "seed", "blocks", "grid", "halving"].contains(&k.as_str()) {
-            return Err(key_err(
-                format!("search.{k}"),
-                "unknown key; [search] has: strategy, samples, seed, blocks, grid, halving",
-            ));
-        }
-    }
-    let strategy = match table.get("strategy") {
-        None => Strategy::Grid,
-        Some(v) => super::values::choice(
-            v,
-            &[
-                ("grid", Strategy::Grid),
-                ("random", Strategy::Random),
-                ("sobol", Strategy::Sobol),
-            ],
-        )
-        .map_err(|m| key_err("search.strategy", m))?,
-    };
+    let strategy = table.choice("strategy", &STRATEGIES)?;
     if strategy == Strategy::Grid {
-        for k in ["samples", "seed", "blocks", "grid"] {
-            if table.contains_key(k) {
-                return Err(key_err(
-                    format!("search.{k}"),
-                    "applies to strategy = \"random\" or \"sobol\"; a grid runs every point of [grid] and [[zip]]",
-                ));
-            }
+        if let Some(k) = DRAWING_KEYS.iter().find(|k| table.given(k)) {
+            return Err(key_err(
+                table.key(k),
+                "applies to strategy = \"random\" or \"sobol\"; a grid runs every point of [grid] and [[zip]]",
+            ));
         }
         if space.is_some() {
             return Err(key_err(
@@ -272,32 +247,40 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         }
         return Ok(None);
     }
-    let name = strategy.name();
     let Some(space) = space else {
         return Err(key_err(
             "search.strategy",
-            format!("strategy = \"{name}\" draws from [space], but the study has no [space] table"),
+            format!(
+                "strategy = \"{}\" draws from [space], but the study has no [space] table",
+                strategy.name()
+            ),
         ));
     };
-    let max = match strategy {
-        Strategy::Sobol => MAX_SOBOL_SAMPLES,
-        _ => super::grid::MAX_TRIALS,
-    };
-    let samples = match table.get("samples") {
-        Some(v) => uint(v, 1, max).map_err(|m| key_err("search.samples", m))?,
-        None => {
-            return Err(key_err(
-                "search.samples",
-                format!(
-                    "missing: strategy = \"{name}\" needs samples, the number of configurations drawn"
-                ),
-            ));
-        }
-    };
-    let seed = match table.get("seed") {
-        Some(v) => uint(v, 0, u32::MAX as usize).map_err(|m| key_err("search.seed", m))? as u64,
-        None => 0,
-    };
+    let samples = match strategy {
+        Strategy::Sobol => table.int_to("samples", MAX_SOBOL_SAMPLES, "")?,
+        _ => Some(table.int("samples")?),
+    }
+    .expect("samples is required");
+    let seed = table.int("seed")? as u64;
+    let (keys, paths) = space_keys(space, strategy)?;
+    let arms = super::arms::parse(&table, strategy, samples, &keys, &paths)?;
+    Ok(Some(Search {
+        strategy,
+        samples,
+        seed,
+        space: keys,
+        paths,
+        arms,
+    }))
+}
+
+/// `[space]`: each key once, as (canonical key, distribution) and the path
+/// the file wrote it at; at least one key, and no more than Sobol draws.
+#[allow(clippy::type_complexity)]
+fn space_keys(
+    space: &Value,
+    strategy: Strategy,
+) -> Result<(Vec<(String, Dist)>, Vec<String>), KeyError> {
     let Value::Table(space) = space else {
         return Err(key_err(
             "space",
@@ -328,15 +311,7 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
             ),
         ));
     }
-    let arms = super::arms::parse(table, strategy, samples, &keys, &paths)?;
-    Ok(Some(Search {
-        strategy,
-        samples,
-        seed,
-        space: keys,
-        paths,
-        arms,
-    }))
+    Ok((keys, paths))
 }
 
 /// `[space]` flattened: `lr = {..}`, `"train.lr" = {..}` and a nested
@@ -368,73 +343,111 @@ fn dist(v: &Value, path: &str, canon: &str) -> Result<Dist, KeyError> {
             t.len()
         )));
     };
-    let key = &keys::KEYS[keys::index(canon).expect("canonical keys are in the table")];
-    let accepts = |x: &Value| read(&key.ty, x).map(|_| ());
-    let check_bound =
-        |x: &Value| accepts(x).map_err(|m| err(format!("{name} bound {}: {m}", show(x))));
+    // The distribution's name is a row of the table; the rest is its reader.
+    DISTRIBUTIONS
+        .fields(t, format!("{path}."))
+        .map_err(|e| err(e.message))?;
+    let key = Drawn {
+        key: &keys::KEYS[keys::index(canon).expect("canonical keys are in the table")],
+        path,
+        canon,
+        name,
+    };
     match name.as_str() {
-        "uniform" | "log_uniform" => {
-            if !(matches!(key.ty, Type::Float { .. })
-                || matches!(key.ty, Type::Special { .. }) && accepts(&Value::Float(0.5)).is_ok())
-            {
-                return Err(err(format!(
-                    "{name} draws real numbers, but {canon} takes {}; use {}",
-                    takes(&key.ty),
-                    suggest(&key.ty)
+        "uniform" | "log_uniform" => key.real(arg),
+        "int_uniform" | "int_log_uniform" => key.integer(arg),
+        _ => key.choice(arg),
+    }
+}
+
+/// A `[space]` key and the distribution it is drawn from, being read.
+struct Drawn<'a> {
+    key: &'static keys::Key,
+    path: &'a str,
+    canon: &'a str,
+    name: &'a str,
+}
+
+impl Drawn<'_> {
+    fn err(&self, m: String) -> KeyError {
+        key_err(self.path, m)
+    }
+
+    /// Whether the key takes `x` (its error says why not).
+    fn accepts(&self, x: &Value) -> Result<(), String> {
+        read(&self.key.ty, x).map(|_| ())
+    }
+
+    fn bound(&self, x: &Value) -> Result<(), KeyError> {
+        self.accepts(x)
+            .map_err(|m| self.err(format!("{} bound {}: {m}", self.name, show(x))))
+    }
+
+    /// Refuse a distribution drawing `what` (`real numbers`) for a key
+    /// that does not take `sample`.
+    fn suits(&self, fits: bool, sample: Value, what: &str) -> Result<(), KeyError> {
+        let special = matches!(self.key.ty, Type::Special { .. });
+        if fits || special && self.accepts(&sample).is_ok() {
+            return Ok(());
+        }
+        Err(self.err(format!(
+            "{} draws {what}, but {} takes {}; use {}",
+            self.name,
+            self.canon,
+            takes(&self.key.ty),
+            suggest(&self.key.ty)
+        )))
+    }
+
+    /// `uniform` and `log_uniform`.
+    fn real(&self, arg: &Value) -> Result<Dist, KeyError> {
+        let fits = matches!(self.key.ty, Type::Float { .. });
+        self.suits(fits, Value::Float(0.5), "real numbers")?;
+        let (a, b) = bounds(arg, self.name, self.path, false)?;
+        let (a, b) = (as_f64(&a), as_f64(&b));
+        self.bound(&Value::Float(a))?;
+        self.bound(&Value::Float(b))?;
+        Ok(if self.name == "uniform" {
+            Dist::Uniform(a, b)
+        } else {
+            Dist::LogUniform(a, b)
+        })
+    }
+
+    /// `int_uniform` and `int_log_uniform`.
+    fn integer(&self, arg: &Value) -> Result<Dist, KeyError> {
+        let fits = matches!(self.key.ty, Type::Int { .. });
+        self.suits(fits, Value::Integer(1), "integers")?;
+        let (a, b) = bounds(arg, self.name, self.path, true)?;
+        self.bound(&a)?;
+        self.bound(&b)?;
+        let (a, b) = (a.as_integer().unwrap_or(0), b.as_integer().unwrap_or(0));
+        Ok(if self.name == "int_uniform" {
+            Dist::IntUniform(a, b)
+        } else {
+            Dist::IntLogUniform(a, b)
+        })
+    }
+
+    /// `choice`: a non-empty list of distinct values the key accepts.
+    fn choice(&self, arg: &Value) -> Result<Dist, KeyError> {
+        let list = match arg {
+            Value::Array(l) if !l.is_empty() => l,
+            other => {
+                return Err(self.err(format!(
+                    "choice expects a non-empty list of values, got {}",
+                    show(other)
                 )));
             }
-            let (a, b) = bounds(arg, name, path, false)?;
-            let (a, b) = (as_f64(&a), as_f64(&b));
-            check_bound(&Value::Float(a))?;
-            check_bound(&Value::Float(b))?;
-            Ok(if name == "uniform" {
-                Dist::Uniform(a, b)
-            } else {
-                Dist::LogUniform(a, b)
-            })
-        }
-        "int_uniform" | "int_log_uniform" => {
-            if !(matches!(key.ty, Type::Int { .. })
-                || matches!(key.ty, Type::Special { .. }) && accepts(&Value::Integer(1)).is_ok())
-            {
-                return Err(err(format!(
-                    "{name} draws integers, but {canon} takes {}; use {}",
-                    takes(&key.ty),
-                    suggest(&key.ty)
-                )));
+        };
+        for (i, x) in list.iter().enumerate() {
+            self.accepts(x)
+                .map_err(|m| self.err(format!("choice value {}: {m}", show(x))))?;
+            if list[..i].iter().any(|y| same_value(x, y)) {
+                return Err(self.err(format!("choice value {} is listed twice", show(x))));
             }
-            let (a, b) = bounds(arg, name, path, true)?;
-            check_bound(&a)?;
-            check_bound(&b)?;
-            let (a, b) = (a.as_integer().unwrap_or(0), b.as_integer().unwrap_or(0));
-            Ok(if name == "int_uniform" {
-                Dist::IntUniform(a, b)
-            } else {
-                Dist::IntLogUniform(a, b)
-            })
         }
-        "choice" => {
-            let list = match arg {
-                Value::Array(l) if !l.is_empty() => l,
-                other => {
-                    return Err(err(format!(
-                        "choice expects a non-empty list of values, got {}",
-                        show(other)
-                    )));
-                }
-            };
-            for (i, x) in list.iter().enumerate() {
-                accepts(x).map_err(|m| err(format!("choice value {}: {m}", show(x))))?;
-                if list[..i].iter().any(|y| same_value(x, y)) {
-                    return Err(err(format!("choice value {} is listed twice", show(x))));
-                }
-            }
-            Ok(Dist::Choice(list.clone()))
-        }
-        other => Err(err(format!(
-            "unknown distribution \"{other}\"; expected one of: {}",
-            DISTRIBUTIONS.join(", ")
-        ))),
+        Ok(Dist::Choice(list.clone()))
     }
 }
 
@@ -445,7 +458,8 @@ fn takes(ty: &Type) -> &'static str {
         Type::Float { .. } => "real numbers",
         Type::Bool => "true or false",
         Type::Choice(_) => "names",
-        Type::Special { allowed, .. } => allowed,
+        Type::Special { allowed, .. } | Type::Table(allowed) | Type::Own(allowed) => allowed,
+        Type::Text => "text",
     }
 }
 

@@ -328,7 +328,7 @@ fn preprocess_joins_the_identity_only_when_on() {
 #[test]
 fn halving_reads_its_keys_and_takes_set_overrides() {
     use crate::metric::Metric;
-    use crate::study::SeedStatistic;
+    use crate::stats::Statistic;
     let src = "name = \"h\"\n[train]\nepochs = 30\n[grid]\nlr = [0.1, 0.3]\n[search.halving]\nmin_epochs = 5\n";
     let h = from_str(src, Path::new("s.toml"), &[])
         .unwrap()
@@ -336,7 +336,7 @@ fn halving_reads_its_keys_and_takes_set_overrides() {
         .unwrap();
     assert_eq!(
         (h.metric, h.statistic, h.min_epochs, h.eta),
-        (Metric::ValLoss, SeedStatistic::Median, 5, 3)
+        (Metric::ValLoss, Statistic::Median, 5, 3)
     );
     let plain = "name = \"h\"\n[train]\nepochs = 30\n[grid]\nlr = [0.1, 0.3]\n";
     assert!(
@@ -357,6 +357,6 @@ fn halving_reads_its_keys_and_takes_set_overrides() {
         .unwrap();
     assert_eq!(
         (h.metric, h.statistic, h.min_epochs, h.eta),
-        (Metric::ValAcc, SeedStatistic::Iqm, 2, 4)
+        (Metric::ValAcc, Statistic::Iqm, 2, 4)
     );
 }

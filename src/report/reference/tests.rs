@@ -1,11 +1,11 @@
 use super::*;
-use crate::halving::SeedStatistic;
 use crate::metric::Metric;
+use crate::stats::Statistic;
 
 fn h(metric: Metric) -> Halving {
     Halving {
         metric,
-        statistic: SeedStatistic::Median,
+        statistic: Statistic::Median,
         min_epochs: 1,
         eta: 3,
         reference: None,
