@@ -137,7 +137,7 @@ pub(super) fn fill(record: &mut TrialRecord, at: &At, bin: &[u8]) -> Result<(), 
     let Ok(pos) = usize::try_from(at.at) else {
         return Err(damaged("is past the file's end"));
     };
-    let (body, sum) = entry(bin, pos).map_err(|e| damaged(e))?;
+    let (body, sum) = entry(bin, pos).map_err(damaged)?;
     if format!("{sum:016x}") != at.sum || (body.len() + FRAME) as u64 != at.len {
         return Err(damaged("is another record's"));
     }
