@@ -80,7 +80,15 @@ impl Field {
 /// that differ (a `[replicates]` study) are written `"seeds": {...}`. The
 /// same training gives the same id whichever way the study asked for it.
 pub fn trial_id(format: u32, config: &Config, seeds: &Seeds) -> String {
-    let seed = if *seeds == Seeds::all(seeds.init) {
+    trial_id_of(format, &config_fields(config).json(), seeds)
+}
+
+/// [`trial_id`] from `config_json`, the configuration's fields as JSON
+/// (`config_fields(config).json()`): a plan writes it once per
+/// configuration, not once per seed (P3: 40,000 trials of 1,000
+/// configurations). The same text is hashed, so the same id.
+pub fn trial_id_of(format: u32, config_json: &str, seeds: &Seeds) -> String {
+    let (key, seed) = if *seeds == Seeds::all(seeds.init) {
         ("seed", Field::Int(seeds.init))
     } else {
         (
@@ -92,12 +100,15 @@ pub fn trial_id(format: u32, config: &Config, seeds: &Seeds) -> String {
             ]),
         )
     };
-    let text = Field::Obj(vec![
-        ("format", Field::Int(u64::from(format))),
-        ("config", config_fields(config)),
-        seed,
-    ])
-    .json();
+    // As `Field::Obj([format, config, seed]).json()` writes it.
+    let mut text = String::with_capacity(config_json.len() + 80);
+    text.push_str("{\"format\":");
+    text.push_str(&format.to_string());
+    text.push_str(",\"config\":");
+    text.push_str(config_json);
+    text.push_str(&format!(",\"{key}\":"));
+    seed.write(&mut text);
+    text.push('}');
     format!("{:016x}", fnv1a(text.as_bytes()))
 }
 

@@ -47,6 +47,27 @@ pub struct Trial {
     pub config: Arc<Config>,
     /// Swept keys and their values at this point, in axis order.
     pub swept: Vec<(String, Setting)>,
+    /// `identity::data_key` of its data settings, written once per
+    /// configuration: the data sets are looked up by it for every trial.
+    pub data_key: Arc<str>,
+}
+
+/// A configuration with the JSON its trial ids hash and its data key,
+/// each written once for all its replicates.
+struct Keyed {
+    config: Arc<Config>,
+    json: String,
+    data_key: Arc<str>,
+}
+
+impl Keyed {
+    fn new(config: Arc<Config>) -> Keyed {
+        Keyed {
+            json: crate::identity::config_fields(&config).json(),
+            data_key: crate::identity::data_key(&config.data).into(),
+            config,
+        }
+    }
 }
 
 impl Trial {
@@ -97,20 +118,19 @@ impl Plan {
                 .collect();
             // Under `[replicates]` a varying data seed makes its own
             // configuration (its data set and id differ); one per data seed.
-            let mut with_data: Vec<(u64, Arc<Config>)> = Vec::new();
+            let config = Keyed::new(config);
+            let mut with_data: Vec<(u64, Keyed)> = Vec::new();
             for rep in exp.replication.replicates() {
-                let config = match rep.data {
-                    None => Arc::clone(&config),
-                    Some(d) => match with_data.iter().find(|(s, _)| *s == d) {
-                        Some((_, c)) => Arc::clone(c),
-                        None => {
-                            let mut c = (*config).clone();
+                let keyed = match rep.data {
+                    None => &config,
+                    Some(d) => {
+                        if !with_data.iter().any(|(s, _)| *s == d) {
+                            let mut c = (*config.config).clone();
                             c.data.seed = d;
-                            let c = Arc::new(c);
-                            with_data.push((d, Arc::clone(&c)));
-                            c
+                            with_data.push((d, Keyed::new(Arc::new(c))));
                         }
-                    },
+                        &with_data.iter().find(|(s, _)| *s == d).expect("pushed").1
+                    }
                 };
                 trials.push(Trial {
                     index: trials.len(),
@@ -118,10 +138,11 @@ impl Plan {
                     seed: rep.seed,
                     seeds: rep.seeds,
                     first_seed: rep.index == 0,
-                    id: crate::identity::trial_id(FORMAT_VERSION, &config, &rep.seeds),
+                    id: crate::identity::trial_id_of(FORMAT_VERSION, &keyed.json, &rep.seeds),
                     label: exp.replication.label(&rep),
                     replicate: rep.index,
-                    config,
+                    config: Arc::clone(&keyed.config),
+                    data_key: Arc::clone(&keyed.data_key),
                     swept: swept.clone(),
                 });
             }

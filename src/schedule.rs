@@ -24,7 +24,7 @@ use anyhow::{Context, Result};
 
 use crate::data::Datasets;
 use crate::plan::{Plan, Trial};
-use crate::store::{Log, ResultsDir};
+use crate::store::{Entry, Log, ResultsDir};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
@@ -191,7 +191,7 @@ fn train_all(
     let lanes = jobs.min(pending.len().max(1));
     let costs: Vec<u64> = pending.iter().map(|t| cost(t, datasets).max(1)).collect();
     let progress = Progress::new(pending.len(), costs.iter().sum(), lanes, opts.quiet);
-    let (sink, finished) = mpsc::channel::<String>();
+    let (sink, finished) = mpsc::channel::<Entry>();
     let write_error = Mutex::new(None);
     let start = Instant::now();
     let stored = std::thread::scope(|s| {
@@ -229,7 +229,7 @@ fn train_all(
 /// Workers never wait for the disk, and a trial counts as stored only once
 /// its sync returned. Returns the number of records stored.
 fn commit(
-    finished: mpsc::Receiver<String>,
+    finished: mpsc::Receiver<Entry>,
     log: &Log,
     write_error: &Mutex<Option<anyhow::Error>>,
 ) -> usize {
@@ -237,8 +237,9 @@ fn commit(
     while let Ok(first) = finished.recv() {
         let mut batch = vec![first];
         batch.extend(finished.try_iter());
-        match log.append_all(&batch) {
-            Ok(()) => stored += batch.len(),
+        let n = batch.len();
+        match log.append_all(batch) {
+            Ok(()) => stored += n,
             Err(e) => {
                 write_error.lock().expect("lock").get_or_insert(e);
             }
@@ -269,7 +270,7 @@ struct Queue<'a> {
     free_lanes: Mutex<Vec<bool>>,
     progress: Progress,
     /// Finished trials' record lines, to the committer.
-    sink: mpsc::Sender<String>,
+    sink: mpsc::Sender<Entry>,
     /// The first failed write to the log; no trial starts after it.
     write_error: &'a Mutex<Option<anyhow::Error>>,
     /// A halving rung: train each trial to its budget, from its checkpoint.
@@ -356,9 +357,10 @@ impl Queue<'_> {
         if record.status == Status::Failed && self.fail_fast {
             self.stop.store(true, Ordering::SeqCst);
         }
-        let line = serde_json::to_string(record).expect("records serialise");
+        // Serialised here, on the worker, so the committer only writes.
+        let entry = Entry::of(record);
         // The committer outlives every worker, so the channel is open.
-        self.sink.send(line).expect("the committer is running");
+        self.sink.send(entry).expect("the committer is running");
     }
 }
 

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -29,11 +29,13 @@ mod lines;
 mod lock;
 mod log;
 mod owner;
+mod sidecar;
 
 pub use atomic::{write_atomic, write_atomic_owned};
 pub use lock::Lock;
 pub use log::Log;
 pub use owner::Orphans;
+pub use sidecar::Entry;
 
 /// First line of a stored `study.toml`: which study file the folder holds.
 pub const STUDY_HEADER: &str = "# mlpsweep results of ";
@@ -212,7 +214,8 @@ impl ResultsDir {
     /// earlier lines included (a halving trial has one per rung it
     /// reached); lines that are not records are skipped.
     pub fn read_history(&self) -> Result<Vec<TrialRecord>> {
-        let parsed = lines::parse(&self.read_log()?);
+        let (text, bin) = self.read_log()?;
+        let parsed = lines::parse(&text, &bin);
         Ok(parsed.records.into_iter().map(|(_, r)| r).collect())
     }
 
@@ -221,15 +224,22 @@ impl ResultsDir {
     /// a trial the plan does not hold) located as [`Damage`].
     pub fn read_checked(&self, plan: &Plan) -> Result<Checked> {
         let file = self.file("trials.jsonl");
-        let parsed = lines::parse(&self.read_log()?);
+        let (text, bin) = self.read_log()?;
+        let parsed = lines::parse(&text, &bin);
         let ids: HashSet<&str> = plan.trials.iter().map(|t| t.id.as_str()).collect();
+        let foreign =
+            |id: &str| format!("trial {id} is not in this study's plan (another study's record?)");
+        // A record of another study is named as such, whatever its entry in trials.bin.
         let mut damaged: Vec<Damage> = parsed
             .bad
             .into_iter()
             .map(|b| Damage {
                 file: file.clone(),
                 line: b.line,
-                why: b.why,
+                why: match b.id {
+                    Some(id) if !ids.contains(id.as_str()) => foreign(&id),
+                    _ => b.why,
+                },
             })
             .collect();
         let mut history = Vec::with_capacity(parsed.records.len());
@@ -240,10 +250,7 @@ impl ResultsDir {
                 damaged.push(Damage {
                     file: file.clone(),
                     line,
-                    why: format!(
-                        "trial {} is not in this study's plan (another study's record?)",
-                        r.id
-                    ),
+                    why: foreign(&r.id),
                 });
             }
         }
@@ -251,49 +258,77 @@ impl ResultsDir {
         Ok(Checked { history, damaged })
     }
 
-    /// `trials.jsonl` as text; empty when there is none.
-    fn read_log(&self) -> Result<String> {
+    /// `trials.jsonl` as text and `trials.bin`'s bytes; each empty when
+    /// there is none.
+    fn read_log(&self) -> Result<(String, Vec<u8>)> {
+        let absent = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
         let path = self.file("trials.jsonl");
-        match fs::read_to_string(&path) {
-            Ok(t) => Ok(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
-        }
+        let text = match fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if absent(&e) => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        let path = self.file(sidecar::FILE);
+        let bin = match fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if absent(&e) => Vec::new(),
+            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        };
+        Ok((text, bin))
     }
 
-    /// Open `trials.jsonl` for appending; if its last line was torn, cut it
-    /// off so the next record starts on a line of its own.
+    /// Open `trials.jsonl` and `trials.bin` for appending; if the last
+    /// line was torn, cut it off so the next record starts on a line of
+    /// its own, and cut the entries no line names ([`sidecar::cut_at`]).
     pub fn open_log(&self) -> Result<Log> {
-        let path = self.file("trials.jsonl");
-        let mut f = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        let mut text = Vec::new();
-        f.read_to_end(&mut text)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        if let Some(&last) = text.last()
-            && last != b'\n'
-        {
+        let (jsonl, text) = open_cut(&self.file("trials.jsonl"), |text| {
             let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
-            f.set_len(keep as u64)
-                .and_then(|()| f.seek(SeekFrom::End(0)).map(drop))
-                .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
-        }
-        Ok(Log::new(f))
+            Some(keep as u64)
+        })?;
+        let text = String::from_utf8_lossy(&text);
+        let path = self.file(sidecar::FILE);
+        let (bin, _) = open_cut(&path, |bin| sidecar::cut_at(&text, bin))?;
+        let len = bin
+            .metadata()
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
+        Ok(Log::new(jsonl, bin, len))
     }
 
-    /// Replace `trials.jsonl` whole with `records` (a merge's union).
+    /// Replace `trials.jsonl` and `trials.bin` whole with `records` (a
+    /// merge's union): `trials.bin` first, so an old log over the new
+    /// `trials.bin` (a kill between the two) still finds its entries by
+    /// checksum.
     pub fn write_records(&self, records: &[TrialRecord]) -> Result<()> {
-        let mut jsonl = String::new();
+        let (mut jsonl, mut bin) = (Vec::new(), Vec::new());
         for r in records {
-            jsonl.push_str(&serde_json::to_string(r).expect("records serialise"));
-            jsonl.push('\n');
+            Entry::of(r).write(0, &mut bin, &mut jsonl);
         }
-        write_atomic(&self.file("trials.jsonl"), jsonl.as_bytes())
+        write_atomic(&self.file(sidecar::FILE), &bin)?;
+        write_atomic(&self.file("trials.jsonl"), &jsonl)
     }
+}
+
+/// Open `path` for reading and appending (created if absent), read it,
+/// and cut it to the length `keep` gives for its bytes, when that is shorter.
+fn open_cut(path: &Path, keep: impl FnOnce(&[u8]) -> Option<u64>) -> Result<(fs::File, Vec<u8>)> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if let Some(keep) = keep(&bytes)
+        && keep < bytes.len() as u64
+    {
+        f.set_len(keep)
+            .with_context(|| format!("cannot cut the torn end of {}", path.display()))?;
+        bytes.truncate(keep as usize);
+    }
+    Ok((f, bytes))
 }
 
 /// The latest record of each trial of `history` (later lines win), in plan order.

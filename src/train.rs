@@ -114,8 +114,9 @@ pub struct TrialRecord {
     /// network's loss is not finite (JSON could not hold it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initial: Option<Metrics>,
-    /// Per-epoch curve (stored as packed columns, see `record`).
-    #[serde(with = "record::curve")]
+    /// Per-epoch curve (stored as packed columns, see `record`; in
+    /// `trials.bin` for lines that name an entry there, so absent from them).
+    #[serde(with = "record::curve", default, skip_serializing_if = "Vec::is_empty")]
     pub curve: Vec<CurvePoint>,
     /// Seconds the trial took (not part of any table: it varies run to run).
     pub wall_time_s: f64,

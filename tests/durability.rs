@@ -175,7 +175,9 @@ fn report_files(out: &Path) -> BTreeMap<String, Vec<u8>> {
                 .to_str()
                 .unwrap()
                 .to_string();
-            if path.is_file() && !["trials.jsonl", "study.toml", ".lock"].contains(&name.as_str()) {
+            if path.is_file()
+                && !["trials.jsonl", "trials.bin", "study.toml", ".lock"].contains(&name.as_str())
+            {
                 files.insert(name, fs::read(&path).unwrap());
             }
         }

@@ -13,6 +13,7 @@ use std::fs;
 use common::{csv, run_study_ok, temp_study};
 use mlpsweep::data::Targets;
 use mlpsweep::plan::Plan;
+use mlpsweep::store::ResultsDir;
 use mlpsweep::train::{Status, TrialRecord};
 
 /// (config, ensemble loss, ensemble accuracy) recomputed from the stored
@@ -23,11 +24,7 @@ fn recompute(
 ) -> BTreeMap<usize, (f64, Option<f64>)> {
     let exp = mlpsweep::study::load(study, &[]).unwrap();
     let plan = Plan::new(&exp).unwrap();
-    let records: Vec<TrialRecord> = fs::read_to_string(out.join("trials.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records: Vec<TrialRecord> = ResultsDir::new(out).read_history().unwrap();
     let mut by_config: BTreeMap<usize, Vec<(&mlpsweep::plan::Trial, &TrialRecord)>> =
         BTreeMap::new();
     for t in &plan.trials {
@@ -197,11 +194,7 @@ fn member_and_ensemble(
 ) -> Vec<((f64, f64), (f64, f64))> {
     let exp = mlpsweep::study::load(study, &[]).unwrap();
     let plan = Plan::new(&exp).unwrap();
-    let records: Vec<TrialRecord> = fs::read_to_string(out.join("trials.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let records: Vec<TrialRecord> = ResultsDir::new(out).read_history().unwrap();
     let mut by_config: BTreeMap<usize, Vec<&TrialRecord>> = BTreeMap::new();
     let mut data = None;
     for t in &plan.trials {

@@ -12,6 +12,7 @@ use std::path::Path;
 use common::{
     HALVING_BODY, HALVING_SEARCH, arg, csv, run_ok, run_study_ok, temp_study, write_study,
 };
+use mlpsweep::store::ResultsDir;
 use serde_json::Value;
 
 const BUDGETS: [u64; 5] = [1, 2, 4, 8, 9];
@@ -20,12 +21,14 @@ fn halving_study() -> String {
     format!("name = \"halving\"\n{HALVING_BODY}{HALVING_SEARCH}")
 }
 
-/// Every line of trials.jsonl, parsed.
+/// Every record of trials.jsonl (its curve and predictions read back from
+/// trials.bin), as JSON.
 fn lines(out: &Path) -> Vec<Value> {
-    fs::read_to_string(out.join("trials.jsonl"))
+    ResultsDir::new(out)
+        .read_history()
         .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
         .collect()
 }
 

@@ -21,27 +21,25 @@ impl Datasets {
     pub fn load(exp: &Study, plan: &Plan) -> Result<Datasets> {
         let mut sets = HashMap::new();
         for t in &plan.trials {
-            let key = crate::identity::data_key(&t.config.data);
-            if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(key.clone()) {
+            let key: &str = &t.data_key;
+            if !sets.contains_key(key) {
                 let ds = load(&t.config.data).map_err(|e| exp.key_error(&e.key, e.message))?;
                 super::usable::check_data(exp, &ds)?;
-                e.insert(Arc::new(ds));
+                sets.insert(key.to_string(), Arc::new(ds));
             }
-            super::usable::batch_norm(exp, &t.config, sets[&key].train.len())?;
+            super::usable::batch_norm(exp, &t.config, sets[key].train.len())?;
         }
         Ok(Datasets(sets))
     }
 
     /// The data set `t` trains on.
     pub fn of(&self, t: &Trial) -> &Dataset {
-        &self.0[&crate::identity::data_key(&t.config.data)]
+        &self.0[&*t.data_key]
     }
 
     /// The data set `t` trains on, if it was loaded.
     pub fn get(&self, t: &Trial) -> Option<&Dataset> {
-        self.0
-            .get(&crate::identity::data_key(&t.config.data))
-            .map(|d| &**d)
+        self.0.get(&*t.data_key).map(|d| &**d)
     }
 
     /// The first configuration's data set (its training points are drawn in

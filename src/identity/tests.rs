@@ -131,3 +131,31 @@ fn batch_norm_joins_the_id_only_when_on() {
     assert!(!columns(&plain).iter().any(|(k, _)| k == "model.batch_norm"));
     assert!(columns(&normed).contains(&("model.batch_norm".into(), "true".into())));
 }
+
+/// The plan writes each configuration's identity text once and hashes it
+/// with each trial's seeds: every id and data key is the one computed from
+/// the trial alone, in a `[replicates]` study (ids written with `"seeds"`,
+/// configurations per data seed) and a plain one (`"seed"`). Catches the
+/// shared text drifting from `trial_id`'s, or a data seed's key shared.
+#[test]
+fn ids_written_once_per_configuration_are_the_trials_own() {
+    for study in ["variance_sources.toml", "depth_vs_width.toml"] {
+        let plan = plan_of(study, &[]);
+        let mut keys = std::collections::HashSet::new();
+        for t in &plan.trials {
+            assert_eq!(
+                t.id,
+                trial_id(FORMAT_VERSION, &t.config, &t.seeds),
+                "{study}"
+            );
+            assert_eq!(&*t.data_key, data_key(&t.config.data), "{study}");
+            keys.insert(t.data_key.clone());
+        }
+        let data_seeds = if study == "variance_sources.toml" {
+            4
+        } else {
+            1
+        };
+        assert_eq!(keys.len(), data_seeds, "{study}");
+    }
+}

@@ -148,9 +148,8 @@ pub fn members<'a>(
     if members.len() < 2 {
         return None;
     }
-    let key = |t: &Trial| crate::identity::data_key(&t.config.data);
-    let first = key(finished[0].0);
-    if finished.iter().any(|(t, _)| key(t) != first) {
+    let first = &finished[0].0.data_key;
+    if finished.iter().any(|(t, _)| t.data_key != *first) {
         return None;
     }
     let val = datasets.get(finished[0].0)?.val.as_ref()?;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::*;
 use crate::model::ParamCount;
-use crate::train::{Metrics, Status};
+use crate::predictions::Predictions;
+use crate::train::{CurvePoint, Metrics, Status};
 
 pub(crate) const STUDY: &str = "name = \"s\"\nseeds = 2\n[data]\npoints_per_class = 10\n[train]\nepochs = 2\n[grid]\nwidth = [2, 3]\n";
 
@@ -43,6 +44,55 @@ pub(crate) fn record(plan: &Plan, i: usize, loss: f64) -> TrialRecord {
             dead_fraction: Some(0.0),
         }),
         ..TrialRecord::new(&plan.trials[i], params)
+    }
+}
+
+/// Trial `i`'s record with a 6-epoch curve (evaluations at 3 and 6, a NaN
+/// batch loss among them) and predictions whose low bits all differ, so
+/// any bit lost or moved shows.
+pub(crate) fn full(plan: &crate::plan::Plan, i: usize) -> TrialRecord {
+    let mut r = record(plan, i, i as f64 + 0.25);
+    let eval = |e: usize| Metrics {
+        train_loss: 1.0 / (e as f64 + 0.3),
+        val_loss: Some(1.1 / (e as f64 + 0.7)),
+        train_acc: Some(0.5),
+        val_acc: Some(e as f64 / 7.0),
+        l2_term: 0.0,
+        weight_norm: (e as f64).sqrt(),
+        dead_fraction: Some(0.0),
+    };
+    r.curve = (1..=6)
+        .map(|epoch| CurvePoint {
+            epoch,
+            batch_loss: if epoch == 2 {
+                f64::NAN
+            } else {
+                0.9 / epoch as f64
+            },
+            eval: (epoch % 3 == 0).then(|| eval(epoch)),
+        })
+        .collect();
+    let values = (0..30)
+        .map(|j| f32::from_bits(0x3e00_0000 + 7919 * (j + 31 * i as u32)))
+        .collect();
+    r.val_predictions = Some(Predictions { outputs: 3, values });
+    r
+}
+
+/// Records equal bit for bit (a NaN batch loss compares by its bits).
+pub(crate) fn same_bits(a: &[TrialRecord], b: &[TrialRecord]) {
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(b) {
+        let bits = |r: &TrialRecord| -> Vec<u64> {
+            r.curve.iter().map(|p| p.batch_loss.to_bits()).collect()
+        };
+        assert_eq!(bits(x), bits(y), "{}", x.id);
+        let strip = |r: &TrialRecord| {
+            let mut r = r.clone();
+            r.curve.iter_mut().for_each(|p| p.batch_loss = 0.0);
+            r
+        };
+        assert_eq!(strip(x), strip(y));
     }
 }
 
@@ -204,7 +254,10 @@ fn a_failed_write_fails_every_append() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("trials.jsonl");
     fs::write(&path, "").unwrap();
-    let log = Log::new(File::open(&path).unwrap()); // read-only: writes fail
+    let bin = tmp.path().join("trials.bin");
+    fs::write(&bin, "").unwrap();
+    // Read-only: writes fail.
+    let log = Log::new(File::open(&path).unwrap(), File::open(&bin).unwrap(), 0);
     for _ in 0..2 {
         let err = log.append("{}").unwrap_err().to_string();
         assert!(err.starts_with("cannot append to trials.jsonl"), "{err}");

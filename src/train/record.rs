@@ -122,7 +122,7 @@ impl Columns {
 
 /// `#[serde(with)]` for `TrialRecord::curve`: written as [`Columns`] (or as
 /// the old array of points when they cannot hold it), read in either shape.
-pub(super) mod curve {
+pub(crate) mod curve {
     use super::*;
 
     pub fn serialize<S: Serializer>(curve: &[CurvePoint], s: S) -> Result<S::Ok, S::Error> {

@@ -5,7 +5,7 @@
 use std::fs;
 
 use super::*;
-use crate::store::tests::{STUDY, folder, record, setup};
+use crate::store::tests::{STUDY, folder, full, record, same_bits, setup};
 
 /// Merging unions shard folders by id in plan order: a trial stored twice
 /// counts once (a duplicate), one stored nowhere is listed as missing, and
@@ -145,4 +145,48 @@ fn a_halving_merge_keeps_every_rung_of_every_trial() {
     let (_, again) = merge(&[s1, s2], &out).unwrap();
     assert_eq!((again.lines, again.duplicates), (6, 1));
     assert_eq!(out.read_history().unwrap().len(), 6);
+}
+
+/// Shards whose curves are in their `trials.bin` (one written whole, one
+/// appended through the log, so their entries sit at other offsets) merge
+/// into a folder whose `trials.bin` holds the union's entries back to back
+/// in its lines' order, each line naming its new place: every record
+/// reads back bit for bit, and merging into one of the shards too.
+#[test]
+fn merging_folders_with_sidecars_rewrites_the_places() {
+    let (tmp, exp, plan, _dir) = setup(STUDY);
+    let curve_only = |i: usize| TrialRecord {
+        val_predictions: None,
+        ..full(&plan, i)
+    };
+    let s1 = ResultsDir::new(tmp.path().join("s1"));
+    fs::create_dir_all(s1.path()).unwrap();
+    s1.write_study(&exp).unwrap();
+    s1.write_records(&[curve_only(2), curve_only(0)]).unwrap();
+    let s2 = ResultsDir::new(tmp.path().join("s2"));
+    fs::create_dir_all(s2.path()).unwrap();
+    s2.write_study(&exp).unwrap();
+    let log = s2.open_log().unwrap();
+    for i in [1, 0] {
+        log.append_all(vec![crate::store::Entry::of(&curve_only(i))])
+            .unwrap();
+    }
+    drop(log);
+    let want: Vec<TrialRecord> = (0..3).map(curve_only).collect();
+    for out in [ResultsDir::new(tmp.path().join("merged")), s1.clone()] {
+        let (_, m) = merge(&[s1.clone(), s2.clone()], &out).unwrap();
+        assert!(m.damaged.is_empty(), "{:?}", m.damaged);
+        same_bits(&out.read_history().unwrap(), &want);
+        let text = fs::read_to_string(out.file("trials.jsonl")).unwrap();
+        let bin = fs::read(out.file("trials.bin")).unwrap();
+        let mut next = 0;
+        for line in text.lines() {
+            assert!(!line.contains("\"curve\""), "{line}");
+            let place = line.rsplit_once(",\"bin\":").unwrap().1;
+            let place: serde_json::Value = serde_json::from_str(&place[..place.len() - 1]).unwrap();
+            assert_eq!(place["at"], next, "{line}");
+            next += place["len"].as_u64().unwrap();
+        }
+        assert_eq!(next, bin.len() as u64, "nothing but the union's entries");
+    }
 }
