@@ -21,6 +21,7 @@ use toml::{Table, Value};
 
 mod arms;
 mod claims;
+mod data_spec;
 mod error;
 mod fits;
 mod grid;
@@ -32,6 +33,7 @@ pub mod reference;
 mod replicates;
 mod resolve;
 mod search;
+mod sources;
 mod spans;
 mod spec;
 mod toml_error;
