@@ -1,11 +1,13 @@
-//! Data sets: seeded generators, CSV files and the shipped tabular sets;
-//! validation splits and standardisation.
+//! Data sets: seeded generators, files (CSV, IDX, npy, npz, Parquet),
+//! Fashion-MNIST and the shipped tabular sets; subsets, validation splits
+//! and standardisation.
 //!
 //! Input: a [`DataSpec`]. Output: a [`Dataset`] with a training split and
 //! an optional validation split, as row-major `f32` features. Everything
 //! random draws from a `ChaCha8Rng` seeded by `data.seed` (stream 0 for the
 //! training draw, 1 for a fresh validation draw, 2 for split shuffles, 3 for
-//! blob centres, 4 for label noise on a read table), so a data set depends
+//! blob centres, 4 for label noise on a read table, 5 for `max_rows`'
+//! subset), so a data set depends
 //! on its `[data]` keys only: it is loaded once per distinct `[data]`
 //! configuration of a plan and is identical in every trial that uses it.
 
@@ -17,21 +19,19 @@ use rand_distr::StandardNormal;
 
 // Streams of the data seed: their numbers are listed in streams.rs.
 use crate::streams::rng;
-use crate::study::{DataKind, DataSource, DataSpec, LabelColumn, Task, ValSplit};
+use crate::study::{DataSource, DataSpec, Task, ValSplit};
 
 mod csv_file;
+mod idx;
+mod npy;
+mod parquet_file;
 mod preprocess;
+mod read;
 mod sets;
+mod subset;
 mod usable;
-use csv_file::parse_csv;
+pub use read::FASHION_MNIST_DIR;
 pub use sets::Datasets;
-
-/// The shipped data sets (UCI, via scikit-learn; see `data/SOURCES.md`),
-/// embedded so the binary works from any folder.
-const DIGITS: &str = include_str!("../data/digits.csv");
-const IRIS: &str = include_str!("../data/iris.csv");
-const WINE: &str = include_str!("../data/wine.csv");
-const BREAST_CANCER: &str = include_str!("../data/breast_cancer.csv");
 
 /// Targets of one split.
 #[derive(Debug, Clone, PartialEq)]
@@ -317,9 +317,7 @@ fn draw(spec: &DataSpec, stream: u64) -> Split {
             noise,
             frequency,
         } => sine(points, frequency, noise, &mut r),
-        DataSource::Csv { .. } | DataSource::Table(_) => {
-            unreachable!("only generated kinds are drawn")
-        }
+        _ => unreachable!("only generated kinds are drawn"),
     };
     let classes = spec.source.generated_classes().unwrap_or(0);
     flip_labels(&mut s, classes, spec.label_noise, &mut r);
@@ -336,7 +334,7 @@ fn generated(spec: &DataSpec) -> Dataset {
     let n_outputs = spec.source.generated_classes().unwrap_or(1);
     let (train, val) = match spec.val {
         ValSplit::Fresh => (train, Some(draw(spec, 1))),
-        ValSplit::None => (train, None),
+        ValSplit::None | ValSplit::Test => (train, None),
         ValSplit::Fraction(f) => {
             let (t, v) = split_off(&train, n_features, f, &mut rng(spec.seed, 2));
             (t, Some(v))
@@ -351,36 +349,38 @@ fn generated(spec: &DataSpec) -> Dataset {
     }
 }
 
+/// A read data set: `data.max_rows`' subset (stream 5), label noise
+/// (stream 4), then the validation split: the test split, or a held-out
+/// fraction (stream 2; stratified for the kinds that say so).
 fn table(spec: &DataSpec) -> Result<Dataset, DataError> {
-    let shipped = |text: &str, file: &str| {
-        let (label, task) = (&LabelColumn::Last, Task::Classification);
-        (text.to_string(), file.to_string(), label, task)
-    };
-    let (text, file, label, task) = match &spec.source {
-        DataSource::Table(DataKind::Digits) => shipped(DIGITS, "digits.csv"),
-        DataSource::Table(DataKind::Iris) => shipped(IRIS, "iris.csv"),
-        DataSource::Table(DataKind::Wine) => shipped(WINE, "wine.csv"),
-        DataSource::Table(DataKind::BreastCancer) => shipped(BREAST_CANCER, "breast_cancer.csv"),
-        DataSource::Csv {
-            path,
-            label_column,
-            task,
-            ..
-        } => {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| err("data.path", format!("cannot read {}: {e}", path.display())))?;
-            (text, path.display().to_string(), label_column, *task)
-        }
-        other => unreachable!("{other:?} is generated, not read"),
-    };
-    let (mut all, d, k) = parse_csv(&text, &file, label, task)?;
+    let read::Read {
+        train,
+        test,
+        k,
+        task,
+    } = read::read(spec)?;
+    let d = train.d;
+    let n = train.y_len();
+    let keep = (spec.max_rows > 0 && spec.max_rows < n)
+        .then(|| subset::pick(&train.y, k, spec.max_rows, &mut rng(spec.seed, 5)));
+    let mut all = train.rows(keep.as_deref());
     flip_labels(&mut all, k.max(2), spec.label_noise, &mut rng(spec.seed, 4));
     let (train, val) = match spec.val {
+        ValSplit::Fraction(f) if spec.kind().stratifies_val() => {
+            let n = all.len();
+            let n_val = ((f * n as f64).round() as usize).clamp(1, n.saturating_sub(1).max(1));
+            let val_rows = subset::pick(&all.y, k, n_val, &mut rng(spec.seed, 2));
+            let train_rows: Vec<usize> = (0..n)
+                .filter(|r| val_rows.binary_search(r).is_err())
+                .collect();
+            (all.select(d, &train_rows), Some(all.select(d, &val_rows)))
+        }
         ValSplit::Fraction(f) => {
             let (t, v) = split_off(&all, d, f, &mut rng(spec.seed, 2));
             (t, Some(v))
         }
-        _ => (all, None),
+        ValSplit::Test => (all, test.map(|t| t.rows(None))),
+        ValSplit::Fresh | ValSplit::None => (all, None),
     };
     Ok(Dataset {
         task,
@@ -444,3 +444,6 @@ fn standardize(ds: &mut Dataset) {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod read_tests;

@@ -191,10 +191,18 @@ fn data_fields(d: &DataSpec) -> Field {
             file_hash: h,
             label_column: l,
             ..
+        }
+        | DataSource::Parquet {
+            file_hash: h,
+            label_column: l,
+            ..
         } => {
             (file_hash, label_column) = (Some(h.clone()), Some(l.clone()));
         }
-        DataSource::Table(_) => {}
+        DataSource::Idx { file_hash: h, .. }
+        | DataSource::Npy { file_hash: h, .. }
+        | DataSource::Npz { file_hash: h, .. } => file_hash = Some(h.clone()),
+        DataSource::Table(_) | DataSource::FashionMnist => {}
     }
     let int = |n: usize| Field::Int(n as u64);
     let mut fields = vec![
@@ -214,11 +222,24 @@ fn data_fields(d: &DataSpec) -> Field {
         ("standardize", Field::Bool(d.standardize)),
         ("seed", Field::Int(d.seed)),
     ];
-    // Keys added after format 3: present only away from their default.
+    added_data_fields(d, &mut fields);
+    Field::Obj(fields)
+}
+
+/// Keys added after format 3: present only away from their default (or
+/// for the kinds added since), so every earlier id stays as it was.
+fn added_data_fields(d: &DataSpec, fields: &mut Vec<(&'static str, Field)>) {
     if d.preprocess != Preprocess::None {
         fields.push(("preprocess", Field::Str(d.preprocess.name().into())));
     }
-    Field::Obj(fields)
+    // The arrays of an archive: its hash covers every array in it.
+    if let DataSource::Npz { x, y, .. } = &d.source {
+        fields.push(("x", Field::Str(x.clone())));
+        fields.push(("y", Field::Str(y.clone())));
+    }
+    if d.max_rows > 0 {
+        fields.push(("max_rows", Field::Int(d.max_rows as u64)));
+    }
 }
 
 fn label_field(l: LabelColumn) -> Field {
@@ -233,6 +254,7 @@ fn val_field(v: ValSplit) -> Field {
     match v {
         ValSplit::Fresh => Field::Str("fresh".into()),
         ValSplit::None => Field::Str("none".into()),
+        ValSplit::Test => Field::Str("test".into()),
         ValSplit::Fraction(f) => Field::Obj(vec![("fraction", Field::Float(f))]),
     }
 }

@@ -263,8 +263,23 @@ fn circles(v: &Values) -> bool {
 fn blobs(v: &Values) -> bool {
     v.name("data.kind") == "blobs"
 }
-fn csv(v: &Values) -> bool {
-    v.name("data.kind") == "csv"
+fn one_file(v: &Values) -> bool {
+    matches!(v.name("data.kind"), "csv" | "npz" | "parquet")
+}
+fn labelled_table(v: &Values) -> bool {
+    matches!(v.name("data.kind"), "csv" | "parquet")
+}
+fn any_task(v: &Values) -> bool {
+    matches!(v.name("data.kind"), "csv" | "parquet" | "npy" | "npz")
+}
+fn idx(v: &Values) -> bool {
+    v.name("data.kind") == "idx"
+}
+fn arrays(v: &Values) -> bool {
+    matches!(v.name("data.kind"), "npy" | "npz")
+}
+fn read_rows(v: &Values) -> bool {
+    !synthetic(v)
 }
 fn leaky(v: &Values) -> bool {
     v.name("model.activation") == "leaky_relu"
@@ -304,12 +319,14 @@ fn default_noise(v: &Values) -> Val {
 fn default_val(v: &Values) -> Val {
     Val::Split(if synthetic(v) {
         ValSplit::Fresh
+    } else if v.name("data.kind") == "fashion_mnist" || v.get("data.val_images").is_some() {
+        ValSplit::Test
     } else {
         ValSplit::Fraction(0.2)
     })
 }
 fn default_standardize(v: &Values) -> Val {
-    Val::Bool(!synthetic(v))
+    Val::Bool(!synthetic(v) && !matches!(v.name("data.kind"), "idx" | "fashion_mnist"))
 }
 fn default_lr(v: &Values) -> Val {
     Val::Float(match v.name("train.optimizer") {
@@ -323,6 +340,15 @@ fn read_path(v: &Value) -> Result<Val, String> {
     match v {
         Value::String(s) if !s.is_empty() => Ok(Val::Text(s.clone())),
         other => Err(format!("expected a file path, got {}", got(other))),
+    }
+}
+fn read_text(v: &Value) -> Result<Val, String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Ok(Val::Text(s.clone())),
+        other => Err(format!(
+            "expected a file path (npy) or an array name (npz), got {}",
+            got(other)
+        )),
     }
 }
 fn read_label_column(v: &Value) -> Result<Val, String> {
@@ -339,9 +365,10 @@ fn read_val(v: &Value) -> Result<Val, String> {
     match v {
         Value::String(s) if s == "fresh" => Ok(Val::Split(ValSplit::Fresh)),
         Value::String(s) if s == "none" => Ok(Val::Split(ValSplit::None)),
+        Value::String(s) if s == "test" => Ok(Val::Split(ValSplit::Test)),
         Value::Float(f) if *f > 0.0 && *f < 1.0 => Ok(Val::Split(ValSplit::Fraction(*f))),
         other => Err(format!(
-            "expected \"fresh\", \"none\" or a fraction in (0, 1), got {}",
+            "expected \"fresh\", \"test\", \"none\" or a fraction in (0, 1), got {}",
             got(other)
         )),
     }
@@ -384,7 +411,7 @@ const TASK_NAMES: &[&str] = &[TASKS[0].0, TASKS[1].0];
 pub static KEYS: &[Key] = &[
     // [data]
     Key { section: "data", name: "kind", ty: Type::Choice(KIND_NAMES), default: Default::Is(Val::Name("spiral")), applies: None,
-        doc: "the data set: a generator, any CSV file, or a shipped table" },
+        doc: "the data set: a generator, a file (CSV, IDX, npy, npz, Parquet), Fashion-MNIST, or a shipped table" },
     Key { section: "data", name: "classes", ty: int(2, 1000), default: Default::Is(Val::Int(3)), applies: when("data.kind", many_classes, "spiral, blobs"),
         doc: "number of classes (circles, moons and xor have 2)" },
     Key { section: "data", name: "points_per_class", ty: int(1, 10_000_000), default: Default::Is(Val::Int(100)), applies: when("data.kind", per_class, "spiral, circles, moons, xor, blobs"),
@@ -401,15 +428,29 @@ pub static KEYS: &[Key] = &[
         doc: "frequency of the sine target" },
     Key { section: "data", name: "label_noise", ty: Type::Float { ok: |x| (0.0..1.0).contains(&x), allowed: "a number in [0, 1)" }, default: Default::Is(Val::Float(0.0)), applies: when("data.kind", not_sine, "classification"),
         doc: "share of training labels flipped to another class" },
-    Key { section: "data", name: "path", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Required("kind = \"csv\" needs a path to a CSV file with a header row"), applies: when("data.kind", csv, "csv"),
-        doc: "a CSV file with a header row, relative to the study file" },
-    Key { section: "data", name: "label_column", ty: Type::Special { read: read_label_column, allowed: "a 0-based index or a header name" }, default: Default::Is(Val::Label(LabelColumn::Last)), applies: when("data.kind", csv, "csv"),
+    Key { section: "data", name: "path", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Required("kind = \"csv\", \"npz\" or \"parquet\" needs a path to the file to read"), applies: when("data.kind", one_file, "csv, npz, parquet"),
+        doc: "the file to read, relative to the study file: a CSV file with a header row, an .npz archive or a Parquet table" },
+    Key { section: "data", name: "label_column", ty: Type::Special { read: read_label_column, allowed: "a 0-based index or a header name" }, default: Default::Is(Val::Label(LabelColumn::Last)), applies: when("data.kind", labelled_table, "csv, parquet"),
         doc: "the column holding the label or target (default: the last)" },
-    Key { section: "data", name: "task", ty: Type::Choice(TASK_NAMES), default: Default::Is(Val::Name("classification")), applies: when("data.kind", csv, "csv"),
+    Key { section: "data", name: "task", ty: Type::Choice(TASK_NAMES), default: Default::Is(Val::Name("classification")), applies: when("data.kind", any_task, "csv, parquet, npy, npz"),
         doc: "softmax cross-entropy on class labels, or MSE on one real target" },
-    Key { section: "data", name: "val", ty: Type::Special { read: read_val, allowed: "\"fresh\" (generated kinds only), a fraction in (0, 1), \"none\"" }, default: Default::By(default_val, "\"fresh\" (generated), 0.2 (tables)"), applies: None,
-        doc: "validation set: an independent draw, a held-out fraction, or none" },
-    Key { section: "data", name: "standardize", ty: Type::Bool, default: Default::By(default_standardize, "false (generated), true (tables)"), applies: None,
+    Key { section: "data", name: "images", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Required("kind = \"idx\" needs the training images' IDX file"), applies: when("data.kind", idx, "idx"),
+        doc: "the training images: an IDX file of unsigned bytes (raw or gzip), pixels scaled to [0, 1]" },
+    Key { section: "data", name: "labels", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Required("kind = \"idx\" needs the training labels' IDX file"), applies: when("data.kind", idx, "idx"),
+        doc: "the training labels: an IDX file of class indices, one per image" },
+    Key { section: "data", name: "val_images", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Unset("none"), applies: when("data.kind", idx, "idx"),
+        doc: "the test split's images (with val_labels): the validation split when given" },
+    Key { section: "data", name: "val_labels", ty: Type::Special { read: read_path, allowed: "a file path" }, default: Default::Unset("none"), applies: when("data.kind", idx, "idx"),
+        doc: "the test split's labels" },
+    Key { section: "data", name: "x", ty: Type::Special { read: read_text, allowed: "a file path (npy) or an array name (npz)" }, default: Default::Required("kind = \"npy\" needs the features' .npy file, kind = \"npz\" the features' array name"), applies: when("data.kind", arrays, "npy, npz"),
+        doc: "the features (n × d, C order, float or integer): an .npy file relative to the study file, or an array of data.path" },
+    Key { section: "data", name: "y", ty: Type::Special { read: read_text, allowed: "a file path (npy) or an array name (npz)" }, default: Default::Required("kind = \"npy\" needs the labels' .npy file, kind = \"npz\" the labels' array name"), applies: when("data.kind", arrays, "npy, npz"),
+        doc: "the labels or targets (n or n × 1): an .npy file relative to the study file, or an array of data.path" },
+    Key { section: "data", name: "max_rows", ty: int(0, 1_000_000_000), default: Default::Is(Val::Int(0)), applies: when("data.kind", read_rows, "tables, images, arrays"),
+        doc: "keep this many rows of the training split, a subset stratified by class and drawn from data.seed, before a validation fraction is held out; 0 = all" },
+    Key { section: "data", name: "val", ty: Type::Special { read: read_val, allowed: "\"fresh\" (generated kinds only), \"test\" (fashion_mnist, idx with val_images), a fraction in (0, 1), \"none\"" }, default: Default::By(default_val, "\"fresh\" (generated), \"test\" (fashion_mnist, idx with val_images), 0.2 (others)"), applies: None,
+        doc: "validation set: an independent draw, the data set's test split, a held-out fraction, or none" },
+    Key { section: "data", name: "standardize", ty: Type::Bool, default: Default::By(default_standardize, "false (generated, images), true (tables, arrays)"), applies: None,
         doc: "standardise features with the training split's mean and std" },
     Key { section: "data", name: "preprocess", ty: Type::Choice(PREPROCESS), default: Default::Is(Val::Name("none")), applies: None,
         doc: "after standardising: pca (centre, rotate onto the training covariance's eigenvectors) or whiten (pca, then each component over √(λ + 1e-5)), fitted on the training split" },

@@ -23,6 +23,7 @@ use toml::{Table, Value};
 
 mod arms;
 mod claims;
+mod data_spec;
 mod error;
 mod fields;
 mod fits;
@@ -36,6 +37,7 @@ mod replicates;
 mod resolve;
 mod search;
 mod sections;
+mod sources;
 mod spans;
 mod spec;
 mod toml_error;

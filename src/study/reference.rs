@@ -72,6 +72,7 @@ fn val_text(v: &Val) -> String {
         Val::Label(LabelColumn::Name(n)) => format!("`\"{n}\"`"),
         Val::Split(ValSplit::Fresh) => "`\"fresh\"`".to_string(),
         Val::Split(ValSplit::None) => "`\"none\"`".to_string(),
+        Val::Split(ValSplit::Test) => "`\"test\"`".to_string(),
         Val::Split(ValSplit::Fraction(f)) => f.to_string(),
         Val::Batch(Batch::Full) => "`\"full\"`".to_string(),
         Val::Batch(Batch::Size(n)) => n.to_string(),

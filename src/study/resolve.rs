@@ -11,8 +11,8 @@ use toml::Value;
 use super::error::{KeyError, key_err};
 use super::keys::{Default, KEYS, Type, Val, Values};
 use super::spec::{
-    Activation, Batch, Config, DATA_KINDS, DataKind, DataSource, DataSpec, Init, LabelColumn,
-    ModelSpec, Optimizer, Preprocess, Schedule, TASKS, Task, TrainSpec, ValSplit,
+    Activation, Batch, Config, DATA_KINDS, DataKind, DataSource, DataSpec, Init, ModelSpec,
+    Optimizer, Preprocess, Schedule, TrainSpec, ValSplit,
 };
 use super::values::{boolean, choice, number_in, show, uint};
 
@@ -95,6 +95,7 @@ fn check(v: &Values, unused: &mut Vec<String>) -> Result<(), KeyError> {
         ));
     }
     let kind = kind_named(v.name("data.kind"));
+    super::sources::check_splits(v)?;
     if v.get("data.val") == Some(&Val::Split(ValSplit::Fresh)) && !kind.is_synthetic() {
         return Err(key_err(
             "data.val",
@@ -176,7 +177,10 @@ fn data(v: &Values, study_dir: &Path) -> Result<DataSpec, KeyError> {
             noise: noise(),
             frequency: v.float("data.frequency"),
         },
-        DataKind::Csv => csv_source(v, study_dir)?,
+        DataKind::FashionMnist => DataSource::FashionMnist,
+        DataKind::Csv | DataKind::Idx | DataKind::Npy | DataKind::Npz | DataKind::Parquet => {
+            super::sources::file_source(kind.name(), v, study_dir)?
+        }
         table => DataSource::Table(table),
     };
     let Some(Val::Split(val)) = v.get("data.val") else {
@@ -197,38 +201,7 @@ fn data(v: &Values, study_dir: &Path) -> Result<DataSpec, KeyError> {
             other => unreachable!("preprocess {other} is not in the key table"),
         },
         seed: v.int("data.seed") as u64,
-    })
-}
-
-/// A CSV source: the file is read now, so a missing file fails before any
-/// training, and its content hash (not its path) enters the trial id.
-fn csv_source(v: &Values, study_dir: &Path) -> Result<DataSource, KeyError> {
-    let Some(Val::Text(path)) = v.get("data.path") else {
-        unreachable!("data.path is required for csv")
-    };
-    let path = study_dir.join(path);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        key_err(
-            "data.path",
-            format!(
-                "cannot read {}: {e} (paths are relative to the study file)",
-                path.display()
-            ),
-        )
-    })?;
-    let label_column = match v.get("data.label_column") {
-        Some(Val::Label(l)) => l.clone(),
-        _ => LabelColumn::Last,
-    };
-    let task = TASKS
-        .iter()
-        .find(|(n, _)| *n == v.name("data.task"))
-        .map_or(Task::Classification, |(_, t)| *t);
-    Ok(DataSource::Csv {
-        path,
-        file_hash: format!("{:016x}", super::fnv1a(&bytes)),
-        label_column,
-        task,
+        max_rows: v.get("data.max_rows").map_or(0, |_| v.int("data.max_rows")),
     })
 }
 

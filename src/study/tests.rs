@@ -129,10 +129,13 @@ fn every_choice_resolves_to_a_variant_with_its_own_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.csv"), "a,b\n1,0\n2,1\n3,0\n4,1\n5,0\n").unwrap();
     let config = |section: &str, key: &str, name: &str| {
-        let extra = if name == "csv" {
-            "path = \"x.csv\"\n"
-        } else {
-            ""
+        // Files are only hashed when a study resolves: any bytes will do.
+        let extra = match name {
+            "csv" | "parquet" => "path = \"x.csv\"\n",
+            "idx" => "images = \"x.csv\"\nlabels = \"x.csv\"\n",
+            "npy" => "x = \"x.csv\"\ny = \"x.csv\"\n",
+            "npz" => "path = \"x.csv\"\nx = \"a\"\ny = \"b\"\n",
+            _ => "",
         };
         let src = format!("name = \"a\"\n[{section}]\n{key} = \"{name}\"\n{extra}");
         let e = from_str(&src, &dir.path().join("s.toml"), &[]).unwrap();
