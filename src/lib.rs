@@ -19,7 +19,7 @@
 //! network, data  model data
 //! engine         engine fused(re-export)
 //! records, train telemetry predictions train gradcheck pinned
-//! decisions      halving
+//! decisions      halving settle
 //! folder         store checkpoint reference
 //! report         report
 //! orchestration  publish listing refine schedule cluster sweep
@@ -48,6 +48,7 @@ pub mod reference;
 pub mod refine;
 pub mod report;
 pub mod schedule;
+pub mod settle;
 pub mod stats;
 pub mod store;
 pub mod streams;
@@ -80,6 +81,7 @@ pub const LAYERS: &[&str] = &[
     "gradcheck",
     "pinned",
     "halving",
+    "settle",
     "store",
     "checkpoint",
     "reference",

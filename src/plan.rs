@@ -98,7 +98,7 @@ impl Plan {
             // Under `[replicates]` a varying data seed makes its own
             // configuration (its data set and id differ); one per data seed.
             let mut with_data: Vec<(u64, Arc<Config>)> = Vec::new();
-            for rep in exp.replication.replicates() {
+            for rep in exp.replicates() {
                 let config = match rep.data {
                     None => Arc::clone(&config),
                     Some(d) => match with_data.iter().find(|(s, _)| *s == d) {

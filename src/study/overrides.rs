@@ -3,7 +3,8 @@
 //! string when it is not valid TOML (`relu`). Setting a swept key to a
 //! single value removes it from the grid. `search.<key>` and
 //! `space.<key>` set a key of `[search]` or `[space]`, e.g.
-//! `--set search.samples=128` to grow a search.
+//! `--set search.samples=128` to grow a search; `settle.<key>` a key of
+//! `[settle]`, e.g. `--set settle.max_seeds=20`.
 
 use toml::{Table, Value};
 
@@ -30,7 +31,7 @@ pub fn apply(doc: &mut Table, spec: &str) -> Result<String, KeyError> {
     }
     // `--set replicates.init=5`: one source of a crossed design;
     // `--set search.samples=128`: grow a search; `--set space.lr={...}`.
-    for head in ["replicates", "search", "space"] {
+    for head in ["replicates", "search", "space", "settle"] {
         if let Some(name) = key.strip_prefix(head).and_then(|k| k.strip_prefix('.')) {
             let table = doc
                 .entry(head)
