@@ -22,10 +22,11 @@
 //! decisions      halving settle
 //! folder         store checkpoint reference
 //! report         report
-//! orchestration  publish listing refine schedule cluster sweep
+//! orchestration  publish listing refine schedule cluster sweep calibrate
 //! ```
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod checkpoint;
 pub mod cluster;
 pub mod codec;
@@ -92,4 +93,5 @@ pub const LAYERS: &[&str] = &[
     "schedule",
     "cluster",
     "sweep",
+    "calibrate",
 ];

@@ -48,6 +48,7 @@ use crate::study::{Arm, ClaimSpec, ReportSpec, Setting, Statistic, describe};
 use crate::train::Status;
 
 /// A finished trial as claims see it.
+#[derive(Clone, Copy)]
 pub struct Row<'a> {
     /// Swept settings of the trial.
     pub swept: &'a [(String, Setting)],

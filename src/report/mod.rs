@@ -14,6 +14,7 @@
 //! gives byte-identical tables whatever `--jobs` was.
 
 pub mod broken;
+pub mod calibrate;
 pub mod claims;
 mod claims_json;
 mod csv;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use super::claims::{self, Outcome, SeedsNeeded, Verdict};
-use super::{Row, ensemble, finished, stuck::Stuck, trials, variance, verdicts};
+use super::{Row, verdicts};
 use crate::data::Datasets;
 use crate::plan::Plan;
 use crate::settle::{Futility, Judged, Progress, Standing, State};
@@ -58,43 +58,27 @@ fn judge(
     rows: &[Row],
     datasets: Option<&Datasets>,
 ) -> (Vec<Verdict>, Vec<Vec<Vec<usize>>>) {
-    let stuck = Stuck::new(
-        exp,
-        rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
-    );
-    let flags = trials::flags_of(exp, rows, datasets);
-    let variance = variance::decompose(exp, rows);
-    let ensembles = datasets
-        .map(|d| ensemble::of_configs(rows, d))
-        .unwrap_or_default();
-    let inputs = verdicts::Inputs {
-        exp,
-        rows,
-        stuck: &stuck,
-        flags: &flags,
-        variance: &variance,
-        ensembles: &ensembles,
-        datasets,
-    };
-    let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
-    let configs = exp
-        .report
-        .claims
-        .iter()
-        .map(|c| {
-            let rows = inputs.rows_for(c);
-            claims::claim_slices(c, &axes_keys, &rows)
-                .into_iter()
-                .map(|(_, members)| {
-                    let mut cs: Vec<usize> = members.iter().map(|r| r.config).collect();
-                    cs.sort_unstable();
-                    cs.dedup();
-                    cs
-                })
-                .collect()
-        })
-        .collect();
-    (verdicts::judge(&inputs), configs)
+    verdicts::with_inputs(exp, rows, datasets, |inputs| {
+        let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
+        let configs = exp
+            .report
+            .claims
+            .iter()
+            .map(|c| {
+                let rows = inputs.rows_for(c);
+                claims::claim_slices(c, &axes_keys, &rows)
+                    .into_iter()
+                    .map(|(_, members)| {
+                        let mut cs: Vec<usize> = members.iter().map(|r| r.config).collect();
+                        cs.sort_unstable();
+                        cs.dedup();
+                        cs
+                    })
+                    .collect()
+            })
+            .collect();
+        (verdicts::judge(inputs), configs)
+    })
 }
 
 /// Every slice's test as the decisions read it, claim by claim.

@@ -22,6 +22,35 @@ pub(super) struct Inputs<'a> {
     pub datasets: Option<&'a Datasets>,
 }
 
+/// Build the claims' inputs from `rows` alone (the stuck rule, flags and
+/// ensembles computed over them) and hand them to `f`: the sequential
+/// looks and the calibration judge subsets of the stored trials.
+pub(super) fn with_inputs<T>(
+    exp: &Study,
+    rows: &[Row],
+    datasets: Option<&Datasets>,
+    f: impl FnOnce(&Inputs) -> T,
+) -> T {
+    let stuck = Stuck::new(
+        exp,
+        rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
+    );
+    let flags = super::trials::flags_of(exp, rows, datasets);
+    let variance = variance::decompose(exp, rows);
+    let ensembles = datasets
+        .map(|d| ensemble::of_configs(rows, d))
+        .unwrap_or_default();
+    f(&Inputs {
+        exp,
+        rows,
+        stuck: &stuck,
+        flags: &flags,
+        variance: &variance,
+        ensembles: &ensembles,
+        datasets,
+    })
+}
+
 /// Judge the study's claims on the stored trials.
 pub(super) fn judge(inputs: &Inputs) -> Vec<claims::Verdict> {
     let axes_keys: Vec<Vec<String>> = inputs.exp.axes.iter().map(|a| a.keys.clone()).collect();
