@@ -380,3 +380,6 @@ fn one(
         .collect();
     (v[0].outcome, judged)
 }
+
+#[cfg(test)]
+mod tests;
