@@ -19,13 +19,14 @@
 //! network, data  model data
 //! engine         engine fused(re-export)
 //! records, train telemetry predictions train gradcheck pinned testkit
-//! decisions      halving
+//! decisions      halving settle
 //! folder         store checkpoint reference
 //! report         report
-//! orchestration  publish listing refine schedule cluster sweep
+//! orchestration  publish listing refine schedule cluster sweep calibrate
 //! ```
 #![warn(missing_docs)]
 
+pub mod calibrate;
 pub mod checkpoint;
 pub mod cluster;
 pub mod codec;
@@ -48,6 +49,7 @@ pub mod reference;
 pub mod refine;
 pub mod report;
 pub mod schedule;
+pub mod settle;
 pub mod stats;
 pub mod store;
 pub mod streams;
@@ -83,6 +85,7 @@ pub const LAYERS: &[&str] = &[
     "pinned",
     "testkit",
     "halving",
+    "settle",
     "store",
     "checkpoint",
     "reference",
@@ -93,4 +96,5 @@ pub const LAYERS: &[&str] = &[
     "schedule",
     "cluster",
     "sweep",
+    "calibrate",
 ];

@@ -39,6 +39,8 @@ enum Command {
     Refine(RefineCmd),
     /// Check one trial's gradient against centred differences in double precision (exit 4 when outside the thresholds).
     Gradcheck(GradcheckCmd),
+    /// Measure the engine's false-positive rate on a results folder's stored trials: A/A nulls of each claim (split seeds, permuted settings), judged fixed-n and sequentially (exit 7 when a kind's rate is above α).
+    Calibrate(CalibrateCmd),
 }
 
 #[derive(Args)]
@@ -139,6 +141,18 @@ struct ReportCmd {
 }
 
 #[derive(Args)]
+struct CalibrateCmd {
+    /// A results folder written by `run`, with its trials.jsonl.
+    dir: PathBuf,
+    /// Nulls judged per claim (each at fixed n and sequentially).
+    #[arg(long, default_value_t = 200)]
+    reps: usize,
+    /// Seed of the splits and permutations.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(Args)]
 struct RefineCmd {
     /// A results folder of a random or Sobol search.
     dir: PathBuf,
@@ -200,6 +214,10 @@ fn main() -> ExitCode {
         Command::Report(c) => report(c),
         Command::Refine(c) => sweep::refine(&c.dir, c.top, c.out, &mut io::stdout().lock()),
         Command::Gradcheck(c) => gradcheck(c),
+        Command::Calibrate(c) => {
+            mlpsweep::calibrate::calibrate(&c.dir, c.reps, c.seed, &mut io::stdout().lock())
+                .map(|ok| if ok { Exit::Success } else { Exit::AboveAlpha })
+        }
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -120,7 +120,7 @@ impl Plan {
             // configuration (its data set and id differ); one per data seed.
             let config = Keyed::new(config);
             let mut with_data: Vec<(u64, Keyed)> = Vec::new();
-            for rep in exp.replication.replicates() {
+            for rep in exp.replicates() {
                 let keyed = match rep.data {
                     None => &config,
                     Some(d) => {

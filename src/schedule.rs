@@ -30,6 +30,7 @@ use crate::train::{self, Status, TrialRecord};
 
 mod halving;
 mod progress;
+mod settle;
 use progress::Progress;
 
 /// How to run a study.
@@ -91,6 +92,9 @@ pub struct RunOutcome {
 pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     if exp.halving.is_some() {
         return halving::run(exp, plan, opts);
+    }
+    if exp.settle.is_some() {
+        return settle::run(exp, plan, opts);
     }
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = Datasets::load(exp, plan)?;

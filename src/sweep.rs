@@ -44,10 +44,12 @@ pub enum Exit {
     /// written without them and names them (a torn last line is a crash's
     /// normal trace, not damage).
     Damaged,
+    /// `calibrate` found a kind of claim judged significant above its α.
+    AboveAlpha,
 }
 
 impl Exit {
-    /// The exit status: 0, 3, 4, 5, 6, or 130 as shells report a SIGINT death.
+    /// The exit status: 0, 3, 4, 5, 6, 7, or 130 as shells report a SIGINT death.
     pub fn code(self) -> u8 {
         match self {
             Exit::Success => 0,
@@ -55,6 +57,7 @@ impl Exit {
             Exit::CheckFailed => 4,
             Exit::Damaged => 5,
             Exit::CheckInconclusive => 6,
+            Exit::AboveAlpha => 7,
             Exit::Interrupted => 130,
         }
     }

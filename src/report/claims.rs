@@ -34,18 +34,21 @@ mod compare;
 mod gain;
 mod points;
 mod settle;
+mod slicing;
 mod trend;
 
-use points::{best_of, point, seed};
+use points::{point, seed};
 pub use settle::{Effect, SeedsNeeded};
+pub(crate) use slicing::claim_slices;
 
 use std::fmt;
 
 use crate::stats;
-use crate::study::{Arm, ClaimSpec, ReportSpec, Setting, Statistic, describe, matches};
+use crate::study::{Arm, ClaimSpec, ReportSpec, Setting, Statistic, describe};
 use crate::train::Status;
 
 /// A finished trial as claims see it.
+#[derive(Clone, Copy)]
 pub struct Row<'a> {
     /// Swept settings of the trial.
     pub swept: &'a [(String, Setting)],
@@ -379,34 +382,6 @@ pub(crate) fn label(sel: &[(String, Setting)]) -> String {
     }
 }
 
-/// Group rows by the settings of every swept key except `exclude`.
-/// Settings that pick out a group of trials, as (canonical key, value).
-type Selection = Vec<(String, Setting)>;
-
-fn slices<'a, 'r>(
-    rows: &'a [&'r Row<'r>],
-    exclude: &[String],
-    pool: bool,
-) -> Vec<(Selection, Vec<&'a Row<'r>>)> {
-    let mut out: Vec<(Selection, Vec<&Row>)> = Vec::new();
-    for r in rows {
-        let key: Vec<(String, Setting)> = if pool {
-            Vec::new()
-        } else {
-            r.swept
-                .iter()
-                .filter(|(k, _)| !exclude.contains(k))
-                .cloned()
-                .collect()
-        };
-        match out.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(r),
-            None => out.push((key, vec![r])),
-        }
-    }
-    out
-}
-
 /// `= 0.0123`, `= 1.2e-7`, or `< 1e-15` (a p-value of exactly 0 only
 /// means the distribution's tail underflowed).
 pub(crate) fn p_text(p: f64) -> String {
@@ -432,49 +407,7 @@ pub fn judge<'r>(
         .iter()
         .map(|claim| {
             let rows = rows_for(claim);
-            let rows: Vec<&Row> = rows
-                .iter()
-                .filter(|r| matches(r.swept, &claim.filter))
-                .collect();
-            let rows = match &claim.tune {
-                Some(key) => best_of(&rows, key, claim.metric.higher_is_better()),
-                None => rows,
-            };
-            // A key `where` pins to one value labels no slice; one it
-            // lists several values of still slices like any other.
-            let mut exclude: Vec<String> = claim
-                .filter
-                .iter()
-                .filter(|(_, vs)| vs.len() == 1)
-                .map(|(k, _)| k.clone())
-                .collect();
-            exclude.extend(claim.tune.iter().cloned());
-            let group_keys: Vec<String> = match &claim.along {
-                // The arms are positions on the search axis, the innermost.
-                None if claim.statistic == Statistic::BestOfBlock => {
-                    axes_keys.last().cloned().unwrap_or_default()
-                }
-                Some(a) => axes_keys
-                    .iter()
-                    .find(|ks| ks.contains(a))
-                    .cloned()
-                    .unwrap_or_else(|| vec![a.clone()]),
-                // A group key on a zip axis brings its partners: they vary
-                // with it, so they cannot define slices.
-                None => claim
-                    .this
-                    .iter()
-                    .flat_map(|(k, _)| {
-                        axes_keys
-                            .iter()
-                            .find(|ks| ks.contains(k))
-                            .cloned()
-                            .unwrap_or_else(|| vec![k.clone()])
-                    })
-                    .collect(),
-            };
-            exclude.extend(group_keys.iter().cloned());
-            let slices: Vec<SliceVerdict> = slices(&rows, &exclude, claim.pool)
+            let slices: Vec<SliceVerdict> = claim_slices(claim, axes_keys, &rows)
                 .into_iter()
                 .map(|(key, members)| {
                     let name = label(&key);
@@ -555,7 +488,7 @@ fn adjust(verdicts: &mut [Verdict]) {
 
 /// A claim holds when every slice holds, fails when none holds and some
 /// fail, and is inconclusive otherwise.
-fn combine(slices: &[SliceVerdict]) -> Outcome {
+pub(crate) fn combine(slices: &[SliceVerdict]) -> Outcome {
     let holds = slices
         .iter()
         .filter(|s| s.outcome == Outcome::Holds)

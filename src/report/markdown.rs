@@ -4,6 +4,7 @@
 
 mod claims;
 mod search;
+mod settle;
 mod variance;
 
 use anyhow::Result;
@@ -76,14 +77,16 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<Option<u64>> {
 }
 
 fn header(exp: &Study, plan: &Plan, report: &Report) -> String {
-    let mut md = String::new();
-    md.push_str(&format!(
-        "- {} configurations × {} = {} trials; {} stored.\n",
-        plan.n_configs,
-        exp.replication.describe(),
-        plan.len(),
-        report.trials.height()
-    ));
+    let mut md = match &report.settled {
+        Some(s) => settle::header(exp, plan, report.trials.height(), s),
+        None => format!(
+            "- {} configurations × {} = {} trials; {} stored.\n",
+            plan.n_configs,
+            exp.replication.describe(),
+            plan.len(),
+            report.trials.height()
+        ),
+    };
     if !report.swept.is_empty() {
         let axes: Vec<String> = exp
             .axes
@@ -435,10 +438,11 @@ pub fn render_report(
         md.push_str(&format!("{}\n\n", exp.description));
     }
     if !report.verdicts.is_empty() || report.halving.is_some() {
-        md.push_str(&claims::section(
+        md.push_str(&claims::section_with(
             &report.verdicts,
             exp.report.level,
             report.halving.as_ref(),
+            report.settled.as_ref().map(|s| settle::note(exp, s)),
         ));
     }
     md.push_str("## What was run\n\n");
@@ -447,6 +451,9 @@ pub fn render_report(
     md.push_str(&format!("- Provenance: {provenance}.\n"));
     md.push_str(&damaged_note(damaged));
     md.push('\n');
+    if let Some(s) = &report.settled {
+        md.push_str(&settle::section(exp, s));
+    }
     if let Some(rungs) = rungs {
         // A halving study's rungs come before the results they produced;
         // the section ends with its own blank line.

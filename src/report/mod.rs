@@ -14,6 +14,7 @@
 //! gives byte-identical tables whatever `--jobs` was.
 
 pub mod broken;
+pub mod calibrate;
 pub mod claims;
 mod claims_json;
 mod csv;
@@ -25,6 +26,7 @@ mod markdown;
 mod plot;
 pub mod reference;
 pub mod search;
+pub mod settle;
 mod stuck;
 mod telemetry_csv;
 mod trials;
@@ -71,6 +73,8 @@ pub struct Report {
     /// A halving study's verdict against its reference full grid
     /// (`[search.halving] reference`); set by [`render`], which has the rungs.
     pub halving: Option<reference::HalvingVerdict>,
+    /// A `[settle]` study's looks; its verdicts replace the fixed-n ones.
+    pub settled: Option<settle::Settled>,
 }
 
 /// A confidence level as a percentage for captions and evidence, the one
@@ -132,7 +136,20 @@ pub fn build_with(
         summary.with_column(c)?;
     }
     let ensembles = ensembles.unwrap_or_default();
-    let verdicts = verdicts::judge(exp, &rows, &stuck, &flags, &variance, &ensembles, datasets);
+    let verdicts = verdicts::judge(&verdicts::Inputs {
+        exp,
+        rows: &rows,
+        stuck: &stuck,
+        flags: &flags,
+        variance: &variance,
+        ensembles: &ensembles,
+        datasets,
+    });
+    let settled = settle::walk(exp, plan, records, datasets);
+    let verdicts = match settled.as_ref().and_then(|s| s.verdicts.clone()) {
+        Some(sequential) => sequential,
+        None => verdicts,
+    };
     let curves = curves_frame(&rows)?;
     let telemetry = telemetry_csv::frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
@@ -149,6 +166,7 @@ pub fn build_with(
         trial_seconds,
         search,
         halving: None,
+        settled,
     })
 }
 

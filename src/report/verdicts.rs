@@ -10,21 +10,64 @@ use crate::data::Datasets;
 use crate::metric::Metric;
 use crate::study::{ClaimSpec, Statistic, Study};
 
-/// Judge the study's claims on the stored trials.
-pub(super) fn judge(
+/// What a claim's rows are read from: the stored trials and the tables
+/// computed from them.
+pub(super) struct Inputs<'a> {
+    pub exp: &'a Study,
+    pub rows: &'a [Row<'a>],
+    pub stuck: &'a Stuck,
+    pub flags: &'a [Option<super::broken::Flags>],
+    pub variance: &'a [variance::Decomposition],
+    pub ensembles: &'a HashMap<usize, ensemble::Ensemble>,
+    pub datasets: Option<&'a Datasets>,
+}
+
+/// Build the claims' inputs from `rows` alone (the stuck rule, flags and
+/// ensembles computed over them) and hand them to `f`: the sequential
+/// looks and the calibration judge subsets of the stored trials.
+pub(super) fn with_inputs<T>(
     exp: &Study,
     rows: &[Row],
-    stuck: &Stuck,
-    flags: &[Option<super::broken::Flags>],
-    variance: &[variance::Decomposition],
-    ensembles: &HashMap<usize, ensemble::Ensemble>,
     datasets: Option<&Datasets>,
-) -> Vec<claims::Verdict> {
-    let target = exp.report.target_acc;
-    let axes_keys: Vec<Vec<String>> = exp.axes.iter().map(|a| a.keys.clone()).collect();
-    claims::judge(&exp.report, &axes_keys, |claim| {
+    f: impl FnOnce(&Inputs) -> T,
+) -> T {
+    let stuck = Stuck::new(
+        exp,
+        rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
+    );
+    let flags = super::trials::flags_of(exp, rows, datasets);
+    let variance = variance::decompose(exp, rows);
+    let ensembles = datasets
+        .map(|d| ensemble::of_configs(rows, d))
+        .unwrap_or_default();
+    f(&Inputs {
+        exp,
+        rows,
+        stuck: &stuck,
+        flags: &flags,
+        variance: &variance,
+        ensembles: &ensembles,
+        datasets,
+    })
+}
+
+/// Judge the study's claims on the stored trials.
+pub(super) fn judge(inputs: &Inputs) -> Vec<claims::Verdict> {
+    let axes_keys: Vec<Vec<String>> = inputs.exp.axes.iter().map(|a| a.keys.clone()).collect();
+    claims::judge(&inputs.exp.report, &axes_keys, |claim| {
+        inputs.rows_for(claim)
+    })
+}
+
+impl<'a> Inputs<'a> {
+    /// Every stored trial as `claim` sees it: a diverged or failed one has
+    /// no value and enters no statistic, but the claim counts it.
+    pub(super) fn rows_for(&self, claim: &ClaimSpec) -> Vec<claims::Row<'a>> {
+        let exp = self.exp;
+        let target = exp.report.target_acc;
         let share = |config: usize| {
-            let d = variance
+            let d = self
+                .variance
                 .iter()
                 .find(|d| d.config == config && d.metric == claim.metric)?;
             let c = d.get(claim.source?.name())?;
@@ -32,7 +75,7 @@ pub(super) fn judge(
         };
         // The configuration's ensemble of the claim's metric.
         let ensemble = |config: usize| {
-            let e = ensembles.get(&config)?;
+            let e = self.ensembles.get(&config)?;
             match claim.metric {
                 Metric::ValLoss => Some(e.loss),
                 Metric::ValAcc => e.acc,
@@ -45,21 +88,22 @@ pub(super) fn judge(
             let search = exp.search.as_ref()?;
             search.arm(*exp.coords(config).last()?)
         };
-        let gains = match datasets {
-            Some(d) if claim.statistic == Statistic::EnsembleGain => gains(exp, claim, rows, d),
+        let gains = match self.datasets {
+            Some(d) if claim.statistic == Statistic::EnsembleGain => {
+                gains(exp, claim, self.rows, d)
+            }
             _ => HashMap::new(),
         };
-        // Every stored trial: a diverged or failed one has no value and
-        // enters no statistic, but the claim counts it.
-        rows.iter()
-            .zip(flags)
+        self.rows
+            .iter()
+            .zip(self.flags)
             .map(|((t, r), f)| {
                 let x = finished(r);
                 let f = f.unwrap_or_default();
                 claims::Row {
                     swept: &t.swept,
                     value: x.and_then(|_| r.value(claim.metric, target)),
-                    stuck: x.is_some_and(|x| stuck.of(t, &x)),
+                    stuck: x.is_some_and(|x| self.stuck.of(t, &x)),
                     collapsed: f.collapsed,
                     unstable: f.unstable,
                     config: t.config_index,
@@ -71,7 +115,7 @@ pub(super) fn judge(
                 }
             })
             .collect()
-    })
+    }
 }
 
 /// Each configuration's `ensemble_gain` for `claim`: its bootstrap is

@@ -38,6 +38,7 @@ mod resolve;
 mod search;
 mod sections;
 mod sources;
+mod settle;
 mod spans;
 mod spec;
 mod toml_error;
@@ -52,6 +53,7 @@ pub use error::StudyError;
 pub use grid::{Axis, MAX_TRIALS, Setting, describe, flatten, short_float};
 pub use replicates::{Replicate, Replication, Source};
 pub use search::{Dist, Search, Strategy};
+pub use settle::Settle;
 pub use spec::{
     Activation, Batch, Config, DataKind, DataSource, DataSpec, Init, LabelColumn, ModelSpec,
     Optimizer, Preprocess, Schedule, Task, TrainSpec, ValSplit,
@@ -80,6 +82,8 @@ pub struct Study {
     pub search: Option<Search>,
     /// Successive halving over the configurations (`[search.halving]`).
     pub halving: Option<Halving>,
+    /// Sequential seeds for the claims (`[settle]`).
+    pub settle: Option<Settle>,
     /// Fixed settings as (canonical key, value), after overrides.
     base: Vec<(String, Value)>,
     /// Report settings and the study's claims.
@@ -175,6 +179,7 @@ fn build(
         axes,
         search,
         halving: None,
+        settle: None,
         replication,
         report: ReportSpec::default(),
         resolved_toml,
@@ -216,6 +221,12 @@ fn build(
             produced,
             replicates: study.replication.len(),
         },
+    )?;
+    study.settle = settle::parse(
+        doc.get("settle"),
+        &study.replication,
+        study.report.claims.len(),
+        study.halving.is_some(),
     )?;
     Ok(study)
 }
@@ -278,6 +289,19 @@ impl Study {
     /// Number of configurations: the product of the axis lengths.
     pub fn n_configs(&self) -> usize {
         self.axes.iter().map(Axis::len).product()
+    }
+
+    /// Every replicate a configuration may get: the study's own, then under
+    /// `[settle]` the seeds its rounds may add (the plan holds them all, so
+    /// a folder with added seeds is this study's; only a round trains them).
+    pub fn replicates(&self) -> Vec<Replicate> {
+        match (&self.settle, &self.replication) {
+            (Some(s), Replication::Seeds(seeds)) => {
+                let all = seeds.iter().chain(&s.extra).copied().collect();
+                Replication::Seeds(all).replicates()
+            }
+            _ => self.replication.replicates(),
+        }
     }
 
     /// Mixed-radix digits of configuration `i`, first axis outermost.

@@ -128,6 +128,7 @@ pub static TOP: Section = Section { path: "", unknown: "unknown key; the top lev
     row("", "space", Type::Table("a table of distributions"), Default::Unset("—"), "what a search draws (`[space]`)"),
     row("", "report", Type::Table("a table"), Default::Unset("—"), "report settings (`[report]`)"),
     row("", "claims", Type::Table("a list of tables"), Default::Unset("—"), "what the study expects (`[[claims]]`)"),
+    row("", "settle", Type::Table("a table"), Default::Unset("—"), "add seeds only where a claim is still open (`[settle]`)"),
 ]};
 
 /// `[replicates]`: one row per source, in `Source::ALL` order.
@@ -231,6 +232,18 @@ pub static CLAIM: Section = Section { path: "claims", unknown: "unknown key; a c
         "`share` claims: the source of randomness whose variance share is judged"),
 ]};
 
+/// `[settle]`: the ranges that depend on the study's seeds are checked
+/// where the section is read (`settle.rs`).
+#[rustfmt::skip]
+pub static SETTLE: Section = Section { path: "settle", unknown: "unknown key; [settle] has: {known}", set: true, keys: &[
+    row("settle", "max_seeds", int(2, 100_000), Default::Required("missing: settle needs max_seeds, the seeds per configuration at the cap"),
+        "the seeds of each configuration at the cap, the study's own included (above `seeds`)"),
+    row("settle", "round", int(1, 100_000), Default::Unset("the study's seed count, or what is left to the cap"),
+        "seeds added per round to each configuration an open claim slice compares (at most `max_seeds` − seeds)"),
+    row("settle", "rho", Type::Float { ok: |x| (0.1..=20.0).contains(&x), allowed: "an exponent in [0.1, 20]" }, Default::Is(Val::Float(3.0)),
+        "exponent ρ of the α-spending function α·t^ρ (3: close to O'Brien–Fleming, little spent early; 1: close to Pocock)"),
+]};
+
 /// Every section, in the order of `docs/study-file.md`.
 pub static SECTIONS: &[&Section] = &[
     &TOP,
@@ -240,6 +253,7 @@ pub static SECTIONS: &[&Section] = &[
     &HALVING,
     &REPORT,
     &CLAIM,
+    &SETTLE,
 ];
 
 /// The section `--set path.key=value` sets a key of, and the key: the

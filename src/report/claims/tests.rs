@@ -1,3 +1,4 @@
+use super::points::best_of;
 use super::*;
 use crate::study::from_str;
 use std::path::Path;

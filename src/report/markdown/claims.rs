@@ -12,7 +12,19 @@ use crate::study::{ClaimSpec, Expect, Filter, Statistic};
 /// evidence in each slice.
 /// A halving study's verdict against its reference full grid (no slices,
 /// no p-value) is one more row and subsection.
+#[cfg(test)]
 pub fn section(verdicts: &[Verdict], level: f64, halving: Option<&HalvingVerdict>) -> String {
+    section_with(verdicts, level, halving, None)
+}
+
+/// [`section`], with `note` in place of the paragraph on the fixed-n Holm
+/// family (a `[settle]` study's verdicts are sequential).
+pub fn section_with(
+    verdicts: &[Verdict],
+    level: f64,
+    halving: Option<&HalvingVerdict>,
+    note: Option<String>,
+) -> String {
     let mut md =
         String::from("## Claims\n\n| claim | verdict | slices holding |\n|---|---|---:|\n");
     for v in verdicts {
@@ -36,7 +48,9 @@ pub fn section(verdicts: &[Verdict], level: f64, halving: Option<&HalvingVerdict
         .flat_map(|v| &v.slices)
         .filter(|s| s.test.is_some())
         .count();
-    if !verdicts.is_empty() {
+    if let Some(note) = note.filter(|_| !verdicts.is_empty()) {
+        md.push_str(&note);
+    } else if !verdicts.is_empty() {
         md.push_str(&format!(
             "\nEach slice's p-value is shown raw and Holm-adjusted over the family of all {family} \
          slice tests of this study's claims; verdicts use the adjusted p-values. Seeds that \
