@@ -7,8 +7,9 @@
 //! counts and the spread read off them (`resample`), the probability of improvement
 //! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
 //! (`holm`), the seeds needed to settle a comparison (`seeds`) and
-//! performance profiles with their bootstrap bands (`profile`) and a
-//! search key's main-effect share of the variance (`importance`). Their exact semantics are in DESIGN.md,
+//! performance profiles with their bootstrap bands (`profile`), a
+//! search key's main-effect share of the variance (`importance`) and
+//! tuning curves, the expected best of n configurations (`tuning`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
@@ -28,13 +29,15 @@ mod pvalue;
 mod resample;
 mod robust;
 mod seeds;
+mod tuning;
 mod variance;
 
 pub use holm::holm;
 pub use importance::{main_effect_share, quantile_bins};
 pub use improvement::{
     probability_of_improvement, probability_of_improvement_interval,
-    probability_of_improvement_replicates,
+    probability_of_improvement_replicates, probability_of_outperforming,
+    probability_of_outperforming_replicates,
 };
 pub use iqm_bootstrap::iqm_intervals;
 pub use profile::{share_below, share_below_bands};
@@ -45,6 +48,7 @@ pub use seeds::{
     SEEDS_POWER, seeds_needed, seeds_needed_for, seeds_needed_from_se, seeds_needed_from_variance,
     z_sum,
 };
+pub use tuning::{expected_best, expected_best_bands, expected_best_with_replacement};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,

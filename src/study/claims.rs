@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | probability_of_outperforming | share | ensemble | ensemble_gain | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than | differs
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -14,6 +14,7 @@
 //! # differs: two-sided, a trend with `along`, a comparison with this/than
 //! # where = { depth = 2 }     # keep only these trials; { lr = [0.01, 0.1] }: one of
 //! # pool = false              # true: pool the other axes instead of one verdict per slice
+//! # gamma = 0.75              # probability_of_outperforming: the share a meaningful win exceeds
 //! ```
 //!
 //! A claim no run of the study could judge is refused here, naming its
@@ -27,6 +28,7 @@ use super::{Axis, KeyError, Setting, Source, key_err, number_in, show};
 use crate::metric::Metric;
 
 mod checks;
+mod outperforming;
 mod select;
 mod shape;
 #[cfg(test)]
@@ -62,6 +64,11 @@ pub enum Statistic {
     /// Comparisons only: the share of (this seed, than seed) pairs in which
     /// `this` is better (lower loss, higher accuracy), ties counted half.
     ProbabilityOfImprovement,
+    /// Comparisons only (Bouthillier et al. 2021): the share of paired
+    /// runs (the same seed, the same other settings) in which `this` is
+    /// better, ties half; a win must be significant (above ½) and
+    /// meaningful (its interval above `gamma`).
+    ProbabilityOfOutperforming,
     /// Trends in `[replicates]` studies only: the share of a
     /// configuration's variance due to the claim's `source`.
     Share,
@@ -94,6 +101,10 @@ const STATISTICS: &[(&str, Statistic)] = &[
     (
         "probability_of_improvement",
         Statistic::ProbabilityOfImprovement,
+    ),
+    (
+        "probability_of_outperforming",
+        Statistic::ProbabilityOfOutperforming,
     ),
     ("share", Statistic::Share),
     ("ensemble", Statistic::Ensemble),
@@ -201,6 +212,10 @@ pub struct ClaimSpec {
     pub tune: Option<String>,
     /// Significance level of the tests.
     pub alpha: f64,
+    /// For `probability_of_outperforming`: the share of paired runs a win
+    /// must be shown to exceed to count as meaningful (0.75 by default,
+    /// Bouthillier et al.'s γ).
+    pub gamma: f64,
     /// The source of randomness whose variance share a `share` claim is
     /// about.
     pub source: Option<Source>,
@@ -381,6 +396,7 @@ const CLAIM_KEYS: &[&str] = &[
     "tune",
     "alpha",
     "source",
+    "gamma",
 ];
 
 /// One `[[claims]]` table being read: its keys, its position, the axes.
@@ -494,6 +510,7 @@ impl Claim<'_> {
                  it needs expect = \"less_than\", \"greater_than\" or \"differs\" with `this` and `than`",
             ));
         }
+        let gamma = self.gamma(statistic, along.is_some())?;
         if statistic == Statistic::Ensemble {
             if along.is_none() {
                 return Err(key_err(
@@ -544,6 +561,7 @@ impl Claim<'_> {
             tune,
             alpha,
             source,
+            gamma,
         })
     }
 }

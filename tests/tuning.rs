@@ -1,0 +1,139 @@
+//! Tuning curves driven through the binary: `tuning.csv` parsed back and
+//! checked against the configurations' medians in `summary.csv`, by a
+//! direct enumeration of every n-subset (the unbiased estimator's
+//! definition) and the with-replacement formula written out again here.
+
+mod common;
+
+use common::{csv, run_study_ok, temp_study};
+
+/// 2 blocks of 3 random points and a 3-point grid over lr: arms `random`
+/// (N = 6, the blocks pooled) and `grid` (N = 3); 3 seeds, so a median
+/// is a stored value.
+const STUDY: &str = r#"
+name = "tuning"
+seeds = 3
+[data]
+kind = "spiral"
+points_per_class = 20
+[model]
+width = 8
+[train]
+epochs = 3
+batch_size = 20
+[search]
+strategy = "random"
+samples = 6
+blocks = 2
+grid = 3
+seed = 1
+[space]
+lr = { log_uniform = [1e-3, 1.0] }
+"#;
+
+/// The mean over every n-subset of `v` of its smallest value.
+fn mean_best_of_subsets(v: &[f64], n: usize) -> f64 {
+    let (mut sum, mut count) = (0.0, 0.0);
+    for mask in 1u32..(1 << v.len()) {
+        if mask.count_ones() as usize == n {
+            let best = (0..v.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| v[i])
+                .fold(f64::INFINITY, f64::min);
+            sum += best;
+            count += 1.0;
+        }
+    }
+    sum / count
+}
+
+/// Expected minimum of n draws with replacement: P(min ≥ x) over the
+/// values, summed as E[min] = Σ x·[P(min ≥ x) − P(min > x)].
+fn with_replacement(v: &[f64], n: i32) -> f64 {
+    let big_n = v.len() as f64;
+    v.iter()
+        .map(|&x| {
+            let at_least = v.iter().filter(|&&y| y >= x).count() as f64 / big_n;
+            let above = v.iter().filter(|&&y| y > x).count() as f64 / big_n;
+            x * (at_least.powi(n) - above.powi(n))
+        })
+        .sum()
+}
+
+#[test]
+fn tuning_csv_matches_the_medians_by_enumeration() {
+    let (tmp, file) = temp_study("t.toml", STUDY);
+    let out = tmp.path().join("out");
+    run_study_ok(&file, &out, &[]);
+    let summary = csv(&out.join("summary.csv"));
+    let col = summary[0]
+        .iter()
+        .position(|c| c == "val_loss_median")
+        .unwrap();
+    let medians: Vec<f64> = summary[1..]
+        .iter()
+        .map(|r| r[col].parse().unwrap())
+        .collect();
+    assert_eq!(medians.len(), 9, "6 random points, then the 3-point grid");
+    let tuning = csv(&out.join("tuning.csv"));
+    assert_eq!(
+        tuning[0].join(","),
+        "arm,n,expected_best,expected_best_with_replacement,lo,hi,train_epochs"
+    );
+    assert_eq!(tuning.len(), 1 + 6 + 3);
+    for (arm, values) in [("random", &medians[..6]), ("grid", &medians[6..])] {
+        let rows: Vec<&Vec<String>> = tuning[1..].iter().filter(|r| r[0] == arm).collect();
+        assert_eq!(rows.len(), values.len(), "{arm}");
+        for (i, r) in rows.iter().enumerate() {
+            let n = i + 1;
+            let num = |k: usize| r[k].parse::<f64>().unwrap();
+            assert_eq!(r[1], n.to_string());
+            let want = mean_best_of_subsets(values, n);
+            assert!(
+                (num(2) - want).abs() < 1e-12,
+                "{arm} n = {n}: {} vs {want}",
+                num(2)
+            );
+            let want = with_replacement(values, n as i32);
+            assert!(
+                (num(3) - want).abs() < 1e-12,
+                "{arm} n = {n}: {} vs {want}",
+                num(3)
+            );
+            assert!(num(4) <= num(5), "{arm} n = {n}: band in order");
+            // 3 seeds × 3 epochs per configuration.
+            assert_eq!(num(6), (n * 9) as f64);
+        }
+        let best = values.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(rows.last().unwrap()[2].parse::<f64>().unwrap(), best);
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("## Tuning curves"), "{report}");
+    assert!(report.contains("**Who is ahead**"), "{report}");
+    assert!(
+        report.contains("](figures/tuning_val_loss.svg)"),
+        "{report}"
+    );
+    assert!(out.join("figures/tuning_val_loss.svg").exists());
+}
+
+/// A grid study has no search and so no tuning curves: no file, no
+/// section (the reports of grid studies keep their bytes).
+#[test]
+fn a_grid_study_has_no_tuning_curves() {
+    let grid = STUDY
+        .replace(
+            "[search]\nstrategy = \"random\"\nsamples = 6\nblocks = 2\ngrid = 3\nseed = 1\n",
+            "",
+        )
+        .replace(
+            "[space]\nlr = { log_uniform = [1e-3, 1.0] }",
+            "[grid]\nlr = [0.01, 0.1]",
+        );
+    let (tmp, file) = temp_study("g.toml", &grid);
+    let out = tmp.path().join("out");
+    run_study_ok(&file, &out, &[]);
+    assert!(!out.join("tuning.csv").exists());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!report.contains("Tuning curves"));
+}
