@@ -56,9 +56,9 @@ fn unbiased_equals_the_mean_over_all_subsets() {
 /// Worked by hand for the scores 1, 2, 3. With replacement, best of n
 /// draws: P(best = i-th worst) = (i/3)ⁿ − ((i − 1)/3)ⁿ. Higher better:
 /// n = 1: 2; n = 2: 1·1/9 + 2·3/9 + 3·5/9 = 22/9; n = 3: 1·1/27 + 2·7/27 +
-/// 3·19/27 = 72/27 = 8/3. Lower better (worst first 3, 2, 1): n = 2: 3·1/9
-/// + 2·3/9 + 1·5/9 = 14/9. Without replacement, higher better, n = 2: the
-/// subsets {1,2}, {1,3}, {2,3} have bests 2, 3, 3: 8/3.
+/// 3·19/27 = 72/27 = 8/3. Lower better (worst first 3, 2, 1): n = 2:
+/// 3·1/9 + 2·3/9 + 1·5/9 = 14/9. Without replacement, higher better,
+/// n = 2: the subsets {1,2}, {1,3}, {2,3} have bests 2, 3, 3: 8/3.
 #[test]
 fn with_replacement_matches_hand_worked_values() {
     let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
