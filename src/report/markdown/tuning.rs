@@ -45,7 +45,10 @@ fn intro(t: &TuningCurves, metric: &str) -> String {
          replacement and its median recomputed. The second stage is how seed noise enters: a \
          configuration whose median was lucky on its seeds is not lucky in every resample, so \
          the interval covers both which configurations a search draws and the noise in their \
-         scores. Method: `docs/reports.md`.\n\n",
+         scores. Near n = N the interval leans to the better side of the estimate: the best of \
+         many resampled medians picks up their seed luck (the winner's curse), and a bootstrap \
+         of a maximum is biased there (Bickel & Freedman 1981), so read its far end as how \
+         lucky a search of that size can look. Method: `docs/reports.md`.\n\n",
         if t.from_claim {
             "the first claim's metric"
         } else {
@@ -93,11 +96,22 @@ fn table(t: &TuningCurves) -> String {
             .map(|a| a
                 .points
                 .first()
-                .map_or("–".into(), |p| number(p.train_epochs)))
+                .map_or("–".into(), |p| epochs(p.train_epochs)))
             .collect::<Vec<_>>()
             .join(" | ")
     ));
     md
+}
+
+/// Epochs as a whole number when they are one (3 seeds × 20 epochs), else
+/// to four significant digits (a mean over configurations with different
+/// seed counts).
+fn epochs(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        super::thousands(x as u64)
+    } else {
+        number(x)
+    }
 }
 
 /// An arm's expected best at n with its interval, or "–" past its N.
