@@ -52,6 +52,8 @@ pub fn expected_best(scores: &[f64], higher_is_better: bool) -> Vec<f64> {
 
 /// [`expected_best`] of scores already sorted worst first, written into
 /// `out` (cleared first).
+/// The weights are made on the way (no table), in the order and with the
+/// operations of [`weights`], so the same bits as [`curve_with`].
 fn curve_of_sorted(v: &[f64], out: &mut Vec<f64>) {
     out.clear();
     let big_n = v.len();
@@ -65,6 +67,41 @@ fn curve_of_sorted(v: &[f64], out: &mut Vec<f64>) {
         }
         out.push(sum);
     }
+}
+
+/// Largest N whose weight table [`expected_best_bands`] keeps (N²/2
+/// values, 16 MB); past it each resample makes its weights on the way.
+const TABLE_MAX: usize = 2048;
+
+/// The weights of [`expected_best`] for N scores: row n − 1 holds w(i)
+/// for i = N, N − 1, …, n (the order the recurrence makes them), so a
+/// bootstrap computes them once, not once per resample.
+fn weights(big_n: usize) -> Vec<Vec<f64>> {
+    (1..=big_n)
+        .map(|n| {
+            let mut w = n as f64 / big_n as f64;
+            let mut row = Vec::with_capacity(big_n - n + 1);
+            row.push(w);
+            for i in (n + 1..=big_n).rev() {
+                // w(i − 1) from w(i).
+                w *= (i - n) as f64 / (i - 1) as f64;
+                row.push(w);
+            }
+            row
+        })
+        .collect()
+}
+
+/// The curve of `v` (sorted worst first, as many as `weights` has rows)
+/// into `out`: for each n, Σ w(i)·v₍ᵢ₎ summed from i = N down.
+fn curve_with(weights: &[Vec<f64>], v: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    out.extend(weights.iter().map(|row| {
+        row.iter()
+            .zip(v.iter().rev())
+            .map(|(w, x)| w * x)
+            .sum::<f64>()
+    }));
 }
 
 /// The expected best of n draws with replacement from `scores`, for n =
@@ -104,6 +141,11 @@ pub fn expected_best_bands(
     rng: &mut ChaCha8Rng,
 ) -> Vec<Option<(f64, f64)>> {
     let big_n = seeds.len();
+    let table = if big_n <= TABLE_MAX {
+        weights(big_n)
+    } else {
+        Vec::new()
+    };
     let mut draws: Vec<Vec<f64>> = vec![Vec::with_capacity(reps); big_n];
     let (mut scores, mut sample, mut curve) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..reps {
@@ -118,7 +160,11 @@ pub fn expected_best_bands(
             scores.extend(stat(&sample));
         }
         let v = worst_first(&scores, higher_is_better);
-        curve_of_sorted(&v, &mut curve);
+        if v.len() == big_n && !table.is_empty() {
+            curve_with(&table, &v, &mut curve);
+        } else {
+            curve_of_sorted(&v, &mut curve);
+        }
         for (d, x) in draws.iter_mut().zip(&curve) {
             d.push(*x);
         }

@@ -1,4 +1,4 @@
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
@@ -135,5 +135,22 @@ fn bands_are_seeded_and_carry_seed_noise() {
             (lo - 0.2).abs() < 1e-15 && (hi - 0.2).abs() < 1e-15,
             "{lo} {hi}"
         );
+    }
+}
+
+/// The bootstrap's weight table gives the bits of the weights made on the
+/// way (same operations, same order of the sum), for N = 1, 2, 57 and
+/// values of both signs: the bands are those of `expected_best`'s curve.
+#[test]
+fn the_weight_table_gives_the_same_bits() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for big_n in [1, 2, 57] {
+        let mut v: Vec<f64> = (0..big_n).map(|_| rng.random::<f64>() - 0.3).collect();
+        v.sort_by(f64::total_cmp);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        curve_of_sorted(&v, &mut a);
+        curve_with(&weights(big_n), &v, &mut b);
+        let bits = |x: &[f64]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&a), bits(&b), "N = {big_n}");
     }
 }
