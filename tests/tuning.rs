@@ -137,3 +137,69 @@ fn a_grid_study_has_no_tuning_curves() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(!report.contains("Tuning curves"));
 }
+
+/// relu against tanh at width 2, run for run: `claims.json`'s
+/// `probability_of_outperforming` estimate equals the share of seeds at
+/// which relu's final train loss is below tanh's (ties half), recomputed
+/// here from `trials.csv`, and its evidence states γ.
+#[test]
+fn probability_of_outperforming_pairs_runs_by_seed() {
+    let study = r#"
+name = "outperform"
+seeds = 6
+[data]
+kind = "spiral"
+points_per_class = 20
+[model]
+width = 4
+[train]
+epochs = 3
+batch_size = 20
+[grid]
+activation = ["relu", "tanh"]
+[[claims]]
+name = "relu beats tanh run for run"
+statistic = "probability_of_outperforming"
+expect = "less_than"
+this = { activation = "relu" }
+than = { activation = "tanh" }
+gamma = 0.8
+"#;
+    let (tmp, file) = temp_study("o.toml", study);
+    let out = tmp.path().join("out");
+    run_study_ok(&file, &out, &[]);
+    let trials = csv(&out.join("trials.csv"));
+    let at = |name: &str| trials[0].iter().position(|c| c == name).unwrap();
+    let (act, seed, loss) = (at("activation"), at("seed"), at("train_loss"));
+    let of = |a: &str| -> Vec<(String, f64)> {
+        trials[1..]
+            .iter()
+            .filter(|r| r[act] == a)
+            .map(|r| (r[seed].clone(), r[loss].parse().unwrap()))
+            .collect()
+    };
+    let (relu, tanh) = (of("relu"), of("tanh"));
+    assert_eq!(relu.len(), 6);
+    let wins: f64 = relu
+        .iter()
+        .map(|(s, x)| {
+            let y = tanh.iter().find(|(t, _)| t == s).unwrap().1;
+            if *x < y {
+                1.0
+            } else if *x == y {
+                0.5
+            } else {
+                0.0
+            }
+        })
+        .sum();
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("claims.json")).unwrap()).unwrap();
+    let c = &doc["claims"][0];
+    assert_eq!(c["estimate"], "probability_of_outperforming");
+    assert_eq!(c["effect"].as_f64().unwrap(), wins / 6.0, "{c}");
+    assert_eq!(c["gamma"].as_f64(), Some(0.8));
+    let evidence = c["evidence"].as_str().unwrap();
+    assert!(evidence.contains("of 6 paired runs"), "{evidence}");
+    assert!(evidence.contains("(γ = 0.8)"), "{evidence}");
+}
