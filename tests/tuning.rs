@@ -203,3 +203,53 @@ gamma = 0.8
     assert!(evidence.contains("of 6 paired runs"), "{evidence}");
     assert!(evidence.contains("(γ = 0.8)"), "{evidence}");
 }
+
+/// A Sobol search crossed with a `[grid]` axis: one arm per depth, named
+/// by the depth and the strategy, each of the search's 3 points; with no
+/// second arm in a slice, no "Who is ahead".
+#[test]
+fn a_crossed_search_has_one_arm_per_setting_of_the_grid() {
+    let study = r#"
+name = "crossed"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 20
+[train]
+epochs = 2
+batch_size = 20
+[grid]
+depth = [1, 2]
+[search]
+strategy = "sobol"
+samples = 3
+seed = 5
+[space]
+lr = { log_uniform = [1e-3, 0.3] }
+"#;
+    let (tmp, file) = temp_study("c.toml", study);
+    let out = tmp.path().join("out");
+    run_study_ok(&file, &out, &[]);
+    let tuning = csv(&out.join("tuning.csv"));
+    let arms: Vec<(&str, &str)> = tuning[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        arms,
+        [
+            ("depth=1 sobol", "1"),
+            ("depth=1 sobol", "2"),
+            ("depth=1 sobol", "3"),
+            ("depth=2 sobol", "1"),
+            ("depth=2 sobol", "2"),
+            ("depth=2 sobol", "3")
+        ]
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("| n | depth=1 sobol (N = 3) | depth=2 sobol (N = 3) |"),
+        "{report}"
+    );
+    assert!(!report.contains("Who is ahead"));
+}
