@@ -253,3 +253,39 @@ lr = { log_uniform = [1e-3, 0.3] }
     );
     assert!(!report.contains("Who is ahead"));
 }
+
+/// A random search under successive halving stops configurations at
+/// different budgets: no tuning curves, and report.md says why under
+/// "Figures not drawn" rather than leaving them out silently.
+#[test]
+fn a_halving_search_says_why_it_has_no_tuning_curves() {
+    let study = r#"
+name = "hs"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 20
+[train]
+epochs = 4
+batch_size = 16
+[search]
+strategy = "random"
+samples = 4
+seed = 0
+[space]
+lr = { log_uniform = [0.01, 1.0] }
+[search.halving]
+min_epochs = 1
+eta = 2
+"#;
+    let (tmp, file) = temp_study("h.toml", study);
+    let out = tmp.path().join("out");
+    run_study_ok(&file, &out, &[]);
+    assert!(!out.join("tuning.csv").exists());
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(!report.contains("## Tuning curves"));
+    assert!(
+        report.contains("- `tuning_val_loss.svg`: successive halving stopped configurations"),
+        "{report}"
+    );
+}
