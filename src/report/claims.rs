@@ -11,7 +11,9 @@
 //! difference of the statistic between the two groups.
 //!
 //! `probability_of_improvement` comparisons are judged by a seeded
-//! bootstrap of the share of seed pairs in which `this` beats `than`.
+//! bootstrap of the share of seed pairs in which `this` beats `than`;
+//! `probability_of_outperforming` ones by the share of paired runs, whose
+//! win must also exceed γ (`claims/outperforming.rs`).
 //! `best_of_block` comparisons set a random search's blocks against the
 //! grid of the same budget (`claims/blocks.rs`).
 //!
@@ -32,6 +34,7 @@
 mod blocks;
 mod compare;
 mod gain;
+mod outperforming;
 mod points;
 mod settle;
 mod slicing;
@@ -62,6 +65,9 @@ pub struct Row<'a> {
     pub unstable: bool,
     /// The trial's configuration.
     pub config: usize,
+    /// Its replicate (seed) index within the configuration, which pairs
+    /// runs for `probability_of_outperforming`.
+    pub replicate: usize,
     /// For a `share` claim: its configuration's share of variance due to
     /// the claim's source, with its bootstrap interval.
     pub share: Option<(f64, Option<(f64, f64)>)>,
@@ -96,6 +102,7 @@ impl<'a> Row<'a> {
             collapsed: false,
             unstable: false,
             config: 0,
+            replicate: 0,
             share: None,
             ensemble: None,
             arm: None,
@@ -317,7 +324,9 @@ fn statistic(s: Statistic, values: &[f64], stuck: &[bool]) -> Option<f64> {
                 .then(|| stuck.iter().filter(|s| **s).count() as f64 / stuck.len() as f64)
         }
         // A property of two groups: each group's point shows its median.
-        Statistic::ProbabilityOfImprovement => stats::median(values),
+        Statistic::ProbabilityOfImprovement | Statistic::ProbabilityOfOutperforming => {
+            stats::median(values)
+        }
         // Properties of a configuration, read from the rows (`config_point`),
         // and of a search's arms (`claims/blocks.rs`).
         Statistic::Share

@@ -26,7 +26,7 @@ pub fn render(verdicts: &[Verdict], level: f64) -> Vec<u8> {
 /// One slice's object.
 fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
     let c = &v.claim;
-    json!({
+    let mut object = json!({
         "claim": c.name,
         "claim_verdict": v.outcome.to_string(),
         "slice": s.slice,
@@ -47,7 +47,12 @@ fn slice(v: &Verdict, s: &SliceVerdict) -> Value {
         "seeds_needed": seeds(s.seeds_needed),
         "groups": s.points.iter().map(group).collect::<Vec<_>>(),
         "evidence": s.evidence,
-    })
+    });
+    // Only this statistic has a γ; other claims keep their keys.
+    if c.statistic == crate::study::Statistic::ProbabilityOfOutperforming {
+        object["gamma"] = json!(c.gamma);
+    }
+    object
 }
 
 /// What more seeds would do: `{"about": n}`, `"other_way"`, or

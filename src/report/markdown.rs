@@ -5,6 +5,7 @@
 mod claims;
 mod search;
 mod settle;
+mod tuning;
 mod variance;
 
 use anyhow::Result;
@@ -467,6 +468,7 @@ pub fn render_report(
     md.push_str(&table(report)?);
     md.push_str(&variance::section(exp, plan, report, exp.report.level));
     md.push_str(&search::section(report.search.as_ref(), &report.swept));
+    md.push_str(&tuning::section(report.tuning.as_ref()));
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");
         for (i, f) in figures.iter().enumerate() {

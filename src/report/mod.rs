@@ -30,6 +30,7 @@ pub mod settle;
 mod stuck;
 mod telemetry_csv;
 mod trials;
+pub mod tuning;
 pub mod variance;
 mod verdicts;
 
@@ -70,6 +71,9 @@ pub struct Report {
     pub trial_seconds: f64,
     /// What a random or Sobol search found (`None` for a grid study).
     pub search: Option<search::SearchSummary>,
+    /// A search's tuning curves, per arm (`None` for a grid or halving
+    /// study).
+    pub tuning: Option<tuning::TuningCurves>,
     /// A halving study's verdict against its reference full grid
     /// (`[search.halving] reference`); set by [`render`], which has the rungs.
     pub halving: Option<reference::HalvingVerdict>,
@@ -154,6 +158,7 @@ pub fn build_with(
     let telemetry = telemetry_csv::frame(&rows)?;
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
+    let tuning = search.as_ref().and_then(|s| tuning::curves(exp, plan, s));
     Ok(Report {
         swept,
         trials,
@@ -165,6 +170,7 @@ pub fn build_with(
         variance,
         trial_seconds,
         search,
+        tuning,
         halving: None,
         settled,
     })
@@ -443,6 +449,9 @@ pub fn render(
     }
     if let Some(rungs) = rungs {
         files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
+    }
+    if let Some(t) = &report.tuning {
+        files.push(("tuning.csv".into(), csv::render(&tuning::frame(t)?)?));
     }
     for f in figures {
         files.push((format!("figures/{}", f.file), f.svg.into_bytes()));

@@ -107,6 +107,7 @@ impl<'a> Inputs<'a> {
                     collapsed: f.collapsed,
                     unstable: f.unstable,
                     config: t.config_index,
+                    replicate: t.replicate,
                     share: share(t.config_index),
                     ensemble: ensemble(t.config_index),
                     gain: gains.get(&t.config_index).copied(),

@@ -9,8 +9,9 @@
 //! (`improvement`), the bootstrap p-value (`pvalue`), Holm's adjustment
 //! (`holm`), the seeds needed to settle a comparison (`seeds`) and
 //! performance profiles with their bootstrap bands (`profile`), the one
-//! statistic enum every use names statistics by (`statistic`) and a
-//! search key's main-effect share of the variance (`importance`). Their exact semantics are in DESIGN.md,
+//! statistic enum every use names statistics by (`statistic`), a
+//! search key's main-effect share of the variance (`importance`) and
+//! tuning curves, the expected best of n configurations (`tuning`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
@@ -32,6 +33,7 @@ mod resample;
 mod robust;
 mod seeds;
 mod statistic;
+mod tuning;
 mod variance;
 
 pub use bootstrap::{
@@ -42,7 +44,8 @@ pub use holm::holm;
 pub use importance::{main_effect_share, quantile_bins};
 pub use improvement::{
     probability_of_improvement, probability_of_improvement_interval,
-    probability_of_improvement_replicates,
+    probability_of_improvement_replicates, probability_of_outperforming,
+    probability_of_outperforming_replicates,
 };
 pub use iqm_bootstrap::iqm_intervals;
 pub use profile::{share_below, share_below_bands};
@@ -54,6 +57,7 @@ pub use seeds::{
     z_sum,
 };
 pub use statistic::Statistic;
+pub use tuning::{expected_best, expected_best_bands, expected_best_with_replacement};
 pub use variance::{
     Term, TermInterval, VarianceComponents, VarianceError, bootstrap_components,
     variance_components,

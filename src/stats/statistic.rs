@@ -35,6 +35,11 @@ pub enum Statistic {
     /// Comparisons only: the share of (this seed, than seed) pairs in which
     /// `this` is better (lower loss, higher accuracy), ties counted half.
     ProbabilityOfImprovement,
+    /// Comparisons only (Bouthillier et al. 2021): the share of paired
+    /// runs (the same seed, the same other settings) in which `this` is
+    /// better, ties half; a win must be significant (above ½) and
+    /// meaningful (its interval above `gamma`).
+    ProbabilityOfOutperforming,
     /// Trends in `[replicates]` studies only: the share of a
     /// configuration's variance due to the claim's `source`.
     Share,
@@ -69,6 +74,7 @@ impl Statistic {
             Statistic::CollapsedFraction => "collapsed_fraction",
             Statistic::UnstableFraction => "unstable_fraction",
             Statistic::ProbabilityOfImprovement => "probability_of_improvement",
+            Statistic::ProbabilityOfOutperforming => "probability_of_outperforming",
             Statistic::Share => "share",
             Statistic::Ensemble => "ensemble",
             Statistic::BestOfBlock => "best_of_block",

@@ -5,7 +5,7 @@
 //! [[claims]]
 //! name = "spread of final loss shrinks with width"
 //! metric = "train_loss"       # a column of trials.csv
-//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | share | ensemble | ensemble_gain | best_of_block
+//! statistic = "std"           # mean | std | median | iqr | min | max | stuck_fraction | collapsed_fraction | unstable_fraction | probability_of_improvement | probability_of_outperforming | share | ensemble | ensemble_gain | best_of_block
 //! along = "width"             # a swept key; for increasing / decreasing
 //! expect = "decreasing"       # decreasing | increasing | less_than | greater_than | differs
 //! # less_than / greater_than compare two groups instead of a trend:
@@ -14,6 +14,7 @@
 //! # differs: two-sided, a trend with `along`, a comparison with this/than
 //! # where = { depth = 2 }     # keep only these trials; { lr = [0.01, 0.1] }: one of
 //! # pool = false              # true: pool the other axes instead of one verdict per slice
+//! # gamma = 0.75              # probability_of_outperforming: the share a meaningful win exceeds
 //! ```
 //!
 //! A claim no run of the study could judge is refused here, naming its
@@ -30,6 +31,7 @@ use crate::metric::Metric;
 pub use crate::stats::Statistic;
 
 mod checks;
+mod outperforming;
 mod select;
 mod shape;
 #[cfg(test)]
@@ -51,6 +53,7 @@ pub(super) const STATISTICS: &[(&str, Statistic)] = &Statistic::named([
     Statistic::CollapsedFraction,
     Statistic::UnstableFraction,
     Statistic::ProbabilityOfImprovement,
+    Statistic::ProbabilityOfOutperforming,
     Statistic::Share,
     Statistic::Ensemble,
     Statistic::BestOfBlock,
@@ -133,6 +136,10 @@ pub struct ClaimSpec {
     pub tune: Option<String>,
     /// Significance level of the tests.
     pub alpha: f64,
+    /// For `probability_of_outperforming`: the share of paired runs a win
+    /// must be shown to exceed to count as meaningful (0.75 by default,
+    /// Bouthillier et al.'s γ).
+    pub gamma: f64,
     /// The source of randomness whose variance share a `share` claim is
     /// about.
     pub source: Option<Source>,
@@ -366,6 +373,7 @@ impl Claim<'_> {
                  it needs expect = \"less_than\", \"greater_than\" or \"differs\" with `this` and `than`",
             ));
         }
+        let gamma = self.gamma(statistic, along.is_some())?;
         if statistic == Statistic::Ensemble {
             if along.is_none() {
                 return Err(key_err(
@@ -405,6 +413,7 @@ impl Claim<'_> {
             tune,
             alpha,
             source,
+            gamma,
         })
     }
 }

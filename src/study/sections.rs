@@ -228,6 +228,8 @@ pub static CLAIM: Section = Section { path: "claims", unknown: "unknown key; a c
         "a swept key each group takes its best setting of before comparing"),
     row("claims", "alpha", Type::Float { ok: |x| x > 0.0 && x < 0.5, allowed: "a significance level in (0, 0.5)" }, Default::Is(Val::Float(0.05)),
         "significance level of the tests"),
+    row("claims", "gamma", Type::Float { ok: |x| x > 0.5 && x < 1.0, allowed: "a share in (0.5, 1): above 0.5, or a coin flip would count" }, Default::Unset("0.75"),
+        "`probability_of_outperforming` only: the share of paired runs a meaningful win must be shown to exceed (Bouthillier et al. 2021's γ)"),
     row("claims", "source", Type::Choice(SOURCE_NAMES), Default::Unset("—"),
         "`share` claims: the source of randomness whose variance share is judged"),
 ]};

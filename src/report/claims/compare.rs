@@ -2,7 +2,8 @@
 //! `this`/`than`, either way): a seeded bootstrap of
 //! the difference of the statistic between two groups, or, for
 //! `probability_of_improvement`, of the share of seed pairs in which
-//! `this` beats `than`. Each yields a bootstrap p-value
+//! `this` beats `than` (`probability_of_outperforming`: of paired runs,
+//! `claims/outperforming.rs`). Each yields a bootstrap p-value
 //! (`stats::bootstrap_p_value`); the verdict comes later, from the
 //! Holm-adjusted p-value (`claims::adjust`).
 
@@ -30,8 +31,9 @@ pub(super) fn compare(
             .filter(|r| matches(r.swept, sel))
             .collect()
     };
-    let (pa, xa) = point(claim, spec, slice, label(&claim.this), &group(&claim.this));
-    let (pb, xb) = point(claim, spec, slice, label(&claim.than), &group(&claim.than));
+    let (ga, gb) = (group(&claim.this), group(&claim.than));
+    let (pa, xa) = point(claim, spec, slice, label(&claim.this), &ga);
+    let (pb, xb) = point(claim, spec, slice, label(&claim.than), &gb);
     let lost: Vec<String> = [&pa, &pb]
         .iter()
         .filter(|p| p.none_finished())
@@ -51,6 +53,9 @@ pub(super) fn compare(
         )
     } else if claim.statistic == Statistic::ProbabilityOfImprovement {
         improvement(claim, spec, slice, (&pa, &xa), (&pb, &xb))
+    } else if claim.statistic == Statistic::ProbabilityOfOutperforming {
+        let labels = (pa.label.as_str(), pb.label.as_str());
+        super::outperforming::outperforming(claim, spec, slice, labels, (&ga, &gb))
     } else {
         difference(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     };

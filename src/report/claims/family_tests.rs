@@ -219,6 +219,7 @@ fn a_share_claim_follows_the_configurations_shares() {
                     collapsed: false,
                     unstable: false,
                     config: config_of(c, r),
+                    replicate: r,
                     share: Some((share(c), Some((share(c) / 2.0, share(c) + 0.01)))),
                     ensemble: None,
                     arm: None,

@@ -337,7 +337,10 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         }
         _ => String::new(),
     };
-    let per_point = if c.statistic == Statistic::ProbabilityOfImprovement {
+    let per_point = if matches!(
+        c.statistic,
+        Statistic::ProbabilityOfImprovement | Statistic::ProbabilityOfOutperforming
+    ) {
         "median"
     } else {
         c.statistic.name()

@@ -26,6 +26,8 @@
 //! - `search_<metric>_vs_keys.svg` and `search_parallel.svg` (`search.rs`):
 //!   random and Sobol searches only; each configuration's seed median
 //!   against each searched key, and parallel coordinates coloured by it.
+//! - `tuning_<metric>.svg` (`tuning.rs`): a search's tuning curves, the
+//!   expected best of n configurations per arm, against n and epochs.
 //! - `activations.svg` (`activations.rs`): per hidden layer, the mean and
 //!   std of the activations at initialisation and at the end, first seed
 //!   of each configuration (the notes' initialisation figure).
@@ -56,6 +58,7 @@ mod profile;
 mod scale;
 mod search;
 mod spread;
+mod tuning;
 mod variance;
 
 use anyhow::{Result, anyhow};
@@ -235,6 +238,14 @@ pub fn render_with(
     if let Some(s) = &report.search {
         figures.push(search::scatter(s)?);
         figures.push(search::parallel(s)?);
+    }
+    if let Some(t) = &report.tuning {
+        figures.extend(tuning::tuning(t)?);
+    } else if let Some(s) = report.search.as_ref().filter(|_| exp.halving.is_some()) {
+        not_drawn.push(NotDrawn {
+            file: format!("tuning_{}.svg", s.metric),
+            reason: "successive halving stopped configurations at different budgets, so their scores are not draws of one quantity and a search of n has no expected best (no tuning.csv either)".into(),
+        });
     }
     Ok((figures, not_drawn))
 }
