@@ -108,9 +108,7 @@ pub fn probability_of_outperforming_replicates(
     let mut sample = vec![(0.0, 0.0); pairs.len()];
     let mut values = Vec::with_capacity(reps);
     for _ in 0..reps {
-        for s in sample.iter_mut() {
-            *s = pairs[rng.random_range(0..pairs.len())];
-        }
+        super::resample_into(rng, pairs, &mut sample);
         values.extend(probability_of_outperforming(&sample));
     }
     values

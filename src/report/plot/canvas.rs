@@ -133,6 +133,11 @@ impl Frame {
         ticks: 14,
         desc: 16,
     };
+    /// A tuning-curve panel (two a row), room for long y values.
+    pub(super) const TUNING: Frame = Frame {
+        y_area: 70,
+        ..Frame::PROFILE
+    };
     /// A search key's panel (three a row).
     pub(super) const SEARCH: Frame = Frame {
         caption: 18,

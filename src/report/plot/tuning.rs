@@ -5,12 +5,11 @@
 //! cost differently part ways.
 
 use anyhow::Result;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::palette::{self, Entry};
+use super::canvas::{self, Area, Entry, Frame};
 use super::scale::Scale;
-use super::{Figure, color, err};
+use super::{Figure, color};
 use crate::report::percent;
 use crate::report::tuning::{TuningCurves, TuningPoint};
 
@@ -75,34 +74,23 @@ fn draw(t: &TuningCurves) -> Result<Option<String>> {
     let (Some(xn), Some(xe)) = (x_scale(&ns), x_scale(&epochs)) else {
         return Ok(None);
     };
-    let mut svg = String::new();
-    {
-        let width = 1200;
-        let root = SVGBackend::with_string(&mut svg, (width + palette::LEGEND_WIDTH, 560))
-            .into_drawing_area();
-        root.fill(&WHITE).map_err(err)?;
-        let (root, strip) = root.split_horizontally(width);
-        let entries: Vec<Entry> = t
-            .arms
-            .iter()
-            .enumerate()
-            .map(|(i, a)| Entry::line(format!("{} (N = {})", a.name, a.points.len()), color(i)))
-            .collect();
-        palette::legend(&strip, "arms", &entries)?;
-        let metric = t.metric.name().replace('_', " ");
-        let root = root
-            .titled(
-                &format!("expected best seed-median {metric} of n configurations"),
-                ("sans-serif", 22),
-            )
-            .map_err(err)?;
+    let entries: Vec<Entry> = t
+        .arms
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Entry::line(format!("{} (N = {})", a.name, a.points.len()), color(i)))
+        .collect();
+    let metric = t.metric.name().replace('_', " ");
+    let title = format!("expected best seed-median {metric} of n configurations");
+    let svg = canvas::with_strip((1200, 560), canvas::LEGEND_WIDTH, |root, strip| {
+        canvas::legend(strip, "arms", &entries)?;
+        let root = canvas::titled(root, &title, 22)?;
         let panels = root.split_evenly((1, 2));
         let by_n = |p: &TuningPoint| p.n as f64;
         let by_epochs = |p: &TuningPoint| p.train_epochs;
         panel(&panels[0], t, (&xn, "n configurations"), &y, &by_n)?;
-        panel(&panels[1], t, (&xe, "training epochs"), &y, &by_epochs)?;
-        root.present().map_err(err)?;
-    }
+        panel(&panels[1], t, (&xe, "training epochs"), &y, &by_epochs)
+    })?;
     Ok(Some(svg))
 }
 
@@ -113,28 +101,19 @@ fn x_scale(values: &[f64]) -> Option<Scale> {
 
 /// One panel: each arm's band and line against `x` of its points.
 fn panel(
-    area: &DrawingArea<SVGBackend, Shift>,
+    area: &Area,
     t: &TuningCurves,
     (xs, x_desc): (&Scale, &str),
     ys: &Scale,
     x: &dyn Fn(&TuningPoint) -> f64,
 ) -> Result<()> {
     let metric = t.metric.name().replace('_', " ");
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(70)
-        .build_cartesian_2d(xs.clone(), ys.clone())
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc(xs.label(x_desc))
-        .y_desc(ys.label(&format!("expected best {metric}")))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .max_light_lines(2)
-        .draw()
-        .map_err(err)?;
+    let mut chart = Frame::TUNING.chart(area, None, xs.clone(), ys.clone())?;
+    Frame::TUNING.mesh(&mut chart, |m| {
+        m.x_desc(xs.label(x_desc))
+            .y_desc(ys.label(&format!("expected best {metric}")))
+            .max_light_lines(2);
+    })?;
     for (i, a) in t.arms.iter().enumerate() {
         let c = color(i);
         let bounds: Vec<(f64, (f64, f64))> = a
@@ -144,15 +123,17 @@ fn panel(
             .collect();
         let mut band: Vec<(f64, f64)> = bounds.iter().map(|(v, b)| (*v, b.1)).collect();
         band.extend(bounds.iter().rev().map(|(v, b)| (*v, b.0.max(ys.floor()))));
-        chart
-            .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
-            .map_err(err)?;
-        chart
-            .draw_series(LineSeries::new(
+        canvas::plot_series(
+            &mut chart,
+            std::iter::once(Polygon::new(band, c.mix(0.15).filled())),
+        )?;
+        canvas::plot_series(
+            &mut chart,
+            LineSeries::new(
                 a.points.iter().map(|p| (x(p), p.expected_best)),
                 c.stroke_width(2),
-            ))
-            .map_err(err)?;
+            ),
+        )?;
     }
     Ok(())
 }
