@@ -96,13 +96,8 @@ pub(super) fn parse(
     space: &[(String, Dist)],
     paths: &[String],
 ) -> Result<Option<Arms>, KeyError> {
+    // `grid` without `blocks` was refused by its row.
     if !table.given("blocks") {
-        if table.given("grid") {
-            return Err(key_err(
-                "search.grid",
-                "the grid is compared with the blocks of a random search: set search.blocks too",
-            ));
-        }
         return Ok(None);
     }
     if strategy != Strategy::Random {

@@ -9,7 +9,7 @@
 use toml::{Table, Value};
 
 use super::error::{KeyError, key_err};
-use super::keys::{Default, Key, Type, Val};
+use super::keys::{Default, Key, Type, Val, When};
 use super::resolve::read;
 use super::values::{type_name, uint};
 
@@ -175,6 +175,37 @@ impl<'a> Fields<'a> {
             Some(Val::Name(s)) => Ok(Some(s.to_string())),
             Some(other) => panic!("{name}: expected text, got {other:?}"),
         }
+    }
+
+    /// Refuse a key given where its row says it does not apply: its
+    /// deciding key (of this section) lacks the row's names, or is not
+    /// given. Rows are checked in table order.
+    pub fn check_applies(&self) -> Result<(), KeyError> {
+        for row in self.section.keys {
+            let Some(a) = row.applies.as_ref().filter(|_| self.given(row.name)) else {
+                continue;
+            };
+            let message = match a.when {
+                When::Named(names) => {
+                    let decided = self.text(a.decider)?;
+                    if decided.is_some_and(|d| names.contains(&d.as_str())) {
+                        continue;
+                    }
+                    let quoted: Vec<String> = names.iter().map(|n| format!("\"{n}\"")).collect();
+                    format!(
+                        "applies to {} = {}; {}",
+                        a.decider,
+                        quoted.join(" or "),
+                        a.why
+                    )
+                }
+                When::Given if self.given(a.decider) => continue,
+                When::Given => a.why.to_string(),
+                When::Resolved(_) => panic!("{}: a section key decided by resolved keys", row.name),
+            };
+            return Err(key_err(self.key(row.name), message));
+        }
+        Ok(())
     }
 
     fn need(&self, name: &str) -> Result<Val, KeyError> {

@@ -96,12 +96,7 @@ pub fn parse(
 /// (by the `reference` module), and a report without it says so.
 fn reference(t: &Fields) -> Result<Option<Reference>, KeyError> {
     let path = t.text("reference")?;
-    if path.is_none() && t.given("max_share") {
-        return Err(key_err(
-            t.key("max_share"),
-            "a budget against the full grid needs search.halving.reference, the full grid's results folder",
-        ));
-    }
+    t.check_applies()?;
     let max_share = t.float("max_share")?;
     Ok(path.map(|path| Reference { path, max_share }))
 }

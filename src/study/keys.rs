@@ -94,12 +94,41 @@ pub enum Default {
 
 /// When a key means something, decided by an earlier key.
 pub struct Applies {
-    /// The deciding key, e.g. `model.activation`.
+    /// The deciding key: `model.activation`; in a section, a key of the
+    /// same section (`strategy`).
     pub decider: &'static str,
-    /// Whether the key applies, given the keys resolved so far.
-    pub when: fn(&Values) -> bool,
+    /// Whether the key applies.
+    pub when: When,
     /// Where it applies, in words (docs).
     pub doc: &'static str,
+    /// A section key's refusal where it does not apply: after "applies to
+    /// decider = ...; " for [`When::Named`], the whole message for
+    /// [`When::Given`]. (`[data]`, `[model]`, `[train]` keys are refused
+    /// by the study, `Study::not_applying`.)
+    pub why: &'static str,
+}
+
+/// How a key's deciding key decides.
+#[derive(Clone, Copy)]
+pub enum When {
+    /// Given the keys resolved before it (`[data]`, `[model]`, `[train]`).
+    Resolved(fn(&Values) -> bool),
+    /// In a section: when the deciding key takes one of these names.
+    Named(&'static [&'static str]),
+    /// In a section: when the deciding key is given.
+    Given,
+}
+
+impl Applies {
+    /// Whether a `[data]`/`[model]`/`[train]` key applies, given the keys
+    /// resolved before it (a section's keys are checked by its reader,
+    /// `Fields::check_applies`).
+    pub fn holds(&self, v: &Values) -> bool {
+        match self.when {
+            When::Resolved(f) => f(v),
+            When::Named(_) | When::Given => true,
+        }
+    }
 }
 
 /// One study key.
@@ -393,7 +422,12 @@ const fn when(
     when: fn(&Values) -> bool,
     doc: &'static str,
 ) -> Option<Applies> {
-    Some(Applies { decider, when, doc })
+    Some(Applies {
+        decider,
+        when: When::Resolved(when),
+        doc,
+        why: "",
+    })
 }
 const KIND_NAMES: &[&str] = &{
     let mut names = [""; DATA_KINDS.len()];

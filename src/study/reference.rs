@@ -6,14 +6,15 @@ use super::fields::Section;
 use super::keys::{Default, KEYS, Type, Val};
 use super::spec::{Batch, LabelColumn, ValSplit};
 
-/// The Markdown table of a section that is not swept (no "applies to":
-/// its rules between keys are stated in the meaning).
+/// The Markdown table of a section that is not swept.
 pub fn section_markdown(section: &Section) -> String {
-    let mut out =
-        String::from("| key | default | allowed | meaning |\n| --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| key | applies | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n",
+    );
     for key in section.keys {
+        let applies = key.applies.as_ref().map_or("—", |a| a.doc);
         out.push_str(&format!(
-            "| `{}` | {} | {} | {} |\n",
+            "| `{}` | {applies} | {} | {} | {} |\n",
             key.name,
             default_text(&key.default),
             allowed_text(&key.ty),
@@ -143,6 +144,11 @@ mod tests {
                 key.path()
             );
             if let Some(a) = &key.applies {
+                assert!(
+                    matches!(a.when, crate::study::keys::When::Resolved(_)),
+                    "{} is decided by the keys resolved before it",
+                    key.path()
+                );
                 let decider = crate::study::keys::index(a.decider).expect("decider is a key");
                 let me = crate::study::keys::index(&key.path()).unwrap();
                 assert!(decider < me, "{} is decided by a later key", key.path());

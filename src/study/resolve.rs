@@ -39,7 +39,7 @@ fn read_values(pairs: &[(String, Value)]) -> Result<(Values, Vec<String>), KeyEr
         let path = key.path();
         let given = pairs.iter().rev().find(|(k, _)| *k == path).map(|(_, v)| v);
         if let Some(a) = &key.applies
-            && !(a.when)(&values)
+            && !a.holds(&values)
         {
             if given.is_some() {
                 unused.push(path);

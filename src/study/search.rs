@@ -220,9 +220,6 @@ pub const STRATEGIES: [(&str, Strategy); 3] = [
     ("sobol", Strategy::Sobol),
 ];
 
-/// The `[search]` keys that only a random or Sobol search has.
-const DRAWING_KEYS: [&str; 4] = ["samples", "seed", "blocks", "grid"];
-
 /// Read `[search]` and `[space]`; `None` for a grid study. Every rule that
 /// ties them together is checked here, naming the key at fault.
 pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Search>, KeyError> {
@@ -232,13 +229,8 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         None => SEARCH.fields(&empty, "search.")?,
     };
     let strategy = table.choice("strategy", &STRATEGIES)?;
+    table.check_applies()?;
     if strategy == Strategy::Grid {
-        if let Some(k) = DRAWING_KEYS.iter().find(|k| table.given(k)) {
-            return Err(key_err(
-                table.key(k),
-                "applies to strategy = \"random\" or \"sobol\"; a grid runs every point of [grid] and [[zip]]",
-            ));
-        }
         if space.is_some() {
             return Err(key_err(
                 "space",

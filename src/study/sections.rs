@@ -4,8 +4,10 @@
 //! `keys.rs` (type and range, default, one-line doc). Unknown-key errors,
 //! `--set`, the readers ([`super::fields`]) and the key reference in
 //! `docs/study-file.md` read these rows, so adding a key to any section is
-//! one row here plus its use. Rules that tie a key to others (`samples`
-//! needs a random or Sobol strategy, `max_share` a `reference`) are the
+//! one row here plus its use. A row's "applies" names the key of its
+//! section that decides whether it means anything (`samples` needs a random
+//! or Sobol `strategy`, `max_share` a `reference`), and the reader refuses
+//! it elsewhere (`Fields::check_applies`); rules beyond that are the
 //! section's code, checked where its values are read.
 
 use toml::Value;
@@ -15,7 +17,7 @@ use super::claims::{EXPECTS, STATISTICS, STUCK_RELATIVE};
 use super::fields::Section;
 use super::grid::MAX_TRIALS;
 use super::halving::SEED_STATISTICS;
-use super::keys::{Default, Key, Type, Val};
+use super::keys::{Applies, Default, Key, Type, Val, When};
 use super::search::STRATEGIES;
 use super::values::show;
 use crate::metric::Metric;
@@ -106,6 +108,33 @@ const fn row(
     }
 }
 
+/// A row that applies only as `applies` says.
+const fn row_if(
+    applies: Applies,
+    section: &'static str,
+    name: &'static str,
+    ty: Type,
+    default: Default,
+    doc: &'static str,
+) -> Key {
+    Key {
+        section,
+        name,
+        ty,
+        default,
+        applies: Some(applies),
+        doc,
+    }
+}
+
+/// The `[search]` keys of a random or Sobol search.
+const DRAWN: Applies = Applies {
+    decider: "strategy",
+    when: When::Named(&["random", "sobol"]),
+    doc: "strategy random, sobol",
+    why: "a grid runs every point of [grid] and [[zip]]",
+};
+
 const SEEDS: &str = "a count >= 1 (seeds 0..n) or a list of distinct seeds";
 
 /// The top level of a study file.
@@ -145,14 +174,15 @@ pub static REPLICATES: Section = Section { path: "replicates", unknown: "unknown
 pub static SEARCH: Section = Section { path: "search", unknown: "unknown key; [search] has: {known}", set: true, keys: &[
     row("search", "strategy", Type::Choice(&STRATEGY_NAMES), Default::Is(Val::Name("grid")),
         "every point of `[grid]` × `[[zip]]`, independent uniform draws, or scrambled Sobol points"),
-    row("search", "samples", int(1, MAX_TRIALS), Default::Required("missing: a random or Sobol search needs samples, the number of configurations drawn"),
-        "random, sobol: configurations drawn (Sobol: at most 65536)"),
-    row("search", "seed", int(0, u32::MAX as usize), Default::Is(Val::Int(0)),
-        "random, sobol: the search's own seed"),
-    row("search", "blocks", int(1, MAX_TRIALS), Default::Unset("one search"),
-        "random: independent searches the draws are split into (a divisor of samples)"),
-    row("search", "grid", int(2, 1000), Default::Unset("no grid"),
-        "with blocks: levels per `[space]` key of the grid the blocks are compared with"),
+    row_if(DRAWN, "search", "samples", int(1, MAX_TRIALS), Default::Required("missing: a random or Sobol search needs samples, the number of configurations drawn"),
+        "configurations drawn (Sobol: at most 65536)"),
+    row_if(DRAWN, "search", "seed", int(0, u32::MAX as usize), Default::Is(Val::Int(0)),
+        "the search's own seed"),
+    row_if(DRAWN, "search", "blocks", int(1, MAX_TRIALS), Default::Unset("one search"),
+        "random only: independent searches the draws are split into (a divisor of samples)"),
+    row_if(Applies { decider: "blocks", when: When::Given, doc: "with `blocks`", why: "the grid is compared with the blocks of a random search: set search.blocks too" },
+        "search", "grid", int(2, 1000), Default::Unset("no grid"),
+        "levels per `[space]` key of the grid the blocks are compared with"),
     row("search", "halving", Type::Table("a table"), Default::Unset("—"),
         "successive halving over the configurations (`[search.halving]`)"),
 ]};
@@ -180,8 +210,9 @@ pub static HALVING: Section = Section { path: "search.halving", unknown: "unknow
         "growth of the budget and shrink of the field per rung"),
     row("search.halving", "reference", Type::Special { read: read_reference, allowed: "a results folder, relative to this study's" }, Default::Unset("no verdict"),
         "the full grid's results folder halving is judged against"),
-    row("search.halving", "max_share", Type::Float { ok: |x| x > 0.0 && x <= 1.0, allowed: "a share of the full grid's training steps in (0, 1]" }, Default::Is(Val::Float(0.4)),
-        "with reference: the share of its training steps halving may spend"),
+    row_if(Applies { decider: "reference", when: When::Given, doc: "with `reference`", why: "a budget against the full grid needs search.halving.reference, the full grid's results folder" },
+        "search.halving", "max_share", Type::Float { ok: |x| x > 0.0 && x <= 1.0, allowed: "a share of the full grid's training steps in (0, 1]" }, Default::Is(Val::Float(0.4)),
+        "the share of the full grid's training steps halving may spend"),
 ]};
 
 /// `[report]`.
@@ -230,8 +261,9 @@ pub static CLAIM: Section = Section { path: "claims", unknown: "unknown key; a c
         "significance level of the tests"),
     row("claims", "gamma", Type::Float { ok: |x| x > 0.5 && x < 1.0, allowed: "a share in (0.5, 1): above 0.5, or a coin flip would count" }, Default::Unset("0.75"),
         "`probability_of_outperforming` only: the share of paired runs a meaningful win must be shown to exceed (Bouthillier et al. 2021's γ)"),
-    row("claims", "source", Type::Choice(SOURCE_NAMES), Default::Unset("—"),
-        "`share` claims: the source of randomness whose variance share is judged"),
+    row_if(Applies { decider: "statistic", when: When::Named(&["share"]), doc: "statistic share", why: "it names the source of randomness whose share of the variance a share claim judges" },
+        "claims", "source", Type::Choice(SOURCE_NAMES), Default::Unset("— (required by share)"),
+        "the source of randomness whose variance share is judged"),
 ]};
 
 /// `[settle]`: the ranges that depend on the study's seeds are checked

@@ -179,15 +179,11 @@ impl Claim<'_> {
         trend: bool,
         metric: Metric,
     ) -> Result<Option<Source>, KeyError> {
+        // Its row refuses `source` on any other statistic.
+        self.t.check_applies()?;
         let given = self.string("source")?;
         if statistic != Statistic::Share {
-            return match given {
-                None => Ok(None),
-                Some(_) => Err(key_err(
-                    self.at("source"),
-                    "`source` belongs to statistic = \"share\" claims",
-                )),
-            };
+            return Ok(None);
         }
         let names: Vec<&str> = self.varying.iter().map(|s| s.name()).collect();
         if names.is_empty() {

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::study::keys::When;
 use crate::study::{Replication, Source, StudyError, from_str};
 
 fn load(src: &str, sets: &[&str]) -> Result<crate::study::Study, StudyError> {
@@ -117,5 +118,82 @@ fn set_reaches_section_keys() {
     assert_eq!(
         e.to_string(),
         "--set: report.level: expected a confidence level in (0, 1), got 1.5"
+    );
+}
+
+/// A section row's "applies" names an earlier key of its own section and
+/// is decided by it there (never by resolved `[data]`/`[model]`/`[train]`
+/// keys); a `Named` decider is a choice that has those names.
+#[test]
+fn applies_rows_are_decided_within_their_section() {
+    for section in SECTIONS {
+        for (i, key) in section.keys.iter().enumerate() {
+            let Some(a) = &key.applies else { continue };
+            let at = section.keys.iter().position(|k| k.name == a.decider);
+            assert!(
+                at.is_some_and(|d| d < i),
+                "{}: {} is not an earlier key",
+                key.path(),
+                a.decider
+            );
+            match a.when {
+                When::Resolved(_) => panic!("{}: decided outside its section", key.path()),
+                When::Given => {}
+                When::Named(names) => {
+                    let Type::Choice(options) = section.row(a.decider).ty else {
+                        panic!("{}: {} is not a choice", key.path(), a.decider);
+                    };
+                    assert!(names.iter().all(|n| options.contains(n)), "{}", key.path());
+                }
+            }
+        }
+    }
+}
+
+/// A key refused by its row where its deciding key says it does not apply,
+/// with the row's reason; the same key is read where it applies.
+#[test]
+fn a_key_that_does_not_apply_is_refused_by_its_row() {
+    let t: toml::Table = "strategy = \"grid\"\nseed = 3\n".parse().unwrap();
+    let e = SEARCH
+        .fields(&t, "search.")
+        .unwrap()
+        .check_applies()
+        .unwrap_err();
+    assert_eq!(e.key, "search.seed");
+    assert_eq!(
+        e.message,
+        "applies to strategy = \"random\" or \"sobol\"; a grid runs every point of [grid] and [[zip]]"
+    );
+    let t: toml::Table = "strategy = \"sobol\"\nseed = 3\n".parse().unwrap();
+    assert!(
+        SEARCH
+            .fields(&t, "search.")
+            .unwrap()
+            .check_applies()
+            .is_ok()
+    );
+    let t: toml::Table = "max_share = 0.5\n".parse().unwrap();
+    let e = HALVING
+        .fields(&t, "search.halving.")
+        .unwrap()
+        .check_applies()
+        .unwrap_err();
+    assert_eq!(e.key, "search.halving.max_share");
+    assert!(
+        e.message
+            .starts_with("a budget against the full grid needs"),
+        "{}",
+        e.message
+    );
+    let t: toml::Table = "max_share = 0.5\nreference = \"../grid\"\n"
+        .parse()
+        .unwrap();
+    assert!(
+        HALVING
+            .fields(&t, "search.halving.")
+            .unwrap()
+            .check_applies()
+            .is_ok()
     );
 }
