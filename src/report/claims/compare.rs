@@ -45,6 +45,7 @@ pub(super) fn compare(
             )
         })
         .collect();
+    let mut slice_effect = effect(claim, &xa, &xb);
     let (test, estimate, evidence) = if !lost.is_empty() {
         (
             None,
@@ -55,7 +56,10 @@ pub(super) fn compare(
         improvement(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     } else if claim.statistic == Statistic::ProbabilityOfOutperforming {
         let labels = (pa.label.as_str(), pb.label.as_str());
-        super::outperforming::outperforming(claim, spec, slice, labels, (&ga, &gb))
+        let (t, e, v, beyond) =
+            super::outperforming::outperforming(claim, spec, slice, labels, (&ga, &gb));
+        slice_effect = beyond;
+        (t, e, v)
     } else {
         difference(claim, spec, slice, (&pa, &xa), (&pb, &xb))
     };
@@ -63,7 +67,7 @@ pub(super) fn compare(
         slice: slice.to_string(),
         outcome: Outcome::Inconclusive,
         evidence: evidence.join("; "),
-        effect: effect(claim, &xa, &xb),
+        effect: slice_effect,
         seeds_needed: None,
         points: vec![pa, pb],
         test,

@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::compare::{replicate_test, want};
-use super::{Estimate, Row, Test, label, seed};
+use super::{Effect, Estimate, Row, Test, label, seed};
 use crate::report::percent;
 use crate::stats;
 use crate::study::{ClaimSpec, ReportSpec, Setting};
@@ -43,14 +43,22 @@ fn pairs(claim: &ClaimSpec, a: &[&Row], b: &[&Row]) -> (Vec<(f64, f64)>, usize) 
     (paired, unpaired)
 }
 
-/// Judge one slice: its test, estimate and evidence (see the module docs).
+/// What judging a slice yields: its test, estimate, evidence and the
+/// effect more seeds are counted from.
+type Judged = (Option<Test>, Option<Estimate>, Vec<String>, Option<Effect>);
+
+/// Judge one slice (see the module docs). The effect for the seeds that
+/// would settle it is the winner's share beyond γ with the replicates'
+/// standard error: the γ test is the one a real win still has to pass;
+/// none when the estimate is not beyond γ (more seeds would not make the
+/// win meaningful).
 pub(super) fn outperforming(
     claim: &ClaimSpec,
     spec: &ReportSpec,
     slice: &str,
     (la, lb): (&str, &str),
     (a, b): (&[&Row], &[&Row]),
-) -> (Option<Test>, Option<Estimate>, Vec<String>) {
+) -> Judged {
     let higher = claim.metric.higher_is_better();
     let (mut paired, unpaired) = pairs(claim, a, b);
     if higher {
@@ -62,6 +70,7 @@ pub(super) fn outperforming(
             None,
             None,
             vec!["no paired runs (the same seed) in both groups".into()],
+            None,
         );
     };
     let mut rng = ChaCha8Rng::seed_from_u64(seed(claim, slice, "outperforming"));
@@ -101,6 +110,13 @@ pub(super) fn outperforming(
         100.0 * bar,
         claim.gamma
     ));
+    let beyond = if this_wins { q } else { 1.0 - q } - claim.gamma;
+    let effect = stats::std(&reps)
+        .filter(|_| beyond > 0.0)
+        .map(|se| Effect::from_se(beyond, se, paired.len()));
+    if beyond <= 0.0 {
+        text.push_str("; the estimate itself is not beyond γ, so more seeds would not make it a meaningful win");
+    }
     if unpaired > 0 {
         text.push_str(&format!(
             "; {unpaired} runs without a finished partner left out"
@@ -111,7 +127,7 @@ pub(super) fn outperforming(
         value: q,
         interval,
     };
-    (test, Some(estimate), vec![text])
+    (test, Some(estimate), vec![text], effect)
 }
 
 /// The slice's test from the test against ½: unchanged when it points

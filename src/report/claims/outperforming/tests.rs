@@ -1,6 +1,6 @@
 use std::path::Path;
 
-use super::super::{Outcome, Row, Verdict, judge};
+use super::super::{Outcome, Row, SeedsNeeded, Verdict, judge};
 use crate::study::{Setting, from_str};
 
 /// The claim judged on paired runs: replicate i of relu has `relu[i]`,
@@ -94,8 +94,41 @@ fn a_significant_win_below_gamma_is_not_meaningful() {
         "{}",
         s.evidence
     );
+    // More seeds would not lift 0.65 past 0.75: no count, and it says so.
+    assert_eq!(s.seeds_needed, None);
+    assert!(s.evidence.contains("not beyond γ"), "{}", s.evidence);
     let v = verdict("expect = \"less_than\"\ngamma = 0.55\n", &relu, &tanh);
     assert_eq!(v.outcome, Outcome::Holds, "{}", v.slices[0].evidence);
+}
+
+/// 9 wins in 10 pairs: 0.9 is beyond γ = 0.75, but 10 pairs leave about
+/// 7% of resamples at 7 wins or fewer (binomial(10, 0.9)), so p_γ ≈ 0.14:
+/// inconclusive, and the seeds that would settle it are counted from the
+/// 0.15 beyond γ (more than the 10 run). Catches the count taken from
+/// the difference of means (relu and tanh differ by 0.1 here, with a seed
+/// spread of 3: hundreds of seeds).
+#[test]
+fn a_win_beyond_gamma_on_few_pairs_counts_the_seeds_to_settle_it() {
+    let relu: Vec<f64> = (0..10).map(|i| i as f64).collect();
+    let tanh: Vec<Option<f64>> = (0..10)
+        .map(|i| {
+            Some(if i == 4 {
+                i as f64 - 0.1
+            } else {
+                i as f64 + 0.1
+            })
+        })
+        .collect();
+    let v = verdict("expect = \"less_than\"\n", &relu, &tanh);
+    let s = &v.slices[0];
+    assert_eq!(s.outcome, Outcome::Inconclusive, "{}", s.evidence);
+    assert_eq!(s.estimate.unwrap().value, 0.9);
+    let e = s.effect.unwrap();
+    assert!((e.delta - 0.15).abs() < 1e-12 && e.run == 10, "{e:?}");
+    match s.seeds_needed {
+        Some(SeedsNeeded::About(n)) => assert!((11..100).contains(&n), "{n}"),
+        other => panic!("{other:?}"),
+    }
 }
 
 /// A tanh run missing (seed 3) leaves relu's seed 3 without a partner:
