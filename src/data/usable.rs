@@ -115,8 +115,6 @@ fn boundaries(exp: &Study, ds: &Dataset) -> Result<(), StudyError> {
 mod tests {
     use crate::data::Datasets;
     use crate::plan::Plan;
-    use crate::study::from_str;
-    use std::path::Path;
 
     /// The error `Datasets::load` gives a spiral of 300 training rows
     /// with batch norm, or `None` when it accepts the study.
@@ -124,7 +122,7 @@ mod tests {
         let src = format!(
             "name = \"d\"\n[data]\npoints_per_class = 100\n[model]\nbatch_norm = true\n[train]\n{train}\n"
         );
-        let exp = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+        let exp = crate::testkit::study(&src);
         let plan = Plan::new(&exp).unwrap();
         Datasets::load(&exp, &plan).err().map(|e| e.to_string())
     }

@@ -1,9 +1,7 @@
 use super::*;
 use crate::model::Mode;
 use crate::plan::Plan;
-use crate::study::from_str;
 use candle_core::{Device, Tensor};
-use std::path::Path;
 
 #[test]
 fn softmax_matches_a_hand_computed_row() {
@@ -96,7 +94,7 @@ fn stored_predictions_are_candles_softmax_of_the_trained_network() {
         "[data]\nkind = \"digits\"\n[model]\nwidth = 12\ndropout = 0.2\n[train]\nepochs = 4\n",
         "[data]\nkind = \"sine\"\npoints = 300\n[model]\nwidth = 20\nactivation = \"tanh\"\n[train]\nlr = 0.02\nepochs = 10\n",
     ] {
-        let e = from_str(&format!("name = \"p\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(src);
         let plan = Plan::new(&e).unwrap();
         let t = &plan.trials[0];
         let data = crate::data::load(&t.config.data).unwrap();

@@ -10,7 +10,7 @@ use std::path::Path;
 /// trial; trials past the values are not stored.
 fn stored_study(extra: &str, losses: &[f64]) -> (Study, Plan, Vec<TrialRecord>) {
     let src = format!("name = \"a\"\nseeds = 4\n[grid]\nwidth = [2, 8]\n{extra}");
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let plan = Plan::new(&e).unwrap();
     let records = plan
         .trials

@@ -5,11 +5,9 @@ use super::*;
 use crate::data::Split;
 use crate::model::Mode;
 use crate::plan::Plan;
-use crate::study::from_str;
 use candle_core::{D, DType, Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::Path;
 
 struct Tensors {
     x: Tensor,
@@ -107,7 +105,7 @@ fn fused_evaluation_matches_candle() {
         "[data]\nkind = \"sine\"\npoints = 700\n[model]\nwidth = 30\nactivation = \"tanh\"\n[train]\nlr = 0.01\n",
         "[data]\nkind = \"digits\"\n[model]\ndepth = 2\nwidth = 16\ndropout = 0.3\n",
     ] {
-        let e = from_str(&format!("name = \"f\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(src);
         let cfg = e.config_at(&e.coords(0)).unwrap();
         let data = crate::data::load(&cfg.data).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -188,7 +186,7 @@ fn the_initial_evaluation_is_the_untrained_network() {
         "[data]\npoints_per_class = 40\n[model]\nwidth = 5\nactivation = \"maxout\"\n[train]\nepochs = 1\n",
         "[data]\nkind = \"sine\"\npoints = 90\n[model]\nwidth = 7\nactivation = \"tanh\"\n[train]\nepochs = 1\n",
     ] {
-        let e = from_str(&format!("name = \"i\"\n{src}"), Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(src);
         let t = &Plan::new(&e).unwrap().trials[0];
         let data = crate::data::load(&t.config.data).unwrap();
         let r = run_trial(t, &data, &mut |_, _, _| true, &|| 1).unwrap();

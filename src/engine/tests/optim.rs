@@ -362,7 +362,7 @@ fn updates_over_many_steps_follow_the_f64_formulas() {
     let is_weight: Vec<bool> = (0..26).map(|i| !(12..16).contains(&i) && i < 24).collect();
     for (train, rule, lr, l2, l1) in optimiser_cases() {
         let src = format!("name = \"u\"\n[train]\n{train}\n");
-        let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+        let e = crate::testkit::study(&src);
         let spec = e.config_at(&e.coords(0)).unwrap().train;
         assert_eq!((spec.lr, spec.l2, spec.l1), (lr, l2, l1), "{train}");
         let mut rng = ChaCha8Rng::seed_from_u64(17);

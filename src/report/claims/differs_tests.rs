@@ -1,8 +1,6 @@
 //! `expect = "differs"` and `where` lists, judged on synthetic trials.
 
 use super::*;
-use crate::study::from_str;
-use std::path::Path;
 
 /// 6 seeds per (width, lr) around `centre`, evenly spread ±0.05.
 fn data(centre: impl Fn(i64, f64) -> f64) -> Vec<(Vec<(String, Setting)>, f64)> {
@@ -25,7 +23,7 @@ fn verdict(claim: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Verdict {
     let src = format!(
         "name = \"c\"\nseeds = 6\n[grid]\nwidth = [2, 8, 32]\nlr = [0.01, 0.1, 1.0]\n[[claims]]\nname = \"x\"\n{claim}"
     );
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     judge(&e.report, &axes, |_| {
         data.iter().map(|(s, v)| Row::of(s, Some(*v))).collect()

@@ -12,7 +12,7 @@ fn verdicts(claims_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) -> Vec<Ve
     let src = format!(
         "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n{claims_toml}"
     );
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     judge(&e.report, &axes, |_| {
         data.iter().map(|(s, v)| Row::of(s, Some(*v))).collect()
@@ -201,7 +201,7 @@ fn seeds_needed_uses_the_end_settings() {
 #[test]
 fn a_share_claim_follows_the_configurations_shares() {
     let src = "name = \"c\"\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n[replicates]\ninit = 3\norder = 2\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"share\"\nsource = \"init\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     assert_eq!(e.report.claims[0].source, Some(crate::study::Source::Init));
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let swept: Vec<Vec<(String, Setting)>> = WIDTHS
@@ -250,7 +250,7 @@ fn a_share_claim_follows_the_configurations_shares() {
 #[test]
 fn a_comparison_on_a_zip_axis_is_one_slice() {
     let src = "name = \"c\"\nseeds = 8\n[[zip]]\nactivation = [\"relu\", \"tanh\", \"sigmoid\"]\nlr = [0.1, 0.2, 0.3]\n[[claims]]\nname = \"x\"\nmetric = \"train_loss\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let swept: Vec<Vec<(String, Setting)>> = [("relu", 0.1), ("tanh", 0.2), ("sigmoid", 0.3)]
         .iter()
@@ -290,7 +290,7 @@ fn a_comparison_on_a_zip_axis_is_one_slice() {
 fn an_ensemble_claim_follows_the_configurations_ensembles() {
     let claim = "[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\nstatistic = \"ensemble\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
     let src = format!("name = \"c\"\nseeds = 6\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\n{claim}");
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let swept: Vec<Vec<(String, Setting)>> = WIDTHS
         .iter()

@@ -24,7 +24,7 @@ fn g(gain: f64, p: f64, above: bool) -> Gain {
 /// `gain_of(config)`.
 fn judge_gain(claim: &str, gain_of: &dyn Fn(usize) -> Option<Gain>) -> Verdict {
     let src = format!("name = \"c\"\nseeds = 10\n[grid]\nwidth = [4, 16, 64]\n{claim}");
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let swept: Vec<Vec<(String, Setting)>> = WIDTHS
         .iter()

@@ -3,8 +3,6 @@
 //! judged.
 
 use super::*;
-use crate::study::from_str;
-use std::path::Path;
 
 /// Eight seeds per width (2, 8, 32) with values `value(width, seed)`,
 /// ending as `status(width, seed)`.
@@ -16,7 +14,7 @@ fn judge_lost(
     let src = format!(
         "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 8, 32]\n[[claims]]\nname = \"x\"\n{claim}"
     );
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let widths = [2i64, 8, 32];
     let swept: Vec<Vec<(String, Setting)>> = widths

@@ -1,7 +1,5 @@
 use super::points::best_of;
 use super::*;
-use crate::study::from_str;
-use std::path::Path;
 
 /// Synthetic trials: for each width, `seeds` values spread around
 /// `centre(width)` with half-width `spread(width)`.
@@ -29,7 +27,7 @@ pub(super) fn verdict(claim_toml: &str, data: &[(Vec<(String, Setting)>, f64)]) 
     let src = format!(
         "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 4, 8, 16, 32, 64]\nactivation = [\"relu\", \"tanh\"]\n[[claims]]\nname = \"x\"\n{claim_toml}"
     );
-    let e = from_str(&src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(&src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     judge(&e.report, &axes, |_| {
         data.iter()
@@ -280,7 +278,7 @@ fn best_of_keeps_each_groups_best_setting() {
 #[test]
 fn bootstrap_seeds_hash_claim_slice_and_group() {
     let src = "name = \"c\"\nseeds = 8\n[grid]\nwidth = [2, 8]\n[[claims]]\nname = \"x\"\nexpect = \"decreasing\"\nalong = \"width\"\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let claim = &e.report.claims[0];
     assert_eq!(seed(claim, "all", "width=2"), 264937942793359175);
     assert_ne!(seed(claim, "all", "width=2"), seed(claim, "all", "width=8"));
@@ -310,7 +308,7 @@ fn tune_compares_each_group_at_its_best_setting() {
         }
     }
     let src = "name = \"c\"\nseeds = 8\n[grid]\nactivation = [\"relu\", \"tanh\"]\nlr = [0.1, 1.0]\n[[claims]]\nname = \"x\"\nmetric = \"epochs_to_target\"\nstatistic = \"median\"\nexpect = \"less_than\"\nthis = { activation = \"relu\" }\nthan = { activation = \"tanh\" }\ntune = \"lr\"\n";
-    let e = from_str(src, Path::new("s.toml"), &[]).unwrap();
+    let e = crate::testkit::study(src);
     let axes: Vec<Vec<String>> = e.axes.iter().map(|a| a.keys.clone()).collect();
     let v = judge(&e.report, &axes, |_| {
         data.iter().map(|(s, v)| Row::of(s, Some(*v))).collect()

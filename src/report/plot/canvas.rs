@@ -33,7 +33,7 @@ pub(super) fn font(size: u32) -> (&'static str, u32) {
 }
 
 /// Width of the plot of a figure with one large chart (the legend strip
-/// comes on top of it).
+/// is added to it).
 pub(super) const PLOT_WIDTH: u32 = 900;
 
 /// Width of the legend strip beside a plot.

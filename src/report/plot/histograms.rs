@@ -21,9 +21,7 @@ const BINS: usize = 20;
 
 /// The final train loss of a finished trial.
 fn loss((_, r): &Row) -> Option<f64> {
-    r.metrics
-        .filter(|_| r.finished().is_some())
-        .map(|m| m.train_loss)
+    r.finished().map(|m| m.train_loss)
 }
 
 /// The one histogram figure: up to 48 configurations with stored trials

@@ -1,11 +1,9 @@
 //! `best_of_block` against numbers worked out by hand (in the comments)
 //! and the power counts against SciPy's normal quantiles.
 
-use std::path::Path;
-
 use super::super::{Outcome, Row, Verdict, judge};
 use super::*;
-use crate::study::{Setting, from_str};
+use crate::study::Setting;
 
 /// Two blocks of two random points and a 2-point grid over one key: the
 /// search axis is configurations 0, 1 (block 0), 2, 3 (block 1), 4, 5 (grid).
@@ -15,7 +13,7 @@ fn study(expect: &str) -> crate::study::Study {
          [space]\nlr = {{ log_uniform = [1e-3, 1e-1] }}\n[[claims]]\nname = \"x\"\nmetric = \"val_loss\"\n\
          statistic = \"best_of_block\"\nexpect = \"{expect}\"\n"
     );
-    from_str(&src, Path::new("s.toml"), &[]).unwrap()
+    crate::testkit::study(&src)
 }
 
 /// Seed values of configurations 0..5, three seeds each.
