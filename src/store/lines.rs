@@ -116,7 +116,8 @@ impl Parsed {
         }
         let found = sidecar::index(bin);
         for (line, mut r, at, why) in std::mem::take(&mut self.stale) {
-            match found.get(at.sum()).map(|at| sidecar::fill(&mut r, at, bin)) {
+            let at = at.sum().and_then(|sum| found.get(&sum));
+            match at.map(|at| sidecar::fill(&mut r, at, bin)) {
                 Some(Ok(())) => self.records.push((line, r)),
                 _ => self.bad.push(Bad {
                     line,

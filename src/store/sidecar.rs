@@ -138,7 +138,7 @@ pub(super) fn fill(record: &mut TrialRecord, at: &At, bin: &[u8]) -> Result<(), 
         return Err(damaged("is past the file's end"));
     };
     let (body, sum) = entry(bin, pos).map_err(damaged)?;
-    if format!("{sum:016x}") != at.sum || (body.len() + FRAME) as u64 != at.len {
+    if at.sum() != Some(sum) || (body.len() + FRAME) as u64 != at.len {
         return Err(damaged("is another record's"));
     }
     let (id, bulk) = split(body).ok_or_else(|| damaged("is cut short"))?;
@@ -181,16 +181,19 @@ fn split(body: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// Every sound entry of `bin` by checksum, so a line whose offset is stale
 /// still finds its own. Skips damaged bytes to the next `MLPB`.
-pub(super) fn index(bin: &[u8]) -> HashMap<String, At> {
+pub(super) fn index(bin: &[u8]) -> HashMap<u64, At> {
     let mut found = HashMap::new();
     let mut pos = 0;
     while pos + FRAME <= bin.len() {
         match entry(bin, pos) {
             Ok((body, sum)) => {
                 let len = (body.len() + FRAME) as u64;
-                let sum = format!("{sum:016x}");
                 let at = pos as u64;
-                found.entry(sum.clone()).or_insert(At { at, len, sum });
+                found.entry(sum).or_insert(At {
+                    at,
+                    len,
+                    sum: format!("{sum:016x}"),
+                });
                 pos += body.len() + FRAME;
             }
             Err(_) => {
@@ -205,9 +208,11 @@ pub(super) fn index(bin: &[u8]) -> HashMap<String, At> {
 }
 
 impl At {
-    /// The same entry found elsewhere (by [`index`]).
-    pub(super) fn sum(&self) -> &str {
-        &self.sum
+    /// The checksum the line names (`None` if it is not 16 hex digits).
+    pub(super) fn sum(&self) -> Option<u64> {
+        let hex = self.sum.len() == 16 && self.sum.bytes().all(|b| b.is_ascii_hexdigit());
+        hex.then(|| u64::from_str_radix(&self.sum, 16).ok())
+            .flatten()
     }
 }
 
@@ -223,7 +228,7 @@ pub(super) fn cut_at(text: &str, bin: &[u8]) -> Option<u64> {
         if let Some(Ok(at)) = place(line) {
             let pos = usize::try_from(at.at).ok()?;
             let (body, sum) = entry(bin, pos).ok()?;
-            let whole = format!("{sum:016x}") == at.sum && (body.len() + FRAME) as u64 == at.len;
+            let whole = at.sum() == Some(sum) && (body.len() + FRAME) as u64 == at.len;
             return whole.then_some(at.at + at.len);
         }
     }
