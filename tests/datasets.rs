@@ -45,7 +45,10 @@ fn fashion_mnist_reads_the_packaged_files() {
     assert_eq!(&y[..10], &[9, 0, 0, 3, 0, 2, 7, 2, 5, 5]);
     assert!((0..10).all(|c| y.iter().filter(|&&l| l == c).count() == 6000));
     // python3: sum(images[:784]) == 76247, max 255; pixels are divided by 255.
-    let first: f64 = ds.train.x[..784].iter().map(|&v| f64::from(v) * 255.0).sum();
+    let first: f64 = ds.train.x[..784]
+        .iter()
+        .map(|&v| f64::from(v) * 255.0)
+        .sum();
     assert!((first - 76_247.0).abs() < 1e-2, "{first}");
     assert_eq!(ds.train.x[..784].iter().copied().fold(0.0, f32::max), 1.0);
     // The test split validates by default: python3 list(t10k_labels[:5]).
