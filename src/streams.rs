@@ -5,9 +5,10 @@
 //! for asking which source a result's variance comes from.
 //!
 //! Streams of a data seed: 0 the training draw, 1 the fresh validation
-//! draw, 2 the held-out split, 3 the blob centres, 4 a table's label noise
-//! (`data.rs`). Streams of a trial's seeds: 10 the initial weights, 11 the
-//! minibatch order, 12 the dropout masks. Stream 20: point `i` of a
+//! draw, 2 the held-out split, 3 the blob centres, 4 a table's label noise,
+//! 5 `max_rows`' subset of a read training split (`data.rs`). Streams of
+//! a trial's seeds: 10 the initial weights, 11 the minibatch order, 12 the
+//! dropout masks. Stream 20: point `i` of a
 //! random search (`[search] strategy = "random"`), keyed by the search seed
 //! and `i` together ([`search_rng`]), so each point has a generator of its
 //! own and growing `samples` leaves the earlier points unchanged.

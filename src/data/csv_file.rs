@@ -127,7 +127,7 @@ fn header_names(header: &StringRecord) -> Result<Vec<String>, DataError> {
 
 /// Where `data.label_column` points among `names`; the errors list what
 /// the file has, so a typo is easy to see.
-fn label_index(label: &LabelColumn, names: &[String]) -> Result<usize, DataError> {
+pub(super) fn label_index(label: &LabelColumn, names: &[String]) -> Result<usize, DataError> {
     match label {
         LabelColumn::Last => Ok(names.len() - 1),
         LabelColumn::Index(i) if *i < names.len() => Ok(*i),
@@ -252,7 +252,7 @@ fn regression_targets(labels: &[Label], column: &str, file: &str) -> Result<Vec<
 /// Class labels as indices `0..K` in sorted order: numerically when every
 /// label is an integer (so 2 < 10), as text otherwise. Returns the indices
 /// and K, which must be at least two.
-fn class_indices(raw_labels: &[&str]) -> Result<(Vec<u32>, usize), DataError> {
+pub(super) fn class_indices(raw_labels: &[&str]) -> Result<(Vec<u32>, usize), DataError> {
     let all_int = raw_labels.iter().all(|s| s.parse::<i64>().is_ok());
     let key = |s: &str| {
         if all_int {

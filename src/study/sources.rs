@@ -46,27 +46,7 @@ pub(super) fn file_source(
                 }
             }
         }
-        "idx" => {
-            let (images, labels) = (path("data.images"), path("data.labels"));
-            let test = match (optional("data.val_images"), optional("data.val_labels")) {
-                (Some(i), Some(l)) => Some((i, l)),
-                _ => None, // `check_idx` refused one without the other
-            };
-            let mut hashes = vec![
-                hash_file(&images, "data.images")?,
-                hash_file(&labels, "data.labels")?,
-            ];
-            if let Some((i, l)) = &test {
-                hashes.push(hash_file(i, "data.val_images")?);
-                hashes.push(hash_file(l, "data.val_labels")?);
-            }
-            DataSource::Idx {
-                images,
-                labels,
-                test,
-                file_hash: combine(&hashes),
-            }
-        }
+        "idx" => idx_source(&path, &optional)?,
         "npy" => {
             let (x, y) = (path("data.x"), path("data.y"));
             let file_hash = combine(&[hash_file(&x, "data.x")?, hash_file(&y, "data.y")?]);
@@ -88,6 +68,30 @@ pub(super) fn file_source(
             }
         }
         other => unreachable!("{other} is not read from files"),
+    })
+}
+
+/// IDX files: the training images and labels, and the test split's when
+/// both are given (`check_splits` refused one without the other).
+fn idx_source(
+    path: &dyn Fn(&str) -> PathBuf,
+    optional: &dyn Fn(&str) -> Option<PathBuf>,
+) -> Result<DataSource, KeyError> {
+    let (images, labels) = (path("data.images"), path("data.labels"));
+    let test = optional("data.val_images").zip(optional("data.val_labels"));
+    let mut hashes = vec![
+        hash_file(&images, "data.images")?,
+        hash_file(&labels, "data.labels")?,
+    ];
+    if let Some((i, l)) = &test {
+        hashes.push(hash_file(i, "data.val_images")?);
+        hashes.push(hash_file(l, "data.val_labels")?);
+    }
+    Ok(DataSource::Idx {
+        images,
+        labels,
+        test,
+        file_hash: combine(&hashes),
     })
 }
 
