@@ -209,6 +209,9 @@ fn tally(rates: &mut Vec<Rate>, claim: &ClaimSpec, scheme: &'static str, o: Outc
     }
 }
 
+/// A trial's swept settings.
+type Swept<'a> = &'a [(String, Setting)];
+
 /// The split key of a null comparison.
 const SPLIT: &str = "split";
 
@@ -281,7 +284,7 @@ fn trend_null(
         .map(|(r, s)| Row { swept: s, ..*r })
         .collect();
     // The settings in order of first appearance, each with its trials.
-    let mut settings: Vec<(&[(String, Setting)], Vec<Row>)> = Vec::new();
+    let mut settings: Vec<(Swept, Vec<Row>)> = Vec::new();
     for r in &permuted {
         match settings.iter_mut().find(|(s, _)| *s == r.swept) {
             Some((_, v)) => v.push(*r),
@@ -318,7 +321,7 @@ fn sequential(
     if base >= max {
         return judge(&vec![max; groups])
             .first()
-            .map_or(Outcome::Inconclusive, |j| one_look(j));
+            .map_or(Outcome::Inconclusive, one_look);
     }
     let settle = Settle {
         max_seeds: max,
