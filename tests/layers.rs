@@ -3,7 +3,7 @@
 //! name only modules below its own in `mlpsweep::LAYERS`. Reading the text
 //! is enough: a `pub use` re-export is itself a path in the file that
 //! re-exports, so it is checked where it is written. Test files (`tests.rs`,
-//! `tests/`) are left out: fixtures may assemble the whole pipeline.
+//! `*_tests.rs`, `tests/`) are left out: fixtures may assemble the whole pipeline.
 //! Catches any upward import, such as the store building a report or the
 //! schema importing the halving algorithm (both were there).
 
@@ -32,8 +32,13 @@ fn module_of(rel: &Path) -> Option<String> {
     (!matches!(name.as_str(), "lib" | "main")).then_some(name)
 }
 
+/// A test file: under a `tests/` folder, a `tests.rs`, or a `*_tests.rs`
+/// (test modules split by subject, such as `train/eval_tests.rs`).
 fn is_test(rel: &Path) -> bool {
-    rel.components().any(|c| c.as_os_str() == "tests") || rel.ends_with("tests.rs")
+    let name = rel.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    rel.components().any(|c| c.as_os_str() == "tests")
+        || name == "tests.rs"
+        || name.ends_with("_tests.rs")
 }
 
 /// The modules a line names through `crate::x` (and `super::x` when the
