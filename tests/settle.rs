@@ -117,6 +117,9 @@ fn a_run_stopped_between_or_inside_rounds_resumes_to_the_same_end() {
         let out = tmp.path().join(format!("cut{i}"));
         fs::create_dir_all(&out).unwrap();
         fs::copy(clean.join("study.toml"), out.join("study.toml")).unwrap();
+        // The sidecar is appended before the lines naming it, so a kill
+        // leaves all of it beside a prefix of the lines.
+        fs::copy(clean.join("trials.bin"), out.join("trials.bin")).unwrap();
         let mut text: String = lines[..*keep].iter().map(|l| format!("{l}\n")).collect();
         if *torn {
             text.push_str(&lines[*keep][..40]);

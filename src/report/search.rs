@@ -275,6 +275,22 @@ fn config_stats(exp: &Study, rows: &[(&Trial, &TrialRecord)], metric: Metric) ->
     configs
 }
 
+/// The settings of `c`'s swept axes other than the searched `keys`, or
+/// `all`: the slice a search's arms are compared within.
+pub(super) fn slice_of(keys: &[SearchKey], c: &ConfigStat) -> String {
+    let rest: Vec<(String, Setting)> = c
+        .swept
+        .iter()
+        .filter(|(k, _)| !keys.iter().any(|s| s.key == *k))
+        .cloned()
+        .collect();
+    if rest.is_empty() {
+        "all".to_string()
+    } else {
+        describe(&rest)
+    }
+}
+
 /// Each arm's best configuration per setting of the other swept axes
 /// (the first of `order` in that group), slices in plan order, then
 /// blocks in order, then the grid. Empty without blocks.
@@ -284,19 +300,7 @@ pub fn arm_bests(
     keys: &[SearchKey],
     arm_of: impl Fn(usize) -> Option<Arm>,
 ) -> Vec<ArmBest> {
-    let slice = |c: &ConfigStat| {
-        let rest: Vec<(String, Setting)> = c
-            .swept
-            .iter()
-            .filter(|(k, _)| !keys.iter().any(|s| s.key == *k))
-            .cloned()
-            .collect();
-        if rest.is_empty() {
-            "all".to_string()
-        } else {
-            describe(&rest)
-        }
-    };
+    let slice = |c: &ConfigStat| slice_of(keys, c);
     let mut slices: Vec<String> = Vec::new();
     for c in configs {
         let s = slice(c);

@@ -20,11 +20,11 @@ use polars::prelude::{Column, DataFrame};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::search::{ConfigStat, SearchSummary};
+use super::search::{ConfigStat, SearchSummary, slice_of};
 use crate::metric::Metric;
 use crate::plan::Plan;
 use crate::stats;
-use crate::study::{Arm, Setting, Study, describe, fnv1a};
+use crate::study::{Arm, Study, fnv1a};
 
 /// One n of an arm's curve.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,7 +89,7 @@ pub fn curves(exp: &Study, plan: &Plan, s: &SearchSummary) -> Option<TuningCurve
     // (slice, arm name) → the arm's configurations, first seen first.
     let mut groups: Vec<(String, &str, Vec<&ConfigStat>)> = Vec::new();
     for c in &s.configs {
-        let slice = slice_of(s, c);
+        let slice = slice_of(&s.keys, c);
         let arm = arm_name(c.config);
         match groups.iter_mut().find(|g| g.0 == slice && g.1 == arm) {
             Some(g) => g.2.push(c),
@@ -127,26 +127,11 @@ pub fn curves(exp: &Study, plan: &Plan, s: &SearchSummary) -> Option<TuningCurve
     })
 }
 
-/// The settings of the axes other than the searched keys, or `all`.
-fn slice_of(s: &SearchSummary, c: &ConfigStat) -> String {
-    let rest: Vec<(String, Setting)> = c
-        .swept
-        .iter()
-        .filter(|(k, _)| !s.keys.iter().any(|x| x.key == *k))
-        .cloned()
-        .collect();
-    if rest.is_empty() {
-        "all".to_string()
-    } else {
-        describe(&rest)
-    }
-}
-
 /// Where a slice first appears among the configurations (plan order).
 fn first_index(s: &SearchSummary, slice: &str) -> usize {
     s.configs
         .iter()
-        .position(|c| slice_of(s, c) == slice)
+        .position(|c| slice_of(&s.keys, c) == slice)
         .unwrap_or(usize::MAX)
 }
 

@@ -168,6 +168,7 @@ mod tests {
             Statistic::CollapsedFraction,
             Statistic::UnstableFraction,
             Statistic::ProbabilityOfImprovement,
+            Statistic::ProbabilityOfOutperforming,
             Statistic::Share,
             Statistic::Ensemble,
             Statistic::BestOfBlock,
