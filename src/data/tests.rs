@@ -1,9 +1,7 @@
 use super::*;
 use crate::study::LabelColumn;
-use crate::study::from_str;
 use csv_file::parse_csv;
 use read::{BREAST_CANCER, DIGITS, IRIS, WINE};
-use std::path::Path;
 
 fn spec(src: &str) -> DataSpec {
     let e = crate::testkit::study(src);
