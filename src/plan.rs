@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::streams::Seeds;
-use crate::study::{Config, Setting, Study, StudyError};
+use crate::study::{Config, Replicate, Setting, Study, StudyError};
 
 /// Bump when a change to training would make stored results incomparable
 /// (2: the fused training step and flushed denormals; 3: feature-major
@@ -81,6 +81,12 @@ impl Plan {
             .collect();
         let n_configs = exp.n_configs();
         let mut trials = Vec::with_capacity(n_configs * exp.replication.len());
+        // Under `[settle]` the seeds rounds may add come after every
+        // configuration's own seeds, so the study's trials keep their
+        // positions (an id never depends on a position).
+        let all = exp.replicates();
+        let (own, extra) = all.split_at(exp.replication.len());
+        let mut points = Vec::with_capacity(n_configs);
         for config_index in 0..n_configs {
             let coords = exp.coords(config_index);
             let config = Arc::new(exp.config_at(&coords)?);
@@ -95,36 +101,11 @@ impl Plan {
                         .map(move |(k, key)| (key.clone(), axis.setting(i, k)))
                 })
                 .collect();
-            // Under `[replicates]` a varying data seed makes its own
-            // configuration (its data set and id differ); one per data seed.
-            let mut with_data: Vec<(u64, Arc<Config>)> = Vec::new();
-            for rep in exp.replicates() {
-                let config = match rep.data {
-                    None => Arc::clone(&config),
-                    Some(d) => match with_data.iter().find(|(s, _)| *s == d) {
-                        Some((_, c)) => Arc::clone(c),
-                        None => {
-                            let mut c = (*config).clone();
-                            c.data.seed = d;
-                            let c = Arc::new(c);
-                            with_data.push((d, Arc::clone(&c)));
-                            c
-                        }
-                    },
-                };
-                trials.push(Trial {
-                    index: trials.len(),
-                    config_index,
-                    seed: rep.seed,
-                    seeds: rep.seeds,
-                    first_seed: rep.index == 0,
-                    id: crate::identity::trial_id(FORMAT_VERSION, &config, &rep.seeds),
-                    label: exp.replication.label(&rep),
-                    replicate: rep.index,
-                    config,
-                    swept: swept.clone(),
-                });
-            }
+            push(exp, &mut trials, (config_index, &config, &swept), own);
+            points.push((config, swept));
+        }
+        for (config_index, (config, swept)) in points.iter().enumerate() {
+            push(exp, &mut trials, (config_index, config, swept), extra);
         }
         Ok(Plan {
             swept_keys,
@@ -160,6 +141,45 @@ impl Plan {
     /// Whether the plan has no trials (never true for a loaded study).
     pub fn is_empty(&self) -> bool {
         self.trials.is_empty()
+    }
+}
+
+/// Append configuration `config_index`'s trials of `reps`. Under
+/// `[replicates]` a varying data seed makes its own configuration (its
+/// data set and id differ); one per data seed.
+fn push(
+    exp: &Study,
+    trials: &mut Vec<Trial>,
+    (config_index, config, swept): (usize, &Arc<Config>, &[(String, Setting)]),
+    reps: &[Replicate],
+) {
+    let mut with_data: Vec<(u64, Arc<Config>)> = Vec::new();
+    for rep in reps {
+        let config = match rep.data {
+            None => Arc::clone(config),
+            Some(d) => match with_data.iter().find(|(s, _)| *s == d) {
+                Some((_, c)) => Arc::clone(c),
+                None => {
+                    let mut c = (**config).clone();
+                    c.data.seed = d;
+                    let c = Arc::new(c);
+                    with_data.push((d, Arc::clone(&c)));
+                    c
+                }
+            },
+        };
+        trials.push(Trial {
+            index: trials.len(),
+            config_index,
+            seed: rep.seed,
+            seeds: rep.seeds,
+            first_seed: rep.index == 0,
+            id: crate::identity::trial_id(FORMAT_VERSION, &config, &rep.seeds),
+            label: exp.replication.label(rep),
+            replicate: rep.index,
+            config,
+            swept: swept.to_vec(),
+        });
     }
 }
 
