@@ -1,8 +1,7 @@
 //! `[settle]` end to end: rounds of seeds go only where an open claim slice
 //! compares, the rounds are the same whatever `--jobs` is, and a run
 //! stopped anywhere (between rounds, inside one, with a torn record, by a
-//! real SIGKILL)
-//! resumes to the same trials and the same report.
+//! real SIGKILL) resumes to the same trials and the same report.
 
 mod common;
 
