@@ -12,7 +12,7 @@
 use std::sync::Arc;
 
 use crate::streams::Seeds;
-use crate::study::{Config, Setting, Study, StudyError};
+use crate::study::{Config, Replicate, Setting, Study, StudyError};
 
 /// Bump when a change to training would make stored results incomparable
 /// (2: the fused training step and flushed denormals; 3: feature-major
@@ -102,6 +102,12 @@ impl Plan {
             .collect();
         let n_configs = exp.n_configs();
         let mut trials = Vec::with_capacity(n_configs * exp.replication.len());
+        // Under `[settle]` the seeds rounds may add come after every
+        // configuration's own seeds, so the study's trials keep their
+        // positions (an id never depends on a position).
+        let all = exp.replicates();
+        let (own, extra) = all.split_at(exp.replication.len());
+        let mut points = Vec::with_capacity(n_configs);
         for config_index in 0..n_configs {
             let coords = exp.coords(config_index);
             let config = Arc::new(exp.config_at(&coords)?);
@@ -116,36 +122,12 @@ impl Plan {
                         .map(move |(k, key)| (key.clone(), axis.setting(i, k)))
                 })
                 .collect();
-            // Under `[replicates]` a varying data seed makes its own
-            // configuration (its data set and id differ); one per data seed.
-            let config = Keyed::new(config);
-            let mut with_data: Vec<(u64, Keyed)> = Vec::new();
-            for rep in exp.replicates() {
-                let keyed = match rep.data {
-                    None => &config,
-                    Some(d) => {
-                        if !with_data.iter().any(|(s, _)| *s == d) {
-                            let mut c = (*config.config).clone();
-                            c.data.seed = d;
-                            with_data.push((d, Keyed::new(Arc::new(c))));
-                        }
-                        &with_data.iter().find(|(s, _)| *s == d).expect("pushed").1
-                    }
-                };
-                trials.push(Trial {
-                    index: trials.len(),
-                    config_index,
-                    seed: rep.seed,
-                    seeds: rep.seeds,
-                    first_seed: rep.index == 0,
-                    id: crate::identity::trial_id_of(FORMAT_VERSION, &keyed.json, &rep.seeds),
-                    label: exp.replication.label(&rep),
-                    replicate: rep.index,
-                    config: Arc::clone(&keyed.config),
-                    data_key: Arc::clone(&keyed.data_key),
-                    swept: swept.clone(),
-                });
-            }
+            let keyed = Keyed::new(config);
+            push(exp, &mut trials, (config_index, &keyed, &swept), own);
+            points.push((keyed, swept));
+        }
+        for (config_index, (keyed, swept)) in points.iter().enumerate() {
+            push(exp, &mut trials, (config_index, keyed, swept), extra);
         }
         Ok(Plan {
             swept_keys,
@@ -181,6 +163,44 @@ impl Plan {
     /// Whether the plan has no trials (never true for a loaded study).
     pub fn is_empty(&self) -> bool {
         self.trials.is_empty()
+    }
+}
+
+/// Append configuration `config_index`'s trials of `reps`. Under
+/// `[replicates]` a varying data seed makes its own configuration (its
+/// data set and id differ); one per data seed.
+fn push(
+    exp: &Study,
+    trials: &mut Vec<Trial>,
+    (config_index, config, swept): (usize, &Keyed, &[(String, Setting)]),
+    reps: &[Replicate],
+) {
+    let mut with_data: Vec<(u64, Keyed)> = Vec::new();
+    for rep in reps {
+        let keyed = match rep.data {
+            None => config,
+            Some(d) => {
+                if !with_data.iter().any(|(s, _)| *s == d) {
+                    let mut c = (*config.config).clone();
+                    c.data.seed = d;
+                    with_data.push((d, Keyed::new(Arc::new(c))));
+                }
+                &with_data.iter().find(|(s, _)| *s == d).expect("pushed").1
+            }
+        };
+        trials.push(Trial {
+            index: trials.len(),
+            config_index,
+            seed: rep.seed,
+            seeds: rep.seeds,
+            first_seed: rep.index == 0,
+            id: crate::identity::trial_id_of(FORMAT_VERSION, &keyed.json, &rep.seeds),
+            label: exp.replication.label(rep),
+            replicate: rep.index,
+            config: Arc::clone(&keyed.config),
+            data_key: Arc::clone(&keyed.data_key),
+            swept: swept.to_vec(),
+        });
     }
 }
 

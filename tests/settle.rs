@@ -1,7 +1,7 @@
 //! `[settle]` end to end: rounds of seeds go only where an open claim slice
 //! compares, the rounds are the same whatever `--jobs` is, and a run
-//! stopped anywhere (between rounds, inside one, with a torn record)
-//! resumes to the same trials and the same report.
+//! stopped anywhere (between rounds, inside one, with a torn record, by a
+//! real SIGKILL) resumes to the same trials and the same report.
 
 mod common;
 
@@ -132,4 +132,47 @@ fn a_run_stopped_between_or_inside_rounds_resumes_to_the_same_end() {
         assert_eq!(trials(&out), trials(&clean), "cut at {keep}");
         assert_eq!(report(&out), report(&clean), "cut at {keep}");
     }
+}
+
+/// A real SIGKILL inside round 1 (after the 12 trials of look 0 and two of
+/// round 1 are stored), with trials slow enough (300 epochs) to land it
+/// mid-run: the rerun ends with the clean run's trials, each stored once.
+#[test]
+fn a_run_killed_inside_a_round_resumes_to_the_same_trials() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let slow = STUDY.replace("epochs = 15", "epochs = 300");
+    let (tmp, study) = temp_study("settle.toml", &slow);
+    let clean = tmp.path().join("clean");
+    run_study_ok(&study, &clean, &["--jobs", "2"]);
+    let out = tmp.path().join("killed");
+    let mut child = common::bin()
+        .args(["run", arg(&study), "--out", arg(&out), "--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while complete_lines(&out).len() < 14
+        && child.try_wait().unwrap().is_none()
+        && t0.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+    let status = child.wait().unwrap();
+    let stored = complete_lines(&out).len();
+    assert_eq!(status.signal(), Some(9), "the run ended before the kill");
+    assert!(
+        (14..complete_lines(&clean).len()).contains(&stored),
+        "{stored} stored"
+    );
+    run_study_ok(&study, &out, &["--jobs", "2"]);
+    let ids = stored_ids(&out);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a trial stored twice");
+    assert_eq!(trials(&out), trials(&clean));
+    assert_eq!(report(&out), report(&clean));
 }

@@ -11,7 +11,7 @@ use super::{Row, verdicts};
 use crate::data::Datasets;
 use crate::plan::Plan;
 use crate::settle::{Futility, Judged, Progress, Standing, State};
-use crate::study::{Expect, Settle, Study};
+use crate::study::{ClaimSpec, Expect, Setting, Settle, Study, matches};
 use crate::train::TrialRecord;
 
 /// A settle study's looks and its sequential verdicts.
@@ -69,7 +69,11 @@ fn judge(
                 claims::claim_slices(c, &axes_keys, &rows)
                     .into_iter()
                     .map(|(_, members)| {
-                        let mut cs: Vec<usize> = members.iter().map(|r| r.config).collect();
+                        let mut cs: Vec<usize> = members
+                            .iter()
+                            .filter(|r| compared(c, r.swept))
+                            .map(|r| r.config)
+                            .collect();
                         cs.sort_unstable();
                         cs.dedup();
                         cs
@@ -79,6 +83,14 @@ fn judge(
             .collect();
         (verdicts::judge(inputs), configs)
     })
+}
+
+/// Whether a trial of a claim's slice is one its test compares: for a
+/// comparison, a trial of `this` or `than` (a slice also holds the
+/// settings neither group names, which need no seeds); every trial of a
+/// trend, a search's arms or a configuration's gain.
+fn compared(claim: &ClaimSpec, swept: &[(String, Setting)]) -> bool {
+    claim.this.is_empty() || matches(swept, &claim.this) || matches(swept, &claim.than)
 }
 
 /// Every slice's test as the decisions read it, claim by claim.
@@ -159,5 +171,30 @@ pub(super) fn how(s: &Settle, st: &Standing, last: usize) -> String {
         State::Open => {
             format!("open after look {k} ({n} seeds): the next round is not trained yet")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A comparison of step against none (constant) compares neither cosine's
+    /// trials (they share its slice but no group), a trend every setting:
+    /// catches a round given to configurations no open test reads.
+    #[test]
+    fn only_the_groups_of_a_comparison_get_seeds() {
+        let src = "name = \"c\"\nseeds = 3\n[grid]\nschedule = [\"none\", \"step\", \"cosine\"]\n\
+            [[claims]]\nname = \"x\"\nstatistic = \"median\"\nexpect = \"less_than\"\n\
+            this = { schedule = \"step\" }\nthan = { schedule = \"none\" }\n";
+        let e = crate::study::from_str(src, std::path::Path::new("s.toml"), &[]).unwrap();
+        let at = |s: &str| vec![("train.schedule".to_string(), Setting::Str(s.into()))];
+        let claim = &e.report.claims[0];
+        assert!(compared(claim, &at("step")));
+        assert!(compared(claim, &at("none")));
+        assert!(!compared(claim, &at("cosine")));
+        let mut trend = claim.clone();
+        trend.this.clear();
+        trend.than.clear();
+        assert!(compared(&trend, &at("cosine")));
     }
 }
