@@ -24,8 +24,9 @@ fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
         .sum()
 }
 
-/// One timed run of a study: seconds, trials, FLOPs, bytes of trials.jsonl.
-fn sweep(file: &str, jobs: usize) -> (f64, usize, f64, u64) {
+/// One timed run of a study: seconds, trials, FLOPs, bytes of trials.jsonl
+/// and of its sidecar trials.bin.
+fn sweep(file: &str, jobs: usize) -> (f64, usize, f64, (u64, u64)) {
     let exp = study::load(Path::new(file), &[]).expect("bench study loads");
     let plan = Plan::new(&exp).expect("bench plan");
     let ds = data::Datasets::load(&exp, &plan).expect("bench data");
@@ -44,7 +45,8 @@ fn sweep(file: &str, jobs: usize) -> (f64, usize, f64, u64) {
     let t0 = Instant::now();
     schedule::run(&exp, &plan, &opts).expect("bench run");
     let secs = t0.elapsed().as_secs_f64();
-    let bytes = std::fs::metadata(out.join("trials.jsonl")).map_or(0, |m| m.len());
+    let size = |name: &str| std::fs::metadata(out.join(name)).map_or(0, |m| m.len());
+    let bytes = (size("trials.jsonl"), size("trials.bin"));
     let _ = std::fs::remove_dir_all(&out);
     (secs, plan.len(), total, bytes)
 }
@@ -137,10 +139,10 @@ fn sgemm_peak() -> f64 {
 }
 
 /// Median and best of `runs` timings of a sweep, its trials, FLOPs and
-/// bytes of trials.jsonl.
-fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64, u64) {
+/// bytes of trials.jsonl and trials.bin.
+fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64, (u64, u64)) {
     let mut secs: Vec<f64> = Vec::new();
-    let (mut n, mut total, mut bytes) = (0, 0.0, 0);
+    let (mut n, mut total, mut bytes) = (0, 0.0, (0, 0));
     for _ in 0..runs {
         let (s, trials, flops, b) = sweep(file, jobs);
         secs.push(s);
@@ -195,11 +197,12 @@ fn main() {
         total / best / 1e9
     );
     for jobs in [1, cores] {
-        let (med, best, n, _, bytes) = sweeps("benches/p3.toml", jobs, 3);
+        let (med, best, n, _, (line, bin)) = sweeps("benches/p3.toml", jobs, 3);
         println!(
-            "P3 (40,000 cheap trials, 4 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.0} trials/s, trials.jsonl {:.0} bytes/trial",
+            "P3 (40,000 cheap trials, 4 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.0} trials/s, bytes/trial: trials.jsonl {:.0}, trials.bin {:.0}",
             n as f64 / med,
-            bytes as f64 / n as f64
+            line as f64 / n as f64,
+            bin as f64 / n as f64
         );
     }
 }

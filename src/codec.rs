@@ -25,6 +25,11 @@ pub fn pack(values: impl IntoIterator<Item = f64>) -> String {
 /// fewer than the same value widened to f64 (whose exponent is 3 bits longer and
 /// whose 29 zero mantissa bits cost the `s` shift only 3 of 4 bytes).
 pub fn pack_words(values: impl IntoIterator<Item = u64>) -> String {
+    STANDARD.encode(pack_words_raw(values))
+}
+
+/// [`pack_words`]' bytes before base64, for a binary file (`trials.bin`).
+pub fn pack_words_raw(values: impl IntoIterator<Item = u64>) -> Vec<u8> {
     let mut prev = 0u64;
     let words: Vec<u64> = values
         .into_iter()
@@ -54,7 +59,7 @@ pub fn pack_words(values: impl IntoIterator<Item = u64>) -> String {
     for (w, k) in words.iter().zip(&kept) {
         out.extend_from_slice(&w.to_le_bytes()[..usize::from(*k)]);
     }
-    STANDARD.encode(out)
+    out
 }
 
 /// Unpack `n` floats written by [`pack`]; anything else is an error.
@@ -70,6 +75,11 @@ pub fn unpack_words(text: &str, n: usize) -> Result<Vec<u64>, String> {
     let bytes = STANDARD
         .decode(text)
         .map_err(|e| format!("packed floats: {e}"))?;
+    unpack_words_raw(&bytes, n)
+}
+
+/// Unpack `n` words from the bytes of [`pack_words_raw`].
+pub fn unpack_words_raw(bytes: &[u8], n: usize) -> Result<Vec<u64>, String> {
     let bad = |what: &str| Err(format!("packed floats: {what} (expected {n} values)"));
     let Some((&shift, rest)) = bytes.split_first() else {
         return bad("empty");

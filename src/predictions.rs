@@ -20,7 +20,7 @@
 use candle_core::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::codec::{pack_words, unpack, unpack_words};
+use crate::codec::{pack_words, pack_words_raw, unpack, unpack_words, unpack_words_raw};
 use crate::data::{Dataset, Targets};
 use crate::fused::Fused;
 
@@ -45,6 +45,57 @@ impl Predictions {
     pub fn row(&self, i: usize) -> &[f32] {
         &self.values[i * self.outputs..(i + 1) * self.outputs]
     }
+
+    /// The f32 bits output by output (every example's value of output 0,
+    /// then of output 1, …), as they are packed.
+    fn column_major_bits(&self) -> impl Iterator<Item = u64> + '_ {
+        let (n, k) = (self.examples(), self.outputs);
+        (0..k).flat_map(move |c| (0..n).map(move |i| u64::from(self.values[i * k + c].to_bits())))
+    }
+
+    /// The bytes `trials.bin` keeps: examples and outputs (u32,
+    /// little-endian), then the column-major f32 bits packed by
+    /// `codec::pack_words_raw` (the `values32` column without its base64).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let count = |v: usize| u32::try_from(v).expect("under 2^32 values").to_le_bytes();
+        let mut out = Vec::with_capacity(8 + self.values.len() * 4);
+        out.extend_from_slice(&count(self.examples()));
+        out.extend_from_slice(&count(self.outputs));
+        out.extend(pack_words_raw(self.column_major_bits()));
+        out
+    }
+
+    /// Read back what [`Predictions::to_bytes`] wrote; anything else is an error.
+    pub fn from_bytes(bytes: &[u8]) -> std::result::Result<Predictions, String> {
+        let count = |at: usize| -> std::result::Result<usize, String> {
+            let b = bytes.get(at..at + 4).ok_or("val_predictions: cut short")?;
+            Ok(u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+        };
+        let (n, k) = (count(0)?, count(4)?);
+        let total = checked_total(n, k)?;
+        let words =
+            unpack_words_raw(&bytes[8..], total).map_err(|e| format!("val_predictions: {e}"))?;
+        Ok(from_columns(n, k, narrow_words(words)?))
+    }
+}
+
+/// `n × k` values, checked.
+fn checked_total(n: usize, k: usize) -> std::result::Result<usize, String> {
+    if k == 0 {
+        return Err("val_predictions: outputs must be at least 1".into());
+    }
+    n.checked_mul(k)
+        .ok_or_else(|| "val_predictions: too many values".to_string())
+}
+
+/// Predictions from their column-major values.
+fn from_columns(n: usize, k: usize, column_major: Vec<f32>) -> Predictions {
+    let mut values = vec![0.0f32; n * k];
+    for (j, v) in column_major.into_iter().enumerate() {
+        let (c, i) = (j / n, j % n);
+        values[i * k + c] = v;
+    }
+    Predictions { outputs: k, values }
 }
 
 /// The predictions of `fused`'s network on `data`'s validation split;
@@ -91,14 +142,11 @@ struct Repr {
 
 impl From<Predictions> for Repr {
     fn from(p: Predictions) -> Repr {
-        let (n, k) = (p.examples(), p.outputs);
-        let column_major = (0..k).flat_map(|c| (0..n).map(move |i| (i, c)));
-        let bits = column_major.map(|(i, c)| u64::from(p.values[i * k + c].to_bits()));
         Repr {
-            examples: n,
-            outputs: k,
+            examples: p.examples(),
+            outputs: p.outputs,
             values: None,
-            values32: Some(pack_words(bits)),
+            values32: Some(pack_words(p.column_major_bits())),
         }
     }
 }
@@ -107,27 +155,24 @@ impl TryFrom<Repr> for Predictions {
     type Error = String;
     fn try_from(r: Repr) -> std::result::Result<Predictions, String> {
         let (n, k) = (r.examples, r.outputs);
-        if k == 0 {
-            return Err("val_predictions: outputs must be at least 1".into());
-        }
-        let total = n.checked_mul(k).ok_or("val_predictions: too many values")?;
+        let total = checked_total(n, k)?;
         let column_major = match (r.values, r.values32) {
             (None, Some(packed)) => narrow_bits(&packed, total)?,
             (Some(packed), None) => narrow_widened(&packed, total)?,
             _ => return Err("val_predictions: needs one of values and values32".into()),
         };
-        let mut values = vec![0.0f32; total];
-        for (j, v) in column_major.into_iter().enumerate() {
-            let (c, i) = (j / n, j % n);
-            values[i * k + c] = v;
-        }
-        Ok(Predictions { outputs: k, values })
+        Ok(from_columns(n, k, column_major))
     }
 }
 
 /// The f32s of a `values32` column: words that fit 32 bits.
 fn narrow_bits(packed: &str, total: usize) -> std::result::Result<Vec<f32>, String> {
     let words = unpack_words(packed, total).map_err(|e| format!("val_predictions: {e}"))?;
+    narrow_words(words)
+}
+
+/// Words that must each be an f32's bits.
+fn narrow_words(words: Vec<u64>) -> std::result::Result<Vec<f32>, String> {
     words
         .into_iter()
         .map(|w| {

@@ -30,6 +30,36 @@ fn stored_predictions_read_back_bit_for_bit_in_row_order() {
     assert_eq!(back.row(1), &[1e-30, 1.0]);
 }
 
+/// The bytes `trials.bin` keeps are the two counts and then exactly the
+/// `values32` column's bytes before base64; they read back bit for bit,
+/// and a cut, a count that does not match or no output is an error.
+#[test]
+fn predictions_as_bytes_are_the_packed_column_and_read_back() {
+    use base64::Engine;
+    let p = Predictions {
+        outputs: 2,
+        values: vec![0.25, 0.75, 1e-30, 1.0, 0.1, 0.9],
+    };
+    let bytes = p.to_bytes();
+    assert_eq!(&bytes[..8], &[3, 0, 0, 0, 2, 0, 0, 0]);
+    let json = serde_json::to_value(&p).unwrap();
+    let column = base64::engine::general_purpose::STANDARD
+        .decode(json["values32"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(&bytes[8..], column.as_slice());
+    let back = Predictions::from_bytes(&bytes).unwrap();
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!((back.outputs, bits(&back.values)), (2, bits(&p.values)));
+    assert!(Predictions::from_bytes(&bytes[..6]).is_err());
+    assert!(Predictions::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    let mut more = bytes.clone();
+    more[0] = 4;
+    assert!(Predictions::from_bytes(&more).is_err());
+    let mut none = bytes;
+    none[4] = 0;
+    assert!(Predictions::from_bytes(&none).is_err());
+}
+
 #[test]
 fn a_wrong_count_or_a_non_f32_value_is_an_error() {
     let good = serde_json::to_value(Predictions {

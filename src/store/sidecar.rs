@@ -2,11 +2,14 @@
 //! validation predictions, out of its `trials.jsonl` line so the line stays
 //! under 3 KB (docs/performance.md, "Records, issue 23").
 //!
-//! An entry is `MLPB`, the body's length (u32, little-endian), the body
-//! (the trial id's length as a u16, the id, then the JSON of the curve and
-//! predictions in their record shapes: the same packed floats, bit for
-//! bit), and the body's 64-bit FNV-1a (little-endian). The record's line
-//! ends with where its entry is: `"bin":{"at":…,"len":…,"sum":"…"}`.
+//! An entry is `MLPB`, the body's length (u32, little-endian), the body,
+//! and the body's 64-bit FNV-1a (little-endian). The body: the trial id's
+//! length (u16) and the id; the curve's length (u32) and the curve as JSON
+//! in its record shape (packed columns); then, if the trial has them, its
+//! predictions' f32 bits as `Predictions::to_bytes` packs them (the
+//! `values32` column's bytes without base64). Bit for bit the record's
+//! numbers. The record's line ends with where its entry is:
+//! `"bin":{"at":…,"len":…,"sum":"…"}`.
 //!
 //! The log's committer appends and syncs the entries *before* the lines
 //! that point at them, so a kill leaves at worst an entry no line names,
@@ -42,15 +45,9 @@ pub(super) struct At {
     sum: String,
 }
 
-/// What an entry holds, in the record's own serde shapes.
+/// The curve as an entry holds it: in the record's own shape (packed columns).
 #[derive(Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Bulk {
-    #[serde(with = "crate::train::record::curve")]
-    curve: Vec<CurvePoint>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    val_predictions: Option<Predictions>,
-}
+struct Curve(#[serde(with = "crate::train::record::curve")] Vec<CurvePoint>);
 
 /// A record made ready for the log by the worker that trained it: its line
 /// without the entry's place (only the committer knows the offset) and
@@ -72,16 +69,18 @@ impl Entry {
         if curve.is_empty() && val_predictions.is_none() {
             return Entry { line, body: None };
         }
-        let bulk = Bulk {
-            curve,
-            val_predictions,
-        };
         let id = record.id.as_bytes();
         let id_len = u16::try_from(id.len()).expect("trial ids are short");
-        let mut body = Vec::with_capacity(2 + id.len() + 4096);
+        let curve = serde_json::to_vec(&Curve(curve)).expect("records serialise");
+        let curve_len = u32::try_from(curve.len()).expect("a curve is under 4 GB");
+        let mut body = Vec::with_capacity(6 + id.len() + curve.len() + 4096);
         body.extend_from_slice(&id_len.to_le_bytes());
         body.extend_from_slice(id);
-        serde_json::to_writer(&mut body, &bulk).expect("records serialise");
+        body.extend_from_slice(&curve_len.to_le_bytes());
+        body.extend_from_slice(&curve);
+        if let Some(p) = &val_predictions {
+            body.extend(p.to_bytes());
+        }
         Entry {
             line,
             body: Some(body),
@@ -145,10 +144,14 @@ pub(super) fn fill(record: &mut TrialRecord, at: &At, bin: &[u8]) -> Result<(), 
     if id != record.id.as_bytes() {
         return Err(damaged("is another trial's"));
     }
-    let bulk: Bulk =
-        serde_json::from_slice(bulk).map_err(|e| damaged(&format!("is unreadable ({e})")))?;
-    record.curve = bulk.curve;
-    record.val_predictions = bulk.val_predictions;
+    let unreadable = |e: &dyn std::fmt::Display| damaged(&format!("is unreadable ({e})"));
+    let (curve, predictions) = split_bulk(bulk).ok_or_else(|| damaged("is cut short"))?;
+    let Curve(curve) = serde_json::from_slice(curve).map_err(|e| unreadable(&e))?;
+    record.val_predictions = match predictions {
+        [] => None,
+        bytes => Some(Predictions::from_bytes(bytes).map_err(|e| unreadable(&e))?),
+    };
+    record.curve = curve;
     Ok(())
 }
 
@@ -177,6 +180,13 @@ fn split(body: &[u8]) -> Option<(&[u8], &[u8])> {
     let id_len = usize::from(u16::from_le_bytes(body.get(..2)?.try_into().ok()?));
     let id = body.get(2..2 + id_len)?;
     Some((id, &body[2 + id_len..]))
+}
+
+/// A bulk's curve (its JSON) and predictions (their bytes; empty for none).
+fn split_bulk(bulk: &[u8]) -> Option<(&[u8], &[u8])> {
+    let len = u32::from_le_bytes(bulk.get(..4)?.try_into().ok()?) as usize;
+    let curve = bulk.get(4..4 + len)?;
+    Some((curve, &bulk[4 + len..]))
 }
 
 /// Every sound entry of `bin` by checksum, so a line whose offset is stale
