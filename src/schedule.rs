@@ -84,6 +84,44 @@ pub struct RunOutcome {
     pub damaged: Vec<crate::store::Damage>,
 }
 
+/// What a run did before its report was published: trials skipped and
+/// trained, its wall time, whether it stopped early, and where `--fresh`
+/// moved an old folder.
+pub(crate) struct Done {
+    pub skipped: usize,
+    pub trained: usize,
+    pub wall: Duration,
+    pub interrupted: bool,
+    pub moved_aside: Option<PathBuf>,
+}
+
+impl RunOutcome {
+    /// The outcome of a run of `total` trials once `published`: statuses
+    /// counted over `ours` (the records the run answers for).
+    pub(crate) fn of(
+        (report, damaged): (crate::report::Report, Vec<crate::store::Damage>),
+        ours: &[&TrialRecord],
+        total: usize,
+        done: Done,
+    ) -> RunOutcome {
+        let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
+        RunOutcome {
+            total,
+            skipped: done.skipped,
+            trained: done.trained,
+            diverged: count(Status::Diverged),
+            failed: count(Status::Failed),
+            wall: done.wall,
+            verdicts: report.verdicts,
+            halving: report.halving,
+            interrupted: done.interrupted,
+            moved_aside: done.moved_aside,
+            rung: None,
+            damaged,
+        }
+    }
+}
+
 /// Train every trial of `plan` that is not stored yet, then write the report.
 ///
 /// Ctrl-C (or SIGTERM) stops gracefully: running trials are abandoned,
@@ -117,26 +155,21 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
 
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     let (report, records) = (published.report, published.records);
+    let damaged = published.damaged;
     let ids: std::collections::HashSet<&str> = target.iter().map(|t| t.id.as_str()).collect();
     let ours: Vec<&TrialRecord> = records
         .iter()
         .filter(|r| ids.contains(r.id.as_str()))
         .collect();
-    let count = |s: Status| ours.iter().filter(|r| r.status == s).count();
-    Ok(RunOutcome {
-        total: target.len(),
+    let interrupted = ours.len() < target.len();
+    let done = Done {
         skipped,
         trained,
-        diverged: count(Status::Diverged),
-        failed: count(Status::Failed),
         wall,
-        verdicts: report.verdicts,
-        halving: report.halving,
-        interrupted: ours.len() < target.len(),
+        interrupted,
         moved_aside,
-        rung: None,
-        damaged: published.damaged,
-    })
+    };
+    Ok(RunOutcome::of((report, damaged), &ours, target.len(), done))
 }
 
 /// The trials of `target` not stored yet, longest first, so the sweep does

@@ -153,22 +153,21 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     }
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     let (report, records) = (published.report, published.records);
-    let count = |s: Status| records.iter().filter(|r| r.status == s).count();
     let total = plan.distinct().count();
-    Ok(RunOutcome {
-        total,
+    let ours: Vec<&TrialRecord> = records.iter().collect();
+    let done = super::Done {
         skipped,
         trained,
-        diverged: count(Status::Diverged),
-        failed: count(Status::Failed),
         wall,
-        verdicts: report.verdicts,
-        halving: report.halving,
         interrupted,
         moved_aside,
-        rung: None,
-        damaged: published.damaged,
-    })
+    };
+    Ok(RunOutcome::of(
+        (report, published.damaged),
+        &ours,
+        total,
+        done,
+    ))
 }
 
 /// Shard `i` of `n` of the rung that comes next by the records of the

@@ -17,7 +17,7 @@ use crate::plan::{Plan, Trial};
 use crate::report::settle::walk;
 use crate::store::ResultsDir;
 use crate::study::Study;
-use crate::train::Status;
+use crate::train::TrialRecord;
 
 /// Run every round of a settle study, then write the report.
 pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
@@ -62,25 +62,24 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
     }
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
     let (report, records) = (published.report, published.records);
-    let count = |s: Status| records.iter().filter(|r| r.status == s).count();
     let total = report
         .settled
         .as_ref()
         .map_or(records.len(), |s| s.progress.trials().0);
-    Ok(RunOutcome {
-        total,
+    let ours: Vec<&TrialRecord> = records.iter().collect();
+    let done = super::Done {
         skipped,
         trained,
-        diverged: count(Status::Diverged),
-        failed: count(Status::Failed),
         wall,
-        verdicts: report.verdicts,
-        halving: report.halving,
         interrupted,
         moved_aside,
-        rung: None,
-        damaged: published.damaged,
-    })
+    };
+    Ok(RunOutcome::of(
+        (report, published.damaged),
+        &ours,
+        total,
+        done,
+    ))
 }
 
 /// `look 2 of 6: 4 of 12 configurations to 9 seeds, 12 trials to train`.
