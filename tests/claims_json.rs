@@ -70,9 +70,19 @@ fn claims_json_agrees_with_report_md_in_every_shipped_study() {
     }
     let studies = fs::read_dir(results.with_file_name("experiments"))
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension() == Some("toml".as_ref()))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "toml")
+        })
         .count();
     assert_eq!(folders, studies, "every shipped study has a results folder");
+    assert_eq!(
+        studies, 23,
+        "the shipped studies (issue 26 added the two Fashion-MNIST ones)"
+    );
     assert!(
         claims >= 37,
         "the shipped studies state at least 37 claims, got {claims}"

@@ -163,12 +163,16 @@ fn labels(c: &Column, task: Task, file: &str) -> Result<(Targets, usize), DataEr
                     format!("{file}: column \"{}\": {e}", c.name()),
                 )
             })?;
-            let raw: Vec<String> = text
-                .str()
-                .map_err(|e| err("data.label_column", e.to_string()))?
-                .into_no_null_iter()
-                .map(String::from)
-                .collect();
+            let raw: Vec<String> = (0..text.len())
+                .map(|i| {
+                    text.get(i).map(|v| match v {
+                        AnyValue::String(s) => s.to_string(),
+                        AnyValue::StringOwned(s) => s.to_string(),
+                        other => other.to_string(),
+                    })
+                })
+                .collect::<PolarsResult<_>>()
+                .map_err(|e| err("data.label_column", e.to_string()))?;
             let refs: Vec<&str> = raw.iter().map(String::as_str).collect();
             let (y, k) = class_indices(&refs)?;
             Ok((Targets::Classes(y), k))

@@ -16,20 +16,22 @@ use crate::study::TrainSpec;
 
 /// A trial's training state: the flat `[params | m | s]` tensor, the data,
 /// and the scratch space.
-pub struct Fused {
+pub struct Fused<'a> {
     pub(super) shape: Shape,
     pub(super) spec: TrainSpec,
     pub(super) state: Tensor,
-    pub(super) x: Vec<f32>,
-    pub(super) y: Targets,
+    /// The training split, borrowed: one copy of a data set for the whole
+    /// sweep, whatever the number of trials running at once.
+    pub(super) x: &'a [f32],
+    pub(super) y: &'a Targets,
     pub(super) ws: Workspace,
     pub(super) t: i32,
 }
 
-impl Fused {
+impl<'a> Fused<'a> {
     /// Pack `model`'s parameters (as initialised) with zeroed optimiser state.
     /// Sets [`flush_denormals`] on the calling thread.
-    pub fn new(model: &Mlp, spec: &TrainSpec, data: &Split) -> Result<Fused> {
+    pub fn new(model: &Mlp, spec: &TrainSpec, data: &'a Split) -> Result<Fused<'a>> {
         flush_denormals();
         let shape = Shape::new(model);
         let mut flat = Vec::with_capacity(3 * shape.len);
@@ -60,8 +62,8 @@ impl Fused {
             shape,
             spec: spec.clone(),
             state,
-            x: data.x.clone(),
-            y: data.y.clone(),
+            x: &data.x,
+            y: &data.y,
             ws: Workspace::default(),
             t: 0,
         })
@@ -112,8 +114,8 @@ impl Fused {
             inputs: StepInputs {
                 shape: &self.shape,
                 spec: &self.spec,
-                x: &self.x,
-                y: &self.y,
+                x: self.x,
+                y: self.y,
                 rows,
                 t: self.t,
             },

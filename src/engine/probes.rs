@@ -11,7 +11,7 @@ use super::pass::forward_backward;
 use super::regularise::{add_l2, l1_grad};
 use crate::model::Mlp;
 
-impl Fused {
+impl Fused<'_> {
     /// For the benchmark's profile: the shortest of `reps` timings of one
     /// step's matrix products alone (forward, dW and dA per layer, as the
     /// step calls them) on a batch of `n`, on scratch data.
@@ -67,7 +67,7 @@ impl Fused {
             Some(rng) if on => rng,
             _ => &mut unused,
         };
-        forward_backward(&shape, &params, &self.x, &self.y, rows, rng, &mut self.ws);
+        forward_backward(&shape, &params, self.x, self.y, rows, rng, &mut self.ws);
         let masks = if on {
             self.ws.mask[..shape.layers.len() - 1].to_vec()
         } else {

@@ -45,7 +45,7 @@ fn gradients_match_candle_autograd() {
                 } else {
                     Mode::Eval
                 };
-                let (want_loss, want) = autograd(&model, &data, &rows, mode);
+                let (want_loss, want) = autograd(&model, data, &rows, mode);
                 assert_eq!(
                     ours.next_u64(),
                     theirs.next_u64(),
@@ -76,7 +76,7 @@ fn clipping_rescales_the_autograd_gradient_of_the_full_objective() {
         let (data, model, mut fused, mut rng) = first_trial(&src, 3);
         let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
         let before = params_of(&fused);
-        let (_, layers) = autograd(&model, &data, &rows, Mode::Eval);
+        let (_, layers) = autograd(&model, data, &rows, Mode::Eval);
         let raw = layers.iter().flat_map(|(w, b)| w.iter().chain(b.iter()));
         let g: Vec<f64> = raw
             .zip(&before)
@@ -169,8 +169,8 @@ fn every_compiled_copy_of_the_step_computes_the_same_bits() {
                         let inputs = StepInputs {
                             shape: &fused.shape,
                             spec: &fused.spec,
-                            x: &fused.x,
-                            y: &fused.y,
+                            x: fused.x,
+                            y: fused.y,
                             rows: &rows,
                             t,
                         };

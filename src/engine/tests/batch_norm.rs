@@ -29,7 +29,7 @@ fn batch_norm_gradients_match_candle_autograd() {
                 } = fused_grad(&src, &label, |f| assert!(f.shape.batch_norm));
                 let mut theirs = ChaCha8Rng::seed_from_u64(FUSED_GRAD_SEED);
                 let (want_loss, want) =
-                    autograd_flat(&model, &data, &rows, Mode::Train(&mut theirs));
+                    autograd_flat(&model, data, &rows, Mode::Train(&mut theirs));
                 assert_eq!(ours.next_u64(), theirs.next_u64(), "{label}: draws");
                 assert!(
                     (loss - want_loss).abs() < 1e-5 * want_loss.abs().max(1.0),
@@ -201,7 +201,7 @@ fn batch_norm_evaluation_uses_the_running_averages() {
     assert!(means.iter().all(|m| *m != 0.0), "the running means moved");
     let all: Vec<u32> = (0..n as u32).collect();
     let out = model
-        .forward(&minibatch(&data, &all), Mode::Eval)
+        .forward(&minibatch(data, &all), Mode::Eval)
         .unwrap()
         .flatten_all()
         .unwrap()

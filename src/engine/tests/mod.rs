@@ -24,10 +24,19 @@ use std::path::Path;
 
 /// The first trial of study `src`: its data, network initialised from
 /// `seed`, packed state, and the generator after initialisation.
-fn first_trial(src: &str, seed: u64) -> (crate::data::Dataset, Mlp, Fused, ChaCha8Rng) {
+fn first_trial(
+    src: &str,
+    seed: u64,
+) -> (
+    &'static crate::data::Dataset,
+    Mlp,
+    Fused<'static>,
+    ChaCha8Rng,
+) {
     let e = crate::testkit::study(src);
     let cfg = e.config_at(&e.coords(0)).unwrap();
-    let data = crate::data::load(&cfg.data).unwrap();
+    // Leaked: the trainer borrows its training split (a few KB a test).
+    let data: &'static _ = Box::leak(Box::new(crate::data::load(&cfg.data).unwrap()));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let model = Mlp::new(&cfg.model, data.n_features, data.n_outputs, &mut rng).unwrap();
     let fused = Fused::new(&model, &cfg.train, &data.train).unwrap();
@@ -182,9 +191,9 @@ const FUSED_GRAD_SEED: u64 = 21;
 
 /// One fused forward and backward pass, for the autograd tests.
 struct FusedGrad {
-    data: crate::data::Dataset,
+    data: &'static crate::data::Dataset,
     model: Mlp,
-    fused: Fused,
+    fused: Fused<'static>,
     rows: Vec<u32>,
     loss: f32,
     ws: Workspace,

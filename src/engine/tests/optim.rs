@@ -129,7 +129,7 @@ fn l1_adds_lambda_sign_w_to_the_weight_gradients_only() {
     let (data, model, mut fused, mut rng) = first_trial(&src, 3);
     let rows: Vec<u32> = (0..data.train.len() as u32).step_by(5).collect();
     let before = params_of(&fused);
-    let (_, layers) = autograd(&model, &data, &rows, Mode::Eval);
+    let (_, layers) = autograd(&model, data, &rows, Mode::Eval);
     let raw: Vec<f32> = layers
         .iter()
         .flat_map(|(w, b)| w.iter().chain(b.iter()).copied())
@@ -531,10 +531,10 @@ fn one_sgd_step_follows_finite_differences_of_the_objective() {
                 .filter(|(_, w)| **w)
                 .map(|(v, _)| v * v)
                 .sum();
-            data_loss_f64(&dims, p, &data, &rows) + 0.5 * l2 * w2
+            data_loss_f64(&dims, p, data, &rows) + 0.5 * l2 * w2
         };
         // The independent forward pass agrees with the step's own loss.
-        let want_loss = data_loss_f64(&dims, &before, &data, &rows);
+        let want_loss = data_loss_f64(&dims, &before, data, &rows);
         assert!(
             (f64::from(loss) - want_loss).abs() < 1e-5 * want_loss.max(1.0),
             "{kind}: step loss {loss} vs f64 {want_loss}"

@@ -22,7 +22,7 @@ fn dropout_forward_matches_candle_train_mode() {
         &mut ws,
     );
     let want = model
-        .forward(&minibatch(&data, &rows), Mode::Train(&mut theirs))
+        .forward(&minibatch(data, &rows), Mode::Train(&mut theirs))
         .unwrap()
         .to_vec2::<f32>()
         .unwrap();
