@@ -72,9 +72,10 @@ pub(super) fn train(
 }
 
 /// What the loop carries from one epoch to the next.
-struct Run {
-    /// The whole step (forward, backward, update) as one fused candle op.
-    fused: Fused,
+struct Run<'a> {
+    /// The whole step (forward, backward, update) as one fused candle op;
+    /// it borrows the training split.
+    fused: Fused<'a>,
     /// The minibatch order: each epoch shuffles the previous one in place.
     order: Vec<u32>,
     /// One generator per source (streams.rs): varying one seed leaves the
@@ -90,16 +91,16 @@ struct Run {
     last_eval: Option<Metrics>,
 }
 
-impl Run {
+impl<'a> Run<'a> {
     /// The initial network and its streams, then either the epoch-0
     /// evaluation or the state of the snapshot `from`.
     fn start(
         trial: &Trial,
-        data: &Dataset,
+        data: &'a Dataset,
         record: &mut TrialRecord,
         from: Option<Snapshot>,
         threads: Threads,
-    ) -> Result<Run> {
+    ) -> Result<Run<'a>> {
         let spec = &trial.config.train;
         let order_rng = trial.seeds.order_rng();
         let dropout_rng = trial.seeds.dropout_rng();
