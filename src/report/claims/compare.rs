@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{
-    Estimate, Outcome, Point, Row, SliceVerdict, Test, effect, label, p_text, point, seed,
+    Effect, Estimate, Outcome, Point, Row, SliceVerdict, Test, effect, label, p_text, point, seed,
     stat_of_sample,
 };
 use crate::report::percent;
@@ -45,7 +45,11 @@ pub(super) fn compare(
             )
         })
         .collect();
-    let mut slice_effect = effect(claim, &xa, &xb);
+    // Both of the slice's tests include a permutation p (below).
+    let mut slice_effect = effect(claim, &xa, &xb).map(|e| Effect {
+        permuted: true,
+        ..e
+    });
     let (test, estimate, evidence) = if !lost.is_empty() {
         (
             None,

@@ -50,6 +50,10 @@ pub struct Effect {
     pub var: f64,
     /// Seeds already run: the smaller of the two samples.
     pub run: usize,
+    /// Whether the slice's test includes a two-sample permutation test,
+    /// whose smallest p with n seeds a group is 2/C(2n, n): no count below
+    /// the n at which that floor reaches the level can settle it.
+    pub permuted: bool,
 }
 
 impl Effect {
@@ -64,6 +68,7 @@ impl Effect {
             delta: stats::mean(&b) - stats::mean(&a),
             var,
             run: a.len().min(b.len()),
+            permuted: false,
         })
     }
 
@@ -73,6 +78,7 @@ impl Effect {
             delta,
             var: n as f64 * se * se,
             run: n,
+            permuted: false,
         }
     }
 }
@@ -96,7 +102,11 @@ pub(crate) fn settle(
         return Some(SeedsNeeded::OtherWay);
     }
     let e = effect?;
-    let n = stats::seeds_needed_from_variance(e.delta, e.var, alpha / family.max(1) as f64)?;
+    let level = alpha / family.max(1) as f64;
+    let mut n = stats::seeds_needed_from_variance(e.delta, e.var, level)?;
+    if e.permuted {
+        n = n.max(permutation_floor(level));
+    }
     Some(if n <= e.run {
         SeedsNeeded::NotBySeeds { run: e.run }
     } else {
@@ -104,9 +114,58 @@ pub(crate) fn settle(
     })
 }
 
+/// The fewest seeds a group at which a two-sided permutation test of two
+/// groups of n can reach `level`: its smallest p is 2/C(2n, n) (one of the
+/// C(2n, n) ways to deal the pooled values is the observed split, and its
+/// mirror image is as extreme).
+fn permutation_floor(level: f64) -> usize {
+    let mut n = 1;
+    // C(2n, n), updated as C(2n+2, n+1) = C(2n, n)·(2n+1)(2n+2)/(n+1)².
+    let mut ways = 2.0;
+    while 2.0 / ways > level && n < 1_000 {
+        ways *= ((2 * n + 1) * (2 * n + 2)) as f64 / ((n + 1) * (n + 1)) as f64;
+        n += 1;
+    }
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// By hand: C(6, 3) = 20, C(8, 4) = 70, C(10, 5) = 252, so the
+    /// smallest two-sided p is 0.1, 0.0286 and 0.0079 at 3, 4 and 5 seeds.
+    #[test]
+    fn a_permutation_test_needs_enough_seeds_to_reach_its_level() {
+        assert_eq!(permutation_floor(0.05), 4);
+        assert_eq!(permutation_floor(0.05 / 4.0), 5);
+        assert_eq!(permutation_floor(0.1), 3);
+        let e = Effect {
+            delta: 1.0,
+            var: 0.01,
+            run: 4,
+            permuted: true,
+        };
+        let inc = Outcome::Inconclusive;
+        let t = Some(Test {
+            p: 0.03,
+            expected: true,
+        });
+        // A large effect asks for 2 seeds; the permutation floor for four
+        // slices at 0.05 is 5, so 4 seeds run cannot have settled it.
+        assert_eq!(
+            settle(inc, t, Some(e), 0.05, 4),
+            Some(SeedsNeeded::About(5))
+        );
+        let plain = Effect {
+            permuted: false,
+            ..e
+        };
+        assert_eq!(
+            settle(inc, t, Some(plain), 0.05, 4),
+            Some(SeedsNeeded::NotBySeeds { run: 4 })
+        );
+    }
 
     fn test(expected: bool) -> Option<Test> {
         Some(Test { p: 0.2, expected })
@@ -125,6 +184,7 @@ mod tests {
                 delta: 1.0,
                 var: 2.0,
                 run,
+                permuted: false,
             })
         };
         let inc = Outcome::Inconclusive;
@@ -161,6 +221,7 @@ mod tests {
             delta: 0.0,
             var: 2.0,
             run: 5,
+            permuted: false,
         });
         assert_eq!(settle(inc, test(true), zero, 0.05, 1), None);
         assert_eq!(settle(inc, None, None, 0.05, 1), None);
