@@ -3,25 +3,12 @@
 //! docs with [`markdown`]; `MLPSWEEP_WRITE_DOCS=1` rewrites them.
 
 use super::fields::Section;
-use super::keys::{Default, KEYS, Type, Val};
+use super::keys::{Default, KEYS, Key, Type, Val};
 use super::spec::{Batch, LabelColumn, ValSplit};
 
 /// The Markdown table of a section that is not swept.
 pub fn section_markdown(section: &Section) -> String {
-    let mut out = String::from(
-        "| key | applies | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n",
-    );
-    for key in section.keys {
-        let applies = key.applies.as_ref().map_or("—", |a| a.doc);
-        out.push_str(&format!(
-            "| `{}` | {applies} | {} | {} | {} |\n",
-            key.name,
-            default_text(&key.default),
-            allowed_text(&key.ty),
-            key.doc
-        ));
-    }
-    out
+    table("applies", section.keys)
 }
 
 /// The marker name of a section in the docs: its path, `top` for the top level.
@@ -35,10 +22,15 @@ pub fn marker(section: &Section) -> &'static str {
 
 /// The Markdown table of one section's keys.
 pub fn markdown(section: &str) -> String {
-    let mut out = String::from(
-        "| key | applies to | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n",
+    table("applies to", KEYS.iter().filter(|k| k.section == section))
+}
+
+/// One row a key, under a header whose second column is `applies`.
+fn table<'a>(applies: &str, keys: impl IntoIterator<Item = &'a Key>) -> String {
+    let mut out = format!(
+        "| key | {applies} | default | allowed | meaning |\n| --- | --- | --- | --- | --- |\n"
     );
-    for key in KEYS.iter().filter(|k| k.section == section) {
+    for key in keys {
         let applies = key.applies.as_ref().map_or("—", |a| a.doc);
         out.push_str(&format!(
             "| `{}` | {applies} | {} | {} | {} |\n",
