@@ -23,6 +23,7 @@ pub mod ensemble_gain;
 mod halving;
 mod iqm;
 mod markdown;
+mod parquet;
 mod plot;
 pub mod reference;
 pub mod search;
@@ -380,7 +381,7 @@ pub struct About<'a> {
 pub type File = (String, Vec<u8>);
 
 /// Build the report and render its files: `trials.csv`, `summary.csv`,
-/// `curves.csv`, `summary.md`, `report.md` and `figures/*.svg`, as (path in
+/// `curves.csv` (and each as `.parquet`), `summary.md`, `report.md` and `figures/*.svg`, as (path in
 /// the results folder, bytes). Pure: the results folder writes them
 /// (`publish::write_report`). `datasets` are the plan's data
 /// sets: the first configuration's training points are drawn in
@@ -421,12 +422,14 @@ pub fn render(
                 csv::render(&report.trials)?,
                 csv::render(&report.curves)?,
                 telemetry,
+                parquet::files(&report)?,
             ))
         });
         let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped);
         (figures, tables.join().expect("the tables' thread finishes"))
     });
-    let ((figures, not_drawn), (trials_csv, curves_csv, telemetry_csv)) = (figures?, tables?);
+    let ((figures, not_drawn), (trials_csv, curves_csv, telemetry_csv, parquet)) =
+        (figures?, tables?);
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), trials_csv),
         ("summary.csv".into(), csv::render(&report.summary)?),
@@ -444,6 +447,7 @@ pub fn render(
             claims_json::render(&report.verdicts, exp.report.level),
         ),
     ];
+    files.extend(parquet);
     if let Some(t) = telemetry_csv {
         files.push(("telemetry.csv".into(), t));
     }
