@@ -1,9 +1,9 @@
 //! Reports: tables of trials and of configurations (seeds aggregated),
-//! built with polars and rendered as CSV and Markdown.
+//! built with polars and rendered as CSV, Parquet and Markdown.
 //!
 //! Input: the [`Plan`] and the stored [`TrialRecord`]s. Output: a [`Report`]
-//! of polars frames, rendered by the exporters in `csv.rs` and
-//! `markdown.rs`, and the figures of `plot/`; [`render`] returns every
+//! of polars frames, rendered by the exporters in `csv.rs`, `parquet.rs`
+//! and `markdown.rs`, and the figures of `plot/`; [`render`] returns every
 //! file's bytes. Everything here is pure: the results folder
 //! (`publish`) supplies the provenance line and writes the files.
 //!
@@ -381,10 +381,10 @@ pub struct About<'a> {
 pub type File = (String, Vec<u8>);
 
 /// Build the report and render its files: `trials.csv`, `summary.csv`,
-/// `curves.csv` (and each as `.parquet`), `summary.md`, `report.md` and `figures/*.svg`, as (path in
-/// the results folder, bytes). Pure: the results folder writes them
-/// (`publish::write_report`). `datasets` are the plan's data
-/// sets: the first configuration's training points are drawn in
+/// `curves.csv` (and each as `.parquet`), `summary.md`, `report.md` and
+/// `figures/*.svg`, as (path in the results folder, bytes). Pure: the
+/// results folder writes them (`publish::write_report`). `datasets` are
+/// the plan's data sets: the first configuration's training points are drawn in
 /// decision-region figures, and the validation targets score the
 /// ensembles; `about` is what the caller knows of the run and its folder.
 /// A halving study passes its `rungs`, and what its `reference` folder held
