@@ -43,9 +43,16 @@ studies:
     done
     echo "all studies: $(( $(date +%s) - start )) s"
 
-# Benchmarks: the reference sweeps P1 and P2 and a per-step profile (docs/performance.md).
+# Benchmarks: the reference sweeps P1 to P4 and a per-step profile (docs/performance.md).
 bench:
     cargo run --quiet --example bench
+
+# P4 alone (Fashion-MNIST at 784 inputs: its profile rows and sweep), then the same
+# sweep with scikit-learn (pip install --user scikit-learn): just bench-p4 [--runs N]
+bench-p4 *ARGS:
+    cargo run --quiet --example bench -- p4 {{ARGS}}
+    python3 benches/p4_sklearn.py --jobs 1
+    python3 benches/p4_sklearn.py --jobs 2
 
 # Plant the six one-line bugs that once passed the suite; each must fail the tests (~2 min).
 planted:

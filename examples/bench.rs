@@ -1,10 +1,15 @@
 //! `just bench`: the reference sweeps of docs/performance.md and a
 //! per-step profile. Timings are printed, never asserted.
 //!
-//! P1 and P2 run through the same code as `mlpsweep run` (a temporary
+//! P1 to P4 run through the same code as `mlpsweep run` (a temporary
 //! results folder, the full report at the end), so the figures are what a
-//! user sees. FLOPs count the three matrix products per layer and step
-//! (forward, dW, dA): 6 · batch · Σ fan_in · columns.
+//! user sees. FLOPs count the matrix products a step does: forward and dW
+//! on every layer, dA on every layer but the first (the inputs need no
+//! gradient): 2 · batch · (3 · Σ fan_in · columns − the first layer's).
+//!
+//! `cargo run --example bench -- p4` runs only what P4 needs (the sgemm
+//! peak, the 784-input profile rows, P4); `--runs N` sets how many runs
+//! each sweep's median takes (3).
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,13 +18,24 @@ use mlpsweep::{data, fused::Fused, model::Mlp, plan::Plan, schedule, study};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+/// Training FLOPs of one row through a network of `spec` (see the module doc).
+fn row_flops(spec: &study::ModelSpec, n_in: usize, n_out: usize) -> f64 {
+    let weights = mlpsweep::model::params_for(spec, n_in, n_out).weights;
+    let sizes = mlpsweep::model::layer_sizes(n_in, spec, n_out);
+    let pieces = if spec.depth > 0 {
+        spec.activation.pieces()
+    } else {
+        1
+    };
+    let first = sizes[0] * sizes[1] * pieces;
+    2.0 * (3 * weights - first) as f64
+}
+
 fn flops(plan: &Plan, n_rows: usize, n_in: usize, n_out: usize) -> f64 {
     plan.trials
         .iter()
         .map(|t| {
-            // Multiply-adds per row and pass = the number of weights.
-            let macs = mlpsweep::model::params_for(&t.config.model, n_in, n_out).weights;
-            6.0 * macs as f64 * n_rows as f64 * t.config.train.epochs as f64
+            row_flops(&t.config.model, n_in, n_out) * n_rows as f64 * t.config.train.epochs as f64
         })
         .sum()
 }
@@ -63,10 +79,11 @@ fn tempfile_dir() -> std::path::PathBuf {
 
 /// One row of the per-step profile: µs per fused step and µs in its
 /// matrix products, each the best of several blocks (the VM's noise only
-/// ever adds time).
-fn profile(depth: usize, width: usize, batch: usize, points_per_class: usize) -> (f64, f64, f64) {
+/// ever adds time), and the step's GFLOP. `data` is the study's `[data]`
+/// section (its rows' values do not matter to the timing, only the shape).
+fn profile(depth: usize, width: usize, batch: usize, data: &str) -> (f64, f64, f64) {
     let src = format!(
-        "name = \"s\"\n[data]\npoints_per_class = {points_per_class}\nval = \"none\"\n[model]\ndepth = {depth}\nwidth = {width}\n[train]\nbatch_size = {batch}\nl2 = 1e-3\n"
+        "name = \"s\"\n[data]\n{data}\n[model]\ndepth = {depth}\nwidth = {width}\n[train]\nbatch_size = {batch}\nl2 = 1e-3\n"
     );
     let e = study::from_str(&src, Path::new("s.toml"), &[]).unwrap();
     let cfg = e.config_at(&e.coords(0)).unwrap();
@@ -94,9 +111,7 @@ fn profile(depth: usize, width: usize, batch: usize, points_per_class: usize) ->
         .unwrap()
         .as_secs_f64()
         * 1e6;
-    let sizes = mlpsweep::model::layer_sizes(2, &cfg.model, 3);
-    let macs: usize = (1..sizes.len()).map(|l| sizes[l - 1] * sizes[l]).sum();
-    let gflop = 6.0 * macs as f64 * batch as f64 / 1e9;
+    let gflop = row_flops(&cfg.model, ds.n_features, ds.n_outputs) * batch as f64 / 1e9;
     (best, products, gflop)
 }
 
@@ -152,52 +167,78 @@ fn sweeps(file: &str, jobs: usize, runs: usize) -> (f64, f64, usize, f64, (u64, 
     (secs[runs / 2], secs[0], n, total, bytes)
 }
 
-fn main() {
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    println!("mlpsweep bench: {cores} cores, one trial per core, each single-threaded\n");
-    let peak = sgemm_peak();
-    println!("single-core sgemm (gemm crate, 1024³): {peak:.0} GFLOP/s\n");
+/// The per-step profile's table, one row per (depth, width, batch, data
+/// section, label of the input shape).
+fn profile_table(peak: f64, rows: &[(usize, usize, usize, String, &str)]) {
     println!(
         "per-step profile (fused step: gather, forward, loss, backward, update; best of 15 blocks)"
     );
     println!(
-        "| shape (depth x width) | batch | µs/step | GFLOP/s | products µs | products GFLOP/s (% of sgemm) | rest µs |"
+        "| shape (inputs: depth x width) | batch | µs/step | GFLOP/s | products µs | products GFLOP/s (% of sgemm) | rest µs |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (depth, width, batch, ppc) in [
-        (1, 8, 64, 100),
-        (2, 32, 64, 100),
-        (3, 128, 64, 100),
-        (2, 1024, 256, 2000),
-    ] {
-        let (us, products, gflop) = profile(depth, width, batch, ppc);
+    for (depth, width, batch, data, inputs) in rows {
+        let (us, products, gflop) = profile(*depth, *width, *batch, data);
         let pg = gflop / (products * 1e-6);
         println!(
-            "| {depth} x {width} | {batch} | {us:.1} | {:.1} | {products:.1} | {pg:.1} ({:.0}%) | {:.1} |",
+            "| {inputs}: {depth} x {width} | {batch} | {us:.1} | {:.1} | {products:.1} | {pg:.1} ({:.0}%) | {:.1} |",
             gflop / (us * 1e-6),
             100.0 * pg / peak,
             (us - products).max(0.0)
         );
     }
-    println!("\nsweeps: median of 3 runs (best in brackets), each with its report");
+}
+
+/// The spiral rows of the profile: (depth, width, batch, points a class).
+fn spiral_rows() -> Vec<(usize, usize, usize, String, &'static str)> {
+    [
+        (1, 8, 64, 100),
+        (2, 32, 64, 100),
+        (3, 128, 64, 100),
+        (2, 1024, 256, 2000),
+    ]
+    .into_iter()
+    .map(|(d, w, b, ppc)| {
+        (
+            d,
+            w,
+            b,
+            format!("points_per_class = {ppc}\nval = \"none\""),
+            "2",
+        )
+    })
+    .collect()
+}
+
+/// P4's shapes at 784 inputs and its batch: 10 Gaussian blobs in 784
+/// dimensions, so the profile needs no data package (only the shape
+/// matters to the timing).
+fn p4_rows() -> Vec<(usize, usize, usize, String, &'static str)> {
+    let data = "kind = \"blobs\"\ndims = 784\nclasses = 10\npoints_per_class = 100\nval = \"none\"";
+    [(1, 128), (1, 512), (2, 512)]
+        .into_iter()
+        .map(|(d, w)| (d, w, 200, data.to_string(), "784"))
+        .collect()
+}
+
+fn p1_to_p3(cores: usize, runs: usize) {
+    println!("\nsweeps: median of {runs} runs (best in brackets), each with its report");
     for jobs in [1, cores] {
-        let (med, best, n, total, _) = sweeps("benches/p1.toml", jobs, 3);
+        let (med, best, n, total, _) = sweeps("benches/p1.toml", jobs, runs);
         println!(
             "P1 (72 small nets, 1000 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.1} trials/s, {:.1} GFLOP/s",
             n as f64 / med,
             total / med / 1e9
         );
     }
-    let (med, best, _, total, _) = sweeps("benches/p2.toml", cores, 3);
+    let (med, best, _, total, _) = sweeps("benches/p2.toml", cores, runs);
     println!(
         "P2 (2 x [2 x 1024] nets, 470 steps each), --jobs {cores}: {med:.2} s ({best:.2}), {:.1} GFLOP/s ({:.1})",
         total / med / 1e9,
         total / best / 1e9
     );
     for jobs in [1, cores] {
-        let (med, best, n, _, (line, bin)) = sweeps("benches/p3.toml", jobs, 3);
+        let (med, best, n, _, (line, bin)) = sweeps("benches/p3.toml", jobs, runs);
         println!(
             "P3 (40,000 cheap trials, 4 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {:.0} trials/s, bytes/trial: trials.jsonl {:.0}, trials.bin {:.0}",
             n as f64 / med,
@@ -205,4 +246,58 @@ fn main() {
             bin as f64 / n as f64
         );
     }
+}
+
+/// Where `data.kind = "fashion_mnist"` reads its files.
+const FASHION: &str = "/usr/share/datasets/fashion-mnist";
+
+/// P4 (Fashion-MNIST), or a message saying why it is skipped.
+fn p4(cores: usize, runs: usize) {
+    let files = [
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    ];
+    if let Some(f) = files.iter().find(|f| !Path::new(FASHION).join(f).exists()) {
+        println!(
+            "\nP4 skipped: {FASHION}/{f} is absent (sudo apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    println!(
+        "\nP4: median of {runs} runs (best in brackets), each with its report; compare python3 benches/p4_sklearn.py"
+    );
+    for jobs in [1, cores] {
+        let (med, best, n, total, _) = sweeps("benches/p4.toml", jobs, runs);
+        println!(
+            "P4 (30 nets at 784 inputs, Fashion-MNIST 5,000 images, 250 steps each), --jobs {jobs}: {med:.2} s ({best:.2}), {n} trials, {:.1} GFLOP/s ({:.1})",
+            total / med / 1e9,
+            total / best / 1e9
+        );
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only_p4 = args.iter().any(|a| a == "p4");
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1)?.parse::<usize>().ok())
+        .unwrap_or(3)
+        .max(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!("mlpsweep bench: {cores} cores, one trial per core, each single-threaded\n");
+    let peak = sgemm_peak();
+    println!("single-core sgemm (gemm crate, 1024³): {peak:.0} GFLOP/s\n");
+    let mut rows = if only_p4 { Vec::new() } else { spiral_rows() };
+    rows.extend(p4_rows());
+    profile_table(peak, &rows);
+    if !only_p4 {
+        p1_to_p3(cores, runs);
+    }
+    p4(cores, runs);
 }

@@ -1,9 +1,9 @@
 //! Reports: tables of trials and of configurations (seeds aggregated),
-//! built with polars and rendered as CSV and Markdown.
+//! built with polars and rendered as CSV, Parquet and Markdown.
 //!
 //! Input: the [`Plan`] and the stored [`TrialRecord`]s. Output: a [`Report`]
-//! of polars frames, rendered by the exporters in `csv.rs` and
-//! `markdown.rs`, and the figures of `plot/`; [`render`] returns every
+//! of polars frames, rendered by the exporters in `csv.rs`, `parquet.rs`
+//! and `markdown.rs`, and the figures of `plot/`; [`render`] returns every
 //! file's bytes. Everything here is pure: the results folder
 //! (`publish`) supplies the provenance line and writes the files.
 //!
@@ -23,6 +23,7 @@ pub mod ensemble_gain;
 mod halving;
 mod iqm;
 mod markdown;
+mod parquet;
 mod plot;
 pub mod reference;
 pub mod search;
@@ -380,10 +381,10 @@ pub struct About<'a> {
 pub type File = (String, Vec<u8>);
 
 /// Build the report and render its files: `trials.csv`, `summary.csv`,
-/// `curves.csv`, `summary.md`, `report.md` and `figures/*.svg`, as (path in
-/// the results folder, bytes). Pure: the results folder writes them
-/// (`publish::write_report`). `datasets` are the plan's data
-/// sets: the first configuration's training points are drawn in
+/// `curves.csv` (and each as `.parquet`), `summary.md`, `report.md` and
+/// `figures/*.svg`, as (path in the results folder, bytes). Pure: the
+/// results folder writes them (`publish::write_report`). `datasets` are
+/// the plan's data sets: the first configuration's training points are drawn in
 /// decision-region figures, and the validation targets score the
 /// ensembles; `about` is what the caller knows of the run and its folder.
 /// A halving study passes its `rungs`, and what its `reference` folder held
@@ -421,12 +422,14 @@ pub fn render(
                 csv::render(&report.trials)?,
                 csv::render(&report.curves)?,
                 telemetry,
+                parquet::files(&report)?,
             ))
         });
         let figures = plot::render_with(exp, plan, records, &report, data, bootstrapped);
         (figures, tables.join().expect("the tables' thread finishes"))
     });
-    let ((figures, not_drawn), (trials_csv, curves_csv, telemetry_csv)) = (figures?, tables?);
+    let ((figures, not_drawn), (trials_csv, curves_csv, telemetry_csv, parquet)) =
+        (figures?, tables?);
     let mut files: Vec<File> = vec![
         ("trials.csv".into(), trials_csv),
         ("summary.csv".into(), csv::render(&report.summary)?),
@@ -444,6 +447,7 @@ pub fn render(
             claims_json::render(&report.verdicts, exp.report.level),
         ),
     ];
+    files.extend(parquet);
     if let Some(t) = telemetry_csv {
         files.push(("telemetry.csv".into(), t));
     }

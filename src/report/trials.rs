@@ -233,6 +233,27 @@ pub(super) fn frame(
     Ok(DataFrame::new(rows.len(), cols)?)
 }
 
+/// The identity and settings columns of trials.csv's `frame`, in order:
+/// `id`, `config`, the swept settings and seeds (every column between
+/// `trial` and `status`), then every other resolved setting (those after
+/// `message`); the columns curves.parquet repeats on each curve row.
+pub(super) fn setting_names(frame: &DataFrame) -> Vec<String> {
+    let names: Vec<&str> = frame
+        .get_column_names()
+        .iter()
+        .map(|n| n.as_str())
+        .collect();
+    let at = |c: &str| names.iter().position(|n| *n == c);
+    let (status, message) = (at("status").unwrap_or(0), at("message"));
+    let after = message.map_or(names.len(), |m| m + 1);
+    names[..status]
+        .iter()
+        .chain(&names[after..])
+        .filter(|n| **n != "trial")
+        .map(|n| n.to_string())
+        .collect()
+}
+
 /// `seed`, or under `[replicates]` one `seed_<source>` column per varying
 /// source: what a reader needs to tell replicates apart.
 fn seed_columns(exp: &Study, rows: &[Row]) -> Vec<Column> {
