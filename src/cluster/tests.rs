@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::halving::{RungJob, scripts as rung_scripts};
+use super::chain::{Kind, Step, scripts as rung_scripts};
 use super::script::{quote_path, tests::HOSTILE};
 use super::{SlurmOptions, scripts};
 
@@ -126,10 +126,11 @@ fn hostile_values_pass_through_the_halving_chain_unchanged() {
     let dir = tempfile::tempdir().unwrap();
     let opts = hostile_options(dir.path());
     let study_file = dir.path().join("s;t.toml");
-    let rung = RungJob {
+    let rung = Step {
+        kind: Kind::Rung,
         index: 0,
-        budget: 1,
-        configs: 1,
+        about: "1 epochs, 1 configurations, 1 trials".into(),
+        key: "1".into(),
         trials: vec!["0123456789abcdef".into()],
     };
     let (array, promote) = rung_scripts(&study(), &study_file, &opts, &rung).unwrap();
@@ -177,10 +178,11 @@ fn hostile_values_pass_through_the_halving_chain_unchanged() {
 #[test]
 fn hostile_directive_values_are_refused_by_both_generators() {
     let dir = tempfile::tempdir().unwrap();
-    let rung = RungJob {
+    let rung = Step {
+        kind: Kind::Rung,
         index: 0,
-        budget: 1,
-        configs: 1,
+        about: "1 epochs, 1 configurations, 1 trials".into(),
+        key: "1".into(),
         trials: vec!["0123456789abcdef".into()],
     };
     let file = dir.path().join("h.toml");
