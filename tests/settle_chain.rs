@@ -17,38 +17,7 @@ use common::{arg, complete_lines, fake_sbatch, run_ok, stderr, stdout, temp_stud
 /// the width claim's slice gets seeds for its two configurations until it
 /// is declared futile at look 4 (15 seeds); 12 + 12 + 12 + 12 + 6 = 54
 /// trials, in 5 rounds.
-const STUDY: &str = r#"
-name = "settle_chain"
-seeds = 3
-[data]
-kind = "spiral"
-points_per_class = 30
-[model]
-depth = 1
-[train]
-optimizer = "sgd"
-batch_size = 30
-epochs = 15
-[grid]
-lr = [0.003, 0.3]
-width = [4, 16]
-[[claims]]
-name = "a high rate ends lower"
-statistic = "mean"
-expect = "less_than"
-this = { lr = 0.3 }
-than = { lr = 0.003 }
-[[claims]]
-name = "wider ends lower at a low rate"
-statistic = "mean"
-expect = "less_than"
-this = { width = 16 }
-than = { width = 4 }
-where = { lr = 0.003 }
-[settle]
-max_seeds = 30
-round = 3
-"#;
+const STUDY: &str = include_str!("settle_chain.toml");
 
 /// Trials per round of the local run, from its `look K of 9: …, T trials
 /// to train` lines.

@@ -8,6 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod slurm;
+
 /// The `mlpsweep` binary under test.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
