@@ -55,31 +55,42 @@ fn shard_lines(merged: &Path) -> Vec<String> {
         .collect()
 }
 
-/// One round as the array and the judge job's merge run it: 3 shards,
-/// each reading the merged folder (the default, the parent of its own),
-/// then `merge`.
-fn round(study: &Path, merged: &Path) {
-    for i in 1..=3 {
-        let out = shard_dir(merged, i);
-        let o = run_ok(&[
-            "run",
-            arg(study),
-            "--shard",
-            &format!("{i}/3"),
-            "--out",
-            arg(&out),
-            "--jobs",
-            "1",
-            "--quiet",
-        ]);
-        assert!(stderr(&o).contains("of round"), "{}", stderr(&o));
-    }
+/// Shard `i` of 3 of the next round, reading the merged folder (the
+/// default, the parent of its own).
+fn shard(study: &Path, merged: &Path, i: usize) {
+    let out = shard_dir(merged, i);
+    let o = run_ok(&[
+        "run",
+        arg(study),
+        "--shard",
+        &format!("{i}/3"),
+        "--out",
+        arg(&out),
+        "--jobs",
+        "1",
+        "--quiet",
+    ]);
+    assert!(stderr(&o).contains("of round"), "{}", stderr(&o));
+}
+
+/// `merge` the three shard folders into `merged`.
+fn merge(merged: &Path) -> Output {
     let dirs: Vec<String> = (1..=3)
         .map(|i| shard_dir(merged, i).display().to_string())
         .collect();
     let mut args = vec!["merge"];
     args.extend(dirs.iter().map(String::as_str));
-    run_ok(&args);
+    common::mlpsweep(&args)
+}
+
+/// One round as the array and the judge job's merge run it: 3 shards,
+/// then `merge`.
+fn round(study: &Path, merged: &Path) {
+    for i in 1..=3 {
+        shard(study, merged, i);
+    }
+    let o = merge(merged);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 /// The judge chain with `sbatch` standing in, against a local `run` of
@@ -87,8 +98,10 @@ fn round(study: &Path, merged: &Path) {
 /// run added at that look (its log is appended round by round), the judge
 /// job submits the next round's array and judge job once (a repeated judge
 /// job submits nothing; a judge job whose round has not run stops the
-/// chain, exit 130), the chain ends after the local run's last look, and
-/// the merged report is the local one's. Catches a round that takes
+/// chain, exit 130), a merge of a round begun but not finished exits 130
+/// naming only that round's unstored trials, the chain ends after the
+/// local run's last look, and the merged report is the local one's.
+/// Catches a round that takes
 /// configurations no open slice compares, a shard split over the whole
 /// plan, a merge that calls a settle study incomplete, a judge job that
 /// doubles the chain, and judging that differs from the local run's.
@@ -139,6 +152,17 @@ fn the_judge_chain_trains_the_local_runs_rounds_and_submits_each_once() {
     assert!(judge.contains("#SBATCH --job-name=mlpsweep-settle_chain-judge"));
     let (mut before, mut seen) = (0, BTreeSet::new());
     for (k, n) in ROUNDS.iter().enumerate() {
+        if k == 1 {
+            // Shard 1 alone: the round has begun, so the merge names the
+            // rest of it missing (exit 130, the judge script stops there),
+            // and not the seeds no look has given yet.
+            shard(&study, &m, 1);
+            let o = merge(&m);
+            assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+            let alone = complete_lines(&shard_dir(&m, 1)).len() - seen_in(&m, 1, &seen);
+            let want = format!("missing {} trial(s)", n - alone);
+            assert!(stderr(&o).contains(&want), "{want}: {}", stderr(&o));
+        }
         round(&study, &m);
         let lines = shard_lines(&m);
         assert_eq!(lines.len(), before + n, "round {k} trained {n} trials once");
@@ -191,4 +215,12 @@ fn the_judge_chain_trains_the_local_runs_rounds_and_submits_each_once() {
         report(&local),
         "the merged report is the local run's"
     );
+}
+
+/// Lines of shard `i`'s log whose trial is in `seen` (stored before this
+/// round).
+fn seen_in(merged: &Path, i: usize, seen: &BTreeSet<String>) -> usize {
+    ids(&complete_lines(&shard_dir(merged, i)))
+        .intersection(seen)
+        .count()
 }
