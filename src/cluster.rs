@@ -2,7 +2,8 @@
 //! as it is: one array task per shard, each an ordinary
 //! `mlpsweep run --shard I/N`, and a dependent job that runs
 //! `mlpsweep merge` (`store::merge`) on the shard folders. A halving study
-//! runs as a chain of such pairs, one per rung ([`halving`]).
+//! or a `[settle]` study runs as a chain of such pairs, one per rung or
+//! round ([`chain`]).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use crate::plan::Plan;
 use crate::study::Study;
 
-pub mod halving;
+pub mod chain;
 mod script;
 
 use script::{quote, quote_path};

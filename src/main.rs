@@ -69,11 +69,13 @@ struct RunCmd {
     /// [default --out: results/<name>/shard-I-of-N]. For a halving study:
     /// shard I of the rung that comes next by the records of the merged
     /// folder (--merged), continuing its checkpoints; one rung per run, then
-    /// `mlpsweep merge` the shards into that folder before the next.
+    /// `mlpsweep merge` the shards into that folder before the next. For a
+    /// settle study, likewise: shard I of the next round of seeds.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
-    /// A halving shard's merged folder: the rungs so far are read from it
-    /// and the checkpoints kept in it (a filesystem every shard shares)
+    /// A halving or settle shard's merged folder: the rungs or rounds so far
+    /// are read from it (and a halving study's checkpoints kept in it, a
+    /// filesystem every shard shares)
     /// [default: the parent of --out, i.e. results/<name>].
     #[arg(long, value_name = "DIR", requires = "shard")]
     merged: Option<PathBuf>,
@@ -132,6 +134,12 @@ struct SlurmCmd {
     /// still incomplete.
     #[arg(long, value_name = "K")]
     after_rung: Option<usize>,
+    /// Settle: act as the judge job of round K, which runs this after
+    /// merging the round's shards: judge the claims on the merged records
+    /// and submit round K+1 only if it is next, and only once; stop the
+    /// chain (exit 130) if round K is still incomplete.
+    #[arg(long, value_name = "K", conflicts_with = "after_rung")]
+    after_round: Option<usize>,
 }
 
 #[derive(Args)]
@@ -299,6 +307,7 @@ fn slurm(c: SlurmCmd) -> Result<Exit> {
         out: c.out,
         submit: c.submit,
         after_rung: c.after_rung,
+        after_round: c.after_round,
     };
     sweep::slurm(&args, &mut io::stdout().lock())
 }

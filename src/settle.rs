@@ -28,6 +28,7 @@
 //! the looks' statistics correlate. Futility only ever removes chances to
 //! reject, so it keeps the bound.
 
+use crate::plan::{Plan, Trial};
 use crate::stats;
 use crate::study::Settle;
 
@@ -152,6 +153,23 @@ impl Progress {
         let most = self.seeds.iter().copied().max().unwrap_or(0);
         (self.seeds.iter().sum(), most * self.seeds.len())
     }
+}
+
+/// The look the records lack results for (`p.next`) and the trials it adds:
+/// of each configuration it serves, the seeds from the previous look's
+/// count up to its own (every seed below the study's own at look 0).
+/// Depends on the looks judged only, not on which of these trials are
+/// stored, so every shard of a round computes the same set. `None` once
+/// every slice is closed.
+pub fn round_trials<'a>(plan: &'a Plan, p: &Progress) -> Option<(usize, Vec<&'a Trial>)> {
+    let seeds = p.next.as_ref()?;
+    let k = p.judged;
+    let from = k.checked_sub(1).map_or(0, |j| p.looks[j]);
+    let trials = plan
+        .distinct()
+        .filter(|t| t.replicate >= from && t.replicate < seeds[t.config_index])
+        .collect();
+    Some((k, trials))
 }
 
 /// Walk the looks of a study of `n_configs` configurations with `base`

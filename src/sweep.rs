@@ -22,7 +22,7 @@ use crate::plan::Plan;
 use crate::store::{self, ResultsDir};
 use crate::{listing, schedule, study};
 
-mod slurm_halving;
+mod slurm_chain;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,14 +134,16 @@ pub fn run(args: &RunArgs) -> Result<Exit> {
             .map(|n| n.get())
             .unwrap_or(1)
     });
-    // A halving shard continues the merged folder of the earlier rungs:
-    // by default the parent of its own, as `merge` writes by default.
-    let merged = match (exp.halving.is_some(), args.shard, &args.merged) {
+    // A halving or settle shard continues the merged folder of the earlier
+    // rungs or rounds: by default the parent of its own, as `merge` writes.
+    let chained = exp.halving.is_some() || exp.settle.is_some();
+    let merged = match (chained, args.shard, &args.merged) {
         (true, Some(_), m) => Some(m.clone().unwrap_or_else(|| parent(&out))),
         (_, _, None) => None,
-        (_, _, Some(_)) => {
-            bail!("--merged: only for a shard (--shard) of a halving study ([search.halving])")
-        }
+        (_, _, Some(_)) => bail!(
+            "--merged: only for a shard (--shard) of a halving study ([search.halving]) \
+             or a settle study ([settle])"
+        ),
     };
     // The full grid a halving study is judged against must be there before
     // any training (a shard's folder is not where the reference is
@@ -175,6 +177,15 @@ fn tell_run(args: &RunArgs, exp: &study::Study, out: &Path, done: &schedule::Run
                 exp.name, done.total
             ),
             None => eprintln!("{}: every rung is done; nothing to train", exp.name),
+        }
+    }
+    if let (Some((i, n)), true) = (args.shard, exp.settle.is_some()) {
+        match done.rung {
+            Some((k, _)) => eprintln!(
+                "{}: shard {i}/{n} of round {k}: {} of its trials",
+                exp.name, done.total
+            ),
+            None => eprintln!("{}: every slice is closed; nothing to train", exp.name),
         }
     }
     if !args.quiet {
@@ -376,6 +387,8 @@ pub struct SlurmArgs {
     /// Halving: run as the promote job of this rung (continue the chain
     /// only if the records are at the next rung, and only once).
     pub after_rung: Option<usize>,
+    /// Settle: run as the judge job of this round (as `after_rung`).
+    pub after_round: Option<usize>,
 }
 
 /// Validate the study, write the SLURM array and merge scripts (and submit
@@ -386,7 +399,7 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
     }
     let exp = study::load(&args.file, &args.sets)?;
     let plan = Plan::new(&exp)?;
-    Datasets::load(&exp, &plan)?;
+    let datasets = Datasets::load(&exp, &plan)?;
     let opts = SlurmOptions {
         shards: args.shards,
         cpus_per_task: args.cpus_per_task,
@@ -395,11 +408,14 @@ pub fn slurm(args: &SlurmArgs, stdout: &mut dyn Write) -> Result<Exit> {
         out: args.out.clone().unwrap_or_else(|| default_out(&exp.name)),
         sets: args.sets.clone(),
     };
-    if exp.halving.is_some() {
-        return slurm_halving::slurm_halving(args, &exp, &plan, &opts, stdout);
+    if exp.halving.is_some() || exp.settle.is_some() {
+        return slurm_chain::slurm_chain(args, &exp, (&plan, datasets), &opts, stdout);
     }
     if args.after_rung.is_some() {
         bail!("--after-rung: only for a halving study ([search.halving])");
+    }
+    if args.after_round.is_some() {
+        bail!("--after-round: only for a settle study ([settle])");
     }
     let (array, merge, ids) = cluster::write_scripts(&exp, &args.file, &opts, args.submit)?;
     writeln!(stdout, "{}", read_text(&array)?)?;

@@ -154,6 +154,10 @@ fn command_line_mistakes_fail_cleanly() {
             &["slurm", s, "--out", o, "--after-rung", "0"],
             "--after-rung: only for a halving study",
         ),
+        (
+            &["slurm", s, "--out", o, "--after-round", "0"],
+            "--after-round: only for a settle study",
+        ),
         // Every I/O error names its path (was a bare "error: Not a directory").
         (
             &["run", s, "--out", s],

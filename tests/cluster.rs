@@ -8,10 +8,11 @@ mod common;
 use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use common::slurm::{cluster_answers, slurm_submit, submit, submitted_jobs, wait_job, wait_names};
 use common::{arg, mlpsweep, run_ok, stderr, stdout, stored_ids, tables, temp_study};
 
 const STUDY: &str = r#"
@@ -165,98 +166,6 @@ fn slurm_writes_an_array_script_and_a_dependent_merge() {
         stdout(&o).contains("#SBATCH --array=1-3"),
         "the scripts are printed"
     );
-}
-
-/// Whether a SLURM controller answers with an idle node.
-fn slurm_available() -> Result<(), String> {
-    let o = Command::new("sinfo")
-        .args(["-h", "-o", "%t"])
-        .output()
-        .map_err(|e| format!("sinfo not found ({e})"))?;
-    let states = stdout(&o);
-    if !o.status.success()
-        || !states
-            .lines()
-            .any(|l| l.starts_with("idle") || l.starts_with("mix"))
-    {
-        return Err(format!(
-            "no idle SLURM node (sinfo: {} {})",
-            states.trim(),
-            stderr(&o).trim()
-        ));
-    }
-    Ok(())
-}
-
-fn job_done(id: &str) -> bool {
-    let o = Command::new("squeue")
-        .args(["-h", "-j", id])
-        .output()
-        .unwrap();
-    stdout(&o).trim().is_empty()
-}
-
-fn wait_job(id: &str) {
-    let t0 = Instant::now();
-    while !job_done(id) {
-        assert!(
-            t0.elapsed() < Duration::from_secs(600),
-            "job {id} still queued after 10 minutes"
-        );
-        sleep(Duration::from_millis(500));
-    }
-}
-
-/// `mlpsweep slurm STUDY --shards 3 … --out OUT --submit`: its output.
-fn slurm_submit(study: &str, out: &Path) -> Output {
-    run_ok(&[
-        "slurm",
-        study,
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "1",
-        "--time",
-        "00:10:00",
-        "--out",
-        arg(out),
-        "--submit",
-    ])
-}
-
-/// The job ids on the "submitted array job A … B" line of `text`: the
-/// array's and the job depending on it (merge or promote).
-fn submitted_jobs(text: &str) -> (String, String) {
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("submitted array job"))
-        .unwrap_or_else(|| panic!("{text}"));
-    let words: Vec<&str> = line.split_whitespace().collect();
-    (words[3].to_string(), words[7].to_string())
-}
-
-/// Submit `study` as a 3-shard array plus its merge job, writing to `out`;
-/// returns the two job ids.
-fn submit(study: &str, out: &Path) -> (String, String) {
-    submitted_jobs(&stdout(&slurm_submit(study, out)))
-}
-
-/// Set (to 1) by `.ci/run` once it has started its SLURM cluster: then a
-/// cluster that does not answer fails the SLURM test instead of skipping it.
-const REQUIRE_SLURM: &str = "MLPSWEEP_REQUIRE_SLURM";
-
-/// Whether a SLURM cluster answers; if not, say that `test` is skipped,
-/// or fail under `MLPSWEEP_REQUIRE_SLURM=1`.
-fn cluster_answers(test: &str) -> bool {
-    if let Err(why) = slurm_available() {
-        assert!(
-            std::env::var(REQUIRE_SLURM).as_deref() != Ok("1"),
-            "{REQUIRE_SLURM}=1 but no SLURM cluster answers: {why}"
-        );
-        println!("SKIPPED {test}: {why}; start one with scripts/slurm-local.sh");
-        return false;
-    }
-    true
 }
 
 /// Runs against real SLURM daemons: `scripts/slurm-local.sh start` sets up
@@ -437,28 +346,6 @@ fn record_keys(dir: &Path) -> Vec<(String, Option<u64>)> {
     keys
 }
 
-/// Wait until no job named in `names` (comma-separated) is queued or
-/// running: a promote job submits the next rung before it ends, so an
-/// empty queue means the chain has ended.
-fn wait_names(names: &str) {
-    let t0 = Instant::now();
-    loop {
-        let o = Command::new("squeue")
-            .args(["-h", "-n", names, "-o", "%i"])
-            .output()
-            .unwrap();
-        if o.status.success() && stdout(&o).trim().is_empty() {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(300),
-            "jobs {names} still queued after 5 minutes: {}",
-            stdout(&o)
-        );
-        sleep(Duration::from_millis(500));
-    }
-}
-
 /// The halving chain on real SLURM daemons: `--submit` starts rung 0's
 /// array and its promote job, each promote job merges its rung and submits
 /// the next from inside the job, and the last one's merge writes the
@@ -546,4 +433,76 @@ fn slurm_halving_chain_equals_a_local_run() {
     );
     assert_eq!(keys, record_keys(&local));
     assert_eq!(shard_lines(), keys.len(), "no record trained twice");
+}
+
+/// A `[settle]` study small enough for a test (tests/settle_chain.rs's):
+/// 4 configurations, rounds of 3 seeds; the rate claim settles at look 3,
+/// the width claim's two configurations go on to look 4 (54 trials in 5
+/// rounds).
+const SETTLE_STUDY: &str = include_str!("settle_chain.toml");
+
+/// The settle chain on real SLURM daemons: `--submit` starts round 0's
+/// array and its judge job; each judge job merges its round, judges the
+/// claims on the merged records and submits the next round from inside
+/// the job, until every slice is closed. The merged folder then holds the
+/// local run's trials, each trained once, and its report is the local
+/// run's byte for byte (but for the Provenance and Finished lines).
+/// Catches a chain that stops early or submits a round twice, shards that
+/// read their round from the wrong folder, and judging that differs from
+/// a local run's.
+#[test]
+#[ignore = "needs a SLURM cluster: run by `just test` after scripts/slurm-local.sh"]
+fn slurm_settle_chain_equals_a_local_run() {
+    if !cluster_answers("slurm_settle_chain_equals_a_local_run") {
+        return;
+    }
+    let (tmp, study) = temp_study("settle_chain.toml", SETTLE_STUDY);
+    let s = arg(&study);
+    let local = tmp.path().join("local");
+    run_ok(&["run", s, "--out", arg(&local), "--jobs", "2"]);
+    let out = tmp.path().join("cluster");
+    let o = slurm_submit(s, &out);
+    assert!(
+        stdout(&o).contains("for round 0 (look 0 of 9: 4 configurations to 3 seeds, 12 trials)"),
+        "{}",
+        stdout(&o)
+    );
+    wait_names("mlpsweep-settle_chain,mlpsweep-settle_chain-judge");
+    let log = |name: &str| fs::read_to_string(out.join("slurm").join(name)).unwrap_or_default();
+    let logs: Vec<String> = (0..5).map(|k| log(&format!("judge-{k}.log"))).collect();
+    assert!(
+        logs[4].contains("settle: every slice settled, futile or at the cap after look 4 of 9"),
+        "the chain ended after look 4: {logs:#?}"
+    );
+    for (k, judge) in logs[..4].iter().enumerate() {
+        assert_eq!(
+            judge.matches("submitted array job").count(),
+            1,
+            "round {} submitted once: {judge}",
+            k + 1
+        );
+    }
+    let report = |d: &Path| -> String {
+        fs::read_to_string(d.join("report.md"))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.starts_with("- Provenance") && !l.starts_with("- Finished"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        report(&out),
+        report(&local),
+        "the chain's report is the local run's"
+    );
+    let ids = |d: &Path| -> Vec<String> {
+        let mut v = stored_ids(d);
+        v.sort();
+        v
+    };
+    assert_eq!(ids(&out), ids(&local));
+    let shards: usize = (1..=3)
+        .map(|i| common::complete_lines(&out.join(format!("shard-{i}-of-3"))).len())
+        .sum();
+    assert_eq!(shards, 54, "every trial trained once, in the shards");
 }

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{
-    HALVING_BODY, HALVING_SEARCH, arg, complete_lines, mlpsweep, run_ok, stderr, stdout, tables,
-    temp_study,
+    HALVING_BODY, HALVING_SEARCH, arg, complete_lines, fake_sbatch, mlpsweep, run_ok, stderr,
+    stdout, tables, temp_study,
 };
 use serde_json::Value;
 
@@ -287,25 +287,6 @@ fn merged_folder_mistakes_are_refused() {
         1,
         "holds the results of a different study",
     );
-}
-
-/// A stand-in `sbatch` in `dir`: it appends its arguments to `dir/calls`
-/// and prints the next job id (101, 102, ...).
-fn fake_sbatch(dir: &Path) -> String {
-    fs::create_dir_all(dir).unwrap();
-    let script = dir.join("sbatch");
-    fs::write(
-        &script,
-        "#!/bin/sh\nd=$(dirname \"$0\")\necho \"$@\" >> \"$d/calls\"\necho $((100 + $(wc -l < \"$d/calls\")))\n",
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
-    format!(
-        "{}:{}",
-        dir.display(),
-        std::env::var("PATH").unwrap_or_default()
-    )
 }
 
 /// The promote chain with `sbatch` standing in: each rung's array and

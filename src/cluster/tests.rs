@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::halving::{RungJob, scripts as rung_scripts};
+use super::chain::{Kind, Step, scripts as rung_scripts};
 use super::script::{quote_path, tests::HOSTILE};
 use super::{SlurmOptions, scripts};
 
@@ -118,57 +118,63 @@ fn hostile_values_reach_mlpsweep_as_they_are_and_run_nothing() {
     assert!(left.is_empty(), "something ran: {left:?}");
 }
 
-/// A halving rung's array and promote scripts, the promote job's own
-/// `mlpsweep slurm` arguments included. Catches `slurm_args` passing a
-/// value on unquoted into the next rung's command.
+/// A halving rung's array and promote scripts, and a settle round's
+/// array and judge scripts, the follow-up job's own `mlpsweep slurm`
+/// arguments included. Catches `slurm_args` passing a value on unquoted
+/// into the next step's command, or a round's judge job continuing with
+/// the halving flag.
 #[test]
-fn hostile_values_pass_through_the_halving_chain_unchanged() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = hostile_options(dir.path());
-    let study_file = dir.path().join("s;t.toml");
-    let rung = RungJob {
-        index: 0,
-        budget: 1,
-        configs: 1,
-        trials: vec!["0123456789abcdef".into()],
-    };
-    let (array, promote) = rung_scripts(&study(), &study_file, &opts, &rung).unwrap();
-    assert!(foreign_lines(&array).is_empty(), "{array}");
-    assert!(foreign_lines(&promote).is_empty(), "{promote}");
-    let (out, s) = (
-        opts.out.display().to_string(),
-        study_file.display().to_string(),
-    );
-    let shard = format!("{out}/shard-1-of-3");
-    let run = [
-        "run", &s, "--shard", "1/3", "--jobs", "2", "--out", &shard, "--merged", &out, "--quiet",
-    ];
-    assert_eq!(words(&array, dir.path()), with_sets(&run, &opts));
-    let glob = format!("{out}/shard-*-of-3");
-    let chain = [
-        "merge",
-        &glob,
-        "--out",
-        &out,
-        "slurm",
-        &s,
-        "--after-rung",
-        "0",
-        "--shards",
-        "3",
-        "--cpus-per-task",
-        "2",
-        "--time",
-        "00:10:00",
-        "--partition",
-        "short",
-        "--out",
-        &out,
-    ];
-    let mut want = with_sets(&chain, &opts);
-    want.push("--submit".into());
-    assert_eq!(words(&promote, dir.path()), want);
-    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+fn hostile_values_pass_through_both_chains_unchanged() {
+    for (kind, after) in [(Kind::Rung, "--after-rung"), (Kind::Round, "--after-round")] {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = hostile_options(dir.path());
+        let study_file = dir.path().join("s;t.toml");
+        let step = Step {
+            kind,
+            index: 0,
+            about: "1 trials".into(),
+            key: "1".into(),
+            trials: vec!["0123456789abcdef".into()],
+        };
+        let (array, follow) = rung_scripts(&study(), &study_file, &opts, &step).unwrap();
+        assert!(foreign_lines(&array).is_empty(), "{array}");
+        assert!(foreign_lines(&follow).is_empty(), "{follow}");
+        let (out, s) = (
+            opts.out.display().to_string(),
+            study_file.display().to_string(),
+        );
+        let shard = format!("{out}/shard-1-of-3");
+        let run = [
+            "run", &s, "--shard", "1/3", "--jobs", "2", "--out", &shard, "--merged", &out,
+            "--quiet",
+        ];
+        assert_eq!(words(&array, dir.path()), with_sets(&run, &opts));
+        let glob = format!("{out}/shard-*-of-3");
+        let chain = [
+            "merge",
+            &glob,
+            "--out",
+            &out,
+            "slurm",
+            &s,
+            after,
+            "0",
+            "--shards",
+            "3",
+            "--cpus-per-task",
+            "2",
+            "--time",
+            "00:10:00",
+            "--partition",
+            "short",
+            "--out",
+            &out,
+        ];
+        let mut want = with_sets(&chain, &opts);
+        want.push("--submit".into());
+        assert_eq!(words(&follow, dir.path()), want);
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    }
 }
 
 /// An #SBATCH value SLURM would not take is refused before anything is
@@ -177,10 +183,11 @@ fn hostile_values_pass_through_the_halving_chain_unchanged() {
 #[test]
 fn hostile_directive_values_are_refused_by_both_generators() {
     let dir = tempfile::tempdir().unwrap();
-    let rung = RungJob {
+    let rung = Step {
+        kind: Kind::Rung,
         index: 0,
-        budget: 1,
-        configs: 1,
+        about: "1 epochs, 1 configurations, 1 trials".into(),
+        key: "1".into(),
         trials: vec!["0123456789abcdef".into()],
     };
     let file = dir.path().join("h.toml");

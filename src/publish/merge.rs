@@ -7,7 +7,7 @@ use std::fs;
 use anyhow::{Context, Result, bail};
 
 use crate::data::Datasets;
-use crate::plan::Plan;
+use crate::plan::{Plan, Trial};
 use crate::store::{Damage, ResultsDir, latest, same_path, write_atomic};
 use crate::study::Study;
 use crate::train::TrialRecord;
@@ -86,17 +86,36 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
     // names the damaged lines of the folders read.
     let datasets = Datasets::load(&exp, &plan)?;
     let published = super::write_report(out, &exp, &plan, &datasets, &found.damaged)?;
-    let (records, missing, duplicates) = (published.records, found.missing, found.duplicates);
+    let (records, mut missing, duplicates) = (published.records, found.missing, found.duplicates);
+    // A settle study's plan holds every seed up to its cap: missing are
+    // only the trials of a round begun and not finished.
+    let mut total = plan.distinct().count();
+    if let Some(s) = crate::report::settle::walk(&exp, &plan, &records, Some(&datasets)) {
+        let round: std::collections::HashSet<&str> =
+            crate::settle::round_trials(&plan, &s.progress)
+                .map_or(Vec::new(), |r| r.1)
+                .iter()
+                .map(|t| t.id.as_str())
+                .collect();
+        let unstored = missing
+            .iter()
+            .filter(|t| round.contains(t.id.as_str()))
+            .count();
+        let begun = unstored < round.len();
+        missing.retain(|t| begun && round.contains(t.id.as_str()));
+        total = records.len() + missing.len();
+    }
     let n_missing = missing.len();
+    let missing = missing.iter().map(|t| format!("{} {}", t.index, t.id));
     let halving = crate::halving::standing(&exp, &plan, &history);
     Ok((
         exp,
         MergeOutcome {
-            total: plan.distinct().count(),
+            total,
             merged: records.len(),
             lines: history.len(),
             duplicates,
-            missing: missing.into_iter().take(10).collect(),
+            missing: missing.take(10).collect(),
             n_missing,
             halving,
             damaged: published.damaged,
@@ -111,7 +130,12 @@ pub fn merge(dirs: &[ResultsDir], out: &ResultsDir) -> Result<(Study, MergeOutco
 /// trial's, except under halving, where it is one trial's at one budget:
 /// every rung a trial reached is kept (the rungs are recomputed from
 /// them), earlier rungs first so the last line of a trial is its latest.
-fn union(exp: &Study, plan: &Plan, sources: &[&ResultsDir], named: usize) -> Result<Union> {
+fn union<'p>(
+    exp: &Study,
+    plan: &'p Plan,
+    sources: &[&ResultsDir],
+    named: usize,
+) -> Result<Union<'p>> {
     let halving = exp.halving.is_some();
     // (id, epochs_trained): a plain study's records all have `None` there,
     // so this is the trial id alone.
@@ -150,7 +174,7 @@ fn union(exp: &Study, plan: &Plan, sources: &[&ResultsDir], named: usize) -> Res
     for t in plan.distinct() {
         match by_id.remove(&t.id) {
             Some(rs) => records.extend(rs),
-            None => missing.push(format!("{} {}", t.index, t.id)),
+            None => missing.push(t),
         }
     }
     // Rung by rung (a stop's budget; the full run's records last), each in
@@ -165,13 +189,13 @@ fn union(exp: &Study, plan: &Plan, sources: &[&ResultsDir], named: usize) -> Res
 }
 
 /// What [`union`] found.
-struct Union {
+struct Union<'p> {
     /// The records kept, rung by rung in plan order.
     records: Vec<TrialRecord>,
     /// Records found again in the folders named.
     duplicates: usize,
-    /// Plan trials found nowhere (`index id`).
-    missing: Vec<String>,
+    /// Plan trials found nowhere.
+    missing: Vec<&'p Trial>,
     /// Damaged lines of the folders named.
     damaged: Vec<Damage>,
 }

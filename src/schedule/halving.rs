@@ -189,7 +189,7 @@ fn run_shard(
     merged: &Path,
 ) -> Result<RunOutcome> {
     let datasets = Datasets::load(exp, plan)?;
-    let (dir, main) = shard_folders(exp, opts, merged)?;
+    let (dir, main) = shard_folders(exp, opts, merged, "a halving shard")?;
     let (moved_aside, _lock) = dir.claim(exp, plan, opts.fresh)?;
     dir.write_study(exp)?;
     let merged_history = main.read_history()?;
@@ -250,17 +250,19 @@ fn run_shard(
 
 /// The shard's own folder (`--out`) and the merged one, refused (before
 /// the shard's folder exists) when they are the same folder or the merged
-/// one holds another study.
-fn shard_folders(
+/// one holds another study. `what` names the shard in the message (`a
+/// halving shard`); a settle shard is checked the same way.
+pub(super) fn shard_folders(
     exp: &Study,
     opts: &RunOptions,
     merged: &Path,
+    what: &str,
 ) -> Result<(ResultsDir, ResultsDir)> {
     let dir = ResultsDir::new(&opts.out);
     let main = ResultsDir::new(merged);
     if same_path(dir.path(), main.path()) {
         bail!(
-            "--merged {}: a halving shard writes its records to a folder of its own (--out), not to the merged one",
+            "--merged {}: {what} writes its records to a folder of its own (--out), not to the merged one",
             merged.display()
         );
     }

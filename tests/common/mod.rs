@@ -8,6 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod slurm;
+
 /// The `mlpsweep` binary under test.
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mlpsweep"))
@@ -143,3 +145,22 @@ statistic = "median"
 min_epochs = 1
 eta = 2
 "#;
+
+/// A stand-in `sbatch` in `dir`: it appends its arguments to `dir/calls`
+/// and prints the next job id (101, 102, ...).
+pub fn fake_sbatch(dir: &Path) -> String {
+    fs::create_dir_all(dir).unwrap();
+    let script = dir.join("sbatch");
+    fs::write(
+        &script,
+        "#!/bin/sh\nd=$(dirname \"$0\")\necho \"$@\" >> \"$d/calls\"\necho $((100 + $(wc -l < \"$d/calls\")))\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
