@@ -33,7 +33,6 @@ mod resample;
 mod robust;
 mod seeds;
 mod statistic;
-mod tails;
 mod tuning;
 mod variance;
 
@@ -224,33 +223,10 @@ pub(crate) fn percentile_interval_in_place(values: &mut [f64], level: f64) -> Op
         return None;
     }
     let a = (1.0 - level) / 2.0;
-    let last = (values.len() - 1) as f64;
-    let (pos_lo, pos_hi) = (a * last, (1.0 - a) * last);
-    // Positions 0..=⌈pos_lo⌉ and ⌊pos_hi⌋..n are all the ends read.
-    let low = pos_lo.ceil() as usize + 1;
-    let from = pos_hi.floor() as usize;
-    if let Some((least, greatest)) = tails::tails(values, low, values.len() - from) {
-        let at = |p: usize| {
-            if p < low {
-                least[p]
-            } else {
-                greatest[p - from]
-            }
-        };
-        return Some((interpolate(at, pos_lo), interpolate(at, pos_hi)));
-    }
     Some((
         quantile_by_selection(values, a),
         quantile_by_selection(values, 1.0 - a),
     ))
-}
-
-/// The quantile at sorted position `pos` from the order statistics
-/// `at(p)`, interpolated as [`quantile`] does.
-fn interpolate(at: impl Fn(usize) -> f64, pos: f64) -> f64 {
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    let (x_lo, x_hi) = (at(lo), at(hi));
-    x_lo + (x_hi - x_lo) * (pos - lo as f64)
 }
 
 /// [`quantile`] of a non-empty slice by selection, reordering it.
