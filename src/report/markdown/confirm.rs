@@ -77,3 +77,53 @@ fn verdict(c: &Confirmed) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metric::Metric;
+
+    fn confirmed(metric: Metric, d: f64, ci: Option<(f64, f64)>) -> Confirmed {
+        Confirmed {
+            config: 3,
+            swept: vec![],
+            metric,
+            selection: vec![0.1, 0.2, 0.3],
+            fresh: vec![0.2, 0.3],
+            planned: 2,
+            selection_score: 0.2,
+            fresh_score: Some(0.25),
+            difference: Some((d, ci)),
+            level: 0.95,
+        }
+    }
+
+    /// The words follow the metric's direction: a loss lower at selection
+    /// (selection − fresh < 0) and an accuracy higher at selection were
+    /// both overstated, the interval turned to the same sign; a gap whose
+    /// interval holds 0 says so. Numbers chosen by hand.
+    #[test]
+    fn the_curse_is_worded_by_the_metrics_direction() {
+        let loss = verdict(&confirmed(Metric::ValLoss, -0.004, Some((-0.008, -0.001))));
+        assert!(
+            loss.starts_with(
+                "The winner's selection score overstated its fresh score by 0.004000 [0.001000, 0.008000] (selection − fresh = -0.004000;"
+            ),
+            "{loss}"
+        );
+        assert!(
+            loss.ends_with("The interval excludes 0: the gap is larger than the seeds' noise.")
+        );
+        let acc = verdict(&confirmed(Metric::ValAcc, 0.02, Some((-0.01, 0.03))));
+        assert!(
+            acc.contains("overstated its fresh score by 0.02000 [-0.01000, 0.03000]"),
+            "{acc}"
+        );
+        assert!(acc.contains("includes 0"), "{acc}");
+        let under = verdict(&confirmed(Metric::ValAcc, -0.02, Some((-0.03, -0.01))));
+        assert!(
+            under.contains("understated its fresh score by 0.02000 [0.01000, 0.03000]"),
+            "{under}"
+        );
+    }
+}
