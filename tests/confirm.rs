@@ -192,7 +192,8 @@ fn the_phase_is_the_same_whatever_the_jobs_and_resumes_from_any_cut() {
     }
 }
 
-/// `--shard` is refused with the reason, before anything is written.
+/// `--shard` and `mlpsweep slurm` are refused with the reason, before
+/// anything is written.
 #[test]
 fn shards_are_refused() {
     let (tmp, study) = temp_study("confirm.toml", STUDY);
@@ -201,4 +202,8 @@ fn shards_are_refused() {
     assert!(!o.status.success());
     assert!(common::stderr(&o).contains("[search] confirm retrains the winner"));
     assert!(!out.join("trials.jsonl").exists());
+    let o = common::run(&["slurm", arg(&study), "--out", arg(&out)]);
+    assert!(!o.status.success());
+    assert!(common::stderr(&o).contains("write the array with --set search.confirm=0"));
+    assert!(!out.join("slurm").exists());
 }
