@@ -207,3 +207,55 @@ fn shards_are_refused() {
     assert!(common::stderr(&o).contains("write the array with --set search.confirm=0"));
     assert!(!out.join("slurm").exists());
 }
+
+/// A real SIGKILL inside the fresh pass (the 2 search trials and one
+/// fresh trial stored), with trials slow enough (20,000 epochs) to land
+/// it mid-run: the rerun ends with the clean run's trials, each stored
+/// once, and its report.
+#[test]
+fn a_run_killed_inside_the_fresh_pass_resumes_to_the_same_trials() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+    let slow = STUDY
+        .replace("seeds = 3", "seeds = 1")
+        .replace("samples = 12", "samples = 2")
+        .replace("epochs = 10", "epochs = 20000");
+    let (tmp, study) = temp_study("confirm.toml", &slow);
+    let clean = tmp.path().join("clean");
+    run_study_ok(&study, &clean, &["--jobs", "2"]);
+    assert_eq!(complete_lines(&clean).len(), 2 + 4);
+    let out = tmp.path().join("killed");
+    let mut child = common::bin()
+        .args(["run", arg(&study), "--out", arg(&out), "--jobs", "2"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while complete_lines(&out).len() < 3
+        && child.try_wait().unwrap().is_none()
+        && t0.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let stored = complete_lines(&out).len();
+    assert_eq!(status.signal(), Some(9), "the run ended before the kill");
+    assert!((3..6).contains(&stored), "{stored} stored");
+    let again = common::stderr(&run_study_ok(&study, &out, &["--jobs", "2"]));
+    assert!(
+        again.contains(&format!("trained {} trials", 6 - stored)),
+        "{again}"
+    );
+    let ids = stored_ids(&out);
+    let unique: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "a trial stored twice");
+    let set = |p: &Path| stored_ids(p).into_iter().collect::<BTreeSet<_>>();
+    assert_eq!(set(&out), set(&clean));
+    assert_eq!(report(&out), report(&clean));
+}
