@@ -348,7 +348,10 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         }
         _ => String::new(),
     };
-    let per_point = if matches!(
+    // A comparison of arms shows best_of_block's points (`claims/arms.rs`).
+    let per_point = if c.compares_arms() {
+        Statistic::BestOfBlock.name()
+    } else if matches!(
         c.statistic,
         Statistic::ProbabilityOfImprovement | Statistic::ProbabilityOfOutperforming
     ) {
