@@ -45,6 +45,8 @@ pub struct Confirmed {
     pub fresh: Vec<f64>,
     /// The fresh seeds asked for (`confirm`).
     pub planned: usize,
+    /// Fresh seeds stored that diverged or failed (in no score).
+    pub lost: usize,
     /// Median of `selection`.
     pub selection_score: f64,
     /// Median of `fresh`; `None` before any fresh seed finished.
@@ -105,11 +107,15 @@ pub fn measure(
     let by_id: std::collections::HashMap<&str, &TrialRecord> =
         records.iter().map(|r| (r.id.as_str(), r)).collect();
     let n = exp.selection_seeds();
-    let fresh: Vec<f64> = plan
+    let stored: Vec<&TrialRecord> = plan
         .trials
         .iter()
         .filter(|t| t.config_index == best.config && t.replicate >= n)
-        .filter_map(|t| by_id.get(t.id.as_str()))
+        .filter_map(|t| by_id.get(t.id.as_str()).copied())
+        .collect();
+    let lost = stored.iter().filter(|r| r.finished().is_none()).count();
+    let fresh: Vec<f64> = stored
+        .iter()
         .filter(|r| r.finished().is_some())
         .filter_map(|r| r.value(s.metric, exp.report.target_acc))
         .filter(|v| v.is_finite())
@@ -137,6 +143,7 @@ pub fn measure(
         selection: best.seeds.clone(),
         fresh,
         planned,
+        lost,
         selection_score: best.median,
         fresh_score,
         difference,

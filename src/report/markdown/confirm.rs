@@ -17,7 +17,7 @@ pub fn section(c: Option<&Confirmed>) -> String {
          is the one the search ranks by: the median of the final `{metric}` over its finished \
          seeds. The selection score is the best of many noisy medians, so it leans toward luck; \
          the fresh score does not.\n\n| | finished seeds | median `{metric}` |\n|---|---:|---:|\n\
-         | selection | {} | {} |\n| fresh | {} of {} | {} |\n\n",
+         | selection | {} | {} |\n| fresh | {} of {}{} | {} |\n\n",
         c.config,
         describe(&c.swept),
         c.planned,
@@ -25,6 +25,11 @@ pub fn section(c: Option<&Confirmed>) -> String {
         number(c.selection_score),
         c.fresh.len(),
         c.planned,
+        if c.lost > 0 {
+            format!(" ({} diverged or failed)", c.lost)
+        } else {
+            String::new()
+        },
         c.fresh_score.map_or("–".to_string(), number),
     );
     md.push_str(&verdict(c));
@@ -35,7 +40,14 @@ pub fn section(c: Option<&Confirmed>) -> String {
 /// The difference in plain words, with its interval and what it says.
 fn verdict(c: &Confirmed) -> String {
     let Some((d, ci)) = c.difference else {
-        return "No fresh seed has finished yet: rerun the study to train them.".into();
+        return if c.lost > 0 {
+            format!(
+                "No fresh score: {} fresh seed(s) diverged or failed and none finished.",
+                c.lost
+            )
+        } else {
+            "No fresh seed has finished yet: rerun the study to train them.".into()
+        };
     };
     // Positive: the selection score looked better than the fresh one.
     let flip = !c.metric.higher_is_better();
@@ -91,6 +103,7 @@ mod tests {
             selection: vec![0.1, 0.2, 0.3],
             fresh: vec![0.2, 0.3],
             planned: 2,
+            lost: 0,
             selection_score: 0.2,
             fresh_score: Some(0.25),
             difference: Some((d, ci)),
@@ -124,6 +137,22 @@ mod tests {
         assert!(
             under.contains("understated its fresh score by 0.02000 [0.01000, 0.03000]"),
             "{under}"
+        );
+    }
+
+    /// Fresh seeds that all diverged leave no fresh score, and the
+    /// section says so rather than asking for a rerun.
+    #[test]
+    fn fresh_seeds_that_all_diverged_are_counted_not_awaited() {
+        let mut c = confirmed(Metric::ValLoss, 0.0, None);
+        (c.fresh, c.fresh_score, c.difference, c.lost) = (vec![], None, None, 2);
+        let md = section(Some(&c));
+        assert!(
+            md.contains("| fresh | 0 of 2 (2 diverged or failed) | – |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("No fresh score: 2 fresh seed(s) diverged or failed and none finished.")
         );
     }
 }
