@@ -369,7 +369,9 @@ impl Claim<'_> {
             && this.is_empty()
             && than.is_empty()
             && along.is_none();
-        if statistic == Statistic::BestOfBlock || arms_pair {
+        if arms_pair {
+            self.check_arms_pair(expect)?;
+        } else if statistic == Statistic::BestOfBlock {
             let given = [
                 ("this", !this.is_empty()),
                 ("than", !than.is_empty()),
