@@ -69,6 +69,14 @@ fn partition_line(opts: &SlurmOptions) -> String {
 /// Body words are quoted where they are written, and only refused when
 /// they hold a control character.
 fn check(exp: &Study, study: &Path, opts: &SlurmOptions) -> Result<()> {
+    if exp.confirm() > 0 {
+        // Its second pass depends on the first's results (schedule/confirm.rs).
+        bail!(
+            "[search] confirm retrains the search's winner after the search, which a job array \
+             cannot know in advance: write the array with --set search.confirm=0, then run the \
+             study unsharded into the merged folder to train the winner's fresh seeds"
+        );
+    }
     script::check_job_name(&exp.name)?;
     script::check_word("study file", &study.display().to_string())?;
     for s in &opts.sets {

@@ -44,7 +44,9 @@ pub fn refine(dir: &Path, top: usize, out: Option<PathBuf>) -> Result<(PathBuf, 
     }
     let plan = Plan::new(&exp)?;
     let records = results.read_records()?;
-    let summary = search::summarise(&exp, &plan, &records);
+    // Ranked on the selection seeds, as the report ranks (a winner's fresh seeds left out).
+    let selection = crate::report::confirm::selection(&exp, &plan);
+    let summary = search::summarise(&exp, selection.as_ref().unwrap_or(&plan), &records);
     // In a halving study only the configurations of the highest budget
     // are comparable: the top K come from them alone.
     let (n, budget) = match summary

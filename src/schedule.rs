@@ -28,6 +28,7 @@ use crate::store::{Entry, Log, ResultsDir};
 use crate::study::Study;
 use crate::train::{self, Status, TrialRecord};
 
+mod confirm;
 mod halving;
 mod progress;
 mod settle;
@@ -133,6 +134,9 @@ pub fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
     }
     if exp.settle.is_some() {
         return settle::run(exp, plan, opts);
+    }
+    if exp.confirm() > 0 {
+        return confirm::run(exp, plan, opts);
     }
     // Everything that can fail on bad input fails here, before the folder exists.
     let datasets = Datasets::load(exp, plan)?;

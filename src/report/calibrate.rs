@@ -108,10 +108,12 @@ pub fn clopper_pearson(x: usize, n: usize, level: f64) -> (f64, f64) {
 /// Whether a claim's statistic can be calibrated by splitting seeds or
 /// permuting settings.
 pub fn calibrated(c: &ClaimSpec) -> bool {
-    !matches!(
-        c.statistic,
-        Statistic::Share | Statistic::Ensemble | Statistic::EnsembleGain | Statistic::BestOfBlock
-    )
+    // A comparison of a search's arms has no settings to split or permute.
+    !c.compares_arms()
+        && !matches!(
+            c.statistic,
+            Statistic::Share | Statistic::Ensemble | Statistic::EnsembleGain
+        )
 }
 
 /// The kind a claim is counted under.

@@ -31,6 +31,7 @@
 //! `claims/trend.rs` and `claims/compare.rs` judge a slice, and
 //! `claims/points.rs` computes the statistic at a setting or group.
 
+mod arms;
 mod blocks;
 mod compare;
 mod gain;
@@ -428,6 +429,9 @@ pub fn judge<'r>(
                         _ if claim.along.is_some() => trend::trend(claim, spec, &name, &members),
                         Statistic::BestOfBlock => {
                             blocks::best_of_block(claim, spec, &name, &members)
+                        }
+                        _ if claim.compares_arms() => {
+                            arms::outperforming(claim, spec, &name, &members)
                         }
                         Statistic::EnsembleGain => gain::gain(claim, spec, &name, &members),
                         _ => compare::compare(claim, spec, &name, &members),

@@ -17,6 +17,7 @@ pub mod broken;
 pub mod calibrate;
 pub mod claims;
 mod claims_json;
+pub mod confirm;
 mod csv;
 pub mod ensemble;
 pub mod ensemble_gain;
@@ -80,6 +81,8 @@ pub struct Report {
     pub halving: Option<reference::HalvingVerdict>,
     /// A `[settle]` study's looks; its verdicts replace the fixed-n ones.
     pub settled: Option<settle::Settled>,
+    /// `[search] confirm`: the winner on fresh seeds (the winner's curse).
+    pub confirm: Option<confirm::Confirmed>,
 }
 
 /// A confidence level as a percentage for captions and evidence, the one
@@ -100,6 +103,20 @@ pub fn build(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Report
 /// [`build`], with the plan's data sets: their validation targets score
 /// each configuration's ensemble of seeds (`ensemble.rs`).
 pub fn build_with(
+    exp: &Study,
+    plan: &Plan,
+    records: &[TrialRecord],
+    datasets: Option<&Datasets>,
+) -> Result<Report> {
+    // Every table is of the selection seeds; the fresh ones only enter `confirm`.
+    let selection = confirm::selection(exp, plan);
+    let mut report = build_of(exp, selection.as_ref().unwrap_or(plan), records, datasets)?;
+    report.confirm = confirm::measure(exp, plan, records, report.search.as_ref());
+    Ok(report)
+}
+
+/// [`build_with`] of the trials of `plan` (without a winner's fresh seeds).
+fn build_of(
     exp: &Study,
     plan: &Plan,
     records: &[TrialRecord],
@@ -174,6 +191,7 @@ pub fn build_with(
         tuning,
         halving: None,
         settled,
+        confirm: None,
     })
 }
 
@@ -398,11 +416,13 @@ pub fn render(
     rungs: Option<&crate::halving::Progress>,
     reference: Option<&crate::reference::Found>,
 ) -> Result<(Report, Vec<File>)> {
+    let selection = confirm::selection(exp, plan);
+    let (full, plan) = (plan, selection.as_ref().unwrap_or(plan));
     // The spread and profile figures' bootstraps need only the trials: they
     // run while the summary (and its own bootstrap) is built.
     let (report, bootstrapped) = std::thread::scope(|s| {
         let figures = s.spawn(|| plot::bootstrap_figures(exp, plan, records));
-        let report = build_with(exp, plan, records, datasets);
+        let report = build_with(exp, full, records, datasets);
         (
             report,
             figures.join().expect("the figures' thread finishes"),
@@ -453,6 +473,9 @@ pub fn render(
     }
     if let Some(rungs) = rungs {
         files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
+    }
+    if let Some(c) = &report.confirm {
+        files.push(("confirm.csv".into(), confirm::csv(c)));
     }
     if let Some(t) = &report.tuning {
         files.push(("tuning.csv".into(), csv::render(&tuning::frame(t)?)?));

@@ -145,6 +145,18 @@ pub struct ClaimSpec {
     pub source: Option<Source>,
 }
 
+impl ClaimSpec {
+    /// Whether its groups are a search's arms, the random blocks (`this`)
+    /// and the grid (`than`): `best_of_block`, and
+    /// `probability_of_outperforming` without `this`, `than` or `along`
+    /// (which the study accepts only with blocks and a grid).
+    pub fn compares_arms(&self) -> bool {
+        let bare = self.this.is_empty() && self.than.is_empty() && self.along.is_none();
+        self.statistic == Statistic::BestOfBlock
+            || (self.statistic == Statistic::ProbabilityOfOutperforming && bare)
+    }
+}
+
 /// Whose best final train loss a trial is compared with to call it stuck
 /// (`[report] stuck_relative`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -350,7 +362,16 @@ impl Claim<'_> {
             Some(a) => Some(self.swept(&a, "along")?),
             None => None,
         };
-        if statistic == Statistic::BestOfBlock {
+        // probability_of_outperforming without groups, in a study with
+        // arms, compares the arms' tuned results (`report/claims/arms.rs`).
+        let arms_pair = statistic == Statistic::ProbabilityOfOutperforming
+            && self.facts.grid_arm
+            && this.is_empty()
+            && than.is_empty()
+            && along.is_none();
+        if arms_pair {
+            self.check_arms_pair(expect)?;
+        } else if statistic == Statistic::BestOfBlock {
             let given = [
                 ("this", !this.is_empty()),
                 ("than", !than.is_empty()),

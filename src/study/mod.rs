@@ -23,6 +23,7 @@ use toml::{Table, Value};
 
 mod arms;
 mod claims;
+mod confirm;
 mod data_spec;
 mod error;
 mod fields;
@@ -228,6 +229,7 @@ fn build(
         study.report.claims.len(),
         study.halving.is_some(),
     )?;
+    confirm::check(&study)?;
     Ok(study)
 }
 
@@ -298,6 +300,10 @@ impl Study {
         match (&self.settle, &self.replication) {
             (Some(s), Replication::Seeds(seeds)) => {
                 let all = seeds.iter().chain(&s.extra).copied().collect();
+                Replication::Seeds(all).replicates()
+            }
+            (None, Replication::Seeds(seeds)) if self.confirm() > 0 => {
+                let all = seeds.iter().copied().chain(self.confirm_seeds()).collect();
                 Replication::Seeds(all).replicates()
             }
             _ => self.replication.replicates(),

@@ -123,6 +123,9 @@ pub struct Search {
     /// `blocks` and `grid`: independent searches and their comparison grid
     /// (`study/arms.rs`).
     pub arms: Option<Arms>,
+    /// `confirm`: fresh seeds the winner is retrained on after the search
+    /// (`study/confirm.rs`); 0: none.
+    pub confirm: usize,
 }
 
 impl Search {
@@ -263,6 +266,7 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         space: keys,
         paths,
         arms,
+        confirm: table.int("confirm")?,
     }))
 }
 

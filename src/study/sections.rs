@@ -183,6 +183,8 @@ pub static SEARCH: Section = Section { path: "search", unknown: "unknown key; [s
     row_if(Applies { decider: "blocks", when: When::Given, doc: "with `blocks`", why: "the grid is compared with the blocks of a random search: set search.blocks too" },
         "search", "grid", int(2, 1000), Default::Unset("no grid"),
         "levels per `[space]` key of the grid the blocks are compared with"),
+    row_if(DRAWN, "search", "confirm", Type::Int { min: 0, max: super::confirm::MAX_CONFIRM, hint: " (fresh seeds the winner is retrained on)" }, Default::Is(Val::Int(0)),
+        "fresh seeds (after the study's) the winner is retrained on, for the winner's curse; 0: none"),
     row("search", "halving", Type::Table("a table"), Default::Unset("—"),
         "successive halving over the configurations (`[search.halving]`)"),
 ]};

@@ -47,15 +47,15 @@ use crate::study::{Arm, ClaimSpec, ReportSpec};
 
 /// One configuration as the claim sees it: its arm and its value at
 /// each replicate index (`None` where that seed did not finish).
-struct Config {
-    arm: Arm,
-    config: usize,
-    values: Vec<Option<f64>>,
+pub(super) struct Config {
+    pub(super) arm: Arm,
+    pub(super) config: usize,
+    pub(super) values: Vec<Option<f64>>,
 }
 
 /// Group the rows' values by configuration; rows without a value or an
 /// arm are left out. Also the replicate indices seen, in order.
-fn configs(rows: &[&Row]) -> (Vec<Config>, Vec<usize>) {
+pub(super) fn configs(rows: &[&Row]) -> (Vec<Config>, Vec<usize>) {
     let mut out: Vec<Config> = Vec::new();
     let mut reps: Vec<usize> = Vec::new();
     for r in rows {
@@ -90,7 +90,7 @@ fn configs(rows: &[&Row]) -> (Vec<Config>, Vec<usize>) {
 /// every configuration's values at the replicate indices `seeds` (with
 /// repeats, for a bootstrap replicate). Blocks without a finished seed
 /// are left out.
-fn bests(configs: &[Config], seeds: &[usize], higher: bool) -> (Vec<f64>, Option<f64>) {
+pub(super) fn bests(configs: &[Config], seeds: &[usize], higher: bool) -> (Vec<f64>, Option<f64>) {
     let better = |a: f64, b: f64| if higher { a.max(b) } else { a.min(b) };
     let mut blocks: Vec<(usize, f64)> = Vec::new();
     let mut grid: Option<f64> = None;
@@ -157,7 +157,7 @@ pub(super) fn best_of_block(
 /// The slice's verdict before any test: both arms' points (the mean of
 /// the block bests `r`, the grid's best `g`), inconclusive for want of
 /// trials until the test fills it in.
-fn inconclusive(
+pub(super) fn inconclusive(
     slice: &str,
     rows: &[&Row],
     configs: &[Config],

@@ -133,7 +133,7 @@ pub(super) fn outperforming(
 /// The slice's test from the test against ½: unchanged when it points
 /// against the claim (it may fail), else at the larger of its p and the
 /// one-sided p of the win being beyond γ.
-fn meaningful(half: Test, reps: &[f64], gamma: f64, this_wins: bool) -> Test {
+pub(super) fn meaningful(half: Test, reps: &[f64], gamma: f64, this_wins: bool) -> Test {
     if !half.expected {
         return half;
     }

@@ -3,7 +3,7 @@
 
 use super::Row;
 use super::points::best_of;
-use crate::study::{ClaimSpec, Setting, Statistic, matches};
+use crate::study::{ClaimSpec, Setting, matches};
 
 /// The slices of `claim` over `rows`: its `where`, `tune`, then one group
 /// per combination of the swept keys it does not name (all pooled with
@@ -32,9 +32,7 @@ pub(crate) fn claim_slices<'a, 'r>(
     exclude.extend(claim.tune.iter().cloned());
     let group_keys: Vec<String> = match &claim.along {
         // The arms are positions on the search axis, the innermost.
-        None if claim.statistic == Statistic::BestOfBlock => {
-            axes_keys.last().cloned().unwrap_or_default()
-        }
+        None if claim.compares_arms() => axes_keys.last().cloned().unwrap_or_default(),
         Some(a) => axes_keys
             .iter()
             .find(|ks| ks.contains(a))

@@ -117,6 +117,12 @@ fn expectation(c: &ClaimSpec) -> String {
             format!("{stat} changes along `{a}`, either way (two-sided)")
         }
         (Some(a), e) => format!("{stat} is {} along `{a}`", e.name()),
+        (None, e) if c.statistic == Statistic::ProbabilityOfOutperforming && c.compares_arms() => {
+            format!(
+                "{stat}: the random blocks' winners are {} the grid's winner, seed by seed",
+                e.name().replace('_', " ")
+            )
+        }
         (None, e) if c.statistic == Statistic::EnsembleGain => format!(
             "ensemble_gain of {} is {} 0 in each configuration (the ensemble {} its average member)",
             c.metric,
@@ -168,6 +174,10 @@ const ENSEMBLE_SETTLE: &str = "Seeds needed are not estimated for a trend in an 
 /// or seeds itself (`claims/blocks.rs`).
 const BLOCKS_SETTLE: &str = "A best_of_block claim is settled by more blocks (each block, one random search, is one observation) or more seeds (both arms share them): the evidence says which, and about how many.";
 
+/// Why P(A > B) between a search's arms gets no seed count: its runs are
+/// the blocks (independent searches) crossed with the seeds.
+const ARMS_SETTLE: &str = "P(A > B) between the arms is settled by more blocks (each block, one random search, is one run of the random arm) or more seeds (both arms share them).";
+
 /// The sentence that replaces a seed count for a configuration-level
 /// trend (`share`, `ensemble`, `ensemble_gain` along an axis), if `c` is one.
 fn config_settle(c: &ClaimSpec) -> Option<&'static str> {
@@ -176,6 +186,7 @@ fn config_settle(c: &ClaimSpec) -> Option<&'static str> {
         Statistic::Ensemble => Some(ENSEMBLE_SETTLE),
         Statistic::EnsembleGain if c.along.is_some() => Some(ENSEMBLE_SETTLE),
         Statistic::BestOfBlock => Some(BLOCKS_SETTLE),
+        Statistic::ProbabilityOfOutperforming if c.compares_arms() => Some(ARMS_SETTLE),
         _ => None,
     }
 }
@@ -337,7 +348,10 @@ fn slice_line(c: &ClaimSpec, sv: &SliceVerdict, level: f64) -> String {
         }
         _ => String::new(),
     };
-    let per_point = if matches!(
+    // A comparison of arms shows best_of_block's points (`claims/arms.rs`).
+    let per_point = if c.compares_arms() {
+        Statistic::BestOfBlock.name()
+    } else if matches!(
         c.statistic,
         Statistic::ProbabilityOfImprovement | Statistic::ProbabilityOfOutperforming
     ) {

@@ -2,7 +2,7 @@
 //! (Bouthillier et al. 2021): a comparison of two groups run by run, whose
 //! win must be meaningful (above γ) as well as significant.
 
-use super::{Claim, KeyError, Statistic, key_err};
+use super::{Claim, Expect, KeyError, Statistic, key_err};
 use crate::study::keys::Val;
 
 /// Bouthillier et al. (2021)'s threshold for a meaningful win: A beats B
@@ -32,5 +32,21 @@ impl Claim<'_> {
             Some(Val::Float(x)) => Ok(x),
             Some(other) => panic!("gamma: expected a number, got {other:?}"),
         }
+    }
+
+    /// A probability_of_outperforming claim between a search's arms
+    /// (`report/claims/arms.rs`): one side (random below or above the
+    /// grid), and no `tune`.
+    pub(super) fn check_arms_pair(&self, expect: Expect) -> Result<(), KeyError> {
+        let one_sided = matches!(expect, Expect::LessThan | Expect::GreaterThan);
+        if one_sided && !self.t.given("tune") {
+            return Ok(());
+        }
+        Err(key_err(
+            self.at(if one_sided { "tune" } else { "expect" }),
+            "probability_of_outperforming without this and than, in a study with blocks and \
+             grid, compares the random blocks' winners with the grid's: it takes expect = \
+             \"less_than\" or \"greater_than\" (random below or above the grid) and no tune",
+        ))
     }
 }
