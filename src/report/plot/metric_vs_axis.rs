@@ -11,6 +11,7 @@
 use anyhow::Result;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use std::collections::HashMap;
 
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -80,33 +81,39 @@ pub(in crate::report) fn axis_plot(
     let positions = Positions::of(exp, along).ok_or(format!("{along} is not swept"))?;
     let axis_keys = super::axis_keys(exp, along);
     let mut series: Vec<AxisSeries> = Vec::new();
+    // A configuration's seeds share a series and a position: looked up once
+    // per configuration, not once per seed.
+    let mut place_of: HashMap<usize, Option<(usize, usize)>> = HashMap::new();
     for (i, (t, r)) in rows.iter().enumerate() {
-        let Some(at) = t
-            .swept
-            .iter()
-            .find(|(k, _)| k == along)
-            .and_then(|(_, v)| positions.index(v))
-        else {
+        let place = *place_of.entry(t.config_index).or_insert_with(|| {
+            let at = t
+                .swept
+                .iter()
+                .find(|(k, _)| k == along)
+                .and_then(|(_, v)| positions.index(v))?;
+            let selection: Vec<(String, Setting)> = t
+                .swept
+                .iter()
+                .filter(|(k, _)| !axis_keys.contains(k))
+                .cloned()
+                .collect();
+            let s = match series.iter().position(|s| s.selection == selection) {
+                Some(s) => s,
+                None => {
+                    series.push(AxisSeries {
+                        name: label(&selection),
+                        selection,
+                        dots: Vec::new(),
+                        means: Vec::new(),
+                        broken: Vec::new(),
+                    });
+                    series.len() - 1
+                }
+            };
+            Some((s, at))
+        });
+        let Some((s, at)) = place else {
             continue;
-        };
-        let selection: Vec<(String, Setting)> = t
-            .swept
-            .iter()
-            .filter(|(k, _)| !axis_keys.contains(k))
-            .cloned()
-            .collect();
-        let s = match series.iter().position(|s| s.selection == selection) {
-            Some(s) => s,
-            None => {
-                series.push(AxisSeries {
-                    name: label(&selection),
-                    selection,
-                    dots: Vec::new(),
-                    means: Vec::new(),
-                    broken: Vec::new(),
-                });
-                series.len() - 1
-            }
         };
         let s = &mut series[s];
         let ok = r.finished().is_some();

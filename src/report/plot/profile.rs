@@ -95,6 +95,8 @@ pub(in crate::report) fn profile_plot(
     // main axis's, values). A seed that diverged or failed never gets
     // below τ: it counts as +∞, so it stays in the denominator.
     let mut configs: Vec<(usize, Selection, Selection, Vec<f64>)> = Vec::new();
+    // Each configuration's place in `configs`, found once per seed in O(1).
+    let mut index: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
     for (t, r) in rows {
         let y = if r.finished().is_some() {
             match r.value(m, exp.report.target_acc) {
@@ -104,9 +106,10 @@ pub(in crate::report) fn profile_plot(
         } else {
             f64::INFINITY
         };
-        match configs.iter_mut().find(|c| c.0 == t.config_index) {
-            Some(c) => c.3.push(y),
+        match index.get(&t.config_index) {
+            Some(&c) => configs[c].3.push(y),
             None => {
+                index.insert(t.config_index, configs.len());
                 let (mine, others): (Selection, Selection) = t
                     .swept
                     .iter()
