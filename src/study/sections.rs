@@ -183,6 +183,8 @@ pub static SEARCH: Section = Section { path: "search", unknown: "unknown key; [s
     row_if(Applies { decider: "blocks", when: When::Given, doc: "with `blocks`", why: "the grid is compared with the blocks of a random search: set search.blocks too" },
         "search", "grid", int(2, 1000), Default::Unset("no grid"),
         "levels per `[space]` key of the grid the blocks are compared with"),
+    row_if(DRAWN, "search", "repeats", int(1, 1000), Default::Is(Val::Int(1)),
+        "independent searches of `samples` points each: repeat `r` draws with search seed `seed + r`; the report gives the search's own variance"),
     row("search", "halving", Type::Table("a table"), Default::Unset("—"),
         "successive halving over the configurations (`[search.halving]`)"),
 ]};
