@@ -3,6 +3,7 @@
 //! precision, thousands separators).
 
 mod claims;
+mod repeats;
 mod search;
 mod settle;
 mod tuning;
@@ -469,6 +470,10 @@ pub fn render_report(
     md.push_str(&variance::section(exp, plan, report, exp.report.level));
     md.push_str(&search::section(report.search.as_ref(), &report.swept));
     md.push_str(&tuning::section(report.tuning.as_ref()));
+    md.push_str(&repeats::section(
+        report.repeats.as_ref(),
+        report.search.as_ref(),
+    ));
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");
         for (i, f) in figures.iter().enumerate() {
