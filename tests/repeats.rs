@@ -1,0 +1,195 @@
+//! `[search] repeats` through the binary: the winners do not depend on
+//! `--jobs`, a run killed with SIGKILL resumes to the clean result, the
+//! SLURM plan is one array whose shards merge to one run, and
+//! `repeats.csv` parses back to numbers the report states, the spread of
+//! the winners recomputed here by hand.
+
+mod common;
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::{arg, bin, complete_lines, csv, run_ok, run_study_ok, stdout, tables, temp_study};
+
+const STUDY: &str = r#"
+name = "repeats"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 60
+[train]
+epochs = 300
+batch_size = 32
+[search]
+strategy = "random"
+samples = 4
+repeats = 4
+seed = 3
+[space]
+lr = { log_uniform = [1e-3, 1.0] }
+width = { int_uniform = [2, 3] }
+"#;
+
+fn repeats_csv(out: &Path) -> String {
+    fs::read_to_string(out.join("repeats.csv")).unwrap()
+}
+
+#[test]
+fn the_winners_are_the_same_with_one_job_or_two() {
+    let (tmp, file) = temp_study("r.toml", STUDY);
+    let (one, two) = (tmp.path().join("one"), tmp.path().join("two"));
+    run_study_ok(&file, &one, &["--jobs", "1"]);
+    run_study_ok(&file, &two, &["--jobs", "2"]);
+    assert_eq!(repeats_csv(&one), repeats_csv(&two));
+    assert_eq!(tables(&one), tables(&two));
+    let report = |d: &Path| {
+        let md = fs::read_to_string(d.join("report.md")).unwrap();
+        let start = md.find("## Repeated searches").expect("the section");
+        let end = md[start..]
+            .find("\n## Figures")
+            .map_or(md.len(), |e| start + e);
+        md[start..end].to_string()
+    };
+    assert_eq!(report(&one), report(&two));
+}
+
+/// The CSV's winners, and the report's mean and standard deviation
+/// recomputed from them: mean Σx/R, sample variance Σ(x − mean)²/(R − 1).
+#[test]
+fn repeats_csv_parses_back_to_the_reported_spread() {
+    let (tmp, file) = temp_study("r.toml", STUDY);
+    let out = tmp.path().join("r");
+    run_study_ok(&file, &out, &[]);
+    let rows = csv(&out.join("repeats.csv"));
+    assert_eq!(
+        rows[0],
+        [
+            "slice", "repeat", "config", "lr", "width", "metric", "score", "seeds"
+        ]
+    );
+    let rows = &rows[1..];
+    assert_eq!(rows.len(), 4, "one winner per repeat");
+    let summary = csv(&out.join("summary.csv"));
+    let col = |name: &str| summary[0].iter().position(|c| c == name).unwrap();
+    for (r, row) in rows.iter().enumerate() {
+        assert_eq!(row[1], r.to_string());
+        // Repeat r's configurations are r·4 .. r·4 + 3 on the search axis.
+        let config: usize = row[2].parse().unwrap();
+        assert_eq!(config / 4, r, "{row:?}");
+        // Its score is the best val_loss median among its repeat's four.
+        let medians: Vec<f64> = summary[1..]
+            .iter()
+            .filter(|s| s[col("config")].parse::<usize>().unwrap() / 4 == r)
+            .map(|s| s[col("val_loss_median")].parse().unwrap())
+            .collect();
+        let best = medians.iter().copied().fold(f64::INFINITY, f64::min);
+        assert_eq!(row[6].parse::<f64>().unwrap(), best, "{row:?}");
+        assert_eq!(row[5], "val_loss");
+    }
+    let x: Vec<f64> = rows.iter().map(|r| r[6].parse().unwrap()).collect();
+    let mean = x.iter().sum::<f64>() / 4.0;
+    let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 3.0;
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let line = md
+        .lines()
+        .find(|l| l.starts_with("- Tuned result across the 4 repeats"))
+        .expect("the spread line");
+    // report.md prints four significant digits.
+    let four = |v: f64| {
+        let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+        format!("{v:.digits$}")
+    };
+    assert!(
+        line.contains(&format!("mean {},", four(mean))),
+        "{line} vs {mean}"
+    );
+    assert!(
+        line.contains(&format!("standard deviation {} [", four(var.sqrt()))),
+        "{line} vs {}",
+        var.sqrt()
+    );
+}
+
+/// SIGKILL mid-sweep, then the same command again: the stored trials and
+/// the winners equal those of one clean run.
+#[test]
+fn a_killed_run_resumes_to_the_clean_winners() {
+    let (tmp, file) = temp_study("r.toml", STUDY);
+    let slow = ["--set", "train.epochs=3000", "--jobs", "2"];
+    let clean = tmp.path().join("clean");
+    run_study_ok(&file, &clean, &slow);
+    let total = complete_lines(&clean).len();
+    let out = tmp.path().join("killed");
+    let mut child = bin()
+        .args(["run", arg(&file), "--out", arg(&out)])
+        .args(slow)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while complete_lines(&out).len() < 3
+        && child.try_wait().unwrap().is_none()
+        && t0.elapsed() < Duration::from_secs(120)
+    {
+        sleep(Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "killed mid-sweep");
+    let stored = complete_lines(&out).len();
+    assert!(
+        0 < stored && stored < total,
+        "{stored} of {total} stored at the kill"
+    );
+    run_study_ok(&file, &out, &slow);
+    assert_eq!(complete_lines(&out).len(), total);
+    assert_eq!(repeats_csv(&out), repeats_csv(&clean));
+    assert_eq!(tables(&out), tables(&clean));
+}
+
+/// The repeats are independent: `slurm` plans them in one array (no
+/// rung scripts), and its shards, run as the array would, merge to the
+/// winners of one run.
+#[test]
+fn slurm_plans_the_repeats_in_one_array_whose_shards_merge_to_one_run() {
+    let (tmp, file) = temp_study("r.toml", STUDY);
+    let plan = tmp.path().join("plan");
+    let o = run_ok(&["slurm", arg(&file), "--shards", "3", "--out", arg(&plan)]);
+    let array = fs::read_to_string(plan.join("slurm/array.sbatch")).unwrap();
+    assert!(array.contains("#SBATCH --array=1-3"), "{array}");
+    assert!(
+        array.contains("--shard \"$SLURM_ARRAY_TASK_ID/3\""),
+        "{array}"
+    );
+    let mut scripts: Vec<String> = fs::read_dir(plan.join("slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".sbatch"))
+        .collect();
+    scripts.sort();
+    assert_eq!(scripts, ["array.sbatch", "merge.sbatch"], "{}", stdout(&o));
+    let whole = tmp.path().join("whole");
+    run_study_ok(&file, &whole, &[]);
+    let mut merge = vec!["merge".to_string()];
+    for i in 1..=3 {
+        let dir = tmp.path().join(format!("shard-{i}-of-3"));
+        run_study_ok(&file, &dir, &["--shard", &format!("{i}/3")]);
+        merge.push(arg(&dir).to_string());
+    }
+    let merged = tmp.path().join("merged");
+    merge.extend(["--out".to_string(), arg(&merged).to_string()]);
+    run_ok(&merge.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(repeats_csv(&merged), repeats_csv(&whole));
+}
