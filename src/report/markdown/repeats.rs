@@ -94,14 +94,32 @@ fn spread(sl: &SliceRepeats, repeats: usize, s: &SearchSummary) -> String {
         )),
     }
     if let (Some(v), Some(seed)) = (sl.variance, sl.seed_variance) {
+        // The scores are medians of n seeds: set the search's variance
+        // beside one run's and beside that of a mean of n runs (v/n).
+        let n_seeds = sl
+            .winners
+            .iter()
+            .map(|w| s.configs[w.config].seeds.len() as f64)
+            .sum::<f64>()
+            / n as f64;
         let ratio = if seed > 0.0 {
-            format!(": the search's variance is {}× that", number(v / seed))
+            format!(
+                "; the search's variance is {}× one run's and {}× that of a mean of {} runs ({})",
+                number(v / seed),
+                number(v * n_seeds / seed),
+                if n_seeds.fract() == 0.0 {
+                    format!("{n_seeds}")
+                } else {
+                    number(n_seeds)
+                },
+                number(seed / n_seeds)
+            )
         } else {
             String::new()
         };
         md.push_str(&format!(
-            "- One run's seed noise beside it: the winners' seeds vary with variance {} on \
-             average{ratio}.\n",
+            "- One run's seed noise beside it: one seed's result of a winner varies with \
+             variance {} (the mean over the winners of their seeds' sample variance){ratio}.\n",
             number(seed)
         ));
     }
