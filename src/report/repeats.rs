@@ -159,7 +159,7 @@ fn wins(configs: &[ConfigStat], winners: &[Winner]) -> Vec<(usize, usize)> {
         }
     }
     // A stable sort keeps first-chosen order among equal counts.
-    out.sort_by(|a, b| b.1.cmp(&a.1));
+    out.sort_by_key(|e| std::cmp::Reverse(e.1));
     out
 }
 
