@@ -112,6 +112,19 @@ fn repeats_csv_parses_back_to_the_reported_spread() {
         "{line} vs {}",
         var.sqrt()
     );
+    // The predicted mean of a 4-point search is the pooled tuning curve's
+    // expected best at n = 4.
+    let tuning = csv(&out.join("tuning.csv"));
+    let at4 = tuning[1..].iter().find(|r| r[1] == "4").unwrap();
+    let predicted = md
+        .lines()
+        .find(|l| l.starts_with("- Predicted from every repeat's draws pooled (16 configurations"))
+        .expect("the predicted line");
+    let e: f64 = at4[2].parse().unwrap();
+    assert!(
+        predicted.contains(&format!("points finds {} on average", four(e))),
+        "{predicted} vs {e}"
+    );
 }
 
 /// SIGKILL mid-sweep, then the same command again: the stored trials and

@@ -16,7 +16,7 @@
 
 use polars::prelude::{Column, DataFrame};
 
-use super::search::{ArmBest, ConfigStat, MAX_BINS, SearchKey, SearchSummary, arm_bests};
+use super::search::{ArmBest, ConfigStat, MAX_BINS, SearchKey, SearchSummary, arm_bests, slice_of};
 use crate::metric::Metric;
 use crate::stats;
 use crate::study::{Arm, Dist, Setting, Study, fnv1a, short_float};
@@ -66,6 +66,23 @@ pub struct SliceRepeats {
     /// Per key, each bin the winners fall in, most wins first, keys in
     /// `[space]` order.
     pub regions: Vec<Region>,
+    /// The same spread predicted from every repeat's draws pooled.
+    pub predicted: Option<Predicted>,
+}
+
+/// The best of `n` of the `pool` pooled configurations, every n-subset
+/// alike ([`stats::best_of_n_moments`]): what a search of `n` points finds
+/// on average and its standard deviation, from all R·n draws at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predicted {
+    /// Configurations pooled (every repeat's, of this slice).
+    pub pool: usize,
+    /// A search's points (`samples`).
+    pub n: usize,
+    /// Expected best of n (the tuning curve's value at n).
+    pub mean: f64,
+    /// Standard deviation of the best of n over the subsets.
+    pub std: f64,
 }
 
 /// The repeated searches of a study (see the module docs).
@@ -93,7 +110,9 @@ pub fn of(exp: &Study, s: &SearchSummary) -> Option<Repeats> {
     for b in &bests {
         if !slices.iter().any(|x| x.slice == b.slice) {
             let of_slice: Vec<&ArmBest> = bests.iter().filter(|x| x.slice == b.slice).collect();
-            slices.push(slice(s, &b.slice, &of_slice, exp.report.bootstrap));
+            let mut sl = slice(s, &b.slice, &of_slice, exp.report.bootstrap);
+            sl.predicted = predicted(s, &b.slice, search.samples);
+            slices.push(sl);
         }
     }
     Some(Repeats {
@@ -142,7 +161,26 @@ fn slice(s: &SearchSummary, name: &str, bests: &[&ArmBest], reps: usize) -> Slic
             .flat_map(|k| regions(k, &s.configs, &winners))
             .collect(),
         winners,
+        predicted: None,
     }
+}
+
+/// The spread of a search of `n` points predicted from the slice's pooled
+/// configurations (their seed medians).
+fn predicted(s: &SearchSummary, name: &str, n: usize) -> Option<Predicted> {
+    let pool: Vec<f64> = s
+        .configs
+        .iter()
+        .filter(|c| slice_of(&s.keys, c) == name)
+        .map(|c| c.median)
+        .collect();
+    let (mean, var) = stats::best_of_n_moments(&pool, n, s.metric.higher_is_better())?;
+    Some(Predicted {
+        pool: pool.len(),
+        n,
+        mean,
+        std: var.sqrt(),
+    })
 }
 
 /// Distinct winning settings and their counts, most first, ties by the

@@ -123,6 +123,18 @@ fn spread(sl: &SliceRepeats, repeats: usize, s: &SearchSummary) -> String {
             number(seed)
         ));
     }
+    if let Some(p) = &sl.predicted {
+        md.push_str(&format!(
+            "- Predicted from every repeat's draws pooled ({} configurations; each {}-subset \
+             alike, the tuning curve's weights on the scores and their squares): a search of {} \
+             points finds {} on average, with standard deviation {}.\n",
+            p.pool,
+            p.n,
+            p.n,
+            number(p.mean),
+            number(p.std)
+        ));
+    }
     md.push_str(&format!("- {}\n", stability(sl, repeats, s)));
     md
 }
