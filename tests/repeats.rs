@@ -112,6 +112,11 @@ fn repeats_csv_parses_back_to_the_reported_spread() {
         "{line} vs {}",
         var.sqrt()
     );
+    // The figure: one dot per winner, and the legend's marker.
+    let svg = fs::read_to_string(out.join("figures/repeats_val_loss.svg")).unwrap();
+    roxmltree::Document::parse(&svg).expect("valid SVG");
+    assert_eq!(svg.matches("<circle").count(), 4 + 1);
+    assert!(md.contains("](figures/repeats_val_loss.svg)"));
     // The predicted mean of a 4-point search is the pooled tuning curve's
     // expected best at n = 4.
     let tuning = csv(&out.join("tuning.csv"));
