@@ -211,3 +211,37 @@ fn slurm_plans_the_repeats_in_one_array_whose_shards_merge_to_one_run() {
     run_ok(&merge.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(repeats_csv(&merged), repeats_csv(&whole));
 }
+
+/// Crossed with a `[grid]` axis, each setting of it has its own repeats:
+/// one winner per (depth, repeat), each the best of its depth's repeat.
+#[test]
+fn each_setting_of_another_axis_has_its_own_winners() {
+    let crossed = STUDY.replace("[search]", "[grid]\ndepth = [1, 2]\n[search]");
+    let (tmp, file) = temp_study("r.toml", &crossed);
+    let out = tmp.path().join("r");
+    run_study_ok(&file, &out, &["--set", "search.repeats=2"]);
+    let rows = csv(&out.join("repeats.csv"));
+    let got: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("depth=1", "0"),
+            ("depth=1", "1"),
+            ("depth=2", "0"),
+            ("depth=2", "1")
+        ]
+    );
+    // Depth outermost: depth d's repeat r holds configurations 8d + 4r .. 8d + 4r + 3.
+    for r in &rows[1..] {
+        let config: usize = r[2].parse().unwrap();
+        let depth: usize = r[0].trim_start_matches("depth=").parse().unwrap();
+        let repeat: usize = r[1].parse().unwrap();
+        assert_eq!(config / 4, 2 * (depth - 1) + repeat, "{r:?}");
+    }
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    let section = &md[md.find("## Repeated searches").expect("the section")..];
+    assert!(section.contains("### depth=1\n") && section.contains("### depth=2\n"));
+}

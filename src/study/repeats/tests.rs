@@ -98,3 +98,20 @@ fn combinations_repeats_cannot_run_are_refused_naming_the_key() {
     // With halving and one repeat, nothing changes.
     study(&halving, &["search.repeats=1"]).unwrap();
 }
+
+#[test]
+fn growing_repeats_keeps_every_earlier_id() {
+    let src = search("sobol");
+    let ids_of = |r: &str| {
+        let set = format!("search.repeats={r}");
+        let plan = Plan::new(&study(&src, &[&set]).unwrap()).unwrap();
+        plan.trials
+            .iter()
+            .map(|t| t.id.clone())
+            .collect::<std::collections::HashSet<_>>()
+    };
+    let (two, three) = (ids_of("2"), ids_of("3"));
+    assert!(two.is_subset(&three));
+    // 2 depths × 5 points × 2 seeds new (none drawn before, the lr being continuous).
+    assert_eq!(three.len() - two.len(), 2 * 5 * 2);
+}
