@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
@@ -244,4 +245,82 @@ fn each_setting_of_another_axis_has_its_own_winners() {
     let md = fs::read_to_string(out.join("report.md")).unwrap();
     let section = &md[md.find("## Repeated searches").expect("the section")..];
     assert!(section.contains("### depth=1\n") && section.contains("### depth=2\n"));
+}
+
+const HALVING: &str = r#"
+name = "halving_repeats"
+seeds = 2
+[data]
+kind = "spiral"
+points_per_class = 30
+[train]
+epochs = 8
+batch_size = 16
+[search]
+strategy = "random"
+samples = 6
+seed = 3
+[search.halving]
+min_epochs = 2
+eta = 2
+[space]
+lr = { log_uniform = [1e-3, 1.0] }
+"#;
+
+/// Each stored trial's furthest budget (epochs trained), by id.
+fn reached(out: &Path) -> BTreeMap<String, u64> {
+    let mut by_id = BTreeMap::new();
+    for line in complete_lines(out) {
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let e = v["epochs_trained"].as_u64().unwrap_or(8);
+        let id = v["id"].as_str().unwrap().to_string();
+        let best = by_id.entry(id).or_insert(0);
+        *best = e.max(*best);
+    }
+    by_id
+}
+
+/// With halving each repeat makes its own promotions: every trial goes
+/// exactly as far as in the search run alone with seed `3 + r` (budgets
+/// 2, 4, 8; each repeat 6 → 3 → 2 configurations, where one joint
+/// halving over 18 would keep 9 → 5).
+#[test]
+fn with_halving_each_repeat_promotes_as_if_run_alone() {
+    let (tmp, file) = temp_study("h.toml", HALVING);
+    let both = tmp.path().join("both");
+    run_study_ok(&file, &both, &["--set", "search.repeats=3"]);
+    let mut alone = BTreeMap::new();
+    for r in 0..3 {
+        let out = tmp.path().join(format!("alone{r}"));
+        run_study_ok(&file, &out, &["--set", &format!("search.seed={}", 3 + r)]);
+        alone.extend(reached(&out));
+    }
+    let both = reached(&both);
+    assert_eq!(both, alone);
+    let at = |e: u64| both.values().filter(|&&x| x == e).count();
+    // Trials (2 seeds each): 3 repeats × (3 stopped at 2, 1 at 4, 2 at 8).
+    assert_eq!((at(2), at(4), at(8)), (3 * 3 * 2, 3 * 2, 3 * 2 * 2));
+    // Each repeat's winner is its last rung's best: the halving section's
+    // winners, one per repeat.
+    let out = tmp.path().join("both");
+    let mut winners: Vec<String> = csv(&out.join("repeats.csv"))[1..]
+        .iter()
+        .map(|r| r[2].clone())
+        .collect();
+    winners.sort();
+    let md = fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("each repeat ranks and keeps among its own"),
+        "{md}"
+    );
+    let mut kept: Vec<String> = md
+        .lines()
+        .filter_map(|l| l.strip_prefix("- configuration "))
+        .map(|l| l.split(' ').next().unwrap().to_string())
+        .collect();
+    kept.sort();
+    assert_eq!(winners, kept);
+    // No predicted spread: the medians are at different budgets.
+    assert!(!md.contains("- Predicted from"), "{md}");
+    assert!(out.join("figures/repeats_val_loss.svg").is_file());
 }

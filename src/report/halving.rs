@@ -65,6 +65,13 @@ pub fn section(exp: &Study, plan: &Plan, rungs: &Progress) -> String {
         rungs.done.len(),
         all.len()
     );
+    if let Some(r) = exp.search.as_ref().map(|s| s.repeats).filter(|&r| r > 1) {
+        md.push_str(&format!(
+            "With `[search] repeats = {r}` each repeat ranks and keeps among its own \
+             configurations (its promotions are its own); the table pools the repeats, and the \
+             winners are each repeat's.\n\n"
+        ));
+    }
     md.push_str(&format!(
         "| rung | budget (epochs) | configurations in | kept | best {} `{}` |\n|---:|---:|---:|---:|---:|\n",
         h.statistic.name(),

@@ -111,7 +111,11 @@ pub fn of(exp: &Study, s: &SearchSummary) -> Option<Repeats> {
         if !slices.iter().any(|x| x.slice == b.slice) {
             let of_slice: Vec<&ArmBest> = bests.iter().filter(|x| x.slice == b.slice).collect();
             let mut sl = slice(s, &b.slice, &of_slice, exp.report.bootstrap);
-            sl.predicted = predicted(s, &b.slice, search.samples);
+            // Under halving the medians are at different budgets: not
+            // draws of one quantity, so nothing to pool.
+            if exp.halving.is_none() {
+                sl.predicted = predicted(s, &b.slice, search.samples);
+            }
             slices.push(sl);
         }
     }

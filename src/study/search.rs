@@ -282,7 +282,10 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
     let seed = table.int("seed")? as u64;
     let (keys, paths) = space_keys(space, strategy)?;
     let arms = super::arms::parse(&table, strategy, samples, &keys, &paths)?;
-    let repeats = super::repeats::parse(&table, arms.as_ref())?;
+    let reference = search
+        .and_then(|s| s.get("halving"))
+        .is_some_and(|h| h.get("reference").is_some());
+    let repeats = super::repeats::parse(&table, arms.as_ref(), reference)?;
     Ok(Some(Search {
         strategy,
         samples,

@@ -244,14 +244,14 @@ pub fn render_with(
     }
     if let Some(t) = &report.tuning {
         figures.extend(tuning::tuning(t)?);
-        if let Some(r) = &report.repeats {
-            figures.extend(repeats::repeats(r)?);
-        }
     } else if let Some(s) = report.search.as_ref().filter(|_| exp.halving.is_some()) {
         not_drawn.push(NotDrawn {
             file: format!("tuning_{}.svg", s.metric),
             reason: "successive halving stopped configurations at different budgets, so their scores are not draws of one quantity and a search of n has no expected best (no tuning.csv either)".into(),
         });
+    }
+    if let Some(r) = &report.repeats {
+        figures.extend(repeats::repeats(r)?);
     }
     Ok((figures, not_drawn))
 }
