@@ -190,7 +190,7 @@ pub fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Progre
         by_config[t.config_index].push(t);
     }
     let target = exp.report.target_acc;
-    Some(walk(h, epochs, plan.n_configs, |c, budget| {
+    let seeds_at = |c: usize, budget: usize| -> Option<Vec<Option<f64>>> {
         by_config[c]
             .iter()
             .map(|t| {
@@ -198,7 +198,92 @@ pub fn rungs(exp: &Study, plan: &Plan, history: &[TrialRecord]) -> Option<Progre
                 result_at(records, h, epochs, budget, target)
             })
             .collect()
-    }))
+    };
+    // `[search] repeats`: each repeat walks its own rungs over its own
+    // configurations (its promotions its own), and the walks are merged.
+    let groups = repeat_groups(exp, plan.n_configs);
+    if groups.len() == 1 {
+        return Some(walk(h, epochs, plan.n_configs, seeds_at));
+    }
+    let walks: Vec<Progress> = groups
+        .iter()
+        .map(|g| {
+            let local = walk(h, epochs, g.len(), |i, budget| seeds_at(g[i], budget));
+            globalise(local, g)
+        })
+        .collect();
+    Some(merge_walks(walks))
+}
+
+/// The configurations of each repeat of a search with `repeats` (in
+/// index order), or all in one group.
+fn repeat_groups(exp: &Study, n_configs: usize) -> Vec<Vec<usize>> {
+    let repeat = |c: usize| {
+        let search = exp.search.as_ref()?;
+        search.repeat(*exp.coords(c).last()?)
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for c in 0..n_configs {
+        let r = repeat(c).unwrap_or(0);
+        if groups.len() <= r {
+            groups.resize(r + 1, Vec::new());
+        }
+        groups[r].push(c);
+    }
+    groups.retain(|g| !g.is_empty());
+    groups
+}
+
+/// A walk over `group`'s configurations (local indices) in the study's
+/// configuration indices.
+fn globalise(p: Progress, group: &[usize]) -> Progress {
+    let map = |cs: Vec<usize>| cs.into_iter().map(|c| group[c]).collect::<Vec<_>>();
+    Progress {
+        done: p
+            .done
+            .into_iter()
+            .map(|r| Rung {
+                budget: r.budget,
+                scored: r.scored.into_iter().map(|(c, s)| (group[c], s)).collect(),
+                kept: map(r.kept),
+            })
+            .collect(),
+        next: p.next.map(|(k, b, cs)| (k, b, map(cs))),
+    }
+}
+
+/// The repeats' walks as one: the rungs every repeat has done (each
+/// rung's configurations and kept ones pooled, index order), and next the
+/// rung of the repeats furthest behind, their configurations pooled.
+fn merge_walks(walks: Vec<Progress>) -> Progress {
+    let depth = walks.iter().map(|w| w.done.len()).min().unwrap_or(0);
+    let done = (0..depth)
+        .map(|k| {
+            let mut scored: Vec<(usize, f64)> = walks
+                .iter()
+                .flat_map(|w| w.done[k].scored.clone())
+                .collect();
+            scored.sort_by_key(|(c, _)| *c);
+            let mut kept: Vec<usize> = walks.iter().flat_map(|w| w.done[k].kept.clone()).collect();
+            kept.sort_unstable();
+            Rung {
+                budget: walks[0].done[k].budget,
+                scored,
+                kept,
+            }
+        })
+        .collect();
+    let behind: Vec<&(usize, usize, Vec<usize>)> = walks
+        .iter()
+        .filter(|w| w.done.len() == depth)
+        .filter_map(|w| w.next.as_ref())
+        .collect();
+    let next = behind.first().map(|(k, b, _)| {
+        let mut configs: Vec<usize> = behind.iter().flat_map(|n| n.2.clone()).collect();
+        configs.sort_unstable();
+        (*k, *b, configs)
+    });
+    Progress { done, next }
 }
 
 /// The trials of the configurations `configs` (sorted): each id once, in

@@ -43,6 +43,18 @@ pub fn epochs_spent(plan: &Plan, rungs: &Progress) -> (usize, usize) {
     (spent, plan.distinct().count() * epochs)
 }
 
+/// With `[search] repeats`: that each repeat promotes among its own.
+fn repeats_note(exp: &Study) -> String {
+    match exp.search.as_ref().map(|s| s.repeats).filter(|&r| r > 1) {
+        Some(r) => format!(
+            "With `[search] repeats = {r}` each repeat ranks and keeps among its own \
+             configurations (its promotions are its own); the table pools the repeats, and the \
+             winners are each repeat's.\n\n"
+        ),
+        None => String::new(),
+    }
+}
+
 /// The section of `report.md`.
 pub fn section(exp: &Study, plan: &Plan, rungs: &Progress) -> String {
     let h = exp.halving.as_ref().expect("a halving study");
@@ -65,6 +77,7 @@ pub fn section(exp: &Study, plan: &Plan, rungs: &Progress) -> String {
         rungs.done.len(),
         all.len()
     );
+    md.push_str(&repeats_note(exp));
     md.push_str(&format!(
         "| rung | budget (epochs) | configurations in | kept | best {} `{}` |\n|---:|---:|---:|---:|---:|\n",
         h.statistic.name(),

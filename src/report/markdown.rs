@@ -4,6 +4,7 @@
 
 mod claims;
 mod confirm;
+mod repeats;
 mod search;
 mod settle;
 mod tuning;
@@ -471,6 +472,10 @@ pub fn render_report(
     md.push_str(&search::section(report.search.as_ref(), &report.swept));
     md.push_str(&tuning::section(report.tuning.as_ref()));
     md.push_str(&confirm::section(report.confirm.as_ref()));
+    md.push_str(&repeats::section(
+        report.repeats.as_ref(),
+        report.search.as_ref(),
+    ));
     if !figures.is_empty() {
         md.push_str("\n## Figures\n\n");
         for (i, f) in figures.iter().enumerate() {

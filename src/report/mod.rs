@@ -27,6 +27,7 @@ mod markdown;
 mod parquet;
 mod plot;
 pub mod reference;
+pub mod repeats;
 pub mod search;
 pub mod settle;
 mod stuck;
@@ -76,6 +77,9 @@ pub struct Report {
     /// A search's tuning curves, per arm (`None` for a grid or halving
     /// study).
     pub tuning: Option<tuning::TuningCurves>,
+    /// A search's repeats and their winners (`None` without `[search]
+    /// repeats` above 1).
+    pub repeats: Option<repeats::Repeats>,
     /// A halving study's verdict against its reference full grid
     /// (`[search.halving] reference`); set by [`render`], which has the rungs.
     pub halving: Option<reference::HalvingVerdict>,
@@ -177,6 +181,7 @@ fn build_of(
     let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
     let search = search::summarise(exp, plan, records);
     let tuning = search.as_ref().and_then(|s| tuning::curves(exp, plan, s));
+    let repeats = search.as_ref().and_then(|s| repeats::of(exp, s));
     Ok(Report {
         swept,
         trials,
@@ -189,6 +194,7 @@ fn build_of(
         trial_seconds,
         search,
         tuning,
+        repeats,
         halving: None,
         settled,
         confirm: None,
@@ -479,6 +485,9 @@ pub fn render(
     }
     if let Some(t) = &report.tuning {
         files.push(("tuning.csv".into(), csv::render(&tuning::frame(t)?)?));
+    }
+    if let (Some(r), Some(s)) = (&report.repeats, &report.search) {
+        files.push(("repeats.csv".into(), csv::render(&repeats::frame(r, s)?)?));
     }
     for f in figures {
         files.push((format!("figures/{}", f.file), f.svg.into_bytes()));

@@ -11,7 +11,8 @@
 //! performance profiles with their bootstrap bands (`profile`), the one
 //! statistic enum every use names statistics by (`statistic`), a
 //! search key's main-effect share of the variance (`importance`) and
-//! tuning curves, the expected best of n configurations (`tuning`). Their exact semantics are in DESIGN.md,
+//! tuning curves, the expected best of n configurations (`tuning`), and the
+//! spread of the best of n (`best_of_n`). Their exact semantics are in DESIGN.md,
 //! "Sources of randomness, variance components, statistics".
 //!
 //! Conventions follow NumPy/SciPy so numbers can be checked there: sample
@@ -22,6 +23,7 @@
 //! values in the tests were computed with SciPy 1.17.1 and statsmodels
 //! 0.15.0.
 
+mod best_of_n;
 mod bootstrap;
 mod holm;
 mod importance;
@@ -36,6 +38,7 @@ mod statistic;
 mod tuning;
 mod variance;
 
+pub use best_of_n::best_of_n_moments;
 pub use bootstrap::{
     bootstrap, counts_into, indices_into, paired_resample_into, resample_into,
     two_sample_differences,

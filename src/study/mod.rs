@@ -34,6 +34,7 @@ pub mod keys;
 mod overrides;
 mod produced;
 pub mod reference;
+mod repeats;
 mod replicates;
 mod resolve;
 mod search;

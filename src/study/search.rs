@@ -126,6 +126,9 @@ pub struct Search {
     /// `confirm`: fresh seeds the winner is retrained on after the search
     /// (`study/confirm.rs`); 0: none.
     pub confirm: usize,
+    /// Independent searches, repeat `r` with seed `seed + r`
+    /// (`study/repeats.rs`); 1 without `repeats`.
+    pub repeats: usize,
 }
 
 impl Search {
@@ -136,16 +139,32 @@ impl Search {
 
     /// Point `i`: one value per key.
     pub fn point(&self, i: usize) -> Vec<Value> {
-        self.uniforms(i)
+        self.point_of(0, i)
+    }
+
+    /// Point `i` of repeat `r`, drawn with search seed `seed + r` (a
+    /// Sobol scramble seed takes its low 32 bits).
+    pub fn point_of(&self, r: usize, i: usize) -> Vec<Value> {
+        unit_point(self.strategy, self.seed + r as u64, i, self.space.len())
             .into_iter()
             .zip(&self.space)
             .map(|(u, (_, dist))| dist.value(u))
             .collect()
     }
 
-    /// The axis of the drawn points, then the comparison grid's if any.
+    /// The repeat of position `i` on the search axis; `None` with one
+    /// repeat.
+    pub fn repeat(&self, i: usize) -> Option<usize> {
+        (self.repeats > 1 && i < self.repeats * self.samples).then(|| i / self.samples)
+    }
+
+    /// The axis of the drawn points (every repeat's, in order), then the
+    /// comparison grid's if any.
     pub fn axis(&self) -> Axis {
-        let mut points: Vec<Vec<Value>> = (0..self.samples).map(|i| self.point(i)).collect();
+        let mut points: Vec<Vec<Value>> = (0..self.repeats)
+            .flat_map(|r| (0..self.samples).map(move |i| (r, i)))
+            .map(|(r, i)| self.point_of(r, i))
+            .collect();
         if let Some(arms) = &self.arms {
             points.extend(arms.grid_points(&self.space));
         }
@@ -185,11 +204,18 @@ impl Search {
                 format!(" in {} blocks of {}{grid}", a.blocks, a.per_block)
             }
         };
+        let seed = match self.repeats {
+            1 => format!("seed {}", self.seed),
+            r => format!(
+                "repeated {r} times, seeds {}..{}",
+                self.seed,
+                self.seed + r as u64 - 1
+            ),
+        };
         format!(
-            "{} {} points (seed {}){arms} of {}",
+            "{} {} points ({seed}){arms} of {}",
             self.samples,
             self.strategy.name(),
-            self.seed,
             keys.join(", ")
         )
     }
@@ -259,6 +285,10 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
     let seed = table.int("seed")? as u64;
     let (keys, paths) = space_keys(space, strategy)?;
     let arms = super::arms::parse(&table, strategy, samples, &keys, &paths)?;
+    let reference = search
+        .and_then(|s| s.get("halving"))
+        .is_some_and(|h| h.get("reference").is_some());
+    let repeats = super::repeats::parse(&table, arms.as_ref(), reference)?;
     Ok(Some(Search {
         strategy,
         samples,
@@ -267,6 +297,7 @@ pub fn parse(search: Option<&Value>, space: Option<&Value>) -> Result<Option<Sea
         paths,
         arms,
         confirm: table.int("confirm")?,
+        repeats,
     }))
 }
 

@@ -185,6 +185,8 @@ pub static SEARCH: Section = Section { path: "search", unknown: "unknown key; [s
         "levels per `[space]` key of the grid the blocks are compared with"),
     row_if(DRAWN, "search", "confirm", Type::Int { min: 0, max: super::confirm::MAX_CONFIRM, hint: " (fresh seeds the winner is retrained on)" }, Default::Is(Val::Int(0)),
         "fresh seeds (after the study's) the winner is retrained on, for the winner's curse; 0: none"),
+    row_if(DRAWN, "search", "repeats", int(1, 1000), Default::Is(Val::Int(1)),
+        "independent searches of `samples` points each: repeat `r` draws with search seed `seed + r`; the report gives the search's own variance"),
     row("search", "halving", Type::Table("a table"), Default::Unset("—"),
         "successive halving over the configurations (`[search.halving]`)"),
 ]};

@@ -28,6 +28,8 @@
 //!   against each searched key, and parallel coordinates coloured by it.
 //! - `tuning_<metric>.svg` (`tuning.rs`): a search's tuning curves, the
 //!   expected best of n configurations per arm, against n and epochs.
+//! - `repeats_<metric>.svg` (`repeats.rs`): `[search] repeats` only; each
+//!   repeat's winner over the spread the pooled draws predict.
 //! - `activations.svg` (`activations.rs`): per hidden layer, the mean and
 //!   std of the activations at initialisation and at the end, first seed
 //!   of each configuration (the notes' initialisation figure).
@@ -55,6 +57,7 @@ mod metric_vs_axis;
 mod palette;
 mod positions;
 mod profile;
+mod repeats;
 mod scale;
 mod search;
 mod spread;
@@ -246,6 +249,9 @@ pub fn render_with(
             file: format!("tuning_{}.svg", s.metric),
             reason: "successive halving stopped configurations at different budgets, so their scores are not draws of one quantity and a search of n has no expected best (no tuning.csv either)".into(),
         });
+    }
+    if let Some(r) = &report.repeats {
+        figures.extend(repeats::repeats(r)?);
     }
     Ok((figures, not_drawn))
 }
