@@ -477,6 +477,21 @@ pub fn render(
     if let Some(t) = telemetry_csv {
         files.push(("telemetry.csv".into(), t));
     }
+    files.extend(optional_tables(exp, &report, rungs)?);
+    for f in figures {
+        files.push((format!("figures/{}", f.file), f.svg.into_bytes()));
+    }
+    Ok((report, files))
+}
+
+/// The tables only some studies have: halving's rungs, the confirmed
+/// winner, the tuning curves and the repeats' winners.
+fn optional_tables(
+    exp: &Study,
+    report: &Report,
+    rungs: Option<&crate::halving::Progress>,
+) -> Result<Vec<File>> {
+    let mut files: Vec<File> = Vec::new();
     if let Some(rungs) = rungs {
         files.push(("rungs.csv".into(), halving::csv(exp, rungs)));
     }
@@ -489,10 +504,7 @@ pub fn render(
     if let (Some(r), Some(s)) = (&report.repeats, &report.search) {
         files.push(("repeats.csv".into(), csv::render(&repeats::frame(r, s)?)?));
     }
-    for f in figures {
-        files.push((format!("figures/{}", f.file), f.svg.into_bytes()));
-    }
-    Ok((report, files))
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -85,33 +85,9 @@ pub(in crate::report) fn axis_plot(
     // per configuration, not once per seed.
     let mut place_of: HashMap<usize, Option<(usize, usize)>> = HashMap::new();
     for (i, (t, r)) in rows.iter().enumerate() {
-        let place = *place_of.entry(t.config_index).or_insert_with(|| {
-            let at = t
-                .swept
-                .iter()
-                .find(|(k, _)| k == along)
-                .and_then(|(_, v)| positions.index(v))?;
-            let selection: Vec<(String, Setting)> = t
-                .swept
-                .iter()
-                .filter(|(k, _)| !axis_keys.contains(k))
-                .cloned()
-                .collect();
-            let s = match series.iter().position(|s| s.selection == selection) {
-                Some(s) => s,
-                None => {
-                    series.push(AxisSeries {
-                        name: label(&selection),
-                        selection,
-                        dots: Vec::new(),
-                        means: Vec::new(),
-                        broken: Vec::new(),
-                    });
-                    series.len() - 1
-                }
-            };
-            Some((s, at))
-        });
+        let place = *place_of
+            .entry(t.config_index)
+            .or_insert_with(|| place(t, along, &positions, &axis_keys, &mut series));
         let Some((s, at)) = place else {
             continue;
         };
@@ -153,6 +129,42 @@ pub(in crate::report) fn axis_plot(
         series,
         level,
     })
+}
+
+/// Trial `t`'s series (added to `series` when new) and position along
+/// `along`; `None` when its setting of `along` has no position.
+fn place(
+    t: &crate::plan::Trial,
+    along: &str,
+    positions: &Positions,
+    axis_keys: &[String],
+    series: &mut Vec<AxisSeries>,
+) -> Option<(usize, usize)> {
+    let at = t
+        .swept
+        .iter()
+        .find(|(k, _)| k == along)
+        .and_then(|(_, v)| positions.index(v))?;
+    let selection: Vec<(String, Setting)> = t
+        .swept
+        .iter()
+        .filter(|(k, _)| !axis_keys.contains(k))
+        .cloned()
+        .collect();
+    let s = match series.iter().position(|s| s.selection == selection) {
+        Some(s) => s,
+        None => {
+            series.push(AxisSeries {
+                name: label(&selection),
+                selection,
+                dots: Vec::new(),
+                means: Vec::new(),
+                broken: Vec::new(),
+            });
+            series.len() - 1
+        }
+    };
+    Some((s, at))
 }
 
 /// The figure of metric `m` along `along`, or why it is not drawn.
