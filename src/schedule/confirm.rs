@@ -7,8 +7,9 @@
 //! own: it depends on results only, so a run killed at any point (in either
 //! pass, between them) resumes where the records say, whatever `--jobs`
 //! was, and a trial stored once is never trained again. `--shard` is
-//! refused (as `[settle]` refuses it): the second pass depends on the
-//! first's results.
+//! refused: the second pass depends on the first's results, and no
+//! judge job chains it on SLURM yet (as halving's rungs and settle's
+//! rounds are chained, `sweep/slurm_chain.rs`).
 
 use anyhow::{Result, bail};
 
