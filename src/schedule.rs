@@ -97,6 +97,23 @@ pub(crate) struct Done {
 }
 
 impl RunOutcome {
+    /// [`RunOutcome::of`] for a run that answers for every stored record
+    /// (halving's rungs, settle's rounds and confirm's fresh seeds train
+    /// the folder's whole plan).
+    pub(crate) fn of_all(
+        published: crate::publish::Published,
+        total: usize,
+        done: Done,
+    ) -> RunOutcome {
+        let crate::publish::Published {
+            report,
+            records,
+            damaged,
+        } = published;
+        let ours: Vec<&TrialRecord> = records.iter().collect();
+        RunOutcome::of((report, damaged), &ours, total, done)
+    }
+
     /// The outcome of a run of `total` trials once `published`: statuses
     /// counted over `ours` (the records the run answers for).
     pub(crate) fn of(

@@ -19,7 +19,6 @@ use crate::plan::{Plan, Trial};
 use crate::report::confirm::winner;
 use crate::store::ResultsDir;
 use crate::study::Study;
-use crate::train::TrialRecord;
 
 /// Train the search's trials, then its winner's fresh seeds, then write the report.
 pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutcome> {
@@ -71,9 +70,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         }
     }
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
-    let (report, records) = (published.report, published.records);
     let total = selection.len() + exp.confirm();
-    let ours: Vec<&TrialRecord> = records.iter().collect();
     let done = super::Done {
         skipped,
         trained,
@@ -81,12 +78,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         interrupted,
         moved_aside,
     };
-    Ok(RunOutcome::of(
-        (report, published.damaged),
-        &ours,
-        total,
-        done,
-    ))
+    Ok(RunOutcome::of_all(published, total, done))
 }
 
 /// The winner's fresh trials: its replicates from the `n`th on.

@@ -152,9 +152,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         }
     }
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
-    let (report, records) = (published.report, published.records);
     let total = plan.distinct().count();
-    let ours: Vec<&TrialRecord> = records.iter().collect();
     let done = super::Done {
         skipped,
         trained,
@@ -162,12 +160,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         interrupted,
         moved_aside,
     };
-    Ok(RunOutcome::of(
-        (report, published.damaged),
-        &ours,
-        total,
-        done,
-    ))
+    Ok(RunOutcome::of_all(published, total, done))
 }
 
 /// Shard `i` of `n` of the rung that comes next by the records of the

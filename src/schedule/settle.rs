@@ -69,12 +69,11 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         }
     }
     let published = crate::publish::write_report(&dir, exp, plan, &datasets, &[])?;
-    let (report, records) = (published.report, published.records);
-    let total = report
+    let total = published
+        .report
         .settled
         .as_ref()
-        .map_or(records.len(), |s| s.progress.trials().0);
-    let ours: Vec<&TrialRecord> = records.iter().collect();
+        .map_or(published.records.len(), |s| s.progress.trials().0);
     let done = super::Done {
         skipped,
         trained,
@@ -82,12 +81,7 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         interrupted,
         moved_aside,
     };
-    Ok(RunOutcome::of(
-        (report, published.damaged),
-        &ours,
-        total,
-        done,
-    ))
+    Ok(RunOutcome::of_all(published, total, done))
 }
 
 /// Shard `i` of `n` of the round that comes next by the records of the
