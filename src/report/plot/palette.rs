@@ -137,16 +137,19 @@ impl<'a> Palette<'a> {
     pub(super) fn index(&self, sel: &[(String, Setting)]) -> (usize, usize) {
         let (mut i, mut n) = (0, 1);
         for axis in &self.exp.axes {
-            let Some((k, v)) = axis
+            // Every key of the axis that `sel` names: a zipped axis's points
+            // may share one key's value (depth 1 with widths 10 and 100).
+            let named: Vec<(usize, &Setting)> = axis
                 .keys
                 .iter()
                 .enumerate()
-                .find_map(|(k, key)| sel.iter().find(|(s, _)| s == key).map(|(_, v)| (k, v)))
-            else {
+                .filter_map(|(k, key)| sel.iter().find(|(s, _)| s == key).map(|(_, v)| (k, v)))
+                .collect();
+            if named.is_empty() {
                 continue;
-            };
+            }
             let at = (0..axis.len())
-                .find(|&p| axis.setting(p, k) == *v)
+                .find(|&p| named.iter().all(|&(k, v)| axis.setting(p, k) == *v))
                 .unwrap_or(0);
             i = i * axis.len() + at;
             n *= axis.len();
@@ -164,6 +167,31 @@ impl<'a> Palette<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The points of a zipped axis that share one key's value still get a
+    /// colour each: catches a position found by the axis's first key alone
+    /// (fashion_sklearn_grid drew depth 1 × width 10 and × width 100 alike).
+    #[test]
+    fn zipped_points_that_share_a_value_differ() {
+        let exp = crate::testkit::study(
+            "[data]\nkind = \"spiral\"\n[[zip]]\ndepth = [1, 1, 2, 2]\nwidth = [10, 100, 10, 100]\n",
+        );
+        let sel = |d: i64, w: i64| {
+            vec![
+                ("model.depth".to_string(), Setting::Int(d)),
+                ("model.width".to_string(), Setting::Int(w)),
+            ]
+        };
+        let palette = Palette::new(&exp);
+        let at: Vec<(usize, usize)> = [(1, 10), (1, 100), (2, 10), (2, 100)]
+            .iter()
+            .map(|&(d, w)| palette.index(&sel(d, w)))
+            .collect();
+        assert_eq!(at, vec![(0, 4), (1, 4), (2, 4), (3, 4)]);
+        // One key alone still finds its first point, as before.
+        let depth_only = vec![("model.depth".to_string(), Setting::Int(2))];
+        assert_eq!(palette.index(&depth_only), (2, 4));
+    }
 
     /// Past ten series every colour differs: catches a palette that
     /// repeats (`i % 10`) within a figure.
