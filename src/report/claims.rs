@@ -211,25 +211,23 @@ pub struct Test {
     pub expected: bool,
 }
 
-/// Several tests that must all be significant the expected way for the
-/// slice to hold (Spearman and Brown–Forsythe for a spread trend): holds
-/// at the largest of their p-values (an intersection–union test); any one
-/// significant the other way fails it, at the smallest p of those pointing
-/// the other way. No test when one is undefined and none points the other
-/// way (the slice cannot hold).
+/// Several tests that must all be significant the same way for the slice
+/// to be judged (Spearman and Brown–Forsythe for a spread trend), each
+/// direction an intersection–union test: it holds when all point the
+/// expected way and fails when all point the other way, at the largest of
+/// their p-values. Tests that disagree support neither: p = 1, in the
+/// family but never significant. No test when one is undefined. (Failing
+/// on any one test against the claim, the earlier rule, made
+/// `mlpsweep calibrate` find 9–12% false verdicts on fashion_width's std
+/// trend at α = 0.05.)
 fn all_of(tests: &[Option<Test>]) -> Option<Test> {
-    let against = tests
-        .iter()
-        .flatten()
-        .filter(|t| !t.expected)
-        .map(|t| t.p)
-        .reduce(f64::min);
-    if let Some(p) = against {
-        return Some(Test { p, expected: false });
+    let tests: Vec<Test> = tests.iter().copied().collect::<Option<_>>()?;
+    let expected = tests.first()?.expected;
+    if tests.iter().any(|t| t.expected != expected) {
+        return Some(Test { p: 1.0, expected });
     }
-    let ps: Option<Vec<f64>> = tests.iter().map(|t| t.map(|t| t.p)).collect();
-    ps.and_then(|ps| ps.into_iter().reduce(f64::max))
-        .map(|p| Test { p, expected: true })
+    let p = tests.iter().map(|t| t.p).reduce(f64::max)?;
+    Some(Test { p, expected })
 }
 
 /// The verdict on one slice.

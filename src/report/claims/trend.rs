@@ -46,6 +46,13 @@ pub(super) fn trend(
         let (bf, e) = spread_test(claim, &samples, &points);
         test = all_of(&[rho, bf]);
         evidence.push(e);
+        if let (Some(r), Some(b)) = (rho, bf)
+            && r.expected != b.expected
+        {
+            evidence.push(
+                "Spearman and Brown–Forsythe point opposite ways: neither holds nor fails".into(),
+            );
+        }
     }
     let effect = match (samples.first(), samples.last()) {
         (Some(a), Some(b)) if samples.len() >= 2 => effect(claim, a, b),
