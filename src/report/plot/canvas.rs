@@ -273,15 +273,54 @@ impl Entry {
     }
 }
 
+/// Characters of one legend line: [`LEGEND_WIDTH`] pixels less the
+/// glyph's 32, at about 7 pixels a character of the 13-pixel font.
+const LEGEND_CHARS: usize = 24;
+
+/// `name` in lines of at most `width` characters, broken at spaces (a word
+/// longer than a line is cut): a long series name wraps rather than runs
+/// off the figure's edge.
+fn wrap(name: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in name.split(' ') {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.push(word.drain(..width).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let n = line.chars().count();
+        if n > 0 && n + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 /// Draw `entries` top-down in `area`, a strip beside the plot (never over
-/// the data); past what fits, "+k more".
+/// the data), a long name on several lines; past what fits, "+k more".
 pub(super) fn legend(area: &Area, title: &str, entries: &[Entry]) -> Result<()> {
     let font = font(13).into_font();
     area.draw(&Text::new(title.to_string(), (8, 40), font.clone()))
         .map_err(err)?;
     let fits = ((area.dim_in_pixel().1 as i32 - 80) / 18).max(1) as usize;
-    for (j, e) in entries.iter().take(fits).enumerate() {
-        let y = 62 + 18 * j as i32;
+    let (mut row, mut drawn) = (0, 0);
+    for e in entries {
+        let lines = wrap(&e.name, LEGEND_CHARS);
+        if row + lines.len() > fits {
+            break;
+        }
+        let y = 62 + 18 * row as i32;
         if e.line {
             area.draw(&PathElement::new(
                 vec![(8, y), (26, y)],
@@ -291,13 +330,41 @@ pub(super) fn legend(area: &Area, title: &str, entries: &[Entry]) -> Result<()> 
         } else {
             glyphs(area, e.shape, [(17, y)], 4, e.color, true)?;
         }
-        area.draw(&Text::new(e.name.clone(), (32, y - 7), font.clone()))
-            .map_err(err)?;
+        for (k, text) in lines.iter().enumerate() {
+            let y = 62 + 18 * (row + k) as i32;
+            area.draw(&Text::new(text.clone(), (32, y - 7), font.clone()))
+                .map_err(err)?;
+        }
+        row += lines.len();
+        drawn += 1;
     }
-    if entries.len() > fits {
-        let y = 62 + 18 * fits as i32;
-        let more = format!("+{} more", entries.len() - fits);
+    if entries.len() > drawn {
+        let y = 62 + 18 * row as i32;
+        let more = format!("+{} more", entries.len() - drawn);
         area.draw(&Text::new(more, (8, y - 7), font)).map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    /// A name that fits stays one line, byte for byte; a longer one breaks
+    /// at the last space that fits; a word longer than a line is cut.
+    #[test]
+    fn legend_names_wrap_at_spaces() {
+        assert_eq!(wrap("depth=1 width=10", 24), vec!["depth=1 width=10"]);
+        assert_eq!(wrap("a  b", 24), vec!["a  b"]);
+        assert_eq!(
+            wrap("optimizer=sgd momentum=0 nesterov=false", 24),
+            vec!["optimizer=sgd momentum=0", "nesterov=false"]
+        );
+        let long = "x".repeat(30);
+        assert_eq!(
+            wrap(&format!("a {long}"), 24),
+            vec!["a".to_string(), "x".repeat(24), "x".repeat(6)]
+        );
+        assert_eq!(wrap("", 24), vec![""]);
+    }
 }
