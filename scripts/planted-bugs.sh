@@ -12,12 +12,12 @@ cd "$(dirname "$0")/.."
 
 # name | file | exact text | replacement (python string escapes)
 bugs=(
-  "dropout mask removed from the backward pass|src/fused.rs|mul(&mut da, &ws.mask[l - 1]);|{}"
-  "Adam's bias correction frozen at step 1|src/fused.rs|b1.powi(t), 1.0 - b2.powi(t));\\n                    let s2|b1.powi(t.min(1)), 1.0 - b2.powi(t.min(1)));\\n                    let s2"
-  "shard balancing turned into round-robin|src/plan.rs|            load[k] += c;\\n            if k + 1 == i {|            let k = index % n;\\n            load[k] += c;\\n            if k + 1 == i {"
+  "dropout mask removed from the backward pass|src/engine/pass.rs|mul(&mut da, &ws.mask[l - 1]);|{}"
+  "Adam's bias correction frozen at step 1|src/engine/optim.rs|b1.powi(t), 1.0 - b2.powi(t));\\n            let s2|b1.powi(t.min(1)), 1.0 - b2.powi(t.min(1)));\\n            let s2"
+  "shard balancing turned into round-robin|src/plan.rs|        load[k] += c;\\n        if k + 1 == i {|        let k = t.index % n;\\n        load[k] += c;\\n        if k + 1 == i {"
   "validation split not standardised|src/data.rs|    if let Some(v) = &mut ds.val {\\n        apply(&mut v.x);\\n    }|"
   "[report] level ignored|src/report/mod.rs|summarise(&trials, &swept, exp.report.level)|summarise(&trials, &swept, 0.95)"
-  "L2 applied to the biases too|src/fused.rs|(b_off..b_off + cols, 0.0),|(b_off..b_off + cols, l2),"
+  "L2 applied to the biases too|src/engine/optim.rs|(layer.b_off..shape.unpenalised_end(l), 0.0),|(layer.b_off..shape.unpenalised_end(l), l2),"
 )
 
 missed=0
