@@ -222,6 +222,24 @@ fn stop_on_signal() -> Arc<AtomicBool> {
     stop
 }
 
+/// One step of a run that trains in steps (settle's rounds, confirm's
+/// fresh seeds): train `todo` and add to `trained` and `wall`. False when
+/// the step stopped short (Ctrl-C, `--fail-fast`): the run stops there.
+fn train_step(
+    todo: Vec<&Trial>,
+    datasets: &Datasets,
+    log: &Log,
+    stop: &AtomicBool,
+    opts: &RunOptions,
+    (trained, wall): (&mut usize, &mut Duration),
+) -> Result<bool> {
+    let n = todo.len();
+    let (done, w) = train_all(todo, datasets, log, stop, opts, None)?;
+    *trained += done;
+    *wall += w;
+    Ok(done == n && !stop.load(Ordering::SeqCst))
+}
+
 /// Train `pending` (in that order) on a pool of `opts.jobs` threads while
 /// one committer thread stores the records. Returns how many trials were
 /// trained and stored, and the wall time; a failed write to the log ends

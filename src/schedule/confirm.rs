@@ -13,7 +13,7 @@
 
 use anyhow::{Result, bail};
 
-use super::{RunOptions, RunOutcome, pending, stop_on_signal, train_all};
+use super::{RunOptions, RunOutcome, pending, stop_on_signal, train_step};
 use crate::data::Datasets;
 use crate::plan::{Plan, Trial};
 use crate::report::confirm::winner;
@@ -60,11 +60,14 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
                 );
             }
         }
-        let count = todo.len();
-        let (done, w) = train_all(todo, &datasets, &log, &stop, opts, None)?;
-        trained += done;
-        wall += w;
-        if done < count || stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if !train_step(
+            todo,
+            &datasets,
+            &log,
+            &stop,
+            opts,
+            (&mut trained, &mut wall),
+        )? {
             interrupted = true;
             break;
         }

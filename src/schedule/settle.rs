@@ -18,7 +18,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use super::{RunOptions, RunOutcome, pending, stop_on_signal, train_all};
+use super::{RunOptions, RunOutcome, pending, stop_on_signal, train_all, train_step};
 use crate::data::Datasets;
 use crate::plan::{Plan, Trial};
 use crate::report::settle::walk;
@@ -59,11 +59,14 @@ pub(super) fn run(exp: &Study, plan: &Plan, opts: &RunOptions) -> Result<RunOutc
         if !opts.quiet {
             eprintln!("{}", round_line(&settled.progress, &seeds, todo.len()));
         }
-        let n = todo.len();
-        let (done, w) = train_all(todo, &datasets, &log, &stop, opts, None)?;
-        trained += done;
-        wall += w;
-        if done < n || stop.load(std::sync::atomic::Ordering::SeqCst) {
+        if !train_step(
+            todo,
+            &datasets,
+            &log,
+            &stop,
+            opts,
+            (&mut trained, &mut wall),
+        )? {
             interrupted = true;
             break;
         }
