@@ -6,12 +6,14 @@ use std::cell::RefCell;
 
 use candle_core::{CpuStorage, InplaceOp1, Layout, Result};
 
+use super::lanes::lane_max;
 use super::layout::{Layer, Shape};
 use super::loss::cross_entropy;
 use super::pass::{forward, gather};
 use super::step::state_of;
 use super::workspace::Workspace;
 use crate::data::Targets;
+use crate::dispatch::compiled_for_cpu;
 use crate::study::Activation;
 
 /// Examples per chunk when a whole split (or the decision-region grid) is
@@ -87,10 +89,28 @@ impl InplaceOp1 for EvalOp<'_> {
     }
 }
 
+compiled_for_cpu! {
+    /// [`evaluate_portable`] in the copy compiled for the widest vector
+    /// unit this CPU has (`crate::dispatch`), as the step is: the same
+    /// operations in the same order, so the same bits. The baseline copy
+    /// ran the elementwise passes four floats at a time, and a cheap trial
+    /// (benches/p3.toml) spent more time evaluating than training.
+    pub(super) fn evaluate(
+        shape: &Shape,
+        params: &[f32],
+        running: &[f32],
+        x: &[f32],
+        y: Option<&Targets>,
+        stats: bool,
+        ws: &mut Workspace,
+    ) -> Evaluation => evaluate_portable, evaluate_avx512, evaluate_avx2
+}
+
 /// Forward every example of `x` (examples × features) in chunks of
 /// [`EVAL_CHUNK`]; with targets `y`, also the loss and accuracy; with
 /// `stats`, the activation sums of every hidden layer.
-pub(super) fn evaluate(
+#[inline(always)]
+pub(super) fn evaluate_portable(
     shape: &Shape,
     params: &[f32],
     running: &[f32],
@@ -129,7 +149,7 @@ pub(super) fn evaluate(
         forward(shape, params, running, n, None, ws);
         for (peak, a) in peaks.iter_mut().zip(&ws.a) {
             for (p, row) in peak.iter_mut().zip(a.chunks_exact(n)) {
-                *p = row.iter().fold(*p, |m, v| m.max(v.abs()));
+                *p = lane_max(row, *p, f32::abs);
             }
         }
         for (s, a) in sums.iter_mut().zip(&ws.a) {
@@ -162,6 +182,7 @@ impl LayerSums {
     }
 
     /// Add one chunk's hidden outputs `a` (`units × n`).
+    #[inline(always)]
     fn add(&mut self, a: &[f32], n: usize, centre: Option<f32>) {
         self.count += a.len();
         // Eight independent f64 accumulators: one chain of dependent
@@ -184,7 +205,8 @@ impl LayerSums {
         self.sum_sq += acc_sq.iter().sum::<f64>();
         if let Some(c) = centre {
             for (f, row) in self.floor.iter_mut().zip(a.chunks_exact(n)) {
-                *f = row.iter().fold(*f, |m, v| m.min((v - c).abs()));
+                // The smallest distance is minus the largest negated one.
+                *f = -lane_max(row, -*f, |v| -(v - c).abs());
             }
         }
     }
@@ -216,6 +238,7 @@ impl<'a> Score<'a> {
 
     /// Score the chunk of `n` examples from `start` whose outputs are `out`
     /// (`k_out × n`).
+    #[inline(always)]
     fn add(&mut self, out: &[f32], n: usize, start: usize) {
         let k_out = self.k_out;
         for i in 0..n {

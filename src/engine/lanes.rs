@@ -68,3 +68,23 @@ pub(super) fn lane_sum(a: &[f32]) -> f32 {
     row_sums(a, &mut out);
     out[0]
 }
+
+/// The largest of `start` and `f(v)` over `row`, in sixteen lanes of plain
+/// comparisons (a fold of `f32::max` stayed scalar in the AVX-512 copy).
+/// The largest of a set does not depend on the order it is taken in, and
+/// a NaN is passed over as `f32::max` passes it over, so the result is
+/// the fold's, bit for bit, whenever `f` gives no −0.0 (|·| never does).
+#[inline(always)]
+pub(super) fn lane_max(row: &[f32], start: f32, f: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [start; 16];
+    let mut blocks = row.chunks_exact(16);
+    for block in &mut blocks {
+        for j in 0..16 {
+            let v = f(block[j]);
+            lanes[j] = if v > lanes[j] { v } else { lanes[j] };
+        }
+    }
+    let most = |m: f32, v: f32| if v > m { v } else { m };
+    let m = lanes.iter().fold(start, |m, &v| most(m, v));
+    blocks.remainder().iter().fold(m, |m, &v| most(m, f(v)))
+}
