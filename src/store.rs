@@ -333,13 +333,21 @@ fn open_cut(path: &Path, keep: impl FnOnce(&[u8]) -> Option<u64>) -> Result<(fs:
 
 /// The latest record of each trial of `history` (later lines win), in plan order.
 pub(crate) fn latest(history: Vec<TrialRecord>) -> Vec<TrialRecord> {
-    let mut by_id: HashMap<String, TrialRecord> = HashMap::new();
-    for r in history {
-        by_id.insert(r.id.clone(), r);
-    }
-    let mut records: Vec<TrialRecord> = by_id.into_values().collect();
-    records.sort_by(|a, b| a.index.cmp(&b.index).then_with(|| a.id.cmp(&b.id)));
-    records
+    // Positions are sorted, not records: a record is large, and moving
+    // 40,000 of them through a map and a sort took a tenth of a second.
+    let mut keep: Vec<usize> = {
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(history.len());
+        for (i, r) in history.iter().enumerate() {
+            last.insert(r.id.as_str(), i);
+        }
+        last.into_values().collect()
+    };
+    let key = |i: usize| (history[i].index, history[i].id.as_str());
+    keep.sort_by(|&a, &b| key(a).cmp(&key(b)));
+    let mut slots: Vec<Option<TrialRecord>> = history.into_iter().map(Some).collect();
+    keep.into_iter()
+        .map(|i| slots[i].take().expect("each position is kept once"))
+        .collect()
 }
 
 /// Whether two paths name the same file or folder (as given when either
