@@ -300,17 +300,30 @@ fn train_all(
     Ok((stored, start.elapsed()))
 }
 
+/// The least time between two synced writes of the committer.
+const COMMIT_GAP: Duration = Duration::from_millis(10);
+
 /// The committer: take every record line that has arrived, store them with
 /// one synced write (`Log::append_all`), repeat until the workers are done.
 /// Workers never wait for the disk, and a trial counts as stored only once
-/// its sync returned. Returns the number of records stored.
+/// its sync returned. Writes are at least [`COMMIT_GAP`] apart: cheap
+/// trials finish every few tens of µs, and each sync of the two files
+/// costs the kernel (and a VM, an exit); a kill loses at most that much
+/// more training. Returns the number of records stored.
 fn commit(
     finished: mpsc::Receiver<Entry>,
     log: &Log,
     write_error: &Mutex<Option<anyhow::Error>>,
 ) -> usize {
     let mut stored = 0;
+    let mut last: Option<Instant> = None;
     while let Ok(first) = finished.recv() {
+        // Sleep, not wait on the channel: a waiting receiver is woken by
+        // every send.
+        if let Some(wait) = last.and_then(|t| COMMIT_GAP.checked_sub(t.elapsed())) {
+            std::thread::sleep(wait);
+        }
+        last = Some(Instant::now());
         let mut batch = vec![first];
         batch.extend(finished.try_iter());
         let n = batch.len();
