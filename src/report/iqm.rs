@@ -16,6 +16,7 @@ use polars::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::draws::{Bootstrapped, Ride, Wanted};
 use crate::metric::{Aggregate, Metric};
 use crate::stats;
 use crate::study::fnv1a;
@@ -37,13 +38,14 @@ pub(in crate::report) fn resamples(config: u64, n: usize, reps: usize) -> stats:
 
 /// Append `<metric>_iqm`, `_iqm_lo` and `_iqm_hi` to `summary` (one row per
 /// configuration, sorted by `config`), from the finished trials of
-/// `trials`, with `reps` resamples at `level`.
+/// `trials`, with `reps` resamples at `level`; and compute what the
+/// figures `wanted` of the same resamples (`report::draws`).
 pub(super) fn add_iqm(
     summary: &mut DataFrame,
     trials: &DataFrame,
-    reps: usize,
-    level: f64,
-) -> Result<()> {
+    (reps, level): (usize, f64),
+    wanted: &Wanted,
+) -> Result<Bootstrapped> {
     let configs = summary.column("config")?.u64()?.clone();
     let trial_config = trials.column("config")?.u64()?.clone();
     let ok = trials.column("status")?.str()?.clone();
@@ -72,20 +74,26 @@ pub(super) fn add_iqm(
     };
     // Configurations are independent (one stream each), so they run on
     // two threads with the same results.
-    let intervals = |rows: std::ops::Range<usize>| -> Vec<Vec<Option<(f64, f64)>>> {
+    type Intervals = Vec<Option<(f64, f64)>>;
+    let intervals = |rows: std::ops::Range<usize>| -> Vec<(Intervals, (u64, Ride))> {
         rows.map(|r| {
-            let res = resamples(configs.get(r).unwrap_or(r as u64), members[r].len(), reps);
-            stats::iqm_intervals(&values_of(r), &res, level)
+            let config = configs.get(r).unwrap_or(r as u64);
+            let res = resamples(config, members[r].len(), reps);
+            let ride = wanted.ride(config, &res, level);
+            (
+                stats::iqm_intervals(&values_of(r), &res, level),
+                (config, ride),
+            )
         })
         .collect()
     };
     let half = configs.len() / 2;
-    let cis: Vec<Vec<Option<(f64, f64)>>> = std::thread::scope(|s| {
+    let (cis, rides): (Vec<Intervals>, Vec<(u64, Ride)>) = std::thread::scope(|s| {
         let a = s.spawn(|| intervals(0..half));
         let mut b = intervals(half..configs.len());
         let mut all = a.join().expect("the IQM bootstrap thread finishes");
         all.append(&mut b);
-        all
+        all.into_iter().unzip()
     });
     for (k, m) in Metric::ALL.into_iter().enumerate() {
         let iqm: Vec<Option<f64>> = (0..configs.len())
@@ -105,5 +113,5 @@ pub(super) fn add_iqm(
         summary.with_column(Column::new(m.column(Aggregate::IqmLo).into(), lo))?;
         summary.with_column(Column::new(m.column(Aggregate::IqmHi).into(), hi))?;
     }
-    Ok(())
+    Ok(Bootstrapped::of(wanted, rides))
 }

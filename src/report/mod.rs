@@ -19,6 +19,7 @@ pub mod claims;
 mod claims_json;
 pub mod confirm;
 mod csv;
+mod draws;
 pub mod ensemble;
 pub mod ensemble_gain;
 mod halving;
@@ -87,6 +88,8 @@ pub struct Report {
     pub settled: Option<settle::Settled>,
     /// `[search] confirm`: the winner on fresh seeds (the winner's curse).
     pub confirm: Option<confirm::Confirmed>,
+    /// The spread and profile figures' bootstraps, done in the IQM pass.
+    pub(crate) drawn: draws::Bootstrapped,
 }
 
 /// A confidence level as a percentage for captions and evidence, the one
@@ -126,12 +129,7 @@ fn build_of(
     records: &[TrialRecord],
     datasets: Option<&Datasets>,
 ) -> Result<Report> {
-    let by_id: HashMap<&str, &TrialRecord> = records.iter().map(|r| (r.id.as_str(), r)).collect();
-    let rows: Vec<Row> = plan
-        .trials
-        .iter()
-        .filter_map(|t| by_id.get(t.id.as_str()).map(|r| (t, *r)))
-        .collect();
+    let rows = plot::stored_rows(plan, records);
     let swept = trials::column_names(&plan.swept_keys);
     let best_train_loss = rows
         .iter()
@@ -145,12 +143,9 @@ fn build_of(
     let flags = trials::flags_of(exp, &rows, datasets);
     let trials = trials::frame(exp, plan, &rows, &swept, &stuck, &flags)?;
     let mut summary = summarise(&trials, &swept, exp.report.level)?;
-    iqm::add_iqm(
-        &mut summary,
-        &trials,
-        exp.report.bootstrap,
-        exp.report.level,
-    )?;
+    let wanted = plot::wanted(exp, plan, records);
+    let spec = (exp.report.bootstrap, exp.report.level);
+    let drawn = iqm::add_iqm(&mut summary, &trials, spec, &wanted)?;
     let ensembles = datasets.map(|d| ensemble::of_configs(&rows, d));
     if let (Some(d), Some(e)) = (datasets, ensembles.as_ref())
         && has_val(plan, d)
@@ -198,6 +193,7 @@ fn build_of(
         halving: None,
         settled,
         confirm: None,
+        drawn,
     })
 }
 
@@ -424,17 +420,8 @@ pub fn render(
 ) -> Result<(Report, Vec<File>)> {
     let selection = confirm::selection(exp, plan);
     let (full, plan) = (plan, selection.as_ref().unwrap_or(plan));
-    // The spread and profile figures' bootstraps need only the trials: they
-    // run while the summary (and its own bootstrap) is built.
-    let (report, bootstrapped) = std::thread::scope(|s| {
-        let figures = s.spawn(|| plot::bootstrap_figures(exp, plan, records));
-        let report = build_with(exp, full, records, datasets);
-        (
-            report,
-            figures.join().expect("the figures' thread finishes"),
-        )
-    });
-    let mut report = report?;
+    let mut report = build_with(exp, full, records, datasets)?;
+    let bootstrapped = plot::bootstrap_figures(exp, plan, records, &report.drawn);
     if let (Some(rungs), Some(found)) = (rungs, reference) {
         report.halving = reference::judge(exp, plan, rungs, records, found, datasets);
     }

@@ -257,7 +257,8 @@ fn lane_max_is_the_fold_it_replaced() {
 #[test]
 fn every_compiled_copy_of_the_evaluation_computes_the_same_bits() {
     use super::eval::*;
-    type Copy = fn(&Shape, &[f32], &[f32], &[f32], Option<&Targets>, bool, &mut Workspace) -> Evaluation;
+    type Copy =
+        fn(&Shape, &[f32], &[f32], &[f32], Option<&Targets>, bool, &mut Workspace) -> Evaluation;
     let mut copies: Vec<Copy> = vec![evaluate_portable];
     #[cfg(target_arch = "x86_64")]
     {
@@ -288,7 +289,15 @@ fn every_compiled_copy_of_the_evaluation_computes_the_same_bits() {
             .iter()
             .map(|copy| {
                 let mut ws = Workspace::default();
-                let ev = copy(&fused.shape, params, running, &data.train.x, y, true, &mut ws);
+                let ev = copy(
+                    &fused.shape,
+                    params,
+                    running,
+                    &data.train.x,
+                    y,
+                    true,
+                    &mut ws,
+                );
                 assert!(!ev.sums.is_empty() && ev.peaks.iter().flatten().any(|p| *p > 0.0));
                 format!("{ev:?}")
             })

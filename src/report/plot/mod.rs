@@ -68,6 +68,7 @@ use anyhow::{Result, anyhow};
 use plotters::prelude::*;
 
 use super::Report;
+use super::draws::{Bootstrapped, Wanted};
 use crate::data::Dataset;
 use crate::metric::Metric;
 use crate::plan::{Plan, Trial};
@@ -82,6 +83,8 @@ pub(super) use heatmap::cells as heatmap_cells;
 pub(super) use metric_vs_axis::axis_plot;
 #[cfg(test)]
 pub(super) use profile::profile_plot;
+#[cfg(test)]
+pub(super) use spread::SpreadSeries;
 #[cfg(test)]
 pub(super) use spread::{AxisSettings, spread_plot};
 
@@ -153,31 +156,32 @@ pub fn render(
     report: &Report,
     data: Option<&Dataset>,
 ) -> Result<Vec<Figure>> {
-    let bootstrapped = bootstrap_figures(exp, plan, records)?;
+    let bootstrapped = bootstrap_figures(exp, plan, records, &report.drawn)?;
     Ok(render_with(exp, plan, records, report, data, bootstrapped)?.0)
 }
 
-/// The spread and profile figures of the study's main loss: they need the
-/// trials but not the built report, and their bootstraps are the slowest
-/// part of a report with many configurations, so `report::render` starts
-/// them while it builds the summary. Their two bootstraps (each its own
-/// seeded stream) run on two threads, with the same results.
-pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Result<Vec<Figure>> {
+/// The spread and profile figures of the study's main loss, their
+/// bootstraps taken from `drawn` where the IQM pass computed them
+/// (`report::draws`). The two figures run on two threads, with the same
+/// results.
+pub fn bootstrap_figures(
+    exp: &Study,
+    plan: &Plan,
+    records: &[TrialRecord],
+    drawn: &Bootstrapped,
+) -> Result<Vec<Figure>> {
     let rows = finished_rows(plan, records);
     let Some((m, along)) = main_loss_axis(exp).filter(|_| !rows.is_empty()) else {
         return Ok(Vec::new());
     };
     // Profiles count every stored seed: one that diverged never gets below τ.
     let stored = stored_rows(plan, records);
-    let searched = sampled(exp, &along);
     let (spread, profile) = std::thread::scope(|s| {
-        let profile = s.spawn(|| profile::profile(exp, &stored, m, &along));
-        // Along a searched key the configurations differ in the other keys
-        // too: no line may join them (the search figure has their IQRs).
-        let spread = if searched {
-            Ok(None)
+        let profile = s.spawn(|| profile::profile(exp, &stored, m, &along, drawn));
+        let spread = if spread_drawn(exp, &along) {
+            spread::spread(exp, &rows, m, &along, drawn)
         } else {
-            spread::spread(exp, &rows, m, &along)
+            Ok(None)
         };
         (
             spread,
@@ -187,6 +191,32 @@ pub fn bootstrap_figures(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> R
         )
     });
     Ok(spread?.into_iter().chain(profile?).collect())
+}
+
+/// Along a searched key the configurations differ in the other keys too:
+/// no line may join them, so there is no spread figure (the search
+/// figure has their IQRs).
+fn spread_drawn(exp: &Study, along: &str) -> bool {
+    !sampled(exp, along)
+}
+
+/// What the spread and profile figures will bootstrap, per configuration
+/// (`report::draws`), so the IQM pass computes it with its resamples.
+pub(in crate::report) fn wanted(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Wanted {
+    let rows = finished_rows(plan, records);
+    let Some((m, along)) = main_loss_axis(exp).filter(|_| !rows.is_empty()) else {
+        return Wanted::default();
+    };
+    let (taus, profile) = profile::wanted(exp, &stored_rows(plan, records), m, &along);
+    Wanted {
+        spread: if spread_drawn(exp, &along) {
+            spread::wanted(exp, &rows, m)
+        } else {
+            Default::default()
+        },
+        profile,
+        taus,
+    }
 }
 
 /// [`render`] with the figures of [`bootstrap_figures`] already made; they

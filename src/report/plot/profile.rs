@@ -9,6 +9,8 @@
 //! get one panel per setting of the other axes, one curve per setting of
 //! the main axis. The numbers ([`Profile`]) are computed before drawing.
 
+use std::collections::HashMap;
+
 use anyhow::Result;
 use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
@@ -19,6 +21,7 @@ use super::scale::Scale;
 use super::{Figure, Row, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
+use crate::report::draws::Bootstrapped;
 use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
@@ -89,14 +92,71 @@ pub(in crate::report) fn profile_plot(
     rows: &[Row],
     m: Metric,
     along: &str,
+    drawn: &Bootstrapped,
 ) -> Option<Profile> {
+    let configs = seeds(exp, rows, m, along);
+    if configs.is_empty() {
+        return None;
+    }
+    let one_panel = configs.len() <= ONE_PANEL;
+    let (taus, scale) = taus_of(&configs)?;
+    let (level, reps) = (exp.report.level, exp.report.bootstrap);
+    let mut panels: Vec<Panel> = Vec::new();
+    for (config, others, mine, values) in &configs {
+        let title = title(one_panel, others);
+        let (name, selection) = if one_panel {
+            let all: Selection = mine.iter().chain(others).cloned().collect();
+            (combine(&label(mine), &label(others)), all)
+        } else {
+            (label(mine), mine.clone())
+        };
+        let at = panels.iter().position(|p| p.title == title);
+        let at = at.unwrap_or_else(|| {
+            panels.push(Panel {
+                title,
+                curves: Vec::new(),
+            });
+            panels.len() - 1
+        });
+        if at >= MAX_PANELS {
+            // Not drawn: no band to compute.
+            continue;
+        }
+        let band = drawn
+            .profile(*config as u64, values, &taus)
+            .unwrap_or_else(|| {
+                let res = resamples(*config as u64, values.len(), reps);
+                stats::share_below_bands(values, &taus, &res, level)
+            });
+        panels[at].curves.push(Curve {
+            name,
+            selection,
+            share: stats::share_below(values, &taus),
+            band,
+        });
+    }
+    let dropped = panels.len().saturating_sub(MAX_PANELS);
+    panels.truncate(MAX_PANELS);
+    Some(Profile {
+        scale,
+        taus,
+        panels,
+        dropped,
+    })
+}
+
+/// A configuration in plan order: its index, the other axes' settings,
+/// the main axis's, and its seeds' values.
+type Seeds = (usize, Selection, Selection, Vec<f64>);
+
+/// `rows`' values of `m` per configuration, in plan order. A seed that
+/// diverged or failed never gets below τ: it counts as +∞, so it stays
+/// in the denominator.
+fn seeds(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Vec<Seeds> {
     let axis_keys = super::axis_keys(exp, along);
-    // Configurations in plan order: (index, the other axes' settings, the
-    // main axis's, values). A seed that diverged or failed never gets
-    // below τ: it counts as +∞, so it stays in the denominator.
-    let mut configs: Vec<(usize, Selection, Selection, Vec<f64>)> = Vec::new();
+    let mut configs: Vec<Seeds> = Vec::new();
     // Each configuration's place in `configs`, found once per seed in O(1).
-    let mut index: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut index: HashMap<usize, usize> = HashMap::new();
     for (t, r) in rows {
         let y = if r.finished().is_some() {
             match r.value(m, exp.report.target_acc) {
@@ -119,50 +179,53 @@ pub(in crate::report) fn profile_plot(
             }
         }
     }
-    if configs.is_empty() {
-        return None;
-    }
-    let one_panel = configs.len() <= ONE_PANEL;
+    configs
+}
+
+/// The thresholds over every configuration's values, and their axis.
+fn taus_of(configs: &[Seeds]) -> Option<(Vec<f64>, Scale)> {
     let all: Vec<f64> = configs.iter().flat_map(|c| c.3.iter().copied()).collect();
     let scale = Scale::fit(&all, true)?;
-    let taus = thresholds(&scale, TAUS);
-    let (level, reps) = (exp.report.level, exp.report.bootstrap);
-    let mut panels: Vec<Panel> = Vec::new();
-    for (config, others, mine, values) in &configs {
-        let (title, name, selection) = if one_panel {
-            let all: Selection = mine.iter().chain(others).cloned().collect();
-            (String::new(), combine(&label(mine), &label(others)), all)
-        } else {
-            (label(others), label(mine), mine.clone())
-        };
-        let at = panels.iter().position(|p| p.title == title);
-        let at = at.unwrap_or_else(|| {
-            panels.push(Panel {
-                title,
-                curves: Vec::new(),
-            });
-            panels.len() - 1
-        });
-        if at >= MAX_PANELS {
-            // Not drawn: no band to compute.
-            continue;
-        }
-        let res = resamples(*config as u64, values.len(), reps);
-        panels[at].curves.push(Curve {
-            name,
-            selection,
-            share: stats::share_below(values, &taus),
-            band: stats::share_below_bands(values, &taus, &res, level),
-        });
+    Some((thresholds(&scale, TAUS), scale))
+}
+
+/// The panel a configuration is drawn in: by the other axes' settings,
+/// or one panel for all.
+fn title(one_panel: bool, others: &Selection) -> String {
+    if one_panel {
+        String::new()
+    } else {
+        label(others)
     }
-    let dropped = panels.len().saturating_sub(MAX_PANELS);
-    panels.truncate(MAX_PANELS);
-    Some(Profile {
-        scale,
-        taus,
-        panels,
-        dropped,
-    })
+}
+
+/// The thresholds and the values of each configuration the figure draws
+/// a band for (those of the first [`MAX_PANELS`] panels), for the IQM
+/// pass to bootstrap (`report::draws`).
+pub(super) fn wanted(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+) -> (Vec<f64>, HashMap<u64, Vec<f64>>) {
+    let configs = seeds(exp, rows, m, along);
+    let Some((taus, _)) = taus_of(&configs) else {
+        return (Vec::new(), HashMap::new());
+    };
+    let one_panel = configs.len() <= ONE_PANEL;
+    let mut titles: Vec<String> = Vec::new();
+    let mut values = HashMap::new();
+    for (config, others, _, v) in configs {
+        let title = title(one_panel, &others);
+        let at = titles.iter().position(|t| *t == title).unwrap_or_else(|| {
+            titles.push(title);
+            titles.len() - 1
+        });
+        if at < MAX_PANELS {
+            values.insert(config as u64, v);
+        }
+    }
+    (taus, values)
 }
 
 /// A configuration's full label: the main axis's settings, then the
@@ -176,9 +239,15 @@ fn combine(mine: &str, others: &str) -> String {
 }
 
 /// The profile figure of `m` (its panels split along `along`).
-pub(super) fn profile(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
+pub(super) fn profile(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    drawn: &Bootstrapped,
+) -> Result<Option<Figure>> {
     let file = format!("profile_{m}.svg");
-    let Some(p) = profile_plot(exp, rows, m, along) else {
+    let Some(p) = profile_plot(exp, rows, m, along, drawn) else {
         return Ok(None);
     };
     let svg = draw(exp, &p, m)?;

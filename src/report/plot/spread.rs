@@ -20,6 +20,7 @@ use super::scale::{Scale, spans_decade};
 use super::{Figure, Row, err, short};
 use crate::metric::Metric;
 use crate::report::claims::label;
+use crate::report::draws::Bootstrapped;
 use crate::report::iqm::resamples;
 use crate::report::percent;
 use crate::stats;
@@ -152,6 +153,7 @@ pub(in crate::report) fn spread_plot(
     rows: &[Row],
     m: Metric,
     along: &str,
+    drawn: &Bootstrapped,
 ) -> Option<SpreadPlot> {
     let axis = AxisSettings::of(rows, along);
     let (names, cells) = cells(exp, rows, m, along, &axis);
@@ -162,8 +164,10 @@ pub(in crate::report) fn spread_plot(
     let (std_iv, iqr_iv): (Vec<_>, Vec<_>) = cells
         .iter()
         .map(|c| {
-            let res = resamples(c.3 as u64, c.2.len(), reps);
-            stats::spread_intervals(&c.2, &res, level)
+            drawn.spread(c.3 as u64, &c.2).unwrap_or_else(|| {
+                let res = resamples(c.3 as u64, c.2.len(), reps);
+                stats::spread_intervals(&c.2, &res, level)
+            })
         })
         .unzip();
     let series = names
@@ -197,6 +201,18 @@ pub(in crate::report) fn spread_plot(
         series,
         level,
     })
+}
+
+/// Each configuration's values of `m` in `rows` (finished seeds, plan
+/// order): a cell's values when the cell is one configuration.
+pub(super) fn wanted(exp: &Study, rows: &[Row], m: Metric) -> HashMap<u64, Vec<f64>> {
+    let mut values: HashMap<u64, Vec<f64>> = HashMap::new();
+    for (t, r) in rows {
+        if let Some(y) = r.value(m, exp.report.target_acc) {
+            values.entry(t.config_index as u64).or_default().push(y);
+        }
+    }
+    values
 }
 
 /// One configuration's values: (series, setting, values, the first
@@ -256,9 +272,15 @@ fn cells(
 
 /// The spread figure of `m` along `along`; `None` when there is nothing
 /// to draw (no metric, or no configuration with two seeds).
-pub(super) fn spread(exp: &Study, rows: &[Row], m: Metric, along: &str) -> Result<Option<Figure>> {
+pub(super) fn spread(
+    exp: &Study,
+    rows: &[Row],
+    m: Metric,
+    along: &str,
+    drawn: &Bootstrapped,
+) -> Result<Option<Figure>> {
     let file = format!("spread_{m}_vs_{}.svg", short(along));
-    let Some(plot) = spread_plot(exp, rows, m, along) else {
+    let Some(plot) = spread_plot(exp, rows, m, along, drawn) else {
         return Ok(None);
     };
     let Some(y) = spread_scale(&plot) else {

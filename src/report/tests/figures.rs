@@ -75,7 +75,14 @@ fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
         &losses,
     );
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::spread_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
+    let p = plot::spread_plot(
+        &e,
+        &rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(p.axis.labels, ["2", "8"]);
     assert!(!p.axis.is_log());
     let names: Vec<&str> = p.series.iter().map(|s| s.name.as_str()).collect();
@@ -148,7 +155,14 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let losses = [0.5, 0.2, 0.9, n, 0.25, 0.3, 0.35, 0.4];
     let (e, plan, records) = stored_study("[report]\nbootstrap = 300\n", &losses);
     let rows = plot::stored_rows(&plan, &records);
-    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
+    let p = plot::profile_plot(
+        &e,
+        &rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap();
     assert!(!p.scale.is_log() && p.panels.len() == 1 && p.dropped == 0);
     assert_eq!(p.panels[0].curves[0].share.last(), Some(&0.75));
     let width2 = [0.5, 0.2, 0.9, f64::INFINITY];
@@ -172,7 +186,14 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     many[0] = 0.01;
     let (e, plan, records) = stored_study("depth = [1, 2, 3, 4, 5, 6]\n", &many);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
+    let p = plot::profile_plot(
+        &e,
+        &rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap();
     assert!(p.scale.is_log());
     let ratio = p.taus[1] / p.taus[0];
     assert!((p.taus[2] / p.taus[1] - ratio).abs() < 1e-12);
@@ -192,7 +213,14 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let (e, plan, records) =
         stored_study(&format!("depth = [{}]\n", depths.join(", ")), &[0.5; 112]);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(&e, &rows, Metric::TrainLoss, "model.width").unwrap();
+    let p = plot::profile_plot(
+        &e,
+        &rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!((p.panels.len(), p.dropped), (12, 2));
     assert!(p.panels.iter().all(|q| q.curves.len() == 2));
 }
@@ -237,4 +265,47 @@ fn loss_figures_say_log_scale_exactly_when_the_losses_span_a_decade() {
         );
     }
     assert!(narrow[2].0.contains("(log scale)"));
+}
+
+/// The spread and profile bootstraps the IQM pass computes for the
+/// figures (`report::draws`) are the ones the figures compute alone, bit
+/// for bit; and the pass does compute them (the configurations whose
+/// seeds all finished), so the figures do not draw them again. A
+/// configuration with a diverged seed has a profile of four values
+/// (+∞ for the diverged) but three finished trials to resample: the
+/// figure computes that band itself. Catches a result used for other values
+/// than its own, and rides that never happen.
+#[test]
+fn the_iqm_pass_bootstraps_what_the_figures_would() {
+    let n = f64::NAN;
+    let losses = [
+        0.5, 0.2, 0.9, 0.4, // width 2, depth 1
+        0.3, 0.3, 0.31, 0.2, // width 2, depth 2
+        1.0, 0.01, 0.03, n, // width 8, depth 1: one diverged
+        0.7, 0.1, 0.2, 0.5, // width 8, depth 2
+    ];
+    let (e, plan, records) = stored_study("depth = [1, 2]\n[report]\nbootstrap = 400\n", &losses);
+    let report = build(&e, &plan, &records).unwrap();
+    assert_eq!(report.drawn.counts(), (4, 3));
+    let alone = super::draws::Bootstrapped::default();
+    let finished = plot::finished_rows(&plan, &records);
+    let (m, along) = (Metric::TrainLoss, "model.width");
+    let spread = |d| {
+        plot::spread_plot(&e, &finished, m, along, d)
+            .unwrap()
+            .series
+    };
+    let points =
+        |s: Vec<plot::SpreadSeries>| -> Vec<_> { s.into_iter().flat_map(|s| s.points).collect() };
+    assert_eq!(points(spread(&report.drawn)), points(spread(&alone)));
+    let stored = plot::stored_rows(&plan, &records);
+    let bands = |d| -> Vec<_> {
+        let p = plot::profile_plot(&e, &stored, m, along, d).unwrap();
+        p.panels
+            .into_iter()
+            .flat_map(|p| p.curves)
+            .map(|c| c.band)
+            .collect()
+    };
+    assert_eq!(bands(&report.drawn), bands(&alone));
 }
