@@ -226,23 +226,44 @@ pub(crate) fn percentile_interval_in_place(values: &mut [f64], level: f64) -> Op
         return None;
     }
     let a = (1.0 - level) / 2.0;
-    Some((
-        quantile_by_selection(values, a),
-        quantile_by_selection(values, 1.0 - a),
-    ))
+    // Selection among integers that order as `f64::total_cmp` orders the
+    // values: one compare per step, not total_cmp's bit fiddling on both
+    // sides (a large report's selections took 7% of its time, 4% after).
+    let mut keys: Vec<i64> = values.iter().map(|v| order_key(*v)).collect();
+    let ends = (
+        quantile_by_selection(&mut keys, a),
+        quantile_by_selection(&mut keys, 1.0 - a),
+    );
+    for (v, k) in values.iter_mut().zip(&keys) {
+        *v = from_order_key(*k);
+    }
+    Some(ends)
 }
 
-/// [`quantile`] of a non-empty slice by selection, reordering it.
-fn quantile_by_selection(values: &mut [f64], q: f64) -> f64 {
-    let pos = q * (values.len() - 1) as f64;
+/// An integer that orders as `f64::total_cmp` orders `v` (its own
+/// definition): the bits, with those after the sign flipped when negative.
+fn order_key(v: f64) -> i64 {
+    let bits = v.to_bits() as i64;
+    bits ^ ((((bits >> 63) as u64) >> 1) as i64)
+}
+
+/// The value of an [`order_key`] (the flip undoes itself).
+fn from_order_key(k: i64) -> f64 {
+    f64::from_bits(order_key(f64::from_bits(k as u64)) as u64)
+}
+
+/// [`quantile`] of a non-empty slice of [`order_key`]s by selection,
+/// reordering it.
+fn quantile_by_selection(keys: &mut [i64], q: f64) -> f64 {
+    let pos = q * (keys.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    let (_, x_lo, above) = values.select_nth_unstable_by(lo, f64::total_cmp);
-    let x_lo = *x_lo;
+    let (_, k_lo, above) = keys.select_nth_unstable(lo);
+    let x_lo = from_order_key(*k_lo);
     let x_hi = if hi == lo {
         x_lo
     } else {
         // The next order statistic is the least of those after position lo.
-        above.iter().copied().min_by(f64::total_cmp).unwrap_or(x_lo)
+        above.iter().min().map_or(x_lo, |k| from_order_key(*k))
     };
     x_lo + (x_hi - x_lo) * (pos - lo as f64)
 }
@@ -339,10 +360,11 @@ mod tests {
     }
 
     /// Selection gives the bits of the sorting interval (`quantile` at both
-    /// ends) on
-    /// random values with ties and both zeros, at several sizes and levels.
+    /// ends) on random values with ties, both zeros and −∞, at several
+    /// sizes and levels, and leaves the values reordered but whole.
     /// Catches the upper neighbour taken from the wrong side of the selected
-    /// element and an interpolation that differs from NumPy's.
+    /// element, an interpolation that differs from NumPy's, and an order
+    /// key that orders negatives backwards or does not undo itself.
     #[test]
     fn selection_equals_the_sorted_percentile_interval() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
@@ -353,6 +375,7 @@ mod tests {
                         0 => 0.0,
                         1 => -0.0,
                         2 => 1.0,
+                        3 => f64::NEG_INFINITY,
                         _ => rng.random::<f64>() - 0.5,
                     })
                     .collect();
@@ -360,6 +383,14 @@ mod tests {
                 let got = percentile_interval(&v, level);
                 let bits = |x: Option<(f64, f64)>| x.map(|(a, b)| (a.to_bits(), b.to_bits()));
                 assert_eq!(bits(got), bits(want), "len {len}, level {level}");
+                // In place, the values come back reordered, not changed.
+                let mut w = v.clone();
+                percentile_interval_in_place(&mut w, level);
+                let sorted = |mut x: Vec<f64>| -> Vec<u64> {
+                    x.sort_by(f64::total_cmp);
+                    x.iter().map(|v| v.to_bits()).collect()
+                };
+                assert_eq!(sorted(w), sorted(v.clone()));
             }
         }
         assert_eq!(percentile_interval(&[], 0.9), None);
