@@ -131,70 +131,110 @@ fn build_of(
 ) -> Result<Report> {
     let rows = plot::stored_rows(plan, records);
     let swept = trials::column_names(&plan.swept_keys);
-    let best_train_loss = rows
-        .iter()
-        .filter_map(|(_, r)| finished(r))
-        .map(|m| m.train_loss)
-        .reduce(f64::min);
     let stuck = Stuck::new(
         exp,
         rows.iter().filter_map(|(t, r)| Some((*t, finished(r)?))),
     );
     let flags = trials::flags_of(exp, &rows, datasets);
-    let trials = trials::frame(exp, plan, &rows, &swept, &stuck, &flags)?;
-    let mut summary = summarise(&trials, &swept, exp.report.level)?;
-    let wanted = plot::wanted(exp, plan, records);
+    // What needs only the trials is computed beside the trials table and
+    // the summary, which are serial (benches/p3.toml: 0.2 s each side).
+    let (tables, beside) = std::thread::scope(|s| {
+        let beside = s.spawn(|| Beside::of(exp, plan, records, &rows, datasets));
+        let tables = trials::frame(exp, plan, &rows, &swept, &stuck, &flags).and_then(|trials| {
+            let summary = summarise(&trials, &swept, exp.report.level)?;
+            Ok((trials, summary))
+        });
+        (tables, beside.join().expect("the thread beside the tables finishes"))
+    });
+    let ((trials, mut summary), beside) = (tables?, beside?);
     let spec = (exp.report.bootstrap, exp.report.level);
-    let drawn = iqm::add_iqm(&mut summary, &trials, spec, &wanted)?;
-    let ensembles = datasets.map(|d| ensemble::of_configs(&rows, d));
-    if let (Some(d), Some(e)) = (datasets, ensembles.as_ref())
+    let drawn = iqm::add_iqm(&mut summary, &trials, spec, &beside.wanted)?;
+    if let (Some(d), Some(e)) = (datasets, beside.ensembles.as_ref())
         && has_val(plan, d)
     {
         add_ensemble_columns(&mut summary, e)?;
     }
-    let variance = variance::decompose(exp, &rows);
-    for c in variance::columns(exp, &summary, &variance)? {
+    for c in variance::columns(exp, &summary, &beside.variance)? {
         summary.with_column(c)?;
     }
-    let ensembles = ensembles.unwrap_or_default();
+    let ensembles = beside.ensembles.unwrap_or_default();
     let verdicts = verdicts::judge(&verdicts::Inputs {
         exp,
         rows: &rows,
         stuck: &stuck,
         flags: &flags,
-        variance: &variance,
+        variance: &beside.variance,
         ensembles: &ensembles,
         datasets,
     });
-    let settled = settle::walk(exp, plan, records, datasets);
+    let settled = beside.settled;
     let verdicts = match settled.as_ref().and_then(|s| s.verdicts.clone()) {
         Some(sequential) => sequential,
         None => verdicts,
     };
-    let curves = curves_frame(&rows)?;
-    let telemetry = telemetry_csv::frame(&rows)?;
-    let trial_seconds = rows.iter().map(|(_, r)| r.wall_time_s).sum();
-    let search = search::summarise(exp, plan, records);
-    let tuning = search.as_ref().and_then(|s| tuning::curves(exp, plan, s));
-    let repeats = search.as_ref().and_then(|s| repeats::of(exp, s));
     Ok(Report {
         swept,
         trials,
         summary,
-        curves,
-        telemetry,
-        best_train_loss,
+        curves: beside.curves,
+        telemetry: beside.telemetry,
+        best_train_loss: beside.best_train_loss,
         verdicts,
-        variance,
-        trial_seconds,
-        search,
-        tuning,
-        repeats,
+        variance: beside.variance,
+        trial_seconds: beside.trial_seconds,
+        search: beside.search,
+        tuning: beside.tuning,
+        repeats: beside.repeats,
         halving: None,
         settled,
         confirm: None,
         drawn,
     })
+}
+
+/// The parts of a report that read only the trials, not the trials table
+/// or the summary.
+struct Beside {
+    wanted: draws::Wanted,
+    ensembles: Option<HashMap<usize, ensemble::Ensemble>>,
+    variance: Vec<variance::Decomposition>,
+    settled: Option<settle::Settled>,
+    curves: DataFrame,
+    telemetry: Option<DataFrame>,
+    best_train_loss: Option<f64>,
+    trial_seconds: f64,
+    search: Option<search::SearchSummary>,
+    tuning: Option<tuning::TuningCurves>,
+    repeats: Option<repeats::Repeats>,
+}
+
+impl Beside {
+    fn of(
+        exp: &Study,
+        plan: &Plan,
+        records: &[TrialRecord],
+        rows: &[Row],
+        datasets: Option<&Datasets>,
+    ) -> Result<Beside> {
+        let search = search::summarise(exp, plan, records);
+        Ok(Beside {
+            wanted: plot::wanted(exp, plan, records),
+            ensembles: datasets.map(|d| ensemble::of_configs(rows, d)),
+            variance: variance::decompose(exp, rows),
+            settled: settle::walk(exp, plan, records, datasets),
+            curves: curves_frame(rows)?,
+            telemetry: telemetry_csv::frame(rows)?,
+            best_train_loss: rows
+                .iter()
+                .filter_map(|(_, r)| finished(r))
+                .map(|m| m.train_loss)
+                .reduce(f64::min),
+            trial_seconds: rows.iter().map(|(_, r)| r.wall_time_s).sum(),
+            tuning: search.as_ref().and_then(|s| tuning::curves(exp, plan, s)),
+            repeats: search.as_ref().and_then(|s| repeats::of(exp, s)),
+            search,
+        })
+    }
 }
 
 /// A stored trial with its plan entry, in plan order.
