@@ -144,7 +144,12 @@ fn build_of(
             let summary = summarise(&trials, &swept, exp.report.level)?;
             Ok((trials, summary))
         });
-        (tables, beside.join().expect("the thread beside the tables finishes"))
+        (
+            tables,
+            beside
+                .join()
+                .expect("the thread beside the tables finishes"),
+        )
     });
     let ((trials, mut summary), beside) = (tables?, beside?);
     let spec = (exp.report.bootstrap, exp.report.level);

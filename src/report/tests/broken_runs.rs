@@ -1,7 +1,7 @@
 //! The collapsed and unstable flags through the tables and a claim: each
 //! trial's flags in trials.csv, each configuration's counts in
-//! summary.csv and the Markdown table, and `collapsed_fraction` judged
-//! on them.
+//! summary.csv and the Markdown table, and `collapsed_fraction` and
+//! `unstable_fraction` judged on them.
 use super::*;
 use crate::train::CurvePoint;
 
@@ -18,22 +18,11 @@ fn eval(l: f64) -> Metrics {
     }
 }
 
-/// Widths 2 and 8, four seeds each, 3-class spiral (chance ln 3 =
-/// 1.0986, flagged from 0.99·ln 3 = 1.0876), every trial starting at an
-/// initial loss of 1.2:
-/// - width 2: seed 0 ends at 1.1 (chance: collapsed), seed 1 at 1.15
-///   (not 5% below 1.2, the bar being 1.14: collapsed), seed 2 at 0.5
-///   after reaching 0.1 (0.5 > 0.1 + max(0.1, 0.1) = 0.2: unstable),
-///   seed 3 diverged (no flags);
-/// - width 8: 0.3, 0.25, 0.2, 0.35 after curves whose best is the end.
-///
-/// Catches the chance rule or the 5% rule dropped, the unstable bar
-/// mis-computed, a diverged trial counted, or the counts summed over the
-/// wrong configuration.
-#[test]
-fn flags_are_written_per_trial_and_counted_per_configuration() {
+/// The study below (with `claims` added): final losses, initial losses
+/// and curves that flag seeds 0 and 1 collapsed and seed 2 unstable.
+fn flagged_study(claims: &str) -> (Study, Plan, Vec<TrialRecord>) {
     let (e, plan, mut records) =
-        stored_study("", &[1.1, 1.15, 0.5, f64::NAN, 0.3, 0.25, 0.2, 0.35]);
+        stored_study(claims, &[1.1, 1.15, 0.5, f64::NAN, 0.3, 0.25, 0.2, 0.35]);
     for r in &mut records {
         r.initial = Some(eval(1.2));
         let last = r.metrics.map_or(1.0, |m| m.train_loss);
@@ -51,6 +40,24 @@ fn flags_are_written_per_trial_and_counted_per_configuration() {
             },
         ];
     }
+    (e, plan, records)
+}
+
+/// Widths 2 and 8, four seeds each, 3-class spiral (chance ln 3 =
+/// 1.0986, flagged from 0.99·ln 3 = 1.0876), every trial starting at an
+/// initial loss of 1.2:
+/// - width 2: seed 0 ends at 1.1 (chance: collapsed), seed 1 at 1.15
+///   (not 5% below 1.2, the bar being 1.14: collapsed), seed 2 at 0.5
+///   after reaching 0.1 (0.5 > 0.1 + max(0.1, 0.1) = 0.2: unstable),
+///   seed 3 diverged (no flags);
+/// - width 8: 0.3, 0.25, 0.2, 0.35 after curves whose best is the end.
+///
+/// Catches the chance rule or the 5% rule dropped, the unstable bar
+/// mis-computed, a diverged trial counted, or the counts summed over the
+/// wrong configuration.
+#[test]
+fn flags_are_written_per_trial_and_counted_per_configuration() {
+    let (e, plan, records) = flagged_study("");
     let r = build(&e, &plan, &records).unwrap();
     let flag = |name: &str| -> Vec<Option<bool>> {
         r.trials
@@ -101,6 +108,22 @@ fn collapsed_fraction_claims_read_the_flags() {
     let points = &r.verdicts[0].slices[0].points;
     assert_eq!(points.len(), 2);
     assert!((points[0].value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+    assert_eq!(points[1].value, Some(0.0));
+}
+
+/// An `unstable_fraction` claim reads the unstable flags: 1 of the 3
+/// finished width-2 seeds (seed 2, back up to 0.5 from 0.1) against 0 of
+/// 4 at width 8. Catches the statistic read off the losses instead (their
+/// mean at width 2 is 0.917) or off another flag (collapsed: 2/3).
+#[test]
+fn unstable_fraction_claims_read_the_flags() {
+    let claim = "[[claims]]\nname = \"narrow nets bounce back more\"\nmetric = \"train_loss\"\n\
+                 statistic = \"unstable_fraction\"\nalong = \"width\"\nexpect = \"decreasing\"\n";
+    let (e, plan, records) = flagged_study(claim);
+    let r = build(&e, &plan, &records).unwrap();
+    let points = &r.verdicts[0].slices[0].points;
+    assert_eq!(points.len(), 2);
+    assert!((points[0].value.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     assert_eq!(points[1].value, Some(0.0));
 }
 
