@@ -267,8 +267,9 @@ fn draw(exp: &Study, plot: &AxisPlot, y: &Scale, m: Metric, along: &str) -> Resu
         })?;
         let mut entries = Vec::new();
         for (s, line) in plot.series.iter().enumerate() {
-            // A small horizontal offset per series keeps overlapping dots apart.
-            let offset = (s as f64 - (plot.series.len() as f64 - 1.0) / 2.0) * (x1 - x0) * 0.012;
+            // A small horizontal offset per series keeps overlapping dots
+            // apart, all within ±0.4 of their setting however many series.
+            let offset = super::dodge(s, plot.series.len(), x1 - x0, 0.012);
             let (c, shape) = colours.of(&line.selection);
             draw_series(&mut chart, plot, line, (c, shape), offset, y)?;
             entries.push(Entry::marker(line.name.clone(), c, shape));

@@ -14,7 +14,9 @@ use anyhow::Result;
 use plotters::prelude::*;
 use std::collections::HashMap;
 
-use super::canvas::{Area, Frame, font, plot_series, svg, titled};
+use super::canvas::{
+    Area, Entry, Frame, LEGEND_WIDTH, font, legend, plot_series, svg, titled, with_strip,
+};
 use super::palette::Palette;
 use super::scale::{Scale, spans_decade};
 use super::{Figure, Row, err, short};
@@ -341,29 +343,44 @@ fn spread_scale(plot: &SpreadPlot) -> Option<Scale> {
 
 /// Two panels side by side, std and IQR, on the shared `y`.
 fn draw(colours: &Palette, plot: &SpreadPlot, y: &Scale, m: Metric, along: &str) -> Result<String> {
-    svg((1200, 560), |root| {
-        let title = format!(
-            "spread of the final {} across seeds vs {}",
-            m.name().replace('_', " "),
-            short(along)
-        );
+    let title = format!(
+        "spread of the final {} across seeds vs {}",
+        m.name().replace('_', " "),
+        short(along)
+    );
+    let inside = plot.series.len() <= LEGEND_INSIDE;
+    let panels = |root: &Area| -> Result<()> {
         let root = titled(root, &title, 22)?;
-        let panels = root.split_evenly((1, 2));
         let pick: [fn(&SpreadPoint) -> Option<Estimate>; 2] = [|p| p.std, |p| p.iqr];
-        for ((area, name), get) in panels.iter().zip(["std", "IQR"]).zip(pick) {
-            panel(
-                area,
-                colours,
-                plot,
-                y,
-                &format!("{name} of {}", m.name().replace('_', " ")),
-                along,
-                get,
-            )?;
+        for ((area, name), get) in root
+            .split_evenly((1, 2))
+            .iter()
+            .zip(["std", "IQR"])
+            .zip(pick)
+        {
+            let desc = format!("{name} of {}", m.name().replace('_', " "));
+            panel(area, colours, plot, y, (&desc, along, inside), get)?;
         }
         Ok(())
+    };
+    if inside {
+        return svg((1200, 560), panels);
+    }
+    // More series than a legend inside a panel can hold without covering
+    // the data: a strip beside the panels, as the metric-vs-axis figure has.
+    with_strip((1200, 560), LEGEND_WIDTH, |left, right| {
+        panels(left)?;
+        let entries: Vec<Entry> = plot
+            .series
+            .iter()
+            .map(|s| Entry::line(s.name.clone(), colours.of(&s.selection).0))
+            .collect();
+        legend(right, &format!("series ({})", entries.len()), &entries)
     })
 }
+
+/// Series whose legend is drawn inside the right panel; more get a strip.
+const LEGEND_INSIDE: usize = 12;
 
 /// A spread panel: the large frame, its y labels wider for log ticks,
 /// no caption (the figure's title names both panels).
@@ -379,8 +396,7 @@ fn panel(
     colours: &Palette,
     plot: &SpreadPlot,
     y: &Scale,
-    desc: &str,
-    along: &str,
+    (desc, along, legend): (&str, &str, bool),
     get: fn(&SpreadPoint) -> Option<Estimate>,
 ) -> Result<()> {
     let mut chart = SPREAD.chart(area, None, plot.axis.scale(), y.clone())?;
@@ -393,12 +409,12 @@ fn panel(
         .y_desc(format!("{desc} (log scale)"))
         .disable_x_mesh();
     })?;
-    let n = plot.series.len() as f64;
     for (s, series) in plot.series.iter().enumerate() {
         let c = colours.of(&series.selection).0;
         // Series side by side around each setting, so bars do not cover
-        // each other: 8% of the spacing between settings apart.
-        let frac = (s as f64 - (n - 1.0) / 2.0) * 0.08;
+        // each other: 8% of the spacing between settings apart, closer
+        // when more than eleven would leave their setting's slot.
+        let frac = super::dodge(s, plot.series.len(), 1.0, 0.08);
         let k = plot.axis.labels.len();
         let at = |i: usize| {
             if plot.axis.is_log() && k > 1 {
@@ -437,6 +453,9 @@ fn panel(
                 })
             }),
         )?;
+    }
+    if !legend {
+        return Ok(());
     }
     chart
         .configure_series_labels()

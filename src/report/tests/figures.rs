@@ -309,3 +309,36 @@ fn the_iqm_pass_bootstraps_what_the_figures_would() {
     };
     assert_eq!(bands(&report.drawn), bands(&alone));
 }
+
+/// Many series stay inside their setting's slot and get a legend strip:
+/// series are 8% of the spacing apart in the spread figure (1.2% of the
+/// axis in metric-vs-axis), but never more than ±0.4 of a setting away
+/// (P3's 500 series were drawn twenty settings wide, off the axis). The
+/// spread figure's legend goes to a strip beside the panels past twelve
+/// series ("series (14)"), and stays inside with two. Catches the cap
+/// dropped, applied to few series, or the legend left over the data.
+#[test]
+fn many_series_stay_in_their_slot_with_a_legend_strip() {
+    use super::plot::dodge;
+    assert_eq!(
+        [0, 1, 2].map(|s| dodge(s, 3, 1.0, 0.08)),
+        [-0.08, 0.0, 0.08]
+    );
+    assert!((0..500).all(|s| dodge(s, 500, 1.0, 0.08).abs() <= 0.4 + 1e-12));
+    assert_eq!(dodge(0, 500, 1.0, 0.08), -0.4);
+    assert_eq!(dodge(0, 1, 3.0, 0.012), 0.0);
+    let spread = |depths: usize| {
+        let list: Vec<String> = (1..=depths).map(|d| d.to_string()).collect();
+        let losses: Vec<f64> = (0..depths * 8)
+            .map(|i| 0.2 + 0.01 * (i % 7) as f64)
+            .collect();
+        let (e, plan, records) = stored_study(&format!("depth = [{}]\n", list.join(", ")), &losses);
+        let (_, files) = render(&e, &plan, &records, None, &About::default(), None, None).unwrap();
+        let f = files
+            .iter()
+            .find(|f| f.0 == "figures/spread_train_loss_vs_width.svg");
+        String::from_utf8(f.unwrap().1.clone()).unwrap()
+    };
+    assert!(spread(14).contains("series (14)"));
+    assert!(!spread(2).contains("series ("));
+}
