@@ -5,6 +5,32 @@ use crate::testkit::record;
 use crate::train::{Metrics, Status};
 use std::path::Path;
 
+/// The profile figure's numbers of the final train loss along width,
+/// every band bootstrapped by the figure itself.
+fn width_profile(e: &Study, rows: &[plot::Row]) -> plot::Profile {
+    plot::profile_plot(
+        e,
+        rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap()
+}
+
+/// The spread figure's numbers of the final train loss along width,
+/// every interval bootstrapped by the figure itself.
+fn width_spread(e: &Study, rows: &[plot::Row]) -> plot::SpreadPlot {
+    plot::spread_plot(
+        e,
+        rows,
+        Metric::TrainLoss,
+        "model.width",
+        &Default::default(),
+    )
+    .unwrap()
+}
+
 /// A study of widths 2 and 8 with four seeds, `extra` appended, and a
 /// stored record per value in plan order: NaN stands for a diverged
 /// trial; trials past the values are not stored.

@@ -82,11 +82,11 @@ pub(super) use heatmap::cells as heatmap_cells;
 #[cfg(test)]
 pub(super) use metric_vs_axis::axis_plot;
 #[cfg(test)]
-pub(super) use profile::profile_plot;
+pub(super) use profile::{Profile, profile_plot};
 #[cfg(test)]
 pub(super) use spread::SpreadSeries;
 #[cfg(test)]
-pub(super) use spread::{AxisSettings, spread_plot};
+pub(super) use spread::{AxisSettings, SpreadPlot, spread_plot};
 
 /// A finished trial with its plan entry: what every figure draws from.
 pub(in crate::report) type Row<'a> = (&'a Trial, &'a TrialRecord);

@@ -101,14 +101,7 @@ fn a_profile_counts_diverged_seeds_in_its_denominator() {
         })
         .collect();
     let rows = plot::stored_rows(&plan, &records);
-    let p = plot::profile_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_profile(&e, &rows);
     let top = |c: usize| {
         p.panels[0].curves[c]
             .share
@@ -145,14 +138,7 @@ fn a_setting_has_one_colour_in_every_panel() {
         .map(|(_, r)| r)
         .collect();
     let rows = plot::stored_rows(&plan, &records);
-    let p = plot::profile_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_profile(&e, &rows);
     assert_eq!(p.panels.last().unwrap().title, "depth=2");
     let fig = plot::bootstrap_figures(&e, &plan, &records, &Default::default()).unwrap();
     let colours = line_colours(&figure(&fig, "profile_train_loss.svg").svg);

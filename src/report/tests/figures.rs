@@ -75,14 +75,7 @@ fn spread_plot_has_each_configurations_std_and_iqr_with_bootstrap_intervals() {
         &losses,
     );
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::spread_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_spread(&e, &rows);
     assert_eq!(p.axis.labels, ["2", "8"]);
     assert!(!p.axis.is_log());
     let names: Vec<&str> = p.series.iter().map(|s| s.name.as_str()).collect();
@@ -155,14 +148,7 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let losses = [0.5, 0.2, 0.9, n, 0.25, 0.3, 0.35, 0.4];
     let (e, plan, records) = stored_study("[report]\nbootstrap = 300\n", &losses);
     let rows = plot::stored_rows(&plan, &records);
-    let p = plot::profile_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_profile(&e, &rows);
     assert!(!p.scale.is_log() && p.panels.len() == 1 && p.dropped == 0);
     assert_eq!(p.panels[0].curves[0].share.last(), Some(&0.75));
     let width2 = [0.5, 0.2, 0.9, f64::INFINITY];
@@ -186,14 +172,7 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     many[0] = 0.01;
     let (e, plan, records) = stored_study("depth = [1, 2, 3, 4, 5, 6]\n", &many);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_profile(&e, &rows);
     assert!(p.scale.is_log());
     let ratio = p.taus[1] / p.taus[0];
     assert!((p.taus[2] / p.taus[1] - ratio).abs() < 1e-12);
@@ -213,14 +192,7 @@ fn profile_plot_counts_each_configurations_seeds_below_tau() {
     let (e, plan, records) =
         stored_study(&format!("depth = [{}]\n", depths.join(", ")), &[0.5; 112]);
     let rows = plot::finished_rows(&plan, &records);
-    let p = plot::profile_plot(
-        &e,
-        &rows,
-        Metric::TrainLoss,
-        "model.width",
-        &Default::default(),
-    )
-    .unwrap();
+    let p = width_profile(&e, &rows);
     assert_eq!((p.panels.len(), p.dropped), (12, 2));
     assert!(p.panels.iter().all(|q| q.curves.len() == 2));
 }
