@@ -82,6 +82,43 @@ impl Statistic {
         }
     }
 
+    /// Every statistic, in the order errors and the docs list them.
+    pub const ALL: [Statistic; 16] = [
+        Statistic::Mean,
+        Statistic::Std,
+        Statistic::Median,
+        Statistic::Iqr,
+        Statistic::Min,
+        Statistic::Max,
+        Statistic::Iqm,
+        Statistic::StuckFraction,
+        Statistic::CollapsedFraction,
+        Statistic::UnstableFraction,
+        Statistic::ProbabilityOfImprovement,
+        Statistic::ProbabilityOfOutperforming,
+        Statistic::Share,
+        Statistic::Ensemble,
+        Statistic::BestOfBlock,
+        Statistic::EnsembleGain,
+    ];
+
+    /// [`Statistic::ALL`] but `left_out`, in the same order (`N` is one
+    /// less); a const, so a use's list of what it allows is derived, not
+    /// written again.
+    pub const fn all_but<const N: usize>(left_out: Statistic) -> [Statistic; N] {
+        let mut out = [Statistic::Mean; N];
+        let (mut i, mut j) = (0, 0);
+        while i < Statistic::ALL.len() {
+            if Statistic::ALL[i] as u8 != left_out as u8 {
+                out[j] = Statistic::ALL[i];
+                j += 1;
+            }
+            i += 1;
+        }
+        assert!(j == N, "N is one less than ALL");
+        out
+    }
+
     /// (name, statistic) of each of `allowed`: a use's list of the
     /// statistics it takes, for a choice key.
     pub const fn named<const N: usize>(allowed: [Statistic; N]) -> [(&'static str, Statistic); N] {
@@ -156,24 +193,7 @@ mod tests {
 
     #[test]
     fn names_are_distinct() {
-        let all = Statistic::named([
-            Statistic::Mean,
-            Statistic::Std,
-            Statistic::Median,
-            Statistic::Iqr,
-            Statistic::Min,
-            Statistic::Max,
-            Statistic::Iqm,
-            Statistic::StuckFraction,
-            Statistic::CollapsedFraction,
-            Statistic::UnstableFraction,
-            Statistic::ProbabilityOfImprovement,
-            Statistic::ProbabilityOfOutperforming,
-            Statistic::Share,
-            Statistic::Ensemble,
-            Statistic::BestOfBlock,
-            Statistic::EnsembleGain,
-        ]);
+        let all = Statistic::named(Statistic::ALL);
         for (i, (n, _)) in all.iter().enumerate() {
             assert!(all[..i].iter().all(|(m, _)| m != n), "{n} twice");
         }
