@@ -24,7 +24,7 @@ command -v cargo-mutants >/dev/null || { echo "install it: cargo install --locke
 declare -A passes=(
   [plan]="src/plan.rs Plan::shard"
   [clip]="src/engine/regularise.rs clipped_grad"
-  [fused]="src/engine/*.rs update|apply_rule|with_l2|add_l2|clipped_grad|l1_grad|max_norm|forward_backward|gather_targets|output_loss|cross_entropy|backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|LayerSums::add|Score::add|matmul|product_forward|product_weight_grad|product_input_grad|Layer::weights"
+  [fused]="src/engine/*.rs update|apply_rule|with_l2|add_l2|clipped_grad|l1_grad|max_norm|forward_backward|gather_targets|output_loss|cross_entropy|backward|activation_grad|activate|forward|draw_mask|row_sums|gather|mul|add_scalar|Fused::weight_sq|evaluate|evaluate_portable|lane_max|LayerSums::add|Score::add|matmul|product_forward|product_weight_grad|product_input_grad|Layer::weights"
   [train]="src/train.rs evaluate|Metrics::is_finite|boundary"
   [epochs]="src/train/epochs.rs train|one_epoch|Run(<[^>]*>)?::(start|initial|resume|epoch|shuffle|telemetry|diverged|finish)"
   [data]="src/data.rs standardize|flip_labels|split_off|spiral|blobs|circles|moons|xor|sine|two_class|linspace|randn|load|draw|generated|table|Split::select"
@@ -33,7 +33,7 @@ declare -A passes=(
   [stuck]="src/report/stuck.rs Stuck::of|Stuck::group"
   [metric]="src/metric.rs Metric::is_accuracy|Metric::higher_is_better"
   [value]="src/train/value.rs TrialRecord::finished|TrialRecord::value|best_val"
-  [stats]="src/stats/mod.rs t_interval|quantile|std|mean|median|iqr"
+  [stats]="src/stats/mod.rs t_interval|quantile|std|mean|median|iqr|percentile_interval_in_place|quantile_by_selection|order_key|from_order_key"
   [variance]="src/stats/variance.rs variance_components|bootstrap_components|check|one_factor|parity_sign|resample_cells|Design::new|Design::index|Design::size|Design::marginal_means|Design::mean_squares|Design::terms"
   [robust]="src/stats/robust.rs iqm|stratified_bootstrap"
   [improvement]="src/stats/improvement.rs probability_of_improvement|probability_of_improvement_interval"
@@ -47,7 +47,9 @@ declare -A passes=(
   [compare]="src/report/claims/compare.rs compare|bootstrap_difference"
   [identity]="src/identity.rs trial_id|setting_columns|config_fields|data_fields|model_fields|train_fields|label_field|val_field|task_name|data_key|Field::json|Field::write|Field::cell|Field::opt"
   [resolve]="src/study/resolve.rs resolve|read_values|read|check|data|model|train"
-  [store]="src/store.rs ResultsDir::read_records|ResultsDir::open_log|same_path"
+  [store]="src/store.rs ResultsDir::read_records|ResultsDir::open_log|same_path|latest"
+  [draws]="src/report/draws.rs Wanted::ride|Bootstrapped::of|Bootstrapped::spread|Bootstrapped::profile|same"
+  [dodge]="src/report/plot/mod.rs dodge"
   [log]="src/store/log.rs Log::append_all|Files::write"
   [merge]="src/publish/merge.rs union|merge"
   [record]="src/train/record.rs runs|unrun|Columns::of|Columns::points"
@@ -62,7 +64,7 @@ declare -A passes=(
   [arms]="src/study/arms.rs Arms::arm|Arms::grid_points|levels|grid_levels"
   [reference]="src/report/reference.rs best|paired_bootstrap"
 )
-order=(plan fused train epochs data report trials stuck metric value stats variance robust improvement holm seeds model claims points slicing trend compare identity resolve store log merge record codec csv replicates decompose preprocess schedule blocks gain arms reference)
+order=(plan fused train epochs data report trials stuck metric value stats variance robust improvement holm seeds model claims points slicing trend compare identity resolve store draws dodge log merge record codec csv replicates decompose preprocess schedule blocks gain arms reference)
 [ $# -gt 0 ] && order=("$@")
 
 for name in "${order[@]}"; do

@@ -246,7 +246,8 @@ fn loss_figures_say_log_scale_exactly_when_the_losses_span_a_decade() {
 /// configuration with a diverged seed has a profile of four values
 /// (+∞ for the diverged) but three finished trials to resample: the
 /// figure computes that band itself. Catches a result used for other values
-/// than its own, and rides that never happen.
+/// or thresholds than its own, and rides that never happen or are never
+/// found.
 #[test]
 fn the_iqm_pass_bootstraps_what_the_figures_would() {
     let n = f64::NAN;
@@ -259,6 +260,14 @@ fn the_iqm_pass_bootstraps_what_the_figures_would() {
     let (e, plan, records) = stored_study("depth = [1, 2]\n[report]\nbootstrap = 400\n", &losses);
     let report = build(&e, &plan, &records).unwrap();
     assert_eq!(report.drawn.counts(), (4, 3));
+    // Configuration 0 is the first four seeds; its results are there for
+    // its own values and thresholds only.
+    let (mine, other) = (&losses[0..4], &losses[4..8]);
+    let taus = width_profile(&e, &plot::stored_rows(&plan, &records)).taus;
+    assert!(report.drawn.spread(0, mine).is_some());
+    assert!(report.drawn.spread(0, other).is_none());
+    assert!(report.drawn.profile(0, mine, &taus).is_some());
+    assert!(report.drawn.profile(0, mine, &taus[1..]).is_none());
     let alone = super::draws::Bootstrapped::default();
     let finished = plot::finished_rows(&plan, &records);
     let (m, along) = (Metric::TrainLoss, "model.width");
