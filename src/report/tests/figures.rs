@@ -308,6 +308,7 @@ fn many_series_stay_in_their_slot_with_a_legend_strip() {
     assert!((0..500).all(|s| dodge(s, 500, 1.0, 0.08).abs() <= 0.4 + 1e-12));
     assert_eq!(dodge(0, 500, 1.0, 0.08), -0.4);
     assert_eq!(dodge(0, 1, 3.0, 0.012), 0.0);
+    assert_eq!(dodge(0, 3, 2.0, 0.012), -0.024);
     let spread = |depths: usize| {
         let list: Vec<String> = (1..=depths).map(|d| d.to_string()).collect();
         let losses: Vec<f64> = (0..depths * 8)
