@@ -223,7 +223,7 @@ impl Beside {
     ) -> Result<Beside> {
         let search = search::summarise(exp, plan, records);
         Ok(Beside {
-            wanted: plot::wanted(exp, plan, records),
+            wanted: plot::wanted(exp, rows),
             ensembles: datasets.map(|d| ensemble::of_configs(rows, d)),
             variance: variance::decompose(exp, rows),
             settled: settle::walk(exp, plan, records, datasets),

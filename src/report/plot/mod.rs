@@ -202,12 +202,18 @@ fn spread_drawn(exp: &Study, along: &str) -> bool {
 
 /// What the spread and profile figures will bootstrap, per configuration
 /// (`report::draws`), so the IQM pass computes it with its resamples.
-pub(in crate::report) fn wanted(exp: &Study, plan: &Plan, records: &[TrialRecord]) -> Wanted {
-    let rows = finished_rows(plan, records);
+/// `stored`: the plan's stored trials ([`stored_rows`]), which the report
+/// has already looked up.
+pub(in crate::report) fn wanted(exp: &Study, stored: &[Row]) -> Wanted {
+    let rows: Vec<Row> = stored
+        .iter()
+        .copied()
+        .filter(|(_, r)| r.finished().is_some())
+        .collect();
     let Some((m, along)) = main_loss_axis(exp).filter(|_| !rows.is_empty()) else {
         return Wanted::default();
     };
-    let (taus, profile) = profile::wanted(exp, &stored_rows(plan, records), m, &along);
+    let (taus, profile) = profile::wanted(exp, stored, m, &along);
     Wanted {
         spread: if spread_drawn(exp, &along) {
             spread::wanted(exp, &rows, m)
