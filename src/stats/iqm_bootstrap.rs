@@ -54,8 +54,8 @@ pub fn iqm_intervals(
                 return Some((first, first));
             }
             defined.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let mut iqms = ws.iqms(&defined, res);
-            super::percentile_interval_in_place(&mut iqms, level)
+            let iqms = ws.iqms(&defined, res);
+            super::percentile_interval(&iqms, level)
         })
         .collect()
 }

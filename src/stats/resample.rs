@@ -112,7 +112,7 @@ pub fn spread_intervals(values: &[f64], res: &Resamples, level: f64) -> (Interva
             *s += c * d * d;
         }
     }
-    let mut std: Vec<f64> = ss.iter().map(|s| (s / (n - 1) as f64).sqrt()).collect();
+    let std: Vec<f64> = ss.iter().map(|s| (s / (n - 1) as f64).sqrt()).collect();
     // IQR: the four order statistics the quartiles interpolate between.
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
@@ -133,12 +133,12 @@ pub fn spread_intervals(values: &[f64], res: &Resamples, level: f64) -> (Interva
         walk_order_statistics(values[t], res.copies(t), &wanted, &mut passed, &mut nth);
     }
     let [x1, x2, x3, x4] = &nth;
-    let mut iqr: Vec<f64> = (0..reps)
+    let iqr: Vec<f64> = (0..reps)
         .map(|r| (x3[r] + (x4[r] - x3[r]) * q3.2) - (x1[r] + (x2[r] - x1[r]) * q1.2))
         .collect();
     (
-        super::percentile_interval_in_place(&mut std, level),
-        super::percentile_interval_in_place(&mut iqr, level),
+        super::percentile_interval(&std, level),
+        super::percentile_interval(&iqr, level),
     )
 }
 

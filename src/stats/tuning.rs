@@ -22,7 +22,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::percentile_interval_in_place;
+use super::percentile_interval;
 
 /// The scores in ascending order of goodness: ascending when higher is
 /// better, descending for a loss.
@@ -170,8 +170,8 @@ pub fn expected_best_bands(
         }
     }
     draws
-        .iter_mut()
-        .map(|d| percentile_interval_in_place(d, level))
+        .iter()
+        .map(|d| percentile_interval(d, level))
         .collect()
 }
 
